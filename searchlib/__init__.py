@@ -1,0 +1,29 @@
+"""searchlib: an embeddable full-text search engine: BM25 passage ranking, phrases, highlighted snippets.
+
+    from searchlib import Index, Schema, TEXT, ID
+    ix = Index.create("indexes/news", Schema(id=ID(unique=True), body=TEXT(analyzer="english", stored=True)))
+    with ix.writer() as w:
+        w.add({"id": "a1", "body": "..."})
+    with ix.searcher() as s:
+        for hit in s.search('"late miscarriage" storyline'):
+            print(hit.id, hit.score, hit.snippet)
+"""
+from .analysis import Analyzer, get_analyzer
+from .config import Config, Settings, load_config
+from .errors import (ConfigError, DocumentError, IndexCorruptError, IndexLockedError, IndexNotFoundError,
+                     QuerySyntaxError, SchemaError, SearchlibError)
+from .index import Index
+from .query.ast import Boolean, Every, Nothing, Phrase, Query, Term
+from .query.parser import parse_query
+from .schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, PassageSpec, Schema
+from .search import Hit, Passage, Results, Searcher
+from .storage.writer import IndexWriter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analyzer", "Boolean", "Config", "ConfigError", "DATETIME", "DocumentError", "Every", "Hit", "ID", "Index",
+    "IndexCorruptError", "IndexLockedError", "IndexNotFoundError", "IndexWriter", "KEYWORD", "NUMERIC", "Nothing",
+    "Passage", "PassageSpec", "Phrase", "Query", "QuerySyntaxError", "Results", "STORED", "Schema", "SchemaError",
+    "Searcher", "SearchlibError", "Settings", "TEXT", "Term", "get_analyzer", "load_config", "parse_query",
+]

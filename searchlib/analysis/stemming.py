@@ -1,0 +1,66 @@
+"""Stemmers from nltk, each memoised so a distinct word is stemmed once per process."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+SNOWBALL_LANGUAGES = (
+    "arabic", "danish", "dutch", "english", "finnish", "french", "german", "hungarian",
+    "italian", "norwegian", "portuguese", "romanian", "russian", "spanish", "swedish",
+)
+
+# name -> human description; "snowball-<language>" names are added below.
+STEMMERS = {
+    "none": "no stemming",
+    "porter": "Porter, with NLTK's extensions (nltk PorterStemmer default mode)",
+    "porter-original": "Porter's original 1980 algorithm (nltk ORIGINAL_ALGORITHM)",
+    "porter-martin": "Porter, Martin's extensions (nltk MARTIN_EXTENSIONS)",
+    "lancaster": "Lancaster (Paice/Husk)",
+}
+STEMMERS.update({f"snowball-{lang}": f"Snowball, {lang}" for lang in SNOWBALL_LANGUAGES})
+
+
+def _build(name: str) -> Callable[[str], str] | None:
+    if name == "none":
+        return None
+    if name.startswith("porter"):
+        from nltk.stem.porter import PorterStemmer
+
+        mode = {
+            "porter": PorterStemmer.NLTK_EXTENSIONS,
+            "porter-original": PorterStemmer.ORIGINAL_ALGORITHM,
+            "porter-martin": PorterStemmer.MARTIN_EXTENSIONS,
+        }[name]
+        return PorterStemmer(mode=mode).stem
+    if name == "lancaster":
+        from nltk.stem.lancaster import LancasterStemmer
+
+        return LancasterStemmer().stem
+    from nltk.stem.snowball import SnowballStemmer
+
+    return SnowballStemmer(name[len("snowball-"):]).stem
+
+
+@lru_cache(maxsize=None)
+def get_stemmer(name: str) -> Callable[[str], str] | None:
+    """The memoised stem function called `name` (see STEMMERS), or None for "none".
+
+    One instance and one cache per name and process: every analyzer using "porter" shares them.
+    """
+    if name in SNOWBALL_LANGUAGES:
+        name = f"snowball-{name}"
+    if name not in STEMMERS:
+        raise ValueError(f"unknown stemmer {name!r}; choose one of {', '.join(sorted(STEMMERS))}")
+    stem = _build(name)
+    if stem is None:
+        return None
+    cache: dict[str, str] = {}
+
+    def memo_stem(word: str) -> str:
+        try:
+            return cache[word]
+        except KeyError:
+            result = cache[word] = stem(word)
+            return result
+
+    return memo_stem

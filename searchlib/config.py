@@ -1,0 +1,252 @@
+"""Index settings and YAML configuration: load, validate, dump.
+
+A YAML file holds everything a user would otherwise write in Python: the schema, named
+analyzers (tokenizer + filter chain), passage splitting, BM25 parameters, the default search
+fields and operator, and highlight settings. It is read with `yaml.safe_load` only, every key is
+checked, and a mistake raises ConfigError naming the key path and what is allowed.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .analysis import PRESETS, from_spec
+from .errors import ConfigError, SchemaError
+from .highlight import FORMATTERS
+from .schema import FIELD_TYPES, PassageSpec, Schema
+from .scoring import BM25
+
+OPERATORS = ("OR", "AND")
+
+
+@dataclass
+class HighlightSettings:
+    formatter: str = "html"
+    fragment_chars: int = 200
+    max_fragments: int = 3
+    separator: str = " … "
+    field: str | None = None  # the field snippets come from; None: chosen from the schema
+
+
+@dataclass
+class Settings:
+    """How an index searches by default; saved with the index and overridable per query."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    default_fields: dict[str, float] | None = None  # None: every TEXT field, with its boost
+    operator: str = "OR"
+    passages_per_hit: int = 3
+    highlight: HighlightSettings = field(default_factory=HighlightSettings)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str = "settings") -> "Settings":
+        data = dict(data or {})
+        _check_keys(data, {"k1", "b", "default_fields", "operator", "passages_per_hit", "highlight"}, where)
+        hl = dict(data.pop("highlight", None) or {})
+        _check_keys(hl, set(HighlightSettings.__dataclass_fields__), f"{where}.highlight")
+        settings = cls(**data, highlight=HighlightSettings(**hl))
+        settings.validate(where)
+        return settings
+
+    def validate(self, where: str = "settings", schema: Schema | None = None) -> None:
+        try:
+            BM25(self.k1, self.b)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.bm25", str(exc)) from None
+        if self.operator not in OPERATORS:
+            raise ConfigError(f"{where}.operator", f"{self.operator!r} is not one of {', '.join(OPERATORS)}")
+        if not isinstance(self.passages_per_hit, int) or self.passages_per_hit < 1:
+            raise ConfigError(f"{where}.passages_per_hit", f"must be a whole number >= 1, got {self.passages_per_hit!r}")
+        hl = self.highlight
+        if hl.formatter not in FORMATTERS:
+            raise ConfigError(f"{where}.highlight.formatter",
+                              f"{hl.formatter!r} is not one of {', '.join(FORMATTERS)}")
+        for key in ("fragment_chars", "max_fragments"):
+            value = getattr(hl, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{where}.highlight.{key}", f"must be a whole number >= 1, got {value!r}")
+        if not isinstance(hl.separator, str):
+            raise ConfigError(f"{where}.highlight.separator", "must be text")
+        if schema is not None:
+            for name in self.default_fields or {}:
+                if name not in schema or schema.fields[name].kind not in ("text", "keyword", "id"):
+                    raise ConfigError(f"{where}.default_fields.{name}",
+                                      f"not a searchable field; searchable fields: {', '.join(searchable(schema))}")
+            if hl.field is not None and (hl.field not in schema or schema.fields[hl.field].kind != "text"
+                                         or not schema.fields[hl.field].stored):
+                raise ConfigError(f"{where}.highlight.field", f"{hl.field!r} is not a stored TEXT field")
+
+    def fields_for(self, schema: Schema) -> dict[str, float]:
+        """The default search fields with their boosts."""
+        if self.default_fields is not None:
+            return dict(self.default_fields)
+        return {name: 1.0 for name in schema.text_fields()}
+
+
+def searchable(schema: Schema) -> list[str]:
+    return [n for n, f in schema.items() if f.kind in ("text", "keyword", "id")]
+
+
+def _check_keys(data: Mapping, allowed: set[str], where: str) -> None:
+    if not isinstance(data, Mapping):
+        raise ConfigError(where, f"expected a mapping, got {type(data).__name__}")
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"{where}.{key}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
+
+
+# -- YAML -------------------------------------------------------------------------------------
+@dataclass
+class Config:
+    """A loaded configuration: where the index lives, its schema and its settings."""
+
+    path: Path | None
+    schema: Schema
+    settings: Settings
+
+
+_TOP = {"path", "schema", "analyzers", "search", "highlight"}
+_FIELD_KEYS = {
+    "text": {"type", "analyzer", "stored", "boost", "passages", "positions"},
+    "id": {"type", "unique", "stored"},
+    "keyword": {"type", "stored", "lowercase", "commas"},
+    "numeric": {"type", "stored"},
+    "datetime": {"type", "stored"},
+    "stored": {"type"},
+}
+
+
+def _analyzer(value: Any, named: dict, where: str):
+    if isinstance(value, str):
+        if value in named:
+            return named[value]
+        if value in PRESETS:
+            return value
+        raise ConfigError(where, f"unknown analyzer {value!r}; presets: {', '.join(sorted(PRESETS))}"
+                          + (f"; defined in analyzers: {', '.join(named)}" if named else ""))
+    if isinstance(value, Mapping):
+        try:
+            return from_spec(dict(value))
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(where, str(exc)) from None
+    raise ConfigError(where, f"expected an analyzer name or mapping, got {type(value).__name__}")
+
+
+def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
+    """Validate a configuration mapping (as parsed from YAML) into a Config."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("", f"the configuration must be a mapping at the top level, got {type(data).__name__}")
+    _check_keys(data, _TOP, "config")
+    named = {}
+    for name, spec in (data.get("analyzers") or {}).items():
+        if name in PRESETS:
+            raise ConfigError(f"analyzers.{name}", "this name is a preset; choose another")
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"analyzers.{name}", "an analyzer is a mapping with tokenizer and filters")
+        named[name] = _analyzer(spec, {}, f"analyzers.{name}")
+
+    schema_data = data.get("schema")
+    if not isinstance(schema_data, Mapping) or not schema_data:
+        raise ConfigError("schema", "required: a mapping of field names to field definitions")
+    fields = {}
+    for fname, spec in schema_data.items():
+        where = f"schema.{fname}"
+        if isinstance(spec, str):
+            spec = {"type": spec}
+        if not isinstance(spec, Mapping):
+            raise ConfigError(where, "a field is a type name or a mapping with 'type'")
+        spec = dict(spec)
+        kind = spec.get("type")
+        if kind not in FIELD_TYPES:
+            raise ConfigError(f"{where}.type", f"{kind!r} is not one of {', '.join(FIELD_TYPES)}")
+        _check_keys(spec, _FIELD_KEYS[kind], where)
+        spec.pop("type")
+        if "analyzer" in spec:
+            spec["analyzer"] = _analyzer(spec["analyzer"], named, f"{where}.analyzer")
+        for flag in ("stored", "unique", "lowercase", "commas", "positions"):
+            if flag in spec and not isinstance(spec[flag], bool):
+                raise ConfigError(f"{where}.{flag}", f"must be true or false, got {spec[flag]!r}")
+        try:
+            if "passages" in spec:
+                PassageSpec.coerce(spec["passages"])
+            fields[fname] = FIELD_TYPES[kind](**spec)
+        except SchemaError as exc:
+            raise ConfigError(where, str(exc)) from None
+    try:
+        schema = Schema(**fields)
+    except SchemaError as exc:
+        raise ConfigError("schema", str(exc)) from None
+
+    search = dict(data.get("search") or {})
+    _check_keys(search, {"default_fields", "operator", "bm25", "passages_per_hit"}, "search")
+    bm25 = dict(search.pop("bm25", None) or {})
+    _check_keys(bm25, {"k1", "b"}, "search.bm25")
+    for key, value in bm25.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"search.bm25.{key}", f"must be a number, got {value!r}")
+    default_fields = search.get("default_fields")
+    if isinstance(default_fields, list):
+        default_fields = {name: 1.0 for name in default_fields}
+    elif default_fields is not None and not isinstance(default_fields, Mapping):
+        raise ConfigError("search.default_fields", "a list of field names or a mapping of name to boost")
+    for name, boost in (default_fields or {}).items():
+        if isinstance(boost, bool) or not isinstance(boost, (int, float)) or boost <= 0:
+            raise ConfigError(f"search.default_fields.{name}", f"boost must be a positive number, got {boost!r}")
+    highlight = dict(data.get("highlight") or {})
+    _check_keys(highlight, set(HighlightSettings.__dataclass_fields__), "highlight")
+    settings = Settings(k1=float(bm25.get("k1", 1.2)), b=float(bm25.get("b", 0.75)),
+                        default_fields=dict(default_fields) if default_fields is not None else None,
+                        operator=str(search.get("operator", "OR")).upper(),
+                        passages_per_hit=search.get("passages_per_hit", 3),
+                        highlight=HighlightSettings(**highlight))
+    settings.validate("config", schema)
+
+    path = data.get("path")
+    if path is not None:
+        if not isinstance(path, str) or not path.strip():
+            raise ConfigError("path", "must be a directory path")
+        path = Path(path).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+    return Config(path=path, schema=schema, settings=settings)
+
+
+def load_config(source: "str | Path") -> Config:
+    """Read and validate a YAML configuration file (safe loading only)."""
+    source = Path(source)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("", f"{source}: no such configuration file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError("", f"{source}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    try:
+        return config_from_dict(data, base_dir=source.parent)
+    except ConfigError as exc:
+        raise ConfigError(exc.key_path, f"{source}: {str(exc).split(': ', 1)[-1] if exc.key_path else exc}") from None
+
+
+def dump_config(config: Config) -> str:
+    """YAML text that loads back to an equivalent configuration."""
+    s = config.settings
+    data: dict[str, Any] = {}
+    if config.path is not None:
+        data["path"] = str(config.path)
+    data["schema"] = config.schema.to_json()
+    data["search"] = {"default_fields": s.default_fields, "operator": s.operator,
+                      "bm25": {"k1": s.k1, "b": s.b}, "passages_per_hit": s.passages_per_hit}
+    data["highlight"] = asdict(s.highlight)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

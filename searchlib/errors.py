@@ -1,0 +1,48 @@
+"""The exception hierarchy: every error searchlib raises on purpose is a SearchlibError."""
+from __future__ import annotations
+
+
+class SearchlibError(Exception):
+    """Root of every error searchlib raises deliberately."""
+
+
+class ConfigError(SearchlibError, ValueError):
+    """A configuration value is missing, unknown or out of range; `key_path` names it."""
+
+    def __init__(self, key_path: str, message: str):
+        self.key_path = key_path
+        super().__init__(f"{key_path}: {message}" if key_path else message)
+
+
+class SchemaError(SearchlibError, ValueError):
+    """A schema is inconsistent, or a name refers to a field the schema does not have."""
+
+
+class QuerySyntaxError(SearchlibError, ValueError):
+    """A query string does not parse; `column` is 1-based and points at the problem."""
+
+    def __init__(self, message: str, column: int, query: str = ""):
+        self.column = column
+        self.query = query
+        self.reason = message
+        super().__init__(f"{message} (column {column})")
+
+
+class IndexNotFoundError(SearchlibError, FileNotFoundError):
+    """The path holds no searchlib index."""
+
+
+class IndexLockedError(SearchlibError):
+    """Another writer holds the index's write lock."""
+
+
+class IndexCorruptError(SearchlibError):
+    """An index file is damaged, truncated or inconsistent; `path` names it."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class DocumentError(SearchlibError, ValueError):
+    """A document cannot be indexed; the message names the document and the field."""

@@ -1,0 +1,406 @@
+"""Highlighted snippets: the best few fragments of a stored text, with the query's words marked.
+
+`highlight()` re-analyses the text once, so every match carries offsets into the original string
+and is marked in its surface form ("Miscarriages"), never as its stem. Matches become *hits*:
+non-overlapping character spans, one per matched word, or one per phrase match covering the words
+between (stop words included). A candidate fragment is a window of about `fragment_chars`
+characters starting at each hit; it scores the summed weight (idf) of the distinct query terms it
+holds plus a bonus per phrase match, so two different query words beat one word seen twice. The
+best fragments that do not overlap are snapped to sentence or word boundaries and printed in text
+order. Everything is linear in the length of the text apart from one sort of the candidates.
+
+A Formatter decides how document text and marked spans are rendered; it is also the one place
+where document text is made safe for its medium (HTML escaping, terminal control characters).
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+from bisect import bisect_left, bisect_right
+from typing import Mapping, NamedTuple, Sequence
+
+from .analysis import Analyzer, Token
+from .errors import ConfigError
+
+ELLIPSIS = "…"
+
+# -- formatters --------------------------------------------------------------------------------
+
+
+class Formatter:
+    """How a snippet is rendered: `text()` for unmatched document text, `mark()` for a matched span.
+
+    Both receive raw document text and are responsible for making it safe for the output medium.
+    The base class renders everything unchanged and unmarked.
+    """
+
+    def text(self, s: str) -> str:
+        """Render document text that is not part of a match."""
+        return s
+
+    def mark(self, s: str) -> str:
+        """Render a matched span (raw document text)."""
+        return s
+
+
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*\Z")
+
+
+class HtmlFormatter(Formatter):
+    """HTML: document text is escaped first, then matches are wrapped in `<tag class="...">`.
+
+    Escaping before wrapping is what keeps a document's own markup ("<script>") inert.
+    """
+
+    def __init__(self, tag: str = "mark", css_class: str | None = None):
+        if not isinstance(tag, str) or not _TAG_NAME.match(tag):
+            raise ValueError(f"HTML tag must be a plain element name like 'mark' or 'b', got {tag!r}")
+        self.tag = tag
+        self.css_class = css_class
+        attr = f' class="{html.escape(css_class, quote=True)}"' if css_class else ""
+        self._open = f"<{tag}{attr}>"
+        self._close = f"</{tag}>"
+
+    def text(self, s: str) -> str:
+        return html.escape(s, quote=True)
+
+    def mark(self, s: str) -> str:
+        return f"{self._open}{html.escape(s, quote=True)}{self._close}"
+
+
+# C0 controls except tab and newline, DEL, and C1 controls (ESC = \x1b is among the C0 ones).
+# Removing them means a document cannot smuggle terminal escape sequences into the output.
+_ANSI_UNSAFE = {c: None for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A)}
+_ANSI_UNSAFE[0x0A] = " "  # a snippet is one line on the terminal
+
+
+class AnsiFormatter(Formatter):
+    """Terminal colour: matches between `start` and `end` escape codes; document control characters removed."""
+
+    def __init__(self, start: str = "\x1b[1;33m", end: str = "\x1b[0m"):
+        self.start = start
+        self.end = end
+
+    def text(self, s: str) -> str:
+        return s.translate(_ANSI_UNSAFE)
+
+    def mark(self, s: str) -> str:
+        return f"{self.start}{s.translate(_ANSI_UNSAFE)}{self.end}"
+
+
+class PlainFormatter(Formatter):
+    """Plain text: matches between `start` and `end` ("[word]"); the text itself is left as it is."""
+
+    def __init__(self, start: str = "[", end: str = "]"):
+        self.start = start
+        self.end = end
+
+    def mark(self, s: str) -> str:
+        return f"{self.start}{s}{self.end}"
+
+
+FORMATTERS: dict[str, type[Formatter]] = {"html": HtmlFormatter, "ansi": AnsiFormatter, "plain": PlainFormatter}
+
+
+def get_formatter(spec: "str | Formatter") -> Formatter:
+    """A formatter from its name in FORMATTERS (default options), or a Formatter returned as is."""
+    if isinstance(spec, Formatter):
+        return spec
+    if isinstance(spec, str):
+        cls = FORMATTERS.get(spec)
+        if cls is None:
+            raise ConfigError("formatter", f"unknown formatter {spec!r}; choose one of {', '.join(sorted(FORMATTERS))}")
+        return cls()
+    raise TypeError(f"a formatter is a name ({', '.join(sorted(FORMATTERS))}) or a Formatter, "
+                    f"not {type(spec).__name__}")
+
+
+# -- finding the matches -----------------------------------------------------------------------
+
+
+class _Hit(NamedTuple):
+    """A span to mark: one matched word, or one phrase match (possibly several merged)."""
+
+    start: int
+    end: int
+    terms: frozenset  # the query terms inside the span
+    bonus: float  # summed weight of the phrase matches it stands for (0 for a single word)
+
+
+def _phrase_spans(tokens: list[Token], offset: int, weights: Mapping[str, float],
+                  phrases: Sequence[Sequence[tuple[int, str]]]) -> list[_Hit]:
+    """One hit per occurrence of each phrase: tokens at the phrase's relative positions carry its terms."""
+    phrases = [list(p) for p in phrases if len(p) > 0]
+    if not phrases:
+        return []
+    first_terms = {p[0][1] for p in phrases}
+    phrase_terms = {term for p in phrases for _, term in p}
+    by_term: dict[str, list[Token]] = {}
+    by_position: dict[int, list[Token]] = {}
+    for tok in tokens:
+        if tok.term in phrase_terms:
+            by_position.setdefault(tok.position, []).append(tok)
+            if tok.term in first_terms:
+                by_term.setdefault(tok.term, []).append(tok)
+    found = []
+    for phrase in phrases:
+        rel0, term0 = phrase[0]
+        bonus = math.fsum(weights.get(term, 0.0) for _, term in phrase)
+        terms = frozenset(term for _, term in phrase)
+        for anchor in by_term.get(term0, ()):
+            base = anchor.position - rel0
+            start, end = anchor.start_char, anchor.end_char
+            for rel, term in phrase[1:]:
+                tok = next((t for t in by_position.get(base + rel, ()) if t.term == term), None)
+                if tok is None:
+                    break
+                start, end = min(start, tok.start_char), max(end, tok.end_char)
+            else:
+                found.append(_Hit(start + offset, end + offset, terms, bonus))
+    return found
+
+
+def _find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
+               phrases: Sequence[Sequence[tuple[int, str]]]) -> list[_Hit]:
+    """The spans to mark (token offsets shifted by `offset`), sorted and non-overlapping.
+
+    Overlapping spans are merged (a word inside a phrase match joins the phrase's span rather
+    than being marked on its own; two overlapping phrase matches become one span).
+    """
+    spans = _phrase_spans(tokens, offset, weights, phrases)
+    singletons = {term: frozenset((term,)) for term in weights}
+    spans.extend(_Hit(t.start_char + offset, t.end_char + offset, singletons[t.term], 0.0)
+                 for t in tokens if t.term in singletons and t.end_char > t.start_char)
+    spans.sort(key=lambda h: (h.start, -h.end))
+    hits: list[_Hit] = []
+    for span in spans:
+        if hits and span.start < hits[-1].end:
+            last = hits[-1]
+            hits[-1] = _Hit(last.start, max(last.end, span.end), last.terms | span.terms, last.bonus + span.bonus)
+        else:
+            hits.append(span)
+    return hits
+
+
+# -- choosing fragments ------------------------------------------------------------------------
+
+
+def _rank_candidates(hits: list[_Hit], weights: Mapping[str, float], fragment_chars: int) -> list[tuple[int, int]]:
+    """Candidate clusters `(first_hit, end_hit)` (end exclusive), best first.
+
+    The cluster anchored at hit i holds the hits that end within `fragment_chars` of hit i's
+    start (at least hit i itself). A sliding window keeps per-term counts, so this is linear in
+    the number of hits times the number of distinct query terms in a window. Ranking: summed
+    weight of distinct terms plus phrase bonuses, then repeated occurrences, then earlier start.
+    """
+    counts: dict[str, int] = {}
+    occurrences = 0
+    bonus = 0.0
+    j = 0
+    scored = []
+    for i, hit in enumerate(hits):
+        limit = hit.start + fragment_chars
+        while j < len(hits) and (j == i or hits[j].end <= limit):  # hit i is always in its own window
+            for term in hits[j].terms:
+                counts[term] = counts.get(term, 0) + 1
+            occurrences += len(hits[j].terms)
+            bonus += hits[j].bonus
+            j += 1
+        # fsum is exact whatever the order; rounding absorbs the drift of the running bonus sum.
+        main = round(math.fsum(weights.get(term, 0.0) for term in counts) + bonus, 9)
+        scored.append((-main, -(occurrences - len(counts)), hit.start, i, j))
+        for term in hit.terms:
+            counts[term] -= 1
+            if not counts[term]:
+                del counts[term]
+        occurrences -= len(hit.terms)
+        bonus -= hit.bonus
+    scored.sort()
+    return [(i, j) for *_, i, j in scored]
+
+
+# A sentence starts after . ! ? (possibly followed by closing quotes or brackets) and whitespace,
+# or after a paragraph break; it ends at that punctuation (before the whitespace).
+_SENTENCE_START = re.compile(r"[.!?。！？][\"'”’)\]]*\s+|\n[ \t\r\f\v]*\n\s*")
+_SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)\]]*(?=\s)|\S(?=[ \t\r\f\v]*\n[ \t\r\f\v]*\n)")
+_SPACE = re.compile(r"\s")
+_SPACES = re.compile(r"\s+")
+
+
+def _snap_start(text: str, ws: int, first: int, lo: int, lo_is_edge: bool, near: int) -> int:
+    """A fragment start close to `ws`, in [lo, first]: the sentence start nearest to `ws`, if one lies
+    between `near` characters before it and the first hit; else the start of a word (moving forward
+    first, so the fragment does not grow)."""
+    if ws <= lo or (lo_is_edge and ws - lo <= near):
+        return lo
+    best = None
+    for m in _SENTENCE_START.finditer(text, max(lo, ws - 2 * near), first):
+        pos = m.end()
+        if pos >= ws - near and (best is None or abs(pos - ws) < abs(best - ws)):
+            best = pos
+    if best is not None:
+        return best
+    if ws >= first or text[ws - 1].isspace() or text[ws].isspace():
+        return ws
+    m = _SPACE.search(text, ws, min(first, ws + near))
+    if m:
+        return m.start()
+    i, stop = ws, max(lo, ws - near)
+    while i > stop and not text[i - 1].isspace():
+        i -= 1
+    return i if i == lo or text[i - 1].isspace() else ws
+
+
+def _snap_end(text: str, we: int, last: int, hi: int, hi_is_edge: bool, near: int) -> int:
+    """A fragment end close to `we`, in [last, hi]: a sentence end within `near` characters if there
+    is one, else the end of a word (moving backward first, so the fragment does not grow)."""
+    if we >= hi or (hi_is_edge and hi - we <= near):
+        return hi
+    low, high = max(last, we - near), min(hi, we + near)
+    best = None
+    for m in _SENTENCE_END.finditer(text, max(0, low - 4), min(len(text), high + 2 * near)):
+        pos = m.end()
+        if low <= pos <= high and (best is None or abs(pos - we) < abs(best - we)):
+            best = pos
+    if best is not None:
+        return best
+    if we <= last or text[we - 1].isspace() or text[we].isspace():
+        return we
+    i, stop = we, max(last, we - near)
+    while i > stop and not text[i].isspace():
+        i -= 1
+    if text[i].isspace() or i == last:
+        return i
+    m = _SPACE.search(text, we, high)
+    return m.start() if m else we
+
+
+def _uncut(ws: int, we: int, lo: int, hi: int, starts: list[int], hits: list[_Hit]) -> tuple[int, int]:
+    """Move the fragment edges off any hit they would cut: widen when that stays in [lo, hi], else narrow."""
+    k = bisect_right(starts, ws) - 1
+    if k >= 0 and hits[k].start < ws < hits[k].end:
+        ws = hits[k].start if hits[k].start >= lo else hits[k].end
+    k = bisect_left(starts, we) - 1
+    if k >= 0 and hits[k].start < we < hits[k].end:
+        we = hits[k].end if hits[k].end <= hi else hits[k].start
+    return ws, we
+
+
+def _strip(text: str, ws: int, we: int) -> tuple[int, int]:
+    """The span without its leading and trailing whitespace."""
+    piece = text[ws:we]
+    core = piece.strip()
+    if not core:
+        return ws, ws
+    ws += len(piece) - len(piece.lstrip())
+    return ws, ws + len(core)
+
+
+def _render(text: str, ws: int, we: int, hits: list[_Hit], starts: list[int], fmt: Formatter) -> str:
+    """text[ws:we] with its hits marked and whitespace runs collapsed to one space."""
+    out = []
+    pos = ws
+    k = bisect_left(starts, ws)
+    while k < len(hits) and hits[k].start < we:
+        hit = hits[k]
+        if pos < hit.start:
+            out.append(fmt.text(_SPACES.sub(" ", text[pos:hit.start])))
+        out.append(fmt.mark(_SPACES.sub(" ", text[hit.start:hit.end])))
+        pos = hit.end
+        k += 1
+    if pos < we:
+        out.append(fmt.text(_SPACES.sub(" ", text[pos:we])))
+    return "".join(out)
+
+
+# -- the entry point ---------------------------------------------------------------------------
+
+
+def highlight(
+    text: str,
+    analyzer: Analyzer,
+    terms: Mapping[str, float],
+    phrases: Sequence[Sequence[tuple[int, str]]] = (),
+    *,
+    formatter: "str | Formatter" = "html",
+    fragment_chars: int = 200,
+    max_fragments: int = 3,
+    separator: str = " … ",
+    span: tuple[int, int] | None = None,
+) -> str:
+    """A snippet of `text`: its best fragments, in text order, with query matches marked.
+
+    `terms` maps analysed query terms to their weights (idf); a token matches when its term is a
+    key. Each phrase is a list of `(relative_position, term)` and is marked as one span from its
+    first word to its last. `span` restricts the snippet to `text[span[0]:span[1]]` (a passage).
+    Fragments are about `fragment_chars` long; at most `max_fragments` are joined by `separator`,
+    with an ellipsis where the snippet starts after, or ends before, the edge of the text (span).
+    When nothing matches, the leading fragment is returned. Whitespace runs become one space.
+    """
+    fmt = get_formatter(formatter)
+    if fragment_chars < 1:
+        raise ValueError(f"fragment_chars must be at least 1, got {fragment_chars}")
+    if max_fragments < 1:
+        raise ValueError(f"max_fragments must be at least 1, got {max_fragments}")
+    region_start, region_end = 0, len(text)
+    if span is not None:
+        region_start, region_end = span
+        if not 0 <= region_start <= region_end <= len(text):
+            raise ValueError(f"span {span!r} is not within the text (length {len(text)})")
+    content_start, content_end = _strip(text, region_start, region_end)
+    if content_start == content_end:
+        return ""
+
+    tokens = list(analyzer(text[content_start:content_end]))
+    hits = _find_hits(tokens, content_start, terms, phrases)
+    starts = [h.start for h in hits]
+    near = max(10, fragment_chars // 5)
+
+    if not hits:
+        we = _snap_end(text, min(content_start + fragment_chars, content_end), content_start, content_end, True, near)
+        ws, we = _strip(text, content_start, we)
+        if ws == we:  # the window held only part of one long word: cut it there
+            we = content_start + fragment_chars
+        return fmt.text(_SPACES.sub(" ", text[content_start:we])) + (ELLIPSIS if we < content_end else "")
+
+    # The chosen fragments, kept sorted and non-overlapping, as two parallel lists of edges.
+    chosen_starts: list[int] = []
+    chosen_ends: list[int] = []
+    for i, j in _rank_candidates(hits, terms, fragment_chars):
+        first, last = hits[i].start, hits[j - 1].end
+        k = bisect_left(chosen_starts, last)  # chosen fragments before k start before the cluster ends
+        if k and chosen_ends[k - 1] > first:
+            continue  # the cluster overlaps a fragment already chosen
+        lo = chosen_ends[k - 1] if k else content_start
+        hi = chosen_starts[k] if k < len(chosen_starts) else content_end
+        # Centre the cluster in a window of fragment_chars, shifted to stay inside [lo, hi].
+        length = max(fragment_chars, last - first)
+        ws = first - (length - (last - first)) // 2
+        we = ws + length
+        if ws < lo:
+            ws, we = lo, we + (lo - ws)
+        if we > hi:
+            ws, we = max(lo, ws - (we - hi)), hi
+        snapped = _snap_start(text, ws, first, lo, lo == content_start, near)
+        if snapped > ws:  # starting later (at a sentence or word start) frees room at the end
+            we = min(hi, we + (snapped - ws))
+        ws = snapped
+        we = _snap_end(text, we, last, hi, hi == content_end, near)
+        ws, we = _strip(text, *_uncut(ws, we, lo, hi, starts, hits))
+        chosen_starts.insert(k, ws)
+        chosen_ends.insert(k, we)
+        if len(chosen_starts) == max_fragments:
+            break
+
+    chosen = list(zip(chosen_starts, chosen_ends))
+    merged = [chosen[0]]
+    for ws, we in chosen[1:]:
+        if not text[merged[-1][1]:ws].strip():  # only whitespace between: one fragment
+            merged[-1] = (merged[-1][0], we)
+        else:
+            merged.append((ws, we))
+    body = separator.join(_render(text, ws, we, hits, starts, fmt) for ws, we in merged)
+    head = ELLIPSIS if merged[0][0] > content_start else ""
+    tail = ELLIPSIS if merged[-1][1] < content_end else ""
+    return head + body + tail

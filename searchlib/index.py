@@ -1,0 +1,151 @@
+"""The Index: create, open or configure an index directory, and get writers and searchers on it."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Mapping
+
+from .config import Settings, load_config
+from .errors import ConfigError, IndexNotFoundError, SearchlibError
+from .query.ast import Query
+from .query.parser import parse_query
+from .schema import Schema
+from .search import Searcher
+from .storage.files import fsync_dir
+from .storage.lock import LOCK_NAME, WriteLock
+from .storage.manifest import Manifest, generations, read_manifest, write_manifest
+from .storage.writer import SEGMENTS_DIR, IndexWriter
+
+
+class Index:
+    """An index directory. Cheap to construct; every call reads the newest commit."""
+
+    def __init__(self, path: "str | Path"):
+        self.path = Path(path)
+        manifest = read_manifest(self.path)
+        self.schema = Schema.from_json(manifest.schema)
+        self.settings = Settings.from_json(manifest.settings)
+
+    # -- creating and opening ---------------------------------------------------------------
+    @classmethod
+    def create(cls, path: "str | Path", schema: Schema, settings: "Settings | Mapping | None" = None,
+               overwrite: bool = False) -> "Index":
+        """Create an empty index at `path` (a new or empty directory, or any index if `overwrite`)."""
+        path = Path(path)
+        if not isinstance(schema, Schema):
+            raise TypeError(f"schema must be a Schema, not {type(schema).__name__}")
+        if settings is None:
+            settings = Settings()
+        elif not isinstance(settings, Settings):
+            settings = Settings.from_json(settings)
+        settings.validate("settings", schema)
+        path.mkdir(parents=True, exist_ok=True)
+        lock = WriteLock(path).acquire()
+        try:
+            existing = [p for p in path.iterdir() if p.name != LOCK_NAME]
+            if existing:
+                if not overwrite:
+                    what = "an index" if generations(path) else "files"
+                    raise SearchlibError(f"{path} already holds {what}; pass overwrite=True to replace it")
+                if not generations(path) and not (path / SEGMENTS_DIR).exists():
+                    raise SearchlibError(f"{path} holds files that are not a searchlib index; refusing to delete them")
+                for p in existing:
+                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            write_manifest(path, Manifest(generation=1, schema=schema.to_json(), settings=settings.to_json()))
+            fsync_dir(path)
+        finally:
+            lock.release()
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: "str | Path") -> "Index":
+        """Open an existing index; IndexNotFoundError if there is none at `path`."""
+        return cls(path)
+
+    @staticmethod
+    def exists(path: "str | Path") -> bool:
+        try:
+            return bool(generations(Path(path)))
+        except IndexNotFoundError:
+            return False
+
+    @classmethod
+    def from_config(cls, config_path: "str | Path", path: "str | Path | None" = None) -> "Index":
+        """Open the index a YAML configuration describes, creating it if it does not exist.
+
+        The index lives at `path`, else at the config's `path:` (relative to the YAML file). An
+        existing index whose schema differs from the configuration is an error, not a silent rebuild.
+        """
+        config = load_config(config_path)
+        target = Path(path) if path is not None else config.path
+        if target is None:
+            raise ConfigError("path", "no index path: set 'path:' in the configuration or pass path=")
+        if cls.exists(target):
+            ix = cls(target)
+            if ix.schema != config.schema:
+                raise ConfigError("schema", f"differs from the schema of the existing index at {target}; "
+                                  "create the index anew (Index.create(..., overwrite=True)) to change it")
+            return ix
+        return cls.create(target, config.schema, config.settings)
+
+    # -- use --------------------------------------------------------------------------------
+    def writer(self, timeout: float = 0.0, **options: Any) -> IndexWriter:
+        """The index's single writer; waits up to `timeout` seconds for another writer to finish."""
+        return IndexWriter(self.path, timeout=timeout, **options)
+
+    def searcher(self) -> Searcher:
+        """A searcher on the newest commit."""
+        return Searcher.open(self.path)
+
+    def search(self, query: "str | Query", limit: int = 10, **options: Any):
+        """Open a searcher, run one query, close it (convenient; keep a searcher for many queries)."""
+        with self.searcher() as s:
+            return s.search(query, limit, **options)
+
+    def parse_query(self, text: "str | Query", lenient: bool = False) -> Query:
+        """Parse query text with this index's fields and default operator."""
+        if isinstance(text, Query):
+            return text
+        return parse_query(text, fields=set(self.schema), default_operator=self.settings.operator, lenient=lenient)
+
+    def doc_count(self) -> int:
+        """Live documents in the newest commit."""
+        return sum(e.live_count for e in read_manifest(self.path).segments)
+
+    @property
+    def generation(self) -> int:
+        return read_manifest(self.path).generation
+
+    @property
+    def metadata(self) -> dict:
+        """The metadata saved with the newest commit (see IndexWriter.commit)."""
+        return dict(read_manifest(self.path).metadata)
+
+    def optimize(self, timeout: float = 0.0) -> None:
+        """Merge the index into one segment, dropping deleted documents."""
+        w = self.writer(timeout=timeout)
+        try:
+            w.optimize()
+        finally:
+            w.close()
+
+    def stats(self) -> dict:
+        """Counts and sizes: documents, deletions, segments, per-field terms and tokens, bytes on disk."""
+        manifest = read_manifest(self.path)
+        with Searcher.open(self.path) as s:
+            fields = {}
+            for name, ft in self.schema.items():
+                if not ft.indexed:
+                    continue
+                fields[name] = {"type": ft.kind,
+                                "terms_per_segment": [r.fields[name].info["terms"] for r in s.readers],
+                                "tokens": s.stats.tokens.get(name, 0),
+                                "units": s.stats.units.get(name, 0),
+                                "avg_length": round(s.stats.avg_length(name), 3)}
+        size = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        return {"path": str(self.path), "generation": manifest.generation, "documents": self.doc_count(),
+                "deleted": sum(e.deleted for e in manifest.segments), "segments": len(manifest.segments),
+                "size_bytes": size, "fields": fields, "settings": self.settings.to_json()}
+
+    def __repr__(self) -> str:
+        return f"Index({str(self.path)!r})"

@@ -1,0 +1,58 @@
+"""Splitting a field's text into passages, each a character span of the original text."""
+from __future__ import annotations
+
+import re
+
+from .analysis import Analyzer
+from .schema import PassageSpec
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+# A sentence ends at . ! ? (or their CJK forms), possibly followed by closing quotes/brackets,
+# then whitespace; the text after it starts a new sentence. A paragraph break ends one too.
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"'”’)\]]*\s+|\n[ \t\r\f\v]*\n\s*")
+
+
+def _units(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:
+    """Spans of the non-empty pieces of `text` between matches of `pattern`, whitespace trimmed."""
+    spans, start = [], 0
+    for m in pattern.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        piece = text[a:b]
+        stripped = piece.strip()
+        if stripped:
+            a += len(piece) - len(piece.lstrip())
+            out.append((a, a + len(stripped)))
+    return out
+
+
+def _group(units: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
+    if len(units) <= size:
+        return [(units[0][0], units[-1][1])] if units else []
+    step = size - overlap
+    out = []
+    for i in range(0, len(units), step):
+        chunk = units[i:i + size]
+        out.append((chunk[0][0], chunk[-1][1]))
+        if i + size >= len(units):
+            break
+    return out
+
+
+def split_passages(text: str, spec: PassageSpec, analyzer: Analyzer | None = None) -> list[tuple[int, int]]:
+    """The (start_char, end_char) spans of the passages of `text`, in text order.
+
+    Text with no content yields no passage. Window mode counts the tokens of `analyzer`'s tokenizer.
+    """
+    if spec.mode == "paragraph":
+        units = _units(text, _PARAGRAPH_BREAK)
+    elif spec.mode == "sentences":
+        units = _units(text, _SENTENCE_END)
+    else:
+        if analyzer is None:
+            raise ValueError("window passages need the field's analyzer")
+        units = [(t.start_char, t.end_char) for t in analyzer.tokenizer(text)]
+    return _group(units, spec.size, spec.overlap)

@@ -1,0 +1,47 @@
+"""The BM25 family as small pure functions over numpy arrays, and the settings that tune them.
+
+Statistics are index-wide (summed over segments), so a document scores the same however the
+index is split into segments. Lucene's idf is used: it is never negative, so a very common term
+can only add to a score.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BM25:
+    """BM25 parameters: `k1` saturates term frequency, `b` scales length normalisation (0..1)."""
+
+    k1: float = 1.2
+    b: float = 0.75
+
+    def __post_init__(self):
+        if not (isinstance(self.k1, (int, float)) and 0 <= self.k1 <= 100):
+            raise ValueError(f"k1 must be a number between 0 and 100, got {self.k1!r}")
+        if not (isinstance(self.b, (int, float)) and 0 <= self.b <= 1):
+            raise ValueError(f"b must be a number between 0 and 1, got {self.b!r}")
+
+
+def idf(doc_count: int | np.ndarray, doc_freq: int | np.ndarray) -> np.ndarray | float:
+    """Lucene's BM25 idf: log(1 + (N - df + 0.5) / (df + 0.5))."""
+    return np.log1p((doc_count - doc_freq + 0.5) / (doc_freq + 0.5))
+
+
+def length_norm(lengths: np.ndarray, avg_length: float, k1: float, b: float) -> np.ndarray:
+    """k1 * (1 - b + b * len / avgdl) per unit, as float32: computed once per field and searcher."""
+    avg = avg_length if avg_length > 0 else 1.0
+    return (k1 * (1.0 - b + b * np.asarray(lengths, dtype=np.float64) / avg)).astype(np.float32)
+
+
+def tf_weight(tf: np.ndarray, norm: np.ndarray, k1: float) -> np.ndarray:
+    """The saturated term-frequency factor tf * (k1 + 1) / (tf + norm)."""
+    tf = np.asarray(tf, dtype=np.float32)
+    return tf * np.float32(k1 + 1.0) / (tf + norm)
+
+
+def bm25(tf: np.ndarray, norm: np.ndarray, weight: float, k1: float) -> np.ndarray:
+    """Scores of postings: weight (idf times boosts) times the saturated tf factor."""
+    return np.float32(weight) * tf_weight(tf, norm, k1)

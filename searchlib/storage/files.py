@@ -1,0 +1,104 @@
+"""File primitives of the on-disk format: atomic durable writes, checksums, verified array loading.
+
+Every index file is written once, fsynced, and recorded in a manifest with its size and CRC-32;
+readers check both before trusting a byte, so damage surfaces as IndexCorruptError, never as
+wrong results. Arrays are raw .npy files opened memory-mapped with pickling disabled.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexCorruptError
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}\Z")
+_CHUNK = 1 << 20
+
+
+def check_name(name: str) -> str:
+    """A file or segment name from a manifest, refused if it could leave the index directory."""
+    if not isinstance(name, str) or not SAFE_NAME.match(name) or ".." in name:
+        raise IndexCorruptError(str(name), "unsafe file name in manifest")
+    return name
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def crc32_file(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def write_bytes(path: Path, data: bytes) -> dict:
+    """Write `data` to a new file durably; return its manifest entry {size, crc32}."""
+    with open(path, "xb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return {"size": len(data), "crc32": zlib.crc32(data)}
+
+
+def write_array(path: Path, array: np.ndarray) -> dict:
+    """Write a numpy array as .npy (no pickle) durably; return its manifest entry."""
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    return write_bytes(path, buf.getvalue())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+_verified: dict[tuple, bool] = {}
+
+
+def verify(path: Path, entry: dict) -> None:
+    """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records.
+
+    A file verified once is remembered by (path, inode, size, mtime) so reopening costs nothing.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise IndexCorruptError(str(path), "file is missing") from None
+    if st.st_size != entry.get("size"):
+        raise IndexCorruptError(str(path), f"size is {st.st_size} bytes, the manifest says {entry.get('size')}"
+                                " (truncated or overwritten)")
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, entry.get("crc32"))
+    if key in _verified:
+        return
+    if crc32_file(path) != entry.get("crc32"):
+        raise IndexCorruptError(str(path), "checksum mismatch (the file is damaged)")
+    _verified[key] = True
+
+
+def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
+    """Load a verified .npy file, memory-mapped, refusing pickled object arrays."""
+    verify(path, entry)
+    try:
+        if entry.get("size", 0) <= 128 or not mmap:
+            return np.load(path, allow_pickle=False)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise IndexCorruptError(str(path), f"not a valid array file: {exc}") from None

@@ -1,0 +1,122 @@
+"""Commit manifests: which segments (and deletion files) make up each committed generation.
+
+A manifest is JSON, named `manifest-<generation>.json`, written to a temporary file, fsynced and
+renamed into place, then the directory is fsynced: a commit is visible entirely or not at all.
+The newest readable generation is the index's current state. The manifest carries a CRC-32 of its
+own body, so a damaged manifest is detected, not misread.
+"""
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import IndexCorruptError, IndexNotFoundError
+from .files import atomic_write, check_name
+
+FORMAT = "searchlib-1"
+MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
+
+
+def manifest_name(generation: int) -> str:
+    return f"manifest-{generation:010d}.json"
+
+
+@dataclass
+class SegmentEntry:
+    """One segment as a commit sees it: its files and, if any, its deletions file."""
+
+    name: str
+    doc_count: int
+    files: dict[str, dict]
+    deletes: str | None = None  # file name inside the segment directory
+    deleted: int = 0
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "doc_count": self.doc_count, "files": self.files,
+                "deletes": self.deletes, "deleted": self.deleted}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SegmentEntry":
+        entry = cls(name=check_name(data["name"]), doc_count=int(data["doc_count"]), files=dict(data["files"]),
+                    deletes=data.get("deletes"), deleted=int(data.get("deleted", 0)))
+        for fname in entry.files:
+            check_name(fname)
+        if entry.deletes is not None:
+            check_name(entry.deletes)
+            if entry.deletes not in entry.files:
+                raise IndexCorruptError(entry.name, "deletions file has no checksum entry")
+        return entry
+
+    @property
+    def live_count(self) -> int:
+        return self.doc_count - self.deleted
+
+
+@dataclass
+class Manifest:
+    generation: int
+    schema: dict
+    settings: dict
+    segments: list[SegmentEntry] = field(default_factory=list)
+    counter: int = 0  # last segment number handed out
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "generation": self.generation, "schema": self.schema, "settings": self.settings,
+                "segments": [s.to_json() for s in self.segments], "counter": self.counter,
+                "metadata": self.metadata}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Manifest":
+        if data.get("format") != FORMAT:
+            raise ValueError(f"unsupported format {data.get('format')!r}, expected {FORMAT!r}")
+        return cls(generation=int(data["generation"]), schema=data["schema"], settings=data.get("settings", {}),
+                   segments=[SegmentEntry.from_json(s) for s in data["segments"]], counter=int(data["counter"]),
+                   metadata=data.get("metadata", {}))
+
+
+def _encode(manifest: Manifest) -> bytes:
+    body = json.dumps(manifest.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps({"crc32": zlib.crc32(body.encode()), "manifest": body}, ensure_ascii=False).encode()
+
+
+def _decode(path: Path) -> Manifest:
+    try:
+        outer = json.loads(path.read_bytes())
+        body = outer["manifest"]
+        if zlib.crc32(body.encode()) != outer["crc32"]:
+            raise IndexCorruptError(str(path), "checksum mismatch (the manifest is damaged)")
+        return Manifest.from_json(json.loads(body))
+    except IndexCorruptError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(str(path), f"unreadable manifest: {exc}") from None
+
+
+def generations(directory: Path) -> list[int]:
+    """Committed generations present in `directory`, oldest first."""
+    try:
+        names = [p.name for p in Path(directory).iterdir()]
+    except FileNotFoundError:
+        raise IndexNotFoundError(f"{directory}: no such directory") from None
+    except NotADirectoryError:
+        raise IndexNotFoundError(f"{directory}: not a directory") from None
+    return sorted(int(m.group(1)) for m in map(MANIFEST.match, names) if m)
+
+
+def read_manifest(directory: Path, generation: int | None = None) -> Manifest:
+    """The manifest of `generation`, or of the newest commit. A damaged newest manifest is an error:
+    falling back silently to an older commit would hide lost data."""
+    gens = generations(directory)
+    if not gens:
+        raise IndexNotFoundError(f"{directory}: no searchlib index here (no manifest file)")
+    gen = gens[-1] if generation is None else generation
+    return _decode(Path(directory) / manifest_name(gen))
+
+
+def write_manifest(directory: Path, manifest: Manifest) -> None:
+    atomic_write(Path(directory) / manifest_name(manifest.generation), _encode(manifest))

@@ -1,0 +1,213 @@
+"""Immutable segments: the postings, lengths, passages, columns and stored fields of a batch of documents.
+
+A segment is a directory of files written once. Per indexed field `f`:
+  f.trie      term dictionary (marisa trie; a term's id is its key id in the trie)
+  f.ptr.npy   int64[T+1]   postings of term t are [ptr[t], ptr[t+1])
+  f.unit.npy  uint32[P]    the unit (document, or passage for split fields) of each posting
+  f.tf.npy    uint32[P]    term frequency in that unit
+  f.pptr.npy  int64[T+1]   positions of term t start at pptr[t]; within a term, in posting order
+  f.pos.npy   uint32[sum tf]
+  f.len.npy   uint32[U]    tokens per unit (TEXT)
+  f.udoc.npy  uint32[U]    document of each passage (split TEXT)
+  f.uspan.npy int64[U,2]   character span of each passage in the field (split TEXT)
+Columns `f.col.npy` (NUMERIC float64 with NaN for missing, DATETIME int64 with MISSING_TIME), stored
+fields (stored.py) and `meta.json` with per-field counts complete it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import marisa_trie
+import numpy as np
+
+from ..errors import IndexCorruptError
+from .files import load_array, verify, write_array, write_bytes
+from .stored import StoredReader, write_stored
+
+META = "meta.json"
+MISSING_TIME = np.iinfo(np.int64).min
+
+
+def gather_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Indices of the concatenated ranges [starts[i], starts[i] + lengths[i])."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    offsets = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths)
+    return offsets + np.arange(total, dtype=np.int64)
+
+
+@dataclass
+class FieldArrays:
+    """One field's postings, sorted by (term id in `trie`, unit), ready to be written."""
+
+    trie: marisa_trie.Trie
+    ptr: np.ndarray
+    unit: np.ndarray
+    tf: np.ndarray
+    pptr: np.ndarray | None = None
+    pos: np.ndarray | None = None
+    lengths: np.ndarray | None = None
+    unit_doc: np.ndarray | None = None
+    unit_span: np.ndarray | None = None
+
+    @classmethod
+    def from_tokens(cls, terms: list[str], term_of_token: np.ndarray, unit_of_token: np.ndarray,
+                    pos_of_token: np.ndarray | None, **unit_arrays) -> "FieldArrays":
+        """Postings from a token stream given in (unit, position) order.
+
+        `terms` are the distinct terms, `term_of_token` indexes into them.
+        """
+        trie = marisa_trie.Trie(terms)
+        if len(terms):
+            remap = np.fromiter((trie[t] for t in terms), dtype=np.int64, count=len(terms))
+            tid = remap[term_of_token]
+        else:
+            tid = np.zeros(0, dtype=np.int64)
+        order = np.argsort(tid, kind="stable")  # stable keeps (unit, position) order within a term
+        tid, units = tid[order], unit_of_token[order]
+        n = len(tid)
+        if n:
+            new_posting = np.empty(n, dtype=bool)
+            new_posting[0] = True
+            np.not_equal(tid[1:], tid[:-1], out=new_posting[1:])
+            new_posting[1:] |= units[1:] != units[:-1]
+            starts = np.flatnonzero(new_posting)
+        else:
+            starts = np.zeros(0, dtype=np.int64)
+        tf = np.diff(np.append(starts, n)).astype(np.uint32)
+        ptid = tid[starts]
+        ptr = np.searchsorted(ptid, np.arange(len(terms) + 1)).astype(np.int64)
+        pptr = pos = None
+        if pos_of_token is not None:
+            pos = pos_of_token[order].astype(np.uint32)
+            pptr = np.searchsorted(tid, np.arange(len(terms) + 1)).astype(np.int64)
+        return cls(trie, ptr, units[starts].astype(np.uint32), tf, pptr, pos, **unit_arrays)
+
+
+def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays],
+                  columns: dict[str, np.ndarray], stored: list[dict]) -> dict[str, dict]:
+    """Write a new segment directory; return {file name: {size, crc32}} for the manifest."""
+    directory.mkdir(parents=True)
+    files: dict[str, dict] = {}
+    meta = {"doc_count": doc_count, "fields": {}}
+    for name, fa in fields.items():
+        files[f"{name}.trie"] = write_bytes(directory / f"{name}.trie", fa.trie.tobytes())
+        arrays = {"ptr": fa.ptr, "unit": fa.unit, "tf": fa.tf, "pptr": fa.pptr, "pos": fa.pos,
+                  "len": fa.lengths, "udoc": fa.unit_doc, "uspan": fa.unit_span}
+        for suffix, arr in arrays.items():
+            if arr is not None:
+                files[f"{name}.{suffix}.npy"] = write_array(directory / f"{name}.{suffix}.npy", arr)
+        info = {"terms": len(fa.trie), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
+                "split": fa.unit_doc is not None}
+        if fa.lengths is not None:
+            info.update(units=int(len(fa.lengths)), tokens=int(fa.lengths.sum(dtype=np.int64)),
+                        nonempty=int(np.count_nonzero(fa.lengths)))
+        meta["fields"][name] = info
+    for name, col in columns.items():
+        files[f"{name}.col.npy"] = write_array(directory / f"{name}.col.npy", col)
+    files.update(write_stored(directory, stored))
+    files[META] = write_bytes(directory / META, json.dumps(meta, sort_keys=True).encode())
+    return files
+
+
+class FieldReader:
+    """Memory-mapped postings of one field in one segment."""
+
+    def __init__(self, directory: Path, name: str, files: dict[str, dict], info: dict):
+        self.name = name
+        self.info = info
+        trie_path = directory / f"{name}.trie"
+        verify(trie_path, files[f"{name}.trie"])
+        self.trie = marisa_trie.Trie()
+        try:
+            self.trie.mmap(str(trie_path))
+        except Exception as exc:  # marisa raises plain exceptions for malformed files
+            raise IndexCorruptError(str(trie_path), f"unreadable term dictionary: {exc}") from None
+
+        def arr(suffix):
+            fname = f"{name}.{suffix}.npy"
+            return load_array(directory / fname, files[fname]) if fname in files else None
+
+        self.ptr, self.unit, self.tf = arr("ptr"), arr("unit"), arr("tf")
+        self.pptr, self.pos = arr("pptr"), arr("pos")
+        self.lengths, self.unit_doc, self.unit_span = arr("len"), arr("udoc"), arr("uspan")
+        if self.ptr is None or len(self.ptr) != len(self.trie) + 1:
+            raise IndexCorruptError(str(directory / f"{name}.ptr.npy"), "does not match the term dictionary")
+
+    @property
+    def split(self) -> bool:
+        return self.unit_doc is not None
+
+    def term_id(self, term: str) -> int:
+        """The term's id, or -1 when the segment does not hold it."""
+        tid = self.trie.get(term)
+        return -1 if tid is None else tid
+
+    def doc_freq(self, term: str) -> int:
+        tid = self.term_id(term)
+        return 0 if tid < 0 else int(self.ptr[tid + 1] - self.ptr[tid])
+
+    def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        """(units, term frequencies) of term id `tid`, units ascending."""
+        a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
+        return self.unit[a:b], self.tf[a:b]
+
+    def positions(self, tid: int, posting_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the chosen postings of `tid` (indices into its posting list), and for each
+        position the index (into `posting_index`) of the posting it belongs to."""
+        if self.pos is None:
+            raise ValueError(f"field {self.name!r} was indexed without positions")
+        a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
+        tf = np.asarray(self.tf[a:b], dtype=np.int64)
+        starts = int(self.pptr[tid]) + np.concatenate(([0], np.cumsum(tf[:-1])))
+        chosen_tf = tf[posting_index]
+        idx = gather_ranges(starts[posting_index], chosen_tf)
+        owner = np.repeat(np.arange(len(posting_index)), chosen_tf)
+        return np.asarray(self.pos[idx], dtype=np.int64), owner
+
+
+class SegmentReader:
+    """A read-only view of one segment, its files verified against their checksums."""
+
+    def __init__(self, directory: Path, files: dict[str, dict], deletes: str | None = None):
+        self.directory = directory
+        self.files = files
+        if META not in files:
+            raise IndexCorruptError(str(directory / META), "missing from the manifest")
+        verify(directory / META, files[META])
+        try:
+            self.meta = json.loads((directory / META).read_bytes())
+            self.doc_count = int(self.meta["doc_count"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(str(directory / META), f"unreadable: {exc}") from None
+        self.fields = {name: FieldReader(directory, name, files, info) for name, info in self.meta["fields"].items()}
+        self.columns = {fname[:-len(".col.npy")]: load_array(directory / fname, entry)
+                        for fname, entry in files.items() if fname.endswith(".col.npy")}
+        self.stored = StoredReader(directory, files)
+        self.live: np.ndarray | None = None  # None: every document is live
+        if deletes is not None:
+            packed = load_array(directory / deletes, files[deletes], mmap=False)
+            deleted = np.unpackbits(packed, count=self.doc_count).astype(bool)
+            self.live = ~deleted
+        for name, fr in self.fields.items():
+            if fr.lengths is not None and len(fr.lengths) != fr.info.get("units"):
+                raise IndexCorruptError(str(directory / f"{name}.len.npy"), "length does not match meta.json")
+
+    def is_live(self, doc: int) -> bool:
+        return self.live is None or bool(self.live[doc])
+
+    def live_docs(self) -> np.ndarray:
+        return np.flatnonzero(self.live) if self.live is not None else np.arange(self.doc_count)
+
+    def close(self) -> None:
+        self.stored.close()
+
+
+def write_deletes(directory: Path, name: str, deleted: np.ndarray) -> dict:
+    """Write a deletions bitset (packed bits, True = deleted) as a new file in a segment directory."""
+    return write_array(directory / name, np.packbits(deleted.astype(bool)))

@@ -1,0 +1,73 @@
+"""Stored fields: each document's stored values as JSON, compressed in small blocks.
+
+Blocks of BLOCK_DOCS documents keep random access cheap (fetching a hit decompresses one block)
+while compressing well. The format is JSON and zlib: nothing in it can run code.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from ..errors import IndexCorruptError
+from .files import load_array, verify, write_array, write_bytes
+
+BLOCK_DOCS = 16
+DATA, POINTERS = "stored.bin", "stored.ptr.npy"
+
+
+def write_stored(directory: Path, docs: Iterable[dict]) -> dict[str, dict]:
+    """Write the documents' stored values; return the files' manifest entries."""
+    chunks, offsets, block, total = [], [0], [], 0
+    for doc in docs:
+        block.append(doc)
+        if len(block) == BLOCK_DOCS:
+            chunks.append(zlib.compress(json.dumps(block, ensure_ascii=False, separators=(",", ":")).encode(), 1))
+            total += len(chunks[-1])
+            offsets.append(total)
+            block = []
+    if block:
+        chunks.append(zlib.compress(json.dumps(block, ensure_ascii=False, separators=(",", ":")).encode(), 1))
+        offsets.append(total + len(chunks[-1]))
+    return {DATA: write_bytes(directory / DATA, b"".join(chunks)),
+            POINTERS: write_array(directory / POINTERS, np.asarray(offsets, dtype=np.int64))}
+
+
+class StoredReader:
+    """Random access to one segment's stored documents."""
+
+    def __init__(self, directory: Path, files: dict[str, dict]):
+        self.path = directory / DATA
+        verify(self.path, files[DATA])
+        self.offsets = np.asarray(load_array(directory / POINTERS, files[POINTERS], mmap=False))
+        self._fd = os.open(self.path, os.O_RDONLY)
+        self._cache: tuple[int, list] | None = None
+
+    def _block(self, b: int) -> list:
+        if self._cache is not None and self._cache[0] == b:
+            return self._cache[1]
+        if not 0 <= b < len(self.offsets) - 1:
+            raise IndexCorruptError(str(self.path), f"no stored block {b}")
+        start, end = int(self.offsets[b]), int(self.offsets[b + 1])
+        try:
+            docs = json.loads(zlib.decompress(os.pread(self._fd, end - start, start)))
+        except (zlib.error, ValueError) as exc:
+            raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: {exc}") from None
+        self._cache = (b, docs)
+        return docs
+
+    def get(self, doc: int) -> dict:
+        block = self._block(doc // BLOCK_DOCS)
+        try:
+            return block[doc % BLOCK_DOCS]
+        except IndexError:
+            raise IndexCorruptError(str(self.path), f"no stored document {doc}") from None
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

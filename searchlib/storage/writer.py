@@ -1,0 +1,268 @@
+"""The index writer: buffers documents, flushes segments, applies deletions, merges, commits.
+
+Nothing a writer does is visible to readers until `commit()` writes a new manifest; everything
+before that (flushed segments, deletion files, merged segments) lives in new files that a
+cancelled or crashed writer leaves unreferenced, and the next writer removes them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import DocumentError, SchemaError, SearchlibError
+from ..schema import Schema
+from .buffer import SegmentBuffer
+from .files import fsync_dir
+from .lock import WriteLock
+from .manifest import MANIFEST, Manifest, SegmentEntry, generations, manifest_name, read_manifest, write_manifest
+from .merge import MERGE_FACTOR, merge_segments, plan_merges
+from .segment import SegmentReader, write_deletes
+
+SEGMENTS_DIR = "segments"
+KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
+
+
+class IndexWriter:
+    """Adds, updates and deletes documents; `commit()` makes the changes visible atomically.
+
+    Use it as a context manager: the block commits when it ends normally and is rolled back if an
+    exception escapes it. Only one writer per index exists at a time, across processes.
+    """
+
+    def __init__(self, directory: Path, timeout: float = 0.0, buffer_tokens: int = 4_000_000,
+                 buffer_chars: int = 64_000_000, merge_factor: int = MERGE_FACTOR):
+        self.directory = Path(directory)
+        self._lock = WriteLock(self.directory).acquire(timeout)
+        try:
+            self._base = read_manifest(self.directory)
+            self.schema = Schema.from_json(self._base.schema)
+            self._remove_unreferenced()
+        except BaseException:
+            self._lock.release()
+            raise
+        self.buffer_tokens, self.buffer_chars, self.merge_factor = buffer_tokens, buffer_chars, merge_factor
+        self._reset()
+
+    def _reset(self) -> None:
+        self._segments: list[SegmentEntry] = [SegmentEntry(**vars(s)) for s in self._base.segments]
+        self._new: set[str] = set()  # segments written by this writer, not yet committed
+        self._readers: dict[str, SegmentReader] = {}
+        self._deleted: dict[str, np.ndarray] = {}  # segment -> deletion mask changed by this writer
+        self._counter = self._base.counter
+        self._buffer = SegmentBuffer(self.schema)
+
+    # -- documents ------------------------------------------------------------------------
+    def add(self, doc: Mapping[str, Any]) -> None:
+        """Add a document (no check for an existing one with the same key: use update for that)."""
+        self._check_open()
+        self._buffer.add(doc)
+        if self._buffer.tokens >= self.buffer_tokens or self._buffer.chars >= self.buffer_chars:
+            self.flush()
+
+    def update(self, doc: Mapping[str, Any]) -> None:
+        """Replace the document(s) having this document's unique key, or add it if there is none."""
+        self._check_open()
+        key_field = self._key_field()
+        if not isinstance(doc, Mapping) or doc.get(key_field) is None:
+            raise DocumentError(f"update needs the unique key field {key_field!r} in the document")
+        first_new = len(self._buffer)
+        self._buffer.add(doc)  # validates: an invalid document deletes nothing
+        self._delete(str(doc[key_field]), keep_from=first_new)
+        if self._buffer.tokens >= self.buffer_tokens or self._buffer.chars >= self.buffer_chars:
+            self.flush()
+
+    def delete(self, key: Any) -> int:
+        """Delete the documents whose unique key is `key`; return how many were live."""
+        self._check_open()
+        return self._delete(str(key))
+
+    def _delete(self, key: str, keep_from: int | None = None) -> int:
+        key_field = self._key_field()
+        count = self._buffer.delete_key(key, keep_from)
+        for entry in self._segments:
+            reader = self._reader(entry)
+            field = reader.fields[key_field]
+            tid = field.term_id(key)
+            if tid < 0:
+                continue
+            docs = np.asarray(field.postings(tid)[0], dtype=np.int64)
+            mask = self._deletion_mask(entry)
+            count += int(np.count_nonzero(~mask[docs]))
+            mask[docs] = True
+        return count
+
+    def delete_all(self) -> None:
+        """Delete every document (committed and buffered)."""
+        self._check_open()
+        for entry in self._segments:
+            self._deletion_mask(entry)[:] = True
+        self._buffer = SegmentBuffer(self.schema)
+
+    # -- segments -------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write the buffered documents as a new (still uncommitted) segment."""
+        self._check_open()
+        buffer, self._buffer = self._buffer, SegmentBuffer(self.schema)
+        if buffer.live_count == 0:
+            return
+        name = self._next_name()
+        doc_count, files, deleted = buffer.write(self._segment_path(name))
+        entry = SegmentEntry(name=name, doc_count=doc_count, files=files)
+        self._segments.append(entry)
+        self._new.add(name)
+        if deleted.any():
+            self._deleted[name] = deleted
+
+    def commit(self, metadata: Mapping[str, Any] | None = None, merge: bool = True, optimize: bool = False) -> int:
+        """Make every change so far durable and visible; return the new generation.
+
+        `metadata` (JSON-able) is saved with the commit (see Index.metadata). `merge` applies the
+        merge policy; `optimize` merges everything into one segment.
+        """
+        self._check_open()
+        self.flush()
+        gen = self._base.generation + 1
+        for entry in list(self._segments):
+            mask = self._deleted.get(entry.name)
+            if mask is None:
+                continue
+            if mask.all():
+                self._segments.remove(entry)
+                continue
+            fname = f"del-{gen:010d}.npy"
+            files = dict(entry.files)
+            files.pop(entry.deletes, None)
+            files[fname] = write_deletes(self._segment_path(entry.name), fname, mask)
+            entry.files, entry.deletes, entry.deleted = files, fname, int(mask.sum())
+        if optimize and (len(self._segments) > 1 or any(s.deleted for s in self._segments)):
+            self._merge(list(range(len(self._segments))))
+        elif merge:
+            while groups := plan_merges([s.live_count for s in self._segments], self.merge_factor):
+                self._merge(groups[0])
+        for name in self._new:
+            if (self._segment_path(name)).exists():
+                fsync_dir(self._segment_path(name))
+        seg_root = self.directory / SEGMENTS_DIR
+        if seg_root.exists():
+            fsync_dir(seg_root)
+        manifest = Manifest(generation=gen, schema=self._base.schema, settings=self._base.settings,
+                            segments=self._segments, counter=self._counter,
+                            metadata=dict(metadata) if metadata is not None else self._base.metadata)
+        write_manifest(self.directory, manifest)
+        self._close_readers()
+        self._base = manifest
+        self._reset()
+        self._remove_unreferenced()
+        return gen
+
+    def optimize(self) -> int:
+        """Commit, merging the whole index into one segment without deleted documents."""
+        return self.commit(optimize=True)
+
+    def cancel(self) -> None:
+        """Discard every uncommitted change and release the lock."""
+        if not self._lock.held:
+            return
+        self._close_readers()
+        for name in self._new:
+            shutil.rmtree(self._segment_path(name), ignore_errors=True)
+        self._reset()
+        self._lock.release()
+
+    def close(self) -> None:
+        """Release the lock; uncommitted changes are discarded."""
+        self.cancel()
+
+    def __enter__(self) -> "IndexWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            try:
+                self.commit()
+            finally:
+                self.cancel()
+        else:
+            self.cancel()
+
+    # -- internals ------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if not self._lock.held:
+            raise SearchlibError("this writer is closed")
+
+    def _key_field(self) -> str:
+        if self.schema.unique_field is None:
+            raise SchemaError("update and delete need a unique ID field in the schema, e.g. ID(unique=True)")
+        return self.schema.unique_field
+
+    def _segment_path(self, name: str) -> Path:
+        return self.directory / SEGMENTS_DIR / name
+
+    def _next_name(self) -> str:
+        self._counter += 1
+        return f"seg-{self._counter:08d}"
+
+    def _reader(self, entry: SegmentEntry) -> SegmentReader:
+        if entry.name not in self._readers:
+            self._readers[entry.name] = SegmentReader(self._segment_path(entry.name), entry.files, entry.deletes)
+        return self._readers[entry.name]
+
+    def _deletion_mask(self, entry: SegmentEntry) -> np.ndarray:
+        if entry.name not in self._deleted:
+            live = self._reader(entry).live
+            self._deleted[entry.name] = np.zeros(entry.doc_count, bool) if live is None else ~live
+        return self._deleted[entry.name]
+
+    def _merge(self, indices: list[int]) -> None:
+        entries = [self._segments[i] for i in indices]
+        readers = []
+        for entry in entries:
+            reader = self._reader(entry)
+            mask = self._deleted.get(entry.name)
+            if mask is not None:
+                reader.live = ~mask
+            readers.append(reader)
+        name = self._next_name()
+        doc_count, files = merge_segments(readers, self._segment_path(name))
+        merged = SegmentEntry(name=name, doc_count=doc_count, files=files)
+        position = indices[0]
+        self._segments = [s for i, s in enumerate(self._segments) if i not in set(indices)]
+        if doc_count:
+            self._segments.insert(position, merged)
+            self._new.add(name)
+        else:
+            shutil.rmtree(self._segment_path(name), ignore_errors=True)
+
+    def _close_readers(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        self._readers = {}
+
+    def _remove_unreferenced(self) -> None:
+        """Delete what no kept commit references: older manifests, leftovers of cancelled or crashed
+        writers, superseded deletion files and merged-away segments. Runs under the write lock."""
+        gens = generations(self.directory)
+        keep = [read_manifest(self.directory, g) for g in gens[-KEEP_MANIFESTS:]]
+        referenced: dict[str, set[str]] = {}
+        for m in keep:
+            for s in m.segments:
+                referenced.setdefault(s.name, set()).update(s.files)
+        for g in gens[:-KEEP_MANIFESTS]:
+            (self.directory / manifest_name(g)).unlink(missing_ok=True)
+        for p in self.directory.iterdir():
+            if p.name.endswith(".tmp"):
+                p.unlink(missing_ok=True)
+        seg_root = self.directory / SEGMENTS_DIR
+        if not seg_root.is_dir():
+            return
+        for seg in seg_root.iterdir():
+            if seg.name not in referenced:
+                shutil.rmtree(seg, ignore_errors=True)
+                continue
+            for f in seg.iterdir():
+                if f.name not in referenced[seg.name]:
+                    f.unlink(missing_ok=True)

@@ -1,0 +1,145 @@
+"""searchlib.evaluation: metrics checked against values computed by hand (and pytrec_eval if present)."""
+import json
+import math
+
+import pytest
+
+from searchlib.evaluation import BeirData, clean_run, evaluate, load_beir, ndcg_at_k, recall_at_k
+
+
+def test_perfect_ranking_scores_one():
+    qrels = {"q1": {"a": 2, "b": 1}, "q2": {"c": 1}}
+    run = {"q1": ["a", "b", "x"], "q2": ["c"]}
+    assert ndcg_at_k(run, qrels, 10) == pytest.approx(1.0)
+    assert recall_at_k(run, qrels, 100) == pytest.approx(1.0)
+
+
+def test_two_documents_by_hand():
+    # Relevant: a (gain 2), b (gain 1). Ranking puts b first, an unjudged doc second, a third.
+    # DCG  = 1/log2(2) + 0/log2(3) + 2/log2(4) = 1 + 0 + 1 = 2
+    # IDCG = 2/log2(2) + 1/log2(3)              = 2 + 0.6309297...
+    qrels = {"q": {"a": 2, "b": 1}}
+    run = {"q": ["b", "x", "a"]}
+    expected = 2.0 / (2.0 + 1.0 / math.log2(3))
+    assert ndcg_at_k(run, qrels, 10) == pytest.approx(expected)
+    assert expected == pytest.approx(0.7602, abs=1e-4)
+    # Cut at 2: only b counts. DCG = 1, IDCG@2 unchanged.
+    assert ndcg_at_k(run, qrels, 2) == pytest.approx(1.0 / (2.0 + 1.0 / math.log2(3)))
+
+
+def test_gain_is_linear_not_exponential():
+    # Linear gain (trec_eval's ndcg_cut): DCG = 1 + 3/log2(3), IDCG = 3 + 1/log2(3)  -> 0.7967.
+    # Exponential gain (2^rel - 1) would give (1 + 7/log2(3)) / (7 + 1/log2(3))        -> 0.7098.
+    qrels = {"q": {"a": 3, "b": 1}}
+    run = {"q": ["b", "a"]}
+    expected = (1 + 3 / math.log2(3)) / (3 + 1 / math.log2(3))
+    assert expected == pytest.approx(0.7967, abs=1e-4)
+    assert ndcg_at_k(run, qrels, 10) == pytest.approx(expected)
+
+
+def test_ideal_uses_all_judged_documents_beyond_the_run():
+    # Three relevant docs, only one retrieved, at rank 1: DCG = 1; IDCG = 1 + 1/log2(3) + 1/2.
+    qrels = {"q": {"a": 1, "b": 1, "c": 1, "z": 0}}
+    run = {"q": ["a"]}
+    assert ndcg_at_k(run, qrels, 10) == pytest.approx(1 / (1 + 1 / math.log2(3) + 0.5))
+
+
+def test_recall_by_hand():
+    qrels = {"q1": {"a": 1, "b": 1, "c": 1, "d": 0}, "q2": {"e": 1}}
+    run = {"q1": ["a", "d", "x", "c"], "q2": ["y", "z"]}
+    # q1: 2 of 3 relevant found (d has score 0: not relevant); q2: 0 of 1.
+    assert recall_at_k(run, qrels, 100) == pytest.approx((2 / 3 + 0) / 2)
+    # At k=2 only a is inside the cut for q1.
+    assert recall_at_k(run, qrels, 2) == pytest.approx((1 / 3) / 2)
+
+
+def test_query_without_results_scores_zero_and_counts():
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}}
+    run = {"q1": ["a"]}  # q2 missing entirely
+    assert ndcg_at_k(run, qrels) == pytest.approx(0.5)
+    assert recall_at_k(run, {"q1": {"a": 1}, "q2": {"b": 1}}) == pytest.approx(0.5)
+    assert ndcg_at_k({"q1": ["a"], "q2": []}, qrels) == pytest.approx(0.5)
+
+
+def test_queries_without_qrels_are_ignored():
+    qrels = {"q1": {"a": 1}}
+    run = {"q1": ["a"], "unjudged": ["nothing", "relevant"]}
+    result = evaluate(run, qrels)
+    assert result["ndcg@10"] == pytest.approx(1.0)
+    assert result["recall@100"] == pytest.approx(1.0)
+    assert result["queries"] == 1
+
+
+def test_hit_equal_to_query_id_is_dropped():
+    run = {"7": ["7", "a", "b"], "8": ["a", "8"]}
+    assert clean_run(run) == {"7": ["a", "b"], "8": ["a"]}
+    assert run["7"] == ["7", "a", "b"], "clean_run must not change its argument"
+    qrels = {"7": {"a": 1}}
+    # Without cleaning, a sits at rank 2: 1/log2(3); with cleaning it is rank 1.
+    assert ndcg_at_k(run, qrels) == pytest.approx(1 / math.log2(3))
+    assert evaluate(run, qrels)["ndcg@10"] == pytest.approx(1.0)
+    assert evaluate(run, qrels, ignore_identical_ids=False)["ndcg@10"] == pytest.approx(1 / math.log2(3))
+
+
+def test_cleaning_happens_before_the_cut():
+    # The query id occupies rank 1; after dropping it, the relevant doc at rank 3 moves inside top 2.
+    run = {"q": ["q", "x", "a"]}
+    qrels = {"q": {"a": 1}}
+    assert evaluate(run, qrels, k_ndcg=2, k_recall=2)["recall@2"] == pytest.approx(1.0)
+
+
+def test_duplicate_ids_count_once():
+    qrels = {"q": {"a": 1, "b": 1}}
+    assert ndcg_at_k({"q": ["a", "a", "b"]}, qrels) == pytest.approx(1.0)
+    assert recall_at_k({"q": ["a", "a"]}, qrels, 2) == pytest.approx(0.5)
+
+
+def test_empty_qrels_and_bad_k():
+    assert ndcg_at_k({"q": ["a"]}, {}) == 0.0
+    assert recall_at_k({"q": ["a"]}, {}) == 0.0
+    with pytest.raises(ValueError):
+        ndcg_at_k({}, {"q": {"a": 1}}, k=0)
+
+
+def _write_beir(folder, split="test"):
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text(
+        json.dumps({"_id": "d1", "title": "T", "text": "one"}) + "\n"
+        + json.dumps({"_id": "d2", "text": "two"}) + "\n\n", encoding="utf-8")
+    (folder / "queries.jsonl").write_text(
+        json.dumps({"_id": "1", "text": "first"}) + "\n" + json.dumps({"_id": "2", "text": "second"}) + "\n",
+        encoding="utf-8")
+    (folder / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n1\td2\t2\n",
+                                                   encoding="utf-8")
+
+
+def test_load_beir(tmp_path):
+    _write_beir(tmp_path)
+    data = load_beir(tmp_path)
+    assert isinstance(data, BeirData)
+    assert data.corpus == [{"_id": "d1", "title": "T", "text": "one"}, {"_id": "d2", "title": "", "text": "two"}]
+    assert data.queries == {"1": "first", "2": "second"}
+    assert data.qrels == {"1": {"d1": 1, "d2": 2}}
+    assert data.judged_queries == {"1": "first"}
+
+
+def test_load_beir_split_and_missing_file(tmp_path):
+    _write_beir(tmp_path, split="train")
+    assert load_beir(tmp_path, split="train").qrels == {"1": {"d1": 1, "d2": 2}}
+    with pytest.raises(FileNotFoundError, match=r"qrels.test\.tsv"):
+        load_beir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="corpus.jsonl"):
+        load_beir(tmp_path / "nowhere")
+
+
+def test_agrees_with_pytrec_eval_when_installed():
+    pytrec_eval = pytest.importorskip("pytrec_eval")
+    qrels = {"q1": {"a": 2, "b": 1, "c": 0}, "q2": {"d": 1, "e": 3}, "q3": {"f": 1}}
+    run = {"q1": ["x", "b", "c", "a"], "q2": ["e", "y", "z", "d"], "q3": []}
+    trec_run = {q: {d: float(len(docs) - i) for i, d in enumerate(docs)} for q, docs in run.items()}
+    ev = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_10", "recall_100"})
+    res = ev.evaluate(trec_run)
+    per_q = [res.get(q, {}).get("ndcg_cut_10", 0.0) for q in qrels]
+    assert ndcg_at_k(run, qrels, 10) == pytest.approx(sum(per_q) / len(qrels))
+    per_q = [res.get(q, {}).get("recall_100", 0.0) for q in qrels]
+    assert recall_at_k(run, qrels, 100) == pytest.approx(sum(per_q) / len(qrels))

@@ -34,10 +34,14 @@ def _body(doc: dict) -> str:
 
 
 def _version(dist: str) -> str:
+    """The installed distribution's version, else the module's ``__version__`` (a source checkout)."""
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
-        return "?"
+        try:
+            return str(importlib.import_module(dist).__version__)
+        except (ImportError, AttributeError):
+            return "?"
 
 
 class Engine:

@@ -8,14 +8,15 @@ passages into documents (the best passage decides), and highlights only the hits
 from __future__ import annotations
 
 import time
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from .config import Settings
-from .errors import IndexCorruptError
+from .errors import IndexCorruptError, SearchlibError
 from .highlight import Formatter, get_formatter, highlight
 from .query.ast import Query
 from .query.execute import Compiler, Node, PhraseLeaf, SegmentEvaluator, Stats, TermLeaf, leaves
@@ -43,20 +44,41 @@ class Passage:
                 "score": round(self.score, 6), "text": self.text}
 
 
-@dataclass
 class Hit:
-    """One result: the document's unique key, its score, stored fields, snippet and best passages."""
+    """One result: the document's unique key, its score, stored fields, snippet and best passages.
 
-    id: Any
-    score: float
-    fields: dict[str, Any]
-    snippet: str = ""
-    passages: list[Passage] = field(default_factory=list)
-    rank: int = 0
+    Stored fields are read on first access (most callers need only the key and score), so read
+    them while the searcher is open.
+    """
+
+    __slots__ = ("id", "score", "snippet", "rank", "_fields", "_passages")
+
+    def __init__(self, id: Any, score: float, fields: "dict[str, Any] | Callable[[], dict]", snippet: str = "",
+                 passages: "list[Passage] | Callable[[], list[Passage]]" = (), rank: int = 0):
+        self.id, self.score, self.snippet, self.rank = id, score, snippet, rank
+        self._fields = fields
+        self._passages = passages
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The document's stored fields."""
+        if callable(self._fields):
+            self._fields = self._fields()
+        return self._fields
+
+    @property
+    def passages(self) -> list[Passage]:
+        """The document's best passages, best first (for a flat hit, its one passage)."""
+        if callable(self._passages):
+            self._passages = self._passages()
+        return list(self._passages)
 
     def to_dict(self) -> dict:
         return {"rank": self.rank, "id": self.id, "score": round(self.score, 6), "fields": self.fields,
                 "snippet": self.snippet, "passages": [p.to_dict() for p in self.passages]}
+
+    def __repr__(self) -> str:
+        return f"Hit(rank={self.rank}, id={self.id!r}, score={self.score:.4f})"
 
 
 @dataclass
@@ -102,6 +124,7 @@ class Searcher:
         self.readers = readers
         self.stats = Stats(readers)
         self._norms: dict[tuple, np.ndarray] = {}
+        self._field_ids = {name: i for i, name in enumerate(self.schema)}
 
     @classmethod
     def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
@@ -210,7 +233,7 @@ class Searcher:
         if node is None:
             return Results(q, [], 0, (time.perf_counter() - started) * 1000)
         want = offset + limit
-        candidates: list[_Candidate] = []
+        candidates: list[np.ndarray] = []
         matches = {}
         total = 0
         for seg, reader in enumerate(self.readers):
@@ -222,17 +245,20 @@ class Searcher:
             if n_match and want:
                 candidates += self._top(seg, reader, m, docs, want, group)
                 matches[seg] = m
-        candidates.sort(key=lambda c: (-c.score, c.segment, c.doc, c.passage_unit))
-        page = candidates[offset:want]
-        terms = _highlight_terms(node, self.stats) if page else {}
+        page = []
+        if candidates:
+            table = np.concatenate(candidates)
+            order = np.lexsort((table[:, 4], table[:, 2], table[:, 1], -table[:, 0]))[offset:want]
+            names = list(self._field_ids)
+            page = [_Candidate(float(r[0]), int(r[1]), int(r[2]), names[int(r[3])] if r[3] >= 0 else None, int(r[4]))
+                    for r in table[order]]
         n_passages = passages or self.settings.passages_per_hit
-        hits = []
-        for rank, c in enumerate(page, offset + 1):
-            hit = self._hit(c, matches[c.segment], terms, n_passages)
+        hits = [self._hit(c, matches[c.segment], node, n_passages) for c in page]
+        terms = _highlight_terms(node, self.stats) if highlight and hits else {}
+        for rank, hit in enumerate(hits, offset + 1):
             hit.rank = rank
             if highlight:
                 hit.snippet = self._snippet(hit, terms, formatter)
-            hits.append(hit)
         return Results(q, hits, total, (time.perf_counter() - started) * 1000)
 
     # -- collecting -------------------------------------------------------------------------
@@ -253,38 +279,44 @@ class Searcher:
                 total = total + m.doc_score[unit_doc[units]]
             yield fname, units, unit_doc[units], total
 
-    def _top(self, seg: int, reader: SegmentReader, m, docs: np.ndarray, k: int, group: bool) -> list[_Candidate]:
+    def _top(self, seg: int, reader: SegmentReader, m, docs: np.ndarray, k: int, group: bool) -> list[np.ndarray]:
+        """The segment's best k candidates as rows (score, segment, doc, passage field, passage unit);
+        passage field -1 means the whole document."""
         doc_ids = np.flatnonzero(docs)
         base = m.doc_score[doc_ids] if m.doc_score is not None else np.zeros(len(doc_ids), np.float32)
+        rows = []
         if not group:
-            out = []
             covered = np.zeros(reader.doc_count, dtype=bool)
             for fname, units, udocs, total in self._passage_totals(reader, m, docs):
                 covered[udocs] = True
-                for i in self._best(total, k):
-                    out.append(_Candidate(float(total[i]), seg, int(udocs[i]), fname, int(units[i])))
+                best = self._best(total, k)
+                rows.append(_rows(total[best], seg, udocs[best], self._field_ids[fname], units[best]))
             rest = ~covered[doc_ids]
-            for i in self._best(base[rest], k):
-                out.append(_Candidate(float(base[rest][i]), seg, int(doc_ids[rest][i])))
-            return out
-        best = np.zeros(reader.doc_count, dtype=np.float32)
-        best[doc_ids] = base
+            best = self._best(base[rest], k)
+            rows.append(_rows(base[rest][best], seg, doc_ids[rest][best], -1, -1))
+            return rows
+        best_score = np.zeros(reader.doc_count, dtype=np.float32)
+        best_score[doc_ids] = base
         for _, _, udocs, total in self._passage_totals(reader, m, docs):
-            np.maximum.at(best, udocs, total)
-        scores = best[doc_ids]
-        return [_Candidate(float(scores[i]), seg, int(doc_ids[i])) for i in self._best(scores, k)]
+            np.maximum.at(best_score, udocs, total)
+        scores = best_score[doc_ids]
+        best = self._best(scores, k)
+        return [_rows(scores[best], seg, doc_ids[best], -1, -1)]
 
     # -- hits -------------------------------------------------------------------------------
-    def _hit(self, c: _Candidate, m, terms: dict, n_passages: int) -> Hit:
+    def _hit(self, c: _Candidate, m, node: Node, n_passages: int) -> Hit:
         reader = self.readers[c.segment]
-        stored = reader.stored.get(c.doc)
         key_field = self.schema.unique_field
-        hit = Hit(id=stored.get(key_field) if key_field else None, score=c.score, fields=stored)
-        hit.passages = self._passages(c, reader, m, n_passages, stored, terms)
-        return hit
+        key = reader.fields[key_field].unit_term(c.doc) if key_field else None
+        return Hit(key, c.score, partial(self._load, reader, c.doc),
+                   passages=partial(self._passages, c, reader, m, n_passages, node))
 
-    def _passages(self, c: _Candidate, reader: SegmentReader, m, n: int, stored: dict,
-                  terms: dict) -> list[Passage]:
+    def _load(self, reader: SegmentReader, doc: int) -> dict:
+        if not self.readers:
+            raise SearchlibError("the searcher is closed: read hit fields before closing it")
+        return reader.stored.get(doc)
+
+    def _passages(self, c: _Candidate, reader: SegmentReader, m, n: int, node: Node) -> list[Passage]:
         """The document's best passages (the one passage of a flat hit), or the whole snippet field."""
         out: list[Passage] = []
         doc_part = float(m.doc_score[c.doc]) if m.doc_score is not None else 0.0
@@ -295,7 +327,7 @@ class Searcher:
             lo, hi = (int(x) for x in np.searchsorted(unit_doc, [c.doc, c.doc + 1]))
             units = range(lo, hi) if c.passage_field is None else [c.passage_unit]
             pscore = m.passage_score.get(fname)
-            text = stored.get(fname)
+            text = self._load(reader, c.doc).get(fname) if self.schema.fields[fname].stored else None
             for u in units:
                 start, end = (int(x) for x in fr.unit_span[u])
                 score = doc_part + (float(pscore[u]) if pscore is not None else 0.0)
@@ -304,8 +336,8 @@ class Searcher:
         if out:
             out.sort(key=lambda p: (-p.score, p.field, p.index))
             return [p for p in out[:n] if p.score > 0] or out[:1]
-        fname = self._snippet_field(terms)
-        text = stored.get(fname) if fname else None
+        fname = self._snippet_field(_highlight_terms(node, self.stats))
+        text = self._load(reader, c.doc).get(fname) if fname else None
         if isinstance(text, str):
             return [Passage(fname, 0, len(text), c.score, 0, text)]
         return []
@@ -332,6 +364,12 @@ class Searcher:
         return highlight(text, self.schema.fields[fname].analyzer, weights, phrases,
                          formatter=get_formatter(formatter or hl.formatter), fragment_chars=hl.fragment_chars,
                          max_fragments=hl.max_fragments, separator=hl.separator, span=span)
+
+
+def _rows(scores: np.ndarray, seg: int, docs: np.ndarray, field_id: int, units) -> np.ndarray:
+    rows = np.empty((len(scores), 5), dtype=np.float64)
+    rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4] = scores, seg, docs, field_id, units
+    return rows
 
 
 def _highlight_terms(node: Node, stats: Stats) -> dict[str, tuple[dict[str, float], list]]:

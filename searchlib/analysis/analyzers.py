@@ -23,8 +23,8 @@ class Analyzer:
         self.tokenizer = tokenizer
         self.filters = list(filters)
         self.name = name
-        self._fused = all(isinstance(f, TermFilter) for f in self.filters)
-        self._maps = [f.map for f in self.filters] if self._fused else []
+        self.fused = all(isinstance(f, TermFilter) for f in self.filters)
+        self._maps = [f.map for f in self.filters] if self.fused else []
         self._cache: dict[str, str | None] = {}
 
     def __or__(self, other: Filter) -> "Analyzer":
@@ -54,7 +54,7 @@ class Analyzer:
     # -- public API -------------------------------------------------------------------------
     def __call__(self, text: str) -> Iterator[Token]:
         """Tokens with positions and offsets into `text` (offsets survive case folding)."""
-        if self._fused:
+        if self.fused:
             term = self.term
             for tok in self.tokenizer(text):
                 t = term(tok.term)
@@ -68,7 +68,7 @@ class Analyzer:
 
     def index_terms(self, text: str) -> tuple[list[str], list[int]]:
         """Terms and their positions, without offsets: the fast path used at index time."""
-        if not self._fused:
+        if not self.fused:
             toks = list(self(text))
             return [t.term for t in toks], [t.position for t in toks]
         words = self.tokenizer.words(text)

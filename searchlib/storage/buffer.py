@@ -1,7 +1,8 @@
 """The in-memory buffer of a writer: documents analysed and waiting to be flushed as a segment.
 
 Tokens are kept in compact typed arrays (4 bytes each), terms as small integers of a per-field
-vocabulary; flushing turns them into sorted postings with numpy in one pass.
+vocabulary; each distinct raw word is analysed once per buffer, so a token costs one dict lookup.
+Flushing turns the arrays into sorted postings with numpy in one pass.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..analysis import Analyzer
 from ..errors import DocumentError
 from ..passages import split_passages
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
@@ -19,42 +21,76 @@ from .segment import MISSING_TIME, FieldArrays, write_segment
 
 
 class _FieldBuffer:
-    def __init__(self, split: bool, text: bool, positions: bool):
-        self.vocab: dict[str, int] = {}
-        self.terms = array("I")
-        self.positions = array("I") if positions else None
-        self.unit_tokens = array("I")  # tokens per unit: units are documents, or passages if split
-        self.text = text
+    """One field's tokens: a term id per token (-1 for a dropped word, keeping its position),
+    and the token count of each unit (document, or passage when the field is split)."""
+
+    def __init__(self, analyzer: Analyzer, split: bool, text: bool, positions: bool):
+        self.analyzer = analyzer
+        self.vocab: dict[str, int] = {}  # term -> id
+        self.word_ids: dict[str, int] = {}  # raw word -> term id, or -1 when analysis drops it
+        self.tokens = array("i")
+        self.unit_tokens = array("I")
+        self.text, self.positions = text, positions
         self.unit_doc = array("I") if split else None
         self.spans = array("q") if split else None
 
-    def add_unit(self, terms: list[str], positions: list[int] | None, doc: int | None = None,
-                 span: tuple[int, int] | None = None) -> None:
+    def _word_id(self, word: str) -> int:
+        wid = self.word_ids.get(word)
+        if wid is None:
+            term = self.analyzer.term(word)
+            wid = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
+            self.word_ids[word] = wid
+        return wid
+
+    def ids_for_text(self, text: str) -> list[int]:
+        """Term ids of the tokens of `text`, position by position (-1 where a word is dropped)."""
+        if not self.analyzer.fused:
+            terms, positions = self.analyzer.index_terms(text)
+            return self.ids_for_terms(terms, positions)
+        words = self.analyzer.tokenizer.words(text)
+        wid = self.word_ids
+        try:
+            return [wid[w] for w in words]
+        except KeyError:
+            fn = self._word_id
+            return [fn(w) for w in words]
+
+    def ids_for_terms(self, terms: list[str], positions: list[int] | None = None) -> list[int]:
+        """Term ids for already analysed terms (at `positions`, default consecutive)."""
         vocab = self.vocab
-        setdefault = vocab.setdefault
-        self.terms.extend([setdefault(t, len(vocab)) for t in terms])
-        if self.positions is not None:
-            self.positions.extend(positions if positions is not None else range(len(terms)))
-        self.unit_tokens.append(len(terms))
+        ids = [vocab.setdefault(t, len(vocab)) for t in terms]
+        if positions is None or positions == list(range(len(terms))):
+            return ids
+        out = [-1] * (max(positions) + 1 if positions else 0)
+        for p, i in zip(positions, ids):
+            out[p] = i
+        return out
+
+    def add_unit(self, ids: list[int], doc: int | None = None, span: tuple[int, int] | None = None) -> None:
+        self.tokens.extend(ids)
+        self.unit_tokens.append(len(ids))
         if self.unit_doc is not None:
             self.unit_doc.append(doc)
             self.spans.extend(span)
 
     def arrays(self) -> FieldArrays:
-        n_units = len(self.unit_tokens)
-        counts = np.frombuffer(self.unit_tokens, dtype=np.uint32) if n_units else np.zeros(0, np.uint32)
+        counts = np.frombuffer(self.unit_tokens, dtype=np.uint32) if len(self.unit_tokens) else np.zeros(0, np.uint32)
+        ids = np.frombuffer(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
+        n_units = len(counts)
         unit_of_token = np.repeat(np.arange(n_units, dtype=np.uint32), counts)
-        term_of_token = np.frombuffer(self.terms, dtype=np.uint32) if len(self.terms) else np.zeros(0, np.uint32)
+        keep = ids >= 0
         pos = None
-        if self.positions is not None:
-            pos = np.frombuffer(self.positions, dtype=np.uint32) if len(self.positions) else np.zeros(0, np.uint32)
+        if self.positions:
+            starts = np.cumsum(counts, dtype=np.int64) - counts
+            pos = (np.arange(len(ids), dtype=np.int64) - np.repeat(starts, counts))[keep]
+        unit_of_token = unit_of_token[keep]
         extra = {}
         if self.text:
-            extra["lengths"] = counts.copy()
+            extra["lengths"] = np.bincount(unit_of_token, minlength=n_units).astype(np.uint32)
         if self.unit_doc is not None:
             extra["unit_doc"] = np.array(self.unit_doc, dtype=np.uint32)
             extra["unit_span"] = np.array(self.spans, dtype=np.int64).reshape(-1, 2)
-        return FieldArrays.from_tokens(list(self.vocab), term_of_token, unit_of_token, pos, **extra)
+        return FieldArrays.from_tokens(list(self.vocab), ids[keep], unit_of_token, pos, **extra)
 
 
 def _describe(doc: Mapping, key_field: str | None) -> str:
@@ -88,7 +124,7 @@ class SegmentBuffer:
             if ft.indexed:
                 text = isinstance(ft, TEXT)
                 split = text and ft.passages is not None
-                self.fields[name] = _FieldBuffer(split, text, positions=text and ft.positions)
+                self.fields[name] = _FieldBuffer(ft.analyzer, split, text, positions=text and ft.positions)
         self.columns: dict[str, list] = {n: [] for n, ft in schema.items() if ft.column}
         self.stored: list[dict] = []
         self._by_key: dict[str, list[int]] = {}
@@ -126,16 +162,17 @@ class SegmentBuffer:
             if isinstance(ft, TEXT):
                 text = _text(value, where)
                 chars += len(text)
+                fb = self.fields[name]
                 if ft.passages is None:
-                    terms, positions = ft.analyzer.index_terms(text)
-                    units.append((name, [(terms, positions, None)]))
-                    tokens += len(terms)
+                    ids = fb.ids_for_text(text)
+                    units.append((name, [(ids, None)]))
+                    tokens += len(ids)
                 else:
                     parts = []
                     for a, b in split_passages(text, ft.passages, ft.analyzer):
-                        terms, positions = ft.analyzer.index_terms(text[a:b])
-                        parts.append((terms, positions, (a, b)))
-                        tokens += len(terms)
+                        ids = fb.ids_for_text(text[a:b])
+                        parts.append((ids, (a, b)))
+                        tokens += len(ids)
                     units.append((name, parts))
                 value = text
             elif isinstance(ft, ID):
@@ -144,7 +181,7 @@ class SegmentBuffer:
                 value = _text(str(value), where)
                 if not value.strip():
                     raise DocumentError(f"{where}: an ID cannot be empty")
-                units.append((name, [([value], None, None)]))
+                units.append((name, [(self.fields[name].ids_for_terms([value]), None)]))
                 if ft.unique:
                     key = value
             elif isinstance(ft, KEYWORD):
@@ -152,7 +189,7 @@ class SegmentBuffer:
                     value = [_text(v, where) for v in value]
                 else:
                     value = _text(value, where)
-                units.append((name, [(ft.split(value), None, None)]))
+                units.append((name, [(self.fields[name].ids_for_terms(ft.split(value)), None)]))
             elif isinstance(ft, (NUMERIC, DATETIME)):
                 try:
                     columns[name] = ft.to_value(value)
@@ -172,12 +209,10 @@ class SegmentBuffer:
         for name, fb in self.fields.items():
             parts = given.get(name)
             if fb.unit_doc is not None:
-                for terms, positions, span in parts or ():
-                    fb.add_unit(terms, positions, doc_index, span)
-            elif parts:
-                fb.add_unit(parts[0][0], parts[0][1])
+                for ids, span in parts or ():
+                    fb.add_unit(ids, doc_index, span)
             else:
-                fb.add_unit([], [])
+                fb.add_unit(parts[0][0] if parts else [])
         for name, values in self.columns.items():
             ft = schema.fields[name]
             values.append(columns.get(name, np.nan if isinstance(ft, NUMERIC) else MISSING_TIME))

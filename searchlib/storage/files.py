@@ -99,6 +99,7 @@ def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
     try:
         if entry.get("size", 0) <= 128 or not mmap:
             return np.load(path, allow_pickle=False)
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        # A plain ndarray view over the map: numpy's memmap subclass adds overhead to every slice.
+        return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
     except (ValueError, OSError, EOFError) as exc:
         raise IndexCorruptError(str(path), f"not a valid array file: {exc}") from None

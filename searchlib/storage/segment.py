@@ -60,8 +60,15 @@ class FieldArrays:
                     pos_of_token: np.ndarray | None, **unit_arrays) -> "FieldArrays":
         """Postings from a token stream given in (unit, position) order.
 
-        `terms` are the distinct terms, `term_of_token` indexes into them.
+        `terms` are the candidate terms, `term_of_token` indexes into them; terms no token uses
+        (left by a document that failed validation) are not written.
         """
+        used = np.zeros(len(terms), dtype=bool)
+        used[term_of_token] = True
+        if not used.all():
+            renumber = np.cumsum(used) - 1
+            terms = [t for t, u in zip(terms, used) if u]
+            term_of_token = renumber[term_of_token]
         trie = marisa_trie.Trie(terms)
         if len(terms):
             remap = np.fromiter((trie[t] for t in terms), dtype=np.int64, count=len(terms))
@@ -118,9 +125,10 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
 class FieldReader:
     """Memory-mapped postings of one field in one segment."""
 
-    def __init__(self, directory: Path, name: str, files: dict[str, dict], info: dict):
+    def __init__(self, directory: Path, name: str, files: dict[str, dict], info: dict, doc_count: int):
         self.name = name
         self.info = info
+        self.units = int(info.get("units", doc_count))  # documents, or passages for split fields
         trie_path = directory / f"{name}.trie"
         verify(trie_path, files[f"{name}.trie"])
         self.trie = marisa_trie.Trie()
@@ -136,12 +144,23 @@ class FieldReader:
         self.ptr, self.unit, self.tf = arr("ptr"), arr("unit"), arr("tf")
         self.pptr, self.pos = arr("pptr"), arr("pos")
         self.lengths, self.unit_doc, self.unit_span = arr("len"), arr("udoc"), arr("uspan")
+        self._unit_terms: np.ndarray | None = None
         if self.ptr is None or len(self.ptr) != len(self.trie) + 1:
             raise IndexCorruptError(str(directory / f"{name}.ptr.npy"), "does not match the term dictionary")
 
     @property
     def split(self) -> bool:
         return self.unit_doc is not None
+
+    def unit_term(self, unit: int) -> str | None:
+        """The single term of `unit` in a one-term-per-unit field (an ID), or None."""
+        if self._unit_terms is None:
+            terms = np.full(self.units, -1, dtype=np.int64)
+            terms[np.asarray(self.unit)] = np.repeat(np.arange(len(self.trie)), np.diff(np.asarray(self.ptr)))
+            self._unit_terms = terms
+        if unit >= len(self._unit_terms) or self._unit_terms[unit] < 0:
+            return None
+        return self.trie.restore_key(int(self._unit_terms[unit]))
 
     def term_id(self, term: str) -> int:
         """The term's id, or -1 when the segment does not hold it."""
@@ -185,7 +204,7 @@ class SegmentReader:
             self.doc_count = int(self.meta["doc_count"])
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(str(directory / META), f"unreadable: {exc}") from None
-        self.fields = {name: FieldReader(directory, name, files, info) for name, info in self.meta["fields"].items()}
+        self.fields = {name: FieldReader(directory, name, files, info, self.doc_count) for name, info in self.meta["fields"].items()}
         self.columns = {fname[:-len(".col.npy")]: load_array(directory / fname, entry)
                         for fname, entry in files.items() if fname.endswith(".col.npy")}
         self.stored = StoredReader(directory, files)

@@ -48,6 +48,7 @@ def run_engine(name: str, corpus: list[dict], queries: dict[str, str], qrels: di
         print(f"  skipped {name}: not installed ({e})", file=sys.stderr)
         return None
     try:
+        engine.prepare()
         gc.collect()
         t0 = time.perf_counter()
         engine.index(corpus)

@@ -64,6 +64,9 @@ class Engine:
     def settings(self) -> str:
         return f"k1={self.k1} b={self.b}"
 
+    def prepare(self) -> None:
+        """Load what the engine needs before indexing (imports, analyzers); not part of index time."""
+
     def index(self, corpus: list[dict]) -> None:
         raise NotImplementedError
 
@@ -80,6 +83,10 @@ class SearchlibEngine(Engine):
     @property
     def settings(self) -> str:
         return f"english analyzer, k1={self.k1} b={self.b} (per query)"
+
+    def prepare(self) -> None:
+        from searchlib import get_analyzer
+        get_analyzer("english")  # imports nltk's stemmer (about 0.1 s): library loading, not indexing
 
     def index(self, corpus: list[dict]) -> None:
         from searchlib import ID, TEXT, Index, Schema

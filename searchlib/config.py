@@ -56,10 +56,11 @@ class Settings:
         return settings
 
     def validate(self, where: str = "settings", schema: Schema | None = None) -> None:
-        try:
-            BM25(self.k1, self.b)
-        except ValueError as exc:
-            raise ConfigError(f"{where}.bm25", str(exc)) from None
+        for key in ("k1", "b"):
+            try:
+                BM25(**{key: getattr(self, key)})
+            except ValueError as exc:
+                raise ConfigError(f"{where}.{key}", str(exc)) from None
         if self.operator not in OPERATORS:
             raise ConfigError(f"{where}.operator", f"{self.operator!r} is not one of {', '.join(OPERATORS)}")
         if not isinstance(self.passages_per_hit, int) or self.passages_per_hit < 1:
@@ -99,7 +100,24 @@ def _check_keys(data: Mapping, allowed: set[str], where: str) -> None:
         raise ConfigError(where, f"expected a mapping, got {type(data).__name__}")
     for key in data:
         if key not in allowed:
-            raise ConfigError(f"{where}.{key}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
+            raise ConfigError(f"{where}.{key}" if where else str(key),
+                              f"unknown key; allowed: {', '.join(sorted(allowed))}")
+
+
+def _section(data: Mapping, key: str, where: str) -> dict:
+    """The mapping under `key` (empty if absent or null); ConfigError naming it if it is not a mapping."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(where, f"expected a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+# Where Settings.validate's checks live in the YAML layout (Settings are flat; YAML nests them).
+_YAML_PATHS = {"k1": "search.bm25.k1", "b": "search.bm25.b", "operator": "search.operator",
+               "passages_per_hit": "search.passages_per_hit", "default_fields": "search.default_fields",
+               "highlight": "highlight"}
 
 
 # -- YAML -------------------------------------------------------------------------------------
@@ -143,9 +161,9 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
     """Validate a configuration mapping (as parsed from YAML) into a Config."""
     if not isinstance(data, Mapping):
         raise ConfigError("", f"the configuration must be a mapping at the top level, got {type(data).__name__}")
-    _check_keys(data, _TOP, "config")
+    _check_keys(data, _TOP, "")
     named = {}
-    for name, spec in (data.get("analyzers") or {}).items():
+    for name, spec in _section(data, "analyzers", "analyzers").items():
         if name in PRESETS:
             raise ConfigError(f"analyzers.{name}", "this name is a preset; choose another")
         if not isinstance(spec, Mapping):
@@ -184,9 +202,10 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
     except SchemaError as exc:
         raise ConfigError("schema", str(exc)) from None
 
-    search = dict(data.get("search") or {})
+    search = _section(data, "search", "search")
     _check_keys(search, {"default_fields", "operator", "bm25", "passages_per_hit"}, "search")
-    bm25 = dict(search.pop("bm25", None) or {})
+    bm25 = _section(search, "bm25", "search.bm25")
+    search.pop("bm25", None)
     _check_keys(bm25, {"k1", "b"}, "search.bm25")
     for key, value in bm25.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -199,14 +218,19 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
     for name, boost in (default_fields or {}).items():
         if isinstance(boost, bool) or not isinstance(boost, (int, float)) or boost <= 0:
             raise ConfigError(f"search.default_fields.{name}", f"boost must be a positive number, got {boost!r}")
-    highlight = dict(data.get("highlight") or {})
+    highlight = _section(data, "highlight", "highlight")
     _check_keys(highlight, set(HighlightSettings.__dataclass_fields__), "highlight")
     settings = Settings(k1=float(bm25.get("k1", 1.2)), b=float(bm25.get("b", 0.75)),
                         default_fields=dict(default_fields) if default_fields is not None else None,
                         operator=str(search.get("operator", "OR")).upper(),
                         passages_per_hit=search.get("passages_per_hit", 3),
                         highlight=HighlightSettings(**highlight))
-    settings.validate("config", schema)
+    try:
+        settings.validate("", schema)
+    except ConfigError as exc:
+        head, _, rest = exc.key_path.lstrip(".").partition(".")
+        key_path = _YAML_PATHS.get(head, head) + (f".{rest}" if rest else "")
+        raise ConfigError(key_path, str(exc).split(": ", 1)[-1]) from None
 
     path = data.get("path")
     if path is not None:

@@ -7,9 +7,12 @@ from .analysis import Analyzer
 from .schema import PassageSpec
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-# A sentence ends at . ! ? (or their CJK forms), possibly followed by closing quotes/brackets,
-# then whitespace; the text after it starts a new sentence. A paragraph break ends one too.
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"'”’)\]]*\s+|\n[ \t\r\f\v]*\n\s*")
+# A sentence ends at . ! ? (or their CJK forms), possibly followed by up to three closing
+# quotes/brackets (which stay in the sentence), then whitespace; the text after it starts a new
+# sentence. A paragraph break ends one too.
+_END, _CLOSE = "[.!?。！？]", "[\"'”’)\\]]"
+_SENTENCE_END = re.compile("(?:" + "|".join(f"(?<={_END}{_CLOSE * k})" for k in range(4)) + r")\s+"
+                           r"|\n[ \t\r\f\v]*\n\s*")
 
 
 def _units(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:

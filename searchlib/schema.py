@@ -50,7 +50,11 @@ class PassageSpec:
             if unknown:
                 raise SchemaError(f"unknown passage keys {sorted(unknown)}; allowed: mode, size, overlap")
             base = cls.coerce(value.get("mode", "paragraph"))
-            return cls(mode=base.mode, size=value.get("size", base.size), overlap=value.get("overlap", base.overlap))
+            size = value.get("size", base.size)
+            overlap = base.overlap
+            if "overlap" not in value and isinstance(size, int) and size != base.size:
+                overlap = base.overlap * size // base.size  # keep the default's proportion (window: 20%)
+            return cls(mode=base.mode, size=size, overlap=value.get("overlap", overlap))
         raise SchemaError(f"passages must be none, a mode name or a mapping, not {value!r}")
 
     def to_json(self) -> dict:

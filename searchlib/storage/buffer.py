@@ -13,65 +13,47 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..analysis import Analyzer
 from ..errors import DocumentError
-from ..passages import split_passages
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from .analyze import Analysis, TextBatch
 from .segment import MISSING_TIME, FieldArrays, write_segment
 
 
 class _FieldBuffer:
-    """One field's tokens: a term id per token (-1 for a dropped word, keeping its position),
-    and the token count of each unit (document, or passage when the field is split)."""
+    """One field's tokens: a segment term id per token position (-1 for a dropped word, which keeps
+    its position), and the token count of each unit (document, or passage when the field is split)."""
 
-    def __init__(self, analyzer: Analyzer, split: bool, text: bool, positions: bool):
-        self.analyzer = analyzer
-        self.vocab: dict[str, int] = {}  # term -> id
-        self.word_ids: dict[str, int] = {}  # raw word -> term id, or -1 when analysis drops it
+    def __init__(self, split: bool, text: bool, positions: bool):
+        self.vocab: dict[str, int] = {}  # term -> segment term id
         self.tokens = array("i")
         self.unit_tokens = array("I")
         self.text, self.positions = text, positions
         self.unit_doc = array("I") if split else None
         self.spans = array("q") if split else None
+        self._remaps: dict[int, array] = {}  # analysis source -> segment id of each of its local ids
 
-    def _word_id(self, word: str) -> int:
-        wid = self.word_ids.get(word)
-        if wid is None:
-            term = self.analyzer.term(word)
-            wid = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
-            self.word_ids[word] = wid
-        return wid
-
-    def ids_for_text(self, text: str) -> list[int]:
-        """Term ids of the tokens of `text`, position by position (-1 where a word is dropped)."""
-        if not self.analyzer.fused:
-            terms, positions = self.analyzer.index_terms(text)
-            return self.ids_for_terms(terms, positions)
-        words = self.analyzer.tokenizer.words(text)
-        wid = self.word_ids
-        try:
-            return [wid[w] for w in words]
-        except KeyError:
-            fn = self._word_id
-            return [fn(w) for w in words]
-
-    def ids_for_terms(self, terms: list[str], positions: list[int] | None = None) -> list[int]:
-        """Term ids for already analysed terms (at `positions`, default consecutive)."""
+    def ids_for_terms(self, terms: list[str]) -> list[int]:
+        """Segment term ids for exact terms (ID and KEYWORD values)."""
         vocab = self.vocab
-        ids = [vocab.setdefault(t, len(vocab)) for t in terms]
-        if positions is None or positions == list(range(len(terms))):
-            return ids
-        out = [-1] * (max(positions) + 1 if positions else 0)
-        for p, i in zip(positions, ids):
-            out[p] = i
-        return out
+        return [vocab.setdefault(t, len(vocab)) for t in terms]
 
-    def add_unit(self, ids: list[int], doc: int | None = None, span: tuple[int, int] | None = None) -> None:
+    def add_unit(self, ids: list[int]) -> None:
         self.tokens.extend(ids)
         self.unit_tokens.append(len(ids))
+
+    def add_batch(self, batch: TextBatch, source_terms: list[str], first_doc: int) -> None:
+        """Append analysed units; `source_terms` are all the terms of the batch's source, by local id."""
+        remap = self._remaps.setdefault(batch.source, array("i"))
+        if len(remap) < len(source_terms):
+            vocab = self.vocab
+            remap.extend([vocab.setdefault(t, len(vocab)) for t in source_terms[len(remap):]])
+        lookup = np.frombuffer(remap, dtype=np.int32) if len(remap) else np.zeros(1, np.int32)
+        ids = np.where(batch.ids >= 0, lookup[np.maximum(batch.ids, 0)], -1).astype(np.int32)
+        self.tokens.frombytes(ids.tobytes())
+        self.unit_tokens.frombytes(batch.counts.astype(np.uint32).tobytes())
         if self.unit_doc is not None:
-            self.unit_doc.append(doc)
-            self.spans.extend(span)
+            self.unit_doc.frombytes((batch.owner.astype(np.int64) + first_doc).astype(np.uint32).tobytes())
+            self.spans.frombytes(batch.spans.astype(np.int64).tobytes())
 
     def arrays(self) -> FieldArrays:
         counts = np.frombuffer(self.unit_tokens, dtype=np.uint32) if len(self.unit_tokens) else np.zeros(0, np.uint32)
@@ -115,16 +97,26 @@ def _text(value: Any, where: str) -> str:
 
 
 class SegmentBuffer:
-    """Analysed documents not yet written as a segment."""
+    """Documents not yet written as a segment.
 
-    def __init__(self, schema: Schema):
+    `add` validates a document at once (so errors name it and leave the buffer unchanged) and
+    queues its text; queued text is analysed in batches (`drain`), on several cores when large.
+    """
+
+    DRAIN_CHARS = 4_000_000  # queued characters that trigger a batch analysis
+
+    def __init__(self, schema: Schema, analysis: Analysis):
         self.schema = schema
+        self.analysis = analysis
         self.fields: dict[str, _FieldBuffer] = {}
         for name, ft in schema.items():
             if ft.indexed:
                 text = isinstance(ft, TEXT)
                 split = text and ft.passages is not None
-                self.fields[name] = _FieldBuffer(ft.analyzer, split, text, positions=text and ft.positions)
+                self.fields[name] = _FieldBuffer(split, text, positions=text and ft.positions)
+        self._queued: dict[str, list[str]] = {n: [] for n, ft in schema.items() if isinstance(ft, TEXT)}
+        self._queued_first = 0  # document index of the first queued document
+        self._queued_chars = 0
         self.columns: dict[str, list] = {n: [] for n, ft in schema.items() if ft.column}
         self.stored: list[dict] = []
         self._by_key: dict[str, list[int]] = {}
@@ -140,7 +132,7 @@ class SegmentBuffer:
         return len(self.deleted) - sum(self.deleted)
 
     def add(self, doc: Mapping[str, Any]) -> None:
-        """Analyse and buffer one document; raise DocumentError (buffer unchanged) if it is invalid."""
+        """Validate and queue one document; raise DocumentError (buffer unchanged) if it is invalid."""
         if not isinstance(doc, Mapping):
             raise DocumentError(f"a document is a mapping of field names to values, not {type(doc).__name__}")
         schema, key_field = self.schema, self.schema.unique_field
@@ -149,39 +141,27 @@ class SegmentBuffer:
         if unknown:
             raise DocumentError(f"{what}: unknown field(s) {unknown}; the schema has {', '.join(schema)}")
         doc_index = len(self.stored)
-        units: list[tuple] = []
+        units: dict[str, list[str]] = {}  # exact-term fields
+        texts: dict[str, str] = {}
         columns: dict[str, Any] = {}
         stored: dict[str, Any] = {}
         key = None
-        tokens = chars = 0
+        chars = 0
         for name, value in doc.items():
             if value is None:
                 continue
             ft = schema.fields[name]
             where = f"{what}, field {name!r}"
             if isinstance(ft, TEXT):
-                text = _text(value, where)
-                chars += len(text)
-                fb = self.fields[name]
-                if ft.passages is None:
-                    ids = fb.ids_for_text(text)
-                    units.append((name, [(ids, None)]))
-                    tokens += len(ids)
-                else:
-                    parts = []
-                    for a, b in split_passages(text, ft.passages, ft.analyzer):
-                        ids = fb.ids_for_text(text[a:b])
-                        parts.append((ids, (a, b)))
-                        tokens += len(ids)
-                    units.append((name, parts))
-                value = text
+                value = texts[name] = _text(value, where)
+                chars += len(value)
             elif isinstance(ft, ID):
                 if isinstance(value, bool) or not isinstance(value, (str, int)):
                     raise DocumentError(f"{where}: an ID is text or an integer, got {type(value).__name__}")
                 value = _text(str(value), where)
                 if not value.strip():
                     raise DocumentError(f"{where}: an ID cannot be empty")
-                units.append((name, [(self.fields[name].ids_for_terms([value]), None)]))
+                units[name] = [value]
                 if ft.unique:
                     key = value
             elif isinstance(ft, KEYWORD):
@@ -189,7 +169,7 @@ class SegmentBuffer:
                     value = [_text(v, where) for v in value]
                 else:
                     value = _text(value, where)
-                units.append((name, [(self.fields[name].ids_for_terms(ft.split(value)), None)]))
+                units[name] = ft.split(value)
             elif isinstance(ft, (NUMERIC, DATETIME)):
                 try:
                     columns[name] = ft.to_value(value)
@@ -205,23 +185,36 @@ class SegmentBuffer:
             if ft.stored:
                 stored[name] = value
         # Everything validated: append to the buffers (nothing above touched them).
-        given = dict(units)
         for name, fb in self.fields.items():
-            parts = given.get(name)
-            if fb.unit_doc is not None:
-                for ids, span in parts or ():
-                    fb.add_unit(ids, doc_index, span)
+            if name in self._queued:
+                self._queued[name].append(texts.get(name, ""))
             else:
-                fb.add_unit(parts[0][0] if parts else [])
+                fb.add_unit(fb.ids_for_terms(units.get(name, [])))
         for name, values in self.columns.items():
             ft = schema.fields[name]
             values.append(columns.get(name, np.nan if isinstance(ft, NUMERIC) else MISSING_TIME))
         self.stored.append(stored)
+        self.deleted.append(False)
         if key is not None:
             self._by_key.setdefault(key, []).append(doc_index)
-        self.deleted.append(False)
-        self.tokens += tokens
         self.chars += chars
+        self._queued_chars += chars
+        if self._queued_chars >= self.DRAIN_CHARS:
+            self.drain()
+
+    def drain(self) -> None:
+        """Analyse the queued text of every TEXT field."""
+        n_queued = len(self.stored) - self._queued_first
+        if n_queued == 0:
+            return
+        for name, texts in self._queued.items():
+            chars = sum(map(len, texts))
+            for batch in self.analysis.run(name, texts, chars):
+                self.fields[name].add_batch(batch, self.analysis.terms_of(batch), self._queued_first)
+                self.tokens += int(batch.counts.sum(dtype=np.int64))
+            texts.clear()
+        self._queued_first = len(self.stored)
+        self._queued_chars = 0
 
     def delete_key(self, key: str, keep_from: int | None = None) -> int:
         """Mark buffered documents with unique key `key` deleted (those added before `keep_from`
@@ -237,6 +230,7 @@ class SegmentBuffer:
 
     def write(self, directory: Path) -> tuple[int, dict[str, dict], np.ndarray]:
         """Write the buffer as a segment; return (doc count, files, deleted mask)."""
+        self.drain()
         columns = {}
         for name, values in self.columns.items():
             dtype = np.float64 if isinstance(self.schema.fields[name], NUMERIC) else np.int64

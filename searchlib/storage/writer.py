@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import DocumentError, SchemaError, SearchlibError
 from ..schema import Schema
+from .analyze import Analysis
 from .buffer import SegmentBuffer
 from .files import fsync_dir
 from .lock import WriteLock
@@ -34,7 +35,7 @@ class IndexWriter:
     """
 
     def __init__(self, directory: Path, timeout: float = 0.0, buffer_tokens: int = 4_000_000,
-                 buffer_chars: int = 64_000_000, merge_factor: int = MERGE_FACTOR):
+                 buffer_chars: int = 64_000_000, merge_factor: int = MERGE_FACTOR, workers: int | None = None):
         self.directory = Path(directory)
         self._lock = WriteLock(self.directory).acquire(timeout)
         try:
@@ -45,6 +46,7 @@ class IndexWriter:
             self._lock.release()
             raise
         self.buffer_tokens, self.buffer_chars, self.merge_factor = buffer_tokens, buffer_chars, merge_factor
+        self._analysis = Analysis(self.schema, workers)
         self._reset()
 
     def _reset(self) -> None:
@@ -53,7 +55,7 @@ class IndexWriter:
         self._readers: dict[str, SegmentReader] = {}
         self._deleted: dict[str, np.ndarray] = {}  # segment -> deletion mask changed by this writer
         self._counter = self._base.counter
-        self._buffer = SegmentBuffer(self.schema)
+        self._buffer = SegmentBuffer(self.schema, self._analysis)
 
     # -- documents ------------------------------------------------------------------------
     def add(self, doc: Mapping[str, Any]) -> None:
@@ -100,13 +102,13 @@ class IndexWriter:
         self._check_open()
         for entry in self._segments:
             self._deletion_mask(entry)[:] = True
-        self._buffer = SegmentBuffer(self.schema)
+        self._buffer = SegmentBuffer(self.schema, self._analysis)
 
     # -- segments -------------------------------------------------------------------------
     def flush(self) -> None:
         """Write the buffered documents as a new (still uncommitted) segment."""
         self._check_open()
-        buffer, self._buffer = self._buffer, SegmentBuffer(self.schema)
+        buffer, self._buffer = self._buffer, SegmentBuffer(self.schema, self._analysis)
         if buffer.live_count == 0:
             return
         name = self._next_name()
@@ -171,6 +173,7 @@ class IndexWriter:
         for name in self._new:
             shutil.rmtree(self._segment_path(name), ignore_errors=True)
         self._reset()
+        self._analysis.close()
         self._lock.release()
 
     def close(self) -> None:

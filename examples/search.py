@@ -1,0 +1,135 @@
+"""Example: index a small corpus and search it, with BM25-ranked, highlighted results.
+
+    python examples/search.py                          # index the sample corpus, run a sample query
+    python examples/search.py "late miscarriage"       # your own query (the query language works:
+    python examples/search.py 'title:soap -radio'      #   phrases, fields, +required, -excluded)
+    python examples/search.py --corpus my_docs/ "query"    # a folder of .txt/.md files, .jsonl or .csv
+    python examples/search.py --limit 3 --index-dir /tmp/ix "query"
+
+The index is built from examples/searchlib.yaml (schema, analyzers, BM25 and snippet settings)
+into indexes/<corpus name>/ in the repository. A fingerprint of the corpus files (names, sizes,
+modification times) is saved with the commit, so the next run reuses the index when neither the
+corpus nor the configuration has changed, and rebuilds it when either has.
+
+It uses only the public API (`searchlib`) and `searchlib.loaders`.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent
+REPO_ROOT = EXAMPLES.parent
+SAMPLE_CORPUS = EXAMPLES / "corpus"
+SAMPLE_EXCLUDE = ("README.md",)  # the corpus's description, not one of its documents
+CONFIG = EXAMPLES / "searchlib.yaml"
+SAMPLE_QUERY = "miscarriage storyline"
+
+try:
+    import searchlib  # noqa: F401  (installed, or on PYTHONPATH)
+except ImportError:  # run from a checkout without installing: use the package next to this folder
+    sys.path.insert(0, str(REPO_ROOT))
+
+from searchlib import Config, Index, SearchlibError, load_config
+from searchlib.loaders import corpus_fingerprint, load_documents
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    corpus = args.corpus if args.corpus is not None else SAMPLE_CORPUS
+    exclude = SAMPLE_EXCLUDE if args.corpus is None else ()
+    index_dir = args.index_dir if args.index_dir is not None else REPO_ROOT / "indexes" / corpus_name(args.corpus)
+    try:
+        config = load_config(CONFIG)
+        ix = open_or_build(index_dir, corpus, config, exclude)
+        show_results(ix, args.query, args.limit)
+    except BrokenPipeError:  # output piped into `head`, which stopped reading: not an error
+        sys.stdout = None  # nothing left to flush at exit
+        return 0
+    except (SearchlibError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Index a corpus (the bundled sample by default) and search it.")
+    parser.add_argument("query", nargs="?", default=SAMPLE_QUERY, help=f"what to search for (default: {SAMPLE_QUERY!r})")
+    parser.add_argument("--corpus", type=Path, metavar="PATH",
+                        help="a folder of .txt/.md files, a .jsonl or a .csv file (default: examples/corpus)")
+    parser.add_argument("--limit", type=int, default=5, metavar="N", help="results to show (default: 5)")
+    parser.add_argument("--index-dir", type=Path, metavar="DIR",
+                        help="where the index lives (default: indexes/<corpus name> in the repository)")
+    args = parser.parse_args(argv)
+    if args.limit < 1:
+        parser.error("--limit must be at least 1")
+    return args
+
+
+def corpus_name(corpus: Path | None) -> str:
+    """The folder name under indexes/ for a corpus: 'sample' for the bundled one, else its name."""
+    if corpus is None:
+        return "sample"
+    resolved = corpus.resolve()
+    name = resolved.stem if resolved.is_file() else resolved.name
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "corpus"
+
+
+def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[str, ...]) -> Index:
+    """The index of `corpus`: the existing one if it was built from the same files with the same
+    configuration, otherwise a new one built now."""
+    fingerprint = corpus_fingerprint(corpus, exclude=exclude)
+    if Index.exists(index_dir):
+        ix = Index.open(index_dir)
+        same_config = ix.schema == config.schema and ix.settings == config.settings
+        if same_config and ix.metadata.get("corpus_fingerprint") == fingerprint:
+            print(f"Reusing index {index_dir} ({ix.doc_count()} documents; the corpus has not changed)")
+            return ix
+        reason = "the corpus has changed" if same_config else "the configuration has changed"
+        print(f"Rebuilding {index_dir}: {reason}")
+
+    documents = list(load_documents(corpus, exclude=exclude))
+    print(f"Indexing {len(documents)} documents from {corpus} into {index_dir} ...")
+    started = time.perf_counter()
+    ix = Index.create(index_dir, config.schema, config.settings, overwrite=True)
+    key = config.schema.unique_field
+    writer = ix.writer()
+    try:
+        for doc in documents:
+            doc = {name: value for name, value in doc.items() if name in config.schema}  # drop extra columns
+            if key is not None and doc.get(key) is not None:
+                writer.update(doc)  # a key seen twice in the corpus keeps its last version
+            else:
+                writer.add(doc)
+        writer.commit(metadata={"corpus": str(corpus), "corpus_fingerprint": fingerprint})
+    finally:
+        writer.close()
+    print(f"Indexed in {time.perf_counter() - started:.2f} s")
+    return ix
+
+
+def show_results(ix: Index, query: str, limit: int) -> None:
+    """Run `query` and print each hit: rank, score, id, title, and the highlighted snippet."""
+    on_terminal = sys.stdout.isatty()
+    formatter = "ansi" if on_terminal else "plain"
+    with ix.searcher() as searcher:
+        results = searcher.search(query, limit, lenient=True, formatter=formatter)
+        print(f"\nQuery: {query}\n")
+        for hit in results:
+            title = hit.fields.get("title")
+            print(f"{hit.rank:>2}. {hit.id}  (score {hit.score:.3f})")
+            if title:
+                print(f"    {title}")
+            if hit.snippet:
+                print(f"    {hit.snippet}")
+            print()
+        print(f"{len(results)} of {results.total} matching documents ({results.elapsed_ms:.1f} ms)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""The `searchlib` command: build an index from files, search it, show its statistics.
+
+    searchlib index INDEX_DIR SOURCE [--config YAML] [--overwrite] [--no-progress] [--exclude GLOB]
+    searchlib search INDEX_DIR QUERY [-n 10] [--offset 0] [--json] [--strict] [--and] [--fields title,body]
+                                     [--flat] [--format ansi|plain|html]
+    searchlib stats INDEX_DIR [--json]
+
+The command is a thin layer over the public API and `searchlib.loaders`: it parses arguments,
+prints results for people (or JSON for programs) and turns every expected failure (a bad query,
+a missing index, an unreadable file) into one `searchlib: error: ...` line and exit status 2,
+never a traceback. Queries typed by a person are parsed leniently unless --strict is given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from tqdm import tqdm
+
+from .config import Settings, load_config
+from .errors import SearchlibError
+from .highlight import FORMATTERS, get_formatter
+from .index import Index
+from .loaders import load_documents
+from .schema import ID, TEXT, Schema
+
+PROG = "searchlib"
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
+
+
+def default_schema() -> Schema:
+    """The schema `searchlib index` uses without --config: an id, a boosted title and a body split into paragraphs."""
+    return Schema(id=ID(unique=True, stored=True),
+                  title=TEXT(analyzer="english", stored=True, boost=2.0),
+                  body=TEXT(analyzer="english", stored=True, passages="paragraph"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with `argv` (default: sys.argv[1:]) and return its exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already reported
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    _tolerate_unencodable_output()
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `searchlib search ... | head`: the reader left, nothing to report
+        _silence_stdout()
+        return EXIT_OK
+    except SearchlibError as exc:
+        return _fail(str(exc))
+    except OSError as exc:  # a missing source, an unreadable file, a full disk
+        if exc.filename is not None and exc.strerror:
+            return _fail(f"{exc.filename}: {exc.strerror}")
+        return _fail(str(exc))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the command and its three subcommands."""
+    parser = argparse.ArgumentParser(prog=PROG, description="Index files and search them with BM25 passage ranking.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("index", help="create an index or add files to one",
+                            description="Index a folder of .txt/.md files, a .jsonl file or a .csv file. "
+                                        "Documents whose id is already in the index replace the old version.")
+    p.add_argument("index_dir", metavar="INDEX_DIR", type=Path)
+    p.add_argument("source", metavar="SOURCE", type=Path, help="folder of .txt/.md files, .jsonl or .csv file")
+    p.add_argument("--config", type=Path, metavar="YAML", help="schema and settings for a new index")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing index instead of adding to it")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="skip the files of a folder matching this pattern, e.g. README.md (repeatable)")
+    p.add_argument("--title-field", default="title", metavar="NAME",
+                   help="field that receives a document's title (default: title)")
+    p.add_argument("--body-field", default="body", metavar="NAME",
+                   help="field that receives a document's text (default: body)")
+    p.set_defaults(run=run_index)
+
+    p = commands.add_parser("search", help="search an index", description="Search an index and print the best hits.")
+    p.add_argument("index_dir", metavar="INDEX_DIR", type=Path)
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("-n", "--limit", type=_whole_number, default=10, help="hits to show (default: 10)")
+    p.add_argument("--offset", type=_whole_number, default=0, help="hits to skip first (for paging)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--strict", action="store_true", help="report query syntax errors instead of reading the "
+                                                         "query leniently")
+    p.add_argument("--and", dest="match_all", action="store_true", help="require every word (default operator AND)")
+    p.add_argument("--fields", type=_field_list, metavar="A,B", help="fields to search (default: the index's)")
+    p.add_argument("--flat", action="store_true", help="one hit per passage instead of per document")
+    p.add_argument("--format", choices=sorted(FORMATTERS), help="how matches are marked (default: ansi on a "
+                                                               "terminal, else plain; plain in JSON)")
+    p.set_defaults(run=run_search)
+
+    p = commands.add_parser("stats", help="show an index's statistics", description="Show an index's statistics.")
+    p.add_argument("index_dir", metavar="INDEX_DIR", type=Path)
+    p.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    p.set_defaults(run=run_stats)
+    return parser
+
+
+# -- index ---------------------------------------------------------------------------------------
+
+
+def run_index(args: argparse.Namespace) -> int:
+    """`searchlib index`: create or open the index, stream the documents into one commit, summarise."""
+    ix = _index_for_writing(args.index_dir, args.config, args.overwrite)
+    key_field = ix.schema.unique_field
+    documents = load_documents(args.source, id_field=key_field or "id", text_field=args.body_field,
+                               title_field=args.title_field, exclude=args.exclude)
+    started = time.perf_counter()
+    count = 0
+    writer = ix.writer()
+    try:
+        progress = tqdm(documents, desc="Indexing", unit=" docs", file=sys.stderr,
+                        disable=True if args.no_progress else None)
+        with progress:
+            for doc in _known_fields(progress, ix.schema):
+                if key_field is not None and doc.get(key_field) is not None:
+                    writer.update(doc)
+                else:
+                    writer.add(doc)
+                count += 1
+        writer.commit()
+    finally:
+        writer.close()
+    seconds = time.perf_counter() - started
+    rate = count / seconds if seconds > 0 else 0.0
+    print(f"Indexed {count} documents from {args.source} in {seconds:.2f} s ({rate:,.0f} docs/s); "
+          f"{args.index_dir} now holds {ix.doc_count()} documents.")
+    return EXIT_OK
+
+
+def _index_for_writing(path: Path, config_path: Path | None, overwrite: bool) -> Index:
+    """The index to write into: a new one (from --config or the default schema), or the existing one.
+
+    Adding to an existing index with a --config whose schema differs is refused, since the
+    documents would be indexed under a schema the user did not ask for.
+    """
+    schema, settings = default_schema(), Settings()
+    if config_path is not None:
+        config = load_config(config_path)
+        schema, settings = config.schema, config.settings
+    if Index.exists(path) and not overwrite:
+        ix = Index.open(path)
+        if config_path is not None and ix.schema != schema:
+            raise SearchlibError(f"{path} was built with a different schema than {config_path}; "
+                                 "pass --overwrite to rebuild it")
+        return ix
+    return Index.create(path, schema, settings, overwrite=overwrite)
+
+
+def _known_fields(documents: Iterable[dict], schema: Schema) -> Iterator[dict]:
+    """The documents without the keys the schema has no field for (named once on stderr).
+
+    JSONL and CSV files often carry extra columns (BEIR's `metadata`); failing on them would make
+    the command useless for such files, and silently dropping them would hide a typo.
+    """
+    ignored: set[str] = set()
+    for doc in documents:
+        extra = [k for k in doc if k not in schema]
+        if extra:
+            new = sorted(set(extra) - ignored)
+            if new:
+                tqdm.write(f"{PROG}: warning: ignoring key(s) not in the schema: {', '.join(new)}", file=sys.stderr)
+                ignored.update(new)
+            doc = {k: v for k, v in doc.items() if k in schema}
+        yield doc
+
+
+# -- search --------------------------------------------------------------------------------------
+
+
+def run_search(args: argparse.Namespace) -> int:
+    """`searchlib search`: run one query and print the hits (readable, or JSON)."""
+    ix = Index.open(args.index_dir)
+    if args.json:
+        fmt_name = args.format or "plain"
+    else:
+        fmt_name = args.format or ("ansi" if _is_terminal(sys.stdout) else "plain")
+    with ix.searcher() as searcher:
+        results = searcher.search(args.query, args.limit, offset=args.offset, fields=args.fields,
+                                  operator="AND" if args.match_all else None, lenient=not args.strict,
+                                  group=not args.flat, formatter=fmt_name)
+        if args.json:
+            _write_utf8(json.dumps(results.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        else:
+            _print_results(results, fmt_name, flat=args.flat)
+    return EXIT_OK
+
+
+def _print_results(results: Any, fmt_name: str, flat: bool) -> None:
+    """Hits for people: rank, score, id and title on one line, the snippet indented below, then a count."""
+    fmt = get_formatter(fmt_name)
+    for hit in results:
+        title = hit.fields.get("title")
+        head = f"{hit.rank:>3}. {hit.score:7.3f}  {fmt.text(str(hit.id))}"
+        if isinstance(title, str) and title.strip():
+            head += f"  {fmt.text(title.strip())}"
+        print(head)
+        if hit.snippet:
+            print(f"     {hit.snippet}")
+        print()
+    if flat:
+        summary = f"{len(results)} passages from {results.total} matching documents"
+    else:
+        summary = f"{len(results)} of {results.total} documents"
+    print(f"{summary} ({results.elapsed_ms:.1f} ms)")
+
+
+# -- stats ---------------------------------------------------------------------------------------
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """`searchlib stats`: the index's counts and sizes, readable or as JSON."""
+    stats = Index.open(args.index_dir).stats()
+    if args.json:
+        _write_utf8(json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
+        return EXIT_OK
+    print(f"Index       {stats['path']}")
+    print(f"Generation  {stats['generation']}")
+    print(f"Documents   {stats['documents']:,} live, {stats['deleted']:,} deleted")
+    print(f"Segments    {stats['segments']}")
+    print(f"Size        {_size(stats['size_bytes'])}")
+    settings = stats["settings"]
+    print(f"BM25        k1={settings['k1']:g} b={settings['b']:g}, default operator {settings['operator']}")
+    rows = [("field", "type", "terms", "tokens", "units", "avg length")]
+    for name, info in stats["fields"].items():
+        rows.append((name, info["type"], f"{sum(info['terms_per_segment']):,}", f"{info['tokens']:,}",
+                     f"{info['units']:,}", f"{info['avg_length']:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print("Fields      (terms summed over segments; units are documents, or passages for split fields)")
+    for row in rows:
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(row[2:], widths[2:])]
+        print("  " + "  ".join(cells))
+    return EXIT_OK
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _field_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected field names separated by commas, e.g. title,body")
+    return names
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _write_utf8(text: str) -> None:
+    """Write `text` to stdout as UTF-8 whatever the locale's encoding (JSON output is always UTF-8)."""
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if buffer is None or encoding == "utf8":
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
+
+
+def _tolerate_unencodable_output() -> None:
+    """On a terminal whose encoding lacks some characters of a document, print escapes, not crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush does not fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

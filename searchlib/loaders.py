@@ -1,0 +1,220 @@
+"""Reading documents from files: a folder of .txt/.md files, a JSONL file or a CSV file.
+
+This is the bridge between files on disk and `IndexWriter.add`/`update`, used by the `searchlib`
+command and the example script. Each loader yields plain dicts; it knows nothing about schemas
+or indexes. Files are read as UTF-8 (a leading byte order mark is dropped); a file that is not
+valid UTF-8, or a line that is not valid JSON, raises DocumentError naming the file and where in
+it the problem is, so a large import does not fail with a bare traceback.
+
+`corpus_fingerprint` hashes the names, sizes and modification times of the files a load would
+read, without reading them, so a caller can tell cheaply that a corpus has not changed.
+"""
+from __future__ import annotations
+
+import csv
+import errno
+import hashlib
+import json
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable, Iterator
+
+from .errors import DocumentError
+
+TEXT_SUFFIXES = (".txt", ".md")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+CSV_SUFFIXES = (".csv",)
+TITLE_MAX_CHARS = 120  # a first line at least this long is prose, not a title
+
+_BOM = "\ufeff"
+
+
+def load_documents(path: "str | Path", *, id_field: str = "id", text_field: str = "body",
+                   title_field: str = "title", exclude: Iterable[str] = ()) -> Iterator[dict]:
+    """Documents read from `path`, one dict per document, in a stable order.
+
+    - A folder: every .txt and .md file below it (recursively, hidden files and folders skipped),
+      sorted by relative path. The id is the relative path without its extension, with '/'
+      separators. If the first line is shorter than 120 characters and followed by a blank line,
+      it is the title (for .md without a leading "# ") and the rest is the body; otherwise the
+      whole text is the body. A single .txt or .md file is read the same way.
+    - A .jsonl file: one JSON object per line (blank lines skipped). `_id` (else `id`) becomes the
+      id; BEIR-style `title` and `text` become the title and body; other keys are kept as they are.
+    - A .csv file: a header row, then one document per row, with the same key mapping as JSONL.
+      Empty cells are left out (CSV cannot tell an empty value from a missing one).
+
+    `exclude` holds glob patterns matched against relative paths inside a folder from the right
+    (so "README.md" skips a README.md at any depth, "drafts/*" the files of any drafts folder).
+    The path is checked now (FileNotFoundError if it does not exist); files are read lazily.
+    """
+    source = _existing(path)
+    patterns = tuple(exclude)
+    keys = _Keys(id_field, text_field, title_field)
+    if source.is_dir():
+        return _load_folder(source, patterns, keys)
+    suffix = source.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return _load_text_files(source.parent, [source], keys)
+    if suffix in JSONL_SUFFIXES:
+        return _load_jsonl(source, keys)
+    if suffix in CSV_SUFFIXES:
+        return _load_csv(source, keys)
+    raise DocumentError(f"{source}: cannot read documents from a {suffix or 'suffix-less'} file; expected a folder "
+                        f"of {'/'.join(TEXT_SUFFIXES)} files, or a {'/'.join(JSONL_SUFFIXES)} or .csv file")
+
+
+def corpus_fingerprint(path: "str | Path", *, exclude: Iterable[str] = ()) -> str:
+    """A sha256 hex digest of the relative names, sizes and modification times (ns) of the files
+    `load_documents(path, exclude=exclude)` would read. Costs one stat per file, reads no content:
+    equal fingerprints mean the corpus (almost certainly) has not changed since the last run."""
+    source = _existing(path)
+    if source.is_dir():
+        root, files = source, _folder_files(source, tuple(exclude))
+    else:
+        root, files = source.parent, [source]
+    digest = hashlib.sha256()
+    for file in files:
+        info = file.stat()
+        name = file.relative_to(root).as_posix()
+        digest.update(f"{name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
+    return digest.hexdigest()
+
+
+# -- shared helpers ------------------------------------------------------------------------------
+
+
+class _Keys:
+    """The output key names of the id, body and title (the caller's schema field names)."""
+
+    def __init__(self, id_field: str, text_field: str, title_field: str):
+        self.id, self.text, self.title = id_field, text_field, title_field
+
+    def map_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A JSONL/CSV record with its id, title and text renamed to the caller's field names.
+
+        `_id` wins over `id` (BEIR corpora have `_id`); a renamed key is dropped only when it was
+        moved. Ids become text, as an ID field stores them.
+        """
+        doc = dict(record)
+        for source in ("_id", "id"):
+            if source in doc and doc[source] is not None:
+                value = doc.pop(source)
+                doc[self.id] = str(value) if not isinstance(value, str) else value
+                break
+        for source, target in (("title", self.title), ("text", self.text)):
+            if source != target and source in doc and target not in doc:
+                doc[target] = doc.pop(source)
+        return doc
+
+
+def _existing(path: "str | Path") -> Path:
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(errno.ENOENT, "no such file or directory", str(source))
+    return source
+
+
+def _decode(data: bytes, file: Path, offset: int = 0) -> str:
+    """UTF-8 text of `data` (found at byte `offset` of `file`), or DocumentError saying where it is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{file}: not valid UTF-8 ({exc.reason} at byte {offset + exc.start})") from None
+
+
+def _lines(file: Path) -> Iterator[str]:
+    """The decoded lines of `file`, line endings kept, read one at a time (large files stay cheap)."""
+    offset = 0
+    with open(file, "rb") as handle:
+        for raw in handle:
+            line = _decode(raw, file, offset)
+            if offset == 0 and line.startswith(_BOM):
+                line = line[1:]
+            offset += len(raw)
+            yield line
+
+
+# -- folders of text files -----------------------------------------------------------------------
+
+
+def _folder_files(root: Path, exclude: tuple[str, ...]) -> list[Path]:
+    """The .txt/.md files below `root`, hidden entries and `exclude` matches skipped, sorted by relative path."""
+    found: list[tuple[str, Path]] = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        for name in names:
+            if name.startswith(".") or not name.lower().endswith(TEXT_SUFFIXES):
+                continue
+            file = Path(folder) / name
+            relative = file.relative_to(root).as_posix()
+            if any(PurePosixPath(relative).match(pattern) for pattern in exclude):
+                continue
+            found.append((relative, file))
+    found.sort(key=lambda item: item[0])
+    return [file for _, file in found]
+
+
+def _load_folder(root: Path, exclude: tuple[str, ...], keys: _Keys) -> Iterator[dict]:
+    return _load_text_files(root, _folder_files(root, exclude), keys)
+
+
+def _load_text_files(root: Path, files: list[Path], keys: _Keys) -> Iterator[dict]:
+    """One document per file; two files mapping to the same id (a.txt, a.md) are an error."""
+    seen: dict[str, Path] = {}
+    for file in files:
+        relative = file.relative_to(root).as_posix()
+        doc_id = relative[: -len(file.suffix)] if file.suffix else relative
+        if doc_id in seen:
+            raise DocumentError(f"{file}: same document id {doc_id!r} as {seen[doc_id]}; rename one of them")
+        seen[doc_id] = file
+        text = _decode(file.read_bytes(), file)
+        yield _text_document(text, doc_id, markdown=file.suffix.lower() == ".md", keys=keys)
+
+
+def _text_document(text: str, doc_id: str, markdown: bool, keys: _Keys) -> dict:
+    """Split a text file into title and body (see load_documents for the rule)."""
+    text = text.removeprefix(_BOM).replace("\r\n", "\n").replace("\r", "\n")
+    first, _, rest = text.partition("\n")
+    second, blank_ends, body = rest.partition("\n")
+    title = first[2:].strip() if markdown and first.startswith("# ") else first.strip()
+    doc: dict[str, Any] = {keys.id: doc_id}
+    if title and len(first) < TITLE_MAX_CHARS and blank_ends and not second.strip():
+        doc[keys.title] = title
+        doc[keys.text] = body.strip("\n").rstrip()
+    else:
+        doc[keys.text] = text.strip("\n").rstrip()
+    return doc
+
+
+# -- JSONL and CSV -------------------------------------------------------------------------------
+
+
+def _load_jsonl(file: Path, keys: _Keys) -> Iterator[dict]:
+    for number, line in enumerate(_lines(file), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DocumentError(f"{file}, line {number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise DocumentError(f"{file}, line {number}: expected a JSON object, got {type(record).__name__}")
+        yield keys.map_record(record)
+
+
+def _load_csv(file: Path, keys: _Keys) -> Iterator[dict]:
+    reader = csv.reader(_lines(file))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        if len(set(header)) != len(header) or any(not name.strip() for name in header):
+            raise DocumentError(f"{file}, line 1: the header needs distinct, non-empty column names, got {header}")
+        for row in reader:
+            if not row:
+                continue
+            if len(row) > len(header):
+                raise DocumentError(f"{file}, line {reader.line_num}: {len(row)} values for {len(header)} columns")
+            yield keys.map_record({name: value for name, value in zip(header, row) if value != ""})
+    except csv.Error as exc:
+        raise DocumentError(f"{file}, line {reader.line_num}: invalid CSV ({exc})") from None

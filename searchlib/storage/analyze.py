@@ -1,0 +1,180 @@
+"""Turning the text fields of a batch of documents into term-id arrays, on one core or several.
+
+Analysis dominates indexing. A FieldAnalysis keeps, for the life of a writer, a cache from each
+raw word to a small local term id, so a token costs one dict lookup; a batch comes back as numpy
+arrays plus the terms first seen in it. Large batches are split: the writer's process analyses
+one share while forked worker processes analyse the others, each with its own FieldAnalysis
+(their local ids are mapped to the segment's ids by the buffer). Worker processes inherit the
+schema through fork; nothing but plain text, lists and numpy arrays crosses the process boundary.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..passages import split_passages
+from ..schema import TEXT, Schema
+
+
+_UNSEEN = -2
+
+
+@dataclass
+class TextBatch:
+    """The analysed texts of one field for a run of documents."""
+
+    source: int  # which FieldAnalysis produced the ids (a process id)
+    first_term: int  # local id of new_terms[0]
+    new_terms: list[str]  # terms first seen in this batch, in local id order
+    ids: np.ndarray  # int32 local term id per token position, -1 where a word was dropped
+    counts: np.ndarray  # uint32 token positions per unit
+    owner: np.ndarray  # uint32 index (into the batch's texts) of each unit's document
+    spans: np.ndarray | None  # int64 (units, 2) character spans, for fields split into passages
+    field: str = ""
+
+
+class FieldAnalysis:
+    """Analyses texts of one TEXT field into local term ids, remembering every word it has seen."""
+
+    def __init__(self, ft: TEXT):
+        self.analyzer = ft.analyzer
+        self.passages = ft.passages
+        self.vocab: dict[str, int] = {}
+        self.word_ids: dict[str, int] = {}
+        self._reported = 0  # terms already returned in a batch
+
+    def _word_id(self, word: str) -> int:
+        wid = self.word_ids.get(word)
+        if wid is None:
+            term = self.analyzer.term(word)
+            wid = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
+            self.word_ids[word] = wid
+        return wid
+
+    def _ids(self, text: str) -> list[int]:
+        if not self.analyzer.fused:  # a stream filter: no per-word cache, positions from the tokens
+            vocab = self.vocab
+            out: list[int] = []
+            for tok in self.analyzer(text):
+                out.extend([-1] * (tok.position + 1 - len(out)))
+                out[tok.position] = vocab.setdefault(tok.term, len(vocab))
+            return out
+        words = self.analyzer.tokenizer.words(text)
+        get = self.word_ids.get
+        ids = [get(w, _UNSEEN) for w in words]
+        if _UNSEEN in ids:
+            fn = self._word_id
+            ids = [fn(w) if i == _UNSEEN else i for i, w in zip(ids, words)]
+        return ids
+
+    def run(self, texts: list[str]) -> TextBatch:
+        ids, counts, owner = array("i"), array("I"), array("I")
+        spans = array("q") if self.passages is not None else None
+        for i, text in enumerate(texts):
+            if self.passages is None:
+                unit = self._ids(text)
+                ids.extend(unit)
+                counts.append(len(unit))
+                owner.append(i)
+                continue
+            for a, b in split_passages(text, self.passages, self.analyzer):
+                unit = self._ids(text[a:b])
+                ids.extend(unit)
+                counts.append(len(unit))
+                owner.append(i)
+                spans.extend((a, b))
+        terms = list(self.vocab)[self._reported:] if len(self.vocab) > self._reported else []
+        first, self._reported = self._reported, len(self.vocab)
+        return TextBatch(os.getpid(), first, terms, np.frombuffer(ids, dtype=np.int32).copy(),
+                         np.frombuffer(counts, dtype=np.uint32).copy(), np.frombuffer(owner, dtype=np.uint32).copy(),
+                         np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None)
+
+
+# -- worker processes -----------------------------------------------------------------------------
+_SCHEMAS: dict[int, Schema] = {}  # set in the parent before forking; read by the workers
+_WORKER_STATE: dict[tuple[int, str], FieldAnalysis] = {}
+
+
+def _analyze_in_worker(token: int, field: str, texts: list[str]) -> TextBatch:
+    key = (token, field)
+    if key not in _WORKER_STATE:
+        _WORKER_STATE[key] = FieldAnalysis(_SCHEMAS[token].fields[field])
+    return _WORKER_STATE[key].run(texts)
+
+
+def default_workers() -> int:
+    """Processes to analyse with: the CPUs this process may use, at most 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+class Analysis:
+    """The text analysis of one writer: its own FieldAnalysis per field, plus worker processes
+    for large batches when more than one core is available and forking is safe."""
+
+    MIN_PARALLEL_CHARS = 2_000_000  # below this a batch is analysed in this process only
+
+    def __init__(self, schema: Schema, workers: int | None = None):
+        self.schema = schema
+        self.local = {n: FieldAnalysis(ft) for n, ft in schema.items() if isinstance(ft, TEXT)}
+        self.workers = default_workers() if workers is None else max(1, int(workers))
+        self._pool = None
+        self._token = id(self)
+        self._terms: dict[tuple[int, str], list[str]] = {}  # (source, field) -> its terms by local id
+
+    def _can_fork(self) -> bool:
+        if self._pool is not None:
+            return True
+        # Forking a process that runs other threads can deadlock the child: only fork from a
+        # single-threaded process (the pool's own helper threads start after the fork).
+        return (self.workers > 1 and sys.platform.startswith("linux") and threading.active_count() == 1
+                and "fork" in multiprocessing.get_all_start_methods())
+
+    def _get_pool(self):
+        if self._pool is None:
+            _SCHEMAS[self._token] = self.schema
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers - 1)
+        return self._pool
+
+    def run(self, field: str, texts: list[str], chars: int) -> list[TextBatch]:
+        """Batches covering `texts` in order (units of batch i come before those of batch i+1)."""
+        if chars < self.MIN_PARALLEL_CHARS or len(texts) < 2 * self.workers or not self._can_fork():
+            return self._record(field, [self.local[field].run(texts)])
+        shares = np.array_split(np.arange(len(texts)), self.workers)
+        pool = self._get_pool()
+        pending = [pool.apply_async(_analyze_in_worker, (self._token, field, texts[s[0]:s[-1] + 1]))
+                   for s in shares[1:]]
+        first = self.local[field].run(texts[shares[0][0]:shares[0][-1] + 1])
+        batches = [first] + [p.get() for p in pending]
+        for batch, share in zip(batches, shares):
+            batch.owner += np.uint32(share[0])
+        return self._record(field, batches)
+
+    def _record(self, field: str, batches: list[TextBatch]) -> list[TextBatch]:
+        for batch in batches:
+            terms = self._terms.setdefault((batch.source, field), [])
+            if batch.first_term != len(terms):
+                raise RuntimeError(f"analysis worker {batch.source} returned terms out of order")
+            terms.extend(batch.new_terms)
+            batch.field = field
+        return batches
+
+    def terms_of(self, batch: TextBatch) -> list[str]:
+        """Every term the batch's source has numbered so far, by local id."""
+        return self._terms[(batch.source, batch.field)]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+        _SCHEMAS.pop(self._token, None)

@@ -1,0 +1,85 @@
+"""Tests for examples/search.py, run as a user runs it: a separate process, output not a terminal."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "examples" / "search.py"
+SEED = "000_b3c9b5d00b27d6df"
+RANK_LINE = re.compile(r"^\s*(\d+)\. (\S+)  \(score ([0-9.]+)\)$")
+
+
+def run_example(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, encoding="utf-8",
+                          env=env, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def ranked(out: str) -> list[tuple[str, list[str]]]:
+    """(id, the lines below its rank line) for each hit printed."""
+    hits: list[tuple[str, list[str]]] = []
+    for line in out.splitlines():
+        m = RANK_LINE.match(line)
+        if m:
+            hits.append((m.group(2), []))
+        elif hits and line.strip() and not re.match(r"\d+ of \d+ matching", line):
+            hits[-1][1].append(line.strip())
+    return hits
+
+
+def test_sample_query_ranks_the_seed_first_and_highlights_both_words(tmp_path: Path):
+    index_dir = tmp_path / "sample"
+    out = run_example("--index-dir", str(index_dir)).stdout
+    assert "Indexing 25 documents" in out
+    assert "Query: miscarriage storyline" in out
+    hits = ranked(out)
+    assert hits and hits[0][0] == SEED
+    snippet = " ".join(hits[0][1])
+    assert "[miscarriage]" in snippet and "[storyline]" in snippet
+    assert "\x1b[" not in out  # not a terminal: plain brackets, no colour codes
+    assert re.search(r"^\d+ of \d+ matching documents \([0-9.]+ ms\)$", out, re.M)
+    assert "README" not in {doc_id for doc_id, _ in hits}
+
+    second = run_example("--index-dir", str(index_dir)).stdout
+    assert "Reusing index" in second and "Indexing" not in second
+    assert ranked(second)[0][0] == SEED
+
+
+def test_own_query_and_limit(tmp_path: Path):
+    out = run_example("--index-dir", str(tmp_path / "ix"), "--limit", "2", '"late miscarriage"').stdout
+    hits = ranked(out)
+    assert len(hits) <= 2 and hits[0][0] == SEED
+    assert "[late miscarriage]" in " ".join(hits[0][1])
+
+
+def test_changed_corpus_is_reindexed(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "examples" / "corpus", corpus)
+    index_dir = tmp_path / "ix"
+    first = run_example("--corpus", str(corpus), "--index-dir", str(index_dir)).stdout
+    assert "Indexing 26 documents" in first  # another folder: its README.md is a document like any other
+
+    assert "Reusing" in run_example("--corpus", str(corpus), "--index-dir", str(index_dir)).stdout
+    (corpus / "099_new.txt").write_text("A Brand New Storyline\n\nAbout a miscarriage storyline.\n",
+                                        encoding="utf-8")
+    third = run_example("--corpus", str(corpus), "--index-dir", str(index_dir)).stdout
+    assert "Rebuilding" in third and "Indexing 27 documents" in third
+    assert "099_new" in {doc_id for doc_id, _ in ranked(third)}
+
+
+def test_jsonl_corpus(tmp_path: Path):
+    corpus = tmp_path / "news.jsonl"
+    records = [{"_id": "n1", "title": "Garden", "text": "Plant seeds in spring.", "metadata": {}},
+               {"_id": "n2", "title": "Soap", "text": "A storyline about grief."}]
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    out = run_example("--corpus", str(corpus), "--index-dir", str(tmp_path / "ix"), "storyline").stdout
+    assert "Indexing 2 documents" in out
+    assert [doc_id for doc_id, _ in ranked(out)] == ["n2"]

@@ -16,6 +16,7 @@ It uses only the public API (`searchlib`) and `searchlib.loaders`.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -38,6 +39,7 @@ from searchlib.loaders import corpus_fingerprint, load_documents
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build (or reuse) the index, run the query, print the results; return the exit status."""
     args = parse_args(argv)
     corpus = args.corpus if args.corpus is not None else SAMPLE_CORPUS
     exclude = SAMPLE_EXCLUDE if args.corpus is None else ()
@@ -47,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         ix = open_or_build(index_dir, corpus, config, exclude)
         show_results(ix, args.query, args.limit)
     except BrokenPipeError:  # output piped into `head`, which stopped reading: not an error
-        sys.stdout = None  # nothing left to flush at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit succeeds
         return 0
-    except (SearchlibError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (SearchlibError, OSError) as exc:  # a bad query never gets here: it is read leniently
+        message = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line: an optional query, --corpus, --limit and --index-dir."""
     parser = argparse.ArgumentParser(description="Index a corpus (the bundled sample by default) and search it.")
     parser.add_argument("query", nargs="?", default=SAMPLE_QUERY, help=f"what to search for (default: {SAMPLE_QUERY!r})")
     parser.add_argument("--corpus", type=Path, metavar="PATH",

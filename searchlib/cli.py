@@ -111,19 +111,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_index(args: argparse.Namespace) -> int:
     """`searchlib index`: create or open the index, stream the documents into one commit, summarise."""
-    ix = _index_for_writing(args.index_dir, args.config, args.overwrite)
-    key_field = ix.schema.unique_field
-    documents = load_documents(args.source, id_field=key_field or "id", text_field=args.body_field,
+    existing = Index.open(args.index_dir) if Index.exists(args.index_dir) else None
+    schema, settings = _requested_schema(args.config, existing)
+    if existing is not None and not args.overwrite:
+        if existing.schema != schema:
+            raise SearchlibError(f"{args.index_dir} was built with a different schema than {args.config}; "
+                                 "pass --overwrite to rebuild it")
+        if existing.settings != settings:
+            _warn(f"{args.index_dir} keeps the search settings it was created with; pass --overwrite to apply "
+                  f"those of {args.config}")
+    # Opened before the index is touched, so a missing source changes nothing.
+    documents = load_documents(args.source, id_field=schema.unique_field or "id", text_field=args.body_field,
                                title_field=args.title_field, exclude=args.exclude)
+    # Replacing an index with the same schema and settings happens inside the one commit below, so
+    # a failure halfway (an unreadable file) leaves the old index as it was.
+    replace_in_commit = (args.overwrite and existing is not None and existing.schema == schema
+                         and existing.settings == settings)
+    if existing is not None and (replace_in_commit or not args.overwrite):
+        ix = existing
+    else:
+        ix = Index.create(args.index_dir, schema, settings, overwrite=args.overwrite)
+
     started = time.perf_counter()
     count = 0
     writer = ix.writer()
     try:
+        if replace_in_commit:
+            writer.delete_all()
         progress = tqdm(documents, desc="Indexing", unit=" docs", file=sys.stderr,
                         disable=True if args.no_progress else None)
         with progress:
-            for doc in _known_fields(progress, ix.schema):
-                if key_field is not None and doc.get(key_field) is not None:
+            for doc in _known_fields(progress, schema):
+                if schema.unique_field is not None and doc.get(schema.unique_field) is not None:
                     writer.update(doc)
                 else:
                     writer.add(doc)
@@ -138,23 +157,14 @@ def run_index(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _index_for_writing(path: Path, config_path: Path | None, overwrite: bool) -> Index:
-    """The index to write into: a new one (from --config or the default schema), or the existing one.
-
-    Adding to an existing index with a --config whose schema differs is refused, since the
-    documents would be indexed under a schema the user did not ask for.
-    """
-    schema, settings = default_schema(), Settings()
+def _requested_schema(config_path: Path | None, existing: Index | None) -> tuple[Schema, Settings]:
+    """The schema and settings to index with: those of --config, else the existing index's, else the defaults."""
     if config_path is not None:
         config = load_config(config_path)
-        schema, settings = config.schema, config.settings
-    if Index.exists(path) and not overwrite:
-        ix = Index.open(path)
-        if config_path is not None and ix.schema != schema:
-            raise SearchlibError(f"{path} was built with a different schema than {config_path}; "
-                                 "pass --overwrite to rebuild it")
-        return ix
-    return Index.create(path, schema, settings, overwrite=overwrite)
+        return config.schema, config.settings
+    if existing is not None:
+        return existing.schema, existing.settings
+    return default_schema(), Settings()
 
 
 def _known_fields(documents: Iterable[dict], schema: Schema) -> Iterator[dict]:
@@ -169,7 +179,7 @@ def _known_fields(documents: Iterable[dict], schema: Schema) -> Iterator[dict]:
         if extra:
             new = sorted(set(extra) - ignored)
             if new:
-                tqdm.write(f"{PROG}: warning: ignoring key(s) not in the schema: {', '.join(new)}", file=sys.stderr)
+                _warn(f"ignoring key(s) not in the schema: {', '.join(new)}")
                 ignored.update(new)
             doc = {k: v for k, v in doc.items() if k in schema}
         yield doc
@@ -301,6 +311,11 @@ def _tolerate_unencodable_output() -> None:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):
                 pass
+
+
+def _warn(message: str) -> None:
+    """A warning on stderr that does not break a running progress bar."""
+    tqdm.write(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
 def _fail(message: str) -> int:

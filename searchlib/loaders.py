@@ -92,14 +92,13 @@ class _Keys:
     def map_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """A JSONL/CSV record with its id, title and text renamed to the caller's field names.
 
-        `_id` wins over `id` (BEIR corpora have `_id`); a renamed key is dropped only when it was
-        moved. Ids become text, as an ID field stores them.
+        `_id` wins over `id` (BEIR corpora have `_id`); ids become text, as an ID field stores them.
+        `title` and `text` are renamed only when the record has no key of the target name already.
         """
         doc = dict(record)
         for source in ("_id", "id"):
-            if source in doc and doc[source] is not None:
-                value = doc.pop(source)
-                doc[self.id] = str(value) if not isinstance(value, str) else value
+            if doc.get(source) is not None:
+                doc[self.id] = str(doc.pop(source))
                 break
         for source, target in (("title", self.title), ("text", self.text)):
             if source != target and source in doc and target not in doc:

@@ -116,10 +116,27 @@ def test_non_utf8_file_in_corpus_is_exit_2_naming_the_file(tmp_path: Path, corpu
     assert "latin1.txt" in err and "byte 3" in err and "Traceback" not in err
 
 
-def test_missing_source_is_exit_2(tmp_path: Path, capsys):
+def test_missing_source_is_exit_2_and_creates_nothing(tmp_path: Path, capsys):
     assert main(["index", str(tmp_path / "ix"), str(tmp_path / "nowhere"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "searchlib: error:" in err and "nowhere" in err
+    assert not (tmp_path / "ix").exists()
+
+
+def test_failed_overwrite_leaves_the_old_index(index_dir: Path, corpus: Path, capsys):
+    (corpus / "bad.txt").write_bytes(b"\xff\xfe")
+    assert main(["index", str(index_dir), str(corpus), "--overwrite", "--no-progress"]) == 2
+    assert "bad.txt" in capsys.readouterr().err
+    assert Index.open(index_dir).doc_count() == 3
+    (corpus / "bad.txt").unlink()
+    (corpus / "garden.txt").unlink()
+    assert main(["index", str(index_dir), str(corpus), "--overwrite", "--no-progress"]) == 0
+    assert Index.open(index_dir).doc_count() == 2  # overwrite replaces: the deleted file's document is gone
+
+
+def test_config_with_other_settings_warns_that_the_index_keeps_its_own(index_dir: Path, corpus: Path, capsys):
+    assert main(["index", str(index_dir), str(corpus), "--config", str(EXAMPLE_CONFIG), "--no-progress"]) == 0
+    assert "keeps the search settings" in capsys.readouterr().err
 
 
 # -- search ------------------------------------------------------------------------------------

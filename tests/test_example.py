@@ -83,3 +83,14 @@ def test_jsonl_corpus(tmp_path: Path):
     out = run_example("--corpus", str(corpus), "--index-dir", str(tmp_path / "ix"), "storyline").stdout
     assert "Indexing 2 documents" in out
     assert [doc_id for doc_id, _ in ranked(out)] == ["n2"]
+
+
+def test_index_built_with_another_schema_is_rebuilt(tmp_path: Path):
+    from searchlib import ID, TEXT, Index, Schema
+
+    index_dir = tmp_path / "ix"
+    Index.create(index_dir, Schema(id=ID(unique=True), body=TEXT()))
+    out = run_example("--index-dir", str(index_dir)).stdout
+    assert "Rebuilding" in out and "configuration has changed" in out and "Indexing 25 documents" in out
+    assert ranked(out)[0][0] == SEED
+    assert "title" in Index.open(index_dir).schema

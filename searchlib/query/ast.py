@@ -113,6 +113,8 @@ class Boolean(Query):
 def _group(q: Query) -> str:
     if isinstance(q, Boolean) and q.boost == 1.0:
         return f"({q})"
+    if isinstance(q, Nothing):
+        return f'""{_boost_suffix(q.boost)}'  # an empty phrase: what the parser reads as Nothing
     return str(q)
 
 
@@ -133,4 +135,4 @@ class Nothing(Query):
     boost: float = 1.0
 
     def __str__(self) -> str:
-        return ""
+        return f'""{_boost_suffix(self.boost)}' if self.boost != 1.0 else ""

@@ -211,7 +211,7 @@ class _Parser:
             q = self.or_expr(field)
             close = self.peek()
             if close is None or close.kind != "RPAREN":
-                self.error(f"unbalanced parenthesis opened at column {tok.col}")
+                self.error("unbalanced parenthesis: '(' has no matching ')'", tok.col)
             self.take()
             self.depth -= 1
             return self.boost(q)

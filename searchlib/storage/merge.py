@@ -1,7 +1,6 @@
 """Merging segments: the merge policy, and combining several segments into one without deleted documents."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import marisa_trie
@@ -18,9 +17,13 @@ def plan_merges(live_counts: list[int], factor: int = MERGE_FACTOR) -> list[list
     Segments are bucketed by the order of magnitude (base `factor`) of their live document count;
     any bucket holding `factor` segments is merged into one segment of the next bucket.
     """
+    if not isinstance(factor, int) or factor < 2:
+        raise ValueError(f"the merge factor must be a whole number >= 2, got {factor!r}")
     buckets: dict[int, list[int]] = {}
     for i, n in enumerate(live_counts):
-        level = int(math.log(max(n, 1), factor))
+        level, size = 0, factor
+        while size <= n:  # integer arithmetic: math.log(1000, 10) is 2.9999999999999996
+            level, size = level + 1, size * factor
         buckets.setdefault(level, []).append(i)
     return [members for _, members in sorted(buckets.items()) if len(members) >= factor]
 

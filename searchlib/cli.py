@@ -138,6 +138,8 @@ def run_index(args: argparse.Namespace) -> int:
     try:
         if replace_in_commit:
             writer.delete_all()
+        # No tqdm monitor thread: the writer forks analysis workers only from a single-threaded process.
+        tqdm.monitor_interval = 0
         progress = tqdm(documents, desc="Indexing", unit=" docs", file=sys.stderr,
                         disable=True if args.no_progress else None)
         with progress:

@@ -25,7 +25,8 @@ class QuerySyntaxError(SearchlibError, ValueError):
         self.column = column
         self.query = query
         self.reason = message
-        super().__init__(f"{message} (column {column})")
+        named = f"column {column}" in message
+        super().__init__(message if named else f"{message} (column {column})")
 
 
 class IndexNotFoundError(SearchlibError, FileNotFoundError):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import re
 import threading
@@ -155,6 +156,8 @@ def test_plan_merges():
     groups = plan_merges(counts, 3)
     assert groups == [[0, 1, 2], [3, 4, 6, 7]]
     assert plan_merges([0, 0, 0], 3) == [[0, 1, 2]]  # empty segments sit in the lowest bucket
+    with pytest.raises(ValueError):
+        plan_merges([1, 1], 1)  # a factor of 1 would never stop merging
 
 
 @pytest.mark.parametrize("factor", [2, 3, 10])
@@ -478,7 +481,10 @@ def test_flipped_byte_is_detected(tmp_path, suffix):
     path = segment_file(ix, suffix)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
+    st = path.stat()
     path.write_bytes(bytes(data))
+    # a rewritten file has a newer mtime; make sure it differs even on coarse filesystem clocks
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     with pytest.raises(IndexCorruptError) as info:
         with ix.searcher() as s:
             s.search("apple")

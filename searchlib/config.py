@@ -248,19 +248,19 @@ def load_config(source: "str | Path") -> Config:
     try:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("", f"{source}: no such configuration file") from None
+        raise ConfigError("", "no such configuration file", str(source)) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError("", f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise ConfigError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})", str(source)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError("", f"{source}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError("", f"invalid YAML{where}: {getattr(exc, 'problem', exc)}", str(source)) from None
     try:
         return config_from_dict(data, base_dir=source.parent)
     except ConfigError as exc:
-        raise ConfigError(exc.key_path, f"{source}: {str(exc).split(': ', 1)[-1] if exc.key_path else exc}") from None
+        raise ConfigError(exc.key_path, exc.message, str(source)) from None
 
 
 def dump_config(config: Config) -> str:

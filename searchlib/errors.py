@@ -7,11 +7,15 @@ class SearchlibError(Exception):
 
 
 class ConfigError(SearchlibError, ValueError):
-    """A configuration value is missing, unknown or out of range; `key_path` names it."""
+    """A configuration value is missing, unknown or out of range; `key_path` names it, `source`
+    the file it came from (if any)."""
 
-    def __init__(self, key_path: str, message: str):
+    def __init__(self, key_path: str, message: str, source: str | None = None):
         self.key_path = key_path
-        super().__init__(f"{key_path}: {message}" if key_path else message)
+        self.message = message
+        self.source = source
+        parts = [p for p in (source, key_path, message) if p]
+        super().__init__(": ".join(parts))
 
 
 class SchemaError(SearchlibError, ValueError):

@@ -46,7 +46,8 @@ class Index:
             if existing:
                 if not overwrite:
                     what = "an index" if generations(path) else "files"
-                    raise SearchlibError(f"{path} already holds {what}; pass overwrite=True to replace it")
+                    raise SearchlibError(f"{path} already holds {what}; create it with overwrite to replace it "
+                                         "(overwrite=True, or --overwrite on the command line)")
                 if not generations(path) and not (path / SEGMENTS_DIR).exists():
                     raise SearchlibError(f"{path} holds files that are not a searchlib index; refusing to delete them")
                 for p in existing:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from dataclasses import dataclass, field as _field
+from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from .analysis import Analyzer, get_analyzer

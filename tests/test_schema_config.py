@@ -303,8 +303,8 @@ def with_(**changes) -> str:
 def test_bad_config_names_the_key(tmp_path, text, key_path):
     err = config_error(tmp_path, text)
     assert err.key_path == key_path, str(err)
-    assert str(err).startswith(f"{key_path}: ")
-    assert "config.yaml" in str(err)
+    assert err.source.endswith("config.yaml")
+    assert str(err).startswith(f"{err.source}: {key_path}: ")
 
 
 def test_unknown_key_error_lists_allowed_keys(tmp_path):

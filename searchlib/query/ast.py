@@ -10,7 +10,7 @@ Operators compose queries: `a & b` (both), `a | b` (either), `~a` (not a), `a.bo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 _SPECIAL = re.compile(r'([\\"():+\-^~*?\[\]{}!&|/\s])')

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import QuerySyntaxError, SchemaError
 from ..scoring import idf
-from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from ..schema import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 from ..storage.segment import SegmentReader
 from .ast import Boolean, Every, Nothing, Phrase, Query, Term
 

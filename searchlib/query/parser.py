@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Container
+from typing import Container
 
 from ..errors import QuerySyntaxError
 from .ast import Boolean, Every, Nothing, Phrase, Query, Term

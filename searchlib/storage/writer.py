@@ -6,7 +6,7 @@ cancelled or crashed writer leaves unreferenced, and the next writer removes the
 """
 from __future__ import annotations
 
-import os
+import json
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
@@ -19,7 +19,7 @@ from .analyze import Analysis
 from .buffer import SegmentBuffer
 from .files import fsync_dir
 from .lock import WriteLock
-from .manifest import MANIFEST, Manifest, SegmentEntry, generations, manifest_name, read_manifest, write_manifest
+from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest, write_manifest
 from .merge import MERGE_FACTOR, merge_segments, plan_merges
 from .segment import SegmentReader, write_deletes
 
@@ -47,6 +47,7 @@ class IndexWriter:
             raise
         self.buffer_tokens, self.buffer_chars, self.merge_factor = buffer_tokens, buffer_chars, merge_factor
         self._analysis = Analysis(self.schema, workers)
+        self.metadata: dict[str, Any] | None = None  # saved with the next commit when set (JSON-able)
         self._reset()
 
     def _reset(self) -> None:
@@ -122,10 +123,18 @@ class IndexWriter:
     def commit(self, metadata: Mapping[str, Any] | None = None, merge: bool = True, optimize: bool = False) -> int:
         """Make every change so far durable and visible; return the new generation.
 
-        `metadata` (JSON-able) is saved with the commit (see Index.metadata). `merge` applies the
-        merge policy; `optimize` merges everything into one segment.
+        `metadata` (JSON-able; default: the writer's `metadata` attribute, else the previous commit's)
+        is saved with the commit (see Index.metadata). `merge` applies the merge policy; `optimize`
+        merges everything into one segment.
         """
         self._check_open()
+        if metadata is None:
+            metadata = self.metadata
+        if metadata is not None:
+            try:
+                json.dumps(metadata, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise SearchlibError(f"commit metadata must be JSON-serialisable: {exc}") from None
         self.flush()
         gen = self._base.generation + 1
         for entry in list(self._segments):

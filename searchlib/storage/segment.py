@@ -2,6 +2,9 @@
 
 A segment is a directory of files written once. Per indexed field `f`:
   f.trie      term dictionary (marisa trie; a term's id is its key id in the trie)
+  f.lex.txt   the terms in code-point order, each followed by a newline (for wildcards and ranges)
+  f.lexoff.npy int64[T+1]  byte offset of each term in f.lex.txt (and of the end)
+  f.lexid.npy int64[T]     term id of each term in that order
   f.ptr.npy   int64[T+1]   postings of term t are [ptr[t], ptr[t+1])
   f.unit.npy  uint32[P]    the unit (document, or passage for split fields) of each posting
   f.tf.npy    uint32[P]    term frequency in that unit
@@ -16,6 +19,7 @@ fields (stored.py) and `meta.json` with per-field counts complete it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,6 +123,14 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
     meta = {"doc_count": doc_count, "fields": {}}
     for name, fa in fields.items():
         files[f"{name}.trie"] = write_bytes(directory / f"{name}.trie", fa.trie.tobytes())
+        by_term = sorted(fa.trie.items())
+        encoded = [term.encode("utf-8") + b"\n" for term, _ in by_term]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        files[f"{name}.lex.txt"] = write_bytes(directory / f"{name}.lex.txt", b"".join(encoded))
+        files[f"{name}.lexoff.npy"] = write_array(directory / f"{name}.lexoff.npy", offsets)
+        files[f"{name}.lexid.npy"] = write_array(directory / f"{name}.lexid.npy",
+                                                 np.array([tid for _, tid in by_term], dtype=np.int64))
         arrays = {"ptr": fa.ptr, "unit": fa.unit, "tf": fa.tf, "pptr": fa.pptr, "pos": fa.pos,
                   "len": fa.lengths, "udoc": fa.unit_doc, "uspan": fa.unit_span}
         for suffix, arr in arrays.items():
@@ -160,6 +172,14 @@ class FieldReader:
         self.pptr, self.pos = arr("pptr"), arr("pos")
         self.lengths, self.unit_doc, self.unit_span = arr("len"), arr("udoc"), arr("uspan")
         self._unit_terms: np.ndarray | None = None
+        lex_path = directory / f"{name}.lex.txt"
+        verify(lex_path, files[f"{name}.lex.txt"])
+        size = files[f"{name}.lex.txt"]["size"]
+        self._lex = np.memmap(lex_path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+        self._lex_text: str | None = None
+        self.lex_offsets, self.lex_ids = arr("lexoff"), arr("lexid")
+        if self.lex_offsets is None or len(self.lex_offsets) != len(self.trie) + 1:
+            raise IndexCorruptError(str(directory / f"{name}.lexoff.npy"), "does not match the term dictionary")
         if self.ptr is None or len(self.ptr) != len(self.trie) + 1:
             raise IndexCorruptError(str(directory / f"{name}.ptr.npy"), "does not match the term dictionary")
 
@@ -176,6 +196,45 @@ class FieldReader:
         if unit >= len(self._unit_terms) or self._unit_terms[unit] < 0:
             return None
         return self.trie.restore_key(int(self._unit_terms[unit]))
+
+    # -- the sorted term list: ranges and patterns over the whole dictionary, in C ---------------
+    def term_at(self, rank: int) -> str:
+        """The term at position `rank` in code-point order."""
+        a, b = int(self.lex_offsets[rank]), int(self.lex_offsets[rank + 1])
+        return self._lex[a:b - 1].tobytes().decode("utf-8")
+
+    def rank(self, term: str, after: bool = False) -> int:
+        """How many terms sort before `term` (or up to and including it, with `after`)."""
+        lo, hi = 0, len(self.trie)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            t = self.term_at(mid)
+            if t < term or (after and t == term):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def terms_between(self, low: str | None, high: str | None, include_low: bool = True,
+                      include_high: bool = True) -> list[str]:
+        """Terms t with low <= t <= high (bounds optional, strict when not included), in order."""
+        start = 0 if low is None else self.rank(low, after=not include_low)
+        end = len(self.trie) if high is None else self.rank(high, after=include_high)
+        if end <= start:
+            return []
+        a, b = int(self.lex_offsets[start]), int(self.lex_offsets[end])
+        return self._lex[a:b].tobytes().decode("utf-8").split("\n")[:-1]
+
+    def lex_text(self) -> str:
+        """The whole sorted dictionary as one string, a term per line (decoded once, then cached)."""
+        if self._lex_text is None:
+            self._lex_text = self._lex.tobytes().decode("utf-8")
+        return self._lex_text
+
+    def terms_matching(self, pattern: "re.Pattern[str]") -> list[str]:
+        """Terms the compiled pattern matches whole; the pattern is run over the sorted term list
+        (`^` and `$` anchored per line, re.MULTILINE), so the scan happens in C."""
+        return pattern.findall(self.lex_text())
 
     def term_id(self, term: str) -> int:
         """The term's id, or -1 when the segment does not hold it."""

@@ -74,21 +74,98 @@ class Term(Query):
 
 @dataclass(frozen=True)
 class Phrase(Query):
-    """Words that must appear next to each other, in order."""
+    """Words in order next to each other; with `slop` > 0, words within that many position moves
+    of the exact phrase (query syntax `"a b"~3`)."""
 
     field: str | None
     words: tuple[str, ...]
     boost: float = 1.0
+    slop: int = 0
 
-    def __init__(self, field: str | None, words: Sequence[str] | str, boost: float = 1.0):
+    def __init__(self, field: str | None, words: Sequence[str] | str, boost: float = 1.0, slop: int = 0):
         object.__setattr__(self, "field", field)
         object.__setattr__(self, "words", tuple(words.split() if isinstance(words, str) else words))
         object.__setattr__(self, "boost", float(boost))
+        object.__setattr__(self, "slop", int(slop))
 
     def __str__(self) -> str:
         prefix = f"{self.field}:" if self.field else ""
         inner = " ".join(w.replace("\\", "\\\\").replace('"', '\\"') for w in self.words)
-        return f'{prefix}"{inner}"{_boost_suffix(self.boost)}'
+        slop = f"~{self.slop}" if self.slop else ""
+        return f'{prefix}"{inner}"{slop}{_boost_suffix(self.boost)}'
+
+
+@dataclass(frozen=True)
+class Prefix(Query):
+    """Every term that starts with `text` (query syntax `stor*`). The prefix is not analysed
+    beyond the field's lower-casing, as in Lucene and Whoosh."""
+
+    field: str | None
+    text: str
+    boost: float = 1.0
+
+    def __str__(self) -> str:
+        prefix = f"{self.field}:" if self.field else ""
+        return f"{prefix}{quote_word(self.text)}*{_boost_suffix(self.boost)}"
+
+
+@dataclass(frozen=True)
+class Wildcard(Query):
+    """Terms matching a pattern where `?` is one character and `*` any run of characters
+    (query syntax `s?ory*`, `*ing`). Other characters match themselves."""
+
+    field: str | None
+    pattern: str
+    boost: float = 1.0
+
+    def __str__(self) -> str:
+        prefix = f"{self.field}:" if self.field else ""
+        body = "".join(c if c in "*?" else quote_word(c) for c in self.pattern)
+        return f"{prefix}{body}{_boost_suffix(self.boost)}"
+
+
+@dataclass(frozen=True)
+class Fuzzy(Query):
+    """Terms within `max_dist` edits of `text` (insert, delete, substitute, or swap two adjacent
+    characters), sharing its first `prefix_length` characters (query syntax `word~`, `word~2`)."""
+
+    field: str | None
+    text: str
+    boost: float = 1.0
+    max_dist: int = 1
+    prefix_length: int = 1
+
+    def __str__(self) -> str:
+        prefix = f"{self.field}:" if self.field else ""
+        return f"{prefix}{quote_word(self.text)}~{self.max_dist}{_boost_suffix(self.boost)}"
+
+
+@dataclass(frozen=True)
+class Range(Query):
+    """Values between `low` and `high` (None: open end), bounds included or not (query syntax
+    `year:[2010 TO 2020]`, `title:{a TO m}`, `date:[2020-01-01 TO *]`, `year:>=2010`). NUMERIC and
+    DATETIME fields compare values; text fields compare terms in code-point order."""
+
+    field: str | None
+    low: str | None
+    high: str | None
+    include_low: bool = True
+    include_high: bool = True
+    boost: float = 1.0
+
+    def __str__(self) -> str:
+        prefix = f"{self.field}:" if self.field else ""
+        low = "*" if self.low is None else _range_value(self.low)
+        high = "*" if self.high is None else _range_value(self.high)
+        opening = "[" if self.include_low else "{"
+        closing = "]" if self.include_high else "}"
+        return f"{prefix}{opening}{low} TO {high}{closing}{_boost_suffix(self.boost)}"
+
+
+def _range_value(value: str) -> str:
+    if value == "" or re.search(r'[\s"\[\]{}*\\]', value) or value == "TO":
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Bridges from other search libraries: turning their indexes into searchlib indexes (see `compat.whoosh`)."""

@@ -14,15 +14,18 @@ from .errors import (ConfigError, DocumentError, IndexCorruptError, IndexLockedE
                      QuerySyntaxError, SchemaError, SearchlibError)
 from .index import Index
 from .query.ast import Boolean, Every, Nothing, Phrase, Query, Term
+from .query.expand import ExpansionLimitWarning
 from .query.parser import parse_query
 from .schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, PassageSpec, Schema
+from .scoring import Explanation
 from .search import Hit, Passage, Results, Searcher
 from .storage.writer import IndexWriter
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Analyzer", "Boolean", "Config", "ConfigError", "DATETIME", "DocumentError", "Every", "Hit", "ID", "Index",
+    "Analyzer", "Boolean", "Config", "ConfigError", "DATETIME", "DocumentError", "Every", "ExpansionLimitWarning",
+    "Explanation", "Hit", "ID", "Index",
     "IndexCorruptError", "IndexLockedError", "IndexNotFoundError", "IndexWriter", "KEYWORD", "NUMERIC", "Nothing",
     "Passage", "PassageSpec", "Phrase", "Query", "QuerySyntaxError", "Results", "STORED", "Schema", "SchemaError",
     "Searcher", "SearchlibError", "Settings", "TEXT", "Term", "get_analyzer", "load_config", "parse_query",

@@ -6,7 +6,7 @@ can only add to a score.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,3 +45,44 @@ def tf_weight(tf: np.ndarray, norm: np.ndarray, k1: float) -> np.ndarray:
 def bm25(tf: np.ndarray, norm: np.ndarray, weight: float, k1: float) -> np.ndarray:
     """Scores of postings: weight (idf times boosts) times the saturated tf factor."""
     return np.float32(weight) * tf_weight(tf, norm, k1)
+
+
+# -- explanations -----------------------------------------------------------------------------
+@dataclass
+class Explanation:
+    """How a score was computed: `value` is `description` applied to the `details` (a tree, as in
+    Lucene's explain). `str()` prints one line per node, children indented under their parent."""
+
+    value: float
+    description: str
+    details: list["Explanation"] = field(default_factory=list)
+
+    def lines(self, depth: int = 0) -> list[str]:
+        out = [f"{'  ' * depth}{self.value:.6g} = {self.description}"]
+        for d in self.details:
+            out += d.lines(depth + 1)
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "description": self.description,
+                "details": [d.to_dict() for d in self.details]}
+
+
+def explain_idf(n: int, df: int, what: str = "units") -> Explanation:
+    """Lucene's idf with its inputs."""
+    return Explanation(float(idf(n, df)), "idf = log(1 + (N - df + 0.5) / (df + 0.5)) from:",
+                       [Explanation(float(n), f"N, {what} in the index"),
+                        Explanation(float(df), f"df, {what} containing it")])
+
+
+def explain_tf(tf: float, length: float, avg_length: float, k1: float, b: float, what: str = "tf") -> Explanation:
+    """BM25's saturated term-frequency factor with its inputs."""
+    avg = avg_length if avg_length > 0 else 1.0
+    value = tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg)) if tf else 0.0
+    return Explanation(value, "tf factor = tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)) from:",
+                       [Explanation(float(tf), what), Explanation(float(k1), "k1"), Explanation(float(b), "b"),
+                        Explanation(float(length), "dl, length of the unit"),
+                        Explanation(float(avg_length), "avgdl, average length")])

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import time
 from functools import partial
+import dataclasses
+import datetime as _dt
+import math
+import sys
+import warnings as _warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -16,16 +21,20 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from .config import Settings
-from .errors import IndexCorruptError, SearchlibError
+from .errors import IndexCorruptError, SchemaError, SearchlibError
 from .highlight import Formatter, get_formatter, highlight
-from .query.ast import Query
-from .query.execute import Compiler, Node, PhraseLeaf, SegmentEvaluator, Stats, TermLeaf, leaves
+from .query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
+from .query.execute import (Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, SegmentEvaluator, Stats, TermLeaf,
+                            leaves)
+from .query.expand import ExpansionLimitWarning
 from .query.parser import parse_query
-from .schema import TEXT, Schema
-from .scoring import BM25, length_norm
+from .schema import DATETIME, NUMERIC, TEXT, FieldType, Schema
+from .scoring import BM25, Explanation, length_norm
 from .storage.manifest import Manifest, read_manifest
-from .storage.segment import SegmentReader
+from .storage.segment import MISSING_TIME, SegmentReader
 from .storage.writer import SEGMENTS_DIR
+
+_ALL = sys.maxsize  # "every candidate" for _top
 
 
 @dataclass
@@ -83,12 +92,20 @@ class Hit:
 
 @dataclass
 class Results:
-    """The hits of one search, best first; `total` counts every matching document."""
+    """The hits of one search, best first; `total` counts every matching document.
+
+    `warnings` lists what the search could not do in full (a prefix, wildcard or fuzzy query that
+    hit its expansion cap). `page`, `page_count` and `page_size` are set by `Searcher.search_page`.
+    """
 
     query: Query
     hits: list[Hit]
     total: int
     elapsed_ms: float
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    page: int | None = None
+    page_count: int | None = None
+    page_size: int | None = None
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -100,8 +117,13 @@ class Results:
         return self.hits[i]
 
     def to_dict(self) -> dict:
-        return {"query": str(self.query), "total": self.total, "elapsed_ms": round(self.elapsed_ms, 3),
-                "hits": [h.to_dict() for h in self.hits]}
+        out = {"query": str(self.query), "total": self.total, "elapsed_ms": round(self.elapsed_ms, 3),
+               "hits": [h.to_dict() for h in self.hits]}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        if self.page is not None:
+            out.update(page=self.page, page_count=self.page_count, page_size=self.page_size)
+        return out
 
 
 @dataclass
@@ -125,6 +147,8 @@ class Searcher:
         self.stats = Stats(readers)
         self._norms: dict[tuple, np.ndarray] = {}
         self._field_ids = {name: i for i, name in enumerate(self.schema)}
+        self._id_rank_cache: dict[int, np.ndarray] = {}
+        self._doc_term_cache: dict[int, np.ndarray] = {}
 
     @classmethod
     def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
@@ -211,55 +235,256 @@ class Searcher:
             self._norms[key] = length_norm(fr.lengths, self.stats.avg_length(fname), k1, b)
         return self._norms[key]
 
+    def _compiler(self, fields, operator: str | None, lenient: bool, max_expansions: int | None) -> Compiler:
+        op = operator or self.settings.operator
+        return Compiler(self.schema, self._default_fields(fields), default_and=op == "AND", lenient=lenient,
+                        max_expansions=max_expansions)
+
+    def _params(self, k1: float | None, b: float | None) -> BM25:
+        return BM25(self.settings.k1 if k1 is None else k1, self.settings.b if b is None else b)
+
+    def _evaluator(self, seg: int, params: BM25) -> SegmentEvaluator:
+        reader = self.readers[seg]
+        norms = {f: n for f in reader.fields if (n := self._norm(seg, f, params.k1, params.b)) is not None}
+        return SegmentEvaluator(reader, self.stats, norms, params.k1)
+
     def search(self, query: "str | Query", limit: int = 10, *, offset: int = 0,
                fields: "Sequence[str] | Mapping[str, float] | None" = None, operator: str | None = None,
                lenient: bool = False, group: bool = True, highlight: bool = True,
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
-               passages: int | None = None) -> Results:
+               passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
+               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
         operator ("OR"/"AND"). `lenient=True` never raises on malformed text. `group=False`
         returns one hit per passage instead of per document. `k1`/`b` override BM25 settings.
+
+        `filter` restricts the matches without changing their scores: a query (text is parsed
+        strictly) or a mapping {field: value} where a value matches exactly, a list matches any of
+        its values and a (low, high) tuple is an inclusive range (None leaves an end open).
+        `sort_by` orders hits by a NUMERIC or DATETIME field or the unique ID field instead of by
+        score (`reverse=True`: largest first); documents without a value come last, ties go by
+        score, then index order, so pages never overlap. `max_expansions` caps the terms a
+        prefix, wildcard or fuzzy query expands to (default 1024, fuzzy 50); hitting the cap
+        issues an ExpansionLimitWarning and is noted in `Results.warnings`. Ranges, exact
+        NUMERIC/DATETIME values and `field:*` are constant-score clauses worth their boost, as in
+        Lucene; an unfielded word over several TEXT fields is scored BM25F (see query/execute.py).
         """
         started = time.perf_counter()
         if not isinstance(limit, int) or limit < 0 or not isinstance(offset, int) or offset < 0:
             raise ValueError("limit and offset must be whole numbers >= 0")
         q = self.parse(query, lenient=lenient, operator=operator)
-        op = operator or self.settings.operator
-        compiler = Compiler(self.schema, self._default_fields(fields), default_and=op == "AND", lenient=lenient)
+        compiler = self._compiler(fields, operator, lenient, max_expansions)
         node = compiler.compile(q)
-        params = BM25(self.settings.k1 if k1 is None else k1, self.settings.b if b is None else b)
-        if node is None:
-            return Results(q, [], 0, (time.perf_counter() - started) * 1000)
+        params = self._params(k1, b)
+        sort_field = self._sort_field(sort_by)
+        restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
+        notes = self._expansion_warnings(node, restrict)
+        if node is None or restrict is False:
+            return Results(q, [], 0, (time.perf_counter() - started) * 1000, notes)
         want = offset + limit
         candidates: list[np.ndarray] = []
+        sort_keys: list[tuple[np.ndarray, np.ndarray]] = []
         matches = {}
         total = 0
         for seg, reader in enumerate(self.readers):
-            norms = {f: n for f in reader.fields if (n := self._norm(seg, f, params.k1, params.b)) is not None}
-            m = SegmentEvaluator(reader, self.stats, norms, params.k1).evaluate(node)
+            evaluator = self._evaluator(seg, params)
+            m = evaluator.evaluate(node)
             docs = m.docs if reader.live is None else m.docs & reader.live
+            if restrict is not None:
+                docs &= evaluator.evaluate(restrict).docs
             n_match = int(np.count_nonzero(docs))
             total += n_match
             if n_match and want:
-                candidates += self._top(seg, reader, m, docs, want, group)
+                if sort_field is None:
+                    candidates += self._top(seg, reader, m, docs, want, group)
+                else:
+                    rows = np.concatenate(self._top(seg, reader, m, docs, _ALL, group))
+                    rows, keys = self._sort_cut(seg, rows, sort_field, reverse, want)
+                    candidates.append(rows)
+                    sort_keys.append(keys)
                 matches[seg] = m
-        page = []
+        hits = []
         if candidates:
             table = np.concatenate(candidates)
-            order = np.lexsort((table[:, 4], table[:, 2], table[:, 1], -table[:, 0]))[offset:want]
-            names = list(self._field_ids)
-            page = [_Candidate(float(r[0]), int(r[1]), int(r[2]), names[int(r[3])] if r[3] >= 0 else None, int(r[4]))
-                    for r in table[order]]
-        n_passages = passages or self.settings.passages_per_hit
-        hits = [self._hit(c, matches[c.segment], node, n_passages) for c in page]
+            if sort_field is None:
+                order = np.lexsort((table[:, 4], table[:, 2], table[:, 1], -table[:, 0]))[offset:want]
+            else:
+                order = self._sorted_order(table, sort_keys, sort_field, reverse)[offset:want]
+            hits = self._hits(table[order], matches, node, passages or self.settings.passages_per_hit)
         terms = _highlight_terms(node, self.stats) if highlight and hits else {}
         for rank, hit in enumerate(hits, offset + 1):
             hit.rank = rank
             if highlight:
                 hit.snippet = self._snippet(hit, terms, formatter)
-        return Results(q, hits, total, (time.perf_counter() - started) * 1000)
+        return Results(q, hits, total, (time.perf_counter() - started) * 1000, notes)
+
+    def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
+        """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.
+        A page past the last one has no hits. Takes every option of `search()`."""
+        if not isinstance(page, int) or page < 1 or not isinstance(page_size, int) or page_size < 1:
+            raise ValueError("page and page_size must be whole numbers >= 1")
+        res = self.search(query, limit=page_size, offset=(page - 1) * page_size, **options)
+        res.page, res.page_size, res.page_count = page, page_size, math.ceil(res.total / page_size)
+        return res
+
+    # -- filters, warnings and sorting --------------------------------------------------------
+    def _filter_node(self, spec, fields, operator: str | None, max_expansions: int | None) -> "Node | bool":
+        """The compiled filter, or False when it can match nothing (text is parsed strictly)."""
+        if isinstance(spec, Mapping):
+            q = self._filter_query(spec)
+        elif isinstance(spec, (str, Query)):
+            q = self.parse(spec, lenient=False, operator=operator)
+        else:
+            raise TypeError(f"filter must be query text, a Query or a mapping of field to value, not {type(spec).__name__}")
+        node = self._compiler(fields, operator, False, max_expansions).compile(q)
+        return False if node is None else node
+
+    def _filter_query(self, spec: Mapping[str, Any]) -> Query:
+        """A filter mapping as a query: every field must match its value (a list: any of them;
+        a (low, high) tuple: the inclusive range, None for an open end)."""
+        clauses: list[Query] = []
+        for name, value in spec.items():
+            ft = self.schema[name]  # SchemaError naming the fields there are
+            if isinstance(value, tuple):
+                if len(value) != 2:
+                    raise ValueError(f"filter {name!r}: a range is a (low, high) tuple, got {value!r}")
+                low, high = (None if v is None else _value_text(v) for v in value)
+                clauses.append(Range(name, low, high, True, True))
+            elif isinstance(value, (list, set, frozenset)):
+                if not value:
+                    return Nothing()  # any of no values: nothing passes
+                clauses.append(Boolean(should=tuple(_exact(name, ft, v) for v in value)))
+            else:
+                clauses.append(_exact(name, ft, value))
+        if not clauses:
+            return Every()
+        return clauses[0] if len(clauses) == 1 else Boolean(must=tuple(clauses))
+
+    def _expansion_warnings(self, *nodes) -> list[str]:
+        """Warn (ExpansionLimitWarning) about every expansion of the query that hit its cap."""
+        notes = []
+        for node in nodes:
+            if node is None or node is False:
+                continue
+            for leaf, _ in leaves(node):
+                if isinstance(leaf, ExpandLeaf):
+                    exp = self.stats.expand(leaf)
+                    if exp.truncated and exp.message() not in notes:
+                        notes.append(exp.message())
+        for note in notes:
+            _warnings.warn(note, ExpansionLimitWarning, stacklevel=3)
+        return notes
+
+    def _sort_field(self, sort_by: str | None) -> str | None:
+        if sort_by is None:
+            return None
+        ft = self.schema[sort_by]
+        if not (isinstance(ft, (NUMERIC, DATETIME)) or sort_by == self.schema.unique_field):
+            raise SchemaError(f"cannot sort by {sort_by!r} ({ft.kind}): sort by a NUMERIC or DATETIME field "
+                              "or the unique ID field")
+        return sort_by
+
+    def _sort_values(self, seg: int, docs: np.ndarray, sort_field: str, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(missing, key) for documents of a segment: ascending key order is the wanted order
+        within the segment (for the ID field the key is the term's rank in this segment only)."""
+        reader = self.readers[seg]
+        if sort_field == self.schema.unique_field:
+            ranks = self._id_ranks(seg)
+            key = ranks[docs]
+            missing = key < 0
+        else:
+            col = reader.columns.get(sort_field)
+            if col is None:
+                return np.ones(len(docs), dtype=bool), np.zeros(len(docs), dtype=np.int64)
+            key = np.asarray(col)[docs]
+            missing = key == MISSING_TIME if key.dtype.kind == "i" else np.isnan(key)
+        key = np.where(missing, 0, key)
+        return missing, -key if reverse else key
+
+    def _id_ranks(self, seg: int) -> np.ndarray:
+        """For each document of a segment, the rank of its unique key among the segment's keys
+        in code-point order (-1: none); computed once per segment."""
+        cached = self._id_rank_cache.get(seg)
+        if cached is None:
+            fr = self.readers[seg].fields[self.schema.unique_field]
+            n_terms = len(fr.trie)
+            term_of_doc = self._doc_terms(seg)
+            rank_of_term = np.empty(n_terms, dtype=np.int64)
+            rank_of_term[np.asarray(fr.lex_ids)] = np.arange(n_terms)
+            cached = np.where(term_of_doc >= 0, rank_of_term[np.maximum(term_of_doc, 0)], -1)
+            self._id_rank_cache[seg] = cached
+        return cached
+
+    def _sort_cut(self, seg: int, rows: np.ndarray, sort_field: str, reverse: bool, want: int
+                  ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """The segment's first `want` rows in sort order, with their (missing, key)."""
+        missing, key = self._sort_values(seg, rows[:, 2].astype(np.int64), sort_field, reverse)
+        order = np.lexsort((rows[:, 4], rows[:, 3], rows[:, 2], -rows[:, 0], key, missing))[:want]
+        return rows[order], (missing[order], key[order])
+
+    def _sorted_order(self, table: np.ndarray, keys: list[tuple[np.ndarray, np.ndarray]], sort_field: str,
+                      reverse: bool) -> np.ndarray:
+        """The order of the segments' pre-cut rows: missing values last, then the key, then score,
+        then index order. Keys of the ID field are compared as strings (ranks are per segment)."""
+        missing = np.concatenate([m for m, _ in keys])
+        tiebreak = (table[:, 4], table[:, 3], table[:, 2], table[:, 1], -table[:, 0])
+        if sort_field != self.schema.unique_field:
+            return np.lexsort((*tiebreak, np.concatenate([k for _, k in keys]), missing))
+        order = np.lexsort((*tiebreak, missing))  # tie-breaks first; the stable sort by key keeps them
+        present = [int(i) for i in order if not missing[i]]
+        names = {i: self.readers[int(table[i, 1])].fields[sort_field].unit_term(int(table[i, 2])) for i in present}
+        present.sort(key=names.__getitem__, reverse=reverse)
+        return np.array(present + [int(i) for i in order if missing[i]], dtype=np.int64)
+
+    # -- explain ------------------------------------------------------------------------------
+    def explain(self, query: "str | Query", doc_id: Any, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
+                operator: str | None = None, lenient: bool = False, k1: float | None = None,
+                b: float | None = None, max_expansions: int | None = None) -> Explanation:
+        """How the document with unique key `doc_id` scores for `query`: a tree of the BM25
+        arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
+        whose `value` is the score `search()` gives the document (0 when it does not match).
+        `print(explanation)` shows it as indented lines."""
+        key_field = self.schema.unique_field
+        if key_field is None:
+            raise SchemaError("explain needs a unique ID field to name the document")
+        where = None
+        for seg, reader in enumerate(self.readers):
+            fr = reader.fields.get(key_field)
+            tid = fr.term_id(str(doc_id)) if fr is not None else -1
+            if tid >= 0:
+                live = [int(d) for d in fr.postings(tid)[0] if reader.is_live(int(d))]
+                if live:
+                    where = (seg, live[0])
+        if where is None:
+            raise SearchlibError(f"no document with {key_field} {doc_id!r} in this snapshot")
+        seg, doc = where
+        q = self.parse(query, lenient=lenient, operator=operator)
+        node = self._compiler(fields, operator, lenient, max_expansions).compile(q)
+        if node is None:
+            return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
+        params = self._params(k1, b)
+        evaluator = self._evaluator(seg, params)
+        m = evaluator.evaluate(node)
+        if not m.docs[doc]:
+            return Explanation(0.0, f"no match: document {doc_id!r} does not satisfy {str(q)!r}")
+        passage = None
+        best = float(m.doc_score[doc]) if m.doc_score is not None else 0.0
+        top = best
+        for fname, pscore in m.passage_score.items():
+            unit_doc = np.asarray(self.readers[seg].fields[fname].unit_doc)
+            lo, hi = (int(x) for x in np.searchsorted(unit_doc, [doc, doc + 1]))
+            if hi > lo and pscore[lo:hi].max() > 0 and best + float(pscore[lo:hi].max()) > top:
+                unit = lo + int(np.argmax(pscore[lo:hi]))
+                passage, top = (fname, unit), best + float(pscore[unit])
+        expl = evaluator.explain(node, doc, passage, params.b, self.schema)
+        where_text = "the whole document"
+        if passage is not None:
+            first = int(np.searchsorted(np.asarray(self.readers[seg].fields[passage[0]].unit_doc), doc))
+            where_text = f"its best passage, {passage[0]} #{passage[1] - first}"
+        return Explanation(expl.value, f"score of {doc_id!r} ({where_text}), k1={params.k1:g} b={params.b:g}:",
+                           [expl])
 
     # -- collecting -------------------------------------------------------------------------
     @staticmethod
@@ -295,29 +520,69 @@ class Searcher:
             best = self._best(base[rest], k)
             rows.append(_rows(base[rest][best], seg, doc_ids[rest][best], -1, -1))
             return rows
-        best_score = np.zeros(reader.doc_count, dtype=np.float32)
-        best_score[doc_ids] = base
-        for _, _, udocs, total in self._passage_totals(reader, m, docs):
-            np.maximum.at(best_score, udocs, total)
-        scores = best_score[doc_ids]
+        scores = base
+        if m.passage_score:  # a document's score is its best passage's
+            best_score = np.zeros(reader.doc_count, dtype=np.float32)
+            best_score[doc_ids] = base
+            for _, _, udocs, total in self._passage_totals(reader, m, docs):
+                np.maximum.at(best_score, udocs, total)
+            scores = best_score[doc_ids]
         best = self._best(scores, k)
         return [_rows(scores[best], seg, doc_ids[best], -1, -1)]
 
     # -- hits -------------------------------------------------------------------------------
-    def _hit(self, c: _Candidate, m, node: Node, n_passages: int) -> Hit:
-        reader = self.readers[c.segment]
+    def _hits(self, rows: np.ndarray, matches: dict, node: Node, n_passages: int) -> list[Hit]:
+        """Hits for candidate rows (score, segment, doc, passage field, passage unit); stored fields
+        and passages are read when first used."""
+        load, passages, readers = self._load, self._passages, self.readers
+        hits = []
+        for row, key in zip(rows.tolist(), self._keys(rows)):
+            seg, doc = int(row[1]), int(row[2])
+            reader = readers[seg]
+            hits.append(Hit(key, row[0], partial(load, reader, doc),
+                            passages=partial(passages, row, reader, matches[seg], n_passages, node)))
+        return hits
+
+    def _keys(self, rows: np.ndarray) -> list:
+        """The unique key of each row's document (None without a unique field): its term id from
+        the segment's per-document array, its text from the trie."""
         key_field = self.schema.unique_field
-        key = reader.fields[key_field].unit_term(c.doc) if key_field else None
-        return Hit(key, c.score, partial(self._load, reader, c.doc),
-                   passages=partial(self._passages, c, reader, m, n_passages, node))
+        if key_field is None or not len(rows):
+            return [None] * len(rows)
+        segs, docs = rows[:, 1].astype(np.int64), rows[:, 2].astype(np.int64)
+        keys: list = [None] * len(rows)
+        if len(self.readers) == 1:
+            groups = [(0, np.arange(len(rows)))]
+        else:
+            groups = [(seg, np.flatnonzero(segs == seg)) for seg in np.unique(segs).tolist()]
+        for seg, at in groups:
+            tids = self._doc_terms(seg)[docs[at]].tolist()
+            restore = self.readers[seg].fields[key_field].trie.restore_key
+            for i, tid in zip(at.tolist(), tids):
+                if tid >= 0:
+                    keys[i] = restore(tid)
+        return keys
+
+    def _doc_terms(self, seg: int) -> np.ndarray:
+        """For each document of a segment, the term id of its unique key (-1: none); built once."""
+        cached = self._doc_term_cache.get(seg)
+        if cached is None:
+            fr = self.readers[seg].fields[self.schema.unique_field]
+            cached = np.full(self.readers[seg].doc_count, -1, dtype=np.int64)
+            cached[np.asarray(fr.unit)] = np.repeat(np.arange(len(fr.trie)), np.diff(np.asarray(fr.ptr)))
+            self._doc_term_cache[seg] = cached
+        return cached
 
     def _load(self, reader: SegmentReader, doc: int) -> dict:
         if not self.readers:
             raise SearchlibError("the searcher is closed: read hit fields before closing it")
         return reader.stored.get(doc)
 
-    def _passages(self, c: _Candidate, reader: SegmentReader, m, n: int, node: Node) -> list[Passage]:
-        """The document's best passages (the one passage of a flat hit), or the whole snippet field."""
+    def _passages(self, row: list, reader: SegmentReader, m, n: int, node: Node) -> list[Passage]:
+        """The document's best passages (the one passage of a flat hit), or the whole snippet field.
+        `row` is the hit's candidate row (score, segment, doc, passage field id or -1, passage unit)."""
+        names = list(self._field_ids)
+        c = _Candidate(row[0], int(row[1]), int(row[2]), names[int(row[3])] if row[3] >= 0 else None, int(row[4]))
         out: list[Passage] = []
         doc_part = float(m.doc_score[c.doc]) if m.doc_score is not None else 0.0
         for fname, fr in reader.fields.items():
@@ -373,16 +638,46 @@ def _rows(scores: np.ndarray, seg: int, docs: np.ndarray, field_id: int, units) 
 
 
 def _highlight_terms(node: Node, stats: Stats) -> dict[str, tuple[dict[str, float], list]]:
-    """Per field: {term: idf} and phrases [(relative position, term), ...] of the positive leaves."""
+    """Per field: {term: idf} and exact phrases [(relative position, term), ...] of the positive
+    leaves. Expanded prefix/wildcard/fuzzy terms and the words of sloppy phrases are marked as
+    words; an exact phrase is marked as one span."""
     out: dict[str, tuple[dict[str, float], list]] = {}
+
+    def add(fname: str, term: str, weight: float) -> None:
+        weights = out.setdefault(fname, ({}, []))[0]
+        weights[term] = max(weights.get(term, 0.0), weight)
+
     for leaf, negated in leaves(node):
-        if negated or not isinstance(leaf, (TermLeaf, PhraseLeaf)):
+        if negated:
             continue
-        weights, phrases = out.setdefault(leaf.field, ({}, []))
         if isinstance(leaf, TermLeaf):
-            weights[leaf.term] = max(weights.get(leaf.term, 0.0), stats.idf(leaf.field, leaf.term))
-        else:
-            phrases.append(list(leaf.terms))
+            add(leaf.field, leaf.term, stats.idf(leaf.field, leaf.term))
+        elif isinstance(leaf, FieldsLeaf):
+            weight = stats.fields_idf(leaf.terms)
+            for fname, term in leaf.terms.items():
+                add(fname, term, weight)
+        elif isinstance(leaf, PhraseLeaf):
+            if not leaf.slop:
+                out.setdefault(leaf.field, ({}, []))[1].append(list(leaf.terms))
             for _, t in leaf.terms:
-                weights.setdefault(t, stats.idf(leaf.field, t))
+                add(leaf.field, t, stats.idf(leaf.field, t))
+        elif isinstance(leaf, ExpandLeaf):
+            exp, idfs = stats.expansion_idf(leaf)
+            for term, weight in zip(exp.terms, idfs.tolist()):
+                add(leaf.field, term, weight)
     return out
+
+
+def _value_text(value: Any) -> str:
+    """A filter value as query text (dates and times in ISO 8601)."""
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        raise TypeError(f"a filter value cannot be a bool ({value!r})")
+    return str(value)
+
+
+def _exact(name: str, ft: FieldType, value: Any) -> Query:
+    """A filter clause matching `value` exactly in field `name` (a TEXT value as a phrase)."""
+    text = _value_text(value)
+    return Phrase(name, text.split()) if isinstance(ft, TEXT) else Term(name, text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Sequence
 
 _SPECIAL = re.compile(r'([\\"():+\-^~*?\[\]{}!&|/\s])')
@@ -18,13 +19,23 @@ _KEYWORDS = {"AND", "OR", "NOT", "TO"}
 
 
 def quote_word(word: str) -> str:
-    """Escape a word so the parser reads it back as this single word."""
+    """Escape a word so the parser reads it back as this single word (a leading `<` or `>` is
+    escaped too: after `field:` it would start a comparison)."""
     escaped = _SPECIAL.sub(r"\\\1", word)
-    return "\\" + escaped if escaped in _KEYWORDS else escaped
+    if escaped in _KEYWORDS or escaped[:1] in ("<", ">"):
+        return "\\" + escaped
+    return escaped
+
+
+def _number_text(x: float) -> str:
+    """`x` in plain positional notation with every digit needed to read back the same float
+    (the query syntax has no exponents, and `:g` would round to 6 digits)."""
+    text = format(Decimal(repr(float(x))), "f")
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _boost_suffix(boost: float) -> str:
-    return "" if boost == 1.0 else f"^{boost:g}"
+    return "" if boost == 1.0 else f"^{_number_text(boost)}"
 
 
 class Query:
@@ -179,9 +190,13 @@ class Boolean(Query):
     boost: float = 1.0
 
     def __str__(self) -> str:
-        parts = [f"+{_group(q)}" for q in self.must] + [_group(q) for q in self.should]
-        parts += [f"-{_group(q)}" for q in self.must_not]
-        text = " ".join(parts)
+        if self.should and not self.must and not self.must_not:
+            # OR, not juxtaposition: reads back the same whatever the default operator
+            text = " OR ".join(_group(q) for q in self.should)
+        else:
+            parts = [f"+{_group(q)}" for q in self.must] + [_group(q) for q in self.should]
+            parts += [f"-{_group(q)}" for q in self.must_not]
+            text = " ".join(parts)
         if self.boost != 1.0:
             return f"({text}){_boost_suffix(self.boost)}"
         return text

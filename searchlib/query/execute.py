@@ -5,21 +5,50 @@ default fields (with their boosts). Evaluation is vectorised: a term's postings 
 numpy expression; clauses combine as dense arrays over the segment's documents and passages.
 Matching is decided per document (a required word may be anywhere in the document); scores are
 computed per passage for fields split into passages, so the best passage decides the rank.
+
+Scoring, per kind of clause:
+
+- a word in one field: BM25 (Lucene's idf over the units holding the field, k1 saturation, b
+  length normalisation), times the field's and the query's boosts;
+- a word over several default TEXT fields: BM25F. Each field contributes its own analysed term's
+  frequency, length-normalised and weighted by the field boost, tf~ = sum_f w_f * tf_f / B_f with
+  B_f = 1 - b + b * len_f / avglen_f; the score is idf * tf~ * (k1 + 1) / (k1 + tf~), with idf from
+  the documents of the index and the documents holding the word in any of the fields. For a
+  field split into passages the passage's tf joins the other fields' document-level tf;
+- a phrase: one term whose idf is the sum of its words' idfs and whose tf is the number of
+  occurrences; with slop, Lucene's sloppy frequency (below);
+- prefix, wildcard and fuzzy: an OR of the terms they expand to (see expand.py), each scored as
+  an ordinary word;
+- ranges (numbers, dates, terms), exact NUMERIC/DATETIME values and `*:*`: constant score, the
+  clause's boost, as Lucene's constant-score range queries (a range says nothing about relevance).
+
+A sloppy phrase `"a b c"~s` matches where one position p_i can be chosen for each word (offset o_i
+in the phrase; distinct positions) with spread = max(p_i - o_i) - min(p_i - o_i) <= s, as in Lucene:
+words may be reordered, and swapping two words costs 2. Its frequency (the tf of BM25) sums
+1 / (1 + spread) (Lucene's sloppyFreq) over matches, where each occurrence of the phrase's rarest
+word (by document frequency) anchors at most one match, the tightest around it: so an exact phrase
+counts its occurrences, and dense repeats of the words cannot multiply the count.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
+from ..analysis import AsciiFoldingFilter, LengthFilter, LowercaseFilter, StopFilter, TermFilter
 from ..errors import QuerySyntaxError, SchemaError
-from ..scoring import idf
-from ..schema import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
-from ..storage.segment import SegmentReader
-from .ast import Boolean, Every, Nothing, Phrase, Query, Term
+from ..schema import DATETIME, ID, KEYWORD, NUMERIC, TEXT, FieldType, Schema
+from ..scoring import Explanation, explain_idf, explain_tf, idf
+from ..storage.segment import MISSING_TIME, SegmentReader, gather_ranges
+from .ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
+from .expand import Expander, Expansion, term_range_ids
 
 _STRIDE = np.int64(1) << np.int64(32)
+_DAY = 86_400_000_000  # microseconds
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_MAX_SLOP = (1 << 30) - 1  # a larger slop means the same (positions stay below 2**31) and would overflow keys
 
 
 # -- compiled nodes ---------------------------------------------------------------------------
@@ -35,14 +64,52 @@ class PhraseLeaf:
     field: str
     terms: list[tuple[int, str]]  # (relative position, term)
     boost: float = 1.0
+    slop: int = 0
 
 
 @dataclass
-class ValueLeaf:
-    """Exact match on a NUMERIC or DATETIME column."""
+class FieldsLeaf:
+    """One word over several TEXT fields, scored BM25F: each field's own term and weight."""
+
+    terms: dict[str, str]  # field -> the word analysed by that field
+    weights: dict[str, float]  # field -> w_f (default-field boost times the field's boost)
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class ExpandLeaf:
+    """A prefix, wildcard or fuzzy query on one field, expanded against the dictionary when run."""
 
     field: str
-    value: float
+    kind: str  # "prefix", "wildcard" or "fuzzy"
+    text: str  # normalised like the field's terms
+    boost: float = 1.0
+    max_dist: int = 1
+    prefix_length: int = 1
+    max_expansions: int | None = None
+
+
+@dataclass
+class TermRangeLeaf:
+    """Terms of a TEXT, ID or KEYWORD field between two terms (None: open end); constant score."""
+
+    field: str
+    low: str | None
+    high: str | None
+    include_low: bool = True
+    include_high: bool = True
+    boost: float = 1.0
+
+
+@dataclass
+class ColumnLeaf:
+    """Values of a NUMERIC or DATETIME column in a range (an exact value is [v, v]); constant score."""
+
+    field: str
+    low: float | int | None
+    high: float | int | None
+    include_low: bool = True
+    include_high: bool = True
     boost: float = 1.0
 
 
@@ -59,29 +126,79 @@ class BoolNode:
     boost: float = 1.0
 
 
-Node = TermLeaf | PhraseLeaf | ValueLeaf | AllLeaf | BoolNode
+Node = TermLeaf | PhraseLeaf | FieldsLeaf | ExpandLeaf | TermRangeLeaf | ColumnLeaf | AllLeaf | BoolNode
+
+
+# -- normalising words that are not analysed --------------------------------------------------
+def normalize(ft: FieldType, text: str) -> str:
+    """`text` as the field would case-fold it, without tokenizing or stemming: lower-cased and
+    ASCII-folded when the field's analyzer does that (how prefixes, wildcards and range ends are
+    read, as in Lucene)."""
+    analyzer = getattr(ft, "analyzer", None)
+    for f in analyzer.filters if analyzer is not None else ():
+        if isinstance(f, (LowercaseFilter, AsciiFoldingFilter)):
+            text = f.map(text)
+    return text
+
+
+def analyze_word(ft: FieldType, text: str) -> str:
+    """`text` through the field's term filters as one word (stemmed, like the index's terms, but
+    not tokenized and never dropped as a stop word): how a fuzzy word is read, as in Whoosh."""
+    word = text
+    for f in ft.analyzer.filters:
+        if isinstance(f, TermFilter) and not isinstance(f, (StopFilter, LengthFilter)):
+            mapped = f.map(word)
+            if mapped:
+                word = mapped
+    return word
+
+
+def _value_range(ft: FieldType, low: Any, high: Any, include_low: bool, include_high: bool
+                 ) -> tuple[Any, Any, bool, bool]:
+    """Column bounds for a NUMERIC/DATETIME range. A DATETIME bound written as a date
+    (2020-01-31) stands for that whole day: [a TO b] takes in all of day b, {a TO ...} starts
+    after day a."""
+    if isinstance(ft, DATETIME):
+        if low is not None and _DATE_ONLY.match(str(low).strip()):
+            low, include_low = ft.to_value(str(low).strip()) + (0 if include_low else _DAY), True
+        elif low is not None:
+            low = ft.to_value(low)
+        if high is not None and _DATE_ONLY.match(str(high).strip()):
+            high, include_high = ft.to_value(str(high).strip()) + (_DAY if include_high else 0), False
+        elif high is not None:
+            high = ft.to_value(high)
+        return low, high, include_low, include_high
+    return (None if low is None else ft.to_value(low), None if high is None else ft.to_value(high),
+            include_low, include_high)
 
 
 class Compiler:
     """Turns Query objects into nodes for one schema, default fields and default operator."""
 
     def __init__(self, schema: Schema, default_fields: Mapping[str, float], default_and: bool = False,
-                 lenient: bool = False):
+                 lenient: bool = False, max_expansions: int | None = None):
         self.schema = schema
         self.default_fields = dict(default_fields)
         self.default_and = default_and
         self.lenient = lenient
+        self.max_expansions = max_expansions
         for name in self.default_fields:
             ft = schema[name]
             if not isinstance(ft, (TEXT, KEYWORD, ID)):
                 raise SchemaError(f"default field {name!r} is {ft.kind}, not a searchable text field")
+        self._text_defaults = [f for f in self.default_fields if isinstance(schema.fields[f], TEXT)]
 
     def compile(self, q: Query) -> Node | None:
         """The node for `q`, or None when it can match nothing (e.g. only stop words)."""
         if isinstance(q, Term):
             return self._word(q.field, q.text, q.boost, phrase=False)
         if isinstance(q, Phrase):
-            return self._word(q.field, " ".join(q.words), q.boost, phrase=True)
+            return self._word(q.field, " ".join(q.words), q.boost, phrase=True, slop=q.slop)
+        if isinstance(q, (Prefix, Wildcard, Fuzzy, Range)):
+            if q.field is None:
+                nodes = [self._multi(f, q, q.boost * fb) for f, fb in self.default_fields.items()]
+                return _any([n for n in nodes if n is not None])
+            return self._multi(q.field, q, q.boost)
         if isinstance(q, Boolean):
             must = [n for n in map(self.compile, q.must) if n is not None]
             should = [n for n in map(self.compile, q.should) if n is not None]
@@ -99,18 +216,27 @@ class Compiler:
             return None
         raise TypeError(f"not a query: {q!r}")
 
-    def _word(self, fname: str | None, text: str, boost: float, phrase: bool) -> Node | None:
-        if fname is None:
-            nodes = [self._word(f, text, boost * fb, phrase) for f, fb in self.default_fields.items()]
-            nodes = [n for n in nodes if n is not None]
-            if len(nodes) <= 1:
-                return nodes[0] if nodes else None
-            return BoolNode(should=nodes)
+    def _error(self, message: str) -> None:
+        """Raise in strict mode; in lenient mode the clause is dropped (the caller returns None)."""
+        if not self.lenient:
+            raise QuerySyntaxError(message, 1)
+
+    def _field(self, fname: str) -> FieldType | None:
         if fname not in self.schema:
-            if self.lenient:
-                return None
-            raise QuerySyntaxError(f"unknown field {fname!r}", 1)
-        ft = self.schema.fields[fname]
+            self._error(f"unknown field {fname!r}")
+            return None
+        return self.schema.fields[fname]
+
+    # -- words and phrases --------------------------------------------------------------------
+    def _word(self, fname: str | None, text: str, boost: float, phrase: bool, slop: int = 0) -> Node | None:
+        if fname is None:
+            if not phrase and len(self._text_defaults) >= 2:
+                return self._fields_word(text, boost)
+            nodes = [self._word(f, text, boost * fb, phrase, slop) for f, fb in self.default_fields.items()]
+            return _any([n for n in nodes if n is not None])
+        ft = self._field(fname)
+        if ft is None:
+            return None
         if isinstance(ft, TEXT):
             tokens = [(t.position, t.term) for t in ft.analyzer(text)]
             if not tokens:
@@ -120,7 +246,7 @@ class Compiler:
                 return TermLeaf(fname, tokens[0][1], weight)
             if phrase and ft.positions:
                 first = tokens[0][0]
-                return PhraseLeaf(fname, [(p - first, t) for p, t in tokens], weight)
+                return PhraseLeaf(fname, [(p - first, t) for p, t in tokens], weight, slop)
             leaves = [TermLeaf(fname, t, weight) for _, t in tokens]
             return BoolNode(must=leaves) if phrase or self.default_and else BoolNode(should=leaves)
         if isinstance(ft, ID):
@@ -133,14 +259,87 @@ class Compiler:
             return leaves[0] if len(leaves) == 1 else BoolNode(must=leaves)
         if isinstance(ft, (NUMERIC, DATETIME)):
             try:
-                return ValueLeaf(fname, ft.to_value(text), boost)
+                low, high, inc_low, inc_high = _value_range(ft, text, text, True, True)
             except ValueError as exc:
-                if self.lenient:
-                    return None
-                raise QuerySyntaxError(f"field {fname!r}: {exc}", 1) from None
-        if self.lenient:
+                return self._error(f"field {fname!r}: {exc}")
+            return ColumnLeaf(fname, low, high, inc_low, inc_high, boost)
+        return self._error(f"field {fname!r} is stored only and cannot be searched")
+
+    def _fields_word(self, text: str, boost: float) -> Node | None:
+        """An unfielded word over the default fields: BM25F over the TEXT fields (one leaf per
+        token when the word splits into several), plus plain clauses for ID and KEYWORD fields."""
+        tokens = {}
+        for f in self._text_defaults:
+            terms = [t.term for t in self.schema.fields[f].analyzer(text)]
+            if terms:
+                tokens[f] = terms
+        others = [self._word(f, text, boost * fb, False) for f, fb in self.default_fields.items()
+                  if f not in self._text_defaults]
+        others = [n for n in others if n is not None]
+        if len({len(t) for t in tokens.values()}) > 1:  # fields split the word differently: sum per field
+            nodes = [self._word(f, text, boost * self.default_fields[f], False) for f in tokens]
+            return _any(nodes + others)
+        if not tokens:
+            return _any(others)
+        weights = {f: self.default_fields[f] * self.schema.fields[f].boost for f in tokens}
+        width = len(next(iter(tokens.values())))
+        leaves = [FieldsLeaf({f: t[i] for f, t in tokens.items()}, weights, boost) for i in range(width)]
+        text_node = leaves[0] if width == 1 else BoolNode(must=leaves) if self.default_and else BoolNode(should=leaves)
+        return _any([text_node] + others)
+
+    # -- prefix, wildcard, fuzzy and ranges ---------------------------------------------------
+    def _multi(self, fname: str, q: Query, boost: float) -> Node | None:
+        ft = self._field(fname)
+        if ft is None:
             return None
-        raise QuerySyntaxError(f"field {fname!r} is stored only and cannot be searched", 1)
+        if isinstance(q, Range):
+            return self._range(fname, ft, q, boost)
+        if not isinstance(ft, (TEXT, ID, KEYWORD)):
+            return self._error(f"field {fname!r} is {ft.kind}: {type(q).__name__.lower()} queries need a text field")
+        weight = boost * ft.boost if isinstance(ft, TEXT) else boost
+        if isinstance(q, Fuzzy):
+            return ExpandLeaf(fname, "fuzzy", analyze_word(ft, q.text), weight, int(q.max_dist),
+                              int(q.prefix_length), self.max_expansions)
+        if isinstance(q, Prefix):
+            text = normalize(ft, q.text)
+            kind = "prefix"
+        else:
+            text = normalize(ft, q.pattern)
+            kind = "wildcard"
+            rest = text.rstrip("*")
+            if "*" not in rest and "?" not in rest and rest != text:
+                text, kind = rest, "prefix"  # `stor*` is a prefix
+        if kind == "prefix" and not text or kind == "wildcard" and not text.strip("*"):
+            return TermRangeLeaf(fname, None, None, True, True, weight)  # `field:*`: any term
+        return ExpandLeaf(fname, kind, text, weight, max_expansions=self.max_expansions)
+
+    def _range(self, fname: str, ft: FieldType, q: Range, boost: float) -> Node | None:
+        if isinstance(ft, (NUMERIC, DATETIME)):
+            try:
+                low, high, inc_low, inc_high = _value_range(ft, q.low, q.high, q.include_low, q.include_high)
+            except ValueError as exc:
+                return self._error(f"field {fname!r}: {exc}")
+            return ColumnLeaf(fname, low, high, inc_low, inc_high, boost)
+        if isinstance(ft, (TEXT, ID, KEYWORD)):
+            low = None if q.low is None else normalize(ft, q.low)
+            high = None if q.high is None else normalize(ft, q.high)
+            return TermRangeLeaf(fname, low, high, q.include_low, q.include_high, boost)
+        return self._error(f"field {fname!r} is stored only and cannot be searched")
+
+
+def _any(nodes: list) -> Node | None:
+    if len(nodes) <= 1:
+        return nodes[0] if nodes else None
+    return BoolNode(should=nodes)
+
+
+def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values of sorted, duplicate-free `a` that are also in sorted `b` (binary searches, no sort)."""
+    if not len(a) or not len(b):
+        return a[:0]
+    at = np.searchsorted(b, a)
+    np.minimum(at, len(b) - 1, out=at)
+    return a[b[at] == a]
 
 
 def leaves(node: Node | None, negated: bool = False):
@@ -159,7 +358,8 @@ def leaves(node: Node | None, negated: bool = False):
 # -- evaluation -------------------------------------------------------------------------------
 class Stats:
     """Index-wide statistics over a searcher's segments: unit counts, average lengths, document
-    frequencies. Deleted documents count until their segment is merged, as in Lucene."""
+    frequencies; and the expansions of multi-term queries over those segments. Deleted documents
+    count until their segment is merged, as in Lucene."""
 
     def __init__(self, readers: list[SegmentReader]):
         self.readers = readers
@@ -171,6 +371,8 @@ class Stats:
                 self.units[name] = self.units.get(name, 0) + fr.info.get("nonempty", r.doc_count)
                 self.tokens[name] = self.tokens.get(name, 0) + fr.info.get("tokens", 0)
         self._df: dict[tuple[str, str], int] = {}
+        self._fields_df: dict[tuple, int] = {}
+        self.expander = Expander(readers)
 
     def avg_length(self, fname: str) -> float:
         units = self.units.get(fname, 0)
@@ -182,8 +384,46 @@ class Stats:
             self._df[key] = sum(r.fields[fname].doc_freq(term) for r in self.readers if fname in r.fields)
         return self._df[key]
 
+    def field_units(self, fname: str) -> int:
+        """N for a field's idf: the units (documents or passages) holding the field."""
+        return max(self.units.get(fname, 0), 1)
+
     def idf(self, fname: str, term: str) -> float:
-        return float(idf(max(self.units.get(fname, 0), 1), self.doc_freq(fname, term)))
+        return float(idf(self.field_units(fname), self.doc_freq(fname, term)))
+
+    def fields_doc_freq(self, terms: Mapping[str, str]) -> int:
+        """Documents holding the word in any of the fields (each field's own term), index-wide."""
+        key = tuple(sorted(terms.items()))
+        if key not in self._fields_df:
+            total = 0
+            for r in self.readers:
+                docs, split = [], False
+                for fname, term in terms.items():
+                    fr = r.fields.get(fname)
+                    tid = fr.term_id(term) if fr is not None else -1
+                    if tid >= 0:
+                        units = fr.postings(tid)[0]
+                        docs.append(np.asarray(fr.unit_doc)[units] if fr.split else units)
+                        split |= fr.split
+                if len(docs) == 1 and not split:
+                    total += len(docs[0])
+                elif docs:
+                    total += len(np.unique(np.concatenate(docs)))
+            self._fields_df[key] = total
+        return self._fields_df[key]
+
+    def fields_idf(self, terms: Mapping[str, str]) -> float:
+        """BM25F idf: N = documents in the index, df = documents with the word in any field."""
+        return float(idf(max(self.doc_count, 1), self.fields_doc_freq(terms)))
+
+    def expand(self, leaf: ExpandLeaf) -> Expansion:
+        return self.expander.expand(leaf.field, leaf.kind, leaf.text, leaf.max_expansions, leaf.max_dist,
+                                    leaf.prefix_length)
+
+    def expansion_idf(self, leaf: ExpandLeaf) -> tuple[Expansion, np.ndarray]:
+        """The leaf's expansion and the idf of each of its terms."""
+        exp = self.expand(leaf)
+        return exp, idf(self.field_units(leaf.field), exp.doc_freq.astype(np.float64))
 
 
 @dataclass
@@ -209,7 +449,11 @@ class Matches:
 
 
 class SegmentEvaluator:
-    """Evaluates compiled nodes on one segment with index-wide statistics."""
+    """Evaluates compiled nodes on one segment with index-wide statistics.
+
+    `norms` holds k1 * (1 - b + b * len / avglen) per unit for each TEXT field; without a field's
+    norm its terms score a constant idf (ID and KEYWORD fields, or matching only).
+    """
 
     def __init__(self, reader: SegmentReader, stats: Stats, norms: Mapping[str, np.ndarray], k1: float):
         self.reader = reader
@@ -224,21 +468,24 @@ class SegmentEvaluator:
     def evaluate(self, node: Node) -> Matches:
         if isinstance(node, TermLeaf):
             return self._term(node)
-        if isinstance(node, PhraseLeaf):
-            return self._phrase(node)
         if isinstance(node, BoolNode):
             return self._bool(node)
+        if isinstance(node, PhraseLeaf):
+            return self._phrase(node)
+        if isinstance(node, FieldsLeaf):
+            return self._fields(node)
+        if isinstance(node, ExpandLeaf):
+            return self._expanded(node)
+        if isinstance(node, TermRangeLeaf):
+            return self._constant(self.term_range_docs(node), node.boost)
+        if isinstance(node, ColumnLeaf):
+            return self._constant(self.column_docs(node), node.boost)
         if isinstance(node, AllLeaf):
             score = np.full(self.n, node.boost, dtype=np.float32) if node.boost else None
             return Matches(np.ones(self.n, dtype=bool), score)
-        if isinstance(node, ValueLeaf):
-            col = self.reader.columns.get(node.field)
-            if col is None:
-                return self._empty()
-            docs = np.asarray(col) == node.value
-            return Matches(docs, np.where(docs, np.float32(node.boost), np.float32(0)))
         raise TypeError(f"cannot evaluate {node!r}")
 
+    # -- placing scores -----------------------------------------------------------------------
     def _place(self, fname: str, units: np.ndarray, scores: np.ndarray) -> Matches:
         fr = self.reader.fields[fname]
         docs = np.zeros(self.n, dtype=bool)
@@ -252,13 +499,18 @@ class SegmentEvaluator:
         docs[units] = True
         return Matches(docs, per_doc)
 
-    def _scores(self, fname: str, units: np.ndarray, tf: np.ndarray, weight: float) -> np.ndarray:
+    def _constant(self, docs: np.ndarray, boost: float) -> Matches:
+        return Matches(docs, np.where(docs, np.float32(boost), np.float32(0)))
+
+    def _scores(self, fname: str, units: np.ndarray, tf: np.ndarray, weight) -> np.ndarray:
+        """BM25 of postings; `weight` (idf times boosts) is a number or one per posting."""
         norm = self.norms.get(fname)
         tf = np.asarray(tf, dtype=np.float32)
         if norm is None:  # ID and KEYWORD fields: no length, tf saturates at once
-            return np.full(len(units), np.float32(weight), dtype=np.float32)
-        return np.float32(weight) * tf * (self.k1 + np.float32(1)) / (tf + norm[units])
+            return np.broadcast_to(np.asarray(weight, dtype=np.float32), (len(units),)).copy()
+        return np.asarray(weight, dtype=np.float32) * tf * (self.k1 + np.float32(1)) / (tf + norm[units])
 
+    # -- words ----------------------------------------------------------------------------------
     def _term(self, leaf: TermLeaf) -> Matches:
         fr = self.reader.fields.get(leaf.field)
         tid = fr.term_id(leaf.term) if fr is not None else -1
@@ -268,8 +520,133 @@ class SegmentEvaluator:
         weight = self.stats.idf(leaf.field, leaf.term) * leaf.boost
         return self._place(leaf.field, units, self._scores(leaf.field, units, tf, weight))
 
+    def _fields(self, leaf: FieldsLeaf) -> Matches:
+        """BM25F: per-field length-normalised tf summed with field weights, then saturated once."""
+        doc_tf = np.zeros(self.n, dtype=np.float32)
+        docs = np.zeros(self.n, dtype=bool)
+        split_parts = []
+        for fname, term in leaf.terms.items():
+            fr = self.reader.fields.get(fname)
+            tid = fr.term_id(term) if fr is not None else -1
+            if tid < 0:
+                continue
+            units, tf = fr.postings(tid)
+            part = self.fields_tf(fname, units, tf, leaf.weights[fname])
+            if fr.split:
+                split_parts.append((fname, fr, units, part))
+            else:
+                doc_tf[units] += part
+                docs[units] = True
+        weight = np.float32(self.stats.fields_idf(leaf.terms) * leaf.boost)
+        result = Matches(docs, np.where(doc_tf > 0, weight * self._saturate(doc_tf), np.float32(0)))
+        for fname, fr, units, part in split_parts:
+            unit_doc = np.asarray(fr.unit_doc)[units]
+            base = doc_tf[unit_doc]
+            pscore = np.zeros(len(fr.unit_doc), dtype=np.float32)
+            # the passage's score with the document's other fields, less what those fields alone
+            # already give the document (the doc-level score is added to every passage)
+            pscore[units] = weight * (self._saturate(base + part) - self._saturate(base))
+            docs[unit_doc] = True
+            result.passage_score[fname] = pscore
+        return result
+
+    def fields_tf(self, fname: str, units: np.ndarray, tf: np.ndarray, weight: float) -> np.ndarray:
+        """A field's part of BM25F's tf~: w_f * tf / (1 - b + b * len / avglen), as float32."""
+        tf = np.asarray(tf, dtype=np.float32)
+        norm = self.norms.get(fname)
+        if norm is None or self.k1 == 0:
+            return np.float32(weight) * tf
+        return np.float32(weight) * tf * self.k1 / norm[units]
+
+    def _saturate(self, x: np.ndarray) -> np.ndarray:
+        """x * (k1 + 1) / (k1 + x), and 0 where x is 0."""
+        if self.k1 == 0:
+            return (x > 0).astype(np.float32)
+        return x * (self.k1 + np.float32(1)) / (self.k1 + x)
+
+    def _expanded(self, leaf: ExpandLeaf) -> Matches:
+        """An OR of the expanded terms, all postings scored in one vectorised pass."""
+        fr = self.reader.fields.get(leaf.field)
+        if fr is None:
+            return self._empty()
+        exp, idfs = self.stats.expansion_idf(leaf)
+        tids = self.expanded_ids(exp)
+        present = tids >= 0
+        return self._any_term(leaf.field, tids[present], idfs[present] * leaf.boost)
+
+    def _any_term(self, fname: str, tids: np.ndarray, weights: np.ndarray) -> Matches:
+        """An OR of several terms of one field (ids `tids`, idf times boost `weights`): their
+        postings gathered and scored in one pass, summed per unit with bincount."""
+        if not len(tids):
+            return self._empty()
+        fr = self.reader.fields[fname]
+        ptr = np.asarray(fr.ptr)
+        starts, counts = ptr[tids], ptr[tids + 1] - ptr[tids]
+        idx = gather_ranges(starts, counts)
+        units = np.asarray(fr.unit)[idx]
+        scores = self._scores(fname, units, np.asarray(fr.tf)[idx], np.repeat(weights, counts))
+        per_unit = np.bincount(units, weights=scores, minlength=fr.units).astype(np.float32)
+        docs = np.zeros(self.n, dtype=bool)
+        if fr.split:
+            docs[np.asarray(fr.unit_doc)[units]] = True
+            return Matches(docs, None, {fname: per_unit})
+        docs[units] = True
+        return Matches(docs, per_unit)
+
+    def _terms_or(self, fname: str, terms: list[TermLeaf]) -> Matches:
+        """Should-clauses that are all single words of one field, evaluated as one OR."""
+        fr = self.reader.fields.get(fname)
+        if fr is None:
+            return self._empty()
+        tids, weights = [], []
+        for leaf in terms:
+            tid = fr.term_id(leaf.term)
+            if tid >= 0:
+                tids.append(tid)
+                weights.append(self.stats.idf(fname, leaf.term) * leaf.boost)
+        return self._any_term(fname, np.array(tids, dtype=np.int64), np.array(weights))
+
+    def expanded_ids(self, exp: Expansion) -> np.ndarray:
+        """This segment's term ids of an expansion's terms (-1 where absent)."""
+        seg = self.stats.expander.segment_index(self.reader)
+        if seg >= 0:
+            return exp.segment_ids[seg]
+        fr = self.reader.fields.get(exp.field)
+        return np.array([fr.term_id(t) if fr is not None else -1 for t in exp.terms], dtype=np.int64)
+
+    # -- constant-score clauses -------------------------------------------------------------------
+    def term_range_docs(self, leaf: TermRangeLeaf) -> np.ndarray:
+        """Documents with a term of the field in the range: all postings of the range's terms."""
+        docs = np.zeros(self.n, dtype=bool)
+        fr = self.reader.fields.get(leaf.field)
+        if fr is None:
+            return docs
+        tids = term_range_ids(fr, leaf.low, leaf.high, leaf.include_low, leaf.include_high)
+        if len(tids) == len(fr.trie):
+            units = np.asarray(fr.unit)  # the whole dictionary: every posting
+        else:
+            ptr = np.asarray(fr.ptr)
+            units = np.asarray(fr.unit)[gather_ranges(ptr[tids], ptr[tids + 1] - ptr[tids])]
+        docs[np.asarray(fr.unit_doc)[units] if fr.split else units] = True
+        return docs
+
+    def column_docs(self, leaf: ColumnLeaf) -> np.ndarray:
+        """Documents whose column value lies in the range (missing values never do)."""
+        col = self.reader.columns.get(leaf.field)
+        if col is None:
+            return np.zeros(self.n, dtype=bool)
+        values = np.asarray(col)
+        docs = values != MISSING_TIME if values.dtype.kind == "i" else ~np.isnan(values)
+        if leaf.low is not None:
+            docs &= values >= leaf.low if leaf.include_low else values > leaf.low
+        if leaf.high is not None:
+            docs &= values <= leaf.high if leaf.include_high else values < leaf.high
+        return docs
+
+    # -- phrases ----------------------------------------------------------------------------------
     def phrase_units(self, leaf: PhraseLeaf) -> tuple[np.ndarray, np.ndarray]:
-        """(units, phrase frequency) where the phrase occurs in this segment."""
+        """(units, phrase frequency) where the phrase occurs in this segment; the frequency is a
+        count for exact phrases and Lucene's sloppy frequency for phrases with slop."""
         fr = self.reader.fields.get(leaf.field)
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         if fr is None:
@@ -278,28 +655,91 @@ class SegmentEvaluator:
         if min(tids) < 0:
             return empty
         plists = [np.asarray(fr.postings(t)[0], dtype=np.int64) for t in tids]
-        cand = plists[0]
-        for pl in sorted(plists[1:], key=len):
-            cand = np.intersect1d(cand, pl, assume_unique=True)
+        cand = min(plists, key=len)
+        for pl in sorted(plists, key=len)[1:]:
+            cand = _common(cand, pl)
             if not len(cand):
                 return empty
-        keys = None
+        if leaf.slop > 0:
+            return self._sloppy(fr, leaf, tids, plists, cand)
+        keys = None  # unit * 2**32 + phrase start, ascending (postings and positions are sorted)
         for (rel, _), tid, pl in zip(leaf.terms, tids, plists):
-            idx = np.searchsorted(pl, cand)
-            pos, owner = fr.positions(tid, idx)
+            pos, owner = fr.positions(tid, np.searchsorted(pl, cand))
             k = cand[owner] * _STRIDE + (pos - rel)
-            keys = np.unique(k) if keys is None else np.intersect1d(keys, k)
+            keys = k if keys is None else _common(keys, k)
             if not len(keys):
                 return empty
-        return np.unique(keys // _STRIDE, return_counts=True)
+        units = keys // _STRIDE
+        new = np.empty(len(units), dtype=bool)
+        new[0] = True
+        np.not_equal(units[1:], units[:-1], out=new[1:])
+        first = np.flatnonzero(new)
+        return units[first], np.diff(np.append(first, len(units)))
+
+    def _sloppy(self, fr, leaf: PhraseLeaf, tids: list[int], plists: list[np.ndarray], cand: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Sloppy phrase frequency per candidate unit. Each occurrence of the anchor word (the
+        phrase's rarest word index-wide) stands for at most one match: the tightest choice of
+        positions for the other words around it, found by a vectorised join over only the
+        nearest occurrences of each word on either side (m of each, for a word that fills m slots
+        of the phrase: farther ones can never tighten the window). So the work is linear in the
+        positions whatever the slop, and an exact phrase counts 1 per occurrence, as in Lucene."""
+        slop = min(leaf.slop, _MAX_SLOP)
+        bias = max(rel for rel, _ in leaf.terms) + slop + 1  # keeps keys of window ends non-negative
+        slots = []
+        for (rel, term), tid, pl in zip(leaf.terms, tids, plists):
+            pos, owner = fr.positions(tid, np.searchsorted(pl, cand))
+            slots.append((term, owner, pos - rel, pos))
+        terms = [t for t, *_ in slots]
+        anchor = min(range(len(slots)), key=lambda i: (self.stats.doc_freq(leaf.field, terms[i]), i))
+        _, own, center, raw = slots[anchor]
+        row_anchor = np.arange(len(own))  # the anchor occurrence each partial match belongs to
+        lo, hi = center, center
+        remember = {anchor: raw}  # positions a repeated word must not take again
+        rest = [i for i in range(len(slots)) if i != anchor]
+        for step, i in enumerate(rest):
+            term, owner, adj, raw = slots[i]
+            m = terms.count(term)
+            keys = owner * _STRIDE + (adj + bias)
+            at = np.searchsorted(keys, own * _STRIDE + (center + bias))
+            offsets = np.arange(-m, m)
+            pick = (at[:, None] + offsets).ravel()
+            rep = np.repeat(np.arange(len(own)), 2 * m)
+            ok = (pick >= 0) & (pick < len(keys))
+            pick, rep = pick[ok], rep[ok]
+            new_adj = adj[pick]
+            new_lo, new_hi = np.minimum(lo[rep], new_adj), np.maximum(hi[rep], new_adj)
+            ok = (owner[pick] == own[rep]) & (new_hi - new_lo <= slop)
+            for k, r in remember.items():  # one position cannot fill two slots of the phrase
+                if terms[k] == term:
+                    ok &= r[rep] != raw[pick]
+            rep, pick = rep[ok], pick[ok]
+            own, center, row_anchor = own[rep], center[rep], row_anchor[rep]
+            lo, hi = new_lo[ok], new_hi[ok]
+            remember = {k: r[rep] for k, r in remember.items()}
+            remember[i] = raw[pick]
+            later = {terms[j] for j in rest[step + 1:]}
+            remember = {k: r for k, r in remember.items() if terms[k] in later}
+            if not len(own):
+                return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        spread = np.full(len(slots[anchor][1]), np.iinfo(np.int64).max)
+        np.minimum.at(spread, row_anchor, hi - lo)
+        found = spread <= slop
+        freq = np.bincount(slots[anchor][1][found], weights=1.0 / (1.0 + spread[found]), minlength=len(cand))
+        units = np.flatnonzero(freq > 0)
+        return cand[units], freq[units]
+
+    def phrase_idf(self, leaf: PhraseLeaf) -> float:
+        return sum(self.stats.idf(leaf.field, t) for _, t in leaf.terms)
 
     def _phrase(self, leaf: PhraseLeaf) -> Matches:
         units, freq = self.phrase_units(leaf)
         if not len(units):
             return self._empty()
-        weight = sum(self.stats.idf(leaf.field, t) for _, t in leaf.terms) * leaf.boost
+        weight = self.phrase_idf(leaf) * leaf.boost
         return self._place(leaf.field, units, self._scores(leaf.field, units, freq, weight))
 
+    # -- boolean ------------------------------------------------------------------------------------
     def _bool(self, node: BoolNode) -> Matches:
         result: Matches | None = None
         for child in node.must:
@@ -312,8 +752,13 @@ class SegmentEvaluator:
         if node.should:
             any_should = np.zeros(self.n, dtype=bool)
             acc = Matches(any_should)
+            words: dict[str, list[TermLeaf]] = {}
             for child in node.should:
-                m = self.evaluate(child)
+                if isinstance(child, TermLeaf):
+                    words.setdefault(child.field, []).append(child)
+            parts = [self._terms_or(f, w) if len(w) > 1 else self._term(w[0]) for f, w in words.items()]
+            parts += [self.evaluate(c) for c in node.should if not isinstance(c, TermLeaf)]
+            for m in parts:
                 any_should |= m.docs
                 acc.add_scores(m)
             if result is None:
@@ -322,5 +767,155 @@ class SegmentEvaluator:
                 result.add_scores(acc)
         for child in node.must_not:
             result.docs &= ~self.evaluate(child).docs
+        if len(node.must) > 1 or node.must_not or (node.must and node.should):
+            self._mask(result)  # documents that failed a clause keep no partial score
         result.scale(node.boost)
         return result
+
+    def _mask(self, m: Matches) -> None:
+        if m.doc_score is not None:
+            m.doc_score *= m.docs
+        for fname, s in m.passage_score.items():
+            s *= m.docs[np.asarray(self.reader.fields[fname].unit_doc)]
+
+    # -- explaining one document's score --------------------------------------------------------------
+    def explain(self, node: Node, doc: int, passage: "tuple[str, int] | None", b: float,
+                schema: Schema) -> Explanation | None:
+        """How `node` scores document `doc` of this segment, in the unit that ranks it: `passage`
+        (split field, unit) or, when None, the document as a whole. None if the document does not
+        match. The arithmetic is redone in float64 from the statistics it shows."""
+        self._b, self._schema = b, schema
+        return self._explain(node, doc, passage)
+
+    def _explain(self, node: Node, doc: int, passage) -> Explanation | None:
+        if isinstance(node, BoolNode):
+            return self._explain_bool(node, doc, passage)
+        if not self.evaluate(node).docs[doc]:
+            return None
+        if isinstance(node, TermLeaf):
+            return self._explain_term(node.field, node.term, node.boost, doc, passage)
+        if isinstance(node, PhraseLeaf):
+            return self._explain_phrase(node, doc, passage)
+        if isinstance(node, FieldsLeaf):
+            return self._explain_fields(node, doc, passage)
+        if isinstance(node, ExpandLeaf):
+            exp = self.stats.expand(node)
+            parts = [e for t in exp.terms if (e := self._explain_term(node.field, t, node.boost, doc, passage)).value]
+            what = f"{node.kind} {node.text!r} on {node.field}"
+            return Explanation(sum(e.value for e in parts),
+                               f"{what}: sum over the {len(exp.terms)} terms it expands to (those in this unit):", parts)
+        if isinstance(node, TermRangeLeaf):
+            return Explanation(node.boost, f"{node.field}: a term in the range (constant score = boost)")
+        if isinstance(node, ColumnLeaf):
+            return Explanation(node.boost, f"{node.field}: value in the range (constant score = boost)")
+        if isinstance(node, AllLeaf):
+            return Explanation(node.boost, "every document (constant score = boost)")
+        raise TypeError(f"cannot explain {node!r}")
+
+    def _explain_bool(self, node: BoolNode, doc: int, passage) -> Explanation | None:
+        must = [self._explain(c, doc, passage) for c in node.must]
+        if any(e is None for e in must):
+            return None
+        should = [e for c in node.should if (e := self._explain(c, doc, passage)) is not None]
+        if not node.must and not should:
+            return None
+        if any(self.evaluate(c).docs[doc] for c in node.must_not):
+            return None
+        total = sum(e.value for e in must + should)
+        if node.boost == 1.0:
+            return Explanation(total, "sum of:", must + should)
+        return Explanation(node.boost * total, f"boost {node.boost:g} times the sum of:", must + should)
+
+    def _unit(self, fname: str, doc: int, passage) -> int | None:
+        """The unit of `fname` that counts for this explanation: the document, or the chosen
+        passage when the field is split (None: this field's passages are not the one chosen)."""
+        fr = self.reader.fields.get(fname)
+        if fr is None:
+            return None
+        if not fr.split:
+            return doc
+        return passage[1] if passage is not None and passage[0] == fname else None
+
+    def _tf_at(self, fname: str, term: str, unit: int | None) -> int:
+        fr = self.reader.fields.get(fname)
+        tid = fr.term_id(term) if fr is not None and unit is not None else -1
+        if tid < 0:
+            return 0
+        units, tf = fr.postings(tid)
+        i = int(np.searchsorted(units, unit))
+        return int(tf[i]) if i < len(units) and units[i] == unit else 0
+
+    def _boost(self, fname: str, boost: float) -> Explanation:
+        ft = self._schema.fields.get(fname)
+        field_boost = ft.boost if isinstance(ft, TEXT) else 1.0
+        return Explanation(boost, "boost = query boost (with the default field's) times field boost:",
+                           [Explanation(boost / field_boost, "query boost"), Explanation(field_boost, "field boost")])
+
+    def _bm25(self, label: str, fname: str, idf_expl: Explanation, tf: float, unit: int, boost: float,
+              what: str) -> Explanation:
+        if fname not in self.norms:  # ID and KEYWORD fields
+            return Explanation(idf_expl.value * boost, f"{label}: idf * boost (no length; a match counts once)",
+                               [idf_expl, self._boost(fname, boost)])
+        fr = self.reader.fields[fname]
+        tf_expl = explain_tf(tf, int(fr.lengths[unit]), self.stats.avg_length(fname), float(self.k1), self._b, what)
+        return Explanation(idf_expl.value * tf_expl.value * boost, f"{label}: BM25 = idf * tf factor * boost",
+                           [idf_expl, tf_expl, self._boost(fname, boost)])
+
+    def _where(self, fname: str, unit: int) -> str:
+        return f"passage {unit} of {fname}" if self.reader.fields[fname].split else fname
+
+    def _explain_term(self, fname: str, term: str, boost: float, doc: int, passage) -> Explanation:
+        unit = self._unit(fname, doc, passage)
+        tf = self._tf_at(fname, term, unit)
+        if not tf:
+            return Explanation(0.0, f"{fname}:{term} is in another passage of the document (adds nothing to this one)")
+        idf_expl = explain_idf(self.stats.field_units(fname), self.stats.doc_freq(fname, term))
+        return self._bm25(f"{fname}:{term} in {self._where(fname, unit)}", fname, idf_expl, tf, unit, boost, "tf")
+
+    def _explain_phrase(self, leaf: PhraseLeaf, doc: int, passage) -> Explanation:
+        words = " ".join(t for _, t in leaf.terms)
+        unit = self._unit(leaf.field, doc, passage)
+        units, freq = self.phrase_units(leaf)
+        i = int(np.searchsorted(units, unit)) if unit is not None else len(units)
+        if i >= len(units) or units[i] != unit:
+            return Explanation(0.0, f'{leaf.field}:"{words}" is in another passage of the document')
+        idfs = [explain_idf(self.stats.field_units(leaf.field), self.stats.doc_freq(leaf.field, t)) for _, t in leaf.terms]
+        for (_, t), e in zip(leaf.terms, idfs):
+            e.description = f"idf of {t} = log(1 + (N - df + 0.5) / (df + 0.5)) from:"
+        idf_expl = Explanation(sum(e.value for e in idfs), "idf, the sum of the words' idfs:", idfs)
+        what = (f"phrase frequency with slop {leaf.slop}: sum of 1 / (1 + spread) over matches, "
+                "one per occurrence of the rarest word" if leaf.slop
+                else "phrase frequency, occurrences of the phrase")
+        return self._bm25(f'{leaf.field}:"{words}"{"~%d" % leaf.slop if leaf.slop else ""} in '
+                          f"{self._where(leaf.field, unit)}", leaf.field, idf_expl, float(freq[i]), unit,
+                          leaf.boost, what)
+
+    def _explain_fields(self, leaf: FieldsLeaf, doc: int, passage) -> Explanation:
+        k1, b = float(self.k1), self._b
+        parts = []
+        for fname, term in leaf.terms.items():
+            unit = self._unit(fname, doc, passage)
+            tf = self._tf_at(fname, term, unit)
+            if not tf:
+                continue
+            w = leaf.weights[fname]
+            if fname in self.norms:
+                dl, avg = int(self.reader.fields[fname].lengths[unit]), self.stats.avg_length(fname)
+                norm = 1 - b + b * dl / (avg if avg > 0 else 1.0)
+                parts.append(Explanation(w * tf / norm, f"{fname}:{term} in {self._where(fname, unit)}: "
+                                         "w * tf / (1 - b + b * dl / avgdl) from:",
+                                         [Explanation(float(tf), "tf"), Explanation(w, "w, field weight"),
+                                          Explanation(b, "b"), Explanation(float(dl), "dl, length of the unit"),
+                                          Explanation(avg, "avgdl, average length")]))
+            else:
+                parts.append(Explanation(w * tf, f"{fname}:{term}: w * tf (no length)",
+                                         [Explanation(float(tf), "tf"), Explanation(w, "w, field weight")]))
+        combined = sum(e.value for e in parts)
+        idf_expl = explain_idf(max(self.stats.doc_count, 1), self.stats.fields_doc_freq(leaf.terms), "documents")
+        idf_expl.description = "idf over documents with the word in any of the fields, " + idf_expl.description
+        tf_expl = Explanation(combined, "tf~, BM25F's combined frequency: sum over fields of", parts)
+        sat = (combined * (k1 + 1) / (k1 + combined) if k1 else 1.0) if combined else 0.0
+        sat_expl = Explanation(sat, "tf~ * (k1 + 1) / (k1 + tf~) from:", [tf_expl, Explanation(k1, "k1")])
+        label = " | ".join(f"{f}:{t}" for f, t in leaf.terms.items())
+        return Explanation(idf_expl.value * sat * leaf.boost, f"BM25F ({label}) = idf * saturated tf~ * boost",
+                           [idf_expl, sat_expl, Explanation(leaf.boost, "query boost")])

@@ -8,7 +8,6 @@ passages into documents (the best passage decides), and highlights only the hits
 from __future__ import annotations
 
 import time
-from functools import partial
 import dataclasses
 import datetime as _dt
 import math
@@ -60,25 +59,30 @@ class Hit:
     them while the searcher is open.
     """
 
-    __slots__ = ("id", "score", "snippet", "rank", "_fields", "_passages")
+    __slots__ = ("id", "score", "snippet", "rank", "_fields", "_passages", "_source", "_row")
 
-    def __init__(self, id: Any, score: float, fields: "dict[str, Any] | Callable[[], dict]", snippet: str = "",
-                 passages: "list[Passage] | Callable[[], list[Passage]]" = (), rank: int = 0):
+    def __init__(self, id: Any, score: float, fields: "dict[str, Any] | Callable[[], dict] | None" = None,
+                 snippet: str = "", passages: "list[Passage] | Callable[[], list[Passage]] | None" = None,
+                 rank: int = 0, source: "_HitSource | None" = None, row: "list | None" = None):
         self.id, self.score, self.snippet, self.rank = id, score, snippet, rank
-        self._fields = fields
-        self._passages = passages
+        self._fields, self._passages = fields, passages
+        self._source, self._row = source, row  # where lazily read fields and passages come from
 
     @property
     def fields(self) -> dict[str, Any]:
         """The document's stored fields."""
-        if callable(self._fields):
+        if self._fields is None:
+            self._fields = self._source.fields(self._row) if self._source is not None else {}
+        elif callable(self._fields):
             self._fields = self._fields()
         return self._fields
 
     @property
     def passages(self) -> list[Passage]:
         """The document's best passages, best first (for a flat hit, its one passage)."""
-        if callable(self._passages):
+        if self._passages is None:
+            self._passages = self._source.passages(self._row) if self._source is not None else []
+        elif callable(self._passages):
             self._passages = self._passages()
         return list(self._passages)
 
@@ -146,6 +150,8 @@ class Searcher:
         self.readers = readers
         self.stats = Stats(readers)
         self._norms: dict[tuple, np.ndarray] = {}
+        self._compilers: dict[tuple, Compiler] = {}
+        self._evaluators: dict[tuple, SegmentEvaluator] = {}
         self._field_ids = {name: i for i, name in enumerate(self.schema)}
         self._id_rank_cache: dict[int, np.ndarray] = {}
         self._doc_term_cache: dict[int, np.ndarray] = {}
@@ -236,17 +242,36 @@ class Searcher:
         return self._norms[key]
 
     def _compiler(self, fields, operator: str | None, lenient: bool, max_expansions: int | None) -> Compiler:
-        op = operator or self.settings.operator
-        return Compiler(self.schema, self._default_fields(fields), default_and=op == "AND", lenient=lenient,
-                        max_expansions=max_expansions)
+        """A compiler for these options; compilers hold no per-query state, so they are reused."""
+        if isinstance(fields, Mapping):
+            fields_key = ("map", tuple(fields.items()))
+        elif fields is None or isinstance(fields, str):
+            fields_key = fields
+        else:
+            fields_key = tuple(fields)
+        key = (fields_key, operator or self.settings.operator, lenient, max_expansions)
+        compiler = self._compilers.get(key)
+        if compiler is None:
+            compiler = Compiler(self.schema, self._default_fields(fields), default_and=key[1] == "AND",
+                                lenient=lenient, max_expansions=max_expansions)
+            if len(self._compilers) < 64:
+                self._compilers[key] = compiler
+        return compiler
 
     def _params(self, k1: float | None, b: float | None) -> BM25:
         return BM25(self.settings.k1 if k1 is None else k1, self.settings.b if b is None else b)
 
     def _evaluator(self, seg: int, params: BM25) -> SegmentEvaluator:
-        reader = self.readers[seg]
-        norms = {f: n for f in reader.fields if (n := self._norm(seg, f, params.k1, params.b)) is not None}
-        return SegmentEvaluator(reader, self.stats, norms, params.k1)
+        """The segment's evaluator for these BM25 parameters (stateless between queries, so reused)."""
+        key = (seg, params.k1, params.b)
+        evaluator = self._evaluators.get(key)
+        if evaluator is None:
+            reader = self.readers[seg]
+            norms = {f: n for f in reader.fields if (n := self._norm(seg, f, params.k1, params.b)) is not None}
+            evaluator = SegmentEvaluator(reader, self.stats, norms, params.k1)
+            if len(self._evaluators) < 64 * max(1, len(self.readers)):
+                self._evaluators[key] = evaluator
+        return evaluator
 
     def search(self, query: "str | Query", limit: int = 10, *, offset: int = 0,
                fields: "Sequence[str] | Mapping[str, float] | None" = None, operator: str | None = None,
@@ -534,14 +559,8 @@ class Searcher:
     def _hits(self, rows: np.ndarray, matches: dict, node: Node, n_passages: int) -> list[Hit]:
         """Hits for candidate rows (score, segment, doc, passage field, passage unit); stored fields
         and passages are read when first used."""
-        load, passages, readers = self._load, self._passages, self.readers
-        hits = []
-        for row, key in zip(rows.tolist(), self._keys(rows)):
-            seg, doc = int(row[1]), int(row[2])
-            reader = readers[seg]
-            hits.append(Hit(key, row[0], partial(load, reader, doc),
-                            passages=partial(passages, row, reader, matches[seg], n_passages, node)))
-        return hits
+        source = _HitSource(self, matches, node, n_passages)
+        return [Hit(key, row[0], source=source, row=row) for row, key in zip(rows.tolist(), self._keys(rows))]
 
     def _keys(self, rows: np.ndarray) -> list:
         """The unique key of each row's document (None without a unique field): its term id from
@@ -573,8 +592,8 @@ class Searcher:
             self._doc_term_cache[seg] = cached
         return cached
 
-    def _load(self, reader: SegmentReader, doc: int) -> dict:
-        if not self.readers:
+    def _load(self, reader: "SegmentReader | None", doc: int) -> dict:
+        if not self.readers or reader is None:
             raise SearchlibError("the searcher is closed: read hit fields before closing it")
         return reader.stored.get(doc)
 
@@ -629,6 +648,25 @@ class Searcher:
         return highlight(text, self.schema.fields[fname].analyzer, weights, phrases,
                          formatter=get_formatter(formatter or hl.formatter), fragment_chars=hl.fragment_chars,
                          max_fragments=hl.max_fragments, separator=hl.separator, span=span)
+
+
+class _HitSource:
+    """What the hits of one search share to read their fields and passages when first asked."""
+
+    __slots__ = ("searcher", "matches", "node", "n_passages")
+
+    def __init__(self, searcher: "Searcher", matches: dict, node: Node, n_passages: int):
+        self.searcher, self.matches, self.node, self.n_passages = searcher, matches, node, n_passages
+
+    def fields(self, row: list) -> dict:
+        seg = int(row[1])
+        return self.searcher._load(self.searcher.readers[seg] if self.searcher.readers else None, int(row[2]))
+
+    def passages(self, row: list) -> list[Passage]:
+        seg = int(row[1])
+        if not self.searcher.readers:
+            raise SearchlibError("the searcher is closed: read hit passages before closing it")
+        return self.searcher._passages(row, self.searcher.readers[seg], self.matches[seg], self.n_passages, self.node)
 
 
 def _rows(scores: np.ndarray, seg: int, docs: np.ndarray, field_id: int, units) -> np.ndarray:

@@ -437,3 +437,32 @@ def test_query_objects_print_and_read_back(q):
 def test_composed_objects_print_to_parseable_text(q, op):
     once = parse_query(str(q), default_operator=op)
     assert parse_query(str(once), default_operator=op) == once
+
+
+# -- the plain-words fast path must build exactly what the grammar builds -------------------------
+from hypothesis import given as _given, settings as _settings, strategies as _st  # noqa: E402
+
+from searchlib.query import parser as _parser_module  # noqa: E402
+
+
+@_settings(max_examples=400, deadline=None)
+@_given(words=_st.lists(_st.text(alphabet=_st.characters(categories=("Lu", "Ll", "Nd", "Lo")), min_size=1,
+                                  max_size=8), min_size=0, max_size=6),
+        sep=_st.sampled_from([" ", "  ", "\t", " \n "]), op=_st.sampled_from(["OR", "AND"]))
+def test_plain_words_fast_path_equals_grammar(words, sep, op):
+    text = sep.join(words)
+
+    def outcome():
+        try:
+            return _parser_module.QueryParser(None, op).parse(text)
+        except QuerySyntaxError as exc:
+            return ("error", str(exc))
+
+    fast = outcome()
+    original = _parser_module._PLAIN
+    try:
+        _parser_module._PLAIN = _parser_module.re.compile(r"(?!)")  # never matches: force the grammar
+        slow = outcome()
+    finally:
+        _parser_module._PLAIN = original
+    assert fast == slow

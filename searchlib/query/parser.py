@@ -509,6 +509,19 @@ class _Parser:
 
 
 _LENIENT_WORD = re.compile(r"\w+(?:['’.,\-]\w+)*")
+# Text of only letters and digits separated by spaces: no syntax, so the words are the query.
+_PLAIN = re.compile(r"\s*[^\W_]+(?:\s+[^\W_]+)*\s*\Z")
+_OPERATORS = frozenset(("AND", "OR", "NOT", "TO"))
+
+
+def _words_query(words: list[str], default_and: bool) -> Query:
+    """Plain words combined with the default operator, as the parser combines juxtaposed words."""
+    terms = tuple(Term(None, w) for w in words)
+    if not terms:
+        return Nothing()
+    if len(terms) == 1:
+        return terms[0]
+    return Boolean(must=terms) if default_and else Boolean(should=terms)
 
 
 class QueryParser:
@@ -531,6 +544,11 @@ class QueryParser:
         does not parse as plain words (so `(a b` is `a b`) and never raises."""
         if not isinstance(text, str):
             raise TypeError(f"a query is text or a Query object, not {type(text).__name__}")
+        if _PLAIN.match(text):  # the common case: bare words, the same query the grammar builds
+            words = text.split()
+            if _OPERATORS.isdisjoint(words):
+                self.steps = len(text) + 1
+                return _words_query(words, self.default_operator == "AND")
         lexer, parser = _Lexer(text), None
         try:
             toks = lexer.run()
@@ -542,14 +560,7 @@ class QueryParser:
         finally:
             self.steps = lexer.steps + (parser.steps if parser is not None else 0)
         self.steps += len(text) + 1  # one regex pass for the words
-        words = [Term(None, w) for w in _LENIENT_WORD.findall(text)]
-        if not words:
-            return Nothing()
-        if len(words) == 1:
-            return words[0]
-        if self.default_operator == "AND":
-            return Boolean(must=tuple(words))
-        return Boolean(should=tuple(words))
+        return _words_query(_LENIENT_WORD.findall(text), self.default_operator == "AND")
 
 
 def parse_query(text: str, fields: Container[str] | None = None, default_operator: str = "OR",

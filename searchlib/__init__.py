@@ -13,7 +13,7 @@ from .config import Config, Settings, load_config
 from .errors import (ConfigError, DocumentError, IndexCorruptError, IndexLockedError, IndexNotFoundError,
                      QuerySyntaxError, SchemaError, SearchlibError)
 from .index import Index
-from .query.ast import Boolean, Every, Nothing, Phrase, Query, Term
+from .query.ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
 from .query.expand import ExpansionLimitWarning
 from .query.parser import parse_query
 from .schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, PassageSpec, Schema
@@ -25,8 +25,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Analyzer", "Boolean", "Config", "ConfigError", "DATETIME", "DocumentError", "Every", "ExpansionLimitWarning",
-    "Explanation", "Hit", "ID", "Index",
+    "Explanation", "Fuzzy", "Hit", "ID", "Index",
     "IndexCorruptError", "IndexLockedError", "IndexNotFoundError", "IndexWriter", "KEYWORD", "NUMERIC", "Nothing",
-    "Passage", "PassageSpec", "Phrase", "Query", "QuerySyntaxError", "Results", "STORED", "Schema", "SchemaError",
-    "Searcher", "SearchlibError", "Settings", "TEXT", "Term", "get_analyzer", "load_config", "parse_query",
+    "Passage", "PassageSpec", "Phrase", "Prefix", "Query", "QuerySyntaxError", "Range", "Results", "STORED", "Schema", "SchemaError",
+    "Searcher", "SearchlibError", "Settings", "TEXT", "Term", "Wildcard", "get_analyzer", "load_config", "parse_query",
 ]

@@ -4,6 +4,8 @@
     searchlib search INDEX_DIR QUERY [-n 10] [--offset 0] [--json] [--strict] [--and] [--fields title,body]
                                      [--flat] [--format ansi|plain|html]
     searchlib stats INDEX_DIR [--json]
+    searchlib check INDEX_DIR [--json]        (exit 0: clean, 1: damaged)
+    searchlib migrate-whoosh WHOOSH_DIR NEW_INDEX [--overwrite] [--no-progress]
 
 The command is a thin layer over the public API and `searchlib.loaders`: it parses arguments,
 prints results for people (or JSON for programs) and turns every expected failure (a bad query,
@@ -27,6 +29,7 @@ from .errors import SearchlibError
 from .highlight import FORMATTERS, get_formatter
 from .index import Index
 from .loaders import load_documents
+from .storage.check import check_index
 from .schema import ID, TEXT, Schema
 
 PROG = "searchlib"
@@ -103,6 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("index_dir", metavar="INDEX_DIR", type=Path)
     p.add_argument("--json", action="store_true", help="print the statistics as JSON")
     p.set_defaults(run=run_stats)
+
+    p = commands.add_parser("check", help="verify an index's files (exit 1 if damaged)",
+                            description="Re-read every file of the index, compare sizes and checksums with the "
+                                        "manifest and check the structure; exit 0 if clean, 1 if damaged.")
+    p.add_argument("index_dir", metavar="INDEX_DIR", type=Path)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(run=run_check)
+
+    p = commands.add_parser("migrate-whoosh", help="turn a Whoosh index into a searchlib index",
+                            description="Create a searchlib index from a Whoosh index: map its schema and "
+                                        "analyzers, copy every stored document, and print what was mapped and "
+                                        "what could not be recovered. Needs the whoosh extra. Opening a Whoosh "
+                                        "index unpickles data: migrate only indexes you trust.")
+    p.add_argument("whoosh_dir", metavar="WHOOSH_DIR", type=Path)
+    p.add_argument("new_index", metavar="NEW_INDEX", type=Path)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing searchlib index at NEW_INDEX")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_migrate_whoosh)
     return parser
 
 
@@ -261,6 +282,34 @@ def _size(n: int) -> str:
             return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
         n /= 1024
     raise AssertionError("unreachable")
+
+
+# -- check ---------------------------------------------------------------------------------------
+
+EXIT_DAMAGED = 1
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """`searchlib check`: verify every file of the index; exit 1 when anything is damaged."""
+    report = check_index(args.index_dir)
+    if args.json:
+        _write_utf8(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        print(report.format())
+    return EXIT_OK if report.ok else EXIT_DAMAGED
+
+
+# -- migrate-whoosh ------------------------------------------------------------------------------
+
+
+def run_migrate_whoosh(args: argparse.Namespace) -> int:
+    """`searchlib migrate-whoosh`: build a searchlib index from a Whoosh index and print the report."""
+    from .compat.whoosh import import_index  # imported here: whoosh is an optional dependency
+
+    report = import_index(args.whoosh_dir, args.new_index, overwrite=args.overwrite,
+                          progress=not args.no_progress and _is_terminal(sys.stderr))
+    print(report)
+    return EXIT_OK
 
 
 # -- helpers -------------------------------------------------------------------------------------

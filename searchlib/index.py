@@ -5,16 +5,56 @@ import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
+
 from .config import Settings, load_config
 from .errors import ConfigError, IndexNotFoundError, SearchlibError
 from .query.ast import Query
+from .query.execute import Compiler, SegmentEvaluator, Stats
 from .query.parser import parse_query
 from .schema import Schema
 from .search import Searcher
+from .storage.check import CheckReport, check_index
 from .storage.files import fsync_dir
 from .storage.lock import LOCK_NAME, WriteLock
 from .storage.manifest import Manifest, generations, read_manifest, write_manifest
 from .storage.writer import SEGMENTS_DIR, IndexWriter
+
+
+class Writer(IndexWriter):
+    """The writer `Index.writer()` returns: an IndexWriter plus the operations that need the query
+    language, which the storage layer cannot import."""
+
+    def __init__(self, directory: Path, settings: Settings, timeout: float = 0.0, **options: Any):
+        super().__init__(directory, timeout=timeout, **options)
+        self.settings = settings
+
+    def delete_by_query(self, query: "str | Query") -> int:
+        """Delete every live document matching `query` (text is parsed strictly, with the index's
+        default fields and operator), committed or added earlier in this batch; return how many.
+
+        Like every change of the batch it becomes visible at commit and is discarded by cancel.
+        """
+        self._check_open()
+        if isinstance(query, Query):
+            q = query
+        else:
+            q = parse_query(query, fields=set(self.schema), default_operator=self.settings.operator)
+        compiler = Compiler(self.schema, self.settings.fields_for(self.schema),
+                            default_and=self.settings.operator == "AND")
+        node = compiler.compile(q)
+        if node is None:
+            return 0
+        self.flush()  # documents added earlier in the batch become a segment the query can see
+        segments = list(self.live_segments())
+        stats = Stats([reader for _, reader, _ in segments])
+        deleted = 0
+        for name, reader, live in segments:
+            matches = SegmentEvaluator(reader, stats, {}, self.settings.k1).evaluate(node)
+            doomed = np.flatnonzero(matches.docs & live)
+            if len(doomed):
+                deleted += self.delete_documents(name, doomed)
+        return deleted
 
 
 class Index:
@@ -90,9 +130,11 @@ class Index:
         return cls.create(target, config.schema, config.settings)
 
     # -- use --------------------------------------------------------------------------------
-    def writer(self, timeout: float = 0.0, **options: Any) -> IndexWriter:
-        """The index's single writer; waits up to `timeout` seconds for another writer to finish."""
-        return IndexWriter(self.path, timeout=timeout, **options)
+    def writer(self, timeout: float = 0.0, **options: Any) -> Writer:
+        """The index's single writer; waits up to `timeout` seconds for another writer to finish
+        (IndexLockedError after that; at once with the default 0). `options` go to IndexWriter
+        (buffer_tokens, buffer_chars, merge_factor, workers)."""
+        return Writer(self.path, self.settings, timeout=timeout, **options)
 
     def searcher(self) -> Searcher:
         """A searcher on the newest commit."""
@@ -129,6 +171,11 @@ class Index:
             w.optimize()
         finally:
             w.close()
+
+    def check(self) -> CheckReport:
+        """Verify every file of the index (sizes, checksums re-read from disk, structure); the
+        report lists every problem found (see searchlib.storage.check)."""
+        return check_index(self.path)
 
     def stats(self) -> dict:
         """Counts and sizes: documents, deletions, segments, per-field terms and tokens, bytes on disk."""

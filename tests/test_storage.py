@@ -154,7 +154,7 @@ def test_plan_merges():
     assert plan_merges([100, 1, 1, 20], 3) == []
     counts = [1, 2, 1, 30, 40, 9, 27, 28]
     groups = plan_merges(counts, 3)
-    assert groups == [[0, 1, 2], [3, 4, 6, 7]]
+    assert groups == [[0, 1, 2], [3, 4, 6]]  # at most `factor` segments per merge, oldest first
     assert plan_merges([0, 0, 0], 3) == [[0, 1, 2]]  # empty segments sit in the lowest bucket
     with pytest.raises(ValueError):
         plan_merges([1, 1], 1)  # a factor of 1 would never stop merging
@@ -165,9 +165,10 @@ def test_plan_merges_exact_powers(factor):
     # a segment of exactly factor**k documents belongs to level k (no floating point off-by-one)
     for k in range(1, 7):
         size = factor ** k
-        assert plan_merges([size] * factor, factor) == [list(range(factor))]
-        assert plan_merges([size] * (factor - 1) + [size - 1], factor) == []
-        assert plan_merges([size - 1] * factor, factor) == [list(range(factor))]
+        uncapped = factor ** 8  # this test is about levels, not the merged-size cap
+        assert plan_merges([size] * factor, factor, uncapped) == [list(range(factor))]
+        assert plan_merges([size] * (factor - 1) + [size - 1], factor, uncapped) == []
+        assert plan_merges([size - 1] * factor, factor, uncapped) == [list(range(factor))]
 
 
 def test_many_small_commits_keep_segment_count_logarithmic(tmp_path):

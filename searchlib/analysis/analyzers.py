@@ -13,7 +13,10 @@ from .filters import FILTERS, Filter, LengthFilter, LowercaseFilter, PossessiveF
 from .stemming import SNOWBALL_LANGUAGES
 from .tokenizers import TOKENIZERS, KeywordTokenizer, RegexTokenizer, Token, Tokenizer
 
-_CACHE_LIMIT = 2_000_000  # distinct words remembered per analyzer before the cache starts over
+# Distinct words remembered per analyzer before the cache starts over (cleared at once: frequent
+# words return after a few misses). With a word and its term ~50 bytes each plus the dict entry,
+# a full cache holds roughly 150 MB; read at every miss, so tests can lower it.
+_CACHE_LIMIT = 1_000_000
 
 
 class Analyzer:

@@ -1,8 +1,15 @@
-"""Stemmers from nltk, each memoised so a distinct word is stemmed once per process."""
+"""Stemmers from nltk, each memoised so a distinct word is stemmed once per process.
+
+The memo is bounded: past STEM_CACHE_LIMIT distinct words it starts over (cleared, not evicted
+one by one: frequent words come back after a few lookups, and clearing costs nothing per hit), so
+a stream of ever-new words cannot make a long-running process grow without limit.
+"""
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Callable
+
+STEM_CACHE_LIMIT = 1_000_000  # distinct words memoised per stemmer before the memo starts over
 
 SNOWBALL_LANGUAGES = (
     "arabic", "danish", "dutch", "english", "finnish", "french", "german", "hungarian",
@@ -46,6 +53,7 @@ def get_stemmer(name: str) -> Callable[[str], str] | None:
     """The memoised stem function called `name` (see STEMMERS), or None for "none".
 
     One instance and one cache per name and process: every analyzer using "porter" shares them.
+    The cache holds at most STEM_CACHE_LIMIT words (read at each miss, so tests can lower it).
     """
     if name in SNOWBALL_LANGUAGES:
         name = f"snowball-{name}"
@@ -60,7 +68,10 @@ def get_stemmer(name: str) -> Callable[[str], str] | None:
         try:
             return cache[word]
         except KeyError:
+            if len(cache) >= STEM_CACHE_LIMIT:
+                cache.clear()
             result = cache[word] = stem(word)
             return result
 
+    memo_stem.cache = cache  # type: ignore[attr-defined]  # for memory accounting and tests
     return memo_stem

@@ -6,6 +6,13 @@ arrays plus the terms first seen in it. Large batches are split: the writer's pr
 one share while forked worker processes analyse the others, each with its own FieldAnalysis
 (their local ids are mapped to the segment's ids by the buffer). Worker processes inherit the
 schema through fork; nothing but plain text, lists and numpy arrays crosses the process boundary.
+
+Memory stays bounded however many documents a writer sees: a FieldAnalysis that has numbered more
+than WORD_CACHE_LIMIT words and terms starts a fresh numbering (a new epoch) after the batch that
+crossed the limit. A batch names its numbering as `source` = (process id, epoch) and says whether
+it is the numbering's `last`, so the buffer and `Analysis` treat a reset numbering as a new source
+and forget the old one as soon as no batch can refer to it. A numbering holds at most the limit
+plus the words of one batch (queued text of up to SegmentBuffer.DRAIN_CHARS plus one document).
 """
 from __future__ import annotations
 
@@ -23,13 +30,19 @@ from ..schema import TEXT, Schema
 
 
 _UNSEEN = -2
+# Words plus terms one FieldAnalysis numbers before it starts over (per field and process). An
+# entry costs ~150-250 bytes (the word, its term, dict slots), so a full numbering is ~200 MB.
+# Read at the start of every batch, so tests can lower it.
+WORD_CACHE_LIMIT = 1_000_000
+
+Source = tuple[int, int]  # (process id, epoch) of the numbering a batch's local ids belong to
 
 
 @dataclass
 class TextBatch:
     """The analysed texts of one field for a run of documents."""
 
-    source: int  # which FieldAnalysis produced the ids (a process id)
+    source: Source  # the numbering the ids belong to: (process id, epoch of its FieldAnalysis)
     first_term: int  # local id of new_terms[0]
     new_terms: list[str]  # terms first seen in this batch, in local id order
     ids: np.ndarray  # int32 local term id per token position, -1 where a word was dropped
@@ -37,10 +50,12 @@ class TextBatch:
     owner: np.ndarray  # uint32 index (into the batch's texts) of each unit's document
     spans: np.ndarray | None  # int64 (units, 2) character spans, for fields split into passages
     field: str = ""
+    last: bool = False  # the source starts a new numbering after this batch: no batch follows from it
 
 
 class FieldAnalysis:
-    """Analyses texts of one TEXT field into local term ids, remembering every word it has seen."""
+    """Analyses texts of one TEXT field into local term ids, remembering the words it has seen
+    (up to WORD_CACHE_LIMIT words and terms; then it starts a new numbering, see `run`)."""
 
     def __init__(self, ft: TEXT):
         self.analyzer = ft.analyzer
@@ -48,6 +63,17 @@ class FieldAnalysis:
         self.vocab: dict[str, int] = {}
         self.word_ids: dict[str, int] = {}
         self._reported = 0  # terms already returned in a batch
+        self.epoch = 0  # how many times the numbering started over
+
+    def _start_over_if_full(self) -> bool:
+        """Forget every word and term when over the limit, so the next batch starts a new
+        numbering; return whether it did."""
+        if len(self.word_ids) + len(self.vocab) <= WORD_CACHE_LIMIT:
+            return False
+        self.vocab, self.word_ids = {}, {}
+        self._reported = 0
+        self.epoch += 1
+        return True
 
     def _word_id(self, word: str) -> int:
         wid = self.word_ids.get(word)
@@ -74,6 +100,10 @@ class FieldAnalysis:
         return ids
 
     def run(self, texts: list[str]) -> TextBatch:
+        """Analyse `texts` into one batch. Every id in it belongs to one numbering: resets happen
+        between batches (after one that crossed the limit, or before one if the limit was lowered),
+        never in the middle of one."""
+        self._start_over_if_full()
         ids, counts, owner = array("i"), array("I"), array("I")
         spans = array("q") if self.passages is not None else None
         for i, text in enumerate(texts):
@@ -91,9 +121,11 @@ class FieldAnalysis:
                 spans.extend((a, b))
         terms = list(self.vocab)[self._reported:] if len(self.vocab) > self._reported else []
         first, self._reported = self._reported, len(self.vocab)
-        return TextBatch(os.getpid(), first, terms, np.frombuffer(ids, dtype=np.int32).copy(),
-                         np.frombuffer(counts, dtype=np.uint32).copy(), np.frombuffer(owner, dtype=np.uint32).copy(),
-                         np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None)
+        batch = TextBatch((os.getpid(), self.epoch), first, terms, np.frombuffer(ids, dtype=np.int32).copy(),
+                          np.frombuffer(counts, dtype=np.uint32).copy(), np.frombuffer(owner, dtype=np.uint32).copy(),
+                          np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None)
+        batch.last = self._start_over_if_full()  # free the words now, not at the next batch
+        return batch
 
 
 # -- worker processes -----------------------------------------------------------------------------
@@ -129,7 +161,7 @@ class Analysis:
         self.workers = default_workers() if workers is None else max(1, int(workers))
         self._pool = None
         self._token = id(self)
-        self._terms: dict[tuple[int, str], list[str]] = {}  # (source, field) -> its terms by local id
+        self._terms: dict[tuple[Source, str], list[str]] = {}  # (source, field) -> its terms by local id
 
     def _can_fork(self) -> bool:
         if self._pool is not None:
@@ -160,6 +192,16 @@ class Analysis:
         return self._record(field, batches)
 
     def _record(self, field: str, batches: list[TextBatch]) -> list[TextBatch]:
+        # A process's numberings older than the oldest one in these batches are dead: batches of
+        # earlier calls were consumed by the buffer before this call, so their terms can go.
+        oldest: dict[int, int] = {}
+        for batch in batches:
+            pid, epoch = batch.source
+            oldest[pid] = min(epoch, oldest.get(pid, epoch))
+        dead = [key for key in self._terms
+                if key[1] == field and key[0][0] in oldest and key[0][1] < oldest[key[0][0]]]
+        for key in dead:
+            del self._terms[key]
         for batch in batches:
             terms = self._terms.setdefault((batch.source, field), [])
             if batch.first_term != len(terms):
@@ -169,8 +211,10 @@ class Analysis:
         return batches
 
     def terms_of(self, batch: TextBatch) -> list[str]:
-        """Every term the batch's source has numbered so far, by local id."""
-        return self._terms[(batch.source, batch.field)]
+        """Every term the batch's source has numbered so far, by local id. Call it once per batch,
+        in order: after the `last` batch of a source its terms are forgotten."""
+        key = (batch.source, batch.field)
+        return self._terms.pop(key) if batch.last else self._terms[key]
 
     def close(self) -> None:
         if self._pool is not None:

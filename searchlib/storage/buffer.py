@@ -3,10 +3,17 @@
 Tokens are kept in compact typed arrays (4 bytes each), terms as small integers of a per-field
 vocabulary; each distinct raw word is analysed once per buffer, so a token costs one dict lookup.
 Flushing turns the arrays into sorted postings with numpy in one pass.
+
+What a buffer holds grows with the documents in it, never with the writer's history: its
+vocabulary has only the terms its own documents use, and a single field value is refused above
+MAX_FIELD_BYTES of UTF-8 (a DocumentError naming document and field) before anything is queued.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
+import sys
 from array import array
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,8 +22,41 @@ import numpy as np
 
 from ..errors import DocumentError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from .analyze import Analysis, TextBatch
+from .analyze import Analysis, Source, TextBatch
 from .segment import MISSING_TIME, FieldArrays, write_segment
+
+# The largest field value accepted, in bytes of UTF-8 (TEXT, ID, KEYWORD; for STORED, characters
+# of its JSON). Indexing a value costs memory in proportion to it (Python objects per distinct
+# word: a 32 MiB value made only of distinct words, 5.5 million of them, peaks at ~2 GB), so the
+# limit keeps one document from exhausting memory, in the spirit of Lucene's refusal of terms
+# over 32,766 bytes. A SegmentBuffer takes its own limit (`max_field_bytes`).
+MAX_FIELD_BYTES = 32 * 1024 * 1024
+
+
+def _load_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (e.g. musl has no malloc_trim)
+        return None
+
+
+_malloc_trim = _load_trim()
+
+
+def release_free_memory() -> None:
+    """Give memory freed by a flush or merge back to the operating system (glibc only).
+
+    glibc serves the large numpy temporaries of a flush from its heap once one of that size has
+    been freed (its mmap threshold adapts upward), and the heap, interleaved with long-lived
+    Python objects, is not returned when they are freed: without this, a writer's resident memory
+    ratchets up by about one flush's temporaries per flush. malloc_trim releases the free pages
+    (it only hands back memory nobody uses, so it is safe at any time) in about a millisecond.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 class _FieldBuffer:
@@ -30,7 +70,8 @@ class _FieldBuffer:
         self.text, self.positions = text, positions
         self.unit_doc = array("I") if split else None
         self.spans = array("q") if split else None
-        self._remaps: dict[int, array] = {}  # analysis source -> segment id of each of its local ids
+        # analysis source -> segment id of each of its local ids (-1: not used in this segment yet)
+        self._remaps: dict[Source, np.ndarray] = {}
 
     def ids_for_terms(self, terms: list[str]) -> list[int]:
         """Segment term ids for exact terms (ID and KEYWORD values)."""
@@ -41,13 +82,37 @@ class _FieldBuffer:
         self.tokens.extend(ids)
         self.unit_tokens.append(len(ids))
 
+    def _remap(self, batch: TextBatch, source_terms: list[str]) -> np.ndarray:
+        """Segment term id of each local id of the batch's source, for the ids the batch uses.
+
+        Only terms the batch uses enter the segment's vocabulary, so a segment's vocabulary is its
+        own documents' terms, not everything the writer has seen. A source whose numbering started
+        over (same process, newer epoch) will never send a batch again: its remap is dropped.
+        """
+        pid, epoch = batch.source
+        for old in [src for src in self._remaps if src[0] == pid and src[1] < epoch]:
+            del self._remaps[old]
+        remap = self._remaps.get(batch.source)
+        if remap is None or len(remap) < len(source_terms):
+            grown = np.full(max(len(source_terms), 1), -1, dtype=np.int32)
+            if remap is not None:
+                grown[:len(remap)] = remap
+            remap = self._remaps[batch.source] = grown
+        local = batch.ids[batch.ids >= 0]
+        if len(local):
+            used = np.zeros(len(remap), dtype=bool)
+            used[local] = True
+            new = np.flatnonzero(used & (remap < 0))
+            if len(new):
+                vocab = self.vocab
+                remap[new] = [vocab.setdefault(source_terms[i], len(vocab)) for i in new.tolist()]
+        return remap
+
     def add_batch(self, batch: TextBatch, source_terms: list[str], first_doc: int) -> None:
         """Append analysed units; `source_terms` are all the terms of the batch's source, by local id."""
-        remap = self._remaps.setdefault(batch.source, array("i"))
-        if len(remap) < len(source_terms):
-            vocab = self.vocab
-            remap.extend([vocab.setdefault(t, len(vocab)) for t in source_terms[len(remap):]])
-        lookup = np.frombuffer(remap, dtype=np.int32) if len(remap) else np.zeros(1, np.int32)
+        lookup = self._remap(batch, source_terms)
+        if batch.last:  # no batch of this numbering follows
+            del self._remaps[batch.source]
         ids = np.where(batch.ids >= 0, lookup[np.maximum(batch.ids, 0)], -1).astype(np.int32)
         self.tokens.frombytes(ids.tobytes())
         self.unit_tokens.frombytes(batch.counts.astype(np.uint32).tobytes())
@@ -55,24 +120,34 @@ class _FieldBuffer:
             self.unit_doc.frombytes((batch.owner.astype(np.int64) + first_doc).astype(np.uint32).tobytes())
             self.spans.frombytes(batch.spans.astype(np.int64).tobytes())
 
-    def arrays(self) -> FieldArrays:
+    def take_arrays(self) -> FieldArrays:
+        """The buffered tokens as postings; empties this field buffer as it goes, so that its
+        vocabulary and tokens are not held alongside the postings built from them. Temporaries are
+        32-bit where the values fit (positions and units are below 2**32 in any buffer)."""
         counts = np.frombuffer(self.unit_tokens, dtype=np.uint32) if len(self.unit_tokens) else np.zeros(0, np.uint32)
-        ids = np.frombuffer(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
-        n_units = len(counts)
-        unit_of_token = np.repeat(np.arange(n_units, dtype=np.uint32), counts)
+        ids = np.array(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
+        terms = list(self.vocab)
+        self.tokens, self.vocab, self._remaps = array("i"), {}, {}
+        n_units, n_tokens = len(counts), len(ids)
         keep = ids >= 0
+        ids = ids[keep]
+        unit_of_token = np.repeat(np.arange(n_units, dtype=np.uint32), counts)[keep]
         pos = None
         if self.positions:
-            starts = np.cumsum(counts, dtype=np.int64) - counts
-            pos = (np.arange(len(ids), dtype=np.int64) - np.repeat(starts, counts))[keep]
-        unit_of_token = unit_of_token[keep]
+            # position = token index - index of its unit's first token
+            index_type = np.uint32 if n_tokens < 2**32 else np.uint64
+            starts = (np.cumsum(counts, dtype=np.int64) - counts).astype(index_type)
+            pos = np.arange(n_tokens, dtype=index_type)
+            pos -= np.repeat(starts, counts)
+            pos = pos[keep]
+        del keep
         extra = {}
         if self.text:
             extra["lengths"] = np.bincount(unit_of_token, minlength=n_units).astype(np.uint32)
         if self.unit_doc is not None:
             extra["unit_doc"] = np.array(self.unit_doc, dtype=np.uint32)
             extra["unit_span"] = np.array(self.spans, dtype=np.int64).reshape(-1, 2)
-        return FieldArrays.from_tokens(list(self.vocab), ids[keep], unit_of_token, pos, **extra)
+        return FieldArrays.from_tokens(terms, ids, unit_of_token, pos, **extra)
 
 
 def _describe(doc: Mapping, key_field: str | None) -> str:
@@ -81,18 +156,35 @@ def _describe(doc: Mapping, key_field: str | None) -> str:
     return "document"
 
 
-def _text(value: Any, where: str) -> str:
+def _too_large(where: str, size: str, limit: int) -> DocumentError:
+    return DocumentError(f"{where}: the value is {size} bytes of UTF-8, over the limit of {limit:,} bytes "
+                         f"({limit / 2**20:g} MiB) for one field value; split the document")
+
+
+def _text(value: Any, where: str, limit: int) -> str:
+    """The value as valid text of at most `limit` bytes of UTF-8, or a DocumentError saying why not.
+
+    The size is checked before any copy is made (a value of more than `limit` characters or bytes is
+    too large whatever its encoding), so refusing a huge value costs no memory.
+    """
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        raise _too_large(where, f"at least {len(value):,}", limit)
     if isinstance(value, bytes):
         try:
             value = value.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DocumentError(f"{where}: bytes are not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        return value  # decoded UTF-8 is valid Unicode, and len(bytes) <= limit
     if not isinstance(value, str):
         raise DocumentError(f"{where}: expected text, got {type(value).__name__}")
+    if value.isascii():  # O(1) in CPython: valid, one byte per character
+        return value
     try:
-        value.encode("utf-8")
+        size = len(value.encode("utf-8"))
     except UnicodeEncodeError as exc:
         raise DocumentError(f"{where}: text is not valid Unicode ({exc.reason} at character {exc.start})") from None
+    if size > limit:
+        raise _too_large(where, f"{size:,}", limit)
     return value
 
 
@@ -105,9 +197,11 @@ class SegmentBuffer:
 
     DRAIN_CHARS = 4_000_000  # queued characters that trigger a batch analysis
 
-    def __init__(self, schema: Schema, analysis: Analysis):
+    def __init__(self, schema: Schema, analysis: Analysis, max_field_bytes: int | None = None):
         self.schema = schema
         self.analysis = analysis
+        # read here, not bound as a default argument, so a changed module constant takes effect
+        self.max_field_bytes = MAX_FIELD_BYTES if max_field_bytes is None else int(max_field_bytes)
         self.fields: dict[str, _FieldBuffer] = {}
         for name, ft in schema.items():
             if ft.indexed:
@@ -122,7 +216,7 @@ class SegmentBuffer:
         self._by_key: dict[str, list[int]] = {}
         self.deleted: list[bool] = []
         self.tokens = 0
-        self.chars = 0
+        self.chars = 0  # characters of every value added (text, keys, keywords, stored JSON)
 
     def __len__(self) -> int:
         return len(self.stored)
@@ -146,29 +240,36 @@ class SegmentBuffer:
         columns: dict[str, Any] = {}
         stored: dict[str, Any] = {}
         key = None
-        chars = 0
+        chars = text_chars = 0
+        limit = self.max_field_bytes
         for name, value in doc.items():
             if value is None:
                 continue
             ft = schema.fields[name]
             where = f"{what}, field {name!r}"
             if isinstance(ft, TEXT):
-                value = texts[name] = _text(value, where)
-                chars += len(value)
+                value = texts[name] = _text(value, where, limit)
+                text_chars += len(value)
             elif isinstance(ft, ID):
                 if isinstance(value, bool) or not isinstance(value, (str, int)):
                     raise DocumentError(f"{where}: an ID is text or an integer, got {type(value).__name__}")
-                value = _text(str(value), where)
+                value = _text(str(value), where, limit)
                 if not value.strip():
                     raise DocumentError(f"{where}: an ID cannot be empty")
                 units[name] = [value]
+                chars += len(value)
                 if ft.unique:
                     key = value
             elif isinstance(ft, KEYWORD):
                 if isinstance(value, (list, tuple)):
-                    value = [_text(v, where) for v in value]
+                    value = [_text(v, where, limit) for v in value]
+                    size = sum(map(len, value))
                 else:
-                    value = _text(value, where)
+                    value = _text(value, where, limit)
+                    size = len(value)
+                if size > limit:
+                    raise _too_large(where, f"at least {size:,}", limit)
+                chars += size
                 units[name] = ft.split(value)
             elif isinstance(ft, (NUMERIC, DATETIME)):
                 try:
@@ -179,9 +280,12 @@ class SegmentBuffer:
                     value = DATETIME.parse(value).isoformat()
             elif isinstance(ft, STORED):
                 try:
-                    json.dumps(value, allow_nan=False)
+                    size = len(json.dumps(value, allow_nan=False))
                 except (TypeError, ValueError) as exc:
                     raise DocumentError(f"{where}: a STORED value must be JSON-serialisable: {exc}") from None
+                if size > limit:
+                    raise _too_large(where, f"{size:,}", limit)
+                chars += size
             if ft.stored:
                 stored[name] = value
         # Everything validated: append to the buffers (nothing above touched them).
@@ -197,8 +301,8 @@ class SegmentBuffer:
         self.deleted.append(False)
         if key is not None:
             self._by_key.setdefault(key, []).append(doc_index)
-        self.chars += chars
-        self._queued_chars += chars
+        self.chars += chars + text_chars
+        self._queued_chars += text_chars
         if self._queued_chars >= self.DRAIN_CHARS:
             self.drain()
 
@@ -229,12 +333,15 @@ class SegmentBuffer:
         return len(indices) - len(kept)
 
     def write(self, directory: Path) -> tuple[int, dict[str, dict], np.ndarray]:
-        """Write the buffer as a segment; return (doc count, files, deleted mask)."""
+        """Write the buffer as a segment; return (doc count, files, deleted mask). This consumes the
+        buffer's postings (it is discarded after a flush): nothing can be added to it afterwards."""
         self.drain()
         columns = {}
         for name, values in self.columns.items():
             dtype = np.float64 if isinstance(self.schema.fields[name], NUMERIC) else np.int64
             columns[name] = np.asarray(values, dtype=dtype)
-        fields = {name: fb.arrays() for name, fb in self.fields.items()}
+        fields = {name: fb.take_arrays() for name, fb in self.fields.items()}
         files = write_segment(directory, len(self.stored), fields, columns, self.stored)
+        del fields, columns
+        release_free_memory()
         return len(self.stored), files, np.asarray(self.deleted, dtype=bool)

@@ -27,6 +27,13 @@ def check_name(name: str) -> str:
     return name
 
 
+def missing(path: Path) -> IndexCorruptError:
+    """The error for a file a manifest names that is not there (or vanished while being opened,
+    when a writer removed an old commit's files): Searcher.open retries such errors on a newer
+    commit."""
+    return IndexCorruptError(str(path), "file is missing")
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -81,14 +88,18 @@ def verify(path: Path, entry: dict) -> None:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise IndexCorruptError(str(path), "file is missing") from None
+        raise missing(path) from None
     if st.st_size != entry.get("size"):
         raise IndexCorruptError(str(path), f"size is {st.st_size} bytes, the manifest says {entry.get('size')}"
                                 " (truncated or overwritten)")
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, entry.get("crc32"))
     if key in _verified:
         return
-    if crc32_file(path) != entry.get("crc32"):
+    try:
+        crc = crc32_file(path)
+    except FileNotFoundError:
+        raise missing(path) from None
+    if crc != entry.get("crc32"):
         raise IndexCorruptError(str(path), "checksum mismatch (the file is damaged)")
     _verified[key] = True
 
@@ -101,5 +112,7 @@ def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
             return np.load(path, allow_pickle=False)
         # A plain ndarray view over the map: numpy's memmap subclass adds overhead to every slice.
         return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+    except FileNotFoundError:
+        raise missing(path) from None
     except (ValueError, OSError, EOFError) as exc:
         raise IndexCorruptError(str(path), f"not a valid array file: {exc}") from None

@@ -1,7 +1,10 @@
 """The writer lock: one writer per index across processes.
 
 An OS advisory lock (flock) on `write.lock`: the kernel releases it when the holder exits, however
-it exits, so a killed writer never blocks the index.
+it exits, so a killed writer never blocks the index. A flock belongs to the open file, which a
+forked child shares; children therefore close their copy of every held lock right after a fork,
+so that a child outliving a killed writer (an analysis worker, a user's fork) cannot keep the
+index locked.
 """
 from __future__ import annotations
 
@@ -15,6 +18,23 @@ from ..errors import IndexLockedError
 
 LOCK_NAME = "write.lock"
 
+_HELD: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _close_in_child() -> None:
+    """After a fork, in the child: close (never unlock) the inherited lock descriptors; the
+    parent's lock stays held through its own descriptor."""
+    for fd in list(_HELD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_in_child)
+
 
 class WriteLock:
     """Held from `acquire()` until `release()`; `timeout` seconds of waiting (0 = fail at once)."""
@@ -22,6 +42,7 @@ class WriteLock:
     def __init__(self, directory: Path):
         self.path = Path(directory) / LOCK_NAME
         self._fd: int | None = None
+        self._pid = 0  # the process that acquired the lock
 
     def acquire(self, timeout: float = 0.0) -> "WriteLock":
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -43,15 +64,18 @@ class WriteLock:
                 delay = min(delay * 2, 0.1)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
+        self._fd, self._pid = fd, os.getpid()
+        _HELD.add(fd)
         return self
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        fd, self._fd = self._fd, None
+        if fd is not None and self._pid == os.getpid():  # a forked child closed its copy already
+            _HELD.discard(fd)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        """True in the process that acquired the lock, until it releases it (never in a fork)."""
+        return self._fd is not None and self._pid == os.getpid()

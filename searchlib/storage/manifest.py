@@ -19,6 +19,7 @@ from .files import atomic_write, check_name
 
 FORMAT = "searchlib-1"
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
+_LISTING_ATTEMPTS = 20
 
 
 def manifest_name(generation: int) -> str:
@@ -85,14 +86,17 @@ def _encode(manifest: Manifest) -> bytes:
 
 
 def _decode(path: Path) -> Manifest:
+    data = path.read_bytes()  # FileNotFoundError passes through: read_manifest decides what it means
     try:
-        outer = json.loads(path.read_bytes())
+        outer = json.loads(data)
         body = outer["manifest"]
         if zlib.crc32(body.encode()) != outer["crc32"]:
             raise IndexCorruptError(str(path), "checksum mismatch (the manifest is damaged)")
         return Manifest.from_json(json.loads(body))
-    except IndexCorruptError:
-        raise
+    except IndexCorruptError as exc:
+        if exc.path == str(path):
+            raise
+        raise IndexCorruptError(str(path), str(exc)) from None  # name the manifest, then what is wrong in it
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(str(path), f"unreadable manifest: {exc}") from None
 
@@ -111,11 +115,25 @@ def generations(directory: Path) -> list[int]:
 def read_manifest(directory: Path, generation: int | None = None) -> Manifest:
     """The manifest of `generation`, or of the newest commit. A damaged newest manifest is an error:
     falling back silently to an older commit would hide lost data."""
-    gens = generations(directory)
-    if not gens:
-        raise IndexNotFoundError(f"{directory}: no searchlib index here (no manifest file)")
-    gen = gens[-1] if generation is None else generation
-    return _decode(Path(directory) / manifest_name(gen))
+    if generation is not None:
+        path = Path(directory) / manifest_name(generation)
+        try:
+            return _decode(path)
+        except FileNotFoundError:
+            raise IndexCorruptError(str(path), "file is missing") from None
+    for attempt in range(_LISTING_ATTEMPTS):
+        gens = generations(directory)
+        if not gens:
+            raise IndexNotFoundError(f"{directory}: no searchlib index here (no manifest file)")
+        path = Path(directory) / manifest_name(gens[-1])
+        try:
+            return _decode(path)
+        except FileNotFoundError:
+            # A writer retired it after newer commits since the listing: list again (a bounded
+            # number of times: a dangling link named like a manifest must not loop forever).
+            if attempt == _LISTING_ATTEMPTS - 1:
+                raise IndexCorruptError(str(path), "file is missing") from None
+    raise AssertionError("unreachable")
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:

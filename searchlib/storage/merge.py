@@ -1,97 +1,255 @@
-"""Merging segments: the merge policy, and combining several segments into one without deleted documents."""
+"""Merging segments: the merge policy, and combining several segments into one without deleted documents.
+
+A merge builds the merged segment's postings in memory before writing them, so the memory it needs
+grows with the merged segment: 8 bytes per posting and 4 per position of the result, plus a copy
+of the largest array while it is written, plus some tens of MB of temporaries (postings are copied
+term range by term range, see `_merge_field`; the inputs' memory-mapped pages are released as
+soon as they are copied). Measured: ~25 bytes per posting, 0.8 GB for a 235,000-document merge of
+the scale benchmark's corpus. The policy therefore never builds a segment larger than
+MAX_MERGED_DOCS live documents (or MAX_MERGED_TOKENS tokens, when the caller gives token counts),
+as Lucene caps its merged segment size; `optimize` may exceed the cap and then needs memory
+proportional to the whole index.
+"""
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
+from typing import Iterator
 
 import marisa_trie
 import numpy as np
 
+from .buffer import release_free_memory
 from .segment import FieldArrays, SegmentReader, gather_ranges, write_segment
 
 MERGE_FACTOR = 10
+# The largest segment the policy merges into, in live documents: at ~130 postings per document
+# (documents of 50-300 words) a merge of this size needs ~1.5 GB. Segments of more than half of
+# it are final, so an index of N documents keeps about N / 400,000 such segments plus the
+# logarithmic tail (Lucene does the same with its 5 GB maximum merged segment).
+MAX_MERGED_DOCS = 500_000
+# The same cap in tokens (~25 bytes each while merging: ~1.25 GB), applied when the caller gives
+# each segment's token count: it also bounds merges of long documents, which a count of
+# documents cannot.
+MAX_MERGED_TOKENS = 50_000_000
+# Postings or positions copied per step of a merge: bounds its temporaries (~16 bytes each).
+CHUNK = 1 << 21
 
 
-def plan_merges(live_counts: list[int], factor: int = MERGE_FACTOR) -> list[list[int]]:
+def plan_merges(live_counts: list[int], factor: int = MERGE_FACTOR, max_docs: int | None = None,
+                tokens: list[int] | None = None, max_tokens: int | None = None) -> list[list[int]]:
     """Groups of segment indices to merge, keeping the count logarithmic in the number of commits.
 
     Segments are bucketed by the order of magnitude (base `factor`) of their live document count;
-    any bucket holding `factor` segments is merged into one segment of the next bucket.
+    when a bucket holds `factor` segments, its first (oldest) `factor` are merged into one segment
+    of the next bucket, so each merge is bounded by the size class, however many segments a
+    single commit flushed. Merged segments stay under a cap: segments holding more than half of
+    `max_docs` live documents (or, when `tokens` gives each segment's token count, half of
+    `max_tokens` tokens) are never merged again, and a group stops before it would exceed the cap.
     """
     if not isinstance(factor, int) or factor < 2:
         raise ValueError(f"the merge factor must be a whole number >= 2, got {factor!r}")
+    max_docs = MAX_MERGED_DOCS if max_docs is None else max_docs
+    max_tokens = MAX_MERGED_TOKENS if max_tokens is None else max_tokens
+    if tokens is not None and len(tokens) != len(live_counts):
+        raise ValueError("tokens must give one count per segment")
+    sizes = tokens if tokens is not None else [0] * len(live_counts)
     buckets: dict[int, list[int]] = {}
     for i, n in enumerate(live_counts):
+        if 2 * n > max_docs or 2 * sizes[i] > max_tokens:
+            continue  # at (or near) the maximum size: merging it would build a segment over the cap
         level, size = 0, factor
         while size <= n:  # integer arithmetic: math.log(1000, 10) is 2.9999999999999996
             level, size = level + 1, size * factor
         buckets.setdefault(level, []).append(i)
-    return [members for _, members in sorted(buckets.items()) if len(members) >= factor]
+    groups = []
+    for _, members in sorted(buckets.items()):
+        if len(members) < factor:
+            continue
+        group: list[int] = []
+        docs = toks = 0
+        for i in members[:factor]:
+            if docs + live_counts[i] > max_docs or toks + sizes[i] > max_tokens:
+                break
+            group.append(i)
+            docs, toks = docs + live_counts[i], toks + sizes[i]
+        if len(group) >= 2:  # always true: any two eligible segments fit under the cap
+            groups.append(group)
+    return groups
+
+
+def _release_pages(*arrays: np.ndarray | None) -> None:
+    """Drop the pages of memory-mapped input arrays from this process's resident memory.
+
+    Pages of a file read through a memory map stay resident (and count in the process's RSS)
+    until the map is closed; a merge reads every input once, so after each input it tells the
+    kernel it will not need those pages (they stay in the page cache; a later read maps them again).
+    """
+    for arr in arrays:
+        mm = getattr(getattr(arr, "base", None), "_mmap", None)  # numpy.memmap keeps its mmap here
+        if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                mm.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):
+                pass
+
+
+def _term_chunks(bounds: np.ndarray, chunk: int) -> Iterator[tuple[int, int]]:
+    """Ranges [t1, t2) of term ids whose items (bounds[t2] - bounds[t1]) number about `chunk`
+    at most; a single term with more items is a range of its own."""
+    n_terms = len(bounds) - 1
+    t1 = 0
+    while t1 < n_terms:
+        t2 = int(np.searchsorted(bounds, int(bounds[t1]) + chunk, side="right")) - 1
+        t2 = min(max(t2, t1 + 1), n_terms)
+        yield t1, t2
+        t1 = t2
+
+
+class _Source:
+    """One input segment's field, with its surviving units renumbered for the merged segment."""
+
+    def __init__(self, f, keep_doc: np.ndarray, doc_offset: int, unit_offset: int, split: bool, has_pos: bool):
+        self.f = f
+        self.has_pos = has_pos
+        self.ptr = np.asarray(f.ptr)
+        self.pptr = np.asarray(f.pptr) if has_pos else None
+        self.keep_unit = keep_doc[np.asarray(f.unit_doc)] if split else keep_doc
+        self.all_kept = bool(self.keep_unit.all())
+        self.kept_units = int(np.count_nonzero(self.keep_unit))
+        # merged unit number of each old unit (meaningless for deleted units, never read for them)
+        self.new_unit = (np.cumsum(self.keep_unit, dtype=np.int64) - 1 + unit_offset).astype(np.uint32)
+        if split:
+            new_doc = np.cumsum(keep_doc, dtype=np.int64) - 1 + doc_offset
+            self.unit_doc = new_doc[np.asarray(f.unit_doc)[self.keep_unit]].astype(np.uint32)
+        self.df, self.nq = self._kept_counts()
+
+    def chunks(self) -> Iterator[tuple[int, int]]:
+        return _term_chunks(self.pptr if self.has_pos else self.ptr, CHUNK)
+
+    def _kept_counts(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Postings and positions of each old term that survive the deletions."""
+        df = np.diff(self.ptr)
+        nq = np.diff(self.pptr) if self.has_pos else None
+        if self.all_kept:
+            return df, nq
+        unit, tf = self.f.unit, self.f.tf
+        for t1, t2 in self.chunks():
+            a, b = int(self.ptr[t1]), int(self.ptr[t2])
+            keep = self.keep_unit[unit[a:b]]
+            edges = self.ptr[t1:t2 + 1] - a
+            kept = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+            df[t1:t2] = np.diff(kept[edges])
+            if nq is not None:
+                kept_tf = np.concatenate(([0], np.cumsum(np.where(keep, tf[a:b], 0), dtype=np.int64)))
+                nq[t1:t2] = np.diff(kept_tf[edges])
+        return df, nq
 
 
 def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray],
                  doc_offsets: list[int]) -> FieldArrays:
+    """One field of the merged segment.
+
+    The merged postings of a term are its postings in the first segment, then in the second, and
+    so on (documents keep their order), so each (segment, term) block is copied once to a place
+    computed from block sizes: no sort, and no temporary bigger than CHUNK postings or positions
+    beyond the result itself (uint32 units, term frequencies and positions; int64 offsets per term).
+    """
     fields = [r.fields[name] for r in readers]
-    vocab = set()
+    vocab: set[str] = set()
     for f in fields:
         vocab.update(f.trie.keys())
     trie = marisa_trie.Trie(vocab)
+    del vocab
+    n_terms = len(trie)
     split = any(f.split for f in fields)
     text = any(f.lengths is not None for f in fields)
     has_pos = all(f.pos is not None for f in fields)
 
-    tids, units, tfs, pos_chunks = [], [], [], []
-    lengths, unit_docs, spans = [], [], []
+    sources: list[_Source] = []
+    remaps: list[np.ndarray] = []
     unit_offset = 0
     for f, keep_doc, doc_offset in zip(fields, live, doc_offsets):
-        new_doc = np.cumsum(keep_doc) - 1 + doc_offset
-        if split:
-            keep_unit = keep_doc[f.unit_doc]
-            unit_docs.append(new_doc[f.unit_doc[keep_unit]])
-            spans.append(np.asarray(f.unit_span)[keep_unit])
-        else:
-            keep_unit = keep_doc
-        if text:
-            lengths.append(np.asarray(f.lengths)[keep_unit])
-        new_unit = np.cumsum(keep_unit) - 1 + unit_offset
-        unit_offset += int(keep_unit.sum())
+        src = _Source(f, keep_doc, int(doc_offset), unit_offset, split, has_pos)
+        unit_offset += src.kept_units
+        items = f.trie.items()
+        remap = np.empty(len(items), dtype=np.int64)
+        remap[[old for _, old in items]] = [trie[key] for key, _ in items]
+        del items
+        sources.append(src)
+        remaps.append(remap)
 
-        remap = np.zeros(len(f.trie), dtype=np.int64)
-        for key, old in f.trie.items():
-            remap[old] = trie[key]
-        df = np.diff(np.asarray(f.ptr))
-        tid = np.repeat(remap, df)
-        unit = np.asarray(f.unit)
-        tf = np.asarray(f.tf, dtype=np.int64)
-        keep = keep_unit[unit]
+    # Where each merged term's postings and positions start.
+    df = np.zeros(n_terms, dtype=np.int64)
+    nq = np.zeros(n_terms, dtype=np.int64)
+    for src, remap in zip(sources, remaps):
+        df[remap] += src.df  # a segment's remap is one-to-one: no repeated indices
         if has_pos:
-            starts = np.concatenate(([0], np.cumsum(tf)[:-1]))
-            pos_chunks.append(np.asarray(f.pos)[gather_ranges(starts[keep], tf[keep])])
-        tids.append(tid[keep])
-        units.append(new_unit[unit[keep]])
-        tfs.append(tf[keep])
-
-    tid = np.concatenate(tids) if tids else np.zeros(0, np.int64)
-    unit = np.concatenate(units) if units else np.zeros(0, np.int64)
-    tf = np.concatenate(tfs) if tfs else np.zeros(0, np.int64)
-    order = np.lexsort((unit, tid))
-    ptr = np.searchsorted(tid[order], np.arange(len(trie) + 1)).astype(np.int64)
-    pptr = pos = None
+            nq[remap] += src.nq
+    ptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=ptr[1:])
+    pptr = None
     if has_pos:
-        all_pos = np.concatenate(pos_chunks)
-        src_starts = np.concatenate(([0], np.cumsum(tf)[:-1]))
-        pos = all_pos[gather_ranges(src_starts[order], tf[order])].astype(np.uint32)
-        tf_cum = np.concatenate(([0], np.cumsum(tf[order])))
-        pptr = tf_cum[ptr].astype(np.int64)
-    return FieldArrays(
-        trie, ptr, unit[order].astype(np.uint32), tf[order].astype(np.uint32), pptr, pos,
-        lengths=np.concatenate(lengths).astype(np.uint32) if text else None,
-        unit_doc=np.concatenate(unit_docs).astype(np.uint32) if split else None,
-        unit_span=np.concatenate(spans).astype(np.int64).reshape(-1, 2) if split else None,
-    )
+        pptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(nq, out=pptr[1:])
+    del df, nq
+
+    unit = np.empty(int(ptr[-1]), dtype=np.uint32)
+    tf = np.empty(int(ptr[-1]), dtype=np.uint32)
+    pos = np.empty(int(pptr[-1]), dtype=np.uint32) if has_pos else None
+    next_posting = ptr[:-1].copy()  # per merged term: where the next segment's block goes
+    next_position = pptr[:-1].copy() if has_pos else None
+    for src, remap in zip(sources, remaps):
+        f = src.f
+        block_start = next_posting[remap]
+        next_posting[remap] += src.df
+        if has_pos:
+            pblock_start = next_position[remap]
+            next_position[remap] += src.nq
+        for t1, t2 in src.chunks():
+            a, b = int(src.ptr[t1]), int(src.ptr[t2])
+            units, tfs = f.unit[a:b], f.tf[a:b]
+            keep = None
+            if not src.all_kept:
+                keep = src.keep_unit[units]
+                units, tfs = units[keep], tfs[keep]
+            dest = gather_ranges(block_start[t1:t2], src.df[t1:t2])
+            unit[dest] = src.new_unit[units]
+            tf[dest] = tfs
+            del dest, units
+            if has_pos:
+                positions = f.pos[int(src.pptr[t1]):int(src.pptr[t2])]
+                if keep is not None:
+                    positions = positions[np.repeat(keep, f.tf[a:b])]
+                pos[gather_ranges(pblock_start[t1:t2], src.nq[t1:t2])] = positions
+                del positions
+        del block_start
+        _release_pages(f.unit, f.tf, f.pos)
+    del next_posting, next_position
+
+    lengths = unit_doc = unit_span = None
+    if text:
+        lengths = np.concatenate([np.asarray(s.f.lengths)[s.keep_unit] for s in sources]).astype(np.uint32)
+    if split:
+        unit_doc = np.concatenate([s.unit_doc for s in sources]).astype(np.uint32)
+        unit_span = np.concatenate([np.asarray(s.f.unit_span)[s.keep_unit] for s in sources]).astype(np.int64)
+        unit_span = unit_span.reshape(-1, 2)
+    return FieldArrays(trie, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span)
+
+
+def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> Iterator[dict]:
+    """The stored fields of the live documents, in order, read block by block as they are written."""
+    for reader, keep in zip(readers, live):
+        for doc in np.flatnonzero(keep):
+            yield reader.stored.get(int(doc))
 
 
 def merge_segments(readers: list[SegmentReader], directory: Path) -> tuple[int, dict[str, dict]]:
-    """Write one segment holding the live documents of `readers`, in order; return (doc count, files)."""
+    """Write one segment holding the live documents of `readers`, in order; return (doc count, files).
+
+    Memory grows with the size of the merged segment (see the module docstring); stored documents
+    are streamed, not collected.
+    """
     live = [r.live if r.live is not None else np.ones(r.doc_count, dtype=bool) for r in readers]
     counts = [int(m.sum()) for m in live]
     doc_offsets = list(np.cumsum([0] + counts[:-1]))
@@ -99,5 +257,7 @@ def merge_segments(readers: list[SegmentReader], directory: Path) -> tuple[int, 
     fields = {name: _merge_field(name, readers, live, doc_offsets) for name in names}
     col_names = sorted(set().union(*(r.columns for r in readers)))
     columns = {c: np.concatenate([np.asarray(r.columns[c])[m] for r, m in zip(readers, live)]) for c in col_names}
-    stored = [r.stored.get(int(d)) for r, m in zip(readers, live) for d in np.flatnonzero(m)]
-    return sum(counts), write_segment(directory, sum(counts), fields, columns, stored)
+    files = write_segment(directory, sum(counts), fields, columns, _stored(readers, live))
+    del fields, columns
+    release_free_memory()
+    return sum(counts), files

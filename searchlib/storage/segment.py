@@ -27,7 +27,7 @@ import marisa_trie
 import numpy as np
 
 from ..errors import IndexCorruptError
-from .files import load_array, verify, write_array, write_bytes
+from .files import load_array, missing, verify, write_array, write_bytes
 from .stored import StoredReader, write_stored
 
 META = "meta.json"
@@ -162,6 +162,8 @@ class FieldReader:
         try:
             self.trie.mmap(str(trie_path))
         except Exception as exc:  # marisa raises plain exceptions for malformed files
+            if not trie_path.exists():
+                raise missing(trie_path) from None
             raise IndexCorruptError(str(trie_path), f"unreadable term dictionary: {exc}") from None
 
         def arr(suffix):
@@ -175,7 +177,10 @@ class FieldReader:
         lex_path = directory / f"{name}.lex.txt"
         verify(lex_path, files[f"{name}.lex.txt"])
         size = files[f"{name}.lex.txt"]["size"]
-        self._lex = np.memmap(lex_path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+        try:
+            self._lex = np.memmap(lex_path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+        except FileNotFoundError:
+            raise missing(lex_path) from None
         self._lex_text: str | None = None
         self.lex_offsets, self.lex_ids = arr("lexoff"), arr("lexid")
         if self.lex_offsets is None or len(self.lex_offsets) != len(self.trie) + 1:
@@ -276,6 +281,8 @@ class SegmentReader:
         try:
             self.meta = json.loads((directory / META).read_bytes())
             self.doc_count = int(self.meta["doc_count"])
+        except FileNotFoundError:
+            raise missing(directory / META) from None
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(str(directory / META), f"unreadable: {exc}") from None
         self.fields = {name: FieldReader(directory, name, files, info, self.doc_count) for name, info in self.meta["fields"].items()}

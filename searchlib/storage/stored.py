@@ -14,7 +14,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import IndexCorruptError
-from .files import load_array, verify, write_array, write_bytes
+from .files import load_array, missing, verify, write_array, write_bytes
 
 BLOCK_DOCS = 16
 DATA, POINTERS = "stored.bin", "stored.ptr.npy"
@@ -44,7 +44,10 @@ class StoredReader:
         self.path = directory / DATA
         verify(self.path, files[DATA])
         self.offsets = np.asarray(load_array(directory / POINTERS, files[POINTERS], mmap=False))
-        self._fd = os.open(self.path, os.O_RDONLY)
+        try:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise missing(self.path) from None
         self._cache: tuple[int, list] | None = None
 
     def _block(self, b: int) -> list:

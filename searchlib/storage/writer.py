@@ -3,17 +3,33 @@
 Nothing a writer does is visible to readers until `commit()` writes a new manifest; everything
 before that (flushed segments, deletion files, merged segments) lives in new files that a
 cancelled or crashed writer leaves unreferenced, and the next writer removes them.
+
+Commit order (what makes a commit atomic and durable): every new file is written once and
+fsynced as it is written; then every directory that gained an entry (new segment directories,
+older segment directories that received a deletions file, `segments/` and the index directory)
+is fsynced; only then is the manifest written to a temporary file, fsynced, renamed into place
+and the index directory fsynced again. A crash before the rename leaves the previous commit
+intact; after it, the new commit is complete on disk.
+
+How old files are retired without breaking readers: files are never modified after they are
+written, and a file is deleted only when none of the KEEP_MANIFESTS newest commits references it.
+A reader in any process opens every file of its snapshot when it opens the searcher (arrays and
+term dictionaries memory-mapped, stored fields through an open descriptor); on POSIX, unlinking a
+file does not affect a process that has it open or mapped, so an open searcher keeps working
+after the writer removed its files. A searcher that read a manifest whose files vanished before it
+could open them retries with the newer manifest (Searcher.open).
 """
 from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import DocumentError, SchemaError, SearchlibError
+from ..errors import DocumentError, IndexCorruptError, SchemaError, SearchlibError
 from ..schema import Schema
 from .analyze import Analysis
 from .buffer import SegmentBuffer
@@ -48,11 +64,13 @@ class IndexWriter:
         self.buffer_tokens, self.buffer_chars, self.merge_factor = buffer_tokens, buffer_chars, merge_factor
         self._analysis = Analysis(self.schema, workers)
         self.metadata: dict[str, Any] | None = None  # saved with the next commit when set (JSON-able)
+        self._failure: str | None = None  # why the writer was rolled back, if it was
         self._reset()
 
     def _reset(self) -> None:
         self._segments: list[SegmentEntry] = [SegmentEntry(**vars(s)) for s in self._base.segments]
         self._new: set[str] = set()  # segments written by this writer, not yet committed
+        self._written_deletes: list[Path] = []  # deletion files written into older segments, not yet committed
         self._readers: dict[str, SegmentReader] = {}
         self._deleted: dict[str, np.ndarray] = {}  # segment -> deletion mask changed by this writer
         self._counter = self._base.counter
@@ -105,20 +123,58 @@ class IndexWriter:
             self._deletion_mask(entry)[:] = True
         self._buffer = SegmentBuffer(self.schema, self._analysis)
 
+    def live_segments(self) -> Iterator[tuple[str, SegmentReader, np.ndarray]]:
+        """(segment name, reader, live mask) of every segment the next commit would hold, with this
+        writer's pending deletions applied to the mask (a copy). Buffered documents are not in a
+        segment yet: call `flush()` first to include them. For operations built on top of the
+        writer (such as deleting by query) that must see the batch so far."""
+        self._check_open()
+        for entry in list(self._segments):
+            reader = self._reader(entry)
+            mask = self._deleted.get(entry.name)
+            if mask is not None:
+                live = ~mask
+            elif reader.live is not None:
+                live = reader.live.copy()
+            else:
+                live = np.ones(entry.doc_count, dtype=bool)
+            yield entry.name, reader, live
+
+    def delete_documents(self, segment: str, doc_ids: "np.ndarray | list[int]") -> int:
+        """Delete documents of a segment by their numbers inside it (as the next commit will hold
+        it, see `live_segments`); return how many of them were live. Part of the current batch:
+        visible after commit, discarded by cancel."""
+        self._check_open()
+        entry = next((e for e in self._segments if e.name == segment), None)
+        if entry is None:
+            raise SearchlibError(f"no segment {segment!r} in this writer's view of the index")
+        docs = np.unique(np.asarray(doc_ids, dtype=np.int64))
+        if len(docs) and (docs.min() < 0 or docs.max() >= entry.doc_count):
+            raise SearchlibError(f"document numbers out of range for segment {segment!r} "
+                                 f"({entry.doc_count} documents)")
+        mask = self._deletion_mask(entry)
+        count = int(np.count_nonzero(~mask[docs])) if len(docs) else 0
+        mask[docs] = True
+        return count
+
     # -- segments -------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write the buffered documents as a new (still uncommitted) segment."""
+        """Write the buffered documents as a new (still uncommitted) segment.
+
+        If writing fails, the whole batch is rolled back and the writer closed: continuing would
+        commit the batch without the documents of the lost buffer."""
         self._check_open()
         buffer, self._buffer = self._buffer, SegmentBuffer(self.schema, self._analysis)
         if buffer.live_count == 0:
             return
-        name = self._next_name()
-        doc_count, files, deleted = buffer.write(self._segment_path(name))
-        entry = SegmentEntry(name=name, doc_count=doc_count, files=files)
-        self._segments.append(entry)
-        self._new.add(name)
-        if deleted.any():
-            self._deleted[name] = deleted
+        with self._rollback_on_error("flush"):
+            name = self._next_name()
+            self._new.add(name)  # before writing, so that a failure cleans up a partial directory
+            doc_count, files, deleted = buffer.write(self._segment_path(name))
+            entry = SegmentEntry(name=name, doc_count=doc_count, files=files)
+            self._segments.append(entry)
+            if deleted.any():
+                self._deleted[name] = deleted
 
     def commit(self, metadata: Mapping[str, Any] | None = None, merge: bool = True, optimize: bool = False) -> int:
         """Make every change so far durable and visible; return the new generation.
@@ -136,6 +192,18 @@ class IndexWriter:
             except (TypeError, ValueError) as exc:
                 raise SearchlibError(f"commit metadata must be JSON-serialisable: {exc}") from None
         self.flush()
+        with self._rollback_on_error("commit"):
+            manifest = self._prepare_commit(metadata, merge, optimize)
+            self._sync_directories()
+            write_manifest(self.directory, manifest)
+        self._close_readers()
+        self._base = manifest
+        self._reset()
+        self._remove_unreferenced()
+        return manifest.generation
+
+    def _prepare_commit(self, metadata: Mapping[str, Any] | None, merge: bool, optimize: bool) -> Manifest:
+        """Write the deletion files, run the merges and return the manifest of the next commit."""
         gen = self._base.generation + 1
         for entry in list(self._segments):
             mask = self._deleted.get(entry.name)
@@ -147,28 +215,32 @@ class IndexWriter:
             fname = f"del-{gen:010d}.npy"
             files = dict(entry.files)
             files.pop(entry.deletes, None)
-            files[fname] = write_deletes(self._segment_path(entry.name), fname, mask)
+            path = self._segment_path(entry.name) / fname
+            if entry.name not in self._new:
+                self._written_deletes.append(path)
+            files[fname] = write_deletes(path.parent, fname, mask)
             entry.files, entry.deletes, entry.deleted = files, fname, int(mask.sum())
         if optimize and (len(self._segments) > 1 or any(s.deleted for s in self._segments)):
             self._merge(list(range(len(self._segments))))
         elif merge:
             while groups := plan_merges([s.live_count for s in self._segments], self.merge_factor):
                 self._merge(groups[0])
-        for name in self._new:
-            if (self._segment_path(name)).exists():
-                fsync_dir(self._segment_path(name))
+        return Manifest(generation=gen, schema=self._base.schema, settings=self._base.settings,
+                        segments=self._segments, counter=self._counter,
+                        metadata=dict(metadata) if metadata is not None else self._base.metadata)
+
+    def _sync_directories(self) -> None:
+        """fsync every directory that gained an entry in this batch, so that the manifest can never
+        be durable while a file it names is not: new segment directories, older segment
+        directories holding a new deletions file, `segments/` and the index directory."""
+        dirs = {self._segment_path(e.name) for e in self._segments if e.name in self._new}
+        dirs.update(path.parent for path in self._written_deletes)
+        for directory in sorted(dirs):
+            fsync_dir(directory)
         seg_root = self.directory / SEGMENTS_DIR
         if seg_root.exists():
             fsync_dir(seg_root)
-        manifest = Manifest(generation=gen, schema=self._base.schema, settings=self._base.settings,
-                            segments=self._segments, counter=self._counter,
-                            metadata=dict(metadata) if metadata is not None else self._base.metadata)
-        write_manifest(self.directory, manifest)
-        self._close_readers()
-        self._base = manifest
-        self._reset()
-        self._remove_unreferenced()
-        return gen
+        fsync_dir(self.directory)
 
     def optimize(self) -> int:
         """Commit, merging the whole index into one segment without deleted documents."""
@@ -181,6 +253,8 @@ class IndexWriter:
         self._close_readers()
         for name in self._new:
             shutil.rmtree(self._segment_path(name), ignore_errors=True)
+        for path in self._written_deletes:
+            path.unlink(missing_ok=True)
         self._reset()
         self._analysis.close()
         self._lock.release()
@@ -204,7 +278,28 @@ class IndexWriter:
     # -- internals ------------------------------------------------------------------------
     def _check_open(self) -> None:
         if not self._lock.held:
+            if self._failure is not None:
+                raise SearchlibError(f"this writer was rolled back after an error: {self._failure}")
             raise SearchlibError("this writer is closed")
+
+    @contextmanager
+    def _rollback_on_error(self, step: str) -> Iterator[None]:
+        """Run a step that writes files; if it fails, discard the whole batch and close the writer,
+        so that no later commit can publish part of the batch."""
+        generation = self._base.generation + 1
+        try:
+            yield
+        except BaseException as exc:
+            self._failure = f"{step} failed: {type(exc).__name__}: {exc}"
+            if (self.directory / manifest_name(generation)).exists():
+                # The manifest was renamed into place (only the final directory fsync failed): the
+                # commit is visible, so its files must stay; the next writer cleans up the rest.
+                self._close_readers()
+                self._analysis.close()
+                self._lock.release()
+            else:
+                self.cancel()
+            raise
 
     def _key_field(self) -> str:
         if self.schema.unique_field is None:
@@ -256,9 +351,14 @@ class IndexWriter:
 
     def _remove_unreferenced(self) -> None:
         """Delete what no kept commit references: older manifests, leftovers of cancelled or crashed
-        writers, superseded deletion files and merged-away segments. Runs under the write lock."""
+        writers, superseded deletion files and merged-away segments. Runs under the write lock, when a
+        writer opens and after each commit. A file goes only when none of the KEEP_MANIFESTS newest
+        commits names it; see the module docstring for why readers of older commits are unaffected."""
         gens = generations(self.directory)
-        keep = [read_manifest(self.directory, g) for g in gens[-KEEP_MANIFESTS:]]
+        try:
+            keep = [read_manifest(self.directory, g) for g in gens[-KEEP_MANIFESTS:]]
+        except IndexCorruptError:
+            return  # what a damaged kept manifest references is unknown: delete nothing
         referenced: dict[str, set[str]] = {}
         for m in keep:
             for s in m.segments:

@@ -1,0 +1,428 @@
+"""How searchlib scales: indexing speed, index size, peak memory and query time on synthetic corpora.
+
+    python benchmarks/scale.py                         # 10,000 / 100,000 / 1,000,000 documents
+    python benchmarks/scale.py --sizes 10000,100000 --markdown --out /tmp/scale.json
+
+Corpora are generated deterministically: a vocabulary of pronounceable made-up words (plus the
+commonest English function words at the top ranks, so stop-word removal behaves as on real text),
+drawn with a Zipf-Mandelbrot distribution; documents have a title of 3-10 words and a body of
+50-300 words in sentences. The first N documents are the same for every size.
+
+Each size is indexed in a fresh subprocess (so its peak memory is its own), then searched in
+another fresh subprocess. Peak memory is the process's VmHWM (peak resident set, which includes
+pages of memory-mapped index files it touched); forked analysis workers are reported separately
+(their largest ru_maxrss, from RUSAGE_CHILDREN). Indexing time counts `add` (analysis, flushes)
+and the final commit (merges), not the generation of the documents.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 20240601
+VOCABULARY = 300_000  # made-up words, after the function words
+CHUNK_DOCS = 1000  # documents generated per random stream (so a corpus is a prefix of a larger one)
+QUERIES_PER_KIND = 200
+QUERY_LENGTHS = (1, 3, 10)
+RSS_TARGET_MB = 2048  # peak RSS while indexing 1,000,000 documents
+
+# The commonest English words, most frequent first: the top Zipf ranks (most are stop words).
+FUNCTION_WORDS = ("the of and to a in is that for it as was with be by on not he this are or his from "
+                  "at which but have an they you were her she there been one all we their has would "
+                  "when more if will can who so no said what up its about into than them only other").split()
+
+_CONSONANTS = "b c d f g h j k l m n p r s t v w z".split()
+ONSETS = _CONSONANTS * 3 + "br cr dr fr gr pr tr bl cl fl gl pl sl st sp sk ch sh th qu".split() + [""] * 12
+VOWELS = "a e i o u".split() * 4 + "ai ea ou oo ie y".split()
+CODAS = "n r s t l m d k nd st rt ck ng".split() * 2 + [""] * 40
+
+
+# -- the corpus -------------------------------------------------------------------------------
+
+def vocabulary(size: int = VOCABULARY, seed: int = SEED) -> np.ndarray:
+    """Function words then `size` distinct made-up words, by rank; frequent words are shorter."""
+    rng = np.random.default_rng(seed)
+    onsets, vowels, codas = np.array(ONSETS, dtype=object), np.array(VOWELS, dtype=object), np.array(CODAS, dtype=object)
+    words: list[str] = []
+    seen = set(FUNCTION_WORDS)
+    while len(words) < size:
+        batch = 20_000  # small batches: the benchmark's own memory stays small
+        rank = len(words) + 1 + np.arange(batch)
+        p = np.minimum(0.7, 0.02 + 0.09 * np.log10(rank + 1))
+        n_syllables = 1 + rng.binomial(3, p)
+        parts = (onsets[rng.integers(len(ONSETS), size=(batch, 4))] + vowels[rng.integers(len(VOWELS), size=(batch, 4))]
+                 + codas[rng.integers(len(CODAS), size=(batch, 4))])
+        for row, n in zip(parts.tolist(), n_syllables.tolist()):
+            word = "".join(row[:n])
+            if len(word) >= 2 and word not in seen:
+                seen.add(word)
+                words.append(word)
+                if len(words) == size:
+                    break
+    return np.array(list(FUNCTION_WORDS) + words, dtype=object)
+
+
+def zipf_cdf(n: int, s: float = 1.07, q: float = 2.7) -> np.ndarray:
+    """Cumulative probabilities of ranks 1..n under Zipf-Mandelbrot p(r) ~ 1 / (r + q)^s."""
+    weights = 1.0 / (np.arange(1, n + 1) + q) ** s
+    cdf = np.cumsum(weights)
+    return cdf / cdf[-1]
+
+
+def _sentences(words: np.ndarray, rng: np.random.Generator) -> str:
+    out, i = [], 0
+    while i < len(words):
+        n = int(rng.integers(6, 21))
+        sentence = list(words[i:i + n])
+        sentence[0] = sentence[0].capitalize()
+        out.append(" ".join(sentence) + ".")
+        i += n
+    return " ".join(out)
+
+
+def documents(n: int, vocab: np.ndarray, cdf: np.ndarray, seed: int = SEED) -> Iterator[list[dict]]:
+    """The first `n` documents, in chunks of CHUNK_DOCS (chunk i comes from its own random stream)."""
+    for chunk, start in enumerate(range(0, n, CHUNK_DOCS)):
+        rng = np.random.default_rng([seed, chunk])
+        count = min(CHUNK_DOCS, n - start)
+        title_len = rng.integers(3, 11, count)
+        body_len = rng.integers(50, 301, count)
+        ranks = np.searchsorted(cdf, rng.random(int(title_len.sum() + body_len.sum())))
+        words = vocab[ranks]
+        docs, at = [], 0
+        for i in range(count):
+            title = words[at:at + title_len[i]]
+            at += title_len[i]
+            body = words[at:at + body_len[i]]
+            at += body_len[i]
+            docs.append({"id": f"doc{start + i}", "title": " ".join(title).capitalize(),
+                         "body": _sentences(body, rng)})
+        yield docs
+
+
+def queries(vocab: np.ndarray, cdf: np.ndarray, length: int, count: int = QUERIES_PER_KIND) -> list[str]:
+    """`count` queries of `length` distinct words drawn by frequency from the non-function words."""
+    rng = np.random.default_rng([SEED, 7, length])
+    skip = len(FUNCTION_WORDS)
+    tail = cdf[skip:] - cdf[skip - 1]
+    tail /= tail[-1]
+    out = []
+    while len(out) < count:
+        ranks = np.unique(skip + np.searchsorted(tail, rng.random(length)))
+        if len(ranks) == length:
+            out.append(" ".join(vocab[rng.permutation(ranks)]))
+    return out
+
+
+# -- measurements in child processes -------------------------------------------------------------
+
+def _status_kb(key: str) -> int:
+    """A value (kB) from /proc/self/status, e.g. VmHWM (peak resident set) or VmRSS."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kB
+
+
+def _disk_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def run_index(size: int, path: Path, options: dict) -> dict:
+    """Index `size` documents into a new index at `path`; return the measurements (in this process)."""
+    from searchlib import ID, TEXT, Index, Schema
+    from searchlib.analysis import get_analyzer
+
+    get_analyzer("english").term("imports")  # nltk loaded before the baseline is taken
+    vocab = vocabulary()
+    cdf = zipf_cdf(len(vocab))
+    schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True),
+                    body=TEXT(analyzer="english", stored=True))
+    if path.exists():
+        shutil.rmtree(path)
+    ix = Index.create(path, schema)
+    rss_before = _status_kb("VmRSS")
+    rss_trace = []  # (documents added, VmRSS kB): memory must not grow with the corpus
+    seconds = 0.0
+    added = 0
+    writer = ix.writer(**options)
+    try:
+        for docs in documents(size, vocab, cdf):
+            started = time.perf_counter()
+            for doc in docs:
+                writer.add(doc)
+            seconds += time.perf_counter() - started
+            added += len(docs)
+            if added % max(CHUNK_DOCS, size // 20) == 0 or added == size:
+                rss_trace.append((added, _status_kb("VmRSS")))
+        started = time.perf_counter()
+        writer.commit()
+        commit_seconds = time.perf_counter() - started
+    finally:
+        writer.close()
+    seconds += commit_seconds
+    stats = ix.stats()
+    return {
+        "docs": size, "seconds": seconds, "commit_seconds": commit_seconds, "docs_per_s": size / seconds,
+        "index_bytes": _disk_size(path), "segments": stats["segments"],
+        "tokens": sum(f["tokens"] for f in stats["fields"].values() if "tokens" in f),
+        "terms_body": max(stats["fields"]["body"]["terms_per_segment"], default=0),
+        "rss_start_kb": rss_before, "peak_rss_kb": _status_kb("VmHWM"),
+        "workers_peak_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        "rss_trace_kb": rss_trace,
+    }
+
+
+def run_search(path: Path, query_file: Path) -> dict:
+    """Open the index, run the query sets (a JSON file: query length -> queries); return timings,
+    matching postings and peak memory."""
+    from searchlib import Index
+    from searchlib.analysis import get_analyzer
+
+    query_sets = json.loads(query_file.read_text())
+    rss_before = _status_kb("VmRSS")
+    started = time.perf_counter()
+    ix = Index.open(path)
+    searcher = ix.searcher()
+    open_ms = (time.perf_counter() - started) * 1000
+    analyzer = get_analyzer("english")
+    out: dict = {"open_ms": open_ms, "rss_start_kb": rss_before, "kinds": {}}
+    try:
+        for length, qs in query_sets.items():
+            postings = []
+            for q in qs:
+                terms = {t for w in q.split() if (t := analyzer.term(w)) is not None}
+                postings.append(sum(r.fields[f].doc_freq(t) for r in searcher.readers for f in ("title", "body")
+                                    for t in terms))
+            for q in qs:  # warm-up: first touches of the memory-mapped postings
+                searcher.search(q, limit=10, highlight=False)
+            times, totals = [], []
+            for q in qs:
+                t0 = time.perf_counter()
+                res = searcher.search(q, limit=10, highlight=False)
+                times.append((time.perf_counter() - t0) * 1000)
+                totals.append(res.total)
+            t0 = time.perf_counter()
+            for q in qs[:50]:
+                searcher.search(q, limit=10)
+            snippet_ms = (time.perf_counter() - t0) * 1000 / min(50, len(qs))
+            out["kinds"][length] = {"ms": times, "postings": postings, "matches": totals,
+                                         "mean_ms_with_snippets": snippet_ms}
+    finally:
+        searcher.close()
+    out["peak_rss_kb"] = _status_kb("VmHWM")
+    return out
+
+
+def run_huge_document(path: Path, distinct_words: int) -> dict:
+    """Index one document whose body is `distinct_words` distinct 5-letter words (or get the
+    DocumentError that refuses it); return what happened, the time and the peak memory."""
+    from searchlib import ID, TEXT, DocumentError, Index, Schema
+
+    # word i spells i in base 26 with five letters; built as bytes (a list of millions of
+    # Python strings would cost more memory than the indexing measured here)
+    number = np.arange(distinct_words, dtype=np.int64)
+    chars = np.full((distinct_words, 6), ord(" "), dtype=np.uint8)
+    for k in range(5):
+        chars[:, 4 - k] = ord("a") + (number // 26 ** k) % 26
+    text = chars.tobytes().decode("ascii")[:-1]
+    del number, chars
+    size = len(text)
+    rss_before = _status_kb("VmRSS")
+    if path.exists():
+        shutil.rmtree(path)
+    ix = Index.create(path, Schema(id=ID(unique=True, stored=True), body=TEXT(analyzer="english")))
+    started = time.perf_counter()
+    outcome = "indexed"
+    w = ix.writer(workers=1)
+    try:
+        w.add({"id": "huge", "body": text})
+        del text
+        w.commit()
+    except DocumentError as exc:
+        outcome = f"DocumentError: {exc}"
+    finally:
+        w.close()
+    seconds = time.perf_counter() - started
+    terms = 0
+    if outcome == "indexed":
+        with ix.searcher() as s:
+            terms = sum(r.fields["body"].info["terms"] for r in s.readers)
+    return {"distinct_words": distinct_words, "bytes": size, "outcome": outcome, "seconds": seconds,
+            "terms": terms, "rss_before_kb": rss_before, "rss_after_kb": _status_kb("VmRSS"),
+            "peak_rss_kb": _status_kb("VmHWM")}
+
+
+# -- the driver -----------------------------------------------------------------------------------
+
+def _child(args: list[str]) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env, cwd=ROOT)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"child {' '.join(args)} failed with exit code {proc.returncode}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def summarise(size: int, index: dict, search: dict) -> dict:
+    row = {"docs": size, "index_s": index["seconds"], "docs_per_s": index["docs_per_s"],
+           "index_mb": index["index_bytes"] / 2**20, "segments": index["segments"], "tokens": index["tokens"],
+           "peak_rss_index_mb": index["peak_rss_kb"] / 1024,
+           "workers_peak_rss_mb": index["workers_peak_rss_kb"] / 1024,
+           "peak_rss_search_mb": search["peak_rss_kb"] / 1024, "open_ms": search["open_ms"],
+           "rss_trace_mb": [(n, kb / 1024) for n, kb in index["rss_trace_kb"]]}
+    all_ms, all_postings = [], []
+    for length, kind in search["kinds"].items():
+        ms, postings = np.array(kind["ms"]), np.array(kind["postings"])
+        row[f"q{length}_median_ms"] = float(np.median(ms))
+        row[f"q{length}_p95_ms"] = float(np.percentile(ms, 95))
+        row[f"q{length}_median_postings"] = float(np.median(postings))
+        row[f"q{length}_snippets_mean_ms"] = kind["mean_ms_with_snippets"]
+        all_ms += kind["ms"]
+        all_postings += kind["postings"]
+    # least squares: ms = intercept + slope * postings
+    slope, intercept = np.polyfit(np.array(all_postings, dtype=float) / 1e6, np.array(all_ms), 1)
+    row["ms_per_m_postings"] = float(slope)
+    row["intercept_ms"] = float(intercept)
+    return row
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| documents | index s | docs/s | index MB | segments | peak RSS indexing MB (workers) "
+             "| peak RSS searching MB | open ms "
+             + "".join(f"| {n}-word median / p95 ms (median postings) " for n in QUERY_LENGTHS)
+             + "| ms per M postings (fit) |",
+             "|" + "---:|" * (8 + len(QUERY_LENGTHS) + 1)]
+    for r in rows:
+        cells = [f"{r['docs']:,}", f"{r['index_s']:.1f}", f"{r['docs_per_s']:,.0f}", f"{r['index_mb']:,.0f}",
+                 f"{r['segments']}", f"{r['peak_rss_index_mb']:,.0f} ({r['workers_peak_rss_mb']:,.0f})",
+                 f"{r['peak_rss_search_mb']:,.0f}", f"{r['open_ms']:.0f}"]
+        for n in QUERY_LENGTHS:
+            cells.append(f"{r[f'q{n}_median_ms']:.2f} / {r[f'q{n}_p95_ms']:.2f} "
+                         f"({r[f'q{n}_median_postings']:,.0f})")
+        cells.append(f"{r['ms_per_m_postings']:.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def checks(rows: list[dict]) -> list[tuple[str, bool, str]]:
+    """(target, passed, measured) for the targets that the measured sizes can show."""
+    out = []
+    for r in rows:
+        if r["docs"] >= 1_000_000:
+            out.append((f"peak RSS indexing {r['docs']:,} docs < {RSS_TARGET_MB} MB",
+                        r["peak_rss_index_mb"] < RSS_TARGET_MB and r["workers_peak_rss_mb"] < RSS_TARGET_MB,
+                        f"{r['peak_rss_index_mb']:,.0f} MB (workers {r['workers_peak_rss_mb']:,.0f} MB)"))
+    if len(rows) >= 2:
+        # Time per matching posting must not grow with the index: compare the 10-word queries
+        # (the most postings, so fixed costs matter least) of the largest size with the smallest.
+        n = QUERY_LENGTHS[-1]
+        per = [(r["docs"], r[f"q{n}_median_ms"] / max(r[f"q{n}_median_postings"], 1) * 1e6) for r in rows]
+        small, large = per[0][1], per[-1][1]
+        out.append((f"query time at most linear in matching postings ({n}-word median ms per M postings "
+                    f"at {per[-1][0]:,} docs <= 1.5 x at {per[0][0]:,})", large <= 1.5 * small,
+                    ", ".join(f"{d:,}: {v:.1f}" for d, v in per)))
+    return out
+
+
+def huge_documents(workdir: Path | None) -> None:
+    """The most distinct words that fit the default field size limit, and ten million (refused)."""
+    base = workdir or Path(tempfile.mkdtemp(prefix="searchlib-huge-"))
+    try:
+        print("| distinct words | field MB | outcome | seconds | peak RSS MB | RSS after MB |")
+        print("|---:|---:|---|---:|---:|---:|")
+        for n in (5_500_000, 10_000_000):
+            r = _child(["_huge", str(base / f"huge-{n}"), str(n)])
+            outcome = r["outcome"] if len(r["outcome"]) < 60 else r["outcome"][:200] + " ..."
+            print(f"| {n:,} | {r['bytes'] / 2**20:.1f} | {outcome} | {r['seconds']:.1f} "
+                  f"| {r['peak_rss_kb'] / 1024:,.0f} | {r['rss_after_kb'] / 1024:,.0f} |")
+    finally:
+        if workdir is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated document counts")
+    parser.add_argument("--workdir", type=Path, help="where indexes are built (default: a temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the indexes (in --workdir)")
+    parser.add_argument("--queries", type=int, default=QUERIES_PER_KIND, help="queries per query length")
+    parser.add_argument("--workers", type=int, help="analysis processes (default: the writer's default)")
+    parser.add_argument("--out", type=Path, help="save all measurements as JSON")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--huge-document", action="store_true",
+                        help="instead: index single documents of millions of distinct words (the field size limit)")
+    args = parser.parse_args(argv)
+    if args.huge_document:
+        huge_documents(args.workdir)
+        return
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="searchlib-scale-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    options = {} if args.workers is None else {"workers": args.workers}
+    rows, raw = [], []
+    vocab = vocabulary()
+    cdf = zipf_cdf(len(vocab))
+    query_file = workdir / "queries.json"
+    query_file.write_text(json.dumps({str(n): queries(vocab, cdf, n, args.queries) for n in QUERY_LENGTHS}))
+    del vocab, cdf
+    try:
+        for size in sizes:
+            path = workdir / f"scale-{size}"
+            print(f"indexing {size:,} documents ...", file=sys.stderr, flush=True)
+            index = _child(["_index", str(size), str(path), json.dumps(options)])
+            print(f"  {index['seconds']:.1f} s, peak RSS {index['peak_rss_kb'] / 1024:,.0f} MB; searching ...",
+                  file=sys.stderr, flush=True)
+            search = _child(["_search", str(path), str(query_file)])
+            rows.append(summarise(size, index, search))
+            raw.append({"size": size, "index": index, "search": search})
+            if not args.keep:
+                shutil.rmtree(path, ignore_errors=True)
+    finally:
+        if args.workdir is None and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    for r in rows:
+        print(f"{r['docs']:>9,} docs: {r['index_s']:7.1f} s ({r['docs_per_s']:,.0f} docs/s), "
+              f"{r['index_mb']:,.0f} MB on disk, {r['segments']} segments, peak RSS indexing "
+              f"{r['peak_rss_index_mb']:,.0f} MB (workers {r['workers_peak_rss_mb']:,.0f} MB), searching "
+              f"{r['peak_rss_search_mb']:,.0f} MB; "
+              + ", ".join(f"{n}-word {r[f'q{n}_median_ms']:.2f}/{r[f'q{n}_p95_ms']:.2f} ms" for n in QUERY_LENGTHS)
+              + f"; {r['ms_per_m_postings']:.1f} ms per M postings")
+        print("           RSS while adding (docs: MB): "
+              + ", ".join(f"{n:,}: {mb:,.0f}" for n, mb in r["rss_trace_mb"]))
+    if args.markdown:
+        print()
+        print(markdown(rows))
+    print()
+    for target, passed, measured in checks(rows):
+        print(f"{'PASS' if passed else 'FAIL'}  {target}: {measured}")
+    if args.out:
+        args.out.write_text(json.dumps({"rows": rows, "raw": raw}, indent=1))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_index":
+        print(json.dumps(run_index(int(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_huge":
+        print(json.dumps(run_huge_document(Path(sys.argv[2]), int(sys.argv[3]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_search":
+        print(json.dumps(run_search(Path(sys.argv[2]), Path(sys.argv[3]))))
+    else:
+        main()

@@ -1,0 +1,482 @@
+"""Verifying a whole index on disk: every file against its manifest entry, and the structure inside.
+
+`check_index(path)` re-reads every file named by the kept commits (the newest manifest and the
+older ones kept for readers) and compares its size and CRC-32 with the manifest, always from disk
+(the per-process cache that lets searchers skip re-verification is bypassed). It then checks that
+the files of each segment agree with each other and with the manifest: posting arrays against
+their pointers, unit numbers against the unit count, position counts against term frequencies,
+the sorted term list against the term dictionary, stored blocks against their offsets, deletion
+bitsets against the document count, and meta.json counts against the manifest. Every problem is
+collected (checking goes on after the first), each naming the file concerned.
+
+Nothing is ever read outside the index directory: names in a manifest are validated before use
+and symbolic links are reported, not followed. Leftovers of an interrupted writer (files no kept
+commit references) are not damage; they are listed as notes and the next writer removes them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import stat
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import marisa_trie
+import numpy as np
+
+from ..errors import IndexCorruptError, IndexNotFoundError
+from .files import crc32_file
+from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest
+from .segment import META
+from .stored import BLOCK_DOCS, DATA, POINTERS
+from .writer import KEEP_MANIFESTS, SEGMENTS_DIR
+
+
+@dataclass
+class Problem:
+    """One piece of damage: the file (or directory) concerned and what is wrong with it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass
+class CheckReport:
+    """The outcome of `check_index`: `ok` when no problem was found."""
+
+    path: Path
+    generation: int | None = None  # newest commit
+    generations: list[int] = field(default_factory=list)  # commits checked, newest first
+    segments: int = 0
+    documents: int = 0  # live documents in the newest commit
+    files_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # harmless findings (leftovers of interrupted writers)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def damaged_files(self) -> list[str]:
+        """The paths named by problems, each once, in the order found."""
+        return list(dict.fromkeys(p.path for p in self.problems))
+
+    def add(self, path: "Path | str", message: str) -> None:
+        problem = Problem(str(path), message)
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "ok": self.ok, "generation": self.generation,
+                "generations": self.generations, "segments": self.segments, "documents": self.documents,
+                "files_checked": self.files_checked,
+                "problems": [{"path": p.path, "message": p.message} for p in self.problems],
+                "notes": list(self.notes)}
+
+    def format(self) -> str:
+        """A readable report: a summary line, then one line per problem naming its file."""
+        lines = [f"Index       {self.path}"]
+        if self.generation is not None:
+            kept = ", ".join(str(g) for g in self.generations)
+            lines.append(f"Generation  {self.generation} (commits checked: {kept})")
+            lines.append(f"Contents    {self.segments} segments, {self.documents:,} live documents, "
+                         f"{self.files_checked} files verified")
+        for note in self.notes:
+            lines.append(f"note: {note}")
+        if self.ok:
+            lines.append("OK: no damage found")
+        else:
+            lines.append(f"DAMAGED: {len(self.problems)} problem(s) in {len(self.damaged_files)} file(s)")
+            for p in self.problems:
+                lines.append(f"  {_relative(p.path, self.path)}: {p.message}")
+        return "\n".join(lines)
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
+
+
+def check_index(path: "str | Path") -> CheckReport:
+    """Verify the index at `path`; IndexNotFoundError if there is no index there at all."""
+    root = Path(path)
+    gens = generations(root)
+    if not gens:
+        raise IndexNotFoundError(f"{root}: no searchlib index here (no manifest file)")
+    report = CheckReport(root)
+    kept = list(reversed(gens[-KEEP_MANIFESTS:]))
+    report.generations = kept
+    report.generation = kept[0]
+    verified: dict[tuple, bool] = {}  # (segment, file, size, crc) -> the file matched its entry
+    checked_segments: set[tuple] = set()
+    referenced: dict[str, set[str]] = {}
+    for i, gen in enumerate(kept):
+        manifest_path = root / manifest_name(gen)
+        try:
+            manifest = read_manifest(root, gen)
+        except IndexCorruptError as exc:
+            report.add(manifest_path, str(exc)[len(exc.path) + 2:] if exc.path == str(manifest_path) else str(exc))
+            continue
+        _check_manifest(manifest, manifest_path, report)
+        if i == 0:
+            report.segments = len(manifest.segments)
+            report.documents = sum(e.live_count for e in manifest.segments)
+        for entry in manifest.segments:
+            referenced.setdefault(entry.name, set()).update(entry.files)
+            _check_segment(root, entry, report, verified, checked_segments)
+    report.files_checked = len(verified) + len(kept)
+    _note_leftovers(root, gens, referenced, report)
+    return report
+
+
+# -- manifests ------------------------------------------------------------------------------------
+
+def _check_manifest(manifest: Manifest, path: Path, report: CheckReport) -> None:
+    names = [e.name for e in manifest.segments]
+    if len(set(names)) != len(names):
+        report.add(path, "names a segment more than once")
+    for e in manifest.segments:
+        if e.doc_count < 0 or not 0 <= e.deleted <= e.doc_count:
+            report.add(path, f"segment {e.name}: impossible counts ({e.doc_count} documents, {e.deleted} deleted)")
+        number = e.name.rsplit("-", 1)[-1]
+        if number.isdigit() and int(number) > manifest.counter:
+            report.add(path, f"segment {e.name} is numbered above the segment counter {manifest.counter}")
+        if META not in e.files:
+            report.add(path, f"segment {e.name}: no {META} entry")
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+def _verify_file(path: Path, entry: dict, report: CheckReport) -> bool:
+    """Size and CRC-32 of one file, read from disk; record a problem and return False if wrong."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        report.add(path, "file is missing")
+        return False
+    except OSError as exc:
+        report.add(path, f"cannot be examined: {exc.strerror or exc}")
+        return False
+    if stat.S_ISLNK(st.st_mode):
+        report.add(path, "is a symbolic link (index files are never links; not followed)")
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        report.add(path, "is not a regular file")
+        return False
+    if not isinstance(entry, dict) or "size" not in entry or "crc32" not in entry:
+        report.add(path, "the manifest entry has no size and checksum")
+        return False
+    if st.st_size != entry["size"]:
+        report.add(path, f"size is {st.st_size} bytes, the manifest says {entry['size']} (truncated or overwritten)")
+        return False
+    try:
+        crc = crc32_file(path)
+    except OSError as exc:
+        report.add(path, f"cannot be read: {exc.strerror or exc}")
+        return False
+    if crc != entry["crc32"]:
+        report.add(path, "checksum mismatch (the file is damaged)")
+        return False
+    return True
+
+
+def _check_segment(root: Path, entry: SegmentEntry, report: CheckReport, verified: dict[tuple, bool],
+                   checked: set[tuple]) -> None:
+    seg_root = root / SEGMENTS_DIR
+    directory = seg_root / entry.name
+    for d in (seg_root, directory):
+        if d.is_symlink() or (d.exists() and not d.is_dir()):
+            report.add(d, "is not a directory of the index (a link or a file); not followed")
+            return
+    if not directory.is_dir():
+        report.add(directory, "segment directory is missing")
+        return
+    good: set[str] = set()
+    for fname, fentry in sorted(entry.files.items()):
+        key = (entry.name, fname, json.dumps(fentry, sort_keys=True))
+        if key not in verified:
+            verified[key] = _verify_file(directory / fname, fentry, report)
+        if verified[key]:
+            good.add(fname)
+    key = (entry.name, entry.deletes, entry.deleted, entry.doc_count)
+    if key in checked:
+        return
+    checked.add(key)
+    _SegmentStructure(directory, entry, good, report).check()
+
+
+# -- structure of one segment ---------------------------------------------------------------------
+
+class _SegmentStructure:
+    """Cross-checks the verified files of one segment; files that failed verification are skipped
+    (their damage is already reported) and every check is guarded, so a malformed file is a
+    problem in the report, never an exception."""
+
+    def __init__(self, directory: Path, entry: SegmentEntry, good: set[str], report: CheckReport):
+        self.directory = directory
+        self.entry = entry
+        self.good = good
+        self.report = report
+
+    def problem(self, fname: str, message: str) -> None:
+        self.report.add(self.directory / fname, message)
+
+    def guarded(self, fname: str, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except _Skip:
+            pass
+        except Exception as exc:  # malformed content of any kind is a finding, not a crash
+            self.problem(fname, f"unreadable: {type(exc).__name__}: {exc}")
+
+    def array(self, fname: str) -> np.ndarray:
+        """A verified array file, or _Skip when it is absent or already reported as damaged."""
+        if fname not in self.entry.files:
+            self.problem(fname, "missing from the manifest")
+            raise _Skip
+        if fname not in self.good:
+            raise _Skip
+        path = self.directory / fname
+        try:
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        except ValueError:  # an empty or zero-sized array cannot be memory-mapped
+            arr = np.load(path, allow_pickle=False)
+        if arr.dtype.hasobject:
+            self.problem(fname, "holds Python objects")
+            raise _Skip
+        return np.asarray(arr)
+
+    def check(self) -> None:
+        meta = self.meta()
+        if meta is None:
+            return
+        doc_count = self.entry.doc_count
+        for name, info in meta.get("fields", {}).items():
+            self.guarded(f"{name}.ptr.npy", lambda: self.field(name, info, doc_count))
+        for fname in self.entry.files:
+            if fname.endswith(".col.npy"):
+                self.guarded(fname, lambda: self.column(fname, doc_count))
+        self.guarded(POINTERS, lambda: self.stored(doc_count))
+        if self.entry.deletes is not None:
+            self.guarded(self.entry.deletes, lambda: self.deletes(doc_count))
+
+    def meta(self) -> dict | None:
+        if META not in self.good:
+            return None
+        try:
+            meta = json.loads((self.directory / META).read_bytes())
+            fields = meta["fields"]
+            if not isinstance(fields, dict) or not all(isinstance(v, dict) for v in fields.values()):
+                raise ValueError("'fields' is not a mapping of field names to counts")
+            doc_count = int(meta["doc_count"])
+        except (ValueError, KeyError, TypeError) as exc:
+            self.problem(META, f"unreadable: {exc}")
+            return None
+        if doc_count != self.entry.doc_count:
+            self.problem(META, f"says {doc_count} documents, the manifest says {self.entry.doc_count}")
+        return meta
+
+    def field(self, name: str, info: dict, doc_count: int) -> None:
+        terms = self.trie(name, info)
+        n_terms = len(terms) if terms is not None else int(info.get("terms", -1))
+        ptr = self.array(f"{name}.ptr.npy")
+        if ptr.ndim != 1 or len(ptr) != n_terms + 1:
+            self.problem(f"{name}.ptr.npy", f"has {len(ptr)} entries for {n_terms} terms (expected terms + 1)")
+            raise _Skip
+        if len(ptr) and (ptr[0] != 0 or np.any(np.diff(ptr) < 0)):
+            self.problem(f"{name}.ptr.npy", "posting pointers do not start at 0 and increase")
+            raise _Skip
+        postings = int(ptr[-1])
+        if postings != info.get("postings"):
+            self.problem(f"{name}.ptr.npy", f"points at {postings} postings, meta.json says {info.get('postings')}")
+        units = int(info.get("units", doc_count))
+        unit = self.optional(lambda: self.array(f"{name}.unit.npy"))
+        tf = self.optional(lambda: self.array(f"{name}.tf.npy"))
+        if unit is not None:
+            if len(unit) != postings:
+                self.problem(f"{name}.unit.npy", f"has {len(unit)} postings, the pointers say {postings}")
+            elif postings:
+                if int(unit.max()) >= units:
+                    self.problem(f"{name}.unit.npy", f"a unit number reaches {int(unit.max())}, "
+                                                      f"but there are {units} units")
+                starts = np.zeros(postings, dtype=bool)
+                starts[ptr[:-1][ptr[:-1] < postings]] = True
+                ascending = np.diff(unit.astype(np.int64)) > 0
+                if not np.all(ascending | starts[1:]):
+                    self.problem(f"{name}.unit.npy", "units of a term are not in ascending order")
+        if tf is not None:
+            if len(tf) != postings:
+                self.problem(f"{name}.tf.npy", f"has {len(tf)} frequencies, the pointers say {postings}")
+            elif postings and int(tf.min()) < 1:
+                self.problem(f"{name}.tf.npy", "a term frequency is 0")
+        if info.get("positions"):
+            self.guarded(f"{name}.pos.npy", lambda: self.positions(name, ptr, tf, postings))
+        if "units" in info:
+            self.guarded(f"{name}.len.npy", lambda: self.lengths(name, info, units))
+        if info.get("split"):
+            self.guarded(f"{name}.udoc.npy", lambda: self.passages(name, units, doc_count))
+        self.guarded(f"{name}.lex.txt", lambda: self.lexicon(name, terms, n_terms))
+
+    def optional(self, load: Callable[[], np.ndarray]) -> np.ndarray | None:
+        try:
+            return load()
+        except _Skip:
+            return None
+
+    def trie(self, name: str, info: dict) -> marisa_trie.Trie | None:
+        fname = f"{name}.trie"
+        if fname not in self.entry.files:
+            self.problem(fname, "missing from the manifest")
+            return None
+        if fname not in self.good:
+            return None
+        trie = marisa_trie.Trie()
+        try:
+            trie.frombytes((self.directory / fname).read_bytes())
+        except Exception as exc:  # marisa raises plain exceptions for malformed data
+            self.problem(fname, f"unreadable term dictionary: {exc}")
+            return None
+        if len(trie) != info.get("terms"):
+            self.problem(fname, f"holds {len(trie)} terms, meta.json says {info.get('terms')}")
+        return trie
+
+    def positions(self, name: str, ptr: np.ndarray, tf: np.ndarray | None, postings: int) -> None:
+        pptr = self.array(f"{name}.pptr.npy")
+        pos = self.array(f"{name}.pos.npy")
+        if tf is None or len(tf) != postings:
+            raise _Skip
+        cum = np.zeros(postings + 1, dtype=np.int64)
+        np.cumsum(tf, out=cum[1:])
+        if len(pos) != cum[-1]:
+            self.problem(f"{name}.pos.npy", f"has {len(pos)} positions, the term frequencies sum to {int(cum[-1])}")
+        if pptr.ndim != 1 or len(pptr) != len(ptr) or not np.array_equal(pptr, cum[ptr]):
+            self.problem(f"{name}.pptr.npy", "position pointers do not match the term frequencies")
+
+    def lengths(self, name: str, info: dict, units: int) -> None:
+        lengths = self.array(f"{name}.len.npy")
+        if len(lengths) != units:
+            self.problem(f"{name}.len.npy", f"has {len(lengths)} lengths, meta.json says {units} units")
+            return
+        if int(lengths.sum(dtype=np.int64)) != info.get("tokens"):
+            self.problem(f"{name}.len.npy", f"lengths sum to {int(lengths.sum(dtype=np.int64))} tokens, "
+                                            f"meta.json says {info.get('tokens')}")
+        if "nonempty" in info and int(np.count_nonzero(lengths)) != info["nonempty"]:
+            self.problem(f"{name}.len.npy", "the count of non-empty units differs from meta.json")
+
+    def passages(self, name: str, units: int, doc_count: int) -> None:
+        udoc = self.array(f"{name}.udoc.npy")
+        if len(udoc) != units:
+            self.problem(f"{name}.udoc.npy", f"has {len(udoc)} entries, meta.json says {units} units")
+        elif units and (int(udoc.max()) >= doc_count or np.any(np.diff(udoc.astype(np.int64)) < 0)):
+            self.problem(f"{name}.udoc.npy", "passage documents are out of range or out of order")
+        span = self.array(f"{name}.uspan.npy")
+        if span.shape != (units, 2):
+            self.problem(f"{name}.uspan.npy", f"has shape {span.shape}, expected ({units}, 2)")
+        elif units and np.any(span[:, 0] > span[:, 1]):
+            self.problem(f"{name}.uspan.npy", "a passage ends before it starts")
+
+    def lexicon(self, name: str, trie: marisa_trie.Trie | None, n_terms: int) -> None:
+        fname = f"{name}.lex.txt"
+        offsets = self.array(f"{name}.lexoff.npy")
+        ids = self.array(f"{name}.lexid.npy")
+        if fname not in self.entry.files:
+            self.problem(fname, "missing from the manifest")
+            return
+        size = int(self.entry.files[fname].get("size", -1))
+        if len(offsets) != n_terms + 1 or offsets[0] != 0 or offsets[-1] != size or np.any(np.diff(offsets) < 1):
+            self.problem(f"{name}.lexoff.npy", f"offsets do not cover {fname} term by term")
+            return
+        if len(ids) != n_terms or (n_terms and (ids.min() < 0 or ids.max() >= n_terms
+                                               or np.any(np.bincount(ids, minlength=n_terms) != 1))):
+            self.problem(f"{name}.lexid.npy", "is not an ordering of the term ids")
+            return
+        if fname not in self.good or trie is None:
+            return
+        data = (self.directory / fname).read_bytes()
+        if n_terms and np.any(np.frombuffer(data, dtype=np.uint8)[offsets[1:] - 1] != 0x0A):
+            self.problem(fname, "a term is not followed by a newline")
+            return
+        previous = None
+        for i in range(n_terms):
+            term = data[offsets[i]:offsets[i + 1] - 1].decode("utf-8")
+            if term != trie.restore_key(int(ids[i])):
+                self.problem(fname, f"term {i} ({term!r}) differs from the term dictionary")
+                return
+            if previous is not None and term <= previous:
+                self.problem(fname, f"terms are not in code-point order at term {i}")
+                return
+            previous = term
+
+    def column(self, fname: str, doc_count: int) -> None:
+        col = self.array(fname)
+        if col.shape != (doc_count,):
+            self.problem(fname, f"has shape {col.shape}, expected one value per document ({doc_count})")
+        elif col.dtype not in (np.float64, np.int64):
+            self.problem(fname, f"has type {col.dtype}, expected float64 or int64")
+
+    def stored(self, doc_count: int) -> None:
+        offsets = self.array(POINTERS)
+        blocks = math.ceil(doc_count / BLOCK_DOCS)
+        size = int(self.entry.files.get(DATA, {}).get("size", -1))
+        if offsets.shape != (blocks + 1,) or offsets[0] != 0 or offsets[-1] != size or np.any(np.diff(offsets) < 0):
+            self.problem(POINTERS, f"block offsets do not cover {DATA} ({blocks} blocks of {doc_count} documents)")
+            return
+        if DATA not in self.good:
+            return
+        with open(self.directory / DATA, "rb") as fh:
+            data = fh.read()
+        for b in range(blocks):
+            expected = min(BLOCK_DOCS, doc_count - b * BLOCK_DOCS)
+            try:
+                docs = json.loads(zlib.decompress(data[offsets[b]:offsets[b + 1]]))
+            except (zlib.error, ValueError) as exc:
+                self.problem(DATA, f"stored block {b} is unreadable: {exc}")
+                continue
+            if not isinstance(docs, list) or len(docs) != expected or not all(isinstance(d, dict) for d in docs):
+                self.problem(DATA, f"stored block {b} does not hold {expected} documents")
+
+    def deletes(self, doc_count: int) -> None:
+        fname = self.entry.deletes
+        packed = self.array(fname)
+        if packed.dtype != np.uint8 or packed.shape != (math.ceil(doc_count / 8),):
+            self.problem(fname, f"deletion bitset has shape {packed.shape} and type {packed.dtype}, "
+                                f"expected {math.ceil(doc_count / 8)} bytes for {doc_count} documents")
+            return
+        bits = np.unpackbits(packed)
+        if np.any(bits[doc_count:]):
+            self.problem(fname, "bits are set past the last document")
+        deleted = int(bits[:doc_count].sum())
+        if deleted != self.entry.deleted:
+            self.problem(fname, f"marks {deleted} documents deleted, the manifest says {self.entry.deleted}")
+
+
+class _Skip(Exception):
+    """A file needed by a check is absent or already reported; skip that check."""
+
+
+# -- leftovers ------------------------------------------------------------------------------------
+
+def _note_leftovers(root: Path, gens: list[int], referenced: dict[str, set[str]], report: CheckReport) -> None:
+    older = gens[:-KEEP_MANIFESTS]
+    if older:
+        report.notes.append(f"{len(older)} older manifest(s) no longer kept; the next writer removes them")
+    leftovers = [p.name for p in root.iterdir() if p.name.endswith(".tmp")]
+    seg_root = root / SEGMENTS_DIR
+    if seg_root.is_dir() and not seg_root.is_symlink():
+        for seg in sorted(seg_root.iterdir()):
+            if seg.name not in referenced:
+                leftovers.append(f"{SEGMENTS_DIR}/{seg.name}/")
+            elif seg.is_dir() and not seg.is_symlink():
+                leftovers += [f"{SEGMENTS_DIR}/{seg.name}/{f.name}" for f in sorted(seg.iterdir())
+                              if f.name not in referenced[seg.name]]
+    if leftovers:
+        shown = ", ".join(leftovers[:5]) + (f" and {len(leftovers) - 5} more" if len(leftovers) > 5 else "")
+        report.notes.append(f"unreferenced leftovers of an interrupted writer (removed by the next writer): {shown}")

@@ -1,0 +1,276 @@
+"""`searchlib check` / check_index / Index.check: damage is found, reported per file, and never read as data.
+
+Each kind of index file is damaged in turn (a flipped byte, a truncation, a deletion): the checker
+names the file and the command exits 1, and opening a searcher raises IndexCorruptError naming the
+same file. The checker re-reads files from disk even when this process verified them before.
+"""
+from __future__ import annotations
+
+import builtins
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, Schema
+from searchlib.cli import main
+from searchlib.storage.check import check_index
+from searchlib.storage.files import write_array
+from searchlib.storage.manifest import generations, manifest_name, read_manifest, write_manifest
+from searchlib.storage.writer import SEGMENTS_DIR
+
+
+def check_schema() -> Schema:
+    return Schema(id=ID(unique=True, stored=True), tag=KEYWORD(stored=True), n=NUMERIC(),
+                  title=TEXT(analyzer="standard", stored=True),
+                  body=TEXT(analyzer="standard", stored=True, passages="paragraph"))
+
+
+def build(path: Path) -> Index:
+    """Two segments, one with a deletions file; every kind of file the format has."""
+    ix = Index.create(path, check_schema())
+    for part in range(2):
+        with ix.writer(merge_factor=100) as w:
+            for i in range(40):
+                w.add({"id": f"p{part}-{i}", "tag": f"t{i % 4}", "n": i, "title": f"title {i} walnut",
+                       "body": f"first paragraph {i} hazel walnut\n\nsecond paragraph {i % 7} acorn"})
+    with ix.writer() as w:
+        w.delete("p0-3")
+    return ix
+
+
+def file_of(ix: Index, suffix: str, segment: int = 0) -> Path:
+    if suffix == "manifest":
+        return ix.path / manifest_name(generations(ix.path)[-1])
+    entry = read_manifest(ix.path).segments[segment]
+    names = [n for n in entry.files if n.endswith(suffix) or (suffix.endswith("-") and n.startswith(suffix))]
+    assert names, (suffix, sorted(entry.files))
+    return ix.path / SEGMENTS_DIR / entry.name / names[0]
+
+
+def flip_byte(path: Path, keep_mtime: bool) -> None:
+    """Flip one byte in the middle of the file; keep its size (and, if asked, its mtime exactly,
+    so that only a real re-read can tell)."""
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    with open(path, "r+b") as fh:
+        fh.write(bytes(data))
+    mtime = st.st_mtime_ns if keep_mtime else st.st_mtime_ns + 2_000_000_000
+    os.utime(path, ns=(st.st_atime_ns, mtime))
+
+
+def run_cli(capsys, path: Path) -> tuple[int, str]:
+    status = main(["check", str(path)])
+    out = capsys.readouterr()
+    return status, out.out + out.err
+
+
+def assert_searcher_refuses(ix_path: Path, damaged: Path) -> None:
+    with pytest.raises(IndexCorruptError) as info:
+        with Index(ix_path).searcher() as s:
+            s.search("walnut hazel acorn")
+            list(s.documents())
+    assert info.value.path == str(damaged)
+    assert damaged.name in str(info.value)
+
+
+def test_clean_index_passes(tmp_path, capsys):
+    ix = build(tmp_path / "ix")
+    report = ix.check()
+    assert report.ok and report.problems == []
+    assert report.documents == 79 and report.segments == 2
+    assert report.generations == generations(ix.path)[::-1]
+    assert report.files_checked > 40
+    status, out = run_cli(capsys, ix.path)
+    assert status == 0 and "OK" in out
+    status = main(["check", str(ix.path), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert status == 0 and data["ok"] is True and data["problems"] == []
+
+
+SUFFIXES = ["body.trie", "title.trie", "body.pos.npy", "title.tf.npy", "body.udoc.npy", "n.col.npy", "stored.bin",
+            "stored.ptr.npy", "meta.json", "body.lex.txt", "title.lexoff.npy", "del-", "manifest"]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_flipped_byte_is_reported_even_when_this_process_verified_the_file(tmp_path, capsys, suffix):
+    ix = build(tmp_path / "ix")
+    with ix.searcher() as s:  # fills this process's verification cache for every file
+        assert s.search("walnut").total == 79
+    path = file_of(ix, suffix)
+    flip_byte(path, keep_mtime=True)
+    report = check_index(ix.path)
+    assert not report.ok
+    assert str(path) in report.damaged_files, report.format()
+    status, out = run_cli(capsys, ix.path)
+    assert status == 1
+    assert "DAMAGED" in out and str(path.relative_to(ix.path)) in out
+    flip_byte(path, keep_mtime=False)  # undo the flip, then flip again with a new mtime for the searcher
+    flip_byte(path, keep_mtime=False)
+    assert_searcher_refuses(ix.path, path)
+
+
+@pytest.mark.parametrize("suffix", ["body.unit.npy", "stored.bin", "title.trie", "meta.json", "manifest"])
+def test_truncated_file_is_reported(tmp_path, capsys, suffix):
+    ix = build(tmp_path / "ix")
+    path = file_of(ix, suffix)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 5])
+    report = check_index(ix.path)
+    assert str(path) in report.damaged_files, report.format()
+    assert run_cli(capsys, ix.path)[0] == 1
+    assert_searcher_refuses(ix.path, path)
+
+
+@pytest.mark.parametrize("suffix", ["body.ptr.npy", "stored.bin", "title.lex.txt", "del-"])
+def test_deleted_file_is_reported(tmp_path, capsys, suffix):
+    ix = build(tmp_path / "ix")
+    path = file_of(ix, suffix)
+    path.unlink()
+    report = check_index(ix.path)
+    assert [str(p) for p in report.problems if p.path == str(path)] and "missing" in report.format()
+    status, out = run_cli(capsys, ix.path)
+    assert status == 1 and "missing" in out
+    assert_searcher_refuses(ix.path, path)
+
+
+def test_every_problem_is_reported_not_just_the_first(tmp_path, capsys):
+    ix = build(tmp_path / "ix")
+    damaged = [file_of(ix, "body.pos.npy", 0), file_of(ix, "stored.bin", 1), file_of(ix, "title.trie", 1)]
+    flip_byte(damaged[0], keep_mtime=False)
+    damaged[1].write_bytes(damaged[1].read_bytes()[:-1])
+    damaged[2].unlink()
+    report = ix.check()
+    assert set(report.damaged_files) == {str(p) for p in damaged}
+    status, out = run_cli(capsys, ix.path)
+    assert status == 1
+    for p in damaged:
+        assert str(p.relative_to(ix.path)) in out
+
+
+def test_damaged_older_kept_manifest_is_reported(tmp_path):
+    ix = build(tmp_path / "ix")
+    older = ix.path / manifest_name(generations(ix.path)[-2])
+    flip_byte(older, keep_mtime=False)
+    report = check_index(ix.path)
+    assert report.damaged_files == [str(older)]
+    with ix.searcher() as s:  # searchers use the newest commit, which is intact
+        assert s.doc_count() == 79
+
+
+def rewrite(ix: Index, segment: int, fname: str, array: np.ndarray) -> Path:
+    """Replace a segment file by a consistent-looking one (new size and checksum in a new manifest):
+    damage a checksum cannot see, as a buggy writer would make it."""
+    manifest = read_manifest(ix.path)
+    entry = manifest.segments[segment]
+    path = ix.path / SEGMENTS_DIR / entry.name / fname
+    path.unlink()
+    entry.files[fname] = write_array(path, array)
+    manifest.generation += 1
+    write_manifest(ix.path, manifest)
+    return path
+
+
+def test_structural_damage_behind_valid_checksums(tmp_path):
+    ix = build(tmp_path / "ix")
+    seg_dir = ix.path / SEGMENTS_DIR / read_manifest(ix.path).segments[0].name
+    unit = np.load(seg_dir / "title.unit.npy").copy()
+    unit[-1] = 10_000  # a unit past the end
+    rewrite(ix, 0, "title.unit.npy", unit)
+    tf = np.load(seg_dir / "body.tf.npy").copy()
+    tf[0] += 1  # positions no longer add up
+    rewrite(ix, 0, "body.tf.npy", tf)
+    deleted = read_manifest(ix.path).segments[0].deletes
+    bits = np.unpackbits(np.load(seg_dir / deleted))
+    bits[7] = 1  # a second deleted document the manifest does not count
+    rewrite(ix, 0, deleted, np.packbits(bits))
+    offsets = np.load(seg_dir / "stored.ptr.npy").copy()
+    offsets[1] += 3
+    rewrite(ix, 0, "stored.ptr.npy", offsets)
+    lexoff = np.load(seg_dir / "body.lexoff.npy").copy()
+    lexoff[2] -= 1
+    rewrite(ix, 0, "body.lexoff.npy", lexoff)
+    report = check_index(ix.path)
+    text = report.format()
+    assert "title.unit.npy: a unit number reaches 10000" in text
+    assert "body.pos.npy" in text  # position count vs the sum of term frequencies
+    assert f"{deleted}: marks 2 documents deleted, the manifest says 1" in text
+    assert "stored.bin: stored block 0 is unreadable" in text or "stored.bin: stored block 1" in text
+    assert "body.lexoff.npy" in text
+    assert not report.ok
+
+
+def test_meta_json_counts_must_match_the_manifest(tmp_path):
+    ix = build(tmp_path / "ix")
+    manifest = read_manifest(ix.path)
+    manifest.segments[1].doc_count = 41
+    manifest.generation += 1
+    write_manifest(ix.path, manifest)
+    report = check_index(ix.path)
+    assert any(p.path.endswith("meta.json") and "41" in p.message for p in report.problems), report.format()
+
+
+def test_manifest_pointing_outside_the_index_reads_nothing_outside(tmp_path, capsys, monkeypatch):
+    ix = build(tmp_path / "ix")
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "meta.json").write_text('{"doc_count": 1, "fields": {}}')
+    # a segment file replaced by a link to a file outside the index
+    link = file_of(ix, "stored.bin", 1)
+    link.unlink()
+    link.symlink_to(outside / "meta.json")
+    manifest = read_manifest(ix.path)
+    manifest.segments[0].name = "../../secret"
+    manifest.generation += 1
+    write_manifest(ix.path, manifest)
+
+    touched: list[str] = []
+    real_open, real_os_open = builtins.open, os.open
+
+    def recording_open(file, *args, **kwargs):
+        if isinstance(file, (str, Path)):
+            touched.append(os.path.realpath(file))
+        return real_open(file, *args, **kwargs)
+
+    def recording_os_open(file, *args, **kwargs):
+        touched.append(os.path.realpath(file))
+        return real_os_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", recording_open)
+    monkeypatch.setattr(os, "open", recording_os_open)
+    report = check_index(ix.path)
+    with pytest.raises(IndexCorruptError, match="unsafe"):
+        Index(ix.path).searcher()
+    monkeypatch.undo()
+    assert not report.ok
+    newest = str(ix.path / manifest_name(manifest.generation))
+    assert any(p.path == newest and "unsafe" in p.message for p in report.problems), report.format()
+    assert any(p.path == str(link) and "symbolic link" in p.message for p in report.problems), report.format()
+    inside = os.path.realpath(ix.path)
+    assert touched and all(p.startswith(inside + os.sep) for p in touched), [
+        p for p in touched if not p.startswith(inside)]
+    assert run_cli(capsys, ix.path)[0] == 1
+
+
+def test_leftovers_are_notes_not_damage(tmp_path, capsys):
+    ix = build(tmp_path / "ix")
+    (ix.path / SEGMENTS_DIR / "seg-99999999").mkdir()
+    (ix.path / SEGMENTS_DIR / "seg-99999999" / "meta.json").write_text("{}")
+    (ix.path / "manifest-0000000099.json.tmp").write_text("half a manifest")
+    report = check_index(ix.path)
+    assert report.ok
+    assert any("seg-99999999" in n for n in report.notes)
+    status, out = run_cli(capsys, ix.path)
+    assert status == 0 and "leftovers" in out
+    with ix.writer() as w:  # the next writer removes them
+        w.add({"id": "x", "title": "walnut"})
+    assert not (ix.path / SEGMENTS_DIR / "seg-99999999").exists()
+    assert check_index(ix.path).notes == []
+
+
+def test_check_of_a_missing_index(tmp_path, capsys):
+    status, out = run_cli(capsys, tmp_path / "nothing")
+    assert status == 2 and "error" in out

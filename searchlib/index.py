@@ -141,9 +141,13 @@ class Index:
         return Searcher.open(self.path)
 
     def search(self, query: "str | Query", limit: int = 10, **options: Any):
-        """Open a searcher, run one query, close it (convenient; keep a searcher for many queries)."""
+        """Open a searcher, run one query, close it (convenient; keep a searcher for many queries).
+        The hits' stored fields and passages are read before the searcher closes."""
         with self.searcher() as s:
-            return s.search(query, limit, **options)
+            results = s.search(query, limit, **options)
+            for hit in results:
+                hit.fields, hit.passages  # noqa: B018 - read now, while the files are open
+            return results
 
     def parse_query(self, text: "str | Query", lenient: bool = False) -> Query:
         """Parse query text with this index's fields and default operator."""

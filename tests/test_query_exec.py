@@ -698,3 +698,13 @@ def test_phrases_are_highlighted(s):
 def test_bm25f_words_are_highlighted_in_their_field(s):
     assert "<mark>History</mark>" in snippet_of(s, "history", "4", fields={"title": 1.0})
     assert "<mark>history</mark>" in snippet_of(s, "history", "4", fields={"body": 1.0})
+
+
+def test_index_search_reads_hits_before_closing(tmp_path):
+    from searchlib import ID, TEXT, Index, Schema
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True), body=TEXT(stored=True, passages="paragraph")))
+    with ix.writer() as w:
+        w.add({"id": "a", "body": "first paragraph about soap\n\nsecond about a storyline"})
+    res = ix.search("storyline")
+    assert res[0].fields["body"].startswith("first paragraph")
+    assert res[0].passages[0].text == "second about a storyline"

@@ -14,8 +14,8 @@ from .stemming import SNOWBALL_LANGUAGES
 from .tokenizers import TOKENIZERS, KeywordTokenizer, RegexTokenizer, Token, Tokenizer
 
 # Distinct words remembered per analyzer before the cache starts over (cleared at once: frequent
-# words return after a few misses). With a word and its term ~50 bytes each plus the dict entry,
-# a full cache holds roughly 150 MB; read at every miss, so tests can lower it.
+# words return after a few misses). An entry costs ~60-120 bytes (the word, often its own term
+# string, the dict slot), so a full cache holds ~100 MB; read at every miss, so tests can lower it.
 _CACHE_LIMIT = 1_000_000
 
 

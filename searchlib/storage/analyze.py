@@ -31,8 +31,8 @@ from ..schema import TEXT, Schema
 
 _UNSEEN = -2
 # Words plus terms one FieldAnalysis numbers before it starts over (per field and process). An
-# entry costs ~150-250 bytes (the word, its term, dict slots), so a full numbering is ~200 MB.
-# Read at the start of every batch, so tests can lower it.
+# entry costs ~100 bytes (the string and its dict slot; measured), so a full numbering is ~100 MB.
+# Read at every batch, so tests can lower it.
 WORD_CACHE_LIMIT = 1_000_000
 
 Source = tuple[int, int]  # (process id, epoch) of the numbering a batch's local ids belong to

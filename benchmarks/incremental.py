@@ -30,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's searchlib, installed or not
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scale  # noqa: E402  (the corpus generator)
 

@@ -525,6 +525,7 @@ class SegmentEvaluator:
         doc_tf = np.zeros(self.n, dtype=np.float32)
         docs = np.zeros(self.n, dtype=bool)
         split_parts = []
+        touched = []  # documents with the word in an unsplit field: only they need saturating
         for fname, term in leaf.terms.items():
             fr = self.reader.fields.get(fname)
             tid = fr.term_id(term) if fr is not None else -1
@@ -537,8 +538,13 @@ class SegmentEvaluator:
             else:
                 doc_tf[units] += part
                 docs[units] = True
+                touched.append(units)
         weight = np.float32(self.stats.fields_idf(leaf.terms) * leaf.boost)
-        result = Matches(docs, np.where(doc_tf > 0, weight * self._saturate(doc_tf), np.float32(0)))
+        doc_score = np.zeros(self.n, dtype=np.float32)
+        if touched:
+            at = touched[0] if len(touched) == 1 else np.unique(np.concatenate(touched))
+            doc_score[at] = weight * self._saturate(doc_tf[at])
+        result = Matches(docs, doc_score)
         for fname, fr, units, part in split_parts:
             unit_doc = np.asarray(fr.unit_doc)[units]
             base = doc_tf[unit_doc]

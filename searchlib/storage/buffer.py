@@ -188,6 +188,15 @@ def _text(value: Any, where: str, limit: int) -> str:
     return value
 
 
+def _exact_terms(terms: list[str], where: str) -> list[str]:
+    """ID and KEYWORD terms, refused if they hold a NUL or a line break: the term dictionary
+    cannot store NUL, and the sorted term list keeps one term per line."""
+    for term in terms:
+        if "\x00" in term or "\n" in term or "\r" in term:
+            raise DocumentError(f"{where}: an exact value cannot contain NUL or line-break characters: {term!r}")
+    return terms
+
+
 class SegmentBuffer:
     """Documents not yet written as a segment.
 
@@ -256,7 +265,7 @@ class SegmentBuffer:
                 value = _text(str(value), where, limit)
                 if not value.strip():
                     raise DocumentError(f"{where}: an ID cannot be empty")
-                units[name] = [value]
+                units[name] = _exact_terms([value], where)
                 chars += len(value)
                 if ft.unique:
                     key = value
@@ -270,7 +279,7 @@ class SegmentBuffer:
                 if size > limit:
                     raise _too_large(where, f"at least {size:,}", limit)
                 chars += size
-                units[name] = ft.split(value)
+                units[name] = _exact_terms(ft.split(value), where)
             elif isinstance(ft, (NUMERIC, DATETIME)):
                 try:
                     columns[name] = ft.to_value(value)

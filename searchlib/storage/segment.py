@@ -272,7 +272,10 @@ class FieldReader:
 class SegmentReader:
     """A read-only view of one segment, its files verified against their checksums."""
 
-    def __init__(self, directory: Path, files: dict[str, dict], deletes: str | None = None):
+    def __init__(self, directory: Path, files: dict[str, dict], deletes: str | None = None,
+                 fields: "set[str] | None" = None):
+        """Open the segment; with `fields`, only those fields (no columns, no stored documents):
+        a writer looking up keys to delete needs nothing more."""
         self.directory = directory
         self.files = files
         if META not in files:
@@ -285,10 +288,12 @@ class SegmentReader:
             raise missing(directory / META) from None
         except (ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(str(directory / META), f"unreadable: {exc}") from None
-        self.fields = {name: FieldReader(directory, name, files, info, self.doc_count) for name, info in self.meta["fields"].items()}
-        self.columns = {fname[:-len(".col.npy")]: load_array(directory / fname, entry)
-                        for fname, entry in files.items() if fname.endswith(".col.npy")}
-        self.stored = StoredReader(directory, files)
+        self.fields = {name: FieldReader(directory, name, files, info, self.doc_count)
+                       for name, info in self.meta["fields"].items() if fields is None or name in fields}
+        self.columns = {} if fields is not None else {
+            fname[:-len(".col.npy")]: load_array(directory / fname, entry)
+            for fname, entry in files.items() if fname.endswith(".col.npy")}
+        self.stored = None if fields is not None else StoredReader(directory, files)
         self.live: np.ndarray | None = None  # None: every document is live
         if deletes is not None:
             packed = load_array(directory / deletes, files[deletes], mmap=False)
@@ -305,7 +310,8 @@ class SegmentReader:
         return np.flatnonzero(self.live) if self.live is not None else np.arange(self.doc_count)
 
     def close(self) -> None:
-        self.stored.close()
+        if self.stored is not None:
+            self.stored.close()
 
 
 def write_deletes(directory: Path, name: str, deleted: np.ndarray) -> dict:

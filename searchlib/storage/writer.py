@@ -72,6 +72,7 @@ class IndexWriter:
         self._new: set[str] = set()  # segments written by this writer, not yet committed
         self._written_deletes: list[Path] = []  # deletion files written into older segments, not yet committed
         self._readers: dict[str, SegmentReader] = {}
+        self._key_readers: dict[str, SegmentReader] = {}  # opened for key lookups only
         self._deleted: dict[str, np.ndarray] = {}  # segment -> deletion mask changed by this writer
         self._counter = self._base.counter
         self._buffer = SegmentBuffer(self.schema, self._analysis)
@@ -105,7 +106,7 @@ class IndexWriter:
         key_field = self._key_field()
         count = self._buffer.delete_key(key, keep_from)
         for entry in self._segments:
-            reader = self._reader(entry)
+            reader = self._key_reader(entry)
             field = reader.fields[key_field]
             tid = field.term_id(key)
             if tid < 0:
@@ -318,9 +319,18 @@ class IndexWriter:
             self._readers[entry.name] = SegmentReader(self._segment_path(entry.name), entry.files, entry.deletes)
         return self._readers[entry.name]
 
+    def _key_reader(self, entry: SegmentEntry) -> SegmentReader:
+        """The segment opened for key lookups only: the unique field and the deletions."""
+        if entry.name in self._readers:
+            return self._readers[entry.name]
+        if entry.name not in self._key_readers:
+            self._key_readers[entry.name] = SegmentReader(self._segment_path(entry.name), entry.files, entry.deletes,
+                                                          fields={self._key_field()})
+        return self._key_readers[entry.name]
+
     def _deletion_mask(self, entry: SegmentEntry) -> np.ndarray:
         if entry.name not in self._deleted:
-            live = self._reader(entry).live
+            live = self._key_reader(entry).live if self.schema.unique_field else self._reader(entry).live
             self._deleted[entry.name] = np.zeros(entry.doc_count, bool) if live is None else ~live
         return self._deleted[entry.name]
 
@@ -345,9 +355,9 @@ class IndexWriter:
             shutil.rmtree(self._segment_path(name), ignore_errors=True)
 
     def _close_readers(self) -> None:
-        for reader in self._readers.values():
+        for reader in (*self._readers.values(), *self._key_readers.values()):
             reader.close()
-        self._readers = {}
+        self._readers, self._key_readers = {}, {}
 
     def _remove_unreferenced(self) -> None:
         """Delete what no kept commit references: older manifests, leftovers of cancelled or crashed

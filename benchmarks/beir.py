@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # benchmark this checkout's searchlib, installed or not
 sys.path.insert(0, str(HERE))
 
+import tables  # noqa: E402
 from engines import ENGINES, make_engine  # noqa: E402
 
 from searchlib.evaluation import evaluate, load_beir  # noqa: E402
@@ -94,22 +95,11 @@ def _rows(results: list[dict], k: int) -> tuple[list[str], list[list[str]]]:
 
 
 def print_table(results: list[dict], k: int) -> None:
-    header, rows = _rows(results, k)
-    widths = [max(len(c) for c in col) for col in zip(header, *rows)]
-    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-                                  for i, (c, w) in enumerate(zip(cells, widths)))
-    print(fmt(header))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(fmt(row))
+    tables.print_aligned(*_rows(results, k))
 
 
 def print_markdown(results: list[dict], k: int) -> None:
-    header, rows = _rows(results, k)
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    tables.print_markdown(*_rows(results, k))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # benchmark this checkout's searchlib, installed or not
 sys.path.insert(0, str(HERE))
 
+import tables  # noqa: E402
 from engines import ENGLISH_STOPWORDS, _body, _version  # noqa: E402
 
 from searchlib.evaluation import load_beir  # noqa: E402
@@ -341,22 +342,11 @@ def _rows(results: list[KindResult]) -> tuple[list[str], list[list[str]]]:
 
 
 def print_table(results: list[KindResult]) -> None:
-    header, rows = _rows(results)
-    widths = [max(len(c) for c in col) for col in zip(header, *rows)]
-    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-                                  for i, (c, w) in enumerate(zip(cells, widths)))
-    print(fmt(header))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(fmt(row))
+    tables.print_aligned(*_rows(results))
 
 
 def print_markdown(results: list[KindResult]) -> None:
-    header, rows = _rows(results)
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    tables.print_markdown(*_rows(results))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,6 +61,8 @@ _WORD_STOP = frozenset('()"^:~[]{}')  # plus whitespace
 _RANGE_STOP = frozenset('[]{}"')  # plus whitespace: what ends an unquoted range value
 _COMPARE_STOP = frozenset('()[]{}"^~')  # plus whitespace: what ends an unquoted comparison value
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
+# Characters a word is made of that need no decision: not whitespace, a stop, an escape or a wildcard.
+_PLAIN_RUN = re.compile(r'[^\s()"^:~\[\]{}\\*?]+')
 # ISO 8601 datetimes keep their ':' (no field name can start with a digit); bounded length, so
 # trying it costs a constant per word.
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?",
@@ -278,9 +280,18 @@ class _Lexer:
             buf.extend(m.group())  # its ':' are part of the word; the word may go on (`...T12:00*`)
             self.steps += m.end() - i
             j = m.end()
-        wild: list[int] = []  # positions of unescaped * and ? in buf
+        wild: list[int] = []  # positions of unescaped * and ? in the word
+        length = len(buf)  # characters in the word so far (buf holds pieces)
         escaped_any = escaped_wild = False
         while j < n:
+            m = _PLAIN_RUN.match(text, j)  # a run of ordinary characters in one step
+            if m is not None:
+                piece = m.group()
+                buf.append(piece)
+                length += len(piece)
+                self.steps += len(piece)
+                j = m.end()
+                continue
             self.steps += 1
             ch = text[j]
             if ch == "\\":
@@ -290,13 +301,14 @@ class _Lexer:
                 escaped_any = True
                 escaped_wild = escaped_wild or ch in "*?"
                 buf.append(ch)
+                length += 1
                 j += 2
                 continue
             if ch.isspace() or ch in _WORD_STOP:
                 break
-            if ch in "*?":
-                wild.append(len(buf))
+            wild.append(length)  # only * and ? are left: a wildcard
             buf.append(ch)
+            length += 1
             j += 1
         word = "".join(buf)
         col = i + 1

@@ -10,7 +10,8 @@ import numpy as np
 from .config import Settings, load_config
 from .errors import ConfigError, IndexNotFoundError, SearchlibError
 from .query.ast import Query
-from .query.execute import Compiler, SegmentEvaluator, Stats
+from .query.compile import Compiler
+from .query.evaluate import SegmentEvaluator, Stats
 from .query.parser import parse_query
 from .schema import Schema
 from .search import Searcher

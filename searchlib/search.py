@@ -23,8 +23,8 @@ from .config import Settings
 from .errors import IndexCorruptError, SchemaError, SearchlibError
 from .highlight import Formatter, get_formatter, highlight
 from .query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
-from .query.execute import (Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, SegmentEvaluator, Stats, TermLeaf,
-                            leaves)
+from .query.compile import Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
+from .query.evaluate import SegmentEvaluator, Stats
 from .query.expand import ExpansionLimitWarning
 from .query.parser import parse_query
 from .schema import DATETIME, NUMERIC, TEXT, FieldType, Schema
@@ -294,7 +294,7 @@ class Searcher:
         prefix, wildcard or fuzzy query expands to (default 1024, fuzzy 50); hitting the cap
         issues an ExpansionLimitWarning and is noted in `Results.warnings`. Ranges, exact
         NUMERIC/DATETIME values and `field:*` are constant-score clauses worth their boost, as in
-        Lucene; an unfielded word over several TEXT fields is scored BM25F (see query/execute.py).
+        Lucene; an unfielded word over several TEXT fields is scored BM25F (see query/evaluate.py).
         """
         started = time.perf_counter()
         if not isinstance(limit, int) or limit < 0 or not isinstance(offset, int) or offset < 0:

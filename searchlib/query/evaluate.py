@@ -1,7 +1,6 @@
-"""Running a query: compile query objects against a schema, then evaluate them segment by segment.
+"""Evaluating compiled queries segment by segment, with index-wide statistics.
 
-Compiling analyses each word with its field's analyzer and expands unfielded words over the
-default fields (with their boosts). Evaluation is vectorised: a term's postings are scored in one
+Evaluation is vectorised: a term's postings are scored in one
 numpy expression; clauses combine as dense arrays over the segment's documents and passages.
 Matching is decided per document (a required word may be anywhere in the document); scores are
 computed per passage for fields split into passages, so the best passage decides the rank.
@@ -31,306 +30,21 @@ counts its occurrences, and dense repeats of the words cannot multiply the count
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 
-from ..analysis import AsciiFoldingFilter, LengthFilter, LowercaseFilter, StopFilter, TermFilter
-from ..errors import QuerySyntaxError, SchemaError
-from ..schema import DATETIME, ID, KEYWORD, NUMERIC, TEXT, FieldType, Schema
+from ..schema import TEXT, Schema
 from ..scoring import Explanation, explain_idf, explain_tf, idf
 from ..storage.segment import MISSING_TIME, SegmentReader, gather_ranges
-from .ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
+from .compile import (AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf,
+                      TermRangeLeaf)
 from .expand import Expander, Expansion, term_range_ids
 
 _STRIDE = np.int64(1) << np.int64(32)
-_DAY = 86_400_000_000  # microseconds
-_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _MAX_SLOP = (1 << 30) - 1  # a larger slop means the same (positions stay below 2**31) and would overflow keys
 
-
-# -- compiled nodes ---------------------------------------------------------------------------
-@dataclass
-class TermLeaf:
-    field: str
-    term: str
-    boost: float = 1.0
-
-
-@dataclass
-class PhraseLeaf:
-    field: str
-    terms: list[tuple[int, str]]  # (relative position, term)
-    boost: float = 1.0
-    slop: int = 0
-
-
-@dataclass
-class FieldsLeaf:
-    """One word over several TEXT fields, scored BM25F: each field's own term and weight."""
-
-    terms: dict[str, str]  # field -> the word analysed by that field
-    weights: dict[str, float]  # field -> w_f (default-field boost times the field's boost)
-    boost: float = 1.0
-
-
-@dataclass(frozen=True)
-class ExpandLeaf:
-    """A prefix, wildcard or fuzzy query on one field, expanded against the dictionary when run."""
-
-    field: str
-    kind: str  # "prefix", "wildcard" or "fuzzy"
-    text: str  # normalised like the field's terms
-    boost: float = 1.0
-    max_dist: int = 1
-    prefix_length: int = 1
-    max_expansions: int | None = None
-
-
-@dataclass
-class TermRangeLeaf:
-    """Terms of a TEXT, ID or KEYWORD field between two terms (None: open end); constant score."""
-
-    field: str
-    low: str | None
-    high: str | None
-    include_low: bool = True
-    include_high: bool = True
-    boost: float = 1.0
-
-
-@dataclass
-class ColumnLeaf:
-    """Values of a NUMERIC or DATETIME column in a range (an exact value is [v, v]); constant score."""
-
-    field: str
-    low: float | int | None
-    high: float | int | None
-    include_low: bool = True
-    include_high: bool = True
-    boost: float = 1.0
-
-
-@dataclass
-class AllLeaf:
-    boost: float = 0.0  # an implicit match-all (under a pure negation) adds nothing to scores
-
-
-@dataclass
-class BoolNode:
-    must: list = field(default_factory=list)
-    should: list = field(default_factory=list)
-    must_not: list = field(default_factory=list)
-    boost: float = 1.0
-
-
-Node = TermLeaf | PhraseLeaf | FieldsLeaf | ExpandLeaf | TermRangeLeaf | ColumnLeaf | AllLeaf | BoolNode
-
-
-# -- normalising words that are not analysed --------------------------------------------------
-def normalize(ft: FieldType, text: str) -> str:
-    """`text` as the field would case-fold it, without tokenizing or stemming: lower-cased and
-    ASCII-folded when the field's analyzer does that (how prefixes, wildcards and range ends are
-    read, as in Lucene)."""
-    analyzer = getattr(ft, "analyzer", None)
-    for f in analyzer.filters if analyzer is not None else ():
-        if isinstance(f, (LowercaseFilter, AsciiFoldingFilter)):
-            text = f.map(text)
-    return text
-
-
-def analyze_word(ft: FieldType, text: str) -> str:
-    """`text` through the field's term filters as one word (stemmed, like the index's terms, but
-    not tokenized and never dropped as a stop word): how a fuzzy word is read, as in Whoosh."""
-    word = text
-    for f in ft.analyzer.filters:
-        if isinstance(f, TermFilter) and not isinstance(f, (StopFilter, LengthFilter)):
-            mapped = f.map(word)
-            if mapped:
-                word = mapped
-    return word
-
-
-def _value_range(ft: FieldType, low: Any, high: Any, include_low: bool, include_high: bool
-                 ) -> tuple[Any, Any, bool, bool]:
-    """Column bounds for a NUMERIC/DATETIME range. A DATETIME bound written as a date
-    (2020-01-31) stands for that whole day: [a TO b] takes in all of day b, {a TO ...} starts
-    after day a."""
-    if isinstance(ft, DATETIME):
-        if low is not None and _DATE_ONLY.match(str(low).strip()):
-            low, include_low = ft.to_value(str(low).strip()) + (0 if include_low else _DAY), True
-        elif low is not None:
-            low = ft.to_value(low)
-        if high is not None and _DATE_ONLY.match(str(high).strip()):
-            high, include_high = ft.to_value(str(high).strip()) + (_DAY if include_high else 0), False
-        elif high is not None:
-            high = ft.to_value(high)
-        return low, high, include_low, include_high
-    return (None if low is None else ft.to_value(low), None if high is None else ft.to_value(high),
-            include_low, include_high)
-
-
-class Compiler:
-    """Turns Query objects into nodes for one schema, default fields and default operator."""
-
-    def __init__(self, schema: Schema, default_fields: Mapping[str, float], default_and: bool = False,
-                 lenient: bool = False, max_expansions: int | None = None):
-        self.schema = schema
-        self.default_fields = dict(default_fields)
-        self.default_and = default_and
-        self.lenient = lenient
-        self.max_expansions = max_expansions
-        for name in self.default_fields:
-            ft = schema[name]
-            if not isinstance(ft, (TEXT, KEYWORD, ID)):
-                raise SchemaError(f"default field {name!r} is {ft.kind}, not a searchable text field")
-        self._text_defaults = [f for f in self.default_fields if isinstance(schema.fields[f], TEXT)]
-
-    def compile(self, q: Query) -> Node | None:
-        """The node for `q`, or None when it can match nothing (e.g. only stop words)."""
-        if isinstance(q, Term):
-            return self._word(q.field, q.text, q.boost, phrase=False)
-        if isinstance(q, Phrase):
-            return self._word(q.field, " ".join(q.words), q.boost, phrase=True, slop=q.slop)
-        if isinstance(q, (Prefix, Wildcard, Fuzzy, Range)):
-            if q.field is None:
-                nodes = [self._multi(f, q, q.boost * fb) for f, fb in self.default_fields.items()]
-                return _any([n for n in nodes if n is not None])
-            return self._multi(q.field, q, q.boost)
-        if isinstance(q, Boolean):
-            must = [n for n in map(self.compile, q.must) if n is not None]
-            should = [n for n in map(self.compile, q.should) if n is not None]
-            must_not = [n for n in map(self.compile, q.must_not) if n is not None]
-            if not must and not should:
-                if not must_not or q.should or (q.must and not must):
-                    return None  # everything positive was dropped (stop words): match nothing
-                must = [AllLeaf()]
-            if len(must) + len(should) == 1 and not must_not and q.boost == 1.0:
-                return (must or should)[0]
-            return BoolNode(must, should, must_not, q.boost)
-        if isinstance(q, Every):
-            return AllLeaf(q.boost)
-        if isinstance(q, Nothing):
-            return None
-        raise TypeError(f"not a query: {q!r}")
-
-    def _error(self, message: str) -> None:
-        """Raise in strict mode; in lenient mode the clause is dropped (the caller returns None)."""
-        if not self.lenient:
-            raise QuerySyntaxError(message, 1)
-
-    def _field(self, fname: str) -> FieldType | None:
-        if fname not in self.schema:
-            self._error(f"unknown field {fname!r}")
-            return None
-        return self.schema.fields[fname]
-
-    # -- words and phrases --------------------------------------------------------------------
-    def _word(self, fname: str | None, text: str, boost: float, phrase: bool, slop: int = 0) -> Node | None:
-        if fname is None:
-            if not phrase and len(self._text_defaults) >= 2:
-                return self._fields_word(text, boost)
-            nodes = [self._word(f, text, boost * fb, phrase, slop) for f, fb in self.default_fields.items()]
-            return _any([n for n in nodes if n is not None])
-        ft = self._field(fname)
-        if ft is None:
-            return None
-        if isinstance(ft, TEXT):
-            tokens = [(t.position, t.term) for t in ft.analyzer(text)]
-            if not tokens:
-                return None
-            weight = boost * ft.boost
-            if len(tokens) == 1:
-                return TermLeaf(fname, tokens[0][1], weight)
-            if phrase and ft.positions:
-                first = tokens[0][0]
-                return PhraseLeaf(fname, [(p - first, t) for p, t in tokens], weight, slop)
-            leaves = [TermLeaf(fname, t, weight) for _, t in tokens]
-            return BoolNode(must=leaves) if phrase or self.default_and else BoolNode(should=leaves)
-        if isinstance(ft, ID):
-            return TermLeaf(fname, text, boost) if text else None
-        if isinstance(ft, KEYWORD):
-            words = ft.split(text)
-            if not words:
-                return None
-            leaves = [TermLeaf(fname, w, boost) for w in words]
-            return leaves[0] if len(leaves) == 1 else BoolNode(must=leaves)
-        if isinstance(ft, (NUMERIC, DATETIME)):
-            try:
-                low, high, inc_low, inc_high = _value_range(ft, text, text, True, True)
-            except ValueError as exc:
-                return self._error(f"field {fname!r}: {exc}")
-            return ColumnLeaf(fname, low, high, inc_low, inc_high, boost)
-        return self._error(f"field {fname!r} is stored only and cannot be searched")
-
-    def _fields_word(self, text: str, boost: float) -> Node | None:
-        """An unfielded word over the default fields: BM25F over the TEXT fields (one leaf per
-        token when the word splits into several), plus plain clauses for ID and KEYWORD fields."""
-        tokens = {}
-        for f in self._text_defaults:
-            terms = [t.term for t in self.schema.fields[f].analyzer(text)]
-            if terms:
-                tokens[f] = terms
-        others = [self._word(f, text, boost * fb, False) for f, fb in self.default_fields.items()
-                  if f not in self._text_defaults]
-        others = [n for n in others if n is not None]
-        if len({len(t) for t in tokens.values()}) > 1:  # fields split the word differently: sum per field
-            nodes = [self._word(f, text, boost * self.default_fields[f], False) for f in tokens]
-            return _any(nodes + others)
-        if not tokens:
-            return _any(others)
-        weights = {f: self.default_fields[f] * self.schema.fields[f].boost for f in tokens}
-        width = len(next(iter(tokens.values())))
-        leaves = [FieldsLeaf({f: t[i] for f, t in tokens.items()}, weights, boost) for i in range(width)]
-        text_node = leaves[0] if width == 1 else BoolNode(must=leaves) if self.default_and else BoolNode(should=leaves)
-        return _any([text_node] + others)
-
-    # -- prefix, wildcard, fuzzy and ranges ---------------------------------------------------
-    def _multi(self, fname: str, q: Query, boost: float) -> Node | None:
-        ft = self._field(fname)
-        if ft is None:
-            return None
-        if isinstance(q, Range):
-            return self._range(fname, ft, q, boost)
-        if not isinstance(ft, (TEXT, ID, KEYWORD)):
-            return self._error(f"field {fname!r} is {ft.kind}: {type(q).__name__.lower()} queries need a text field")
-        weight = boost * ft.boost if isinstance(ft, TEXT) else boost
-        if isinstance(q, Fuzzy):
-            return ExpandLeaf(fname, "fuzzy", analyze_word(ft, q.text), weight, int(q.max_dist),
-                              int(q.prefix_length), self.max_expansions)
-        if isinstance(q, Prefix):
-            text = normalize(ft, q.text)
-            kind = "prefix"
-        else:
-            text = normalize(ft, q.pattern)
-            kind = "wildcard"
-            rest = text.rstrip("*")
-            if "*" not in rest and "?" not in rest and rest != text:
-                text, kind = rest, "prefix"  # `stor*` is a prefix
-        if kind == "prefix" and not text or kind == "wildcard" and not text.strip("*"):
-            return TermRangeLeaf(fname, None, None, True, True, weight)  # `field:*`: any term
-        return ExpandLeaf(fname, kind, text, weight, max_expansions=self.max_expansions)
-
-    def _range(self, fname: str, ft: FieldType, q: Range, boost: float) -> Node | None:
-        if isinstance(ft, (NUMERIC, DATETIME)):
-            try:
-                low, high, inc_low, inc_high = _value_range(ft, q.low, q.high, q.include_low, q.include_high)
-            except ValueError as exc:
-                return self._error(f"field {fname!r}: {exc}")
-            return ColumnLeaf(fname, low, high, inc_low, inc_high, boost)
-        if isinstance(ft, (TEXT, ID, KEYWORD)):
-            low = None if q.low is None else normalize(ft, q.low)
-            high = None if q.high is None else normalize(ft, q.high)
-            return TermRangeLeaf(fname, low, high, q.include_low, q.include_high, boost)
-        return self._error(f"field {fname!r} is stored only and cannot be searched")
-
-
-def _any(nodes: list) -> Node | None:
-    if len(nodes) <= 1:
-        return nodes[0] if nodes else None
-    return BoolNode(should=nodes)
 
 
 def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -340,19 +54,6 @@ def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     at = np.searchsorted(b, a)
     np.minimum(at, len(b) - 1, out=at)
     return a[b[at] == a]
-
-
-def leaves(node: Node | None, negated: bool = False):
-    """(leaf, negated) for every leaf of a compiled tree, to highlight and explain matches."""
-    if node is None:
-        return
-    if isinstance(node, BoolNode):
-        for child in node.must + node.should:
-            yield from leaves(child, negated)
-        for child in node.must_not:
-            yield from leaves(child, not negated)
-    else:
-        yield node, negated
 
 
 # -- evaluation -------------------------------------------------------------------------------

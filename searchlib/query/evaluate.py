@@ -569,7 +569,13 @@ class SegmentEvaluator:
                            [idf_expl, tf_expl, self._boost(fname, boost)])
 
     def _where(self, fname: str, unit: int) -> str:
-        return f"passage {unit} of {fname}" if self.reader.fields[fname].split else fname
+        """The unit as the hit shows it: the passage's number within its document (as `Passage.index`)."""
+        fr = self.reader.fields[fname]
+        if not fr.split:
+            return fname
+        unit_doc = np.asarray(fr.unit_doc)
+        first = int(np.searchsorted(unit_doc, unit_doc[unit]))
+        return f"passage #{unit - first} of {fname}"
 
     def _explain_term(self, fname: str, term: str, boost: float, doc: int, passage) -> Explanation:
         unit = self._unit(fname, doc, passage)

@@ -207,6 +207,15 @@ class SegmentEvaluator:
             return Matches(np.ones(self.n, dtype=bool), score)
         raise TypeError(f"cannot evaluate {node!r}")
 
+    def matching(self, node: Node) -> np.ndarray:
+        """Only the documents `node` matches (bool[doc_count]), for filters, whose scores are
+        not used: constant-score ranges skip building a score array."""
+        if isinstance(node, ColumnLeaf):
+            return self.column_docs(node)
+        if isinstance(node, TermRangeLeaf):
+            return self.term_range_docs(node)
+        return self.evaluate(node).docs
+
     # -- placing scores -----------------------------------------------------------------------
     def _place(self, fname: str, units: np.ndarray, scores: np.ndarray) -> Matches:
         fr = self.reader.fields[fname]

@@ -318,7 +318,7 @@ class Searcher:
             m = evaluator.evaluate(node)
             docs = m.docs if reader.live is None else m.docs & reader.live
             if restrict is not None:
-                docs &= evaluator.evaluate(restrict).docs
+                docs &= evaluator.matching(restrict)
             n_match = int(np.count_nonzero(docs))
             total += n_match
             if n_match and want:
@@ -568,13 +568,14 @@ class Searcher:
         key_field = self.schema.unique_field
         if key_field is None or not len(rows):
             return [None] * len(rows)
-        segs, docs = rows[:, 1].astype(np.int64), rows[:, 2].astype(np.int64)
+        docs = rows[:, 2].astype(np.int64)
+        if len(self.readers) == 1:  # one segment (the common case): one gather, no grouping
+            restore = self.readers[0].fields[key_field].trie.restore_key
+            return [restore(tid) if tid >= 0 else None for tid in self._doc_terms(0)[docs].tolist()]
+        segs = rows[:, 1].astype(np.int64)
         keys: list = [None] * len(rows)
-        if len(self.readers) == 1:
-            groups = [(0, np.arange(len(rows)))]
-        else:
-            groups = [(seg, np.flatnonzero(segs == seg)) for seg in np.unique(segs).tolist()]
-        for seg, at in groups:
+        for seg in np.unique(segs).tolist():
+            at = np.flatnonzero(segs == seg)
             tids = self._doc_terms(seg)[docs[at]].tolist()
             restore = self.readers[seg].fields[key_field].trie.restore_key
             for i, tid in zip(at.tolist(), tids):

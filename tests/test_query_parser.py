@@ -466,3 +466,42 @@ def test_plain_words_fast_path_equals_grammar(words, sep, op):
     finally:
         _parser_module._PLAIN = original
     assert fast == slow
+
+
+@_settings(max_examples=400, deadline=None)
+@_given(words=_st.lists(_st.one_of(_st.sampled_from(["AND", "OR", "NOT", "TO", "and", "a", "b"]),
+                                   _st.text(alphabet=_st.characters(categories=("Lu", "Ll", "Nd")), min_size=1,
+                                            max_size=4)), min_size=0, max_size=7),
+        sep=_st.sampled_from([" ", "  ", "\t"]), op=_st.sampled_from(["OR", "AND"]))
+def test_operator_chain_fast_path_equals_grammar(words, sep, op):
+    """Plain words mixed with AND, OR, NOT and TO: the fast path (chains of one operator) builds
+    exactly what the grammar builds, or the same error."""
+    text = sep.join(words)
+
+    def outcome():
+        try:
+            return _parser_module.QueryParser(None, op).parse(text)
+        except QuerySyntaxError as exc:
+            return ("error", str(exc))
+
+    fast = outcome()
+    original = _parser_module._PLAIN
+    try:
+        _parser_module._PLAIN = _parser_module.re.compile(r"(?!)")  # never matches: force the grammar
+        slow = outcome()
+    finally:
+        _parser_module._PLAIN = original
+    assert fast == slow
+
+
+@pytest.mark.parametrize("text", ["a AND b", "a AND b AND c", "a OR b", "x OR y OR z"])
+def test_operator_chains_take_the_fast_path(text, monkeypatch):
+    """Uniform AND/OR chains of plain words never reach the lexer."""
+    def fail(*args, **kwargs):
+        raise AssertionError("the lexer ran")
+
+    words = text.split()[0::2]
+    terms = tuple(Term(None, w) for w in words)
+    expected = Boolean(must=terms) if " AND " in text else Boolean(should=terms)
+    monkeypatch.setattr(_parser_module, "_Lexer", fail)
+    assert _parser_module.QueryParser(None, "AND").parse(text) == expected

@@ -56,6 +56,27 @@ def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[b[at] == a]
 
 
+def _intersect(plists: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The units in every one of the sorted, duplicate-free posting lists (as int64), and for each
+    list the index of each such unit in it: the shortest list is probed into the others with one
+    binary search each, and the indices come from the same searches (a phrase needs them to read
+    positions)."""
+    order = sorted(range(len(plists)), key=lambda i: len(plists[i]))
+    cand = plists[order[0]]
+    picks = {order[0]: np.arange(len(cand))}
+    for i in order[1:]:
+        pl = plists[i]
+        at = np.searchsorted(pl, cand)
+        np.minimum(at, len(pl) - 1, out=at)
+        hit = pl[at] == cand
+        cand = cand[hit]
+        picks = {j: p[hit] for j, p in picks.items()}
+        picks[i] = at[hit]
+        if not len(cand):
+            break
+    return np.asarray(cand, dtype=np.int64), [picks.get(i, cand[:0]) for i in range(len(plists))]
+
+
 # -- evaluation -------------------------------------------------------------------------------
 class Stats:
     """Index-wide statistics over a searcher's segments: unit counts, average lengths, document
@@ -185,6 +206,15 @@ class SegmentEvaluator:
             score = np.full(self.n, node.boost, dtype=np.float32) if node.boost else None
             return Matches(np.ones(self.n, dtype=bool), score)
         raise TypeError(f"cannot evaluate {node!r}")
+
+    def matching(self, node: Node) -> np.ndarray:
+        """Only the documents `node` matches (bool[doc_count]), for filters, whose scores are
+        not used: constant-score ranges skip building a score array."""
+        if isinstance(node, ColumnLeaf):
+            return self.column_docs(node)
+        if isinstance(node, TermRangeLeaf):
+            return self.term_range_docs(node)
+        return self.evaluate(node).docs
 
     # -- placing scores -----------------------------------------------------------------------
     def _place(self, fname: str, units: np.ndarray, scores: np.ndarray) -> Matches:
@@ -361,17 +391,14 @@ class SegmentEvaluator:
         tids = [fr.term_id(t) for _, t in leaf.terms]
         if min(tids) < 0:
             return empty
-        plists = [np.asarray(fr.postings(t)[0], dtype=np.int64) for t in tids]
-        cand = min(plists, key=len)
-        for pl in sorted(plists, key=len)[1:]:
-            cand = _common(cand, pl)
-            if not len(cand):
-                return empty
+        cand, picks = _intersect([fr.postings(t)[0] for t in tids])
+        if not len(cand):
+            return empty
         if leaf.slop > 0:
-            return self._sloppy(fr, leaf, tids, plists, cand)
+            return self._sloppy(fr, leaf, tids, picks, cand)
         keys = None  # unit * 2**32 + phrase start, ascending (postings and positions are sorted)
-        for (rel, _), tid, pl in zip(leaf.terms, tids, plists):
-            pos, owner = fr.positions(tid, np.searchsorted(pl, cand))
+        for (rel, _), tid, pick in zip(leaf.terms, tids, picks):
+            pos, owner = fr.positions(tid, pick)
             k = cand[owner] * _STRIDE + (pos - rel)
             keys = k if keys is None else _common(keys, k)
             if not len(keys):
@@ -383,7 +410,7 @@ class SegmentEvaluator:
         first = np.flatnonzero(new)
         return units[first], np.diff(np.append(first, len(units)))
 
-    def _sloppy(self, fr, leaf: PhraseLeaf, tids: list[int], plists: list[np.ndarray], cand: np.ndarray
+    def _sloppy(self, fr, leaf: PhraseLeaf, tids: list[int], picks: list[np.ndarray], cand: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Sloppy phrase frequency per candidate unit. Each occurrence of the anchor word (the
         phrase's rarest word index-wide) stands for at most one match: the tightest choice of
@@ -394,8 +421,8 @@ class SegmentEvaluator:
         slop = min(leaf.slop, _MAX_SLOP)
         bias = max(rel for rel, _ in leaf.terms) + slop + 1  # keeps keys of window ends non-negative
         slots = []
-        for (rel, term), tid, pl in zip(leaf.terms, tids, plists):
-            pos, owner = fr.positions(tid, np.searchsorted(pl, cand))
+        for (rel, term), tid, pick in zip(leaf.terms, tids, picks):
+            pos, owner = fr.positions(tid, pick)
             slots.append((term, owner, pos - rel, pos))
         terms = [t for t, *_ in slots]
         anchor = min(range(len(slots)), key=lambda i: (self.stats.doc_freq(leaf.field, terms[i]), i))

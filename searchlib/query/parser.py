@@ -536,6 +536,22 @@ def _words_query(words: list[str], default_and: bool) -> Query:
     return Boolean(must=terms) if default_and else Boolean(should=terms)
 
 
+def _chain_query(words: list[str]) -> Query | None:
+    """`w AND w AND ...` or `w OR w OR ...` (one operator throughout, operands plain words that are
+    not operators) as the grammar builds it: a Boolean of the words, all must or all should,
+    whatever the default operator. None for any other sequence (mixed operators, NOT, TO, ...),
+    which the full parser reads."""
+    ops, operands = set(words[1::2]), words[0::2]
+    if len(words) < 3 or len(words) % 2 == 0 or len(ops) != 1 or not _OPERATORS.isdisjoint(operands):
+        return None
+    terms = tuple(Term(None, w) for w in operands)
+    if ops == {"AND"}:
+        return Boolean(must=terms)
+    if ops == {"OR"}:
+        return Boolean(should=terms)
+    return None
+
+
 class QueryParser:
     """A reusable parser configuration. `parse(text)` returns a Query; afterwards `steps` holds
     the work the last parse did (characters lexed plus tokens examined), which is at most a
@@ -561,6 +577,10 @@ class QueryParser:
             if _OPERATORS.isdisjoint(words):
                 self.steps = len(text) + 1
                 return _words_query(words, self.default_operator == "AND")
+            chained = _chain_query(words)
+            if chained is not None:  # `a AND b AND c` or `a OR b`: also what the grammar builds
+                self.steps = len(text) + 1
+                return chained
         lexer, parser = _Lexer(text), None
         try:
             toks = lexer.run()

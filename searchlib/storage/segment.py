@@ -174,6 +174,7 @@ class FieldReader:
         self.pptr, self.pos = arr("pptr"), arr("pos")
         self.lengths, self.unit_doc, self.unit_span = arr("len"), arr("udoc"), arr("uspan")
         self._unit_terms: np.ndarray | None = None
+        self._pos_start: np.ndarray | None = None
         lex_path = directory / f"{name}.lex.txt"
         verify(lex_path, files[f"{name}.lex.txt"])
         size = files[f"{name}.lex.txt"]["size"]
@@ -260,13 +261,22 @@ class FieldReader:
         position the index (into `posting_index`) of the posting it belongs to."""
         if self.pos is None:
             raise ValueError(f"field {self.name!r} was indexed without positions")
-        a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
-        tf = np.asarray(self.tf[a:b], dtype=np.int64)
-        starts = int(self.pptr[tid]) + np.concatenate(([0], np.cumsum(tf[:-1])))
-        chosen_tf = tf[posting_index]
-        idx = gather_ranges(starts[posting_index], chosen_tf)
-        owner = np.repeat(np.arange(len(posting_index)), chosen_tf)
+        chosen = int(self.ptr[tid]) + np.asarray(posting_index, dtype=np.int64)
+        chosen_tf = np.asarray(self.tf[chosen], dtype=np.int64)
+        idx = gather_ranges(self.position_starts()[chosen], chosen_tf)
+        owner = np.repeat(np.arange(len(chosen)), chosen_tf)
         return np.asarray(self.pos[idx], dtype=np.int64), owner
+
+    def position_starts(self) -> np.ndarray:
+        """Where each posting's positions start in `pos` (int64[P]): the running sum of all term
+        frequencies, computed once per reader, so a phrase query reads a posting's positions
+        without summing its term's whole posting list each time. Positions are stored term by
+        term in posting order, so this running sum is also what `pptr` holds at term starts."""
+        if self._pos_start is None:
+            starts = np.zeros(len(self.tf), dtype=np.int64)
+            np.cumsum(self.tf[:-1], dtype=np.int64, out=starts[1:])
+            self._pos_start = starts
+        return self._pos_start
 
 
 class SegmentReader:

@@ -32,6 +32,7 @@ from .stored import StoredReader, write_stored
 
 META = "meta.json"
 MISSING_TIME = np.iinfo(np.int64).min
+_POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader keeps (32 MB)
 
 
 def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
@@ -174,7 +175,8 @@ class FieldReader:
         self.pptr, self.pos = arr("pptr"), arr("pos")
         self.lengths, self.unit_doc, self.unit_span = arr("len"), arr("udoc"), arr("uspan")
         self._unit_terms: np.ndarray | None = None
-        self._pos_start: np.ndarray | None = None
+        self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
+        self._pos_cached = 0
         lex_path = directory / f"{name}.lex.txt"
         verify(lex_path, files[f"{name}.lex.txt"])
         size = files[f"{name}.lex.txt"]["size"]
@@ -261,22 +263,31 @@ class FieldReader:
         position the index (into `posting_index`) of the posting it belongs to."""
         if self.pos is None:
             raise ValueError(f"field {self.name!r} was indexed without positions")
-        chosen = int(self.ptr[tid]) + np.asarray(posting_index, dtype=np.int64)
-        chosen_tf = np.asarray(self.tf[chosen], dtype=np.int64)
-        idx = gather_ranges(self.position_starts()[chosen], chosen_tf)
-        owner = np.repeat(np.arange(len(chosen)), chosen_tf)
+        posting_index = np.asarray(posting_index, dtype=np.int64)
+        chosen_tf = np.asarray(self.tf[int(self.ptr[tid]) + posting_index], dtype=np.int64)
+        idx = gather_ranges(self.position_starts(tid)[posting_index], chosen_tf)
+        owner = np.repeat(np.arange(len(posting_index)), chosen_tf)
         return np.asarray(self.pos[idx], dtype=np.int64), owner
 
-    def position_starts(self) -> np.ndarray:
-        """Where each posting's positions start in `pos` (int64[P]): the running sum of all term
-        frequencies, computed once per reader, so a phrase query reads a posting's positions
-        without summing its term's whole posting list each time. Positions are stored term by
-        term in posting order, so this running sum is also what `pptr` holds at term starts."""
-        if self._pos_start is None:
-            starts = np.zeros(len(self.tf), dtype=np.int64)
-            np.cumsum(self.tf[:-1], dtype=np.int64, out=starts[1:])
-            self._pos_start = starts
-        return self._pos_start
+    def position_starts(self, tid: int) -> np.ndarray:
+        """Where each posting of term `tid` has its positions in `pos` (int64, one per posting):
+        the running sum of the term's frequencies from `pptr[tid]`. Kept for the terms of recent
+        phrase queries (at most _POS_CACHE_POSTINGS postings in all), so a repeated word does not
+        sum its whole posting list again while memory stays bounded on large indexes."""
+        starts = self._pos_start.get(tid)
+        if starts is None:
+            a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
+            starts = np.empty(b - a, dtype=np.int64)
+            if b > a:
+                starts[0] = int(self.pptr[tid])
+                np.cumsum(self.tf[a:b - 1], dtype=np.int64, out=starts[1:])
+                starts[1:] += starts[0]
+            if self._pos_cached + len(starts) > _POS_CACHE_POSTINGS:
+                self._pos_start.clear()
+                self._pos_cached = 0
+            self._pos_start[tid] = starts
+            self._pos_cached += len(starts)
+        return starts
 
 
 class SegmentReader:

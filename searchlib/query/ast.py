@@ -34,6 +34,10 @@ def _number_text(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def _field_prefix(field: str | None) -> str:
+    return f"{field}:" if field else ""
+
+
 def _boost_suffix(boost: float) -> str:
     return "" if boost == 1.0 else f"^{_number_text(boost)}"
 
@@ -79,7 +83,7 @@ class Term(Query):
     boost: float = 1.0
 
     def __str__(self) -> str:
-        prefix = f"{self.field}:" if self.field else ""
+        prefix = _field_prefix(self.field)
         return f"{prefix}{quote_word(self.text)}{_boost_suffix(self.boost)}"
 
 
@@ -100,7 +104,7 @@ class Phrase(Query):
         object.__setattr__(self, "slop", int(slop))
 
     def __str__(self) -> str:
-        prefix = f"{self.field}:" if self.field else ""
+        prefix = _field_prefix(self.field)
         inner = " ".join(w.replace("\\", "\\\\").replace('"', '\\"') for w in self.words)
         slop = f"~{self.slop}" if self.slop else ""
         return f'{prefix}"{inner}"{slop}{_boost_suffix(self.boost)}'
@@ -108,15 +112,15 @@ class Phrase(Query):
 
 @dataclass(frozen=True)
 class Prefix(Query):
-    """Every term that starts with `text` (query syntax `stor*`). The prefix is not analysed
-    beyond the field's lower-casing, as in Lucene and Whoosh."""
+    """Every term that starts with `text` (query syntax `stor*`). The prefix is lower-cased and
+    ASCII-folded when the field's analyzer does that, never stemmed, as in Lucene and Whoosh."""
 
     field: str | None
     text: str
     boost: float = 1.0
 
     def __str__(self) -> str:
-        prefix = f"{self.field}:" if self.field else ""
+        prefix = _field_prefix(self.field)
         return f"{prefix}{quote_word(self.text)}*{_boost_suffix(self.boost)}"
 
 
@@ -130,7 +134,7 @@ class Wildcard(Query):
     boost: float = 1.0
 
     def __str__(self) -> str:
-        prefix = f"{self.field}:" if self.field else ""
+        prefix = _field_prefix(self.field)
         body = "".join(c if c in "*?" else quote_word(c) for c in self.pattern)
         return f"{prefix}{body}{_boost_suffix(self.boost)}"
 
@@ -147,7 +151,7 @@ class Fuzzy(Query):
     prefix_length: int = 1
 
     def __str__(self) -> str:
-        prefix = f"{self.field}:" if self.field else ""
+        prefix = _field_prefix(self.field)
         return f"{prefix}{quote_word(self.text)}~{self.max_dist}{_boost_suffix(self.boost)}"
 
 
@@ -165,7 +169,7 @@ class Range(Query):
     boost: float = 1.0
 
     def __str__(self) -> str:
-        prefix = f"{self.field}:" if self.field else ""
+        prefix = _field_prefix(self.field)
         low = "*" if self.low is None else _range_value(self.low)
         high = "*" if self.high is None else _range_value(self.high)
         opening = "[" if self.include_low else "{"

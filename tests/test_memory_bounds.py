@@ -330,3 +330,18 @@ def test_merge_with_deletions_equals_a_fresh_build(tmp_path, monkeypatch):
 def test_release_free_memory_is_harmless():
     buffer.release_free_memory()
     buffer.release_free_memory()
+
+
+def test_writer_applies_the_merge_token_cap(tmp_path, monkeypatch):
+    """The writer gives plan_merges each segment's token count, so long documents cannot build
+    a merged segment over MAX_MERGED_TOKENS even when the document cap is far away."""
+    monkeypatch.setattr(merge, "MAX_MERGED_TOKENS", 250)
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True), body=TEXT()))
+    for i in range(8):  # eight one-document commits of 100 tokens each
+        with ix.writer(merge_factor=2) as w:
+            w.add({"id": str(i), "body": " ".join(f"w{j}" for j in range(100))})
+    with ix.searcher() as s:
+        tokens = [r.meta["fields"]["body"]["tokens"] for r in s.readers]
+    assert sum(tokens) == 800
+    assert max(tokens) <= 250  # without the cap, merge_factor=2 would build one 800-token segment
+    assert len(tokens) > 1

@@ -82,8 +82,7 @@ class IndexWriter:
         """Add a document (no check for an existing one with the same key: use update for that)."""
         self._check_open()
         self._buffer.add(doc)
-        if self._buffer.tokens >= self.buffer_tokens or self._buffer.chars >= self.buffer_chars:
-            self.flush()
+        self._flush_if_full()
 
     def update(self, doc: Mapping[str, Any]) -> None:
         """Replace the document(s) having this document's unique key, or add it if there is none."""
@@ -94,6 +93,9 @@ class IndexWriter:
         first_new = len(self._buffer)
         self._buffer.add(doc)  # validates: an invalid document deletes nothing
         self._delete(str(doc[key_field]), keep_from=first_new)
+        self._flush_if_full()
+
+    def _flush_if_full(self) -> None:
         if self._buffer.tokens >= self.buffer_tokens or self._buffer.chars >= self.buffer_chars:
             self.flush()
 
@@ -111,10 +113,14 @@ class IndexWriter:
             tid = field.term_id(key)
             if tid < 0:
                 continue
-            docs = np.asarray(field.postings(tid)[0], dtype=np.int64)
-            mask = self._deletion_mask(entry)
-            count += int(np.count_nonzero(~mask[docs]))
-            mask[docs] = True
+            count += self._mark_deleted(entry, np.asarray(field.postings(tid)[0], dtype=np.int64))
+        return count
+
+    def _mark_deleted(self, entry: SegmentEntry, docs: np.ndarray) -> int:
+        """Mark documents of a segment deleted in this batch; return how many were live."""
+        mask = self._deletion_mask(entry)
+        count = int(np.count_nonzero(~mask[docs])) if len(docs) else 0
+        mask[docs] = True
         return count
 
     def delete_all(self) -> None:
@@ -153,10 +159,7 @@ class IndexWriter:
         if len(docs) and (docs.min() < 0 or docs.max() >= entry.doc_count):
             raise SearchlibError(f"document numbers out of range for segment {segment!r} "
                                  f"({entry.doc_count} documents)")
-        mask = self._deletion_mask(entry)
-        count = int(np.count_nonzero(~mask[docs])) if len(docs) else 0
-        mask[docs] = True
-        return count
+        return self._mark_deleted(entry, docs)
 
     # -- segments -------------------------------------------------------------------------
     def flush(self) -> None:
@@ -224,7 +227,8 @@ class IndexWriter:
         if optimize and (len(self._segments) > 1 or any(s.deleted for s in self._segments)):
             self._merge(list(range(len(self._segments))))
         elif merge:
-            while groups := plan_merges([s.live_count for s in self._segments], self.merge_factor):
+            while groups := plan_merges([s.live_count for s in self._segments], self.merge_factor,
+                                        tokens=[self._tokens(s) for s in self._segments]):
                 self._merge(groups[0])
         return Manifest(generation=gen, schema=self._base.schema, settings=self._base.settings,
                         segments=self._segments, counter=self._counter,
@@ -320,17 +324,23 @@ class IndexWriter:
         return self._readers[entry.name]
 
     def _key_reader(self, entry: SegmentEntry) -> SegmentReader:
-        """The segment opened for key lookups only: the unique field and the deletions."""
+        """The segment opened lightly: its meta data, deletions and unique field (if the schema
+        has one), enough for key lookups, deletion masks and token counts."""
         if entry.name in self._readers:
             return self._readers[entry.name]
         if entry.name not in self._key_readers:
+            key = self.schema.unique_field
             self._key_readers[entry.name] = SegmentReader(self._segment_path(entry.name), entry.files, entry.deletes,
-                                                          fields={self._key_field()})
+                                                          fields={key} if key else set())
         return self._key_readers[entry.name]
+
+    def _tokens(self, entry: SegmentEntry) -> int:
+        """Tokens of a segment's TEXT fields (deleted documents included), for the merge size cap."""
+        return sum(info.get("tokens", 0) for info in self._key_reader(entry).meta["fields"].values())
 
     def _deletion_mask(self, entry: SegmentEntry) -> np.ndarray:
         if entry.name not in self._deleted:
-            live = self._key_reader(entry).live if self.schema.unique_field else self._reader(entry).live
+            live = self._key_reader(entry).live
             self._deleted[entry.name] = np.zeros(entry.doc_count, bool) if live is None else ~live
         return self._deleted[entry.name]
 
@@ -347,7 +357,8 @@ class IndexWriter:
         doc_count, files = merge_segments(readers, self._segment_path(name))
         merged = SegmentEntry(name=name, doc_count=doc_count, files=files)
         position = indices[0]
-        self._segments = [s for i, s in enumerate(self._segments) if i not in set(indices)]
+        merged_away = set(indices)
+        self._segments = [s for i, s in enumerate(self._segments) if i not in merged_away]
         if doc_count:
             self._segments.insert(position, merged)
             self._new.add(name)

@@ -16,7 +16,7 @@ import yaml
 from .analysis import PRESETS, from_spec
 from .errors import ConfigError, SchemaError
 from .highlight import FORMATTERS
-from .schema import FIELD_TYPES, PassageSpec, Schema
+from .schema import FIELD_TYPES, Schema
 from .scoring import BM25
 
 OPERATORS = ("OR", "AND")
@@ -77,7 +77,7 @@ class Settings:
             raise ConfigError(f"{where}.highlight.separator", "must be text")
         if schema is not None:
             for name in self.default_fields or {}:
-                if name not in schema or schema.fields[name].kind not in ("text", "keyword", "id"):
+                if name not in searchable(schema):
                     raise ConfigError(f"{where}.default_fields.{name}",
                                       f"not a searchable field; searchable fields: {', '.join(searchable(schema))}")
             if hl.field is not None and (hl.field not in schema or schema.fields[hl.field].kind != "text"
@@ -192,8 +192,6 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
             if flag in spec and not isinstance(spec[flag], bool):
                 raise ConfigError(f"{where}.{flag}", f"must be true or false, got {spec[flag]!r}")
         try:
-            if "passages" in spec:
-                PassageSpec.coerce(spec["passages"])
             fields[fname] = FIELD_TYPES[kind](**spec)
         except SchemaError as exc:
             raise ConfigError(where, str(exc)) from None
@@ -220,11 +218,11 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
             raise ConfigError(f"search.default_fields.{name}", f"boost must be a positive number, got {boost!r}")
     highlight = _section(data, "highlight", "highlight")
     _check_keys(highlight, set(HighlightSettings.__dataclass_fields__), "highlight")
-    settings = Settings(k1=float(bm25.get("k1", 1.2)), b=float(bm25.get("b", 0.75)),
-                        default_fields=dict(default_fields) if default_fields is not None else None,
-                        operator=str(search.get("operator", "OR")).upper(),
-                        passages_per_hit=search.get("passages_per_hit", 3),
-                        highlight=HighlightSettings(**highlight))
+    given = {"k1": bm25.get("k1"), "b": bm25.get("b"), "passages_per_hit": search.get("passages_per_hit"),
+             "operator": str(search["operator"]).upper() if "operator" in search else None,
+             "default_fields": dict(default_fields) if default_fields is not None else None}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None},
+                        highlight=HighlightSettings(**highlight))  # Settings' own defaults for the rest
     try:
         settings.validate("", schema)
     except ConfigError as exc:

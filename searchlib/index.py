@@ -22,6 +22,13 @@ from .storage.manifest import Manifest, generations, read_manifest, write_manife
 from .storage.writer import SEGMENTS_DIR, IndexWriter
 
 
+def _parse(schema: Schema, settings: Settings, query: "str | Query", lenient: bool = False) -> Query:
+    """Query text parsed with the index's fields and default operator (a Query passes through)."""
+    if isinstance(query, Query):
+        return query
+    return parse_query(query, fields=set(schema), default_operator=settings.operator, lenient=lenient)
+
+
 class Writer(IndexWriter):
     """The writer `Index.writer()` returns: an IndexWriter plus the operations that need the query
     language, which the storage layer cannot import."""
@@ -37,10 +44,7 @@ class Writer(IndexWriter):
         Like every change of the batch it becomes visible at commit and is discarded by cancel.
         """
         self._check_open()
-        if isinstance(query, Query):
-            q = query
-        else:
-            q = parse_query(query, fields=set(self.schema), default_operator=self.settings.operator)
+        q = _parse(self.schema, self.settings, query)
         compiler = Compiler(self.schema, self.settings.fields_for(self.schema),
                             default_and=self.settings.operator == "AND")
         node = compiler.compile(q)
@@ -152,9 +156,7 @@ class Index:
 
     def parse_query(self, text: "str | Query", lenient: bool = False) -> Query:
         """Parse query text with this index's fields and default operator."""
-        if isinstance(text, Query):
-            return text
-        return parse_query(text, fields=set(self.schema), default_operator=self.settings.operator, lenient=lenient)
+        return _parse(self.schema, self.settings, text, lenient)
 
     def doc_count(self) -> int:
         """Live documents in the newest commit."""
@@ -184,8 +186,8 @@ class Index:
 
     def stats(self) -> dict:
         """Counts and sizes: documents, deletions, segments, per-field terms and tokens, bytes on disk."""
-        manifest = read_manifest(self.path)
-        with Searcher.open(self.path) as s:
+        with Searcher.open(self.path) as s:  # every figure from the one commit the searcher holds
+            manifest = s.manifest
             fields = {}
             for name, ft in self.schema.items():
                 if not ft.indexed:
@@ -196,7 +198,7 @@ class Index:
                                 "units": s.stats.units.get(name, 0),
                                 "avg_length": round(s.stats.avg_length(name), 3)}
         size = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
-        return {"path": str(self.path), "generation": manifest.generation, "documents": self.doc_count(),
+        return {"path": str(self.path), "generation": manifest.generation, "documents": s.doc_count(),
                 "deleted": sum(e.deleted for e in manifest.segments), "segments": len(manifest.segments),
                 "size_bytes": size, "fields": fields, "settings": self.settings.to_json()}
 

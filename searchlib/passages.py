@@ -12,7 +12,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 # sentence. A paragraph break ends one too.
 _END, _CLOSE = "[.!?。！？]", "[\"'”’)\\]]"
 _SENTENCE_END = re.compile("(?:" + "|".join(f"(?<={_END}{_CLOSE * k})" for k in range(4)) + r")\s+"
-                           r"|\n[ \t\r\f\v]*\n\s*")
+                           r"|" + _PARAGRAPH_BREAK.pattern)
 
 
 def _units(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:

@@ -222,8 +222,8 @@ def test_stemmer_memoisation_calls_the_underlying_function_once_per_word(monkeyp
 def test_analyzer_word_cache_skips_the_chain(monkeypatch):
     analyzer = Analyzer(RegexTokenizer(), [LowercaseFilter(), StopFilter("english")])
     seen = []
-    real_chain = analyzer._chain
-    monkeypatch.setattr(analyzer, "_chain", lambda w: seen.append(w) or real_chain(w))
+    real_chain = analyzer.map_word
+    monkeypatch.setattr(analyzer, "map_word", lambda w: seen.append(w) or real_chain(w))
     analyzer.index_terms("The cat the CAT the cat")
     assert terms(analyzer, "the cat") == ["cat"]
     assert sorted(seen) == ["CAT", "The", "cat", "the"]

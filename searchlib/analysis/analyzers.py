@@ -36,7 +36,9 @@ class Analyzer:
         return Analyzer(self.tokenizer, [*self.filters, other])
 
     # -- the word-level function behind fused analyzers ------------------------------------
-    def _chain(self, word: str) -> str | None:
+    def map_word(self, word: str) -> str | None:
+        """The term one word becomes (None if the chain drops it), not cached: for callers that
+        keep their own cache, such as the writer's per-word numbering."""
         for fn in self._maps:
             word = fn(word)
             if word is None or word == "":
@@ -51,7 +53,7 @@ class Analyzer:
         except KeyError:
             if len(cache) >= _CACHE_LIMIT:
                 cache.clear()
-            result = cache[word] = self._chain(word)
+            result = cache[word] = self.map_word(word)
             return result
 
     # -- public API -------------------------------------------------------------------------

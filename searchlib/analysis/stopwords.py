@@ -28,10 +28,3 @@ def stopwords(language: str) -> frozenset[str]:
     except stop_words.StopWordError as exc:
         raise ValueError(f"no stop word list for {language!r}: {exc}") from None
     return frozenset(w.lower() for w in words)
-
-
-def available_languages() -> list[str]:
-    """Languages with a stop word list."""
-    import stop_words
-
-    return sorted({"english", *stop_words.AVAILABLE_LANGUAGES})

@@ -78,10 +78,7 @@ def term_range_ids(fr: FieldReader, low: str | None, high: str | None, include_l
                    include_high: bool = True) -> np.ndarray:
     """Ids of the field's terms between `low` and `high` in code-point order (None: open end),
     found by two binary searches over the sorted term list: no term is decoded in between."""
-    start = 0 if low is None else fr.rank(low, after=not include_low)
-    end = len(fr.trie) if high is None else fr.rank(high, after=include_high)
-    if end <= start:
-        return np.zeros(0, dtype=np.int64)
+    start, end = fr.rank_range(low, high, include_low, include_high)
     return np.asarray(fr.lex_ids[start:end], dtype=np.int64)
 
 

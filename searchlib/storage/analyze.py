@@ -78,7 +78,7 @@ class FieldAnalysis:
     def _word_id(self, word: str) -> int:
         wid = self.word_ids.get(word)
         if wid is None:
-            term = self.analyzer.term(word)
+            term = self.analyzer.map_word(word)  # this cache is the only one needed here
             wid = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
             self.word_ids[word] = wid
         return wid

@@ -1,7 +1,8 @@
 """The in-memory buffer of a writer: documents analysed and waiting to be flushed as a segment.
 
 Tokens are kept in compact typed arrays (4 bytes each), terms as small integers of a per-field
-vocabulary; each distinct raw word is analysed once per buffer, so a token costs one dict lookup.
+vocabulary. Words are analysed by the writer's Analysis (analyze.py: once per distinct word while
+its numbering lasts); the buffer maps each batch's local term ids to the segment's.
 Flushing turns the arrays into sorted postings with numpy in one pass.
 
 What a buffer holds grows with the documents in it, never with the writer's history: its
@@ -29,7 +30,7 @@ from .segment import MISSING_TIME, FieldArrays, write_segment
 # of its JSON). Indexing a value costs memory in proportion to it (Python objects per distinct
 # word: a 32 MiB value made only of distinct words, 5.5 million of them, peaks at ~2 GB), so the
 # limit keeps one document from exhausting memory, in the spirit of Lucene's refusal of terms
-# over 32,766 bytes. A SegmentBuffer takes its own limit (`max_field_bytes`).
+# over 32,766 bytes.
 MAX_FIELD_BYTES = 32 * 1024 * 1024
 
 
@@ -206,11 +207,10 @@ class SegmentBuffer:
 
     DRAIN_CHARS = 4_000_000  # queued characters that trigger a batch analysis
 
-    def __init__(self, schema: Schema, analysis: Analysis, max_field_bytes: int | None = None):
+    def __init__(self, schema: Schema, analysis: Analysis):
         self.schema = schema
         self.analysis = analysis
-        # read here, not bound as a default argument, so a changed module constant takes effect
-        self.max_field_bytes = MAX_FIELD_BYTES if max_field_bytes is None else int(max_field_bytes)
+        self.max_field_bytes = MAX_FIELD_BYTES  # read per buffer, so a changed module constant takes effect
         self.fields: dict[str, _FieldBuffer] = {}
         for name, ft in schema.items():
             if ft.indexed:

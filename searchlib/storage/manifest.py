@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexCorruptError, IndexNotFoundError
-from .files import atomic_write, check_name
+from .files import atomic_write, check_name, missing
 
 FORMAT = "searchlib-1"
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
@@ -120,7 +120,7 @@ def read_manifest(directory: Path, generation: int | None = None) -> Manifest:
         try:
             return _decode(path)
         except FileNotFoundError:
-            raise IndexCorruptError(str(path), "file is missing") from None
+            raise missing(path) from None
     for attempt in range(_LISTING_ATTEMPTS):
         gens = generations(directory)
         if not gens:
@@ -132,7 +132,7 @@ def read_manifest(directory: Path, generation: int | None = None) -> Manifest:
             # A writer retired it after newer commits since the listing: list again (a bounded
             # number of times: a dangling link named like a manifest must not loop forever).
             if attempt == _LISTING_ATTEMPTS - 1:
-                raise IndexCorruptError(str(path), "file is missing") from None
+                raise missing(path) from None
     raise AssertionError("unreachable")
 
 

@@ -223,15 +223,13 @@ class FieldReader:
                 hi = mid
         return lo
 
-    def terms_between(self, low: str | None, high: str | None, include_low: bool = True,
-                      include_high: bool = True) -> list[str]:
-        """Terms t with low <= t <= high (bounds optional, strict when not included), in order."""
+    def rank_range(self, low: str | None, high: str | None, include_low: bool = True,
+                   include_high: bool = True) -> tuple[int, int]:
+        """[start, end) of the terms between `low` and `high` in the sorted term list (None: open
+        end; a bound not included is strict), by two binary searches."""
         start = 0 if low is None else self.rank(low, after=not include_low)
         end = len(self.trie) if high is None else self.rank(high, after=include_high)
-        if end <= start:
-            return []
-        a, b = int(self.lex_offsets[start]), int(self.lex_offsets[end])
-        return self._lex[a:b].tobytes().decode("utf-8").split("\n")[:-1]
+        return start, max(start, end)
 
     def lex_text(self) -> str:
         """The whole sorted dictionary as one string, a term per line (decoded once, then cached)."""

@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the command and its three subcommands."""
+    """The argument parser of the command and its subcommands (index, search, stats, check, migrate-whoosh)."""
     parser = argparse.ArgumentParser(prog=PROG, description="Index files and search them with BM25 passage ranking.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

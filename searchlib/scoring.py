@@ -36,15 +36,11 @@ def length_norm(lengths: np.ndarray, avg_length: float, k1: float, b: float) -> 
     return (k1 * (1.0 - b + b * np.asarray(lengths, dtype=np.float64) / avg)).astype(np.float32)
 
 
-def tf_weight(tf: np.ndarray, norm: np.ndarray, k1: float) -> np.ndarray:
-    """The saturated term-frequency factor tf * (k1 + 1) / (tf + norm)."""
+def bm25(tf: np.ndarray, norm: np.ndarray, weight: "float | np.ndarray", k1: float) -> np.ndarray:
+    """Scores of postings, float32: weight (idf times boosts, one or per posting) * tf * (k1 + 1)
+    / (tf + norm), with `norm` from length_norm for the postings' units."""
     tf = np.asarray(tf, dtype=np.float32)
-    return tf * np.float32(k1 + 1.0) / (tf + norm)
-
-
-def bm25(tf: np.ndarray, norm: np.ndarray, weight: float, k1: float) -> np.ndarray:
-    """Scores of postings: weight (idf times boosts) times the saturated tf factor."""
-    return np.float32(weight) * tf_weight(tf, norm, k1)
+    return np.asarray(weight, dtype=np.float32) * tf * (np.float32(k1) + np.float32(1)) / (tf + norm)
 
 
 # -- explanations -----------------------------------------------------------------------------

@@ -153,8 +153,8 @@ class Searcher:
         self._compilers: dict[tuple, Compiler] = {}
         self._evaluators: dict[tuple, SegmentEvaluator] = {}
         self._field_ids = {name: i for i, name in enumerate(self.schema)}
+        self._field_names = list(self._field_ids)
         self._id_rank_cache: dict[int, np.ndarray] = {}
-        self._doc_term_cache: dict[int, np.ndarray] = {}
 
     @classmethod
     def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
@@ -520,7 +520,8 @@ class Searcher:
         return np.argpartition(-scores, k - 1)[:k]
 
     def _passage_totals(self, reader: SegmentReader, m, docs: np.ndarray):
-        """For each split field with scores: (field, units, total score) of passages in matching docs."""
+        """For each split field with scores: (field, units, their documents, total score) of the
+        passages of matching documents."""
         for fname, pscore in m.passage_score.items():
             unit_doc = np.asarray(reader.fields[fname].unit_doc)
             units = np.flatnonzero(docs[unit_doc] & (pscore > 0))
@@ -584,24 +585,18 @@ class Searcher:
         return keys
 
     def _doc_terms(self, seg: int) -> np.ndarray:
-        """For each document of a segment, the term id of its unique key (-1: none); built once."""
-        cached = self._doc_term_cache.get(seg)
-        if cached is None:
-            fr = self.readers[seg].fields[self.schema.unique_field]
-            cached = np.full(self.readers[seg].doc_count, -1, dtype=np.int64)
-            cached[np.asarray(fr.unit)] = np.repeat(np.arange(len(fr.trie)), np.diff(np.asarray(fr.ptr)))
-            self._doc_term_cache[seg] = cached
-        return cached
+        """For each document of a segment, the term id of its unique key (-1: none)."""
+        return self.readers[seg].fields[self.schema.unique_field].unit_terms()
 
     def _load(self, reader: "SegmentReader | None", doc: int) -> dict:
         if not self.readers or reader is None:
             raise SearchlibError("the searcher is closed: read hit fields before closing it")
         return reader.stored.get(doc)
 
-    def _passages(self, row: list, reader: SegmentReader, m, n: int, node: Node) -> list[Passage]:
+    def _passages(self, row: list, reader: SegmentReader, m, n: int, source: "_HitSource") -> list[Passage]:
         """The document's best passages (the one passage of a flat hit), or the whole snippet field.
         `row` is the hit's candidate row (score, segment, doc, passage field id or -1, passage unit)."""
-        names = list(self._field_ids)
+        names = self._field_names
         c = _Candidate(row[0], int(row[1]), int(row[2]), names[int(row[3])] if row[3] >= 0 else None, int(row[4]))
         out: list[Passage] = []
         doc_part = float(m.doc_score[c.doc]) if m.doc_score is not None else 0.0
@@ -621,7 +616,7 @@ class Searcher:
         if out:
             out.sort(key=lambda p: (-p.score, p.field, p.index))
             return [p for p in out[:n] if p.score > 0] or out[:1]
-        fname = self._snippet_field(_highlight_terms(node, self.stats))
+        fname = source.snippet_field()
         text = self._load(reader, c.doc).get(fname) if fname else None
         if isinstance(text, str):
             return [Passage(fname, 0, len(text), c.score, 0, text)]
@@ -654,10 +649,17 @@ class Searcher:
 class _HitSource:
     """What the hits of one search share to read their fields and passages when first asked."""
 
-    __slots__ = ("searcher", "matches", "node", "n_passages")
+    __slots__ = ("searcher", "matches", "node", "n_passages", "_snippet_field")
 
     def __init__(self, searcher: "Searcher", matches: dict, node: Node, n_passages: int):
         self.searcher, self.matches, self.node, self.n_passages = searcher, matches, node, n_passages
+        self._snippet_field: "str | None | bool" = False  # not chosen yet
+
+    def snippet_field(self) -> str | None:
+        """The field whole-field passages and snippets come from, chosen once per search."""
+        if self._snippet_field is False:
+            self._snippet_field = self.searcher._snippet_field(_highlight_terms(self.node, self.searcher.stats))
+        return self._snippet_field
 
     def fields(self, row: list) -> dict:
         seg = int(row[1])
@@ -667,7 +669,7 @@ class _HitSource:
         seg = int(row[1])
         if not self.searcher.readers:
             raise SearchlibError("the searcher is closed: read hit passages before closing it")
-        return self.searcher._passages(row, self.searcher.readers[seg], self.matches[seg], self.n_passages, self.node)
+        return self.searcher._passages(row, self.searcher.readers[seg], self.matches[seg], self.n_passages, self)
 
 
 def _rows(scores: np.ndarray, seg: int, docs: np.ndarray, field_id: int, units) -> np.ndarray:

@@ -15,14 +15,14 @@ from decimal import Decimal
 from typing import Sequence
 
 _SPECIAL = re.compile(r'([\\"():+\-^~*?\[\]{}!&|/\s])')
-_KEYWORDS = {"AND", "OR", "NOT", "TO"}
+KEYWORDS = frozenset(("AND", "OR", "NOT", "TO"))  # words the parser reads as operators
 
 
 def quote_word(word: str) -> str:
     """Escape a word so the parser reads it back as this single word (a leading `<` or `>` is
     escaped too: after `field:` it would start a comparison)."""
     escaped = _SPECIAL.sub(r"\\\1", word)
-    if escaped in _KEYWORDS or escaped[:1] in ("<", ">"):
+    if escaped in KEYWORDS or escaped[:1] in ("<", ">"):
         return "\\" + escaped
     return escaped
 

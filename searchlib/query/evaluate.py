@@ -36,7 +36,7 @@ from typing import Mapping
 import numpy as np
 
 from ..schema import TEXT, Schema
-from ..scoring import Explanation, explain_idf, explain_tf, idf
+from ..scoring import Explanation, bm25, explain_idf, explain_tf, idf
 from ..storage.segment import MISSING_TIME, SegmentReader, gather_ranges
 from .compile import (AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf,
                       TermRangeLeaf)
@@ -236,10 +236,9 @@ class SegmentEvaluator:
     def _scores(self, fname: str, units: np.ndarray, tf: np.ndarray, weight) -> np.ndarray:
         """BM25 of postings; `weight` (idf times boosts) is a number or one per posting."""
         norm = self.norms.get(fname)
-        tf = np.asarray(tf, dtype=np.float32)
         if norm is None:  # ID and KEYWORD fields: no length, tf saturates at once
             return np.broadcast_to(np.asarray(weight, dtype=np.float32), (len(units),)).copy()
-        return np.asarray(weight, dtype=np.float32) * tf * (self.k1 + np.float32(1)) / (tf + norm[units])
+        return bm25(tf, norm[units], weight, self.k1)
 
     # -- words ----------------------------------------------------------------------------------
     def _term(self, leaf: TermLeaf) -> Matches:

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from typing import Container
 
 from ..errors import QuerySyntaxError
-from .ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
+from .ast import KEYWORDS, Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
 
 MAX_DEPTH = 64
 MAX_FUZZY_DISTANCE = 2  # as in Lucene: more edits match too much and expand too slowly
@@ -523,7 +523,6 @@ class _Parser:
 _LENIENT_WORD = re.compile(r"\w+(?:['’.,\-]\w+)*")
 # Text of only letters and digits separated by spaces: no syntax, so the words are the query.
 _PLAIN = re.compile(r"\s*[^\W_]+(?:\s+[^\W_]+)*\s*\Z")
-_OPERATORS = frozenset(("AND", "OR", "NOT", "TO"))
 
 
 def _words_query(words: list[str], default_and: bool) -> Query:
@@ -542,7 +541,7 @@ def _chain_query(words: list[str]) -> Query | None:
     whatever the default operator. None for any other sequence (mixed operators, NOT, TO, ...),
     which the full parser reads."""
     ops, operands = set(words[1::2]), words[0::2]
-    if len(words) < 3 or len(words) % 2 == 0 or len(ops) != 1 or not _OPERATORS.isdisjoint(operands):
+    if len(words) < 3 or len(words) % 2 == 0 or len(ops) != 1 or not KEYWORDS.isdisjoint(operands):
         return None
     terms = tuple(Term(None, w) for w in operands)
     if ops == {"AND"}:
@@ -574,7 +573,7 @@ class QueryParser:
             raise TypeError(f"a query is text or a Query object, not {type(text).__name__}")
         if _PLAIN.match(text):  # the common case: bare words, the same query the grammar builds
             words = text.split()
-            if _OPERATORS.isdisjoint(words):
+            if KEYWORDS.isdisjoint(words):
                 self.steps = len(text) + 1
                 return _words_query(words, self.default_operator == "AND")
             chained = _chain_query(words)

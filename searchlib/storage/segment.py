@@ -195,15 +195,20 @@ class FieldReader:
     def split(self) -> bool:
         return self.unit_doc is not None
 
-    def unit_term(self, unit: int) -> str | None:
-        """The single term of `unit` in a one-term-per-unit field (an ID), or None."""
+    def unit_terms(self) -> np.ndarray:
+        """For a one-term-per-unit field (an ID): each unit's term id, -1 for none (built once)."""
         if self._unit_terms is None:
             terms = np.full(self.units, -1, dtype=np.int64)
             terms[np.asarray(self.unit)] = np.repeat(np.arange(len(self.trie)), np.diff(np.asarray(self.ptr)))
             self._unit_terms = terms
-        if unit >= len(self._unit_terms) or self._unit_terms[unit] < 0:
+        return self._unit_terms
+
+    def unit_term(self, unit: int) -> str | None:
+        """The single term of `unit` in a one-term-per-unit field (an ID), or None."""
+        terms = self.unit_terms()
+        if unit >= len(terms) or terms[unit] < 0:
             return None
-        return self.trie.restore_key(int(self._unit_terms[unit]))
+        return self.trie.restore_key(int(terms[unit]))
 
     # -- the sorted term list: ranges and patterns over the whole dictionary, in C ---------------
     def term_at(self, rank: int) -> str:

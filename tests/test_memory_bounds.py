@@ -328,8 +328,12 @@ def test_merge_with_deletions_equals_a_fresh_build(tmp_path, monkeypatch):
 
 
 def test_release_free_memory_is_harmless():
-    buffer.release_free_memory()
-    buffer.release_free_memory()
+    import platform
+
+    if platform.libc_ver()[0] == "glibc":  # the memory bound while indexing relies on malloc_trim here
+        assert buffer._malloc_trim is not None
+    assert buffer.release_free_memory() is None
+    assert buffer.release_free_memory() is None
 
 
 def test_writer_applies_the_merge_token_cap(tmp_path, monkeypatch):

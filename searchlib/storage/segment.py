@@ -293,6 +293,23 @@ class FieldReader:
         return starts
 
 
+def read_meta(directory: Path, files: dict[str, dict]) -> dict:
+    """A segment's verified meta.json: its document count and per-field counts (terms, postings,
+    units, tokens)."""
+    if META not in files:
+        raise IndexCorruptError(str(directory / META), "missing from the manifest")
+    verify(directory / META, files[META])
+    try:
+        meta = json.loads((directory / META).read_bytes())
+        meta["doc_count"] = int(meta["doc_count"])
+        dict(meta["fields"])
+    except FileNotFoundError:
+        raise missing(directory / META) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(str(directory / META), f"unreadable: {exc}") from None
+    return meta
+
+
 class SegmentReader:
     """A read-only view of one segment, its files verified against their checksums."""
 
@@ -302,16 +319,8 @@ class SegmentReader:
         a writer looking up keys to delete needs nothing more."""
         self.directory = directory
         self.files = files
-        if META not in files:
-            raise IndexCorruptError(str(directory / META), "missing from the manifest")
-        verify(directory / META, files[META])
-        try:
-            self.meta = json.loads((directory / META).read_bytes())
-            self.doc_count = int(self.meta["doc_count"])
-        except FileNotFoundError:
-            raise missing(directory / META) from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(str(directory / META), f"unreadable: {exc}") from None
+        self.meta = read_meta(directory, files)
+        self.doc_count = self.meta["doc_count"]
         self.fields = {name: FieldReader(directory, name, files, info, self.doc_count)
                        for name, info in self.meta["fields"].items() if fields is None or name in fields}
         self.columns = {} if fields is not None else {

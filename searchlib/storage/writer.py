@@ -37,7 +37,7 @@ from .files import fsync_dir
 from .lock import WriteLock
 from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest, write_manifest
 from .merge import MERGE_FACTOR, merge_segments, plan_merges
-from .segment import SegmentReader, write_deletes
+from .segment import SegmentReader, read_meta, write_deletes
 
 SEGMENTS_DIR = "segments"
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
@@ -73,6 +73,7 @@ class IndexWriter:
         self._written_deletes: list[Path] = []  # deletion files written into older segments, not yet committed
         self._readers: dict[str, SegmentReader] = {}
         self._key_readers: dict[str, SegmentReader] = {}  # opened for key lookups only
+        self._token_counts: dict[str, int] = {}  # segment -> tokens, for the merge size cap
         self._deleted: dict[str, np.ndarray] = {}  # segment -> deletion mask changed by this writer
         self._counter = self._base.counter
         self._buffer = SegmentBuffer(self.schema, self._analysis)
@@ -325,7 +326,7 @@ class IndexWriter:
 
     def _key_reader(self, entry: SegmentEntry) -> SegmentReader:
         """The segment opened lightly: its meta data, deletions and unique field (if the schema
-        has one), enough for key lookups, deletion masks and token counts."""
+        has one), enough for key lookups and deletion masks."""
         if entry.name in self._readers:
             return self._readers[entry.name]
         if entry.name not in self._key_readers:
@@ -336,7 +337,10 @@ class IndexWriter:
 
     def _tokens(self, entry: SegmentEntry) -> int:
         """Tokens of a segment's TEXT fields (deleted documents included), for the merge size cap."""
-        return sum(info.get("tokens", 0) for info in self._key_reader(entry).meta["fields"].values())
+        if entry.name not in self._token_counts:
+            meta = read_meta(self._segment_path(entry.name), entry.files)  # meta.json only: commits stay cheap
+            self._token_counts[entry.name] = sum(info.get("tokens", 0) for info in meta["fields"].values())
+        return self._token_counts[entry.name]
 
     def _deletion_mask(self, entry: SegmentEntry) -> np.ndarray:
         if entry.name not in self._deleted:

@@ -31,7 +31,7 @@ from .files import crc32_file
 from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest
 from .segment import META
 from .stored import BLOCK_DOCS, DATA, POINTERS
-from .writer import KEEP_MANIFESTS, SEGMENTS_DIR
+from .writer import KEEP_MANIFESTS, SEGMENTS_DIR, leftovers
 
 
 @dataclass
@@ -468,15 +468,9 @@ def _note_leftovers(root: Path, gens: list[int], referenced: dict[str, set[str]]
     older = gens[:-KEEP_MANIFESTS]
     if older:
         report.notes.append(f"{len(older)} older manifest(s) no longer kept; the next writer removes them")
-    leftovers = [p.name for p in root.iterdir() if p.name.endswith(".tmp")]
-    seg_root = root / SEGMENTS_DIR
-    if seg_root.is_dir() and not seg_root.is_symlink():
-        for seg in sorted(seg_root.iterdir()):
-            if seg.name not in referenced:
-                leftovers.append(f"{SEGMENTS_DIR}/{seg.name}/")
-            elif seg.is_dir() and not seg.is_symlink():
-                leftovers += [f"{SEGMENTS_DIR}/{seg.name}/{f.name}" for f in sorted(seg.iterdir())
-                              if f.name not in referenced[seg.name]]
-    if leftovers:
-        shown = ", ".join(leftovers[:5]) + (f" and {len(leftovers) - 5} more" if len(leftovers) > 5 else "")
+    found = leftovers(root, referenced)
+    leftover_names = [p.relative_to(root).as_posix() + ("/" if p.is_dir() else "") for p in found]
+    if leftover_names:
+        shown = ", ".join(leftover_names[:5]) + (f" and {len(leftover_names) - 5} more"
+                                                 if len(leftover_names) > 5 else "")
         report.notes.append(f"unreferenced leftovers of an interrupted writer (removed by the next writer): {shown}")

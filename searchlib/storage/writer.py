@@ -390,16 +390,24 @@ class IndexWriter:
                 referenced.setdefault(s.name, set()).update(s.files)
         for g in gens[:-KEEP_MANIFESTS]:
             (self.directory / manifest_name(g)).unlink(missing_ok=True)
-        for p in self.directory.iterdir():
-            if p.name.endswith(".tmp"):
-                p.unlink(missing_ok=True)
-        seg_root = self.directory / SEGMENTS_DIR
-        if not seg_root.is_dir():
-            return
-        for seg in seg_root.iterdir():
-            if seg.name not in referenced:
-                shutil.rmtree(seg, ignore_errors=True)
-                continue
-            for f in seg.iterdir():
-                if f.name not in referenced[seg.name]:
-                    f.unlink(missing_ok=True)
+        for path in leftovers(self.directory, referenced):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def leftovers(directory: Path, referenced: dict[str, set[str]]) -> list[Path]:
+    """What in an index directory no kept commit references (`referenced`: segment -> its files):
+    temporary files, segment directories and files inside kept segments. The next writer deletes
+    them; `check` lists them."""
+    found = [p for p in sorted(directory.iterdir()) if p.name.endswith(".tmp")]
+    seg_root = directory / SEGMENTS_DIR
+    if not seg_root.is_dir() or seg_root.is_symlink():
+        return found
+    for seg in sorted(seg_root.iterdir()):
+        if seg.name not in referenced:
+            found.append(seg)
+        elif seg.is_dir() and not seg.is_symlink():
+            found += [f for f in sorted(seg.iterdir()) if f.name not in referenced[seg.name]]
+    return found

@@ -25,6 +25,7 @@ from .highlight import Formatter, get_formatter, highlight
 from .query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
 from .query.compile import Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
 from .query.evaluate import SegmentEvaluator, Stats
+from .query.sparse import SparseEvaluator
 from .query.expand import ExpansionLimitWarning
 from .query.parser import parse_query
 from .schema import DATETIME, NUMERIC, TEXT, FieldType, Schema
@@ -151,7 +152,7 @@ class Searcher:
         self.stats = Stats(readers)
         self._norms: dict[tuple, np.ndarray] = {}
         self._compilers: dict[tuple, Compiler] = {}
-        self._evaluators: dict[tuple, SegmentEvaluator] = {}
+        self._evaluators: dict[tuple, tuple[SegmentEvaluator, SparseEvaluator | None]] = {}
         self._field_ids = {name: i for i, name in enumerate(self.schema)}
         self._field_names = list(self._field_ids)
         self._id_rank_cache: dict[int, np.ndarray] = {}
@@ -263,15 +264,22 @@ class Searcher:
 
     def _evaluator(self, seg: int, params: BM25) -> SegmentEvaluator:
         """The segment's evaluator for these BM25 parameters (stateless between queries, so reused)."""
+        return self._evaluators_for(seg, params)[0]
+
+    def _evaluators_for(self, seg: int, params: BM25) -> tuple[SegmentEvaluator, SparseEvaluator | None]:
+        """The segment's dense evaluator and its sparse one, which is None when a field of the
+        segment is split into passages (passage scores need the dense evaluator)."""
         key = (seg, params.k1, params.b)
-        evaluator = self._evaluators.get(key)
-        if evaluator is None:
+        pair = self._evaluators.get(key)
+        if pair is None:
             reader = self.readers[seg]
             norms = {f: n for f in reader.fields if (n := self._norm(seg, f, params.k1, params.b)) is not None}
             evaluator = SegmentEvaluator(reader, self.stats, norms, params.k1)
+            split = any(fr.split for fr in reader.fields.values())
+            pair = (evaluator, None if split else SparseEvaluator(evaluator))
             if len(self._evaluators) < 64 * max(1, len(self.readers)):
-                self._evaluators[key] = evaluator
-        return evaluator
+                self._evaluators[key] = pair
+        return pair
 
     def search(self, query: "str | Query", limit: int = 10, *, offset: int = 0,
                fields: "Sequence[str] | Mapping[str, float] | None" = None, operator: str | None = None,
@@ -314,19 +322,34 @@ class Searcher:
         matches = {}
         total = 0
         for seg, reader in enumerate(self.readers):
-            evaluator = self._evaluator(seg, params)
-            m = evaluator.evaluate(node)
-            docs = m.docs if reader.live is None else m.docs & reader.live
-            if restrict is not None:
-                docs &= evaluator.matching(restrict)
-            n_match = int(np.count_nonzero(docs))
+            evaluator, sparse = self._evaluators_for(seg, params)
+            if sparse is not None:  # no passages in this segment: sorted document lists
+                m = None
+                doc_ids, scores = sparse.evaluate(node)
+                if len(doc_ids) and reader.live is not None:
+                    keep = reader.live[doc_ids]
+                    doc_ids, scores = doc_ids[keep], scores[keep]
+                if len(doc_ids) and restrict is not None:
+                    keep = evaluator.matching(restrict)[doc_ids]
+                    doc_ids, scores = doc_ids[keep], scores[keep]
+                n_match = len(doc_ids)
+            else:
+                m = evaluator.evaluate(node)
+                docs = m.docs if reader.live is None else m.docs & reader.live
+                if restrict is not None:
+                    docs &= evaluator.matching(restrict)
+                n_match = int(np.count_nonzero(docs))
             total += n_match
             if n_match and want:
-                if sort_field is None:
-                    candidates += self._top(seg, reader, m, docs, want, group)
+                if m is None:
+                    top = self._best(scores, want if sort_field is None else _ALL)
+                    rows = [_rows(scores[top], seg, doc_ids[top], -1, -1)]
                 else:
-                    rows = np.concatenate(self._top(seg, reader, m, docs, _ALL, group))
-                    rows, keys = self._sort_cut(seg, rows, sort_field, reverse, want)
+                    rows = self._top(seg, reader, m, docs, want if sort_field is None else _ALL, group)
+                if sort_field is None:
+                    candidates += rows
+                else:
+                    rows, keys = self._sort_cut(seg, np.concatenate(rows), sort_field, reverse, want)
                     candidates.append(rows)
                     sort_keys.append(keys)
                 matches[seg] = m
@@ -514,10 +537,18 @@ class Searcher:
     # -- collecting -------------------------------------------------------------------------
     @staticmethod
     def _best(scores: np.ndarray, k: int) -> np.ndarray:
-        """Indices of the k largest scores (unordered), without sorting everything."""
-        if len(scores) <= k:
-            return np.arange(len(scores))
-        return np.argpartition(-scores, k - 1)[:k]
+        """Indices of the k largest scores (unordered), without sorting everything. Among equal
+        scores the earlier index wins, so the best k + j always include the best k: pages of a
+        search never overlap, even where every match scores alike."""
+        n = len(scores)
+        if n <= k:
+            return np.arange(n)
+        kth = np.partition(scores, n - k)[n - k]
+        best = np.flatnonzero(scores >= kth)
+        if len(best) > k:  # ties at the cut: keep the earliest
+            above = best[scores[best] > kth]
+            best = np.concatenate([above, best[scores[best] == kth][:k - len(above)]])
+        return best
 
     def _passage_totals(self, reader: SegmentReader, m, docs: np.ndarray):
         """For each split field with scores: (field, units, their documents, total score) of the
@@ -599,7 +630,7 @@ class Searcher:
         names = self._field_names
         c = _Candidate(row[0], int(row[1]), int(row[2]), names[int(row[3])] if row[3] >= 0 else None, int(row[4]))
         out: list[Passage] = []
-        doc_part = float(m.doc_score[c.doc]) if m.doc_score is not None else 0.0
+        doc_part = float(m.doc_score[c.doc]) if m is not None and m.doc_score is not None else 0.0
         for fname, fr in reader.fields.items():
             if not fr.split or (c.passage_field is not None and fname != c.passage_field):
                 continue

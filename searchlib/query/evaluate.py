@@ -233,7 +233,7 @@ class SegmentEvaluator:
     def _constant(self, docs: np.ndarray, boost: float) -> Matches:
         return Matches(docs, np.where(docs, np.float32(boost), np.float32(0)))
 
-    def _scores(self, fname: str, units: np.ndarray, tf: np.ndarray, weight) -> np.ndarray:
+    def term_scores(self, fname: str, units: np.ndarray, tf: np.ndarray, weight) -> np.ndarray:
         """BM25 of postings; `weight` (idf times boosts) is a number or one per posting."""
         norm = self.norms.get(fname)
         if norm is None:  # ID and KEYWORD fields: no length, tf saturates at once
@@ -248,7 +248,7 @@ class SegmentEvaluator:
             return self._empty()
         units, tf = fr.postings(tid)
         weight = self.stats.idf(leaf.field, leaf.term) * leaf.boost
-        return self._place(leaf.field, units, self._scores(leaf.field, units, tf, weight))
+        return self._place(leaf.field, units, self.term_scores(leaf.field, units, tf, weight))
 
     def _fields(self, leaf: FieldsLeaf) -> Matches:
         """BM25F: per-field length-normalised tf summed with field weights, then saturated once."""
@@ -302,45 +302,58 @@ class SegmentEvaluator:
 
     def _expanded(self, leaf: ExpandLeaf) -> Matches:
         """An OR of the expanded terms, all postings scored in one vectorised pass."""
-        fr = self.reader.fields.get(leaf.field)
-        if fr is None:
+        if leaf.field not in self.reader.fields:
             return self._empty()
+        return self._any_term(leaf.field, *self.expansion_terms(leaf))
+
+    def expansion_terms(self, leaf: ExpandLeaf) -> tuple[np.ndarray, np.ndarray]:
+        """This segment's ids of the terms `leaf` expands to, and each one's idf times boost."""
         exp, idfs = self.stats.expansion_idf(leaf)
         tids = self.expanded_ids(exp)
         present = tids >= 0
-        return self._any_term(leaf.field, tids[present], idfs[present] * leaf.boost)
+        return tids[present], idfs[present] * leaf.boost
+
+    def word_terms(self, fname: str, words: list[TermLeaf]) -> tuple[np.ndarray, np.ndarray]:
+        """This segment's ids of single words of field `fname` (those it holds), and each one's
+        idf times boost."""
+        fr = self.reader.fields[fname]
+        tids, weights = [], []
+        for leaf in words:
+            tid = fr.term_id(leaf.term)
+            if tid >= 0:
+                tids.append(tid)
+                weights.append(self.stats.idf(fname, leaf.term) * leaf.boost)
+        return np.array(tids, dtype=np.int64), np.array(weights)
+
+    def any_term_postings(self, fname: str, tids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The postings of several terms of one field (ids `tids`, idf times boost `weights`),
+        gathered and scored in one pass: (unit of each posting, its score); units repeat."""
+        fr = self.reader.fields[fname]
+        ptr = fr.ptr
+        starts, counts = ptr[tids], ptr[tids + 1] - ptr[tids]
+        idx = gather_ranges(starts, counts)
+        units = fr.unit[idx]
+        return units, self.term_scores(fname, units, fr.tf[idx], np.repeat(weights, counts))
 
     def _any_term(self, fname: str, tids: np.ndarray, weights: np.ndarray) -> Matches:
-        """An OR of several terms of one field (ids `tids`, idf times boost `weights`): their
-        postings gathered and scored in one pass, summed per unit with bincount."""
+        """An OR of several terms of one field, summed per unit with bincount."""
         if not len(tids):
             return self._empty()
         fr = self.reader.fields[fname]
-        ptr = np.asarray(fr.ptr)
-        starts, counts = ptr[tids], ptr[tids + 1] - ptr[tids]
-        idx = gather_ranges(starts, counts)
-        units = np.asarray(fr.unit)[idx]
-        scores = self._scores(fname, units, np.asarray(fr.tf)[idx], np.repeat(weights, counts))
+        units, scores = self.any_term_postings(fname, tids, weights)
         per_unit = np.bincount(units, weights=scores, minlength=fr.units).astype(np.float32)
         docs = np.zeros(self.n, dtype=bool)
         if fr.split:
-            docs[np.asarray(fr.unit_doc)[units]] = True
+            docs[fr.unit_doc[units]] = True
             return Matches(docs, None, {fname: per_unit})
         docs[units] = True
         return Matches(docs, per_unit)
 
     def _terms_or(self, fname: str, terms: list[TermLeaf]) -> Matches:
         """Should-clauses that are all single words of one field, evaluated as one OR."""
-        fr = self.reader.fields.get(fname)
-        if fr is None:
+        if fname not in self.reader.fields:
             return self._empty()
-        tids, weights = [], []
-        for leaf in terms:
-            tid = fr.term_id(leaf.term)
-            if tid >= 0:
-                tids.append(tid)
-                weights.append(self.stats.idf(fname, leaf.term) * leaf.boost)
-        return self._any_term(fname, np.array(tids, dtype=np.int64), np.array(weights))
+        return self._any_term(fname, *self.word_terms(fname, terms))
 
     def expanded_ids(self, exp: Expansion) -> np.ndarray:
         """This segment's term ids of an expansion's terms (-1 where absent)."""
@@ -470,7 +483,7 @@ class SegmentEvaluator:
         if not len(units):
             return self._empty()
         weight = self.phrase_idf(leaf) * leaf.boost
-        return self._place(leaf.field, units, self._scores(leaf.field, units, freq, weight))
+        return self._place(leaf.field, units, self.term_scores(leaf.field, units, freq, weight))
 
     # -- boolean ------------------------------------------------------------------------------------
     def _bool(self, node: BoolNode) -> Matches:

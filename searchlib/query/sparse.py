@@ -1,0 +1,175 @@
+"""Evaluating compiled queries as sorted document lists, for segments without passages.
+
+Dense evaluation (evaluate.py) combines clauses as arrays over every document of the segment,
+which costs in proportion to the segment's size and a dozen numpy calls per clause. Where no field
+of a segment is split into passages, a clause's result is fully described by the documents it
+matches and their scores, so here a clause is (sorted document numbers, float32 scores): words and
+phrases cost in proportion to their postings, AND is a chain of binary searches, and a simple
+query is a handful of numpy calls from postings to top k.
+
+The arithmetic is the dense evaluator's, in the same float32 order (a must clause's scores are
+summed child by child, should clauses are summed among themselves first, single-field ORs of words
+sum in float64), so both give every document the same score; tests compare them on generated
+queries. Clauses with no sparse rule here (BM25F over several fields, prefix/wildcard/fuzzy) are
+evaluated densely and converted.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .compile import AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, Node, PhraseLeaf, TermLeaf, TermRangeLeaf
+from .evaluate import SegmentEvaluator
+
+_EMPTY_DOCS = np.zeros(0, dtype=np.int64)
+_EMPTY_SCORES = np.zeros(0, dtype=np.float32)
+
+
+class DocScores(NamedTuple):
+    """A clause's result in one segment: the matching documents (int64, ascending, distinct) and
+    each one's score (float32)."""
+
+    docs: np.ndarray
+    scores: np.ndarray
+
+
+EMPTY = DocScores(_EMPTY_DOCS, _EMPTY_SCORES)
+
+
+def positions_in(sorted_values: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each value of `wanted`, whether it occurs in `sorted_values` and where (binary searches)."""
+    if not len(sorted_values):
+        return np.zeros(len(wanted), dtype=bool), np.zeros(len(wanted), dtype=np.int64)
+    at = np.searchsorted(sorted_values, wanted)
+    np.minimum(at, len(sorted_values) - 1, out=at)
+    return sorted_values[at] == wanted, at
+
+
+def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int) -> DocScores:
+    """Scores of possibly repeated, unsorted documents summed per document (in float64, in input
+    order, as the dense evaluator's bincount), then as float32."""
+    if len(docs) * 16 < doc_count:  # few postings: sort them rather than touch every document
+        unique, inverse = np.unique(docs, return_inverse=True)
+        return DocScores(unique.astype(np.int64, copy=False),
+                         np.bincount(inverse, weights=scores, minlength=len(unique)).astype(np.float32))
+    seen = np.zeros(doc_count, dtype=bool)
+    seen[docs] = True
+    unique = np.flatnonzero(seen)
+    return DocScores(unique, np.bincount(docs, weights=scores, minlength=doc_count)[unique].astype(np.float32))
+
+
+class SparseEvaluator:
+    """Evaluates compiled nodes on one segment without passages, as DocScores."""
+
+    def __init__(self, dense: SegmentEvaluator):
+        self.dense = dense
+        self.reader = dense.reader
+        self.n = dense.n
+
+    def evaluate(self, node: Node) -> DocScores:
+        kind = type(node)
+        if kind is TermLeaf:
+            return self._term(node)
+        if kind is BoolNode:
+            return self._bool(node)
+        if kind is PhraseLeaf:
+            return self._phrase(node)
+        if kind is ColumnLeaf or kind is TermRangeLeaf or kind is AllLeaf:
+            return self._constant(self.dense.matching(node), node.boost)
+        if kind is ExpandLeaf:
+            return self._expanded(node)
+        m = self.dense.evaluate(node)  # BM25F over several fields: dense, then as a list
+        docs = np.flatnonzero(m.docs)
+        scores = m.doc_score[docs] if m.doc_score is not None else np.zeros(len(docs), np.float32)
+        return DocScores(docs, scores)
+
+    def matching(self, node: Node) -> np.ndarray:
+        """The documents `node` matches, ascending, for filters (scores unused)."""
+        kind = type(node)
+        if kind is ColumnLeaf or kind is TermRangeLeaf:
+            return np.flatnonzero(self.dense.matching(node))
+        return self.evaluate(node).docs
+
+    # -- leaves ------------------------------------------------------------------------------------
+    def _term(self, leaf: TermLeaf) -> DocScores:
+        fr = self.reader.fields.get(leaf.field)
+        tid = fr.term_id(leaf.term) if fr is not None else -1
+        if tid < 0:
+            return EMPTY
+        units, tf = fr.postings(tid)
+        weight = self.dense.stats.idf(leaf.field, leaf.term) * leaf.boost
+        return DocScores(units.astype(np.int64), self.dense.term_scores(leaf.field, units, tf, weight))
+
+    def _phrase(self, leaf: PhraseLeaf) -> DocScores:
+        units, freq = self.dense.phrase_units(leaf)
+        if not len(units):
+            return EMPTY
+        weight = self.dense.phrase_idf(leaf) * leaf.boost
+        return DocScores(units, self.dense.term_scores(leaf.field, units, freq, weight))
+
+    def _constant(self, docs: np.ndarray, boost: float) -> DocScores:
+        at = np.flatnonzero(docs)
+        return DocScores(at, np.full(len(at), boost, dtype=np.float32))
+
+    def _any_term(self, fname: str, tids: np.ndarray, weights: np.ndarray) -> DocScores:
+        """An OR of several terms of one field, summed per document."""
+        if not len(tids):
+            return EMPTY
+        return sum_by_doc(*self.dense.any_term_postings(fname, tids, weights), self.n)
+
+    def _expanded(self, leaf: ExpandLeaf) -> DocScores:
+        if leaf.field not in self.reader.fields:
+            return EMPTY
+        return self._any_term(leaf.field, *self.dense.expansion_terms(leaf))
+
+    def _terms_or(self, fname: str, words: list[TermLeaf]) -> DocScores:
+        if fname not in self.reader.fields:
+            return EMPTY
+        return self._any_term(fname, *self.dense.word_terms(fname, words))
+
+    # -- boolean ---------------------------------------------------------------------------------
+    def _bool(self, node: BoolNode) -> DocScores:
+        result = None
+        for child in node.must:
+            part = self.evaluate(child)
+            if result is None:
+                result = part
+            elif len(result.docs):
+                found, at = positions_in(part.docs, result.docs)
+                result = DocScores(result.docs[found], result.scores[found] + part.scores[at[found]])
+        if node.should:
+            should = self._should(node.should)
+            if result is None:
+                result = should
+            elif len(result.docs):
+                found, at = positions_in(should.docs, result.docs)
+                scores = result.scores.copy()
+                scores[found] += should.scores[at[found]]
+                result = DocScores(result.docs, scores)
+        for child in node.must_not:
+            if not len(result.docs):
+                break
+            found, _ = positions_in(self.matching(child), result.docs)
+            result = DocScores(result.docs[~found], result.scores[~found])
+        if node.boost != 1.0:
+            result = DocScores(result.docs, result.scores * np.float32(node.boost))
+        return result
+
+    def _should(self, children: list) -> DocScores:
+        """The union of should clauses, scores summed in the dense evaluator's order: single
+        words grouped per field (each group one OR), then the other clauses."""
+        words: dict[str, list[TermLeaf]] = {}
+        for child in children:
+            if type(child) is TermLeaf:
+                words.setdefault(child.field, []).append(child)
+        parts = [self._terms_or(f, w) if len(w) > 1 else self._term(w[0]) for f, w in words.items()]
+        parts += [self.evaluate(c) for c in children if type(c) is not TermLeaf]
+        parts = [p for p in parts if len(p.docs)]
+        if len(parts) <= 1:
+            return parts[0] if parts else EMPTY
+        docs = np.unique(np.concatenate([p.docs for p in parts]))
+        scores = np.zeros(len(docs), dtype=np.float32)
+        for p in parts:
+            scores[np.searchsorted(docs, p.docs)] += p.scores
+        return DocScores(docs, scores)

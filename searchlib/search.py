@@ -156,6 +156,7 @@ class Searcher:
         self._field_ids = {name: i for i, name in enumerate(self.schema)}
         self._field_names = list(self._field_ids)
         self._id_rank_cache: dict[int, np.ndarray] = {}
+        self._default_params = BM25(self.settings.k1, self.settings.b)
 
     @classmethod
     def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
@@ -217,7 +218,7 @@ class Searcher:
         """Parse query text with this index's fields and default operator (a Query passes through)."""
         if isinstance(text, Query):
             return text
-        return parse_query(text, fields=set(self.schema), default_operator=operator or self.settings.operator,
+        return parse_query(text, fields=self._field_ids, default_operator=operator or self.settings.operator,
                            lenient=lenient)
 
     def _default_fields(self, fields: "Sequence[str] | Mapping[str, float] | None") -> dict[str, float]:
@@ -244,10 +245,10 @@ class Searcher:
 
     def _compiler(self, fields, operator: str | None, lenient: bool, max_expansions: int | None) -> Compiler:
         """A compiler for these options; compilers hold no per-query state, so they are reused."""
-        if isinstance(fields, Mapping):
-            fields_key = ("map", tuple(fields.items()))
-        elif fields is None or isinstance(fields, str):
+        if fields is None or isinstance(fields, str):
             fields_key = fields
+        elif isinstance(fields, Mapping):
+            fields_key = ("map", tuple(fields.items()))
         else:
             fields_key = tuple(fields)
         key = (fields_key, operator or self.settings.operator, lenient, max_expansions)
@@ -260,6 +261,8 @@ class Searcher:
         return compiler
 
     def _params(self, k1: float | None, b: float | None) -> BM25:
+        if k1 is None and b is None:
+            return self._default_params
         return BM25(self.settings.k1 if k1 is None else k1, self.settings.b if b is None else b)
 
     def _evaluator(self, seg: int, params: BM25) -> SegmentEvaluator:
@@ -544,7 +547,7 @@ class Searcher:
         if n <= k:
             return np.arange(n)
         kth = np.partition(scores, n - k)[n - k]
-        best = np.flatnonzero(scores >= kth)
+        best = (scores >= kth).nonzero()[0]
         if len(best) > k:  # ties at the cut: keep the earliest
             above = best[scores[best] > kth]
             best = np.concatenate([above, best[scores[best] == kth][:k - len(above)]])

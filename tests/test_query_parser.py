@@ -445,21 +445,24 @@ from hypothesis import given as _given, settings as _settings, strategies as _st
 from searchlib.query import parser as _parser_module  # noqa: E402
 
 
-def _fast_and_grammar(text: str, op: str):
+def _fast_and_grammar(text: str, op: str, fields=None):
     """(what parse() gives with its fast paths, what the full grammar gives): a Query or the error."""
     def outcome():
         try:
-            return _parser_module.QueryParser(None, op).parse(text)
+            return _parser_module.QueryParser(fields, op).parse(text)
         except QuerySyntaxError as exc:
             return ("error", str(exc))
 
     fast = outcome()
-    original = _parser_module._PLAIN
+    names = ("_PLAIN", "_PLAIN_PHRASE", "_PLAIN_RANGE")
+    originals = [getattr(_parser_module, name) for name in names]
     try:
-        _parser_module._PLAIN = _parser_module.re.compile(r"(?!)")  # never matches: force the grammar
+        for name in names:  # never matches: force the grammar
+            setattr(_parser_module, name, _parser_module.re.compile(r"(?!)"))
         slow = outcome()
     finally:
-        _parser_module._PLAIN = original
+        for name, original in zip(names, originals):
+            setattr(_parser_module, name, original)
     return fast, slow
 
 
@@ -482,6 +485,48 @@ def test_operator_chain_fast_path_equals_grammar(words, sep, op):
     exactly what the grammar builds, or the same error."""
     fast, slow = _fast_and_grammar(sep.join(words), op)
     assert fast == slow
+
+
+@_settings(max_examples=400, deadline=None)
+@_given(words=_st.lists(_st.text(alphabet=_st.characters(categories=("Lu", "Ll", "Nd", "Lo")), min_size=1,
+                                  max_size=6), min_size=0, max_size=5),
+        sep=_st.sampled_from([" ", "  ", "\t"]), pad=_st.sampled_from(["", " ", "  "]),
+        slop=_st.sampled_from(["", "~", "~0", "~3", "~12", "~x", "~1234567890", "^2", " x"]),
+        op=_st.sampled_from(["OR", "AND"]))
+def test_phrase_fast_path_equals_grammar(words, sep, pad, slop, op):
+    """A lone quoted phrase with or without slop: the fast path builds exactly the grammar's
+    Phrase; anything else around it reaches the grammar and gets its query or error."""
+    fast, slow = _fast_and_grammar(f'{pad}"{pad}{sep.join(words)}{pad}"{slop}{pad}', op)
+    assert fast == slow
+
+
+_RANGE_VALUES = _st.one_of(_st.sampled_from(["TO", "*", "2020-01-31", "1.5", "-3", "a-b", "x.", "\\a", '"q"', ""]),
+                           _st.text(alphabet="aZ09.-_:*", min_size=1, max_size=5))
+
+
+@_settings(max_examples=600, deadline=None)
+@_given(field=_st.sampled_from(["year", "title", "nope", "_x", "a.b", "9a", ""]), low=_RANGE_VALUES,
+        high=_RANGE_VALUES, opener=_st.sampled_from("[{"), closer=_st.sampled_from("]}"),
+        sep=_st.sampled_from([" ", "  ", "\t", ""]), to=_st.sampled_from(["TO", "to", "TO TO"]),
+        tail=_st.sampled_from(["", " ", "^2", " x", "~1"]), op=_st.sampled_from(["OR", "AND"]))
+def test_range_fast_path_equals_grammar(field, low, high, opener, closer, sep, to, tail, op):
+    """A lone range on a field: the fast path builds exactly the grammar's Range (or leaves the
+    text to the grammar, which gives its query or error), with and without known field names."""
+    text = f"{field}:{opener}{sep}{low} {to} {high}{sep}{closer}{tail}"
+    for fields in (None, {"year", "title"}):
+        fast, slow = _fast_and_grammar(text, op, fields)
+        assert fast == slow, text
+
+
+@pytest.mark.parametrize("text", ['"a b"', ' "a  b c"~3 ', '"x"~0', "year:[1990 TO 2000]", "d:{2020-01-01 TO z]"])
+def test_phrases_and_ranges_take_the_fast_path(text, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("the lexer ran")
+
+    expected = _parser_module.QueryParser(None, "OR").parse(text)
+    monkeypatch.setattr(_parser_module, "_Lexer", fail)
+    assert _parser_module.QueryParser(None, "OR").parse(text) == expected
+    assert isinstance(expected, (Phrase, Range))
 
 
 @pytest.mark.parametrize("text", ["a AND b", "a AND b AND c", "a OR b", "x OR y OR z"])

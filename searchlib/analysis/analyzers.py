@@ -72,7 +72,7 @@ class Analyzer:
         yield from stream
 
     def index_terms(self, text: str) -> tuple[list[str], list[int]]:
-        """Terms and their positions, without offsets: the fast path used at index time."""
+        """Terms and their positions, without offsets: all that indexing and query words need."""
         if not self.fused:
             toks = list(self(text))
             return [t.term for t in toks], [t.position for t in toks]

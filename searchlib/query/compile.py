@@ -208,16 +208,16 @@ class Compiler:
         if ft is None:
             return None
         if isinstance(ft, TEXT):
-            tokens = [(t.position, t.term) for t in ft.analyzer(text)]
-            if not tokens:
+            terms, positions = ft.analyzer.index_terms(text)
+            if not terms:
                 return None
             weight = boost * ft.boost
-            if len(tokens) == 1:
-                return TermLeaf(fname, tokens[0][1], weight)
+            if len(terms) == 1:
+                return TermLeaf(fname, terms[0], weight)
             if phrase and ft.positions:
-                first = tokens[0][0]
-                return PhraseLeaf(fname, [(p - first, t) for p, t in tokens], weight, slop)
-            leaves = [TermLeaf(fname, t, weight) for _, t in tokens]
+                first = positions[0]
+                return PhraseLeaf(fname, [(p - first, t) for p, t in zip(positions, terms)], weight, slop)
+            leaves = [TermLeaf(fname, t, weight) for t in terms]
             return BoolNode(must=leaves) if phrase or self.default_and else BoolNode(should=leaves)
         if isinstance(ft, ID):
             return TermLeaf(fname, text, boost) if text else None
@@ -240,7 +240,7 @@ class Compiler:
         token when the word splits into several), plus plain clauses for ID and KEYWORD fields."""
         tokens = {}
         for f in self._text_defaults:
-            terms = [t.term for t in self.schema.fields[f].analyzer(text)]
+            terms = self.schema.fields[f].analyzer.index_terms(text)[0]
             if terms:
                 tokens[f] = terms
         others = [self._word(f, text, boost * fb, False) for f, fb in self.default_fields.items()

@@ -43,6 +43,7 @@ from .compile import (AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Nod
 from .expand import Expander, Expansion, term_range_ids
 
 _STRIDE = np.int64(1) << np.int64(32)
+_WHOLE_KEYS = 2048  # an exact phrase whose words have at most this many positions keys them all
 _MAX_SLOP = (1 << 30) - 1  # a larger slop means the same (positions stay below 2**31) and would overflow keys
 
 
@@ -54,6 +55,18 @@ def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     at = np.searchsorted(b, a)
     np.minimum(at, len(b) - 1, out=at)
     return a[b[at] == a]
+
+
+def _runs(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of sorted `units` and how many times each occurs."""
+    first = np.empty(len(units), dtype=bool)
+    first[0] = True
+    np.not_equal(units[1:], units[:-1], out=first[1:])
+    starts = first.nonzero()[0]
+    counts = np.empty(len(starts), dtype=np.int64)
+    counts[:-1] = starts[1:] - starts[:-1]
+    counts[-1] = len(units) - starts[-1]
+    return units[starts], counts
 
 
 def _intersect(plists: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -395,7 +408,12 @@ class SegmentEvaluator:
     # -- phrases ----------------------------------------------------------------------------------
     def phrase_units(self, leaf: PhraseLeaf) -> tuple[np.ndarray, np.ndarray]:
         """(units, phrase frequency) where the phrase occurs in this segment; the frequency is a
-        count for exact phrases and Lucene's sloppy frequency for phrases with slop."""
+        count for exact phrases and Lucene's sloppy frequency for phrases with slop.
+
+        An exact phrase is an intersection of keys unit * 2**32 + (position - offset in the
+        phrase), one sorted key list per word. Words with few positions in all are keyed whole
+        (a few numpy calls); otherwise the posting lists are intersected first and only the
+        positions in the common units are keyed."""
         fr = self.reader.fields.get(leaf.field)
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         if fr is None:
@@ -403,24 +421,30 @@ class SegmentEvaluator:
         tids = [fr.term_id(t) for _, t in leaf.terms]
         if min(tids) < 0:
             return empty
+        if fr.pos is None:
+            raise ValueError(f"field {fr.name!r} was indexed without positions")
+        n_positions = [int(fr.pptr[t + 1] - fr.pptr[t]) for t in tids]
+        if leaf.slop == 0 and sum(n_positions) <= _WHOLE_KEYS:
+            keys = None
+            for i in sorted(range(len(tids)), key=n_positions.__getitem__):  # fewest positions first
+                k = fr.position_keys(tids[i], leaf.terms[i][0])
+                keys = k if keys is None else _common(keys, k)
+                if not len(keys):
+                    return empty
+            return _runs(keys // _STRIDE)
         cand, picks = _intersect([fr.postings(t)[0] for t in tids])
         if not len(cand):
             return empty
         if leaf.slop > 0:
             return self._sloppy(fr, leaf, tids, picks, cand)
-        keys = None  # unit * 2**32 + phrase start, ascending (postings and positions are sorted)
+        keys = None
         for (rel, _), tid, pick in zip(leaf.terms, tids, picks):
             pos, owner = fr.positions(tid, pick)
             k = cand[owner] * _STRIDE + (pos - rel)
             keys = k if keys is None else _common(keys, k)
             if not len(keys):
                 return empty
-        units = keys // _STRIDE
-        new = np.empty(len(units), dtype=bool)
-        new[0] = True
-        np.not_equal(units[1:], units[:-1], out=new[1:])
-        first = np.flatnonzero(new)
-        return units[first], np.diff(np.append(first, len(units)))
+        return _runs(keys // _STRIDE)
 
     def _sloppy(self, fr, leaf: PhraseLeaf, tids: list[int], picks: list[np.ndarray], cand: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:

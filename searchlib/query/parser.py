@@ -523,6 +523,11 @@ class _Parser:
 _LENIENT_WORD = re.compile(r"\w+(?:['’.,\-]\w+)*")
 # Text of only letters and digits separated by spaces: no syntax, so the words are the query.
 _PLAIN = re.compile(r"\s*[^\W_]+(?:\s+[^\W_]+)*\s*\Z")
+# One range of plain values on a plain field name: `year:[2010 TO 2020]`, `name:{a TO m]`.
+_PLAIN_RANGE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*):([\[{])\s*([A-Za-z0-9][A-Za-z0-9.\-]*)\s+TO\s+"
+                          r"([A-Za-z0-9][A-Za-z0-9.\-]*)\s*([\]}])\s*\Z")
+# One quoted phrase of such words, maybe with a slop: `"a b"` or `"a b"~3`.
+_PLAIN_PHRASE = re.compile(r'\s*"\s*([^\W_]+(?:\s+[^\W_]+)*)\s*"(?:~([0-9]{1,%d}))?\s*\Z' % _MAX_SLOP_DIGITS)
 
 
 def _words_query(words: list[str], default_and: bool) -> Query:
@@ -580,6 +585,14 @@ class QueryParser:
             if chained is not None:  # `a AND b AND c` or `a OR b`: also what the grammar builds
                 self.steps = len(text) + 1
                 return chained
+        phrase = _PLAIN_PHRASE.match(text)
+        if phrase:  # a lone phrase: the Phrase the grammar builds
+            self.steps = len(text) + 1
+            return Phrase(None, phrase.group(1).split(), 1.0, int(phrase.group(2) or 0))
+        rng = _PLAIN_RANGE.match(text)
+        if rng and (self.fields is None or rng.group(1) in self.fields) and "TO" not in (rng.group(3), rng.group(4)):
+            self.steps = len(text) + 1  # a lone range: the Range the grammar builds
+            return Range(rng.group(1), rng.group(3), rng.group(4), rng.group(2) == "[", rng.group(5) == "]")
         lexer, parser = _Lexer(text), None
         try:
             toks = lexer.run()

@@ -50,12 +50,16 @@ def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int) -> DocScore
     """Scores of possibly repeated, unsorted documents summed per document (in float64, in input
     order, as the dense evaluator's bincount), then as float32."""
     if len(docs) * 16 < doc_count:  # few postings: sort them rather than touch every document
-        unique, inverse = np.unique(docs, return_inverse=True)
-        return DocScores(unique.astype(np.int64, copy=False),
-                         np.bincount(inverse, weights=scores, minlength=len(unique)).astype(np.float32))
+        order = np.argsort(docs, kind="stable")
+        docs = docs[order]
+        first = np.empty(len(docs), dtype=bool)
+        first[0] = True
+        np.not_equal(docs[1:], docs[:-1], out=first[1:])
+        slot = np.cumsum(first) - 1
+        return DocScores(docs[first].astype(np.int64), np.bincount(slot, weights=scores[order]).astype(np.float32))
     seen = np.zeros(doc_count, dtype=bool)
     seen[docs] = True
-    unique = np.flatnonzero(seen)
+    unique = seen.nonzero()[0]
     return DocScores(unique, np.bincount(docs, weights=scores, minlength=doc_count)[unique].astype(np.float32))
 
 
@@ -80,7 +84,7 @@ class SparseEvaluator:
         if kind is ExpandLeaf:
             return self._expanded(node)
         m = self.dense.evaluate(node)  # BM25F over several fields: dense, then as a list
-        docs = np.flatnonzero(m.docs)
+        docs = m.docs.nonzero()[0]
         scores = m.doc_score[docs] if m.doc_score is not None else np.zeros(len(docs), np.float32)
         return DocScores(docs, scores)
 
@@ -88,7 +92,7 @@ class SparseEvaluator:
         """The documents `node` matches, ascending, for filters (scores unused)."""
         kind = type(node)
         if kind is ColumnLeaf or kind is TermRangeLeaf:
-            return np.flatnonzero(self.dense.matching(node))
+            return self.dense.matching(node).nonzero()[0]
         return self.evaluate(node).docs
 
     # -- leaves ------------------------------------------------------------------------------------
@@ -109,7 +113,7 @@ class SparseEvaluator:
         return DocScores(units, self.dense.term_scores(leaf.field, units, freq, weight))
 
     def _constant(self, docs: np.ndarray, boost: float) -> DocScores:
-        at = np.flatnonzero(docs)
+        at = docs.nonzero()[0]
         return DocScores(at, np.full(len(at), boost, dtype=np.float32))
 
     def _any_term(self, fname: str, tids: np.ndarray, weights: np.ndarray) -> DocScores:

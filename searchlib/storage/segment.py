@@ -32,6 +32,7 @@ from .stored import StoredReader, write_stored
 
 META = "meta.json"
 MISSING_TIME = np.iinfo(np.int64).min
+_STRIDE = np.int64(1) << np.int64(32)  # positions stay below 2**31, so unit * _STRIDE + position is unique
 _POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader keeps (32 MB)
 
 
@@ -271,6 +272,13 @@ class FieldReader:
         idx = gather_ranges(self.position_starts(tid)[posting_index], chosen_tf)
         owner = np.repeat(np.arange(len(posting_index)), chosen_tf)
         return np.asarray(self.pos[idx], dtype=np.int64), owner
+
+    def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
+        """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""
+        a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
+        keys = np.repeat(self.unit[a:b] * _STRIDE - offset, self.tf[a:b])
+        keys += self.pos[int(self.pptr[tid]):int(self.pptr[tid + 1])]
+        return keys
 
     def position_starts(self, tid: int) -> np.ndarray:
         """Where each posting of term `tid` has its positions in `pos` (int64, one per posting):

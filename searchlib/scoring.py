@@ -6,6 +6,7 @@ can only add to a score.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +27,10 @@ class BM25:
 
 
 def idf(doc_count: int | np.ndarray, doc_freq: int | np.ndarray) -> np.ndarray | float:
-    """Lucene's BM25 idf: log(1 + (N - df + 0.5) / (df + 0.5))."""
-    return np.log1p((doc_count - doc_freq + 0.5) / (doc_freq + 0.5))
+    """Lucene's BM25 idf: log(1 + (N - df + 0.5) / (df + 0.5)); a float for numbers (the same
+    C log1p without numpy's per-call cost), an array for arrays."""
+    ratio = (doc_count - doc_freq + 0.5) / (doc_freq + 0.5)
+    return np.log1p(ratio) if isinstance(ratio, np.ndarray) else math.log1p(ratio)
 
 
 def length_norm(lengths: np.ndarray, avg_length: float, k1: float, b: float) -> np.ndarray:
@@ -37,10 +40,12 @@ def length_norm(lengths: np.ndarray, avg_length: float, k1: float, b: float) -> 
 
 
 def bm25(tf: np.ndarray, norm: np.ndarray, weight: "float | np.ndarray", k1: float) -> np.ndarray:
-    """Scores of postings, float32: weight (idf times boosts, one or per posting) * tf * (k1 + 1)
+    """Scores of postings, float32: weight (idf times boosts, one or per posting) * (k1 + 1) * tf
     / (tf + norm), with `norm` from length_norm for the postings' units."""
-    tf = np.asarray(tf, dtype=np.float32)
-    return np.asarray(weight, dtype=np.float32) * tf * (np.float32(k1) + np.float32(1)) / (tf + norm)
+    tf = tf.astype(np.float32)
+    scores = np.asarray(weight, dtype=np.float32) * (np.float32(k1) + np.float32(1)) * tf
+    scores /= tf + norm
+    return scores
 
 
 # -- explanations -----------------------------------------------------------------------------

@@ -363,11 +363,10 @@ class Searcher:
                 order = np.lexsort((table[:, 4], table[:, 2], table[:, 1], -table[:, 0]))[offset:want]
             else:
                 order = self._sorted_order(table, sort_keys, sort_field, reverse)[offset:want]
-            hits = self._hits(table[order], matches, node, passages or self.settings.passages_per_hit)
-        terms = _highlight_terms(node, self.stats) if highlight and hits else {}
-        for rank, hit in enumerate(hits, offset + 1):
-            hit.rank = rank
-            if highlight:
+            hits = self._hits(table[order], matches, node, passages or self.settings.passages_per_hit, offset + 1)
+        if highlight and hits:
+            terms = _highlight_terms(node, self.stats)
+            for hit in hits:
                 hit.snippet = self._snippet(hit, terms, formatter)
         return Results(q, hits, total, (time.perf_counter() - started) * 1000, notes)
 
@@ -591,11 +590,12 @@ class Searcher:
         return [_rows(scores[best], seg, doc_ids[best], -1, -1)]
 
     # -- hits -------------------------------------------------------------------------------
-    def _hits(self, rows: np.ndarray, matches: dict, node: Node, n_passages: int) -> list[Hit]:
-        """Hits for candidate rows (score, segment, doc, passage field, passage unit); stored fields
-        and passages are read when first used."""
+    def _hits(self, rows: np.ndarray, matches: dict, node: Node, n_passages: int, first_rank: int) -> list[Hit]:
+        """Hits for candidate rows (score, segment, doc, passage field, passage unit), ranked from
+        `first_rank`; stored fields and passages are read when first used."""
         source = _HitSource(self, matches, node, n_passages)
-        return [Hit(key, row[0], source=source, row=row) for row, key in zip(rows.tolist(), self._keys(rows))]
+        return [Hit(key, row[0], None, "", None, rank, source, row)
+                for rank, row, key in zip(range(first_rank, first_rank + len(rows)), rows.tolist(), self._keys(rows))]
 
     def _keys(self, rows: np.ndarray) -> list:
         """The unique key of each row's document (None without a unique field): its term id from

@@ -1,0 +1,173 @@
+"""Sparse evaluation (sorted document lists, query/sparse.py) against dense evaluation (arrays over
+every document, query/evaluate.py): on generated queries over a multi-segment index with deletions,
+both must match the same documents with the same scores, and searches must return the same pages.
+Also: exact phrases keyed whole against phrases keyed only in common units."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from searchlib import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Index, Schema
+from searchlib.search import Searcher
+from searchlib.query import evaluate as evaluate_module
+from searchlib.query.ast import Boolean, Every, Fuzzy, Phrase, Prefix, Range, Term, Wildcard
+from searchlib.query.sparse import SparseEvaluator, sum_by_doc
+
+WORDS = ["apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey", "kiwi", "lemon", "mango",
+         "nut", "olive", "pear", "quince", "the", "of"]
+TAGS = ["red", "green", "blue"]
+
+
+def _text(rng: random.Random, n: int) -> str:
+    # a skewed vocabulary: early words are common (long posting lists), late ones rare
+    return " ".join(WORDS[min(int(rng.expovariate(0.25)), len(WORDS) - 1)] for _ in range(n))
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory):
+    rng = random.Random(7)
+    schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True, boost=2.0),
+                    body=TEXT(analyzer="english", stored=True), tags=KEYWORD(lowercase=True),
+                    year=NUMERIC(), when=DATETIME())
+    ix = Index.create(tmp_path_factory.mktemp("sparse") / "ix", schema)
+    with ix.writer() as w:
+        for i in range(400):
+            doc = {"id": f"d{i}", "title": _text(rng, rng.randint(1, 4)), "body": _text(rng, rng.randint(0, 40)),
+                   "tags": " ".join(rng.sample(TAGS, rng.randint(0, 2))), "year": 1990 + i % 30}
+            if i % 3:
+                doc["when"] = f"20{10 + i % 10}-0{1 + i % 9}-1{i % 10}"
+            w.add(doc)
+            if i in (150, 300):
+                w.commit()
+        for i in range(0, 400, 17):
+            w.delete(f"d{i}")
+    s = ix.searcher()
+    assert len(s.readers) == 3 and any(r.live is not None for r in s.readers)
+    yield s
+    s.close()
+
+
+FIELDS = st.sampled_from([None, "title", "body"])
+WORD = st.sampled_from(WORDS + ["zzz"])
+
+
+def _queries():
+    leaves = st.one_of(
+        st.builds(Term, FIELDS, WORD),
+        st.builds(Term, st.just("tags"), st.sampled_from(TAGS)),
+        st.builds(lambda f, ws, slop: Phrase(f, ws, slop=slop), FIELDS, st.lists(WORD, min_size=2, max_size=4),
+                  st.sampled_from([0, 0, 1, 3])),
+        st.builds(Prefix, FIELDS, st.sampled_from(["a", "ch", "gr", "pe", "q"])),
+        st.builds(Wildcard, st.just("body"), st.sampled_from(["?ig", "m*o", "*e"])),
+        st.builds(Fuzzy, st.just("body"), st.sampled_from(["apl", "lemmon", "kiwi"])),
+        st.builds(lambda lo: Range("year", str(lo), str(lo + 7)), st.integers(1985, 2020)),
+        st.builds(lambda lo: Range("when", f"20{lo}-01-01", None), st.integers(10, 19)),
+        st.just(Every()),
+    )
+    boosted = st.one_of(leaves, st.builds(lambda q, b: q.boosted(b), leaves, st.sampled_from([0.5, 2.0, 3.0])))
+    return st.recursive(boosted, lambda children: st.builds(
+        lambda must, should, must_not, boost: Boolean(must=tuple(must), should=tuple(should),
+                                                      must_not=tuple(must_not), boost=boost),
+        st.lists(children, max_size=3), st.lists(children, max_size=3), st.lists(children, max_size=2),
+        st.sampled_from([1.0, 1.0, 2.0])), max_leaves=8)
+
+
+def _dense_only(searcher):
+    """The searcher's evaluators with the sparse one removed: every segment evaluated densely."""
+    original = searcher._evaluators_for
+
+    def dense(seg, params):
+        return original(seg, params)[0], None
+    return dense
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=_queries())
+def test_sparse_equals_dense_per_segment(searcher, q):
+    node = searcher._compiler(None, None, False, None).compile(q)
+    if node is None:
+        return
+    for seg in range(len(searcher.readers)):
+        dense, sparse = searcher._evaluators_for(seg, searcher._params(None, None))
+        m = dense.evaluate(node)
+        docs, scores = sparse.evaluate(node)
+        assert docs.tolist() == np.flatnonzero(m.docs).tolist(), str(q)
+        expected = m.doc_score[docs] if m.doc_score is not None else np.zeros(len(docs), np.float32)
+        assert scores.dtype == np.float32
+        np.testing.assert_array_equal(scores, expected, err_msg=str(q))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=_queries(), offset=st.sampled_from([0, 0, 3, 40]), limit=st.sampled_from([1, 5, 20]),
+       filter=st.sampled_from([None, "year:[1995 TO 2010]", "tags:red", {"tags": ["green", "blue"]}]),
+       sort_by=st.sampled_from([None, None, "year", "id"]))
+def test_sparse_search_equals_dense_search(searcher, monkeypatch, q, offset, limit, filter, sort_by):
+    def page(s):
+        res = s.search(q, limit=limit, offset=offset, filter=filter, sort_by=sort_by, highlight=False)
+        return res.total, [(h.id, h.score, h.rank) for h in res]
+
+    sparse = page(searcher)
+    with monkeypatch.context() as mp:
+        mp.setattr(searcher, "_evaluators_for", _dense_only(searcher))
+        assert page(searcher) == sparse
+
+
+@pytest.mark.parametrize("query", ["year:[1990 TO 2030]", "tags:red OR year:[1990 TO 2000] OR tags:blue^2"])
+@pytest.mark.parametrize("size", [1, 7, 30])
+def test_tied_scores_page_without_overlap(searcher, query, size):
+    """Matches of ranges and keywords score alike: consecutive pages cover the ranking exactly once."""
+    everything = [h.id for h in searcher.search(query, limit=1000, highlight=False)]
+    pages = [h.id for p in range(0, len(everything), size)
+             for h in searcher.search(query, limit=size, offset=p, highlight=False)]
+    assert pages == everything and len(set(everything)) == len(everything)
+
+
+def test_best_keeps_the_earliest_of_tied_scores():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        scores = rng.integers(0, 4, rng.integers(1, 60)).astype(np.float32)
+        k = int(rng.integers(1, 70))
+        expected = np.argsort(-scores, kind="stable")[:k]
+        assert sorted(Searcher._best(scores, k).tolist()) == sorted(expected.tolist())
+
+
+def test_sum_by_doc_sorts_or_counts_alike():
+    rng = np.random.default_rng(3)
+    for n_docs, n in ((10_000, 50), (100, 500)):  # the sorting branch, then the counting branch
+        docs = rng.integers(0, n_docs, n).astype(np.uint32)
+        scores = rng.random(n).astype(np.float32)
+        got = sum_by_doc(docs, scores, n_docs)
+        expected = np.bincount(docs, weights=scores, minlength=n_docs)
+        assert got.docs.tolist() == np.unique(docs).tolist()
+        np.testing.assert_array_equal(got.scores, expected[got.docs].astype(np.float32))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(WORD, min_size=2, max_size=4), field=st.sampled_from(["title", "body"]))
+def test_exact_phrase_keyed_whole_equals_keyed_in_common_units(searcher, monkeypatch, words, field):
+    node = searcher._compiler(None, None, False, None).compile(Phrase(field, words))
+    if node is None or not hasattr(node, "slop"):
+        return
+    for seg in range(len(searcher.readers)):
+        dense = searcher._evaluators_for(seg, searcher._params(None, None))[0]
+        with monkeypatch.context() as mp:
+            mp.setattr(evaluate_module, "_WHOLE_KEYS", 1 << 40)
+            whole = dense.phrase_units(node)
+            mp.setattr(evaluate_module, "_WHOLE_KEYS", -1)
+            common = dense.phrase_units(node)
+        assert whole[0].tolist() == common[0].tolist() and whole[1].tolist() == common[1].tolist()
+
+
+def test_segments_with_passages_stay_dense(tmp_path):
+    schema = Schema(id=ID(unique=True, stored=True), body=TEXT(stored=True, passages="sentences"))
+    ix = Index.create(tmp_path / "ix", schema)
+    with ix.writer() as w:
+        w.add({"id": "a", "body": "One apple here. Two pears there."})
+    with ix.searcher() as s:
+        dense, sparse = s._evaluators_for(0, s._params(None, None))
+        assert sparse is None
+        assert [h.id for h in s.search("apple")] == ["a"]
+    assert isinstance(SparseEvaluator(dense), SparseEvaluator)

@@ -200,6 +200,9 @@ class Compiler:
     # -- words and phrases --------------------------------------------------------------------
     def _word(self, fname: str | None, text: str, boost: float, phrase: bool, slop: int = 0) -> Node | None:
         if fname is None:
+            if len(self.default_fields) == 1:  # the common case: one default field
+                (only, field_boost), = self.default_fields.items()
+                return self._word(only, text, boost * field_boost, phrase, slop)
             if not phrase and len(self._text_defaults) >= 2:
                 return self._fields_word(text, boost)
             nodes = [self._word(f, text, boost * fb, phrase, slop) for f, fb in self.default_fields.items()]

@@ -27,8 +27,8 @@ _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
 
 
 class DocScores(NamedTuple):
-    """A clause's result in one segment: the matching documents (int64, ascending, distinct) and
-    each one's score (float32)."""
+    """A clause's result in one segment: the matching documents (integers, ascending, distinct)
+    and each one's score (float32)."""
 
     docs: np.ndarray
     scores: np.ndarray
@@ -56,7 +56,7 @@ def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int) -> DocScore
         first[0] = True
         np.not_equal(docs[1:], docs[:-1], out=first[1:])
         slot = np.cumsum(first) - 1
-        return DocScores(docs[first].astype(np.int64), np.bincount(slot, weights=scores[order]).astype(np.float32))
+        return DocScores(docs[first], np.bincount(slot, weights=scores[order]).astype(np.float32))
     seen = np.zeros(doc_count, dtype=bool)
     seen[docs] = True
     unique = seen.nonzero()[0]
@@ -103,7 +103,7 @@ class SparseEvaluator:
             return EMPTY
         units, tf = fr.postings(tid)
         weight = self.dense.stats.idf(leaf.field, leaf.term) * leaf.boost
-        return DocScores(units.astype(np.int64), self.dense.term_scores(leaf.field, units, tf, weight))
+        return DocScores(units, self.dense.term_scores(leaf.field, units, tf, weight))
 
     def _phrase(self, leaf: PhraseLeaf) -> DocScores:
         units, freq = self.dense.phrase_units(leaf)

@@ -171,3 +171,21 @@ def test_segments_with_passages_stay_dense(tmp_path):
         assert sparse is None
         assert [h.id for h in s.search("apple")] == ["a"]
     assert isinstance(SparseEvaluator(dense), SparseEvaluator)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(WORD, min_size=2, max_size=2), field=st.sampled_from(["title", "body"]),
+       slop=st.sampled_from([1, 2, 3, 10, 1 << 40]))
+def test_sloppy_pair_keyed_whole_equals_general_join(searcher, monkeypatch, words, field, slop):
+    node = searcher._compiler(None, None, False, None).compile(Phrase(field, words, slop=slop))
+    if node is None or not hasattr(node, "slop"):
+        return
+    for seg in range(len(searcher.readers)):
+        dense = searcher._evaluators_for(seg, searcher._params(None, None))[0]
+        with monkeypatch.context() as mp:
+            mp.setattr(evaluate_module, "_WHOLE_KEYS", 1 << 40)
+            whole = dense.phrase_units(node)
+            mp.setattr(evaluate_module, "_WHOLE_KEYS", -1)
+            general = dense.phrase_units(node)
+        assert whole[0].tolist() == general[0].tolist()
+        assert whole[1].tolist() == general[1].tolist()

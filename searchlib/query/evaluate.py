@@ -429,7 +429,10 @@ class SegmentEvaluator:
         if fr.pos is None:
             raise ValueError(f"field {fr.name!r} was indexed without positions")
         n_positions = [int(fr.pptr[t + 1] - fr.pptr[t]) for t in tids]
-        if leaf.slop == 0 and sum(n_positions) <= _WHOLE_KEYS:
+        few = sum(n_positions) <= _WHOLE_KEYS
+        if few and leaf.slop > 0 and len(tids) == 2 and tids[0] != tids[1]:
+            return self._sloppy_pair(fr, leaf, tids)
+        if few and leaf.slop == 0:
             keys = None
             for i in sorted(range(len(tids)), key=n_positions.__getitem__):  # fewest positions first
                 k = fr.position_keys(tids[i], leaf.terms[i][0])
@@ -450,6 +453,32 @@ class SegmentEvaluator:
             if not len(keys):
                 return empty
         return _runs(keys // _STRIDE)
+
+    def _sloppy_pair(self, fr, leaf: PhraseLeaf, tids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """A sloppy phrase of two different words with few positions: what _sloppy computes, from
+        whole key lists. For each occurrence of the anchor word (the rarer index-wide), the other
+        word's nearest keys below and above it give the tightest match; keys of other units lie
+        more than any slop away, so the unit needs no separate test."""
+        dfs = [self.stats.doc_freq(leaf.field, t) for _, t in leaf.terms]
+        anchor = 0 if dfs[0] <= dfs[1] else 1
+        other = 1 - anchor
+        keys = fr.position_keys(tids[anchor])  # unshifted, so that keys // 2**32 is the unit
+        near = fr.position_keys(tids[other], leaf.terms[other][0] - leaf.terms[anchor][0])
+        at = near.searchsorted(keys)
+        last = len(near) - 1
+        below = near[np.maximum(at - 1, 0)]
+        above = near[np.minimum(at, last)]
+        spread = np.minimum(np.abs(keys - below), np.abs(above - keys))
+        found = spread <= min(leaf.slop, _MAX_SLOP)
+        keys = keys[found]
+        if not len(keys):
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        units = keys // _STRIDE
+        first = np.empty(len(units), dtype=bool)
+        first[0] = True
+        np.not_equal(units[1:], units[:-1], out=first[1:])
+        freq = np.bincount(np.cumsum(first) - 1, weights=1.0 / (1.0 + spread[found]))
+        return units[first], freq
 
     def _sloppy(self, fr, leaf: PhraseLeaf, tids: list[int], picks: list[np.ndarray], cand: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:

@@ -320,7 +320,8 @@ class Searcher:
         if node is None or restrict is False:
             return Results(q, [], 0, (time.perf_counter() - started) * 1000, notes)
         want = offset + limit
-        candidates: list[np.ndarray] = []
+        ranked: list[tuple[np.ndarray, int, np.ndarray]] = []  # sparse segments' best (scores, segment, docs)
+        candidates: list[np.ndarray] = []  # rows (score, segment, doc, passage field, passage unit)
         sort_keys: list[tuple[np.ndarray, np.ndarray]] = []
         matches = {}
         total = 0
@@ -344,9 +345,13 @@ class Searcher:
                 n_match = int(np.count_nonzero(docs))
             total += n_match
             if n_match and want:
+                matches[seg] = m
+                if m is None and sort_field is None:
+                    top = self._best(scores, want)
+                    ranked.append((scores[top], seg, doc_ids[top]))
+                    continue
                 if m is None:
-                    top = self._best(scores, want if sort_field is None else _ALL)
-                    rows = [_rows(scores[top], seg, doc_ids[top], -1, -1)]
+                    rows = [_rows(scores, seg, doc_ids, -1, -1)]
                 else:
                     rows = self._top(seg, reader, m, docs, want if sort_field is None else _ALL, group)
                 if sort_field is None:
@@ -355,15 +360,18 @@ class Searcher:
                     rows, keys = self._sort_cut(seg, np.concatenate(rows), sort_field, reverse, want)
                     candidates.append(rows)
                     sort_keys.append(keys)
-                matches[seg] = m
+        n_passages = passages or self.settings.passages_per_hit
         hits = []
-        if candidates:
+        if ranked and not candidates:  # every segment without passages: ranked by score
+            hits = self._ranked_hits(ranked, offset, want, matches, node, n_passages)
+        elif ranked or candidates:
+            candidates += [_rows(scores, seg, doc_ids, -1, -1) for scores, seg, doc_ids in ranked]
             table = np.concatenate(candidates)
             if sort_field is None:
                 order = np.lexsort((table[:, 4], table[:, 2], table[:, 1], -table[:, 0]))[offset:want]
             else:
                 order = self._sorted_order(table, sort_keys, sort_field, reverse)[offset:want]
-            hits = self._hits(table[order], matches, node, passages or self.settings.passages_per_hit, offset + 1)
+            hits = self._hits(table[order], matches, node, n_passages, offset + 1)
         if highlight and hits:
             terms = _highlight_terms(node, self.stats)
             for hit in hits:
@@ -594,23 +602,42 @@ class Searcher:
         """Hits for candidate rows (score, segment, doc, passage field, passage unit), ranked from
         `first_rank`; stored fields and passages are read when first used."""
         source = _HitSource(self, matches, node, n_passages)
+        keys = self._keys(rows[:, 1].astype(np.int64), rows[:, 2].astype(np.int64))
         return [Hit(key, row[0], None, "", None, rank, source, row)
-                for rank, row, key in zip(range(first_rank, first_rank + len(rows)), rows.tolist(), self._keys(rows))]
+                for rank, row, key in zip(range(first_rank, first_rank + len(rows)), rows.tolist(), keys)]
 
-    def _keys(self, rows: np.ndarray) -> list:
-        """The unique key of each row's document (None without a unique field): its term id from
-        the segment's per-document array, its text from the trie."""
+    def _ranked_hits(self, ranked: list[tuple[np.ndarray, int, np.ndarray]], offset: int, want: int,
+                     matches: dict, node: Node, n_passages: int) -> list[Hit]:
+        """Hits offset..want of the segments' best documents (scores, segment, docs), by score,
+        then segment, then document."""
+        if len(ranked) == 1:
+            scores, seg, docs = ranked[0]
+            order = np.argsort(-scores, kind="stable")[offset:want]  # docs ascend: ties stay in index order
+            segs = np.full(len(order), seg)
+        else:
+            scores = np.concatenate([r[0] for r in ranked])
+            segs = np.concatenate([np.full(len(r[0]), r[1]) for r in ranked])
+            docs = np.concatenate([r[2] for r in ranked])
+            order = np.lexsort((docs, segs, -scores))[offset:want]
+            segs = segs[order]
+        docs = docs[order]
+        source = _HitSource(self, matches, node, n_passages)
+        return [Hit(key, score, None, "", None, rank, source, [score, seg, doc, -1, -1])
+                for rank, key, score, seg, doc in zip(range(offset + 1, want + 1), self._keys(segs, docs),
+                                                       scores[order].tolist(), segs.tolist(), docs.tolist())]
+
+    def _keys(self, segs: np.ndarray, docs: np.ndarray) -> list:
+        """The unique key of each (segment, document) (None without a unique field): its term id
+        from the segment's per-document array, its text from the trie."""
         key_field = self.schema.unique_field
-        if key_field is None or not len(rows):
-            return [None] * len(rows)
-        docs = rows[:, 2].astype(np.int64)
+        if key_field is None or not len(docs):
+            return [None] * len(docs)
         if len(self.readers) == 1:  # one segment (the common case): one gather, no grouping
             restore = self.readers[0].fields[key_field].trie.restore_key
             return [restore(tid) if tid >= 0 else None for tid in self._doc_terms(0)[docs].tolist()]
-        segs = rows[:, 1].astype(np.int64)
-        keys: list = [None] * len(rows)
+        keys: list = [None] * len(docs)
         for seg in np.unique(segs).tolist():
-            at = np.flatnonzero(segs == seg)
+            at = (segs == seg).nonzero()[0]
             tids = self._doc_terms(seg)[docs[at]].tolist()
             restore = self.readers[seg].fields[key_field].trie.restore_key
             for i, tid in zip(at.tolist(), tids):

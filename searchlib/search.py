@@ -612,23 +612,26 @@ class Searcher:
         then segment, then document."""
         if len(ranked) == 1:
             scores, seg, docs = ranked[0]
-            order = np.argsort(-scores, kind="stable")[offset:want]  # docs ascend: ties stay in index order
-            segs = np.full(len(order), seg)
+            order = (-scores).argsort(kind="stable")[offset:want]  # docs ascend: ties stay in index order
+            segs = np.full(len(order), seg) if len(self.readers) > 1 else None
+            seg_list = [seg] * len(order)
         else:
             scores = np.concatenate([r[0] for r in ranked])
             segs = np.concatenate([np.full(len(r[0]), r[1]) for r in ranked])
             docs = np.concatenate([r[2] for r in ranked])
             order = np.lexsort((docs, segs, -scores))[offset:want]
             segs = segs[order]
+            seg_list = segs.tolist()
         docs = docs[order]
         source = _HitSource(self, matches, node, n_passages)
         return [Hit(key, score, None, "", None, rank, source, [score, seg, doc, -1, -1])
                 for rank, key, score, seg, doc in zip(range(offset + 1, want + 1), self._keys(segs, docs),
-                                                       scores[order].tolist(), segs.tolist(), docs.tolist())]
+                                                       scores[order].tolist(), seg_list, docs.tolist())]
 
-    def _keys(self, segs: np.ndarray, docs: np.ndarray) -> list:
+    def _keys(self, segs: np.ndarray | None, docs: np.ndarray) -> list:
         """The unique key of each (segment, document) (None without a unique field): its term id
-        from the segment's per-document array, its text from the trie."""
+        from the segment's per-document array, its text from the trie. `segs` may be None when
+        the searcher has one segment."""
         key_field = self.schema.unique_field
         if key_field is None or not len(docs):
             return [None] * len(docs)

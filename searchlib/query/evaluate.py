@@ -43,7 +43,7 @@ from .compile import (AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Nod
 from .expand import Expander, Expansion, term_range_ids
 
 _STRIDE = np.int64(1) << np.int64(32)
-_WHOLE_KEYS = 2048  # an exact phrase whose words have at most this many positions keys them all
+_WHOLE_KEYS = 16384  # a phrase whose words have at most this many positions in all keys them whole
 _MAX_SLOP = (1 << 30) - 1  # a larger slop means the same (positions stay below 2**31) and would overflow keys
 
 
@@ -52,7 +52,7 @@ def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The values of sorted, duplicate-free `a` that are also in sorted `b` (binary searches, no sort)."""
     if not len(a) or not len(b):
         return a[:0]
-    at = np.searchsorted(b, a)
+    at = b.searchsorted(a)
     np.minimum(at, len(b) - 1, out=at)
     return a[b[at] == a]
 

@@ -276,7 +276,10 @@ class FieldReader:
     def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""
         a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
-        keys = np.repeat(self.unit[a:b] * _STRIDE - offset, self.tf[a:b])
+        starts = self.unit[a:b] * _STRIDE
+        if offset:
+            starts -= offset
+        keys = starts.repeat(self.tf[a:b])
         keys += self.pos[int(self.pptr[tid]):int(self.pptr[tid + 1])]
         return keys
 

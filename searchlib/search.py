@@ -35,6 +35,7 @@ from .storage.segment import MISSING_TIME, SegmentReader
 from .storage.writer import SEGMENTS_DIR
 
 _ALL = sys.maxsize  # "every candidate" for _top
+_PLAIN_LEAVES = (TermLeaf, PhraseLeaf, FieldsLeaf)  # leaves that never expand
 
 
 @dataclass
@@ -347,8 +348,10 @@ class Searcher:
             if n_match and want:
                 matches[seg] = m
                 if m is None and sort_field is None:
-                    top = self._best(scores, want)
-                    ranked.append((scores[top], seg, doc_ids[top]))
+                    if n_match > want:
+                        top = self._best(scores, want)
+                        scores, doc_ids = scores[top], doc_ids[top]
+                    ranked.append((scores, seg, doc_ids))
                     continue
                 if m is None:
                     rows = [_rows(scores, seg, doc_ids, -1, -1)]
@@ -424,7 +427,7 @@ class Searcher:
         """Warn (ExpansionLimitWarning) about every expansion of the query that hit its cap."""
         notes = []
         for node in nodes:
-            if node is None or node is False:
+            if node is None or node is False or type(node) in _PLAIN_LEAVES:
                 continue
             for leaf, _ in leaves(node):
                 if isinstance(leaf, ExpandLeaf):

@@ -428,17 +428,29 @@ class SegmentEvaluator:
             return empty
         if fr.pos is None:
             raise ValueError(f"field {fr.name!r} was indexed without positions")
-        n_positions = [int(fr.pptr[t + 1] - fr.pptr[t]) for t in tids]
+        pptr = fr.pptr
+        n_positions = [int(pptr[t + 1] - pptr[t]) for t in tids]
         few = sum(n_positions) <= _WHOLE_KEYS
         if few and leaf.slop > 0 and len(tids) == 2 and tids[0] != tids[1]:
             return self._sloppy_pair(fr, leaf, tids)
         if few and leaf.slop == 0:
+            # Keys of the word with the most positions stay unshifted (so keys // 2**32 is the
+            # unit); every other word's keys move by the difference of offsets and are probed
+            # into them, fewest positions first.
+            order = sorted(range(len(tids)), key=n_positions.__getitem__)
+            base = order.pop()
             keys = None
-            for i in sorted(range(len(tids)), key=n_positions.__getitem__):  # fewest positions first
-                k = fr.position_keys(tids[i], leaf.terms[i][0])
+            for i in order:
+                k = fr.position_keys(tids[i])
+                shift = leaf.terms[base][0] - leaf.terms[i][0]
+                if shift:
+                    k += shift
                 keys = k if keys is None else _common(keys, k)
                 if not len(keys):
                     return empty
+            keys = _common(keys, fr.position_keys(tids[base]))
+            if not len(keys):
+                return empty
             return _runs(keys // _STRIDE)
         cand, picks = _intersect([fr.postings(t)[0] for t in tids])
         if not len(cand):

@@ -23,7 +23,7 @@ from .config import Settings
 from .errors import IndexCorruptError, SchemaError, SearchlibError
 from .highlight import Formatter, get_formatter, highlight
 from .query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
-from .query.compile import Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
+from .query.compile import BoolNode, Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
 from .query.evaluate import SegmentEvaluator, Stats
 from .query.sparse import SparseEvaluator
 from .query.expand import ExpansionLimitWarning
@@ -35,7 +35,6 @@ from .storage.segment import MISSING_TIME, SegmentReader
 from .storage.writer import SEGMENTS_DIR
 
 _ALL = sys.maxsize  # "every candidate" for _top
-_PLAIN_LEAVES = (TermLeaf, PhraseLeaf, FieldsLeaf)  # leaves that never expand
 
 
 @dataclass
@@ -335,7 +334,7 @@ class Searcher:
                     keep = reader.live[doc_ids]
                     doc_ids, scores = doc_ids[keep], scores[keep]
                 if len(doc_ids) and restrict is not None:
-                    keep = evaluator.matching(restrict)[doc_ids]
+                    keep = sparse.passes(restrict, doc_ids)
                     doc_ids, scores = doc_ids[keep], scores[keep]
                 n_match = len(doc_ids)
             else:
@@ -427,7 +426,7 @@ class Searcher:
         """Warn (ExpansionLimitWarning) about every expansion of the query that hit its cap."""
         notes = []
         for node in nodes:
-            if node is None or node is False or type(node) in _PLAIN_LEAVES:
+            if node is None or node is False or not _expands(node):
                 continue
             for leaf, _ in leaves(node):
                 if isinstance(leaf, ExpandLeaf):
@@ -737,6 +736,13 @@ class _HitSource:
         if not self.searcher.readers:
             raise SearchlibError("the searcher is closed: read hit passages before closing it")
         return self.searcher._passages(row, self.searcher.readers[seg], self.matches[seg], self.n_passages, self)
+
+
+def _expands(node: Node) -> bool:
+    """Whether the compiled tree holds a prefix, wildcard or fuzzy leaf."""
+    if type(node) is BoolNode:
+        return any(_expands(c) for c in (*node.must, *node.should, *node.must_not))
+    return type(node) is ExpandLeaf
 
 
 def _rows(scores: np.ndarray, seg: int, docs: np.ndarray, field_id: int, units) -> np.ndarray:

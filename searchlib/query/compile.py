@@ -157,9 +157,12 @@ class Compiler:
             if not isinstance(ft, (TEXT, KEYWORD, ID)):
                 raise SchemaError(f"default field {name!r} is {ft.kind}, not a searchable text field")
         self._text_defaults = [f for f in self.default_fields if isinstance(schema.fields[f], TEXT)]
+        self._only_default = next(iter(self.default_fields.items())) if len(self.default_fields) == 1 else None
 
     def compile(self, q: Query) -> Node | None:
         """The node for `q`, or None when it can match nothing (e.g. only stop words)."""
+        if type(q) is Term:  # the common leaf, tested first by identity (subclasses take the chain below)
+            return self._word(q.field, q.text, q.boost, False)
         if isinstance(q, Term):
             return self._word(q.field, q.text, q.boost, phrase=False)
         if isinstance(q, Phrase):
@@ -192,17 +195,17 @@ class Compiler:
             raise QuerySyntaxError(message, 1)
 
     def _field(self, fname: str) -> FieldType | None:
-        if fname not in self.schema:
+        ft = self.schema.fields.get(fname)
+        if ft is None:
             self._error(f"unknown field {fname!r}")
-            return None
-        return self.schema.fields[fname]
+        return ft
 
     # -- words and phrases --------------------------------------------------------------------
     def _word(self, fname: str | None, text: str, boost: float, phrase: bool, slop: int = 0) -> Node | None:
         if fname is None:
-            if len(self.default_fields) == 1:  # the common case: one default field
-                (only, field_boost), = self.default_fields.items()
-                return self._word(only, text, boost * field_boost, phrase, slop)
+            if self._only_default is not None:  # the common case: one default field
+                fname, field_boost = self._only_default
+                return self._word(fname, text, boost * field_boost, phrase, slop)
             if not phrase and len(self._text_defaults) >= 2:
                 return self._fields_word(text, boost)
             nodes = [self._word(f, text, boost * fb, phrase, slop) for f, fb in self.default_fields.items()]

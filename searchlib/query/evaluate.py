@@ -69,7 +69,7 @@ def _runs(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return units[starts], counts
 
 
-def _intersect(plists: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+def intersect(plists: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
     """The units in every one of the sorted, duplicate-free posting lists (as int64), and for each
     list the index of each such unit in it: the shortest list is probed into the others with one
     binary search each, and the indices come from the same searches (a phrase needs them to read
@@ -397,12 +397,13 @@ class SegmentEvaluator:
         docs[np.asarray(fr.unit_doc)[units] if fr.split else units] = True
         return docs
 
-    def column_docs(self, leaf: ColumnLeaf) -> np.ndarray:
-        """Documents whose column value lies in the range (missing values never do)."""
+    def column_docs(self, leaf: ColumnLeaf, of: np.ndarray | None = None) -> np.ndarray:
+        """Whether each document's column value lies in the range (missing values never do): for
+        every document of the segment, or only for the documents `of`."""
         col = self.reader.columns.get(leaf.field)
         if col is None:
-            return np.zeros(self.n, dtype=bool)
-        values = np.asarray(col)
+            return np.zeros(self.n if of is None else len(of), dtype=bool)
+        values = col if of is None else col[of]
         docs = values != MISSING_TIME if values.dtype.kind == "i" else ~np.isnan(values)
         if leaf.low is not None:
             docs &= values >= leaf.low if leaf.include_low else values > leaf.low
@@ -452,7 +453,7 @@ class SegmentEvaluator:
             if not len(keys):
                 return empty
             return _runs(keys // _STRIDE)
-        cand, picks = _intersect([fr.postings(t)[0] for t in tids])
+        cand, picks = intersect([fr.postings(t)[0] for t in tids])
         if not len(cand):
             return empty
         if leaf.slop > 0:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .compile import AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, Node, PhraseLeaf, TermLeaf, TermRangeLeaf
-from .evaluate import SegmentEvaluator
+from .evaluate import SegmentEvaluator, intersect
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.int64)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
@@ -88,6 +88,12 @@ class SparseEvaluator:
         scores = m.doc_score[docs] if m.doc_score is not None else np.zeros(len(docs), np.float32)
         return DocScores(docs, scores)
 
+    def passes(self, node: Node, docs: np.ndarray) -> np.ndarray:
+        """Whether each of `docs` matches `node` (a filter): a column range reads only their values."""
+        if type(node) is ColumnLeaf:
+            return self.dense.column_docs(node, docs)
+        return self.dense.matching(node)[docs]
+
     def matching(self, node: Node) -> np.ndarray:
         """The documents `node` matches, ascending, for filters (scores unused)."""
         kind = type(node)
@@ -133,9 +139,31 @@ class SparseEvaluator:
         return self._any_term(fname, *self.dense.word_terms(fname, words))
 
     # -- boolean ---------------------------------------------------------------------------------
+    def _all_words(self, words: list[TermLeaf]) -> DocScores:
+        """Required single words: their posting lists intersected first (the shortest probed into
+        the others), then only the common documents scored, summed in clause order."""
+        lists = []
+        for leaf in words:
+            fr = self.reader.fields.get(leaf.field)
+            tid = fr.term_id(leaf.term) if fr is not None else -1
+            if tid < 0:
+                return EMPTY
+            lists.append(fr.postings(tid))
+        docs, picks = intersect([units for units, _ in lists])
+        if not len(docs):
+            return EMPTY
+        scores = None
+        for leaf, (_, tf), pick in zip(words, lists, picks):
+            weight = self.dense.stats.idf(leaf.field, leaf.term) * leaf.boost
+            part = self.dense.term_scores(leaf.field, docs, tf[pick], weight)
+            scores = part if scores is None else scores + part
+        return DocScores(docs, scores)
+
     def _bool(self, node: BoolNode) -> DocScores:
         result = None
-        for child in node.must:
+        if len(node.must) > 1 and all(type(c) is TermLeaf for c in node.must):
+            result = self._all_words(node.must)
+        for child in node.must if result is None else ():
             part = self.evaluate(child)
             if result is None:
                 result = part

@@ -14,7 +14,7 @@ from searchlib import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Index, Schema
 from searchlib.search import Searcher
 from searchlib.query import evaluate as evaluate_module
 from searchlib.query.ast import Boolean, Every, Fuzzy, Phrase, Prefix, Range, Term, Wildcard
-from searchlib.query.sparse import SparseEvaluator, sum_by_doc
+from searchlib.query.sparse import SparseEvaluator, common_docs, sum_by_doc
 
 WORDS = ["apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey", "kiwi", "lemon", "mango",
          "nut", "olive", "pear", "quince", "the", "of"]
@@ -189,3 +189,17 @@ def test_sloppy_pair_keyed_whole_equals_general_join(searcher, monkeypatch, word
             general = dense.phrase_units(node)
         assert whole[0].tolist() == general[0].tolist()
         assert whole[1].tolist() == general[1].tolist()
+
+
+def test_common_docs_by_search_or_by_dense_map():
+    rng = np.random.default_rng(11)
+    for doc_count in (50, 100_000):  # dense maps, then binary searches
+        lists = []
+        for size in (5, 40, 45):
+            units = np.sort(rng.choice(50, size, replace=False)).astype(np.uint32)
+            lists.append((units, rng.integers(1, 9, size).astype(np.uint32)))
+        docs, tfs = common_docs(lists, doc_count)
+        expected = set(lists[0][0].tolist()).intersection(*(set(u.tolist()) for u, _ in lists[1:]))
+        assert docs.tolist() == sorted(expected)
+        for (units, tf), got in zip(lists, tfs):
+            assert got.tolist() == [int(tf[units.tolist().index(d)]) for d in docs.tolist()]

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .compile import AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, Node, PhraseLeaf, TermLeaf, TermRangeLeaf
-from .evaluate import SegmentEvaluator, intersect
+from .evaluate import SegmentEvaluator
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.int64)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
@@ -61,6 +61,32 @@ def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int) -> DocScore
     seen[docs] = True
     unique = seen.nonzero()[0]
     return DocScores(unique, np.bincount(docs, weights=scores, minlength=doc_count)[unique].astype(np.float32))
+
+
+def common_docs(lists: list[tuple[np.ndarray, np.ndarray]], doc_count: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The documents in every posting list (documents, term frequencies), and each list's
+    frequencies at them. The shortest list is probed into the others: by binary search, or, where
+    that would cost more than touching every document of the segment, through a dense array of
+    the list's frequencies (a frequency is never 0, so 0 means absent)."""
+    order = sorted(range(len(lists)), key=lambda i: len(lists[i][0]))
+    docs, first_tf = lists[order[0]]
+    tfs = {order[0]: first_tf}
+    for i in order[1:]:
+        units, tf = lists[i]
+        if doc_count < 4 * len(docs) * len(units).bit_length():
+            dense = np.zeros(doc_count, dtype=tf.dtype)
+            dense[units] = tf
+            got = dense[docs]
+            hit = got > 0
+        else:
+            hit, at = positions_in(units, docs)
+            got = tf[at]
+        docs = docs[hit]
+        tfs = {j: t[hit] for j, t in tfs.items()}
+        tfs[i] = got[hit]
+        if not len(docs):
+            break
+    return docs, [tfs.get(i, docs[:0]) for i in range(len(lists))]
 
 
 class SparseEvaluator:
@@ -140,8 +166,8 @@ class SparseEvaluator:
 
     # -- boolean ---------------------------------------------------------------------------------
     def _all_words(self, words: list[TermLeaf]) -> DocScores:
-        """Required single words: their posting lists intersected first (the shortest probed into
-        the others), then only the common documents scored, summed in clause order."""
+        """Required single words: their posting lists intersected first, then only the common
+        documents scored, summed in clause order."""
         lists = []
         for leaf in words:
             fr = self.reader.fields.get(leaf.field)
@@ -149,13 +175,13 @@ class SparseEvaluator:
             if tid < 0:
                 return EMPTY
             lists.append(fr.postings(tid))
-        docs, picks = intersect([units for units, _ in lists])
+        docs, tfs = common_docs(lists, self.n)
         if not len(docs):
             return EMPTY
         scores = None
-        for leaf, (_, tf), pick in zip(words, lists, picks):
+        for leaf, tf in zip(words, tfs):
             weight = self.dense.stats.idf(leaf.field, leaf.term) * leaf.boost
-            part = self.dense.term_scores(leaf.field, docs, tf[pick], weight)
+            part = self.dense.term_scores(leaf.field, docs, tf, weight)
             scores = part if scores is None else scores + part
         return DocScores(docs, scores)
 

@@ -203,17 +203,17 @@ class Compiler:
     # -- words and phrases --------------------------------------------------------------------
     def _word(self, fname: str | None, text: str, boost: float, phrase: bool, slop: int = 0) -> Node | None:
         if fname is None:
-            if self._only_default is not None:  # the common case: one default field
-                fname, field_boost = self._only_default
-                return self._word(fname, text, boost * field_boost, phrase, slop)
-            if not phrase and len(self._text_defaults) >= 2:
-                return self._fields_word(text, boost)
-            nodes = [self._word(f, text, boost * fb, phrase, slop) for f, fb in self.default_fields.items()]
-            return _any([n for n in nodes if n is not None])
+            if self._only_default is None:
+                if not phrase and len(self._text_defaults) >= 2:
+                    return self._fields_word(text, boost)
+                nodes = [self._word(f, text, boost * fb, phrase, slop) for f, fb in self.default_fields.items()]
+                return _any([n for n in nodes if n is not None])
+            fname, field_boost = self._only_default  # the common case: one default field
+            boost *= field_boost
         ft = self._field(fname)
         if ft is None:
             return None
-        if isinstance(ft, TEXT):
+        if type(ft) is TEXT or isinstance(ft, TEXT):
             terms, positions = ft.analyzer.index_terms(text)
             if not terms:
                 return None

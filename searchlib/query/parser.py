@@ -532,7 +532,7 @@ _PLAIN_PHRASE = re.compile(r'\s*"\s*([^\W_]+(?:\s+[^\W_]+)*)\s*"(?:~([0-9]{1,%d}
 
 def _words_query(words: list[str], default_and: bool) -> Query:
     """Plain words combined with the default operator, as the parser combines juxtaposed words."""
-    terms = tuple(Term(None, w) for w in words)
+    terms = tuple([Term(None, w) for w in words])
     if not terms:
         return Nothing()
     if len(terms) == 1:
@@ -548,7 +548,7 @@ def _chain_query(words: list[str]) -> Query | None:
     ops, operands = set(words[1::2]), words[0::2]
     if len(words) < 3 or len(words) % 2 == 0 or len(ops) != 1 or not KEYWORDS.isdisjoint(operands):
         return None
-    terms = tuple(Term(None, w) for w in operands)
+    terms = tuple([Term(None, w) for w in operands])
     if ops == {"AND"}:
         return Boolean(must=terms)
     if ops == {"OR"}:

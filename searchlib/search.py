@@ -8,7 +8,6 @@ passages into documents (the best passage decides), and highlights only the hits
 from __future__ import annotations
 
 import time
-import dataclasses
 import datetime as _dt
 import math
 import sys
@@ -27,7 +26,7 @@ from .query.compile import BoolNode, Compiler, ExpandLeaf, FieldsLeaf, Node, Phr
 from .query.evaluate import SegmentEvaluator, Stats
 from .query.sparse import SparseEvaluator
 from .query.expand import ExpansionLimitWarning
-from .query.parser import parse_query
+from .query.parser import parse_query, plain_words
 from .schema import DATETIME, NUMERIC, TEXT, FieldType, Schema
 from .scoring import BM25, Explanation, length_norm
 from .storage.manifest import Manifest, read_manifest
@@ -95,22 +94,27 @@ class Hit:
         return f"Hit(rank={self.rank}, id={self.id!r}, score={self.score:.4f})"
 
 
-@dataclass
 class Results:
     """The hits of one search, best first; `total` counts every matching document.
 
-    `warnings` lists what the search could not do in full (a prefix, wildcard or fuzzy query that
-    hit its expansion cap). `page`, `page_count` and `page_size` are set by `Searcher.search_page`.
+    `query` is the query that ran (for plain words, built when first read). `warnings` lists what
+    the search could not do in full (a prefix, wildcard or fuzzy query that hit its expansion
+    cap). `page`, `page_count` and `page_size` are set by `Searcher.search_page`.
     """
 
-    query: Query
-    hits: list[Hit]
-    total: int
-    elapsed_ms: float
-    warnings: list[str] = dataclasses.field(default_factory=list)
-    page: int | None = None
-    page_count: int | None = None
-    page_size: int | None = None
+    def __init__(self, query: "Query | Callable[[], Query]", hits: list[Hit], total: int, elapsed_ms: float,
+                 warnings: list[str] | None = None, page: int | None = None, page_count: int | None = None,
+                 page_size: int | None = None):
+        self._query = query
+        self.hits, self.total, self.elapsed_ms = hits, total, elapsed_ms
+        self.warnings = [] if warnings is None else warnings
+        self.page, self.page_count, self.page_size = page, page_count, page_size
+
+    @property
+    def query(self) -> Query:
+        if not isinstance(self._query, Query):
+            self._query = self._query()
+        return self._query
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -120,6 +124,9 @@ class Results:
 
     def __getitem__(self, i):
         return self.hits[i]
+
+    def __repr__(self) -> str:
+        return f"Results(query={str(self.query)!r}, total={self.total}, hits={self.hits!r})"
 
     def to_dict(self) -> dict:
         out = {"query": str(self.query), "total": self.total, "elapsed_ms": round(self.elapsed_ms, 3),
@@ -310,9 +317,15 @@ class Searcher:
         started = time.perf_counter()
         if not isinstance(limit, int) or limit < 0 or not isinstance(offset, int) or offset < 0:
             raise ValueError("limit and offset must be whole numbers >= 0")
-        q = self.parse(query, lenient=lenient, operator=operator)
         compiler = self._compiler(fields, operator, lenient, max_expansions)
-        node = compiler.compile(q)
+        plain = plain_words(query) if isinstance(query, str) else None
+        if plain is not None:  # plain words: compiled without building query objects first
+            words, op = plain
+            node = compiler.compile_words(words, (op or operator or self.settings.operator) == "AND")
+            q: "Query | Callable[[], Query]" = lambda: self.parse(query, lenient=lenient, operator=operator)
+        else:
+            q = self.parse(query, lenient=lenient, operator=operator)
+            node = compiler.compile(q)
         params = self._params(k1, b)
         sort_field = self._sort_field(sort_by)
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None

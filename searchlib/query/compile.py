@@ -176,18 +176,23 @@ class Compiler:
             must = [n for n in map(self.compile, q.must) if n is not None]
             should = [n for n in map(self.compile, q.should) if n is not None]
             must_not = [n for n in map(self.compile, q.must_not) if n is not None]
-            if not must and not should:
-                if not must_not or q.should or (q.must and not must):
-                    return None  # everything positive was dropped (stop words): match nothing
-                must = [AllLeaf()]
-            if len(must) + len(should) == 1 and not must_not and q.boost == 1.0:
-                return (must or should)[0]
-            return BoolNode(must, should, must_not, q.boost)
+            return _boolean(must, should, must_not, q.boost, bool(q.must), bool(q.should))
         if isinstance(q, Every):
             return AllLeaf(q.boost)
         if isinstance(q, Nothing):
             return None
         raise TypeError(f"not a query: {q!r}")
+
+    def compile_words(self, words: list[str], all_required: bool) -> Node | None:
+        """What compile() gives for the query the parser builds from plain unfielded words (see
+        parser.plain_words): one word's Term, or a Boolean of all required or all optional words,
+        without building the query objects."""
+        nodes = [n for n in (self._word(None, w, 1.0, False) for w in words) if n is not None]
+        if len(words) == 1:
+            return nodes[0] if nodes else None
+        if all_required:
+            return _boolean(nodes, [], [], 1.0, True, False)
+        return _boolean([], nodes, [], 1.0, False, True)
 
     def _error(self, message: str) -> None:
         """Raise in strict mode; in lenient mode the clause is dropped (the caller returns None)."""
@@ -301,6 +306,18 @@ class Compiler:
             high = None if q.high is None else normalize(ft, q.high)
             return TermRangeLeaf(fname, low, high, q.include_low, q.include_high, boost)
         return self._error(f"field {fname!r} is stored only and cannot be searched")
+
+
+def _boolean(must: list, should: list, must_not: list, boost: float, had_must: bool, had_should: bool) -> Node | None:
+    """A Boolean's node from its compiled clauses (`had_must`/`had_should`: whether the query had
+    such clauses before stop words dropped some)."""
+    if not must and not should:
+        if not must_not or had_should or (had_must and not must):
+            return None  # everything positive was dropped (stop words): match nothing
+        must = [AllLeaf()]
+    if len(must) + len(should) == 1 and not must_not and boost == 1.0:
+        return (must or should)[0]
+    return BoolNode(must, should, must_not, boost)
 
 
 def _any(nodes: list) -> Node | None:

@@ -478,10 +478,8 @@ class SegmentEvaluator:
         keys = fr.position_keys(tids[anchor])  # unshifted, so that keys // 2**32 is the unit
         near = fr.position_keys(tids[other], leaf.terms[other][0] - leaf.terms[anchor][0])
         at = near.searchsorted(keys)
-        last = len(near) - 1
-        below = near[np.maximum(at - 1, 0)]
-        above = near[np.minimum(at, last)]
-        spread = np.minimum(np.abs(keys - below), np.abs(above - keys))
+        # the nearest keys on either side (clipped at the ends, where abs() keeps them farther)
+        spread = np.minimum(np.abs(keys - near.take(at - 1, mode="clip")), np.abs(keys - near.take(at, mode="clip")))
         found = spread <= min(leaf.slop, _MAX_SLOP)
         keys = keys[found]
         if not len(keys):

@@ -530,30 +530,31 @@ _PLAIN_RANGE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*):([\[{])\s*([A-Za-z0-9][A
 _PLAIN_PHRASE = re.compile(r'\s*"\s*([^\W_]+(?:\s+[^\W_]+)*)\s*"(?:~([0-9]{1,%d}))?\s*\Z' % _MAX_SLOP_DIGITS)
 
 
-def _words_query(words: list[str], default_and: bool) -> Query:
-    """Plain words combined with the default operator, as the parser combines juxtaposed words."""
+def _words_query(words: list[str], all_required: bool) -> Query:
+    """Plain words combined as the parser combines them: one word is its Term; several are a
+    Boolean, all required (AND) or all optional (OR)."""
     terms = tuple([Term(None, w) for w in words])
     if not terms:
         return Nothing()
     if len(terms) == 1:
         return terms[0]
-    return Boolean(must=terms) if default_and else Boolean(should=terms)
+    return Boolean(must=terms) if all_required else Boolean(should=terms)
 
 
-def _chain_query(words: list[str]) -> Query | None:
-    """`w AND w AND ...` or `w OR w OR ...` (one operator throughout, operands plain words that are
-    not operators) as the grammar builds it: a Boolean of the words, all must or all should,
-    whatever the default operator. None for any other sequence (mixed operators, NOT, TO, ...),
-    which the full parser reads."""
+def plain_words(text: str) -> tuple[list[str], str | None] | None:
+    """The words of text made only of plain words, and how the grammar combines them: None (the
+    default operator) for bare words, "AND" or "OR" for a uniform chain `w AND w ...` / `w OR w
+    ...` (operands that are not operators). None for any other text, which needs the grammar."""
+    if not _PLAIN.match(text):
+        return None
+    words = text.split()
+    if KEYWORDS.isdisjoint(words):
+        return words, None
     ops, operands = set(words[1::2]), words[0::2]
     if len(words) < 3 or len(words) % 2 == 0 or len(ops) != 1 or not KEYWORDS.isdisjoint(operands):
         return None
-    terms = tuple([Term(None, w) for w in operands])
-    if ops == {"AND"}:
-        return Boolean(must=terms)
-    if ops == {"OR"}:
-        return Boolean(should=terms)
-    return None
+    op = next(iter(ops))
+    return (operands, op) if op in ("AND", "OR") else None
 
 
 class QueryParser:
@@ -576,15 +577,11 @@ class QueryParser:
         does not parse as plain words (so `(a b` is `a b`) and never raises."""
         if not isinstance(text, str):
             raise TypeError(f"a query is text or a Query object, not {type(text).__name__}")
-        if _PLAIN.match(text):  # the common case: bare words, the same query the grammar builds
-            words = text.split()
-            if KEYWORDS.isdisjoint(words):
-                self.steps = len(text) + 1
-                return _words_query(words, self.default_operator == "AND")
-            chained = _chain_query(words)
-            if chained is not None:  # `a AND b AND c` or `a OR b`: also what the grammar builds
-                self.steps = len(text) + 1
-                return chained
+        plain = plain_words(text)
+        if plain is not None:  # the common case: bare words or a uniform chain, as the grammar builds it
+            self.steps = len(text) + 1
+            words, op = plain
+            return _words_query(words, (op or self.default_operator) == "AND")
         phrase = _PLAIN_PHRASE.match(text)
         if phrase:  # a lone phrase: the Phrase the grammar builds
             self.steps = len(text) + 1

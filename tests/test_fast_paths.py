@@ -1,7 +1,8 @@
-"""Sparse evaluation (sorted document lists, query/sparse.py) against dense evaluation (arrays over
-every document, query/evaluate.py): on generated queries over a multi-segment index with deletions,
-both must match the same documents with the same scores, and searches must return the same pages.
-Also: exact phrases keyed whole against phrases keyed only in common units."""
+"""Fast paths against the general code they stand in for, on generated input: sparse evaluation
+(sorted document lists, query/sparse.py) against dense evaluation (arrays over every document,
+query/evaluate.py) on a multi-segment index with deletions, per segment and as whole searches;
+phrases keyed whole against phrases keyed in common units only; conjunctions by binary search and
+by dense maps; plain words compiled straight from the text against their parsed query."""
 from __future__ import annotations
 
 import random
@@ -203,3 +204,32 @@ def test_common_docs_by_search_or_by_dense_map():
         assert docs.tolist() == sorted(expected)
         for (units, tf), got in zip(lists, tfs):
             assert got.tolist() == [int(tf[units.tolist().index(d)]) for d in docs.tolist()]
+
+
+# -- plain words compiled straight from the text ------------------------------------------------
+from searchlib.query.parser import QueryParser, plain_words  # noqa: E402
+
+_PLAIN_VOCAB = ["apple", "the", "and", "AND", "OR", "NOT", "TO", "Running", "x²", "naïve", "42", "3d", "ab12cd",
+                "東京", "of", "zzz"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(_PLAIN_VOCAB), min_size=1, max_size=6),
+       sep=st.sampled_from([" ", "  ", "\t"]), op=st.sampled_from(["OR", "AND"]),
+       fields=st.sampled_from([None, ["body"], {"title": 2.0, "body": 1.0}, ["tags", "body"]]))
+def test_plain_words_compile_like_their_parsed_query(searcher, words, sep, op, fields):
+    """compile_words(plain_words(text)) is exactly compile(parse(text)), for bare words and
+    uniform AND/OR chains, whatever the default fields and operator."""
+    text = sep.join(words)
+    plain = plain_words(text)
+    if plain is None:
+        return
+    compiler = searcher._compiler(fields, op, False, None)
+    expected = compiler.compile(QueryParser(None, op).parse(text))
+    assert compiler.compile_words(plain[0], (plain[1] or op) == "AND") == expected
+
+
+def test_plain_query_results_carry_their_query(searcher):
+    res = searcher.search("apple AND banana", operator="OR")
+    assert str(res.query) == "+apple +banana" and res.to_dict()["query"] == "+apple +banana"
+    assert str(searcher.search("apple banana", operator="AND").query) == "+apple +banana"

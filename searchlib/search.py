@@ -26,7 +26,7 @@ from .query.compile import BoolNode, Compiler, ExpandLeaf, FieldsLeaf, Node, Phr
 from .query.evaluate import SegmentEvaluator, Stats
 from .query.sparse import SparseEvaluator
 from .query.expand import ExpansionLimitWarning
-from .query.parser import parse_query, plain_words
+from .query.parser import parse_query, plain_phrase, plain_words
 from .schema import DATETIME, NUMERIC, TEXT, FieldType, Schema
 from .scoring import BM25, Explanation, length_norm
 from .storage.manifest import Manifest, read_manifest
@@ -318,10 +318,15 @@ class Searcher:
         if not isinstance(limit, int) or limit < 0 or not isinstance(offset, int) or offset < 0:
             raise ValueError("limit and offset must be whole numbers >= 0")
         compiler = self._compiler(fields, operator, lenient, max_expansions)
-        plain = plain_words(query) if isinstance(query, str) else None
-        if plain is not None:  # plain words: compiled without building query objects first
-            words, op = plain
-            node = compiler.compile_words(words, (op or operator or self.settings.operator) == "AND")
+        words = phrase = None
+        if isinstance(query, str):
+            words = plain_words(query)
+            phrase = plain_phrase(query) if words is None else None
+        if words is not None or phrase is not None:  # plain text: compiled without building query objects
+            if words is not None:
+                node = compiler.compile_words(words[0], (words[1] or operator or self.settings.operator) == "AND")
+            else:
+                node = compiler.compile_phrase(*phrase)
             q: "Query | Callable[[], Query]" = lambda: self.parse(query, lenient=lenient, operator=operator)
         else:
             q = self.parse(query, lenient=lenient, operator=operator)

@@ -207,7 +207,7 @@ def test_common_docs_by_search_or_by_dense_map():
 
 
 # -- plain words compiled straight from the text ------------------------------------------------
-from searchlib.query.parser import QueryParser, plain_words  # noqa: E402
+from searchlib.query.parser import QueryParser, plain_phrase, plain_words  # noqa: E402
 
 _PLAIN_VOCAB = ["apple", "the", "and", "AND", "OR", "NOT", "TO", "Running", "x²", "naïve", "42", "3d", "ab12cd",
                 "東京", "of", "zzz"]
@@ -233,3 +233,14 @@ def test_plain_query_results_carry_their_query(searcher):
     res = searcher.search("apple AND banana", operator="OR")
     assert str(res.query) == "+apple +banana" and res.to_dict()["query"] == "+apple +banana"
     assert str(searcher.search("apple banana", operator="AND").query) == "+apple +banana"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(_PLAIN_VOCAB), min_size=1, max_size=4), slop=st.sampled_from(["", "~0", "~2"]),
+       fields=st.sampled_from([None, ["body"], {"title": 2.0, "body": 1.0}, ["tags", "body"]]))
+def test_plain_phrase_compiles_like_its_parsed_query(searcher, words, slop, fields):
+    text = '"' + " ".join(words) + '"' + slop
+    plain = plain_phrase(text)
+    assert plain is not None
+    compiler = searcher._compiler(fields, "OR", False, None)
+    assert compiler.compile_phrase(*plain) == compiler.compile(QueryParser(None, "OR").parse(text))

@@ -194,6 +194,11 @@ class Compiler:
             return _boolean(nodes, [], [], 1.0, True, False)
         return _boolean([], nodes, [], 1.0, False, True)
 
+    def compile_phrase(self, words: list[str], slop: int) -> Node | None:
+        """What compile() gives for Phrase(None, words, slop=slop) (see parser.plain_phrase),
+        without building the query object."""
+        return self._word(None, " ".join(words), 1.0, True, slop)
+
     def _error(self, message: str) -> None:
         """Raise in strict mode; in lenient mode the clause is dropped (the caller returns None)."""
         if not self.lenient:

@@ -43,6 +43,9 @@ from .compile import (AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Nod
 from .expand import Expander, Expansion, term_range_ids
 
 _STRIDE = np.int64(1) << np.int64(32)
+_NO_UNITS = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # (units, frequencies) of a phrase found nowhere
+for _a in _NO_UNITS:
+    _a.flags.writeable = False
 _WHOLE_KEYS = 16384  # a phrase whose words have at most this many positions in all keys them whole
 _MAX_SLOP = (1 << 30) - 1  # a larger slop means the same (positions stay below 2**31) and would overflow keys
 
@@ -421,16 +424,15 @@ class SegmentEvaluator:
         (a few numpy calls); otherwise the posting lists are intersected first and only the
         positions in the common units are keyed."""
         fr = self.reader.fields.get(leaf.field)
-        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         if fr is None:
-            return empty
+            return _NO_UNITS
         tids = [fr.term_id(t) for _, t in leaf.terms]
         if min(tids) < 0:
-            return empty
+            return _NO_UNITS
         if fr.pos is None:
             raise ValueError(f"field {fr.name!r} was indexed without positions")
         pptr = fr.pptr
-        n_positions = [int(pptr[t + 1] - pptr[t]) for t in tids]
+        n_positions = [b - a for a, b in (pptr[t:t + 2].tolist() for t in tids)]
         few = sum(n_positions) <= _WHOLE_KEYS
         if few and leaf.slop > 0 and len(tids) == 2 and tids[0] != tids[1]:
             return self._sloppy_pair(fr, leaf, tids)
@@ -448,14 +450,14 @@ class SegmentEvaluator:
                     k += shift
                 keys = k if keys is None else _common(keys, k)
                 if not len(keys):
-                    return empty
+                    return _NO_UNITS
             keys = _common(keys, fr.position_keys(tids[base]))
             if not len(keys):
-                return empty
+                return _NO_UNITS
             return _runs(keys // _STRIDE)
         cand, picks = intersect([fr.postings(t)[0] for t in tids])
         if not len(cand):
-            return empty
+            return _NO_UNITS
         if leaf.slop > 0:
             return self._sloppy(fr, leaf, tids, picks, cand)
         keys = None
@@ -464,7 +466,7 @@ class SegmentEvaluator:
             k = cand[owner] * _STRIDE + (pos - rel)
             keys = k if keys is None else _common(keys, k)
             if not len(keys):
-                return empty
+                return _NO_UNITS
         return _runs(keys // _STRIDE)
 
     def _sloppy_pair(self, fr, leaf: PhraseLeaf, tids: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -483,13 +485,14 @@ class SegmentEvaluator:
         found = spread <= min(leaf.slop, _MAX_SLOP)
         keys = keys[found]
         if not len(keys):
-            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+            return _NO_UNITS
         units = keys // _STRIDE
         first = np.empty(len(units), dtype=bool)
         first[0] = True
         np.not_equal(units[1:], units[:-1], out=first[1:])
-        freq = np.bincount(np.cumsum(first) - 1, weights=1.0 / (1.0 + spread[found]))
-        return units[first], freq
+        slot = first.cumsum()
+        slot -= 1
+        return units[first], np.bincount(slot, weights=np.reciprocal(spread[found] + 1.0))
 
     def _sloppy(self, fr, leaf: PhraseLeaf, tids: list[int], picks: list[np.ndarray], cand: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:

@@ -557,6 +557,13 @@ def plain_words(text: str) -> tuple[list[str], str | None] | None:
     return (operands, op) if op in ("AND", "OR") else None
 
 
+def plain_phrase(text: str) -> tuple[list[str], int] | None:
+    """The words and slop of text that is one quoted phrase of plain words (`"a b"`, `"a b"~3`),
+    what the grammar reads as that Phrase; None for any other text."""
+    m = _PLAIN_PHRASE.match(text)
+    return (m.group(1).split(), int(m.group(2) or 0)) if m else None
+
+
 class QueryParser:
     """A reusable parser configuration. `parse(text)` returns a Query; afterwards `steps` holds
     the work the last parse did (characters lexed plus tokens examined), which is at most a
@@ -582,10 +589,10 @@ class QueryParser:
             self.steps = len(text) + 1
             words, op = plain
             return _words_query(words, (op or self.default_operator) == "AND")
-        phrase = _PLAIN_PHRASE.match(text)
-        if phrase:  # a lone phrase: the Phrase the grammar builds
+        phrase = plain_phrase(text)
+        if phrase is not None:  # a lone phrase: the Phrase the grammar builds
             self.steps = len(text) + 1
-            return Phrase(None, phrase.group(1).split(), 1.0, int(phrase.group(2) or 0))
+            return Phrase(None, phrase[0], 1.0, phrase[1])
         rng = _PLAIN_RANGE.match(text)
         if rng and (self.fields is None or rng.group(1) in self.fields) and "TO" not in (rng.group(3), rng.group(4)):
             self.steps = len(text) + 1  # a lone range: the Range the grammar builds

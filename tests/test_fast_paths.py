@@ -1,8 +1,8 @@
 """Fast paths against the general code they stand in for, on generated input: sparse evaluation
 (sorted document lists, query/sparse.py) against dense evaluation (arrays over every document,
 query/evaluate.py) on a multi-segment index with deletions, per segment and as whole searches;
-phrases keyed whole against phrases keyed in common units only; conjunctions by binary search and
-by dense maps; plain words compiled straight from the text against their parsed query."""
+phrases keyed whole against phrases keyed in common units only; intersections by binary search and
+by index arrays; plain words compiled straight from the text against their parsed query."""
 from __future__ import annotations
 
 import random
@@ -15,7 +15,7 @@ from searchlib import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Index, Schema
 from searchlib.search import Searcher
 from searchlib.query import evaluate as evaluate_module
 from searchlib.query.ast import Boolean, Every, Fuzzy, Phrase, Prefix, Range, Term, Wildcard
-from searchlib.query.sparse import SparseEvaluator, common_docs, sum_by_doc
+from searchlib.query.sparse import SparseEvaluator, sum_by_doc
 
 WORDS = ["apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey", "kiwi", "lemon", "mango",
          "nut", "olive", "pear", "quince", "the", "of"]
@@ -192,18 +192,15 @@ def test_sloppy_pair_keyed_whole_equals_general_join(searcher, monkeypatch, word
         assert whole[1].tolist() == general[1].tolist()
 
 
-def test_common_docs_by_search_or_by_dense_map():
+def test_intersect_by_search_or_by_index_array():
     rng = np.random.default_rng(11)
-    for doc_count in (50, 100_000):  # dense maps, then binary searches
-        lists = []
-        for size in (5, 40, 45):
-            units = np.sort(rng.choice(50, size, replace=False)).astype(np.uint32)
-            lists.append((units, rng.integers(1, 9, size).astype(np.uint32)))
-        docs, tfs = common_docs(lists, doc_count)
-        expected = set(lists[0][0].tolist()).intersection(*(set(u.tolist()) for u, _ in lists[1:]))
-        assert docs.tolist() == sorted(expected)
-        for (units, tf), got in zip(lists, tfs):
-            assert got.tolist() == [int(tf[units.tolist().index(d)]) for d in docs.tolist()]
+    for unit_count in (50, 100_000, None):  # index arrays, then binary searches
+        lists = [np.sort(rng.choice(50, size, replace=False)).astype(np.uint32) for size in (5, 40, 45)]
+        units, picks = evaluate_module.intersect(lists, unit_count)
+        expected = set(lists[0].tolist()).intersection(*(set(u.tolist()) for u in lists[1:]))
+        assert units.tolist() == sorted(expected)
+        for plist, pick in zip(lists, picks):
+            assert plist[pick].tolist() == units.tolist()
 
 
 # -- plain words compiled straight from the text ------------------------------------------------

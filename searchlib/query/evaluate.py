@@ -50,41 +50,54 @@ _WHOLE_KEYS = 16384  # a phrase whose words have at most this many positions in 
 _MAX_SLOP = (1 << 30) - 1  # a larger slop means the same (positions stay below 2**31) and would overflow keys
 
 
+def positions_in(sorted_values: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each value of `wanted`, whether it occurs in `sorted_values` and where (binary searches)."""
+    if not len(sorted_values):
+        return np.zeros(len(wanted), dtype=bool), np.zeros(len(wanted), dtype=np.int64)
+    at = sorted_values.searchsorted(wanted)
+    np.minimum(at, len(sorted_values) - 1, out=at)
+    return sorted_values[at] == wanted, at
+
 
 def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The values of sorted, duplicate-free `a` that are also in sorted `b` (binary searches, no sort)."""
-    if not len(a) or not len(b):
-        return a[:0]
-    at = b.searchsorted(a)
-    np.minimum(at, len(b) - 1, out=at)
-    return a[b[at] == a]
+    return a[positions_in(b, a)[0]] if len(a) else a
+
+
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Whether each value of non-empty sorted `values` starts a run of equal values."""
+    first = np.empty(len(values), dtype=bool)
+    first[0] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return first
 
 
 def _runs(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of sorted `units` and how many times each occurs."""
-    first = np.empty(len(units), dtype=bool)
-    first[0] = True
-    np.not_equal(units[1:], units[:-1], out=first[1:])
-    starts = first.nonzero()[0]
+    """The distinct values of non-empty sorted `units` and how many times each occurs."""
+    starts = run_starts(units).nonzero()[0]
     counts = np.empty(len(starts), dtype=np.int64)
     counts[:-1] = starts[1:] - starts[:-1]
     counts[-1] = len(units) - starts[-1]
     return units[starts], counts
 
 
-def intersect(plists: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+def intersect(plists: list[np.ndarray], unit_count: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
     """The units in every one of the sorted, duplicate-free posting lists (as int64), and for each
-    list the index of each such unit in it: the shortest list is probed into the others with one
-    binary search each, and the indices come from the same searches (a phrase needs them to read
-    positions)."""
+    list the index of each such unit in it. The shortest list is probed into the others: by binary
+    search or, where that would cost more than touching every one of the segment's `unit_count`
+    units, through an array mapping units to their index in the list."""
     order = sorted(range(len(plists)), key=lambda i: len(plists[i]))
     cand = plists[order[0]]
     picks = {order[0]: np.arange(len(cand))}
     for i in order[1:]:
         pl = plists[i]
-        at = np.searchsorted(pl, cand)
-        np.minimum(at, len(pl) - 1, out=at)
-        hit = pl[at] == cand
+        if unit_count is not None and unit_count < 4 * len(cand) * len(pl).bit_length():
+            index = np.full(unit_count, -1, dtype=np.int64)
+            index[pl] = np.arange(len(pl))
+            at = index[cand]
+            hit = at >= 0
+        else:
+            hit, at = positions_in(pl, cand)
         cand = cand[hit]
         picks = {j: p[hit] for j, p in picks.items()}
         picks[i] = at[hit]
@@ -289,7 +302,7 @@ class SegmentEvaluator:
         doc_score = np.zeros(self.n, dtype=np.float32)
         if touched:
             at = touched[0] if len(touched) == 1 else np.unique(np.concatenate(touched))
-            doc_score[at] = weight * self._saturate(doc_tf[at])
+            doc_score[at] = weight * self.saturate(doc_tf[at])
         result = Matches(docs, doc_score)
         for fname, fr, units, part in split_parts:
             unit_doc = np.asarray(fr.unit_doc)[units]
@@ -297,7 +310,7 @@ class SegmentEvaluator:
             pscore = np.zeros(len(fr.unit_doc), dtype=np.float32)
             # the passage's score with the document's other fields, less what those fields alone
             # already give the document (the doc-level score is added to every passage)
-            pscore[units] = weight * (self._saturate(base + part) - self._saturate(base))
+            pscore[units] = weight * (self.saturate(base + part) - self.saturate(base))
             docs[unit_doc] = True
             result.passage_score[fname] = pscore
         return result
@@ -310,7 +323,7 @@ class SegmentEvaluator:
             return np.float32(weight) * tf
         return np.float32(weight) * tf * self.k1 / norm[units]
 
-    def _saturate(self, x: np.ndarray) -> np.ndarray:
+    def saturate(self, x: np.ndarray) -> np.ndarray:
         """x * (k1 + 1) / (k1 + x), and 0 where x is 0."""
         if self.k1 == 0:
             return (x > 0).astype(np.float32)
@@ -455,7 +468,7 @@ class SegmentEvaluator:
             if not len(keys):
                 return _NO_UNITS
             return _runs(keys // _STRIDE)
-        cand, picks = intersect([fr.postings(t)[0] for t in tids])
+        cand, picks = intersect([fr.postings(t)[0] for t in tids], fr.units)
         if not len(cand):
             return _NO_UNITS
         if leaf.slop > 0:
@@ -487,9 +500,7 @@ class SegmentEvaluator:
         if not len(keys):
             return _NO_UNITS
         units = keys // _STRIDE
-        first = np.empty(len(units), dtype=bool)
-        first[0] = True
-        np.not_equal(units[1:], units[:-1], out=first[1:])
+        first = run_starts(units)
         slot = first.cumsum()
         slot -= 1
         return units[first], np.bincount(slot, weights=np.reciprocal(spread[found] + 1.0))

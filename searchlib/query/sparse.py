@@ -4,14 +4,13 @@ Dense evaluation (evaluate.py) combines clauses as arrays over every document of
 which costs in proportion to the segment's size and a dozen numpy calls per clause. Where no field
 of a segment is split into passages, a clause's result is fully described by the documents it
 matches and their scores, so here a clause is (sorted document numbers, float32 scores): words and
-phrases cost in proportion to their postings, AND is a chain of binary searches, and a simple
-query is a handful of numpy calls from postings to top k.
+phrases cost in proportion to their postings, required words intersect their posting lists before
+any scoring, and a simple query is a handful of numpy calls from postings to top k.
 
 The arithmetic is the dense evaluator's, in the same float32 order (a must clause's scores are
 summed child by child, should clauses are summed among themselves first, single-field ORs of words
 sum in float64), so both give every document the same score; tests compare them on generated
-queries. Clauses with no sparse rule here (BM25F over several fields, prefix/wildcard/fuzzy) are
-evaluated densely and converted.
+queries.
 """
 from __future__ import annotations
 
@@ -19,8 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .compile import AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, Node, PhraseLeaf, TermLeaf, TermRangeLeaf
-from .evaluate import SegmentEvaluator
+from .compile import AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, TermRangeLeaf
+from .evaluate import SegmentEvaluator, intersect, positions_in, run_starts
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.int64)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
@@ -37,56 +36,19 @@ class DocScores(NamedTuple):
 EMPTY = DocScores(_EMPTY_DOCS, _EMPTY_SCORES)
 
 
-def positions_in(sorted_values: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each value of `wanted`, whether it occurs in `sorted_values` and where (binary searches)."""
-    if not len(sorted_values):
-        return np.zeros(len(wanted), dtype=bool), np.zeros(len(wanted), dtype=np.int64)
-    at = np.searchsorted(sorted_values, wanted)
-    np.minimum(at, len(sorted_values) - 1, out=at)
-    return sorted_values[at] == wanted, at
-
-
 def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int) -> DocScores:
     """Scores of possibly repeated, unsorted documents summed per document (in float64, in input
     order, as the dense evaluator's bincount), then as float32."""
     if len(docs) * 16 < doc_count:  # few postings: sort them rather than touch every document
         order = np.argsort(docs, kind="stable")
         docs = docs[order]
-        first = np.empty(len(docs), dtype=bool)
-        first[0] = True
-        np.not_equal(docs[1:], docs[:-1], out=first[1:])
+        first = run_starts(docs)
         slot = np.cumsum(first) - 1
         return DocScores(docs[first], np.bincount(slot, weights=scores[order]).astype(np.float32))
     seen = np.zeros(doc_count, dtype=bool)
     seen[docs] = True
     unique = seen.nonzero()[0]
     return DocScores(unique, np.bincount(docs, weights=scores, minlength=doc_count)[unique].astype(np.float32))
-
-
-def common_docs(lists: list[tuple[np.ndarray, np.ndarray]], doc_count: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The documents in every posting list (documents, term frequencies), and each list's
-    frequencies at them. The shortest list is probed into the others: by binary search, or, where
-    that would cost more than touching every document of the segment, through a dense array of
-    the list's frequencies (a frequency is never 0, so 0 means absent)."""
-    order = sorted(range(len(lists)), key=lambda i: len(lists[i][0]))
-    docs, first_tf = lists[order[0]]
-    tfs = {order[0]: first_tf}
-    for i in order[1:]:
-        units, tf = lists[i]
-        if doc_count < 4 * len(docs) * len(units).bit_length():
-            dense = np.zeros(doc_count, dtype=tf.dtype)
-            dense[units] = tf
-            got = dense[docs]
-            hit = got > 0
-        else:
-            hit, at = positions_in(units, docs)
-            got = tf[at]
-        docs = docs[hit]
-        tfs = {j: t[hit] for j, t in tfs.items()}
-        tfs[i] = got[hit]
-        if not len(docs):
-            break
-    return docs, [tfs.get(i, docs[:0]) for i in range(len(lists))]
 
 
 class SparseEvaluator:
@@ -109,10 +71,9 @@ class SparseEvaluator:
             return self._constant(self.dense.matching(node), node.boost)
         if kind is ExpandLeaf:
             return self._expanded(node)
-        m = self.dense.evaluate(node)  # BM25F over several fields: dense, then as a list
-        docs = m.docs.nonzero()[0]
-        scores = m.doc_score[docs] if m.doc_score is not None else np.zeros(len(docs), np.float32)
-        return DocScores(docs, scores)
+        if kind is FieldsLeaf:
+            return self._fields(node)
+        raise TypeError(f"cannot evaluate {node!r}")
 
     def passes(self, node: Node, docs: np.ndarray) -> np.ndarray:
         """Whether each of `docs` matches `node` (a filter): a column range reads only their values."""
@@ -136,6 +97,29 @@ class SparseEvaluator:
         units, tf = fr.postings(tid)
         weight = self.dense.stats.idf(leaf.field, leaf.term) * leaf.boost
         return DocScores(units, self.dense.term_scores(leaf.field, units, tf, weight))
+
+    def _fields(self, leaf: FieldsLeaf) -> DocScores:
+        """BM25F (see SegmentEvaluator._fields): each field's length-normalised tf summed per
+        document in field order, then saturated once, for only the documents holding the word."""
+        parts = []
+        for fname, term in leaf.terms.items():
+            fr = self.reader.fields.get(fname)
+            tid = fr.term_id(term) if fr is not None else -1
+            if tid >= 0:
+                units, tf = fr.postings(tid)
+                parts.append((units, self.dense.fields_tf(fname, units, tf, leaf.weights[fname])))
+        if not parts:
+            return EMPTY
+        if len(parts) == 1:
+            docs, tf = parts[0]
+        else:
+            total = np.zeros(self.n, dtype=np.float32)
+            for units, part in parts:
+                total[units] += part
+            docs = np.unique(np.concatenate([units for units, _ in parts]))
+            tf = total[docs]
+        weight = np.float32(self.dense.stats.fields_idf(leaf.terms) * leaf.boost)
+        return DocScores(docs, weight * self.dense.saturate(tf))
 
     def _phrase(self, leaf: PhraseLeaf) -> DocScores:
         units, freq = self.dense.phrase_units(leaf)
@@ -175,13 +159,13 @@ class SparseEvaluator:
             if tid < 0:
                 return EMPTY
             lists.append(fr.postings(tid))
-        docs, tfs = common_docs(lists, self.n)
+        docs, picks = intersect([units for units, _ in lists], self.n)
         if not len(docs):
             return EMPTY
         scores = None
-        for leaf, tf in zip(words, tfs):
+        for leaf, (_, tf), pick in zip(words, lists, picks):
             weight = self.dense.stats.idf(leaf.field, leaf.term) * leaf.boost
-            part = self.dense.term_scores(leaf.field, docs, tf, weight)
+            part = self.dense.term_scores(leaf.field, docs, tf[pick], weight)
             scores = part if scores is None else scores + part
         return DocScores(docs, scores)
 
@@ -226,8 +210,16 @@ class SparseEvaluator:
         parts = [p for p in parts if len(p.docs)]
         if len(parts) <= 1:
             return parts[0] if parts else EMPTY
-        docs = np.unique(np.concatenate([p.docs for p in parts]))
-        scores = np.zeros(len(docs), dtype=np.float32)
+        if sum(len(p.docs) for p in parts) * 16 < self.n:  # few matches: merge the lists
+            docs = np.unique(np.concatenate([p.docs for p in parts]))
+            scores = np.zeros(len(docs), dtype=np.float32)
+            for p in parts:
+                scores[docs.searchsorted(p.docs)] += p.scores
+            return DocScores(docs, scores)
+        total = np.zeros(self.n, dtype=np.float32)  # many: sum over the whole segment
+        seen = np.zeros(self.n, dtype=bool)
         for p in parts:
-            scores[np.searchsorted(docs, p.docs)] += p.scores
-        return DocScores(docs, scores)
+            total[p.docs] += p.scores
+            seen[p.docs] = True
+        docs = seen.nonzero()[0]
+        return DocScores(docs, total[docs])

@@ -23,7 +23,7 @@ from .errors import IndexCorruptError, SchemaError, SearchlibError
 from .highlight import Formatter, get_formatter, highlight
 from .query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
 from .query.compile import BoolNode, Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
-from .query.evaluate import SegmentEvaluator, Stats
+from .query.evaluate import SegmentEvaluator, Stats, distinct
 from .query.sparse import SparseEvaluator
 from .query.expand import ExpansionLimitWarning
 from .query.parser import parse_query, plain_phrase, plain_words
@@ -659,7 +659,7 @@ class Searcher:
             restore = self.readers[0].fields[key_field].trie.restore_key
             return [restore(tid) if tid >= 0 else None for tid in self._doc_terms(0)[docs].tolist()]
         keys: list = [None] * len(docs)
-        for seg in np.unique(segs).tolist():
+        for seg in distinct(segs).tolist():
             at = (segs == seg).nonzero()[0]
             tids = self._doc_terms(seg)[docs[at]].tolist()
             restore = self.readers[seg].fields[key_field].trie.restore_key

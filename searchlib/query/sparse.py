@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .compile import AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, TermRangeLeaf
-from .evaluate import SegmentEvaluator, intersect, positions_in, run_starts
+from .evaluate import SegmentEvaluator, distinct, intersect, positions_in, run_starts
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.int64)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
@@ -116,7 +116,7 @@ class SparseEvaluator:
             total = np.zeros(self.n, dtype=np.float32)
             for units, part in parts:
                 total[units] += part
-            docs = np.unique(np.concatenate([units for units, _ in parts]))
+            docs = distinct(np.concatenate([units for units, _ in parts]))
             tf = total[docs]
         weight = np.float32(self.dense.stats.fields_idf(leaf.terms) * leaf.boost)
         return DocScores(docs, weight * self.dense.saturate(tf))
@@ -211,7 +211,7 @@ class SparseEvaluator:
         if len(parts) <= 1:
             return parts[0] if parts else EMPTY
         if sum(len(p.docs) for p in parts) * 16 < self.n:  # few matches: merge the lists
-            docs = np.unique(np.concatenate([p.docs for p in parts]))
+            docs = distinct(np.concatenate([p.docs for p in parts]))
             scores = np.zeros(len(docs), dtype=np.float32)
             for p in parts:
                 scores[docs.searchsorted(p.docs)] += p.scores

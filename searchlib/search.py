@@ -267,6 +267,22 @@ class Searcher:
                 self._compilers[key] = compiler
         return compiler
 
+    def _compile(self, query: "str | Query", compiler: Compiler, operator: str | None, lenient: bool
+                 ) -> "tuple[Query | Callable[[], Query], Node | None]":
+        """(the query, or a function that parses it, for Results) and its compiled node. Plain
+        words and lone plain phrases, the usual text, compile without building query objects."""
+        if isinstance(query, str):
+            words = plain_words(query)
+            phrase = plain_phrase(query) if words is None else None
+            if words is not None or phrase is not None:
+                if words is not None:
+                    node = compiler.compile_words(words[0], (words[1] or operator or self.settings.operator) == "AND")
+                else:
+                    node = compiler.compile_phrase(*phrase)
+                return (lambda: self.parse(query, lenient=lenient, operator=operator)), node
+        q = self.parse(query, lenient=lenient, operator=operator)
+        return q, compiler.compile(q)
+
     def _params(self, k1: float | None, b: float | None) -> BM25:
         if k1 is None and b is None:
             return self._default_params
@@ -318,19 +334,7 @@ class Searcher:
         if not isinstance(limit, int) or limit < 0 or not isinstance(offset, int) or offset < 0:
             raise ValueError("limit and offset must be whole numbers >= 0")
         compiler = self._compiler(fields, operator, lenient, max_expansions)
-        words = phrase = None
-        if isinstance(query, str):
-            words = plain_words(query)
-            phrase = plain_phrase(query) if words is None else None
-        if words is not None or phrase is not None:  # plain text: compiled without building query objects
-            if words is not None:
-                node = compiler.compile_words(words[0], (words[1] or operator or self.settings.operator) == "AND")
-            else:
-                node = compiler.compile_phrase(*phrase)
-            q: "Query | Callable[[], Query]" = lambda: self.parse(query, lenient=lenient, operator=operator)
-        else:
-            q = self.parse(query, lenient=lenient, operator=operator)
-            node = compiler.compile(q)
+        q, node = self._compile(query, compiler, operator, lenient)
         params = self._params(k1, b)
         sort_field = self._sort_field(sort_by)
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None

@@ -68,7 +68,7 @@ def _queries():
         st.builds(lambda lo: Range("when", f"20{lo}-01-01", None), st.integers(10, 19)),
         st.just(Every()),
     )
-    boosted = st.one_of(leaves, st.builds(lambda q, b: q.boosted(b), leaves, st.sampled_from([0.5, 2.0, 3.0])))
+    boosted = st.one_of(leaves, st.builds(lambda q, b: q.boosted(b), leaves, st.sampled_from([0.0, 0.5, 2.0, 3.0])))
     return st.recursive(boosted, lambda children: st.builds(
         lambda must, should, must_not, boost: Boolean(must=tuple(must), should=tuple(should),
                                                       must_not=tuple(must_not), boost=boost),

@@ -366,12 +366,13 @@ class SegmentEvaluator:
         gathered and scored in one pass: (unit of each posting, its score); units repeat."""
         fr = self.reader.fields[fname]
         ptr = fr.ptr
-        starts, counts = ptr[tids], ptr[tids + 1] - ptr[tids]
         if len(tids) <= 8:  # a few words: slices joined, cheaper than computing an index array
-            bounds = list(zip(starts.tolist(), (starts + counts).tolist()))
+            bounds = [ptr[t:t + 2].tolist() for t in tids.tolist()]
             units = np.concatenate([fr.unit[a:b] for a, b in bounds])
             tf = np.concatenate([fr.tf[a:b] for a, b in bounds])
+            counts = [b - a for a, b in bounds]
         else:
+            starts, counts = ptr[tids], ptr[tids + 1] - ptr[tids]
             idx = gather_ranges(starts, counts)
             units, tf = fr.unit[idx], fr.tf[idx]
         return units, self.term_scores(fname, units, tf, np.repeat(weights, counts))

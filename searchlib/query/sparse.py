@@ -36,19 +36,24 @@ class DocScores(NamedTuple):
 EMPTY = DocScores(_EMPTY_DOCS, _EMPTY_SCORES)
 
 
-def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int) -> DocScores:
+def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int, positive: bool = False) -> DocScores:
     """Scores of possibly repeated, unsorted documents summed per document (in float64, in input
-    order, as the dense evaluator's bincount), then as float32."""
+    order, as the dense evaluator's bincount), then as float32. `positive`: every score is above
+    0, so a document is present exactly where its sum is."""
     if len(docs) * 16 < doc_count:  # few postings: sort them rather than touch every document
         order = np.argsort(docs, kind="stable")
         docs = docs[order]
         first = run_starts(docs)
         slot = np.cumsum(first) - 1
         return DocScores(docs[first], np.bincount(slot, weights=scores[order]).astype(np.float32))
-    seen = np.zeros(doc_count, dtype=bool)
-    seen[docs] = True
-    unique = seen.nonzero()[0]
-    return DocScores(unique, np.bincount(docs, weights=scores, minlength=doc_count)[unique].astype(np.float32))
+    sums = np.bincount(docs, weights=scores, minlength=doc_count)
+    if positive:
+        unique = (sums > 0).nonzero()[0]
+    else:
+        seen = np.zeros(doc_count, dtype=bool)
+        seen[docs] = True
+        unique = seen.nonzero()[0]
+    return DocScores(unique, sums[unique].astype(np.float32))
 
 
 class SparseEvaluator:
@@ -136,7 +141,10 @@ class SparseEvaluator:
         """An OR of several terms of one field, summed per document."""
         if not len(tids):
             return EMPTY
-        return sum_by_doc(*self.dense.any_term_postings(fname, tids, weights), self.n)
+        # BM25 of a posting is at least weight * (k1 + 1) / (1 + norm), far above float32's
+        # smallest number for any weight above 1e-20: such weights give positive scores
+        positive = bool(weights.min() > 1e-20)
+        return sum_by_doc(*self.dense.any_term_postings(fname, tids, weights), self.n, positive)
 
     def _expanded(self, leaf: ExpandLeaf) -> DocScores:
         if leaf.field not in self.reader.fields:

@@ -13,7 +13,6 @@ import os
 import pytest
 
 from searchlib import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, DocumentError, Index, Schema
-from searchlib.query.ast import Term
 import searchlib.storage.buffer as buffer_module
 
 BIG = os.environ.get("SEARCHLIB_BIG_TESTS") == "1"

@@ -275,12 +275,13 @@ class FieldReader:
 
     def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""
-        a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
+        a, b = self.ptr[tid:tid + 2].tolist()
         starts = self.unit[a:b] * _STRIDE
         if offset:
             starts -= offset
         keys = starts.repeat(self.tf[a:b])
-        keys += self.pos[int(self.pptr[tid]):int(self.pptr[tid + 1])]
+        c, d = self.pptr[tid:tid + 2].tolist()
+        keys += self.pos[c:d]
         return keys
 
     def position_starts(self, tid: int) -> np.ndarray:

@@ -37,12 +37,11 @@ import numpy as np
 
 from ..schema import TEXT, Schema
 from ..scoring import Explanation, bm25, explain_idf, explain_tf, idf
-from ..storage.segment import MISSING_TIME, SegmentReader, gather_ranges
+from ..storage.segment import _STRIDE, MISSING_TIME, SegmentReader, gather_ranges
 from .compile import (AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf,
                       TermRangeLeaf)
 from .expand import Expander, Expansion, term_range_ids
 
-_STRIDE = np.int64(1) << np.int64(32)
 _NO_UNITS = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # (units, frequencies) of a phrase found nowhere
 for _a in _NO_UNITS:
     _a.flags.writeable = False
@@ -86,6 +85,15 @@ def _runs(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     counts[:-1] = starts[1:] - starts[:-1]
     counts[-1] = len(units) - starts[-1]
     return units[starts], counts
+
+
+def run_sums(units: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of non-empty sorted `units` and the sum of their `weights` (float64,
+    added in order, as bincount does)."""
+    first = run_starts(units)
+    slot = first.cumsum()
+    slot -= 1
+    return units[first], np.bincount(slot, weights=weights)
 
 
 def intersect(plists: list[np.ndarray], unit_count: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -277,14 +285,19 @@ class SegmentEvaluator:
         return bm25(tf, norm[units], weight, self.k1)
 
     # -- words ----------------------------------------------------------------------------------
-    def _term(self, leaf: TermLeaf) -> Matches:
+    def scored_term(self, leaf: TermLeaf) -> tuple[np.ndarray, np.ndarray] | None:
+        """(units, BM25 scores) of a word's postings in this segment; None where it is absent.
+        Shared by the dense and the sparse evaluator, so both score a word alike."""
         fr = self.reader.fields.get(leaf.field)
         tid = fr.term_id(leaf.term) if fr is not None else -1
         if tid < 0:
-            return self._empty()
+            return None
         units, tf = fr.postings(tid)
-        weight = self.stats.idf(leaf.field, leaf.term) * leaf.boost
-        return self._place(leaf.field, units, self.term_scores(leaf.field, units, tf, weight))
+        return units, self.term_scores(leaf.field, units, tf, self.stats.idf(leaf.field, leaf.term) * leaf.boost)
+
+    def _term(self, leaf: TermLeaf) -> Matches:
+        scored = self.scored_term(leaf)
+        return self._empty() if scored is None else self._place(leaf.field, *scored)
 
     def _fields(self, leaf: FieldsLeaf) -> Matches:
         """BM25F: per-field length-normalised tf summed with field weights, then saturated once."""
@@ -465,10 +478,7 @@ class SegmentEvaluator:
             base = order.pop()
             keys = None
             for i in order:
-                k = fr.position_keys(tids[i])
-                shift = leaf.terms[base][0] - leaf.terms[i][0]
-                if shift:
-                    k += shift
+                k = fr.position_keys(tids[i], leaf.terms[i][0] - leaf.terms[base][0])
                 keys = k if keys is None else _common(keys, k)
                 if not len(keys):
                     return _NO_UNITS
@@ -507,11 +517,7 @@ class SegmentEvaluator:
         keys = keys[found]
         if not len(keys):
             return _NO_UNITS
-        units = keys // _STRIDE
-        first = run_starts(units)
-        slot = first.cumsum()
-        slot -= 1
-        return units[first], np.bincount(slot, weights=np.reciprocal(spread[found] + 1.0))
+        return run_sums(keys // _STRIDE, np.reciprocal(spread[found] + 1.0))
 
     def _sloppy(self, fr, leaf: PhraseLeaf, tids: list[int], picks: list[np.ndarray], cand: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -569,12 +575,17 @@ class SegmentEvaluator:
     def phrase_idf(self, leaf: PhraseLeaf) -> float:
         return sum(self.stats.idf(leaf.field, t) for _, t in leaf.terms)
 
-    def _phrase(self, leaf: PhraseLeaf) -> Matches:
+    def scored_phrase(self, leaf: PhraseLeaf) -> tuple[np.ndarray, np.ndarray] | None:
+        """(units, BM25 scores) where the phrase occurs in this segment; None where it does not
+        (shared by the dense and the sparse evaluator)."""
         units, freq = self.phrase_units(leaf)
         if not len(units):
-            return self._empty()
-        weight = self.phrase_idf(leaf) * leaf.boost
-        return self._place(leaf.field, units, self.term_scores(leaf.field, units, freq, weight))
+            return None
+        return units, self.term_scores(leaf.field, units, freq, self.phrase_idf(leaf) * leaf.boost)
+
+    def _phrase(self, leaf: PhraseLeaf) -> Matches:
+        scored = self.scored_phrase(leaf)
+        return self._empty() if scored is None else self._place(leaf.field, *scored)
 
     # -- boolean ------------------------------------------------------------------------------------
     def _bool(self, node: BoolNode) -> Matches:

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .compile import AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, TermRangeLeaf
-from .evaluate import SegmentEvaluator, distinct, intersect, positions_in, run_starts
+from .evaluate import SegmentEvaluator, distinct, intersect, positions_in, run_sums
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.int64)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
@@ -42,10 +42,8 @@ def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int, positive: b
     0, so a document is present exactly where its sum is."""
     if len(docs) * 16 < doc_count:  # few postings: sort them rather than touch every document
         order = np.argsort(docs, kind="stable")
-        docs = docs[order]
-        first = run_starts(docs)
-        slot = np.cumsum(first) - 1
-        return DocScores(docs[first], np.bincount(slot, weights=scores[order]).astype(np.float32))
+        docs, sums = run_sums(docs[order], scores[order])
+        return DocScores(docs, sums.astype(np.float32))
     sums = np.bincount(docs, weights=scores, minlength=doc_count)
     if positive:
         unique = (sums > 0).nonzero()[0]
@@ -72,8 +70,10 @@ class SparseEvaluator:
             return self._bool(node)
         if kind is PhraseLeaf:
             return self._phrase(node)
-        if kind is ColumnLeaf or kind is TermRangeLeaf or kind is AllLeaf:
-            return self._constant(self.dense.matching(node), node.boost)
+        if kind is ColumnLeaf or kind is TermRangeLeaf:
+            return self._constant(self.dense.matching(node).nonzero()[0], node.boost)
+        if kind is AllLeaf:
+            return self._constant(np.arange(self.n), node.boost)
         if kind is ExpandLeaf:
             return self._expanded(node)
         if kind is FieldsLeaf:
@@ -81,10 +81,20 @@ class SparseEvaluator:
         raise TypeError(f"cannot evaluate {node!r}")
 
     def passes(self, node: Node, docs: np.ndarray) -> np.ndarray:
-        """Whether each of `docs` matches `node` (a filter): a column range reads only their values."""
-        if type(node) is ColumnLeaf:
+        """Whether each of the sorted `docs` matches `node` (a filter or an excluded clause): a
+        column range reads only their values; other clauses are matched as a document list,
+        then looked up by binary search, or through a mask where the documents are many."""
+        kind = type(node)
+        if kind is ColumnLeaf:
             return self.dense.column_docs(node, docs)
-        return self.dense.matching(node)[docs]
+        if kind is TermRangeLeaf:
+            return self.dense.matching(node)[docs]
+        matched = self.matching(node)
+        if len(docs) * 16 < self.n:
+            return positions_in(matched, docs)[0]
+        mask = np.zeros(self.n, dtype=bool)
+        mask[matched] = True
+        return mask[docs]
 
     def matching(self, node: Node) -> np.ndarray:
         """The documents `node` matches, ascending, for filters (scores unused)."""
@@ -95,13 +105,8 @@ class SparseEvaluator:
 
     # -- leaves ------------------------------------------------------------------------------------
     def _term(self, leaf: TermLeaf) -> DocScores:
-        fr = self.reader.fields.get(leaf.field)
-        tid = fr.term_id(leaf.term) if fr is not None else -1
-        if tid < 0:
-            return EMPTY
-        units, tf = fr.postings(tid)
-        weight = self.dense.stats.idf(leaf.field, leaf.term) * leaf.boost
-        return DocScores(units, self.dense.term_scores(leaf.field, units, tf, weight))
+        scored = self.dense.scored_term(leaf)
+        return EMPTY if scored is None else DocScores(*scored)
 
     def _fields(self, leaf: FieldsLeaf) -> DocScores:
         """BM25F (see SegmentEvaluator._fields): each field's length-normalised tf summed per
@@ -127,15 +132,11 @@ class SparseEvaluator:
         return DocScores(docs, weight * self.dense.saturate(tf))
 
     def _phrase(self, leaf: PhraseLeaf) -> DocScores:
-        units, freq = self.dense.phrase_units(leaf)
-        if not len(units):
-            return EMPTY
-        weight = self.dense.phrase_idf(leaf) * leaf.boost
-        return DocScores(units, self.dense.term_scores(leaf.field, units, freq, weight))
+        scored = self.dense.scored_phrase(leaf)
+        return EMPTY if scored is None else DocScores(*scored)
 
     def _constant(self, docs: np.ndarray, boost: float) -> DocScores:
-        at = docs.nonzero()[0]
-        return DocScores(at, np.full(len(at), boost, dtype=np.float32))
+        return DocScores(docs, np.full(len(docs), boost, dtype=np.float32))
 
     def _any_term(self, fname: str, tids: np.ndarray, weights: np.ndarray) -> DocScores:
         """An OR of several terms of one field, summed per document."""
@@ -200,8 +201,8 @@ class SparseEvaluator:
         for child in node.must_not:
             if not len(result.docs):
                 break
-            found, _ = positions_in(self.matching(child), result.docs)
-            result = DocScores(result.docs[~found], result.scores[~found])
+            keep = ~self.passes(child, result.docs)
+            result = DocScores(result.docs[keep], result.scores[keep])
         if node.boost != 1.0:
             result = DocScores(result.docs, result.scores * np.float32(node.boost))
         return result

@@ -2,8 +2,9 @@
 
 A Searcher holds one commit open (its segments memory-mapped) and answers any number of queries
 against exactly that commit; `refresh()` moves to a newer one. A search compiles the query,
-scores every segment with index-wide statistics, keeps the top k with argpartition, groups
-passages into documents (the best passage decides), and highlights only the hits returned.
+scores every segment with index-wide statistics, keeps the top k (a partial sort: ties go to
+index order), groups passages into documents (the best passage decides), and highlights only the
+hits returned.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from .config import Settings
 from .errors import IndexCorruptError, SchemaError, SearchlibError
 from .highlight import Formatter, get_formatter, highlight
 from .query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
-from .query.compile import BoolNode, Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
+from .query.compile import Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
 from .query.evaluate import SegmentEvaluator, Stats, distinct
 from .query.sparse import SparseEvaluator
 from .query.expand import ExpansionLimitWarning
@@ -61,9 +62,9 @@ class Hit:
 
     __slots__ = ("id", "score", "snippet", "rank", "_fields", "_passages", "_source", "_row")
 
-    def __init__(self, id: Any, score: float, fields: "dict[str, Any] | Callable[[], dict] | None" = None,
-                 snippet: str = "", passages: "list[Passage] | Callable[[], list[Passage]] | None" = None,
-                 rank: int = 0, source: "_HitSource | None" = None, row: "list | None" = None):
+    def __init__(self, id: Any, score: float, fields: "dict[str, Any] | None" = None, snippet: str = "",
+                 passages: "list[Passage] | None" = None, rank: int = 0, source: "_HitSource | None" = None,
+                 row: "list | None" = None):
         self.id, self.score, self.snippet, self.rank = id, score, snippet, rank
         self._fields, self._passages = fields, passages
         self._source, self._row = source, row  # where lazily read fields and passages come from
@@ -73,8 +74,6 @@ class Hit:
         """The document's stored fields."""
         if self._fields is None:
             self._fields = self._source.fields(self._row) if self._source is not None else {}
-        elif callable(self._fields):
-            self._fields = self._fields()
         return self._fields
 
     @property
@@ -82,8 +81,6 @@ class Hit:
         """The document's best passages, best first (for a flat hit, its one passage)."""
         if self._passages is None:
             self._passages = self._source.passages(self._row) if self._source is not None else []
-        elif callable(self._passages):
-            self._passages = self._passages()
         return list(self._passages)
 
     def to_dict(self) -> dict:
@@ -136,15 +133,6 @@ class Results:
         if self.page is not None:
             out.update(page=self.page, page_count=self.page_count, page_size=self.page_size)
         return out
-
-
-@dataclass
-class _Candidate:
-    score: float
-    segment: int
-    doc: int
-    passage_field: str | None = None
-    passage_unit: int = -1
 
 
 class Searcher:
@@ -396,10 +384,9 @@ class Searcher:
             else:
                 order = self._sorted_order(table, sort_keys, sort_field, reverse)[offset:want]
             hits = self._hits(table[order], matches, node, n_passages, offset + 1)
-        if highlight and hits:
-            terms = _highlight_terms(node, self.stats)
+        if highlight:
             for hit in hits:
-                hit.snippet = self._snippet(hit, terms, formatter)
+                hit.snippet = self._snippet(hit, formatter)
         return Results(q, hits, total, (time.perf_counter() - started) * 1000, notes)
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
@@ -448,7 +435,7 @@ class Searcher:
         """Warn (ExpansionLimitWarning) about every expansion of the query that hit its cap."""
         notes = []
         for node in nodes:
-            if node is None or node is False or not _expands(node):
+            if node is None or node is False:
                 continue
             for leaf, _ in leaves(node):
                 if isinstance(leaf, ExpandLeaf):
@@ -684,18 +671,17 @@ class Searcher:
     def _passages(self, row: list, reader: SegmentReader, m, n: int, source: "_HitSource") -> list[Passage]:
         """The document's best passages (the one passage of a flat hit), or the whole snippet field.
         `row` is the hit's candidate row (score, segment, doc, passage field id or -1, passage unit)."""
-        names = self._field_names
-        c = _Candidate(row[0], int(row[1]), int(row[2]), names[int(row[3])] if row[3] >= 0 else None, int(row[4]))
+        score, doc, field_id, unit = row[0], int(row[2]), int(row[3]), int(row[4])
+        passage_field = self._field_names[field_id] if field_id >= 0 else None
         out: list[Passage] = []
-        doc_part = float(m.doc_score[c.doc]) if m is not None and m.doc_score is not None else 0.0
+        doc_part = float(m.doc_score[doc]) if m is not None and m.doc_score is not None else 0.0
         for fname, fr in reader.fields.items():
-            if not fr.split or (c.passage_field is not None and fname != c.passage_field):
+            if not fr.split or (passage_field is not None and fname != passage_field):
                 continue
-            unit_doc = np.asarray(fr.unit_doc)
-            lo, hi = (int(x) for x in np.searchsorted(unit_doc, [c.doc, c.doc + 1]))
-            units = range(lo, hi) if c.passage_field is None else [c.passage_unit]
+            lo, hi = (int(x) for x in np.searchsorted(fr.unit_doc, [doc, doc + 1]))
+            units = range(lo, hi) if passage_field is None else [unit]
             pscore = m.passage_score.get(fname)
-            text = self._load(reader, c.doc).get(fname) if self.schema.fields[fname].stored else None
+            text = self._load(reader, doc).get(fname) if self.schema.fields[fname].stored else None
             for u in units:
                 start, end = (int(x) for x in fr.unit_span[u])
                 score = doc_part + (float(pscore[u]) if pscore is not None else 0.0)
@@ -705,9 +691,9 @@ class Searcher:
             out.sort(key=lambda p: (-p.score, p.field, p.index))
             return [p for p in out[:n] if p.score > 0] or out[:1]
         fname = source.snippet_field()
-        text = self._load(reader, c.doc).get(fname) if fname else None
+        text = self._load(reader, doc).get(fname) if fname else None
         if isinstance(text, str):
-            return [Passage(fname, 0, len(text), c.score, 0, text)]
+            return [Passage(fname, 0, len(text), score, 0, text)]
         return []
 
     def _snippet_field(self, terms: dict) -> str | None:
@@ -720,9 +706,10 @@ class Searcher:
         pool = [f for f in stored_text if f in terms] or stored_text
         return max(pool, key=lambda f: (self.schema.fields[f].passages is not None, self.stats.avg_length(f)))
 
-    def _snippet(self, hit: Hit, terms: dict, formatter: "str | Formatter | None") -> str:
+    def _snippet(self, hit: Hit, formatter: "str | Formatter | None") -> str:
         best = hit.passages[0] if hit.passages else None
-        fname = best.field if best is not None else self._snippet_field(terms)
+        terms = hit._source.highlight_terms()
+        fname = best.field if best is not None else hit._source.snippet_field()
         text = hit.fields.get(fname) if fname else None
         if not isinstance(text, str) or not isinstance(self.schema.fields.get(fname), TEXT):
             return ""
@@ -737,16 +724,23 @@ class Searcher:
 class _HitSource:
     """What the hits of one search share to read their fields and passages when first asked."""
 
-    __slots__ = ("searcher", "matches", "node", "n_passages", "_snippet_field")
+    __slots__ = ("searcher", "matches", "node", "n_passages", "_terms", "_snippet_field")
 
     def __init__(self, searcher: "Searcher", matches: dict, node: Node, n_passages: int):
         self.searcher, self.matches, self.node, self.n_passages = searcher, matches, node, n_passages
+        self._terms: dict | None = None
         self._snippet_field: "str | None | bool" = False  # not chosen yet
+
+    def highlight_terms(self) -> dict:
+        """The query's terms to mark, per field (see _highlight_terms), worked out once per search."""
+        if self._terms is None:
+            self._terms = _highlight_terms(self.node, self.searcher.stats)
+        return self._terms
 
     def snippet_field(self) -> str | None:
         """The field whole-field passages and snippets come from, chosen once per search."""
         if self._snippet_field is False:
-            self._snippet_field = self.searcher._snippet_field(_highlight_terms(self.node, self.searcher.stats))
+            self._snippet_field = self.searcher._snippet_field(self.highlight_terms())
         return self._snippet_field
 
     def fields(self, row: list) -> dict:
@@ -758,13 +752,6 @@ class _HitSource:
         if not self.searcher.readers:
             raise SearchlibError("the searcher is closed: read hit passages before closing it")
         return self.searcher._passages(row, self.searcher.readers[seg], self.matches[seg], self.n_passages, self)
-
-
-def _expands(node: Node) -> bool:
-    """Whether the compiled tree holds a prefix, wildcard or fuzzy leaf."""
-    if type(node) is BoolNode:
-        return any(_expands(c) for c in (*node.must, *node.should, *node.must_not))
-    return type(node) is ExpandLeaf
 
 
 def _rows(scores: np.ndarray, seg: int, docs: np.ndarray, field_id: int, units) -> np.ndarray:

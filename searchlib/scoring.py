@@ -43,10 +43,7 @@ def bm25(tf: np.ndarray, norm: np.ndarray, weight: "float | np.ndarray", k1: flo
     """Scores of postings, float32: weight (idf times boosts, one or per posting) * (k1 + 1) * tf
     / (tf + norm), with `norm` from length_norm for the postings' units."""
     tf = tf.astype(np.float32)
-    if isinstance(weight, np.ndarray):
-        scores = weight.astype(np.float32) * (np.float32(k1) + np.float32(1)) * tf
-    else:
-        scores = np.float32(weight) * (np.float32(k1) + np.float32(1)) * tf
+    scores = np.asarray(weight, dtype=np.float32) * (np.float32(k1) + np.float32(1)) * tf
     scores /= tf + norm
     return scores
 

@@ -5,7 +5,10 @@ when the query runs, so `Term("body", "Running")` finds documents containing "ru
 field, exactly like the query string `body:Running`. `field=None` means the default fields.
 
 Operators compose queries: `a & b` (both), `a | b` (either), `~a` (not a), `a.boosted(2)`.
-`str(query)` prints query-language text that parses back to an equal query.
+`str(query)` prints query-language text: for every query the parser builds it parses back to an
+equal query. Queries built in Python that the syntax cannot express do not round-trip: a Fuzzy
+prints without its `prefix_length` (the parser reads 1) and with a `max_dist` above 2 that the
+parser refuses; a Boolean of one required clause reads back as that clause.
 """
 from __future__ import annotations
 

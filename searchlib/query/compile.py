@@ -161,8 +161,6 @@ class Compiler:
 
     def compile(self, q: Query) -> Node | None:
         """The node for `q`, or None when it can match nothing (e.g. only stop words)."""
-        if type(q) is Term:  # the common leaf, tested first by identity (subclasses take the chain below)
-            return self._word(q.field, q.text, q.boost, False)
         if isinstance(q, Term):
             return self._word(q.field, q.text, q.boost, phrase=False)
         if isinstance(q, Phrase):
@@ -223,7 +221,7 @@ class Compiler:
         ft = self._field(fname)
         if ft is None:
             return None
-        if type(ft) is TEXT or isinstance(ft, TEXT):
+        if isinstance(ft, TEXT):
             terms, positions = ft.analyzer.index_terms(text)
             if not terms:
                 return None

@@ -121,16 +121,22 @@ def test_wrong_types_are_refused_naming_document_and_field(index, field, value):
     assert "odd" not in docs
 
 
-@pytest.mark.parametrize("field, value", [("n", float("inf")), ("n", "1e999"), ("n", -0.0),
-                                          ("when", dt.datetime(1, 1, 1)), ("when", "9999-12-31T23:59:59Z")])
-def test_edge_values_are_indexed_or_refused(index, field, value):
+@pytest.mark.parametrize("field, value, stored, query, hits", [
+    ("n", float("inf"), float("inf"), "n:>=1e308", {"edge"}),
+    ("n", "1e999", "1e999", "n:[1e308 TO *]", {"edge"}),  # overflows to infinity, stored as given
+    ("n", -0.0, -0.0, "n:[-0 TO 0]", {"edge", "base0"}),  # -0.0 == 0.0
+    ("when", dt.datetime(1, 1, 1), "0001-01-01T00:00:00+00:00", "when:<=0001-01-01T00:00:00", {"edge"}),
+    ("when", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59+00:00", "when:>=9999-12-31T23:59:59Z", {"edge"}),
+], ids=["inf", "1e999", "minus-zero", "year-1", "year-9999"])
+def test_edge_values_are_indexed_and_findable(index, field, value, stored, query, hits):
+    # Each is a valid value of its type, far below any size limit: refusing it would be a bug.
     error = add_in_batch(index, {"id": "edge", field: value, "title": "edge value"})
+    assert error is None, f"{field}={value!r} was refused: {error}"
     docs = assert_rest_untouched(index, "edge")
-    if error is not None:
-        assert_names_document_and_field(error, "edge", field)
-        assert "edge" not in docs
-    else:
-        assert docs["edge"]["title"] == "edge value" and field in docs["edge"]
+    assert docs["edge"] == {"id": "edge", field: stored, "title": "edge value"}
+    with index.searcher() as s:
+        assert {h.id for h in s.search(query, limit=50)} == hits
+        assert [h.id for h in s.search("title:edge")] == ["edge"]
 
 
 # -- text encodings -------------------------------------------------------------------------------
@@ -201,21 +207,29 @@ def huge_text(megabytes: int) -> str:
     return "\n\n".join([paragraph] * count) + "\n\nfinalmarker"
 
 
+def assert_refused_for_size(error: DocumentError, doc_id: str, field: str) -> None:
+    assert_names_document_and_field(error, doc_id, field)
+    assert "over the limit" in str(error), str(error)
+
+
 @pytest.mark.parametrize("limit", ["as-is", "over-the-limit"])
-def test_huge_field_is_indexed_or_refused(index, monkeypatch, limit):
+def test_huge_field_is_indexed_unless_over_the_size_limit(index, monkeypatch, limit):
     megabytes = 100 if BIG else 4
     if limit == "over-the-limit":
-        if not hasattr(buffer_module, "MAX_FIELD_BYTES"):
-            pytest.skip("no maximum field size in this version of the buffer")
         monkeypatch.setattr(buffer_module, "MAX_FIELD_BYTES", 1024 * 1024)  # refuse our few megabytes
     text = huge_text(megabytes)
+    # refused exactly when over the limit: always with the lowered limit; as-is, only the 100 MB of
+    # SEARCHLIB_BIG_TESTS (over the default 32 MiB), never the default run's 4 MB
+    refused = len(text.encode("utf-8")) > buffer_module.MAX_FIELD_BYTES
+    assert refused == (limit == "over-the-limit" or BIG)
     error = add_in_batch(index, {"id": "huge", "title": "huge document", "body": text})
     docs = assert_rest_untouched(index, "huge")
-    if error is not None:
-        assert_names_document_and_field(error, "huge", "body")
+    if refused:
+        assert error is not None, "a field over the size limit was accepted"
+        assert_refused_for_size(error, "huge", "body")
         assert "huge" not in docs
     else:
-        assert limit == "as-is"
+        assert error is None, f"a {megabytes} MB field under the size limit was refused: {error}"
         assert docs["huge"]["body"] == text
         with index.searcher() as s:
             assert [h.id for h in s.search("finalmarker")] == ["huge"]
@@ -223,14 +237,20 @@ def test_huge_field_is_indexed_or_refused(index, monkeypatch, limit):
 
 
 @pytest.mark.parametrize("distinct", [3_000_000, 10_000_000] if BIG else [200_000])
-def test_field_with_very_many_distinct_words_is_indexed_or_refused(index, distinct):
+def test_field_with_very_many_distinct_words_is_indexed_unless_over_the_size_limit(index, distinct):
     text = " ".join(f"w{i:x}" for i in range(distinct))
+    # refused only for its size: 200,000 words (1.3 MB) and 3 million (23 MB) are indexed, the 10
+    # million of SEARCHLIB_BIG_TESTS (79 MB) are over the 32 MiB limit
+    refused = len(text.encode("utf-8")) > buffer_module.MAX_FIELD_BYTES
+    assert refused == (distinct == 10_000_000)
     error = add_in_batch(index, {"id": "vocabulary", "title": "many words", "body": text}, buffer_chars=10 ** 9)
     docs = assert_rest_untouched(index, "vocabulary")
-    if error is not None:
-        assert_names_document_and_field(error, "vocabulary", "body")
+    if refused:
+        assert error is not None, "a field over the size limit was accepted"
+        assert_refused_for_size(error, "vocabulary", "body")
         assert "vocabulary" not in docs
         return
+    assert error is None, f"{distinct:,} distinct words under the size limit were refused: {error}"
     assert len(docs["vocabulary"]["body"]) == len(text)
     with index.searcher() as s:
         for i in (0, 1, distinct // 2, distinct - 1):

@@ -12,6 +12,8 @@ from searchlib import (ID, TEXT, Boolean, Every, Index, Nothing, Phrase, Query, 
                        parse_query)
 from searchlib.analysis import get_analyzer
 
+from conftest import ids, ranked
+
 FIELDS = {"title", "body", "id"}
 
 
@@ -115,39 +117,7 @@ def test_empty_query_is_nothing():
     assert parse("   \t\n") == Nothing()
 
 
-# -- parser: errors ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize("text, column, fragment", [
-    ("(a b", 1, "parenthesis"),
-    ("a (b OR (c d)", 3, "parenthesis"),
-    ("a b)", 4, "parenthesis"),
-    ("a b) c", 4, "parenthesis"),
-    ('a "b c', 3, "quote"),
-    ('"a" "b', 5, "quote"),
-    ("a AND", 6, "AND"),
-    ("AND a", 1, "AND"),
-    ("a AND OR b", 7, "AND"),
-    ("a OR", 5, "OR"),
-    ("a OR AND b", 6, "OR"),
-    ("NOT", 4, "NOT"),
-    ("nope:x", 1, "unknown field"),
-    ("a title:b nope:(c)", 11, "unknown field"),
-    ("title:", 7, "title"),
-    ("a^", 2, "boost"),
-    ("^2", 1, "boost"),
-    ("a b^x", 4, "boost"),
-    ("()", 1, "empty"),
-    ("a :b", 3, ":"),
-])
-def test_strict_errors_have_the_right_column(text, column, fragment):
-    with pytest.raises(QuerySyntaxError) as info:
-        parse(text)
-    err = info.value
-    assert err.column == column, str(err)
-    assert fragment in err.reason
-    assert err.query == text
-    assert f"column {column}" in str(err)
-
+# -- parser: errors (each error's column and reason: test_query_parser.py) ----------------------
 
 def test_deep_nesting_is_an_error_not_a_crash():
     with pytest.raises(QuerySyntaxError, match="nested"):
@@ -272,14 +242,6 @@ def corpus(tmp_path_factory):
     assert len(s.readers) == 2
     yield s
     s.close()
-
-
-def ids(results):
-    return {h.id for h in results}
-
-
-def ranked(results):
-    return [h.id for h in results]
 
 
 def test_or_vs_and(corpus):

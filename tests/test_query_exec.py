@@ -14,6 +14,8 @@ from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, TEXT, Boolean, ExpansionL
 from searchlib.analysis import get_analyzer
 from searchlib.query.ast import Fuzzy, Prefix, Range, Wildcard
 
+from conftest import ids, ranked
+
 ANALYZER = get_analyzer("english")
 
 # id, title, body, tags, year, date. The english analyzer stems: story -> stori, stormy -> stormi,
@@ -59,14 +61,6 @@ def s(tmp_path_factory):
     assert len(searcher.readers) == 2  # statistics must be index-wide
     yield searcher
     searcher.close()
-
-
-def ids(res):
-    return {h.id for h in res}
-
-
-def ranked(res):
-    return [h.id for h in res]
 
 
 def quiet_search(s, q, **kw):

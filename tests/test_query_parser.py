@@ -5,12 +5,15 @@ is linear (counted in steps, never timed) and printing a parsed query reads back
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from contextlib import contextmanager
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from searchlib.errors import QuerySyntaxError
+from searchlib.query import parser as _parser_module
 from searchlib.query.ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
 from searchlib.query.parser import MAX_DEPTH, QueryParser, parse_query
 
@@ -195,14 +198,21 @@ def test_whitespace_kinds_separate_words():
     ("a^2~1", 4, "after '^2'"),
     ("a^2^3", 4, "after '^2'"),
     ("^2 a", 1, "boost"),
+    ("^2", 1, "boost"),
+    ("a b^x", 4, "boost"),
     ("a ^2 ^3", 6, "boost"),
     ("(a b", 1, "parenthesis"),
     ("a b)", 4, "parenthesis"),
     ("((a) b", 1, "parenthesis"),
+    ("a (b OR (c d)", 3, "parenthesis"),
+    ("a b) c", 4, "parenthesis"),
     ('a "b c', 3, "quote"),
+    ('"a" "b', 5, "quote"),
     ("nope:x", 1, "unknown field"),
     ("a nope:[1 TO 2]", 3, "unknown field"),
+    ("a title:b nope:(c)", 11, "unknown field"),
     ("year:", 6, "year"),
+    ("title:", 7, "title"),
     ("title:body:x", 7, "title"),
     ("title:)", 7, "title"),
     ("year:>", 7, "'>' needs a value"),
@@ -212,6 +222,7 @@ def test_whitespace_kinds_separate_words():
     ("AND a", 1, "AND"),
     ("a OR", 5, "OR"),
     ("OR a", 1, "OR"),
+    ("a OR AND b", 6, "OR"),
     ("(OR a)", 2, "OR"),
     ("a AND OR b", 7, "AND"),
     ("NOT", 4, "NOT"),
@@ -258,6 +269,41 @@ def test_parse_query_arguments():
 
 # -- linear work and bounded recursion ---------------------------------------------------------
 
+@contextmanager
+def counting_lexer():
+    """Record every text the grammar's lexer is built for: a text a fast path answers never reaches
+    it, so an empty record means the fast path was taken."""
+    lexed: list[str] = []
+    original = _parser_module._Lexer
+
+    class CountingLexer(original):
+        def __init__(self, text: str):
+            lexed.append(text)
+            super().__init__(text)
+
+    _parser_module._Lexer = CountingLexer
+    try:
+        yield lexed
+    finally:
+        _parser_module._Lexer = original
+
+
+@contextmanager
+def grammar_only():
+    """Turn the fast paths off (their regexes never match), so every text goes through the lexer
+    and the grammar; yields the record of counting_lexer."""
+    names = ("_PLAIN", "_PLAIN_PHRASE", "_PLAIN_RANGE")
+    originals = [getattr(_parser_module, name) for name in names]
+    try:
+        for name in names:
+            setattr(_parser_module, name, _parser_module.re.compile(r"(?!)"))
+        with counting_lexer() as lexed:
+            yield lexed
+    finally:
+        for name, original in zip(names, originals):
+            setattr(_parser_module, name, original)
+
+
 def steps_for(text: str, **kw) -> int:
     parser = QueryParser(fields=FIELDS, **kw)
     try:
@@ -275,21 +321,37 @@ ADVERSARIAL = [
     "~" * 5000, "^" * 5000, "2021-06-30T12:00:00 " * 300, "2021-06-30T12:00:" * 300, '"a b"~2 ' * 600,
     "((((a OR b) AND c) OR d)^2) " * 100, "x" * 10000, "é" * 10000, "\x00" * 5000,
 ]
+OPTIONS = ({}, {"lenient": True}, {"default_operator": "AND"})
 
 
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda t: repr(t[:20]))
 def test_steps_are_linear_and_recursion_is_bounded(text):
-    for kw in ({}, {"lenient": True}, {"default_operator": "AND"}):
+    for kw in OPTIONS:  # as parse() runs: some of these take a fast path
         assert steps_for(text, **kw) <= STEP_FACTOR * (len(text) + 1)
+    # the fast paths set steps = len(text) + 1 without counting anything: bound the grammar too
+    with grammar_only() as lexed:
+        for kw in OPTIONS:
+            assert steps_for(text, **kw) <= STEP_FACTOR * (len(text) + 1)
+    assert lexed == [text] * len(OPTIONS)  # every run above went through the lexer and the grammar
     assert isinstance(parse(text, lenient=True), Query)
 
 
 def test_step_counter_counts_work():
     parser = QueryParser()
-    parser.parse("a")
-    small = parser.steps
-    parser.parse("a " * 100)
+    with counting_lexer() as lexed:  # boosts need the grammar: steps are counted, not assigned
+        parser.parse("a^2")
+        small = parser.steps
+        parser.parse("a^2 " * 100)
+    assert lexed == ["a^2", "a^2 " * 100]
+    assert 1 <= small < parser.steps <= STEP_FACTOR * 401
+    assert parser.steps >= 100  # at least a step per clause
+    with grammar_only() as lexed:  # plain words, counted by the grammar instead of the fast path
+        parser.parse("a")
+        small = parser.steps
+        parser.parse("a " * 100)
+    assert lexed == ["a", "a " * 100]
     assert 1 <= small < parser.steps <= STEP_FACTOR * 201
+    assert parser.steps >= 100
 
 
 def test_deep_nesting_never_reaches_the_recursion_limit():
@@ -442,8 +504,6 @@ def test_composed_objects_print_to_parseable_text(q, op):
 # -- the plain-words fast path must build exactly what the grammar builds -------------------------
 from hypothesis import given as _given, settings as _settings, strategies as _st  # noqa: E402
 
-from searchlib.query import parser as _parser_module  # noqa: E402
-
 
 def _fast_and_grammar(text: str, op: str, fields=None):
     """(what parse() gives with its fast paths, what the full grammar gives): a Query or the error."""
@@ -454,16 +514,19 @@ def _fast_and_grammar(text: str, op: str, fields=None):
             return ("error", str(exc))
 
     fast = outcome()
-    names = ("_PLAIN", "_PLAIN_PHRASE", "_PLAIN_RANGE")
-    originals = [getattr(_parser_module, name) for name in names]
-    try:
-        for name in names:  # never matches: force the grammar
-            setattr(_parser_module, name, _parser_module.re.compile(r"(?!)"))
+    with grammar_only():
         slow = outcome()
-    finally:
-        for name, original in zip(names, originals):
-            setattr(_parser_module, name, original)
     return fast, slow
+
+
+def _takes_fast_path(text: str, op: str, fields=None) -> bool:
+    """Whether parse() answers `text` without running the lexer (a fast path)."""
+    with counting_lexer() as lexed:
+        try:
+            _parser_module.QueryParser(fields, op).parse(text)
+        except QuerySyntaxError:
+            pass
+    return not lexed
 
 
 @_settings(max_examples=400, deadline=None)
@@ -516,6 +579,57 @@ def test_range_fast_path_equals_grammar(field, low, high, opener, closer, sep, t
     for fields in (None, {"year", "title"}):
         fast, slow = _fast_and_grammar(text, op, fields)
         assert fast == slow, text
+
+
+# The generated texts above rarely have the exact shape a fast path answers (about one range in
+# fifty, one operator chain in hundreds), so the two tests below build that shape directly and
+# check that most of their examples really took the fast path.
+FAST_SHARE = 0.8  # of the examples below that must take the fast path (about 0.99 do)
+_FAST_RANGE_BOUND = _st.from_regex(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,7}", fullmatch=True)
+_FAST_WORD = _st.text(alphabet=_st.characters(categories=("Lu", "Ll", "Nd", "Lo")), min_size=1, max_size=6)
+
+
+def test_range_shaped_texts_take_the_fast_path_and_equal_grammar():
+    taken: Counter = Counter()
+
+    @_settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+    @_given(field=_st.sampled_from(["year", "title"]), low=_FAST_RANGE_BOUND, high=_FAST_RANGE_BOUND,
+            opener=_st.sampled_from("[{"), closer=_st.sampled_from("]}"), pad=_st.sampled_from(["", " ", "\t"]),
+            gap=_st.sampled_from([" ", "  ", "\t", " \n "]), fields=_st.sampled_from([None, ("year", "title")]),
+            op=_st.sampled_from(["OR", "AND"]))
+    def check(field, low, high, opener, closer, pad, gap, fields, op):
+        text = f"{pad}{field}:{opener}{pad}{low}{gap}TO{gap}{high}{pad}{closer}{pad}"
+        fast_path = _takes_fast_path(text, op, fields)
+        event(f"fast path: {fast_path}")
+        taken[fast_path] += 1
+        fast, slow = _fast_and_grammar(text, op, fields)
+        assert fast == slow, text
+        if fast_path:
+            assert isinstance(fast, Range)
+
+    check()
+    assert taken[True] >= FAST_SHARE * sum(taken.values()), taken
+
+
+def test_operator_chain_shaped_texts_take_the_fast_path_and_equal_grammar():
+    taken: Counter = Counter()
+
+    @_settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+    @_given(operands=_st.lists(_FAST_WORD, min_size=2, max_size=6), chain=_st.sampled_from(["AND", "OR"]),
+            sep=_st.sampled_from([" ", "  ", "\t", " \n "]), pad=_st.sampled_from(["", " ", "\t"]),
+            op=_st.sampled_from(["OR", "AND"]))
+    def check(operands, chain, sep, pad, op):
+        text = pad + f"{sep}{chain}{sep}".join(operands) + pad
+        fast_path = _takes_fast_path(text, op)
+        event(f"fast path: {fast_path}")
+        taken[fast_path] += 1
+        fast, slow = _fast_and_grammar(text, op)
+        assert fast == slow, text
+        if fast_path:  # the chain's own operator, whatever the default operator
+            assert fast == Boolean(**{"must" if chain == "AND" else "should": tuple(T(w) for w in operands)})
+
+    check()
+    assert taken[True] >= FAST_SHARE * sum(taken.values()), taken
 
 
 @pytest.mark.parametrize("text", ['"a b"', ' "a  b c"~3 ', '"x"~0', "year:[1990 TO 2000]", "d:{2020-01-01 TO z]"])

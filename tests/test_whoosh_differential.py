@@ -270,10 +270,12 @@ RANDOM_LEAVES = [
 ]
 
 
-def random_cases(n: int) -> list[tuple[str, str]]:
-    """Compound queries built at random from RANDOM_LEAVES with AND, OR, juxtaposition, AND NOT,
-    parentheses and top-level +/- (the forms whose meaning both engines share)."""
+def random_cases(n: int, exclude: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """`n` distinct compound queries built at random (from a fixed seed) from RANDOM_LEAVES with
+    AND, OR, juxtaposition, AND NOT, parentheses and top-level +/- (the forms whose meaning both
+    engines share), none of them in `exclude`: a repeat is drawn again."""
     rng = random.Random(SEED + 1)
+    seen = set(exclude)
 
     def expr(depth: int) -> str:
         if depth == 0 or rng.random() < 0.3:
@@ -285,7 +287,7 @@ def random_cases(n: int) -> list[tuple[str, str]]:
         return f"({a}{op}{b})" if rng.random() < 0.7 else f"{a}{op}({b})"
 
     cases = []
-    for _ in range(n):
+    while len(cases) < n:
         parts = [expr(rng.randint(0, 3)) for _ in range(rng.randint(1, 3))]
         prefixes = [rng.choice(["", "", "+", "-"]) for _ in parts]
         if all(p == "-" for p in prefixes):
@@ -294,17 +296,15 @@ def random_cases(n: int) -> list[tuple[str, str]]:
         # Whoosh applies +/- to the whole group (see DIFFERENCES): parenthesise compound parts
         parts = [f"({x})" if " " in x and (len(parts) > 1 or p) else x for p, x in zip(prefixes, parts)]
         q = " ".join(p + x for p, x in zip(prefixes, parts))
-        cases.append((q, comparisons_for_whoosh(fuzzy_for_whoosh(q))))
+        if q not in seen:
+            seen.add(q)
+            cases.append((q, comparisons_for_whoosh(fuzzy_for_whoosh(q))))
     return cases
 
 
 SYSTEMATIC = systematic_cases()
-RANDOM = random_cases(150)
+RANDOM = random_cases(150, exclude={q for q, _ in SYSTEMATIC})
 MULTIFIELD = [q for q in SYSTEMATIC if ":" not in q[0] and "id" not in q[0]][::3] + RANDOM[:30]
-
-
-def test_there_are_enough_queries():
-    assert len(SYSTEMATIC) + len(RANDOM) + len(MULTIFIELD) >= 400
 
 
 def check_same(engines: Engines, q: str, w: str, fields: tuple[str, ...]) -> None:
@@ -326,6 +326,32 @@ def test_same_documents_random_compounds(engines, q, w):
 @pytest.mark.parametrize("q, w", MULTIFIELD, ids=[q for q, _ in MULTIFIELD])
 def test_same_documents_over_two_default_fields(engines, q, w):
     check_same(engines, q, w, ("title", "body"))
+
+
+def parametrized_cases(test) -> list[tuple[str, str]]:
+    """The (searchlib, whoosh) cases a test function is parametrized with: the queries it runs."""
+    (mark,) = [m for m in test.pytestmark if m.name == "parametrize"]
+    return list(mark.args[1])
+
+
+def test_there_are_enough_queries(record_property):
+    """Counts the queries the three comparison tests actually run; the README quotes these numbers."""
+    runs = {(test.__name__, q) for test in (test_same_documents, test_same_documents_random_compounds,
+                                            test_same_documents_over_two_default_fields)
+            for q, _ in parametrized_cases(test)}
+    distinct = {q for _, q in runs}
+    record_property("distinct_queries", len(distinct))
+    record_property("runs", len(runs))
+    print(f"whoosh differential: {len(distinct)} distinct queries, {len(runs)} runs")
+    # no query is run twice by the same test
+    for test in (test_same_documents, test_same_documents_random_compounds,
+                 test_same_documents_over_two_default_fields):
+        queries = [q for q, _ in parametrized_cases(test)]
+        assert len(queries) == len(set(queries)), test.__name__
+    assert {q for q, _ in RANDOM}.isdisjoint(q for q, _ in SYSTEMATIC)
+    assert len(distinct) == len(SYSTEMATIC) + len(RANDOM)  # MULTIFIELD repeats some of them over two fields
+    assert len(runs) == len(distinct) + len(MULTIFIELD)
+    assert len(distinct) >= 400
 
 
 def test_queries_are_not_trivial(engines):

@@ -7,6 +7,8 @@ checked, and a mistake raises ConfigError naming the key path and what is allowe
 """
 from __future__ import annotations
 
+import inspect
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -75,6 +77,7 @@ class Settings:
                 raise ConfigError(f"{where}.highlight.{key}", f"must be a whole number >= 1, got {value!r}")
         if not isinstance(hl.separator, str):
             raise ConfigError(f"{where}.highlight.separator", "must be text")
+        self.default_fields = _default_fields(self.default_fields, f"{where}.default_fields")
         if schema is not None:
             for name in self.default_fields or {}:
                 if name not in searchable(schema):
@@ -92,7 +95,27 @@ class Settings:
 
 
 def searchable(schema: Schema) -> list[str]:
-    return [n for n, f in schema.items() if f.kind in ("text", "keyword", "id")]
+    return [n for n, f in schema.items() if f.indexed]
+
+
+def _default_fields(value: Any, where: str) -> dict[str, float] | None:
+    """`value` as {field name: boost}: a list of names means boost 1.0 each; every boost must be a
+    positive number. ConfigError naming `where` (or the field under it) otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        value = {name: 1.0 for name in value}
+    elif not isinstance(value, Mapping):
+        raise ConfigError(where, "a list of field names or a mapping of name to boost")
+    fields = {}
+    for name, boost in value.items():
+        if not isinstance(name, str):
+            raise ConfigError(where, f"field names must be text, got {name!r}")
+        if (isinstance(boost, bool) or not isinstance(boost, (int, float)) or not math.isfinite(boost)
+                or boost <= 0):
+            raise ConfigError(f"{where}.{name}", f"boost must be a positive number, got {boost!r}")
+        fields[name] = float(boost)
+    return fields
 
 
 def _check_keys(data: Mapping, allowed: set[str], where: str) -> None:
@@ -131,14 +154,12 @@ class Config:
 
 
 _TOP = {"path", "schema", "analyzers", "search", "highlight"}
-_FIELD_KEYS = {
-    "text": {"type", "analyzer", "stored", "boost", "passages", "positions"},
-    "id": {"type", "unique", "stored"},
-    "keyword": {"type", "stored", "lowercase", "commas"},
-    "numeric": {"type", "stored"},
-    "datetime": {"type", "stored"},
-    "stored": {"type"},
-}
+# A field's YAML keys are its type's constructor parameters (plus "type"); those with a true/false
+# default are flags.
+_FIELD_PARAMS = {kind: inspect.signature(cls).parameters for kind, cls in FIELD_TYPES.items()}
+_FIELD_KEYS = {kind: {"type", *params} for kind, params in _FIELD_PARAMS.items()}
+_FIELD_FLAGS = {kind: {name for name, p in params.items() if isinstance(p.default, bool)}
+                for kind, params in _FIELD_PARAMS.items()}
 
 
 def _analyzer(value: Any, named: dict, where: str):
@@ -188,7 +209,7 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
         spec.pop("type")
         if "analyzer" in spec:
             spec["analyzer"] = _analyzer(spec["analyzer"], named, f"{where}.analyzer")
-        for flag in ("stored", "unique", "lowercase", "commas", "positions"):
+        for flag in _FIELD_FLAGS[kind]:
             if flag in spec and not isinstance(spec[flag], bool):
                 raise ConfigError(f"{where}.{flag}", f"must be true or false, got {spec[flag]!r}")
         try:
@@ -208,19 +229,11 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
     for key, value in bm25.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"search.bm25.{key}", f"must be a number, got {value!r}")
-    default_fields = search.get("default_fields")
-    if isinstance(default_fields, list):
-        default_fields = {name: 1.0 for name in default_fields}
-    elif default_fields is not None and not isinstance(default_fields, Mapping):
-        raise ConfigError("search.default_fields", "a list of field names or a mapping of name to boost")
-    for name, boost in (default_fields or {}).items():
-        if isinstance(boost, bool) or not isinstance(boost, (int, float)) or boost <= 0:
-            raise ConfigError(f"search.default_fields.{name}", f"boost must be a positive number, got {boost!r}")
     highlight = _section(data, "highlight", "highlight")
     _check_keys(highlight, set(HighlightSettings.__dataclass_fields__), "highlight")
     given = {"k1": bm25.get("k1"), "b": bm25.get("b"), "passages_per_hit": search.get("passages_per_hit"),
              "operator": str(search["operator"]).upper() if "operator" in search else None,
-             "default_fields": dict(default_fields) if default_fields is not None else None}
+             "default_fields": search.get("default_fields")}  # listed or mapped: Settings.validate checks it
     settings = Settings(**{k: v for k, v in given.items() if v is not None},
                         highlight=HighlightSettings(**highlight))  # Settings' own defaults for the rest
     try:
@@ -228,7 +241,7 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
     except ConfigError as exc:
         head, _, rest = exc.key_path.lstrip(".").partition(".")
         key_path = _YAML_PATHS.get(head, head) + (f".{rest}" if rest else "")
-        raise ConfigError(key_path, str(exc).split(": ", 1)[-1]) from None
+        raise ConfigError(key_path, exc.message) from None
 
     path = data.get("path")
     if path is not None:

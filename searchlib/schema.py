@@ -66,7 +66,6 @@ class FieldType:
 
     kind = ""
     indexed = False
-    scorable = False  # takes part in BM25 (TEXT)
     column = False  # kept as a numeric column (NUMERIC, DATETIME)
 
     def __init__(self, stored: bool = False):
@@ -88,7 +87,6 @@ class TEXT(FieldType):
 
     kind = "text"
     indexed = True
-    scorable = True
 
     def __init__(self, analyzer: "str | dict | Analyzer" = "standard", stored: bool = False, boost: float = 1.0,
                  passages: "PassageSpec | str | Mapping | None" = None, positions: bool = True):
@@ -251,9 +249,6 @@ class Schema:
 
     def text_fields(self) -> list[str]:
         return [n for n, f in self.fields.items() if isinstance(f, TEXT)]
-
-    def stored_fields(self) -> list[str]:
-        return [n for n, f in self.fields.items() if f.stored]
 
     def to_json(self) -> dict:
         return {name: f.to_json() for name, f in self.fields.items()}

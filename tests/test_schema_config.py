@@ -35,7 +35,7 @@ def test_schema_basics():
     assert s.unique_field == "id"
     assert list(s) == ["id", "title", "body", "raw", "tags", "price", "published", "extra", "ref"]
     assert s.text_fields() == ["title", "body", "raw"]
-    assert s.stored_fields() == ["id", "title", "body", "tags", "price", "extra", "ref"]
+    assert [n for n, f in s.items() if f.stored] == ["id", "title", "body", "tags", "price", "extra", "ref"]
     assert "price" in s and "nope" not in s
     assert isinstance(s["title"], TEXT) and s["title"].boost == 2.0
     with pytest.raises(SchemaError, match="no field 'nope'"):
@@ -242,6 +242,40 @@ def test_dump_config_round_trip(tmp_path):
     assert again.path == config.path
     assert dump_config(again) == dumped
     assert "!!python" not in dumped
+
+
+@pytest.mark.parametrize("boost", [-2.0, 0, float("nan"), float("inf"), "2", True, None])
+def test_index_create_rejects_bad_default_field_boosts(tmp_path, boost):
+    schema = Schema(id=ID(unique=True), body=TEXT())
+    with pytest.raises(ConfigError) as info:
+        Index.create(tmp_path / "ix", schema, Settings(default_fields={"body": boost}))
+    assert info.value.key_path == "settings.default_fields.body"
+    assert "boost must be a positive number" in str(info.value)
+    with pytest.raises(ConfigError, match="settings.default_fields.body: boost must be a positive number"):
+        Settings.from_json({"default_fields": {"body": boost}})
+    with pytest.raises(ConfigError, match="settings.default_fields: a list of field names or a mapping"):
+        Index.create(tmp_path / "ix", schema, Settings(default_fields="body"))
+    assert not (tmp_path / "ix").exists()
+
+
+@pytest.mark.parametrize("settings", [Settings(default_fields=["body"]), {"default_fields": ["body"]},
+                                      Settings(default_fields=("body",))])
+def test_default_fields_list_means_boost_one_everywhere(tmp_path, settings):
+    schema = Schema(id=ID(unique=True, stored=True), title=TEXT(), body=TEXT())
+    ix = Index.create(tmp_path / "ix", schema, settings)
+    assert ix.settings.default_fields == {"body": 1.0}
+    assert Index.open(tmp_path / "ix").settings.default_fields == {"body": 1.0}
+    with ix.writer() as w:
+        w.add({"id": "a", "title": "storyline", "body": "a river"})
+        w.add({"id": "b", "title": "river", "body": "a storyline"})
+    assert [h.id for h in ix.search("storyline")] == ["b"]  # the title is not a default field
+
+
+def test_config_error_message_is_not_cut_at_a_colon(tmp_path):
+    # the YAML path replaces the settings path; the message itself is kept whole, ": " and all
+    err = config_error(tmp_path, with_(search__default_fields={"body": "x: y"}))
+    assert err.key_path == "search.default_fields.body"
+    assert err.message == "boost must be a positive number, got 'x: y'"
 
 
 def config_error(tmp_path: Path, text: str) -> ConfigError:

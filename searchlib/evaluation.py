@@ -14,17 +14,19 @@ can be compared with theirs:
 * recall@k is the share of a query's relevant documents (score > 0) found in its top k.
 
 A *run* maps a query id to its ranked list of document ids, best first. *qrels* map a query id to
-``{doc_id: score}``. Everything here is a pure function of its arguments.
+``{doc_id: score}``. :func:`load_beir` reads a collection's files; the other functions are pure
+functions of their arguments.
 """
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence, Union
 
 import numpy as np
+
+from .loaders import load_documents
 
 __all__ = ["BeirData", "load_beir", "clean_run", "ndcg_at_k", "recall_at_k", "evaluate"]
 
@@ -57,38 +59,28 @@ def _require(path: Path) -> Path:
     return path
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
-    return rows
-
-
 def load_beir(folder: Union[str, Path], split: str = "test") -> BeirData:
     """Load ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv`` from a BEIR folder.
 
     Ids are kept as strings (BEIR ids look numeric but are not numbers: ``"0"`` and ``"00"`` differ).
     A missing title becomes ``""``. The qrels file's header line (``query-id corpus-id score``) is
-    skipped. Raises :class:`FileNotFoundError` naming the first missing file.
+    skipped. The JSONL files are read by :func:`searchlib.loaders.load_documents` (a byte order mark
+    is dropped; a line that is not a JSON object raises :class:`~searchlib.errors.DocumentError`).
+    Raises :class:`FileNotFoundError` naming the first missing file.
     """
     folder = Path(folder)
     corpus_path = _require(folder / "corpus.jsonl")
     queries_path = _require(folder / "queries.jsonl")
     qrels_path = _require(folder / "qrels" / f"{split}.tsv")
 
-    corpus = [{"_id": str(d["_id"]), "title": d.get("title") or "", "text": d.get("text") or ""}
-              for d in _read_jsonl(corpus_path)]
-    queries = {str(q["_id"]): q.get("text") or "" for q in _read_jsonl(queries_path)}
+    # BEIR's own key names, so the loader renames nothing (it makes `_id` a string, or `id` if absent)
+    beir_keys = {"id_field": "_id", "text_field": "text", "title_field": "title"}
+    corpus = [{"_id": d["_id"], "title": d.get("title") or "", "text": d.get("text") or ""}
+              for d in load_documents(corpus_path, **beir_keys)]
+    queries = {q["_id"]: q.get("text") or "" for q in load_documents(queries_path, **beir_keys)}
 
     qrels: dict[str, dict[str, int]] = {}
-    with open(qrels_path, encoding="utf-8", newline="") as f:
+    with open(qrels_path, encoding="utf-8-sig", newline="") as f:  # -sig: a byte order mark is dropped
         for lineno, row in enumerate(csv.reader(f, delimiter="\t"), 1):
             if not row or (lineno == 1 and row[0] == "query-id"):
                 continue

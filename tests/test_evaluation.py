@@ -123,6 +123,27 @@ def test_load_beir(tmp_path):
     assert data.judged_queries == {"1": "first"}
 
 
+def test_load_beir_drops_a_byte_order_mark(tmp_path):
+    _write_beir(tmp_path)
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as some Windows tools save UTF-8
+    data = load_beir(tmp_path)
+    assert data.corpus == [{"_id": "d1", "title": "T", "text": "one"}, {"_id": "d2", "title": "", "text": "two"}]
+    assert data.queries == {"1": "first", "2": "second"}
+    assert data.qrels == {"1": {"d1": 1, "d2": 2}}
+
+
+def test_load_beir_keeps_ids_as_strings(tmp_path):
+    _write_beir(tmp_path)
+    (tmp_path / "corpus.jsonl").write_text(json.dumps({"_id": 7, "text": "seven", "title": None}) + "\n",
+                                           encoding="utf-8")
+    (tmp_path / "queries.jsonl").write_text(json.dumps({"_id": 1, "text": "first"}) + "\n", encoding="utf-8")
+    data = load_beir(tmp_path)
+    assert data.corpus == [{"_id": "7", "title": "", "text": "seven"}]
+    assert data.queries == {"1": "first"}
+
+
 def test_load_beir_split_and_missing_file(tmp_path):
     _write_beir(tmp_path, split="train")
     assert load_beir(tmp_path, split="train").qrels == {"1": {"d1": 1, "d2": 2}}

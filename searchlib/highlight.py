@@ -7,7 +7,8 @@ between (stop words included). A candidate fragment is a window of about `fragme
 characters starting at each hit; it scores the summed weight (idf) of the distinct query terms it
 holds plus a bonus per phrase match, so two different query words beat one word seen twice. The
 best fragments that do not overlap are snapped to sentence or word boundaries and printed in text
-order. Everything is linear in the length of the text apart from one sort of the candidates.
+order. Everything is linear in the length of the text apart from two sorts: of the matched spans
+(into hits) and of the candidate fragments (by score).
 
 A Formatter decides how document text and marked spans are rendered; it is also the one place
 where document text is made safe for its medium (HTML escaping, terminal control characters).
@@ -22,6 +23,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 from .analysis import Analyzer, Token
 from .errors import ConfigError
+from .passages import BLANK_LINE, SENTENCE_BREAK, SENTENCE_TAIL
 
 ELLIPSIS = "…"
 
@@ -220,10 +222,12 @@ def _rank_candidates(hits: list[_Hit], weights: Mapping[str, float], fragment_ch
     return [(i, j) for *_, i, j in scored]
 
 
-# A sentence starts after . ! ? (possibly followed by closing quotes or brackets) and whitespace,
-# or after a paragraph break; it ends at that punctuation (before the whitespace).
-_SENTENCE_START = re.compile(r"[.!?。！？][\"'”’)\]]*\s+|\n[ \t\r\f\v]*\n\s*")
-_SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)\]]*(?=\s)|\S(?=[ \t\r\f\v]*\n[ \t\r\f\v]*\n)")
+# Sentences as passages.py splits them: one starts where a SENTENCE_BREAK match ends (after the
+# punctuation, closing quotes or brackets, and whitespace, or after a paragraph break); one ends
+# after that punctuation and closers (before the whitespace), or at the last character before a
+# paragraph break.
+_SENTENCE_START = SENTENCE_BREAK
+_SENTENCE_END = re.compile(SENTENCE_TAIL + r"(?=\s)|\S(?=[ \t\r\f\v]*" + BLANK_LINE + ")")
 _SPACE = re.compile(r"\s")
 _SPACES = re.compile(r"\s+")
 

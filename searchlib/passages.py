@@ -6,20 +6,29 @@ import re
 from .analysis import Analyzer
 from .schema import PassageSpec
 
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-# A sentence ends at . ! ? (or their CJK forms), possibly followed by up to three closing
-# quotes/brackets (which stay in the sentence), then whitespace; the text after it starts a new
-# sentence. A paragraph break ends one too.
-_END, _CLOSE = "[.!?。！？]", "[\"'”’)\\]]"
-_SENTENCE_END = re.compile("(?:" + "|".join(f"(?<={_END}{_CLOSE * k})" for k in range(4)) + r")\s+"
-                           r"|" + _PARAGRAPH_BREAK.pattern)
+# The sentence and paragraph rules, shared with highlight (which snaps fragments to them), so a
+# passage and a snippet agree on where a sentence ends.
+# A paragraph break: a line break, a blank line (spaces only), and the whitespace after it.
+BLANK_LINE = r"\n[ \t\r\f\v]*\n"
+PARAGRAPH_BREAK = BLANK_LINE + r"\s*"
+# A sentence ends at . ! ? (or their CJK forms) and any closing quotes or brackets after them
+# (which stay in the sentence), when whitespace follows; the text after the whitespace starts a
+# new sentence. A paragraph break ends one too.
+SENTENCE_TAIL = "[.!?。！？][\"'”’)\\]]*"
+# Matches the break between two sentences; group "gap" is the whitespace of a sentence-ending one
+# (the tail before it belongs to the sentence). A match's end is where the next sentence starts.
+SENTENCE_BREAK = re.compile(SENTENCE_TAIL + r"(?P<gap>\s+)|" + PARAGRAPH_BREAK)
+
+_PARAGRAPH_BREAK = re.compile(PARAGRAPH_BREAK)
 
 
 def _units(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:
-    """Spans of the non-empty pieces of `text` between matches of `pattern`, whitespace trimmed."""
+    """Spans of the non-empty pieces of `text` between matches of `pattern` (only the match's
+    group "gap" when it has matched), whitespace trimmed."""
     spans, start = [], 0
+    gap = "gap" in pattern.groupindex
     for m in pattern.finditer(text):
-        spans.append((start, m.start()))
+        spans.append((start, m.start("gap") if gap and m.start("gap") >= 0 else m.start()))
         start = m.end()
     spans.append((start, len(text)))
     out = []
@@ -53,7 +62,7 @@ def split_passages(text: str, spec: PassageSpec, analyzer: Analyzer | None = Non
     if spec.mode == "paragraph":
         units = _units(text, _PARAGRAPH_BREAK)
     elif spec.mode == "sentences":
-        units = _units(text, _SENTENCE_END)
+        units = _units(text, SENTENCE_BREAK)
     else:
         if analyzer is None:
             raise ValueError("window passages need the field's analyzer")

@@ -225,3 +225,17 @@ def test_sentence_and_window_passages_end_to_end(tmp_path):
         # windows of 4 tokens stepping by 3: [alpha..delta] [delta..eta] [eta..kappa] [kappa lambda]
         assert p.text == "Eta theta iota kappa"
         assert text[p.start:p.end] == p.text
+
+
+def test_sentences_split_where_highlight_snaps():
+    # Any number of closing quotes/brackets stays with the sentence, in passages as in highlight
+    # snippets (both use passages.SENTENCE_BREAK): here four follow the "!".
+    from searchlib.highlight import _SENTENCE_END, highlight
+
+    core = """He said ("stop!'')) Then the cat sat on the mat."""
+    spans = split_passages(core, PassageSpec("sentences", 1, 0))
+    assert [core[a:b] for a, b in spans] == ["""He said ("stop!''))""", "Then the cat sat on the mat."]
+    assert [m.end() for m in _SENTENCE_END.finditer(core + " ")] == [b for _, b in spans]
+    text = "x " * 300 + core + " " + "y " * 300
+    snippet = highlight(text, get_analyzer("english"), {"cat": 1.0}, formatter="plain", fragment_chars=80)
+    assert snippet.startswith("…Then the [cat] sat")

@@ -16,7 +16,8 @@ from searchlib.analysis import (PRESETS, SNOWBALL_LANGUAGES, STEMMERS, Analyzer,
                                 KeywordTokenizer, LengthFilter, LowercaseFilter, PossessiveFilter, RegexTokenizer,
                                 StemFilter, StopFilter, Token, WhitespaceTokenizer, from_spec, get_analyzer,
                                 get_stemmer, stopwords)
-from searchlib.analysis import stemming
+from searchlib.analysis import analyzers, stemming
+from searchlib.schema import TEXT, Schema
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -168,7 +169,7 @@ def test_every_stemmer_name_works(name):
     assert isinstance(out, str) and out
     if not name.startswith("snowball-") or name == "snowball-english":
         assert out == "run"
-    assert stem("running") == out  # memoised result is stable
+    assert stem("running") == out  # stable
 
 
 def test_porter_modes_differ():
@@ -186,7 +187,9 @@ def test_lancaster_is_more_aggressive_than_porter():
     assert get_stemmer("lancaster")("maximum") != get_stemmer("porter")("maximum")
 
 
-def test_stemmer_memoisation_calls_the_underlying_function_once_per_word(monkeypatch):
+def test_stemmer_is_called_once_per_word_by_analyzers_sharing_a_spec(monkeypatch):
+    # The word cache lives in the analyzer, and one analyzer serves every field built from the same
+    # spec (Schema.from_json rebuilds fields at each open): a distinct word is stemmed once.
     calls: list[str] = []
     real_build = stemming._build
 
@@ -200,23 +203,49 @@ def test_stemmer_memoisation_calls_the_underlying_function_once_per_word(monkeyp
 
     stemming.get_stemmer.cache_clear()
     monkeypatch.setattr(stemming, "_build", counting_build)
+    monkeypatch.setattr(analyzers, "_spec_instances", {})
     try:
-        # two independent analyzers (each with its own word cache) share one memoised stemmer
-        a1 = Analyzer(RegexTokenizer(), [LowercaseFilter(), StemFilter("porter")])
-        a2 = Analyzer(RegexTokenizer(), [LowercaseFilter(), StemFilter("porter")])
+        spec = {"tokenizer": "regex", "filters": ["lowercase", {"type": "stem", "stemmer": "porter"}]}
+        a1 = get_analyzer(spec)
+        a2 = Schema.from_json(Schema(body=TEXT(analyzer=dict(spec))).to_json())["body"].analyzer
+        assert a1 is a2 is from_spec(dict(spec))
         text = "running runs running Running jumped runs jumped"
         first = terms(a1, text)
         assert terms(a2, text) == first == ["run", "run", "run", "run", "jump", "run", "jump"]
         a1.index_terms(text)
         a2.index_terms(text + " running")
-        assert sorted(calls) == ["jumped", "running", "runs"]  # once per distinct lower-cased word
-        stem = get_stemmer("porter")
+        # once per distinct word of the texts (the cache is keyed by the word as written: "Running" too)
+        assert sorted(calls) == ["jumped", "running", "running", "runs"]
         for _ in range(3):
-            assert stem("flying") == "fli"
+            assert a2.term("flying") == "fli"
         assert calls.count("flying") == 1
     finally:
         monkeypatch.undo()
         stemming.get_stemmer.cache_clear()
+
+
+def test_spec_analyzers_are_shared_per_spec(monkeypatch):
+    monkeypatch.setattr(analyzers, "_spec_instances", {})
+    spec = {"tokenizer": {"type": "regex", "pattern": "[a-z]+"}, "filters": [{"type": "length", "min": 2, "max": 9}]}
+    same = {"filters": [{"max": 9, "min": 2, "type": "length"}], "tokenizer": {"pattern": "[a-z]+", "type": "regex"}}
+    assert from_spec(spec) is from_spec(same) is get_analyzer(spec)
+    assert from_spec({"tokenizer": "whitespace"}) is not from_spec(spec)
+    # a spec that is not JSON data (a set of stop words) still builds, unshared
+    odd = {"filters": [{"type": "stop", "language": None, "words": {"x"}}]}
+    assert terms(from_spec(odd), "x y") == ["y"] and from_spec(odd) is not from_spec(odd)
+    # a bad spec is not remembered
+    before = dict(analyzers._spec_instances)
+    with pytest.raises(ValueError, match="unknown filter"):
+        from_spec({"filters": ["nope"]})
+    assert analyzers._spec_instances == before
+
+
+def test_presets_are_specs_of_what_they_build():
+    for name, spec in PRESETS.items():
+        built = get_analyzer(name)
+        assert {"tokenizer": built.tokenizer.spec(), "filters": [f.spec() for f in built.filters]} == spec, name
+        assert built.spec() == name
+    assert terms(get_analyzer("english"), "The dog's running") == ["dog", "run"]
 
 
 def test_analyzer_word_cache_skips_the_chain(monkeypatch):

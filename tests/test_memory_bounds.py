@@ -73,20 +73,6 @@ def build(path: Path, docs: list[dict], commits: int = 1, **options) -> Index:
 
 # -- per-process caches ------------------------------------------------------------------------
 
-def test_stemmer_memo_is_bounded(monkeypatch):
-    monkeypatch.setattr(stemming, "STEM_CACHE_LIMIT", 5)
-    stemming.get_stemmer.cache_clear()
-    try:
-        stem = stemming.get_stemmer("porter")
-        words = [f"walking{c}" for c in "abcdefghijklmnop"] + ["running", "flies"]
-        first = [stem(w) for w in words]
-        assert len(stem.cache) <= 5
-        assert [stem(w) for w in reversed(words)] == first[::-1]  # recomputed after eviction: same stems
-        assert stem("running") == "run" and stem("flies") == "fli"
-    finally:
-        stemming.get_stemmer.cache_clear()
-
-
 def test_analyzer_word_cache_is_bounded(monkeypatch):
     monkeypatch.setattr(analyzers, "_CACHE_LIMIT", 4)
     analyzer = Analyzer(RegexTokenizer(), [LowercaseFilter(), StemFilter("porter")])
@@ -97,6 +83,16 @@ def test_analyzer_word_cache_is_bounded(monkeypatch):
         assert analyzer.index_terms(text)[0] == expected
         assert len(analyzer._cache) <= 4
     assert expected[:3] == ["run", "run", "ran"]
+
+
+def test_shared_spec_analyzers_are_bounded(monkeypatch):
+    # one analyzer is kept per distinct spec; past the limit they are forgotten (not one per spec forever)
+    monkeypatch.setattr(analyzers, "_SPEC_LIMIT", 3)
+    monkeypatch.setattr(analyzers, "_spec_instances", {})
+    built = [analyzers.from_spec({"tokenizer": {"type": "regex", "pattern": f"x{i}"}}) for i in range(10)]
+    assert len(analyzers._spec_instances) <= 3
+    assert [a.spec()["tokenizer"]["pattern"] for a in built] == [f"x{i}" for i in range(10)]
+    assert analyzers.from_spec({"tokenizer": {"type": "regex", "pattern": "x9"}}) is built[9]
 
 
 def test_field_analysis_starts_a_new_numbering_past_its_limit(monkeypatch):
@@ -121,7 +117,6 @@ def test_index_built_across_resets_is_identical(tmp_path, monkeypatch):
     reference = results(build(tmp_path / "ref", docs, commits=2))
     monkeypatch.setattr(analyze, "WORD_CACHE_LIMIT", 25)
     monkeypatch.setattr(buffer.SegmentBuffer, "DRAIN_CHARS", 400)  # many small batches
-    monkeypatch.setattr(stemming, "STEM_CACHE_LIMIT", 7)
     monkeypatch.setattr(analyzers, "_CACHE_LIMIT", 9)
     stemming.get_stemmer.cache_clear()
     analyzers._preset_instances.clear()

@@ -234,6 +234,24 @@ def test_translate_analyzer_uses_a_preset_when_the_chain_is_one():
     assert any("IntraWordFilter" in note for note in fancy.notes)
 
 
+def test_translate_analyzer_finds_a_preset_without_building_any(monkeypatch):
+    from searchlib.analysis import analyzers, stemming
+
+    def no_stemmer(name):
+        raise AssertionError(f"stemmer {name!r} loaded to look up a preset")
+
+    stemming.get_stemmer.cache_clear()
+    monkeypatch.setattr(stemming, "_build", no_stemmer)
+    monkeypatch.setattr(analyzers, "_preset_instances", {})
+    try:
+        assert translate_analyzer(wanalysis.IDTokenizer()).spec == "keyword"
+        assert translate_analyzer(wanalysis.LanguageAnalyzer("de")).spec["filters"][-1]["stemmer"] == "snowball-german"
+        assert analyzers._preset_instances == {}
+    finally:
+        monkeypatch.undo()
+        stemming.get_stemmer.cache_clear()
+
+
 def test_errors(tmp_path: Path, whoosh_dir: Path, monkeypatch):
     with pytest.raises(SearchlibError, match="no such directory"):
         import_index(tmp_path / "missing", tmp_path / "new")

@@ -7,11 +7,12 @@ is how schemas and YAML configs name their analyzers.
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable, Iterator, Sequence
 
-from .filters import FILTERS, Filter, LengthFilter, LowercaseFilter, PossessiveFilter, StemFilter, StopFilter, TermFilter
+from .filters import FILTERS, Filter, TermFilter
 from .stemming import SNOWBALL_LANGUAGES
-from .tokenizers import TOKENIZERS, KeywordTokenizer, RegexTokenizer, Token, Tokenizer
+from .tokenizers import TOKENIZERS, RegexTokenizer, Token, Tokenizer
 
 # Distinct words remembered per analyzer before the cache starts over (cleared at once: frequent
 # words return after a few misses). An entry costs ~60-120 bytes (the word, often its own term
@@ -99,40 +100,49 @@ class Analyzer:
 
 
 # -- presets -------------------------------------------------------------------------------
+# Each preset is a spec (see Analyzer.spec), so it can be compared or listed without building it
+# (building loads stemmers).
 
-def _standard() -> Analyzer:
-    return Analyzer(RegexTokenizer(), [LowercaseFilter(), LengthFilter(1, 255)])
-
-
-def _english() -> Analyzer:
-    return Analyzer(RegexTokenizer(), [PossessiveFilter(), LowercaseFilter(), StopFilter("english"),
-                                       LengthFilter(1, 255), StemFilter("porter")])
+def _chain(tokenizer: dict, *filters: dict) -> dict:
+    return {"tokenizer": tokenizer, "filters": list(filters)}
 
 
-def _language(lang: str):
-    def build() -> Analyzer:
-        return Analyzer(RegexTokenizer(), [LowercaseFilter(), StopFilter(lang), LengthFilter(1, 255),
-                                           StemFilter(f"snowball-{lang}")])
-    return build
+def _regex() -> dict:
+    return RegexTokenizer().spec()
 
 
-PRESETS = {
-    "standard": _standard,
-    "english": _english,
-    "keyword": lambda: Analyzer(KeywordTokenizer(), []),
-    "whitespace": lambda: Analyzer(TOKENIZERS["whitespace"](), []),
-    "simple": lambda: Analyzer(RegexTokenizer(), [LowercaseFilter()]),
+def _language(lang: str) -> dict:
+    return _chain(_regex(), {"type": "lowercase"}, {"type": "stop", "language": lang, "words": []},
+                  {"type": "length", "min": 1, "max": 255}, {"type": "stem", "stemmer": f"snowball-{lang}"})
+
+
+PRESETS: dict[str, dict] = {
+    "standard": _chain(_regex(), {"type": "lowercase"}, {"type": "length", "min": 1, "max": 255}),
+    "english": _chain(_regex(), {"type": "possessive"}, {"type": "lowercase"},
+                      {"type": "stop", "language": "english", "words": []}, {"type": "length", "min": 1, "max": 255},
+                      {"type": "stem", "stemmer": "porter"}),
+    "keyword": _chain({"type": "keyword"}),
+    "whitespace": _chain({"type": "whitespace"}),
+    "simple": _chain(_regex(), {"type": "lowercase"}),
 }
 PRESETS.update({lang: _language(lang) for lang in SNOWBALL_LANGUAGES if lang != "english"})
 PRESETS["snowball-english"] = _language("english")
 
+# One shared Analyzer per preset name and per spec, so a word cache is filled once per process
+# however many fields, schemas and indexes use the analyzer (Schema.from_json rebuilds fields at
+# every open). Analyzers are not changed after construction, so sharing them is safe. Distinct
+# specs are few in practice; past _SPEC_LIMIT entries the spec instances are forgotten (fields keep
+# theirs).
+_SPEC_LIMIT = 1_000
 _preset_instances: dict[str, Analyzer] = {}
+_spec_instances: dict[str, Analyzer] = {}
 
 
 def get_analyzer(spec: "str | dict | Analyzer") -> Analyzer:
     """An analyzer from a preset name, a spec mapping, or an Analyzer (returned as is).
 
-    Presets are shared per process so their word caches are reused across fields and indexes.
+    Presets and spec mappings give one shared instance per process (per name, per spec), so their
+    word caches are reused across fields and indexes.
     """
     if isinstance(spec, Analyzer):
         return spec
@@ -140,7 +150,7 @@ def get_analyzer(spec: "str | dict | Analyzer") -> Analyzer:
         if spec not in PRESETS:
             raise ValueError(f"unknown analyzer {spec!r}; presets are {', '.join(sorted(PRESETS))}")
         if spec not in _preset_instances:
-            analyzer = PRESETS[spec]()
+            analyzer = _build_analyzer(PRESETS[spec])
             analyzer.name = spec
             _preset_instances[spec] = analyzer
         return _preset_instances[spec]
@@ -149,7 +159,7 @@ def get_analyzer(spec: "str | dict | Analyzer") -> Analyzer:
     raise TypeError(f"an analyzer is a preset name, a mapping or an Analyzer, not {type(spec).__name__}")
 
 
-def _build(kind: str, registry: dict, spec: "str | dict", what: str):
+def _build(registry: dict, spec: "str | dict", what: str):
     if isinstance(spec, str):
         spec = {"type": spec}
     if not isinstance(spec, dict) or "type" not in spec:
@@ -164,11 +174,40 @@ def _build(kind: str, registry: dict, spec: "str | dict", what: str):
         raise ValueError(f"bad options for {what} {spec['type']!r}: {exc}") from None
 
 
-def from_spec(spec: dict) -> Analyzer:
-    """Rebuild an analyzer from `{"tokenizer": ..., "filters": [...]}` (see Analyzer.spec)."""
+def _build_analyzer(spec: dict) -> Analyzer:
+    """A new analyzer from a spec mapping (not shared)."""
     unknown = set(spec) - {"tokenizer", "filters"}
     if unknown:
         raise ValueError(f"unknown analyzer keys {sorted(unknown)}; allowed: tokenizer, filters")
-    tokenizer = _build("tokenizer", TOKENIZERS, spec.get("tokenizer", "regex"), "tokenizer")
-    filters = [_build("filter", FILTERS, f, "filter") for f in spec.get("filters", [])]
+    tokenizer = _build(TOKENIZERS, spec.get("tokenizer", "regex"), "tokenizer")
+    filters = [_build(FILTERS, f, "filter") for f in spec.get("filters", [])]
     return Analyzer(tokenizer, filters)
+
+
+def _spec_key(spec: "str | dict") -> str | None:
+    try:
+        return json.dumps(spec, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
+def from_spec(spec: dict) -> Analyzer:
+    """The analyzer described by `{"tokenizer": ..., "filters": [...]}` (see Analyzer.spec).
+
+    One instance is shared per distinct spec, also between a spec and its normalised form (the
+    analyzer's own `spec()`, as schemas save it); a spec that is not JSON data builds a new one.
+    """
+    key = _spec_key(spec)
+    analyzer = _spec_instances.get(key) if key is not None else None
+    if analyzer is None:
+        analyzer = _build_analyzer(spec)
+        if key is None:
+            return analyzer
+        canonical = _spec_key(analyzer.spec())
+        analyzer = _spec_instances.get(canonical, analyzer) if canonical is not None else analyzer
+        if len(_spec_instances) + 2 > _SPEC_LIMIT:
+            _spec_instances.clear()
+        _spec_instances[key] = analyzer
+        if canonical is not None:
+            _spec_instances[canonical] = analyzer
+    return analyzer

@@ -1,15 +1,14 @@
-"""Stemmers from nltk, each memoised so a distinct word is stemmed once per process.
+"""Stemmers from nltk, one instance per name and process.
 
-The memo is bounded: past STEM_CACHE_LIMIT distinct words it starts over (cleared, not evicted
-one by one: frequent words come back after a few lookups, and clearing costs nothing per hit), so
-a stream of ever-new words cannot make a long-running process grow without limit.
+Stemmers are not memoised here: the callers cache whole chains per word instead (a fused
+analyzer's word cache, `Analyzer.term`, shared with every field using the same preset or spec;
+an index writer's word numbering, storage.analyze.FieldAnalysis), so a second cache of the same
+words would only cost memory.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Callable
-
-STEM_CACHE_LIMIT = 1_000_000  # distinct words memoised per stemmer before the memo starts over
 
 SNOWBALL_LANGUAGES = (
     "arabic", "danish", "dutch", "english", "finnish", "french", "german", "hungarian",
@@ -50,28 +49,9 @@ def _build(name: str) -> Callable[[str], str] | None:
 
 @lru_cache(maxsize=None)
 def get_stemmer(name: str) -> Callable[[str], str] | None:
-    """The memoised stem function called `name` (see STEMMERS), or None for "none".
-
-    One instance and one cache per name and process: every analyzer using "porter" shares them.
-    The cache holds at most STEM_CACHE_LIMIT words (read at each miss, so tests can lower it).
-    """
+    """The stem function called `name` (see STEMMERS), or None for "none"; one per name and process."""
     if name in SNOWBALL_LANGUAGES:
         name = f"snowball-{name}"
     if name not in STEMMERS:
         raise ValueError(f"unknown stemmer {name!r}; choose one of {', '.join(sorted(STEMMERS))}")
-    stem = _build(name)
-    if stem is None:
-        return None
-    cache: dict[str, str] = {}
-
-    def memo_stem(word: str) -> str:
-        try:
-            return cache[word]
-        except KeyError:
-            if len(cache) >= STEM_CACHE_LIMIT:
-                cache.clear()
-            result = cache[word] = stem(word)
-            return result
-
-    memo_stem.cache = cache  # type: ignore[attr-defined]  # for memory accounting and tests
-    return memo_stem
+    return _build(name)

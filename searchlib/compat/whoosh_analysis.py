@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis import PRESETS, SNOWBALL_LANGUAGES, RegexTokenizer, get_analyzer
+from ..analysis import PRESETS, SNOWBALL_LANGUAGES, RegexTokenizer
 
 # Whoosh language codes (whoosh.lang.languages) -> Snowball language names as searchlib spells them.
 WHOOSH_LANGUAGES = {
@@ -163,12 +163,8 @@ def _stem_specs(part: Any, notes: list[str]) -> list[dict]:
 
 
 def _preset_named(spec: dict) -> str | None:
-    """The name of the preset whose chain is exactly `spec`, if any."""
-    for name in PRESETS:
-        preset = get_analyzer(name)
-        if {"tokenizer": preset.tokenizer.spec(), "filters": [f.spec() for f in preset.filters]} == spec:
-            return name
-    return None
+    """The name of the preset whose chain is exactly `spec`, if any (compares specs: builds nothing)."""
+    return next((name for name, preset in PRESETS.items() if preset == spec), None)
 
 
 def _describe_whoosh_part(part: Any) -> str:

@@ -11,7 +11,7 @@ into indexes/<corpus name>/ in the repository. A fingerprint of the corpus files
 modification times) is saved with the commit, so the next run reuses the index when neither the
 corpus nor the configuration has changed, and rebuilds it when either has.
 
-It uses only the public API (`searchlib`) and `searchlib.loaders`.
+It uses only the public API (`searchlib`), `searchlib.loaders` and `searchlib.highlight`.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ except ImportError:  # run from a checkout without installing: use the package n
     sys.path.insert(0, str(REPO_ROOT))
 
 from searchlib import Config, Index, SearchlibError, load_config
+from searchlib.highlight import get_formatter
 from searchlib.loaders import corpus_fingerprint, load_documents
 
 
@@ -97,14 +98,15 @@ def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[
         reason = "the corpus has changed" if same_config else "the configuration has changed"
         print(f"Rebuilding {index_dir}: {reason}")
 
-    documents = list(load_documents(corpus, exclude=exclude))
-    print(f"Indexing {len(documents)} documents from {corpus} into {index_dir} ...")
+    documents = load_documents(corpus, exclude=exclude)  # read one at a time while indexing
+    print(f"Indexing documents from {corpus} into {index_dir} ...")
     started = time.perf_counter()
     ix = Index.create(index_dir, config.schema, config.settings, overwrite=True)
     key = config.schema.unique_field
+    count = 0
     writer = ix.writer()
     try:
-        for doc in documents:
+        for count, doc in enumerate(documents, 1):
             doc = {name: value for name, value in doc.items() if name in config.schema}  # drop extra columns
             if key is not None and doc.get(key) is not None:
                 writer.update(doc)  # a key seen twice in the corpus keeps its last version
@@ -113,22 +115,24 @@ def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[
         writer.commit(metadata={"corpus": str(corpus), "corpus_fingerprint": fingerprint})
     finally:
         writer.close()
-    print(f"Indexed in {time.perf_counter() - started:.2f} s")
+    print(f"Indexed {count} documents in {time.perf_counter() - started:.2f} s")
     return ix
 
 
 def show_results(ix: Index, query: str, limit: int) -> None:
-    """Run `query` and print each hit: rank, score, id, title, and the highlighted snippet."""
-    on_terminal = sys.stdout.isatty()
-    formatter = "ansi" if on_terminal else "plain"
+    """Run `query` and print each hit: rank, score, id, title, and the highlighted snippet.
+
+    Document text (the id and title as well as the snippet) goes through the formatter, which on a
+    terminal removes control characters, so a document cannot send escape sequences to it."""
+    fmt = get_formatter("ansi" if sys.stdout.isatty() else "plain")
     with ix.searcher() as searcher:
-        results = searcher.search(query, limit, lenient=True, formatter=formatter)
+        results = searcher.search(query, limit, lenient=True, formatter=fmt)
         print(f"\nQuery: {query}\n")
         for hit in results:
             title = hit.fields.get("title")
-            print(f"{hit.rank:>2}. {hit.id}  (score {hit.score:.3f})")
-            if title:
-                print(f"    {title}")
+            print(f"{hit.rank:>2}. {fmt.text(str(hit.id))}  (score {hit.score:.3f})")
+            if isinstance(title, str) and title.strip():
+                print(f"    {fmt.text(title.strip())}")
             if hit.snippet:
                 print(f"    {hit.snippet}")
             print()

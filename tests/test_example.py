@@ -38,7 +38,7 @@ def ranked(out: str) -> list[tuple[str, list[str]]]:
 def test_sample_query_ranks_the_seed_first_and_highlights_both_words(tmp_path: Path):
     index_dir = tmp_path / "sample"
     out = run_example("--index-dir", str(index_dir)).stdout
-    assert "Indexing 25 documents" in out
+    assert "Indexed 25 documents" in out
     assert "Query: miscarriage storyline" in out
     hits = ranked(out)
     assert hits and hits[0][0] == SEED
@@ -65,13 +65,13 @@ def test_changed_corpus_is_reindexed(tmp_path: Path):
     shutil.copytree(REPO / "examples" / "corpus", corpus)
     index_dir = tmp_path / "ix"
     first = run_example("--corpus", str(corpus), "--index-dir", str(index_dir)).stdout
-    assert "Indexing 26 documents" in first  # another folder: its README.md is a document like any other
+    assert "Indexed 26 documents" in first  # another folder: its README.md is a document like any other
 
     assert "Reusing" in run_example("--corpus", str(corpus), "--index-dir", str(index_dir)).stdout
     (corpus / "099_new.txt").write_text("A Brand New Storyline\n\nAbout a miscarriage storyline.\n",
                                         encoding="utf-8")
     third = run_example("--corpus", str(corpus), "--index-dir", str(index_dir)).stdout
-    assert "Rebuilding" in third and "Indexing 27 documents" in third
+    assert "Rebuilding" in third and "Indexed 27 documents" in third
     assert "099_new" in {doc_id for doc_id, _ in ranked(third)}
 
 
@@ -81,7 +81,7 @@ def test_jsonl_corpus(tmp_path: Path):
                {"_id": "n2", "title": "Soap", "text": "A storyline about grief."}]
     corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     out = run_example("--corpus", str(corpus), "--index-dir", str(tmp_path / "ix"), "storyline").stdout
-    assert "Indexing 2 documents" in out
+    assert "Indexed 2 documents" in out
     assert [doc_id for doc_id, _ in ranked(out)] == ["n2"]
 
 
@@ -91,6 +91,25 @@ def test_index_built_with_another_schema_is_rebuilt(tmp_path: Path):
     index_dir = tmp_path / "ix"
     Index.create(index_dir, Schema(id=ID(unique=True), body=TEXT()))
     out = run_example("--index-dir", str(index_dir)).stdout
-    assert "Rebuilding" in out and "configuration has changed" in out and "Indexing 25 documents" in out
+    assert "Rebuilding" in out and "configuration has changed" in out and "Indexed 25 documents" in out
     assert ranked(out)[0][0] == SEED
     assert "title" in Index.open(index_dir).schema
+
+
+def test_ids_and_titles_cannot_send_escape_sequences_to_a_terminal(tmp_path: Path, capsys, monkeypatch):
+    import importlib.util
+
+    from searchlib import ID, TEXT, Index, Schema
+
+    spec = importlib.util.spec_from_file_location("example_search", SCRIPT)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), title=TEXT(stored=True),
+                                              body=TEXT(stored=True)))
+    with ix.writer() as w:
+        w.add({"id": "evil\x1b]0;pwned\x07", "title": "Title \x1b[31mred\x1b[0m\x9b2J", "body": "a storyline"})
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # sys.stdout is capsys's stand-in here
+    example.show_results(ix, "storyline", 5)
+    out = capsys.readouterr().out
+    assert "evil]0;pwned  (score" in out and "Title [31mred[0m2J" in out
+    assert "\x1b]" not in out and "\x07" not in out and "\x1b[31m" not in out and "\x9b" not in out

@@ -1,9 +1,9 @@
 """Merging segments: the merge policy, and combining several segments into one without deleted documents.
 
 A merge builds the merged segment's postings in memory before writing them, so the memory it needs
-grows with the merged segment: 8 bytes per posting and 4 per position of the result, plus a copy
-of the largest array while it is written, plus some tens of MB of temporaries (postings are copied
-term range by term range, see `_merge_field`; the inputs' memory-mapped pages are released as
+grows with the merged segment: 8 bytes per posting and 4 per position of the result, plus some
+tens of MB of temporaries (postings are copied term range by term range, see `_merge_field`;
+arrays are streamed to their files, not copied; the inputs' memory-mapped pages are released as
 soon as they are copied). Measured: ~25 bytes per posting, 0.8 GB for a 235,000-document merge of
 the scale benchmark's corpus. The policy therefore never builds a segment larger than
 MAX_MERGED_DOCS live documents (or MAX_MERGED_TOKENS tokens, when the caller gives token counts),
@@ -13,6 +13,7 @@ proportional to the whole index.
 from __future__ import annotations
 
 import mmap
+from itertools import compress
 from pathlib import Path
 from typing import Iterator
 
@@ -124,6 +125,13 @@ class _Source:
             self.unit_doc = new_doc[np.asarray(f.unit_doc)[self.keep_unit]].astype(np.uint32)
         self.df, self.nq = self._kept_counts()
 
+    def live_terms(self) -> tuple[list[str], np.ndarray]:
+        """The terms with at least one surviving posting, and their old term ids."""
+        items = self.f.trie.items()
+        old_ids = np.fromiter((old for _, old in items), dtype=np.int64, count=len(items))
+        live = self.df[old_ids] > 0
+        return list(compress((key for key, _ in items), live.tolist())), old_ids[live]
+
     def chunks(self) -> Iterator[tuple[int, int]]:
         return _term_chunks(self.pptr if self.has_pos else self.ptr, CHUNK)
 
@@ -156,36 +164,44 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     beyond the result itself (uint32 units, term frequencies and positions; int64 offsets per term).
     """
     fields = [r.fields[name] for r in readers]
-    vocab: set[str] = set()
-    for f in fields:
-        vocab.update(f.trie.keys())
-    trie = marisa_trie.Trie(vocab)
-    del vocab
-    n_terms = len(trie)
     split = any(f.split for f in fields)
     text = any(f.lengths is not None for f in fields)
     has_pos = all(f.pos is not None for f in fields)
 
     sources: list[_Source] = []
-    remaps: list[np.ndarray] = []
     unit_offset = 0
     for f, keep_doc, doc_offset in zip(fields, live, doc_offsets):
         src = _Source(f, keep_doc, int(doc_offset), unit_offset, split, has_pos)
         unit_offset += src.kept_units
-        items = f.trie.items()
-        remap = np.empty(len(items), dtype=np.int64)
-        remap[[old for _, old in items]] = [trie[key] for key, _ in items]
-        del items
         sources.append(src)
+    # Only terms with a surviving posting enter the merged dictionary: a term whose documents
+    # were all deleted is dropped, so dictionaries shrink with deletions instead of only growing.
+    live_terms = [src.live_terms() for src in sources]
+    vocab: set[str] = set()
+    for keys, _ in live_terms:
+        vocab.update(keys)
+    trie = marisa_trie.Trie(vocab)
+    del vocab
+    n_terms = len(trie)
+
+    # Per input segment: the merged id of each of its term ids (-1 for a dropped term), and which
+    # of its terms are kept.
+    remaps: list[np.ndarray] = []
+    kept_terms: list[np.ndarray] = []
+    for src, (keys, old_ids) in zip(sources, live_terms):
+        remap = np.full(len(src.df), -1, dtype=np.int64)
+        remap[old_ids] = [trie[key] for key in keys]
         remaps.append(remap)
+        kept_terms.append(remap >= 0)
+    del live_terms
 
     # Where each merged term's postings and positions start.
     df = np.zeros(n_terms, dtype=np.int64)
     nq = np.zeros(n_terms, dtype=np.int64)
-    for src, remap in zip(sources, remaps):
-        df[remap] += src.df  # a segment's remap is one-to-one: no repeated indices
+    for src, remap, kept in zip(sources, remaps, kept_terms):
+        df[remap[kept]] += src.df[kept]  # one-to-one on the kept terms: no repeated indices
         if has_pos:
-            nq[remap] += src.nq
+            nq[remap[kept]] += src.nq[kept]
     ptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=ptr[1:])
     pptr = None
@@ -199,13 +215,18 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     pos = np.empty(int(pptr[-1]), dtype=np.uint32) if has_pos else None
     next_posting = ptr[:-1].copy()  # per merged term: where the next segment's block goes
     next_position = pptr[:-1].copy() if has_pos else None
-    for src, remap in zip(sources, remaps):
+    for src, remap, kept in zip(sources, remaps, kept_terms):
         f = src.f
-        block_start = next_posting[remap]
-        next_posting[remap] += src.df
+        targets = remap[kept]
+        # A dropped term has no surviving postings or positions (src.df and src.nq are 0): its
+        # block is empty and its start never read.
+        block_start = np.zeros(len(remap), dtype=np.int64)
+        block_start[kept] = next_posting[targets]
+        next_posting[targets] += src.df[kept]
         if has_pos:
-            pblock_start = next_position[remap]
-            next_position[remap] += src.nq
+            pblock_start = np.zeros(len(remap), dtype=np.int64)
+            pblock_start[kept] = next_position[targets]
+            next_position[targets] += src.nq[kept]
         for t1, t2 in src.chunks():
             a, b = int(src.ptr[t1]), int(src.ptr[t2])
             units, tfs = f.unit[a:b], f.tf[a:b]
@@ -223,7 +244,7 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
                     positions = positions[np.repeat(keep, f.tf[a:b])]
                 pos[gather_ranges(pblock_start[t1:t2], src.nq[t1:t2])] = positions
                 del positions
-        del block_start
+        del block_start, targets
         _release_pages(f.unit, f.tf, f.pos)
     del next_posting, next_position
 

@@ -81,15 +81,10 @@ class FieldArrays:
                     pos_of_token: np.ndarray | None, **unit_arrays) -> "FieldArrays":
         """Postings from a token stream given in (unit, position) order.
 
-        `terms` are the candidate terms, `term_of_token` indexes into them; terms no token uses
-        (left by a document that failed validation) are not written.
+        `terms` are the field's terms, `term_of_token` indexes into them. Every term is used by
+        some token: a buffer's vocabulary only receives the terms of tokens it keeps (documents
+        are validated before any of their terms enter it), so no term is written without postings.
         """
-        used = np.zeros(len(terms), dtype=bool)
-        used[term_of_token] = True
-        if not used.all():
-            renumber = np.cumsum(used) - 1
-            terms = [t for t, u in zip(terms, used) if u]
-            term_of_token = renumber[term_of_token]
         trie = marisa_trie.Trie(terms)
         if len(terms):
             remap = np.fromiter((trie[t] for t in terms), dtype=np.int64, count=len(terms))

@@ -208,8 +208,15 @@ class IndexWriter:
         return manifest.generation
 
     def _prepare_commit(self, metadata: Mapping[str, Any] | None, merge: bool, optimize: bool) -> Manifest:
-        """Write the deletion files, run the merges and return the manifest of the next commit."""
+        """Count the deletions, run the merges, write the deletion files and return the manifest of
+        the next commit.
+
+        A deletions file is written only for a segment whose mask gained bits in this batch (masks
+        only gain bits, so an unchanged count means an unchanged mask) and that survives the
+        merges: a merge reads the masks from memory, and a merged-away segment needs no file.
+        """
         gen = self._base.generation + 1
+        changed: list[SegmentEntry] = []
         for entry in list(self._segments):
             mask = self._deleted.get(entry.name)
             if mask is None:
@@ -217,20 +224,28 @@ class IndexWriter:
             if mask.all():
                 self._segments.remove(entry)
                 continue
-            fname = f"del-{gen:010d}.npy"
-            files = dict(entry.files)
-            files.pop(entry.deletes, None)
-            path = self._segment_path(entry.name) / fname
-            if entry.name not in self._new:
-                self._written_deletes.append(path)
-            files[fname] = write_deletes(path.parent, fname, mask)
-            entry.files, entry.deletes, entry.deleted = files, fname, int(mask.sum())
+            deleted = int(np.count_nonzero(mask))
+            if deleted != entry.deleted:
+                entry.deleted = deleted  # its deletes file is written below, if it survives the merges
+                changed.append(entry)
         if optimize and (len(self._segments) > 1 or any(s.deleted for s in self._segments)):
             self._merge(list(range(len(self._segments))))
         elif merge:
             while groups := plan_merges([s.live_count for s in self._segments], self.merge_factor,
                                         tokens=[self._tokens(s) for s in self._segments]):
                 self._merge(groups[0])
+        surviving = {s.name for s in self._segments}
+        for entry in changed:
+            if entry.name not in surviving:
+                continue  # merged away
+            fname = f"del-{gen:010d}.npy"
+            files = dict(entry.files)
+            files.pop(entry.deletes, None)
+            path = self._segment_path(entry.name) / fname
+            if entry.name not in self._new:
+                self._written_deletes.append(path)
+            files[fname] = write_deletes(path.parent, fname, self._deleted[entry.name])
+            entry.files, entry.deletes = files, fname
         return Manifest(generation=gen, schema=self._base.schema, settings=self._base.settings,
                         segments=self._segments, counter=self._counter,
                         metadata=dict(metadata) if metadata is not None else self._base.metadata)

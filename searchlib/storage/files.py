@@ -6,7 +6,6 @@ wrong results. Arrays are raw .npy files opened memory-mapped with pickling disa
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import zlib
@@ -59,11 +58,30 @@ def write_bytes(path: Path, data: bytes) -> dict:
     return {"size": len(data), "crc32": zlib.crc32(data)}
 
 
+class _ChecksummingWriter:
+    """A binary file wrapper that keeps the CRC-32 and size of everything written through it."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.crc32 = 0
+        self.size = 0
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        self.crc32 = zlib.crc32(view, self.crc32)
+        self.size += len(view)
+        return self.fh.write(view)
+
+
 def write_array(path: Path, array: np.ndarray) -> dict:
-    """Write a numpy array as .npy (no pickle) durably; return its manifest entry."""
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-    return write_bytes(path, buf.getvalue())
+    """Write a numpy array as .npy (no pickle) durably; return its manifest entry. The array is
+    streamed to the file (checksummed as it goes), never copied whole into memory."""
+    with open(path, "xb") as fh:
+        out = _ChecksummingWriter(fh)
+        np.lib.format.write_array(out, np.ascontiguousarray(array), allow_pickle=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return {"size": out.size, "crc32": out.crc32}
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -78,12 +96,14 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 _verified: dict[tuple, bool] = {}
+_VERIFIED_LIMIT = 100_000  # files remembered as verified; beyond it the memory starts over
 
 
 def verify(path: Path, entry: dict) -> None:
     """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records.
 
-    A file verified once is remembered by (path, inode, size, mtime) so reopening costs nothing.
+    A file verified once is remembered by (path, inode, size, mtime, expected CRC-32) so reopening
+    costs nothing; the memory is forgotten whole when it exceeds _VERIFIED_LIMIT files.
     """
     try:
         st = path.stat()
@@ -101,6 +121,8 @@ def verify(path: Path, entry: dict) -> None:
         raise missing(path) from None
     if crc != entry.get("crc32"):
         raise IndexCorruptError(str(path), "checksum mismatch (the file is damaged)")
+    if len(_verified) >= _VERIFIED_LIMIT:
+        _verified.clear()
     _verified[key] = True
 
 

@@ -20,18 +20,22 @@ BLOCK_DOCS = 16
 DATA, POINTERS = "stored.bin", "stored.ptr.npy"
 
 
+def _compress_block(block: list[dict]) -> bytes:
+    return zlib.compress(json.dumps(block, ensure_ascii=False, separators=(",", ":")).encode(), 1)
+
+
 def write_stored(directory: Path, docs: Iterable[dict]) -> dict[str, dict]:
     """Write the documents' stored values; return the files' manifest entries."""
     chunks, offsets, block, total = [], [0], [], 0
     for doc in docs:
         block.append(doc)
         if len(block) == BLOCK_DOCS:
-            chunks.append(zlib.compress(json.dumps(block, ensure_ascii=False, separators=(",", ":")).encode(), 1))
+            chunks.append(_compress_block(block))
             total += len(chunks[-1])
             offsets.append(total)
             block = []
     if block:
-        chunks.append(zlib.compress(json.dumps(block, ensure_ascii=False, separators=(",", ":")).encode(), 1))
+        chunks.append(_compress_block(block))
         offsets.append(total + len(chunks[-1]))
     return {DATA: write_bytes(directory / DATA, b"".join(chunks)),
             POINTERS: write_array(directory / POINTERS, np.asarray(offsets, dtype=np.int64))}
@@ -43,7 +47,7 @@ class StoredReader:
     def __init__(self, directory: Path, files: dict[str, dict]):
         self.path = directory / DATA
         verify(self.path, files[DATA])
-        self.offsets = np.asarray(load_array(directory / POINTERS, files[POINTERS], mmap=False))
+        self.offsets = load_array(directory / POINTERS, files[POINTERS], mmap=False)
         try:
             self._fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:

@@ -101,9 +101,8 @@ class FieldAnalysis:
 
     def run(self, texts: list[str]) -> TextBatch:
         """Analyse `texts` into one batch. Every id in it belongs to one numbering: resets happen
-        between batches (after one that crossed the limit, or before one if the limit was lowered),
-        never in the middle of one."""
-        self._start_over_if_full()
+        only after a batch (one that ended over the limit), never in the middle of one, and that
+        batch is marked `last`, so the buffer and `Analysis` can forget the numbering with it."""
         ids, counts, owner = array("i"), array("I"), array("I")
         spans = array("q") if self.passages is not None else None
         for i, text in enumerate(texts):
@@ -192,16 +191,8 @@ class Analysis:
         return self._record(field, batches)
 
     def _record(self, field: str, batches: list[TextBatch]) -> list[TextBatch]:
-        # A process's numberings older than the oldest one in these batches are dead: batches of
-        # earlier calls were consumed by the buffer before this call, so their terms can go.
-        oldest: dict[int, int] = {}
-        for batch in batches:
-            pid, epoch = batch.source
-            oldest[pid] = min(epoch, oldest.get(pid, epoch))
-        dead = [key for key in self._terms
-                if key[1] == field and key[0][0] in oldest and key[0][1] < oldest[key[0][0]]]
-        for key in dead:
-            del self._terms[key]
+        # A numbering's terms are forgotten with its `last` batch (terms_of): every numbering ends
+        # with such a batch, so nothing older needs sweeping here.
         for batch in batches:
             terms = self._terms.setdefault((batch.source, field), [])
             if batch.first_term != len(terms):

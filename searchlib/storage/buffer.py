@@ -87,12 +87,9 @@ class _FieldBuffer:
         """Segment term id of each local id of the batch's source, for the ids the batch uses.
 
         Only terms the batch uses enter the segment's vocabulary, so a segment's vocabulary is its
-        own documents' terms, not everything the writer has seen. A source whose numbering started
-        over (same process, newer epoch) will never send a batch again: its remap is dropped.
+        own documents' terms, not everything the writer has seen. A numbering's remap is dropped
+        with its `last` batch (add_batch), after which no batch refers to it.
         """
-        pid, epoch = batch.source
-        for old in [src for src in self._remaps if src[0] == pid and src[1] < epoch]:
-            del self._remaps[old]
         remap = self._remaps.get(batch.source)
         if remap is None or len(remap) < len(source_terms):
             grown = np.full(max(len(source_terms), 1), -1, dtype=np.int32)
@@ -122,13 +119,15 @@ class _FieldBuffer:
             self.spans.frombytes(batch.spans.astype(np.int64).tobytes())
 
     def take_arrays(self) -> FieldArrays:
-        """The buffered tokens as postings; empties this field buffer as it goes, so that its
-        vocabulary and tokens are not held alongside the postings built from them. Temporaries are
-        32-bit where the values fit (positions and units are below 2**32 in any buffer)."""
+        """The buffered tokens as postings; empties this field buffer as it goes (each buffered
+        array is dropped once converted), so that its vocabulary and tokens are not held alongside
+        the postings built from them. Temporaries are 32-bit where the values fit (positions and
+        units are below 2**32 in any buffer)."""
         counts = np.frombuffer(self.unit_tokens, dtype=np.uint32) if len(self.unit_tokens) else np.zeros(0, np.uint32)
         ids = np.array(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
         terms = list(self.vocab)
-        self.tokens, self.vocab, self._remaps = array("i"), {}, {}
+        # `counts` shares the unit counts' memory: dropping the attribute leaves that to `counts`.
+        self.tokens, self.vocab, self._remaps, self.unit_tokens = array("i"), {}, {}, array("I")
         n_units, n_tokens = len(counts), len(ids)
         keep = ids >= 0
         ids = ids[keep]
@@ -148,6 +147,7 @@ class _FieldBuffer:
         if self.unit_doc is not None:
             extra["unit_doc"] = np.array(self.unit_doc, dtype=np.uint32)
             extra["unit_span"] = np.array(self.spans, dtype=np.int64).reshape(-1, 2)
+            self.unit_doc, self.spans = array("I"), array("q")
         return FieldArrays.from_tokens(terms, ids, unit_of_token, pos, **extra)
 
 

@@ -33,9 +33,9 @@ class Writer(IndexWriter):
     """The writer `Index.writer()` returns: an IndexWriter plus the operations that need the query
     language, which the storage layer cannot import."""
 
-    def __init__(self, directory: Path, settings: Settings, timeout: float = 0.0, **options: Any):
+    def __init__(self, directory: Path, timeout: float = 0.0, **options: Any):
         super().__init__(directory, timeout=timeout, **options)
-        self.settings = settings
+        self.settings = Settings.from_json(self._base.settings)  # the settings of the index it writes
 
     def delete_by_query(self, query: "str | Query") -> int:
         """Delete every live document matching `query` (text is parsed strictly, with the index's
@@ -55,8 +55,8 @@ class Writer(IndexWriter):
         stats = Stats([reader for _, reader, _ in segments])
         deleted = 0
         for name, reader, live in segments:
-            matches = SegmentEvaluator(reader, stats, {}, self.settings.k1).evaluate(node)
-            doomed = np.flatnonzero(matches.docs & live)
+            matches = SegmentEvaluator(reader, stats, {}, self.settings.k1).matching(node)
+            doomed = np.flatnonzero(matches & live)
             if len(doomed):
                 deleted += self.delete_documents(name, doomed)
         return deleted
@@ -139,7 +139,7 @@ class Index:
         """The index's single writer; waits up to `timeout` seconds for another writer to finish
         (IndexLockedError after that; at once with the default 0). `options` go to IndexWriter
         (buffer_tokens, buffer_chars, merge_factor, workers)."""
-        return Writer(self.path, self.settings, timeout=timeout, **options)
+        return Writer(self.path, timeout=timeout, **options)
 
     def searcher(self) -> Searcher:
         """A searcher on the newest commit."""

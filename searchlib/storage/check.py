@@ -206,11 +206,16 @@ def _check_segment(root: Path, entry: SegmentEntry, report: CheckReport, verifie
             verified[key] = _verify_file(directory / fname, fentry, report)
         if verified[key]:
             good.add(fname)
-    key = (entry.name, entry.deletes, entry.deleted, entry.doc_count)
-    if key in checked:
-        return
-    checked.add(key)
-    _SegmentStructure(directory, entry, good, report).check()
+    # A segment's files other than its deletions never change, so with several kept commits its
+    # structure is checked once (the key holds its file entries so that a manifest naming other
+    # files is still checked); its deletions are checked once per deletions file and count.
+    structure_key = ("structure", entry.name, entry.doc_count,
+                     tuple(sorted((f, json.dumps(e, sort_keys=True)) for f, e in entry.files.items()
+                                  if f != entry.deletes)))
+    deletes_key = ("deletes", entry.name, entry.deletes, entry.deleted, entry.doc_count)
+    structure, deletes = structure_key not in checked, entry.deletes is not None and deletes_key not in checked
+    checked.update((structure_key, deletes_key))
+    _SegmentStructure(directory, entry, good, report).check(structure, deletes)
 
 
 # -- structure of one segment ---------------------------------------------------------------------
@@ -254,18 +259,19 @@ class _SegmentStructure:
             raise _Skip
         return np.asarray(arr)
 
-    def check(self) -> None:
-        meta = self.meta()
-        if meta is None:
-            return
+    def check(self, structure: bool = True, deletes: bool = True) -> None:
+        """Check the segment's fields, columns and stored documents (`structure`) and its
+        deletions bitset (`deletes`)."""
         doc_count = self.entry.doc_count
-        for name, info in meta.get("fields", {}).items():
-            self.guarded(f"{name}.ptr.npy", lambda: self.field(name, info, doc_count))
-        for fname in self.entry.files:
-            if fname.endswith(".col.npy"):
-                self.guarded(fname, lambda: self.column(fname, doc_count))
-        self.guarded(POINTERS, lambda: self.stored(doc_count))
-        if self.entry.deletes is not None:
+        meta = self.meta() if structure else None
+        if meta is not None:
+            for name, info in meta.get("fields", {}).items():
+                self.guarded(f"{name}.ptr.npy", lambda: self.field(name, info, doc_count))
+            for fname in self.entry.files:
+                if fname.endswith(".col.npy"):
+                    self.guarded(fname, lambda: self.column(fname, doc_count))
+            self.guarded(POINTERS, lambda: self.stored(doc_count))
+        if deletes and self.entry.deletes is not None:
             self.guarded(self.entry.deletes, lambda: self.deletes(doc_count))
 
     def meta(self) -> dict | None:

@@ -197,6 +197,8 @@ class Index:
                                 "tokens": s.stats.tokens.get(name, 0),
                                 "units": s.stats.units.get(name, 0),
                                 "avg_length": round(s.stats.avg_length(name), 3)}
+                if getattr(ft, "index_phrases", False):
+                    fields[name]["pairs_per_segment"] = [r.fields[name].info.get("pairs", 0) for r in s.readers]
         size = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
         return {"path": str(self.path), "generation": manifest.generation, "documents": s.doc_count(),
                 "deleted": sum(e.deleted for e in manifest.segments), "segments": len(manifest.segments),

@@ -89,7 +89,8 @@ class TEXT(FieldType):
     indexed = True
 
     def __init__(self, analyzer: "str | dict | Analyzer" = "standard", stored: bool = False, boost: float = 1.0,
-                 passages: "PassageSpec | str | Mapping | None" = None, positions: bool = True):
+                 passages: "PassageSpec | str | Mapping | None" = None, positions: bool = True,
+                 index_phrases: bool = False):
         super().__init__(stored)
         try:
             self.analyzer = get_analyzer(analyzer)
@@ -100,10 +101,17 @@ class TEXT(FieldType):
         self.boost = float(boost)
         self.passages = PassageSpec.coerce(passages)
         self.positions = bool(positions)
+        if index_phrases and not self.positions:
+            raise SchemaError("index_phrases needs positions: a phrase of three or more words is checked "
+                              "against them")
+        self.index_phrases = bool(index_phrases)
 
     def to_json(self) -> dict:
-        return {**super().to_json(), "analyzer": self.analyzer.spec(), "boost": self.boost,
+        spec = {**super().to_json(), "analyzer": self.analyzer.spec(), "boost": self.boost,
                 "passages": self.passages.to_json() if self.passages else None, "positions": self.positions}
+        if self.index_phrases:  # written only when set, so older indexes keep their schema text
+            spec["index_phrases"] = True
+        return spec
 
 
 class ID(FieldType):

@@ -456,7 +456,8 @@ class SegmentEvaluator:
         An exact phrase is an intersection of keys unit * 2**32 + (position - offset in the
         phrase), one sorted key list per word. Words with few positions in all are keyed whole
         (a few numpy calls); otherwise the posting lists are intersected first and only the
-        positions in the common units are keyed."""
+        positions in the common units are keyed. A field with pair postings (index_phrases)
+        answers exact phrases from them first (_paired)."""
         fr = self.reader.fields.get(leaf.field)
         if fr is None:
             return _NO_UNITS
@@ -465,6 +466,10 @@ class SegmentEvaluator:
             return _NO_UNITS
         if fr.pos is None:
             raise ValueError(f"field {fr.name!r} was indexed without positions")
+        if fr.pairs is not None and leaf.slop == 0:
+            paired = self._paired(fr, leaf, tids)
+            if paired is not None:
+                return paired
         pptr = fr.pptr
         n_positions = [b - a for a, b in (pptr[t:t + 2].tolist() for t in tids)]
         few = sum(n_positions) <= _WHOLE_KEYS
@@ -491,6 +496,38 @@ class SegmentEvaluator:
             return _NO_UNITS
         if leaf.slop > 0:
             return self._sloppy(fr, leaf, tids, picks, cand)
+        return self._exact_in(fr, leaf, tids, picks, cand)
+
+    def _paired(self, fr, leaf: PhraseLeaf, tids: list[int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """An exact phrase through the field's pair postings (storage/pairs.py), or None when
+        no two of its words are adjacent. Two adjacent words are one pair lookup; a longer phrase
+        is checked against positions only in the units holding all its pairs (and its unpaired
+        words)."""
+        order = sorted(range(len(tids)), key=lambda i: leaf.terms[i][0])
+        rel = [leaf.terms[i][0] for i in order]
+        adjacent = [j for j in range(len(order) - 1) if rel[j + 1] - rel[j] == 1]
+        if not adjacent:
+            return None
+        lists = []
+        for j in adjacent:
+            found = fr.pairs.lookup(tids[order[j]], tids[order[j + 1]])
+            if found is None:
+                return _NO_UNITS
+            if len(tids) == 2:
+                return found
+            lists.append(found[0])
+        covered = {order[j] for j in adjacent} | {order[j + 1] for j in adjacent}
+        lists += [fr.postings(tids[i])[0] for i in range(len(tids)) if i not in covered]
+        cand, _ = intersect(lists, fr.units)
+        if not len(cand):
+            return _NO_UNITS
+        picks = [positions_in(fr.postings(t)[0], cand)[1] for t in tids]
+        return self._exact_in(fr, leaf, tids, picks, cand)
+
+    def _exact_in(self, fr, leaf: PhraseLeaf, tids: list[int], picks: list[np.ndarray], cand: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """(units, count) of an exact phrase among candidate units `cand`, each word's postings
+        there given by `picks` (indices into its posting list)."""
         keys = None
         for (rel, _), tid, pick in zip(leaf.terms, tids, picks):
             pos, owner = fr.positions(tid, pick)

@@ -64,11 +64,11 @@ class _FieldBuffer:
     """One field's tokens: a segment term id per token position (-1 for a dropped word, which keeps
     its position), and the token count of each unit (document, or passage when the field is split)."""
 
-    def __init__(self, split: bool, text: bool, positions: bool):
+    def __init__(self, split: bool, text: bool, positions: bool, index_phrases: bool = False):
         self.vocab: dict[str, int] = {}  # term -> segment term id
         self.tokens = array("i")
         self.unit_tokens = array("I")
-        self.text, self.positions = text, positions
+        self.text, self.positions, self.index_phrases = text, positions, index_phrases
         self.unit_doc = array("I") if split else None
         self.spans = array("q") if split else None
         # analysis source -> segment id of each of its local ids (-1: not used in this segment yet)
@@ -148,7 +148,7 @@ class _FieldBuffer:
             extra["unit_doc"] = np.array(self.unit_doc, dtype=np.uint32)
             extra["unit_span"] = np.array(self.spans, dtype=np.int64).reshape(-1, 2)
             self.unit_doc, self.spans = array("I"), array("q")
-        return FieldArrays.from_tokens(terms, ids, unit_of_token, pos, **extra)
+        return FieldArrays.from_tokens(terms, ids, unit_of_token, pos, self.index_phrases, **extra)
 
 
 def _describe(doc: Mapping, key_field: str | None) -> str:
@@ -216,7 +216,8 @@ class SegmentBuffer:
             if ft.indexed:
                 text = isinstance(ft, TEXT)
                 split = text and ft.passages is not None
-                self.fields[name] = _FieldBuffer(split, text, positions=text and ft.positions)
+                self.fields[name] = _FieldBuffer(split, text, positions=text and ft.positions,
+                                                index_phrases=text and ft.index_phrases)
         self._queued: dict[str, list[str]] = {n: [] for n, ft in schema.items() if isinstance(ft, TEXT)}
         self._queued_first = 0  # document index of the first queued document
         self._queued_chars = 0

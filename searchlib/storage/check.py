@@ -329,6 +329,8 @@ class _SegmentStructure:
             self.guarded(f"{name}.len.npy", lambda: self.lengths(name, info, units))
         if info.get("split"):
             self.guarded(f"{name}.udoc.npy", lambda: self.passages(name, units, doc_count))
+        if "pairs" in info:
+            self.guarded(f"{name}.pairkey.npy", lambda: self.pairs(name, info, n_terms, units))
         self.guarded(f"{name}.lex.txt", lambda: self.lexicon(name, terms, n_terms))
 
     def optional(self, load: Callable[[], np.ndarray]) -> np.ndarray | None:
@@ -365,6 +367,33 @@ class _SegmentStructure:
             self.problem(f"{name}.pos.npy", f"has {len(pos)} positions, the term frequencies sum to {int(cum[-1])}")
         if pptr.ndim != 1 or len(pptr) != len(ptr) or not np.array_equal(pptr, cum[ptr]):
             self.problem(f"{name}.pptr.npy", "position pointers do not match the term frequencies")
+
+    def pairs(self, name: str, info: dict, n_terms: int, units: int) -> None:
+        """Pair postings (pairs.py): keys strictly ascending with both term ids in the
+        dictionary, pointers from 0 up to the postings, units ascending within a pair."""
+        keys = self.array(f"{name}.pairkey.npy")
+        ptr = self.array(f"{name}.pairptr.npy")
+        unit = self.array(f"{name}.pairunit.npy")
+        tf = self.array(f"{name}.pairtf.npy")
+        if len(keys) != info.get("pairs") or len(unit) != info.get("pair_postings"):
+            self.problem(f"{name}.pairkey.npy", f"has {len(keys)} pairs and {len(unit)} postings, meta.json says "
+                                                f"{info.get('pairs')} and {info.get('pair_postings')}")
+            raise _Skip
+        ascending = bool(np.all(keys[1:] > keys[:-1]))
+        if len(keys) and (not ascending or int(keys[-1] >> np.uint64(32)) >= n_terms
+                          or int((keys & np.uint64(0xFFFFFFFF)).max()) >= n_terms):
+            self.problem(f"{name}.pairkey.npy", "pair keys are not ascending term-id pairs of this dictionary")
+        if (ptr.ndim != 1 or len(ptr) != len(keys) + 1 or ptr[0] != 0 or ptr[-1] != len(unit)
+                or np.any(np.diff(ptr) < 1)):
+            self.problem(f"{name}.pairptr.npy", "pair pointers do not run from 0 to the pair postings")
+            raise _Skip
+        if len(unit):
+            if len(tf) != len(unit) or int(tf.min()) < 1:
+                self.problem(f"{name}.pairtf.npy", "pair frequencies are missing or 0")
+            starts = np.zeros(len(unit), dtype=bool)
+            starts[ptr[:-1]] = True
+            if int(unit.max()) >= units or not np.all((np.diff(unit.astype(np.int64)) > 0) | starts[1:]):
+                self.problem(f"{name}.pairunit.npy", "pair units are out of range or not ascending within a pair")
 
     def lengths(self, name: str, info: dict, units: int) -> None:
         lengths = self.array(f"{name}.len.npy")

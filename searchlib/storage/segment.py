@@ -13,6 +13,7 @@ A segment is a directory of files written once. Per indexed field `f`:
   f.len.npy   uint32[U]    tokens per unit (TEXT)
   f.udoc.npy  uint32[U]    document of each passage (split TEXT)
   f.uspan.npy int64[U,2]   character span of each passage in the field (split TEXT)
+  f.pair*.npy              postings of adjacent word pairs (TEXT with index_phrases; pairs.py)
 Columns `f.col.npy` (NUMERIC float64 with NaN for missing, DATETIME int64 with MISSING_TIME), stored
 fields (stored.py) and `meta.json` with per-field counts complete it.
 """
@@ -27,7 +28,9 @@ import marisa_trie
 import numpy as np
 
 from ..errors import IndexCorruptError
+from . import pairs as _pairs
 from .files import load_array, missing, verify, write_array, write_bytes
+from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 
 META = "meta.json"
@@ -75,11 +78,13 @@ class FieldArrays:
     lengths: np.ndarray | None = None
     unit_doc: np.ndarray | None = None
     unit_span: np.ndarray | None = None
+    pairs: PairArrays | None = None
 
     @classmethod
     def from_tokens(cls, terms: list[str], term_of_token: np.ndarray, unit_of_token: np.ndarray,
-                    pos_of_token: np.ndarray | None, **unit_arrays) -> "FieldArrays":
-        """Postings from a token stream given in (unit, position) order.
+                    pos_of_token: np.ndarray | None, index_phrases: bool = False, **unit_arrays) -> "FieldArrays":
+        """Postings from a token stream given in (unit, position) order, and with
+        `index_phrases` the postings of adjacent word pairs (pairs.py; needs positions).
 
         `terms` are the field's terms, `term_of_token` indexes into them. Every term is used by
         some token: a buffer's vocabulary only receives the terms of tokens it keeps (documents
@@ -91,6 +96,9 @@ class FieldArrays:
             tid = remap[term_of_token]
         else:
             tid = np.zeros(0, dtype=np.int64)
+        pairs = None
+        if index_phrases and pos_of_token is not None:
+            pairs = _pairs.from_tokens(tid, unit_of_token, pos_of_token)
         order = stable_order(tid, len(terms))  # stable: keeps (unit, position) order within a term
         tid, units = tid[order], unit_of_token[order]
         n = len(tid)
@@ -109,7 +117,7 @@ class FieldArrays:
         if pos_of_token is not None:
             pos = pos_of_token[order].astype(np.uint32)
             pptr = np.searchsorted(tid, np.arange(len(terms) + 1)).astype(np.int64)
-        return cls(trie, ptr, units[starts].astype(np.uint32), tf, pptr, pos, **unit_arrays)
+        return cls(trie, ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs, **unit_arrays)
 
 
 def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays],
@@ -130,11 +138,15 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
                                                  np.array([tid for _, tid in by_term], dtype=np.int64))
         arrays = {"ptr": fa.ptr, "unit": fa.unit, "tf": fa.tf, "pptr": fa.pptr, "pos": fa.pos,
                   "len": fa.lengths, "udoc": fa.unit_doc, "uspan": fa.unit_span}
+        if fa.pairs is not None:
+            arrays.update(fa.pairs.arrays())
         for suffix, arr in arrays.items():
             if arr is not None:
                 files[f"{name}.{suffix}.npy"] = write_array(directory / f"{name}.{suffix}.npy", arr)
         info = {"terms": len(fa.trie), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
                 "split": fa.unit_doc is not None}
+        if fa.pairs is not None:
+            info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
         if fa.lengths is not None:
             info.update(units=int(len(fa.lengths)), tokens=int(fa.lengths.sum(dtype=np.int64)),
                         nonempty=int(np.count_nonzero(fa.lengths)))
@@ -170,6 +182,7 @@ class FieldReader:
         self.ptr, self.unit, self.tf = arr("ptr"), arr("unit"), arr("tf")
         self.pptr, self.pos = arr("pptr"), arr("pos")
         self.lengths, self.unit_doc, self.unit_span = arr("len"), arr("udoc"), arr("uspan")
+        self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self._unit_terms: np.ndarray | None = None
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
         self._pos_cached = 0
@@ -186,6 +199,18 @@ class FieldReader:
             raise IndexCorruptError(str(directory / f"{name}.lexoff.npy"), "does not match the term dictionary")
         if self.ptr is None or len(self.ptr) != len(self.trie) + 1:
             raise IndexCorruptError(str(directory / f"{name}.ptr.npy"), "does not match the term dictionary")
+
+    def _pairs(self, directory: Path, arr) -> PairArrays:
+        """The field's pair postings, which meta.json says it has."""
+        found = [arr(suffix) for suffix in _pairs.SUFFIXES]
+        for suffix, a in zip(_pairs.SUFFIXES, found):
+            if a is None:
+                raise IndexCorruptError(str(directory / f"{self.name}.{suffix}.npy"),
+                                        "missing from the manifest, though meta.json lists pair postings")
+        pairs = PairArrays(*found)
+        if len(pairs.ptr) != len(pairs.keys) + 1:
+            raise IndexCorruptError(str(directory / f"{self.name}.pairptr.npy"), "does not match the pair keys")
+        return pairs
 
     @property
     def split(self) -> bool:

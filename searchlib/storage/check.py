@@ -375,9 +375,19 @@ class _SegmentStructure:
         ptr = self.array(f"{name}.pairptr.npy")
         unit = self.array(f"{name}.pairunit.npy")
         tf = self.array(f"{name}.pairtf.npy")
-        if len(keys) != info.get("pairs") or len(unit) != info.get("pair_postings"):
-            self.problem(f"{name}.pairkey.npy", f"has {len(keys)} pairs and {len(unit)} postings, meta.json says "
-                                                f"{info.get('pairs')} and {info.get('pair_postings')}")
+        wrong = False
+        for fname, arr, dtype in ((f"{name}.pairkey.npy", keys, np.uint64), (f"{name}.pairptr.npy", ptr, np.int64),
+                                  (f"{name}.pairunit.npy", unit, np.uint32), (f"{name}.pairtf.npy", tf, np.uint32)):
+            if arr.dtype != dtype or arr.ndim != 1:
+                self.problem(fname, f"holds {arr.dtype} with {arr.ndim} dimensions, expected one of {np.dtype(dtype)}")
+                wrong = True
+        if len(keys) != info.get("pairs"):
+            self.problem(f"{name}.pairkey.npy", f"has {len(keys)} pairs, meta.json says {info.get('pairs')}")
+            wrong = True
+        if len(unit) != info.get("pair_postings"):
+            self.problem(f"{name}.pairunit.npy", f"has {len(unit)} postings, meta.json says {info.get('pair_postings')}")
+            wrong = True
+        if wrong:
             raise _Skip
         ascending = bool(np.all(keys[1:] > keys[:-1]))
         if len(keys) and (not ascending or int(keys[-1] >> np.uint64(32)) >= n_terms
@@ -388,7 +398,7 @@ class _SegmentStructure:
             self.problem(f"{name}.pairptr.npy", "pair pointers do not run from 0 to the pair postings")
             raise _Skip
         if len(unit):
-            if len(tf) != len(unit) or int(tf.min()) < 1:
+            if len(tf) != len(unit) or int(tf.min(initial=1)) < 1:
                 self.problem(f"{name}.pairtf.npy", "pair frequencies are missing or 0")
             starts = np.zeros(len(unit), dtype=bool)
             starts[ptr[:-1]] = True

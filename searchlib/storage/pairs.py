@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SUFFIXES = ("pairkey", "pairptr", "pairunit", "pairtf")
+DTYPES = (np.uint64, np.int64, np.uint32, np.uint32)  # of the arrays, in the order of SUFFIXES
 _SHIFT = np.uint64(32)
 
 
@@ -79,7 +80,9 @@ def postings(keys: np.ndarray, units: np.ndarray, tf: np.ndarray | None = None) 
 def from_tokens(tid: np.ndarray, units: np.ndarray, pos: np.ndarray) -> PairArrays:
     """Pair postings of a token stream in (unit, position) order: two tokens form a pair when
     they are in the same unit at consecutive positions (a dropped stop word between them breaks
-    the pair, as it breaks an exact phrase)."""
+    the pair, as it breaks an exact phrase). This assumes one token per position, which every
+    analyzer here produces; one that stacked tokens on a position (synonyms) would need the
+    pairs of every token of a position with every token of the next."""
     if len(tid) < 2:
         return postings(np.zeros(0, np.uint64), np.zeros(0, np.uint32))
     adjacent = (units[1:] == units[:-1]) & (np.diff(pos.astype(np.int64)) == 1)

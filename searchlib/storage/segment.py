@@ -208,8 +208,15 @@ class FieldReader:
                 raise IndexCorruptError(str(directory / f"{self.name}.{suffix}.npy"),
                                         "missing from the manifest, though meta.json lists pair postings")
         pairs = PairArrays(*found)
-        if len(pairs.ptr) != len(pairs.keys) + 1:
+        for suffix, a, dtype in zip(_pairs.SUFFIXES, found, _pairs.DTYPES):
+            if a.dtype != dtype or a.ndim != 1:
+                raise IndexCorruptError(str(directory / f"{self.name}.{suffix}.npy"),
+                                        f"holds {a.dtype} with {a.ndim} dimensions, expected one of {np.dtype(dtype)}")
+        if len(pairs.ptr) != len(pairs.keys) + 1 or len(pairs.keys) != self.info["pairs"]:
             raise IndexCorruptError(str(directory / f"{self.name}.pairptr.npy"), "does not match the pair keys")
+        if not len(pairs.unit) == len(pairs.tf) == int(pairs.ptr[-1]) == self.info.get("pair_postings"):
+            raise IndexCorruptError(str(directory / f"{self.name}.pairunit.npy"),
+                                    "does not match the pair pointers and frequencies")
         return pairs
 
     @property

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import rewrite
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, Schema
 from searchlib.cli import main
 from searchlib.storage.check import check_index
-from searchlib.storage.files import write_array
 from searchlib.storage.manifest import generations, manifest_name, read_manifest, write_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
 
@@ -159,19 +159,6 @@ def test_damaged_older_kept_manifest_is_reported(tmp_path):
     assert report.damaged_files == [str(older)]
     with ix.searcher() as s:  # searchers use the newest commit, which is intact
         assert s.doc_count() == 79
-
-
-def rewrite(ix: Index, segment: int, fname: str, array: np.ndarray) -> Path:
-    """Replace a segment file by a consistent-looking one (new size and checksum in a new manifest):
-    damage a checksum cannot see, as a buggy writer would make it."""
-    manifest = read_manifest(ix.path)
-    entry = manifest.segments[segment]
-    path = ix.path / SEGMENTS_DIR / entry.name / fname
-    path.unlink()
-    entry.files[fname] = write_array(path, array)
-    manifest.generation += 1
-    write_manifest(ix.path, manifest)
-    return path
 
 
 def test_structural_damage_behind_valid_checksums(tmp_path):

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from conftest import rewrite
 from searchlib import ID, TEXT, Index, IndexCorruptError, Schema
 from searchlib.analysis import get_analyzer
 from searchlib.config import dump_config, load_config
@@ -25,7 +26,6 @@ from searchlib.errors import ConfigError, SchemaError
 from searchlib.query.evaluate import SegmentEvaluator
 from searchlib.storage import pairs as pairs_module
 from searchlib.storage.check import check_index
-from searchlib.storage.files import write_array
 from searchlib.storage.manifest import read_manifest, write_manifest
 from searchlib.storage.pairs import PairArrays, from_tokens, merge, pair_key, postings
 from searchlib.storage.writer import SEGMENTS_DIR
@@ -614,19 +614,6 @@ def test_missing_pair_file_is_reported(tmp_path, suffix):
     assert report.damaged_files == [str(path)], report.format()
     assert "missing" in report.format()
     assert_searcher_refuses(ix, path)
-
-
-def rewrite(ix: Index, segment: int, fname: str, array: np.ndarray) -> Path:
-    """Replace a segment file by a consistent-looking one (valid size and checksum in a new
-    manifest): damage only a structure check can see."""
-    manifest = read_manifest(ix.path)
-    entry = manifest.segments[segment]
-    path = ix.path / SEGMENTS_DIR / entry.name / fname
-    path.unlink()
-    entry.files[fname] = write_array(path, array)
-    manifest.generation += 1
-    write_manifest(ix.path, manifest)
-    return path
 
 
 def drop_from_manifest(ix: Index, segment: int, fname: str) -> Path:

@@ -54,8 +54,8 @@ class Writer(IndexWriter):
         segments = list(self.live_segments())
         stats = Stats([reader for _, reader, _ in segments])
         deleted = 0
-        for name, reader, live in segments:
-            matches = SegmentEvaluator(reader, stats, {}, self.settings.k1).matching(node)
+        for seg, (name, reader, live) in enumerate(segments):
+            matches = SegmentEvaluator(reader, stats, {}, self.settings.k1, seg).matching(node)
             doomed = np.flatnonzero(matches & live)
             if len(doomed):
                 deleted += self.delete_documents(name, doomed)

@@ -288,7 +288,7 @@ class Searcher:
         if pair is None:
             reader = self.readers[seg]
             norms = {f: n for f in reader.fields if (n := self._norm(seg, f, params.k1, params.b)) is not None}
-            evaluator = SegmentEvaluator(reader, self.stats, norms, params.k1)
+            evaluator = SegmentEvaluator(reader, self.stats, norms, params.k1, seg)
             split = any(fr.split for fr in reader.fields.values())
             pair = (evaluator, None if split else SparseEvaluator(evaluator))
             if len(self._evaluators) < 64 * max(1, len(self.readers)):

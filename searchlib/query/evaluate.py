@@ -221,8 +221,9 @@ class SegmentEvaluator:
     norm its terms score a constant idf (ID and KEYWORD fields, or matching only).
     """
 
-    def __init__(self, reader: SegmentReader, stats: Stats, norms: Mapping[str, np.ndarray], k1: float):
+    def __init__(self, reader: SegmentReader, stats: Stats, norms: Mapping[str, np.ndarray], k1: float, seg: int):
         self.reader = reader
+        self.seg = seg  # the reader's position among the segments `stats` covers
         self.stats = stats
         self.norms = norms
         self.k1 = np.float32(k1)
@@ -358,7 +359,7 @@ class SegmentEvaluator:
     def expansion_terms(self, leaf: ExpandLeaf) -> tuple[np.ndarray, np.ndarray]:
         """This segment's ids of the terms `leaf` expands to, and each one's idf times boost."""
         exp, idfs = self.stats.expansion_idf(leaf)
-        tids = self.expanded_ids(exp)
+        tids = exp.segment_ids[self.seg]
         present = tids >= 0
         return tids[present], idfs[present] * leaf.boost
 
@@ -409,14 +410,6 @@ class SegmentEvaluator:
         if fname not in self.reader.fields:
             return self._empty()
         return self._any_term(fname, *self.word_terms(fname, terms))
-
-    def expanded_ids(self, exp: Expansion) -> np.ndarray:
-        """This segment's term ids of an expansion's terms (-1 where absent)."""
-        seg = self.stats.expander.segment_index(self.reader)
-        if seg >= 0:
-            return exp.segment_ids[seg]
-        fr = self.reader.fields.get(exp.field)
-        return np.array([fr.term_id(t) if fr is not None else -1 for t in exp.terms], dtype=np.int64)
 
     # -- constant-score clauses -------------------------------------------------------------------
     def term_range_docs(self, leaf: TermRangeLeaf) -> np.ndarray:

@@ -125,12 +125,7 @@ class Expander:
 
     def __init__(self, readers: list[SegmentReader]):
         self.readers = readers
-        self._segment = {id(r): i for i, r in enumerate(readers)}
         self._cache: dict[tuple, Expansion] = {}
-
-    def segment_index(self, reader: SegmentReader) -> int:
-        """The position of `reader` among the expander's segments (-1 if it is not one of them)."""
-        return self._segment.get(id(reader), -1)
 
     def expand(self, field: str, kind: str, text: str, max_expansions: int | None = None, max_dist: int = 1,
                prefix_length: int = 1) -> Expansion:

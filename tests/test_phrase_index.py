@@ -23,6 +23,7 @@ from searchlib import ID, TEXT, Index, IndexCorruptError, Schema
 from searchlib.analysis import get_analyzer
 from searchlib.config import dump_config, load_config
 from searchlib.errors import ConfigError, SchemaError
+from searchlib.query import evaluate as evaluate_module
 from searchlib.query.evaluate import SegmentEvaluator
 from searchlib.storage import pairs as pairs_module
 from searchlib.storage.check import check_index
@@ -142,9 +143,9 @@ class PairedCalls:
         self.calls = self.answered = 0
         original = SegmentEvaluator._paired
 
-        def counting(evaluator, fr, leaf, tids):
+        def counting(evaluator, fr, leaf, tids, few):
             self.calls += 1
-            result = original(evaluator, fr, leaf, tids)
+            result = original(evaluator, fr, leaf, tids, few)
             self.answered += result is not None
             return result
         monkeypatch.setattr(SegmentEvaluator, "_paired", counting)
@@ -212,7 +213,16 @@ def _compare_all(plain: Index, paired: Index, phrases: list[str]) -> tuple[int, 
     return queries, matched
 
 
-def test_exact_phrases_equal_an_index_without_pairs_across_segments_deletions_and_merge(tmp_path, monkeypatch):
+@pytest.mark.parametrize("whole_keys", [None, 0], ids=["default", "per-unit"])
+def test_exact_phrases_equal_an_index_without_pairs_across_segments_deletions_and_merge(tmp_path, monkeypatch,
+                                                                                        whole_keys):
+    # By default a phrase of 3+ words with few positions is keyed whole, pairs or not: only two-word
+    # phrases use the pairs. With no phrase counted as "few", longer phrases take the pair
+    # candidates (paired index) or the posting-list intersection (plain index).
+    share = 0.15
+    if whole_keys is not None:
+        monkeypatch.setattr(evaluate_module, "_WHOLE_KEYS", whole_keys)
+        share = 0.5
     plain = build(tmp_path / "plain", DOCS, False, DELETED)
     paired = build(tmp_path / "paired", DOCS, True, DELETED)
     with paired.searcher() as s:
@@ -226,7 +236,7 @@ def test_exact_phrases_equal_an_index_without_pairs_across_segments_deletions_an
     # not vacuous: many phrases match, many do not
     assert 0.3 * queries < matched < 0.9 * queries, (matched, queries)
     # the paired index really answered phrases from its pairs (the plain one never tried)
-    assert calls.answered > 0.5 * queries, (calls.answered, calls.calls, queries)
+    assert calls.answered > share * queries, (calls.answered, calls.calls, queries)
 
     plain.optimize()
     with paired.writer() as w:
@@ -237,7 +247,7 @@ def test_exact_phrases_equal_an_index_without_pairs_across_segments_deletions_an
     before = calls.answered
     queries, matched = _compare_all(plain, paired, phrases)
     assert 0.3 * queries < matched < 0.9 * queries
-    assert calls.answered - before > 0.5 * queries
+    assert calls.answered - before > share * queries
 
 
 def test_phrases_inside_other_queries_and_sloppy_phrases_are_unchanged(tmp_path):

@@ -459,13 +459,13 @@ class SegmentEvaluator:
             return _NO_UNITS
         if fr.pos is None:
             raise ValueError(f"field {fr.name!r} was indexed without positions")
-        if fr.pairs is not None and leaf.slop == 0:
-            paired = self._paired(fr, leaf, tids)
-            if paired is not None:
-                return paired
         pptr = fr.pptr
         n_positions = [b - a for a, b in (pptr[t:t + 2].tolist() for t in tids)]
         few = sum(n_positions) <= _WHOLE_KEYS
+        if fr.pairs is not None and leaf.slop == 0:
+            paired = self._paired(fr, leaf, tids, few)
+            if paired is not None:
+                return paired
         if few and leaf.slop > 0 and len(tids) == 2 and tids[0] != tids[1]:
             return self._sloppy_pair(fr, leaf, tids)
         if few and leaf.slop == 0:
@@ -491,15 +491,17 @@ class SegmentEvaluator:
             return self._sloppy(fr, leaf, tids, picks, cand)
         return self._exact_in(fr, leaf, tids, picks, cand)
 
-    def _paired(self, fr, leaf: PhraseLeaf, tids: list[int]) -> tuple[np.ndarray, np.ndarray] | None:
-        """An exact phrase through the field's pair postings (storage/pairs.py), or None when
-        no two of its words are adjacent. Two adjacent words are one pair lookup; a longer phrase
-        is checked against positions only in the units holding all its pairs (and its unpaired
-        words)."""
+    def _paired(self, fr, leaf: PhraseLeaf, tids: list[int], few: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """An exact phrase through the field's pair postings (storage/pairs.py), or None where
+        they do not help: no two of its words are adjacent, or a longer phrase whose words have
+        `few` positions (keyed whole, that is cheaper than gathering positions per unit). Two
+        adjacent words are one pair lookup; a missing pair rules the phrase out; otherwise a
+        longer phrase is checked against positions only in the units holding all its pairs (and
+        its unpaired words)."""
         order = sorted(range(len(tids)), key=lambda i: leaf.terms[i][0])
         rel = [leaf.terms[i][0] for i in order]
         adjacent = [j for j in range(len(order) - 1) if rel[j + 1] - rel[j] == 1]
-        if not adjacent:
+        if not adjacent or (few and len(tids) > 2):
             return None
         lists = []
         for j in adjacent:

@@ -41,17 +41,22 @@ def _units(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:
     return out
 
 
-def _group(units: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
-    if len(units) <= size:
-        return [(units[0][0], units[-1][1])] if units else []
+def window_ranges(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    """The [start, end) index ranges of windows of `size` units over `n` units, each starting
+    `size - overlap` after the previous one; the last window ends at the last unit."""
+    if n <= size:
+        return [(0, n)] if n else []
     step = size - overlap
     out = []
-    for i in range(0, len(units), step):
-        chunk = units[i:i + size]
-        out.append((chunk[0][0], chunk[-1][1]))
-        if i + size >= len(units):
+    for i in range(0, n, step):
+        out.append((i, min(i + size, n)))
+        if i + size >= n:
             break
     return out
+
+
+def _group(units: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
+    return [(units[i][0], units[j - 1][1]) for i, j in window_ranges(len(units), size, overlap)]
 
 
 def split_passages(text: str, spec: PassageSpec, analyzer: Analyzer | None = None) -> list[tuple[int, int]]:

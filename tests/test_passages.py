@@ -239,3 +239,29 @@ def test_sentences_split_where_highlight_snaps():
     text = "x " * 300 + core + " " + "y " * 300
     snippet = highlight(text, get_analyzer("english"), {"cat": 1.0}, formatter="plain", fragment_chars=80)
     assert snippet.startswith("…Then the [cat] sat")
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.text(alphabet=st.sampled_from(list("ab cd's.İ\n-9é")), max_size=120), max_size=4),
+       size=st.integers(1, 12), overlap=st.integers(0, 11),
+       analyzer=st.sampled_from(["standard", "english", "whitespace"]))
+def test_window_passages_are_indexed_as_if_each_window_were_analysed_alone(texts, size, overlap, analyzer):
+    """Indexing takes a field's words once and slices them into windows; that must give exactly
+    the passages, spans and term ids of analysing each window's text on its own."""
+    from searchlib.storage.analyze import FieldAnalysis
+
+    overlap = min(overlap, size - 1)
+    ft = TEXT(analyzer=analyzer, passages={"mode": "window", "size": size, "overlap": overlap})
+    batch = FieldAnalysis(ft).run(texts)
+    terms = FieldAnalysis(ft).run(texts).new_terms  # same texts, same numbering order
+    got = []
+    at = 0
+    for count, owner, (a, b) in zip(batch.counts.tolist(), batch.owner.tolist(), batch.spans.tolist()):
+        got.append((owner, a, b, [terms[i] if i >= 0 else None for i in batch.ids[at:at + count].tolist()]))
+        at += count
+    expected = []
+    for owner, text in enumerate(texts):
+        for a, b in split_passages(text, ft.passages, ft.analyzer):
+            words = ft.analyzer.tokenizer.words(text[a:b])
+            expected.append((owner, a, b, [ft.analyzer.map_word(w) for w in words]))
+    assert got == expected

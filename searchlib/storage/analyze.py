@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..passages import split_passages
+from ..passages import split_passages, window_ranges
 from ..schema import TEXT, Schema
 
 
@@ -91,7 +91,10 @@ class FieldAnalysis:
                 out.extend([-1] * (tok.position + 1 - len(out)))
                 out[tok.position] = vocab.setdefault(tok.term, len(vocab))
             return out
-        words = self.analyzer.tokenizer.words(text)
+        return self._word_list_ids(self.analyzer.tokenizer.words(text))
+
+    def _word_list_ids(self, words: list[str]) -> list[int]:
+        """The local id of each word (-1: dropped), through the word cache."""
         get = self.word_ids.get
         ids = [get(w, _UNSEEN) for w in words]
         if _UNSEEN in ids:
@@ -111,6 +114,17 @@ class FieldAnalysis:
                 ids.extend(unit)
                 counts.append(len(unit))
                 owner.append(i)
+                continue
+            if self.passages.mode == "window" and self.analyzer.fused:
+                # one tokenization: windows are slices of the field's words (re-tokenizing each
+                # window's text would see the overlapping words twice)
+                tokens = list(self.analyzer.tokenizer(text))
+                word_ids = self._word_list_ids([t.term for t in tokens])
+                for a, b in window_ranges(len(tokens), self.passages.size, self.passages.overlap):
+                    ids.extend(word_ids[a:b])
+                    counts.append(b - a)
+                    owner.append(i)
+                    spans.extend((tokens[a].start_char, tokens[b - 1].end_char))
                 continue
             for a, b in split_passages(text, self.passages, self.analyzer):
                 unit = self._ids(text[a:b])

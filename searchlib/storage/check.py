@@ -27,6 +27,7 @@ import marisa_trie
 import numpy as np
 
 from ..errors import IndexCorruptError, IndexNotFoundError
+from . import pairs as pair_files
 from .files import crc32_file
 from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest
 from .segment import META
@@ -371,13 +372,10 @@ class _SegmentStructure:
     def pairs(self, name: str, info: dict, n_terms: int, units: int) -> None:
         """Pair postings (pairs.py): keys strictly ascending with both term ids in the
         dictionary, pointers from 0 up to the postings, units ascending within a pair."""
-        keys = self.array(f"{name}.pairkey.npy")
-        ptr = self.array(f"{name}.pairptr.npy")
-        unit = self.array(f"{name}.pairunit.npy")
-        tf = self.array(f"{name}.pairtf.npy")
+        names = [f"{name}.{suffix}.npy" for suffix in pair_files.SUFFIXES]
+        keys, ptr, unit, tf = (self.array(fname) for fname in names)
         wrong = False
-        for fname, arr, dtype in ((f"{name}.pairkey.npy", keys, np.uint64), (f"{name}.pairptr.npy", ptr, np.int64),
-                                  (f"{name}.pairunit.npy", unit, np.uint32), (f"{name}.pairtf.npy", tf, np.uint32)):
+        for fname, arr, dtype in zip(names, (keys, ptr, unit, tf), pair_files.DTYPES):
             if arr.dtype != dtype or arr.ndim != 1:
                 self.problem(fname, f"holds {arr.dtype} with {arr.ndim} dimensions, expected one of {np.dtype(dtype)}")
                 wrong = True

@@ -538,15 +538,14 @@ class Searcher:
         m = evaluator.evaluate(node)
         if not m.docs[doc]:
             return Explanation(0.0, f"no match: document {doc_id!r} does not satisfy {str(q)!r}")
-        passage = None
-        best = float(m.doc_score[doc]) if m.doc_score is not None else 0.0
-        top = best
-        for fname, pscore in m.passage_score.items():
-            unit_doc = np.asarray(self.readers[seg].fields[fname].unit_doc)
-            lo, hi = (int(x) for x in np.searchsorted(unit_doc, [doc, doc + 1]))
-            if hi > lo and pscore[lo:hi].max() > 0 and best + float(pscore[lo:hi].max()) > top:
-                unit = lo + int(np.argmax(pscore[lo:hi]))
-                passage, top = (fname, unit), best + float(pscore[unit])
+        passage = None  # the document's best passage, as _top ranks it, when it beats the rest
+        top = float(m.doc_score[doc]) if m.doc_score is not None else 0.0
+        only = np.zeros(self.readers[seg].doc_count, dtype=bool)
+        only[doc] = True
+        for fname, units, _, total in self._passage_totals(self.readers[seg], m, only):
+            if len(total) and float(total.max()) > top:
+                best = int(np.argmax(total))
+                passage, top = (fname, int(units[best])), float(total[best])
         expl = evaluator.explain(node, doc, passage, params.b, self.schema)
         where_text = "the whole document"
         if passage is not None:

@@ -253,7 +253,8 @@ def test_window_passages_are_indexed_as_if_each_window_were_analysed_alone(texts
     overlap = min(overlap, size - 1)
     ft = TEXT(analyzer=analyzer, passages={"mode": "window", "size": size, "overlap": overlap})
     batch = FieldAnalysis(ft).run(texts)
-    terms = FieldAnalysis(ft).run(texts).new_terms  # same texts, same numbering order
+    terms = batch.new_terms  # a fresh numbering: local id i is new_terms[i]
+    assert batch.first_term == 0
     got = []
     at = 0
     for count, owner, (a, b) in zip(batch.counts.tolist(), batch.owner.tolist(), batch.spans.tolist()):

@@ -86,7 +86,7 @@ class SearchlibEngine(Engine):
 
     def prepare(self) -> None:
         from searchlib import get_analyzer
-        get_analyzer("english")  # imports nltk's stemmer (about 0.1 s): library loading, not indexing
+        get_analyzer("english")  # imports nltk's stemmer (0.2-0.6 s): library loading, not indexing
 
     def index(self, corpus: list[dict]) -> None:
         from searchlib import ID, TEXT, Index, Schema

@@ -8,7 +8,6 @@ checked, and a mistake raises ConfigError naming the key path and what is allowe
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -18,7 +17,7 @@ import yaml
 from .analysis import PRESETS, from_spec
 from .errors import ConfigError, SchemaError
 from .highlight import FORMATTERS
-from .schema import FIELD_TYPES, Schema
+from .schema import FIELD_TYPES, Schema, is_positive_number, is_whole_number
 from .scoring import BM25
 
 OPERATORS = ("OR", "AND")
@@ -65,7 +64,7 @@ class Settings:
                 raise ConfigError(f"{where}.{key}", str(exc)) from None
         if self.operator not in OPERATORS:
             raise ConfigError(f"{where}.operator", f"{self.operator!r} is not one of {', '.join(OPERATORS)}")
-        if not isinstance(self.passages_per_hit, int) or self.passages_per_hit < 1:
+        if not is_whole_number(self.passages_per_hit, 1):
             raise ConfigError(f"{where}.passages_per_hit", f"must be a whole number >= 1, got {self.passages_per_hit!r}")
         hl = self.highlight
         if hl.formatter not in FORMATTERS:
@@ -73,7 +72,7 @@ class Settings:
                               f"{hl.formatter!r} is not one of {', '.join(FORMATTERS)}")
         for key in ("fragment_chars", "max_fragments"):
             value = getattr(hl, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if not is_whole_number(value, 1):
                 raise ConfigError(f"{where}.highlight.{key}", f"must be a whole number >= 1, got {value!r}")
         if not isinstance(hl.separator, str):
             raise ConfigError(f"{where}.highlight.separator", "must be text")
@@ -111,8 +110,7 @@ def _default_fields(value: Any, where: str) -> dict[str, float] | None:
     for name, boost in value.items():
         if not isinstance(name, str):
             raise ConfigError(where, f"field names must be text, got {name!r}")
-        if (isinstance(boost, bool) or not isinstance(boost, (int, float)) or not math.isfinite(boost)
-                or boost <= 0):
+        if not is_positive_number(boost):
             raise ConfigError(f"{where}.{name}", f"boost must be a positive number, got {boost!r}")
         fields[name] = float(boost)
     return fields
@@ -226,9 +224,6 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
     bm25 = _section(search, "bm25", "search.bm25")
     search.pop("bm25", None)
     _check_keys(bm25, {"k1", "b"}, "search.bm25")
-    for key, value in bm25.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"search.bm25.{key}", f"must be a number, got {value!r}")
     highlight = _section(data, "highlight", "highlight")
     _check_keys(highlight, set(HighlightSettings.__dataclass_fields__), "highlight")
     given = {"k1": bm25.get("k1"), "b": bm25.get("b"), "passages_per_hit": search.get("passages_per_hit"),

@@ -14,6 +14,17 @@ FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 PASSAGE_MODES = ("paragraph", "sentences", "window")
 
 
+def is_whole_number(value: Any, minimum: int = 0) -> bool:
+    """True for an int (not a bool) >= `minimum`: the rule of every count in schemas and settings."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def is_positive_number(value: Any) -> bool:
+    """True for a finite int or float (not a bool) > 0: the rule of every boost."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and value > 0)
+
+
 @dataclass(frozen=True)
 class PassageSpec:
     """How a TEXT field is split into passages (the units BM25 ranks).
@@ -29,9 +40,9 @@ class PassageSpec:
     def __post_init__(self):
         if self.mode not in PASSAGE_MODES:
             raise SchemaError(f"passage mode {self.mode!r} is not one of {', '.join(PASSAGE_MODES)}")
-        if not isinstance(self.size, int) or self.size < 1:
+        if not is_whole_number(self.size, 1):
             raise SchemaError(f"passage size must be a whole number >= 1, got {self.size!r}")
-        if not isinstance(self.overlap, int) or not 0 <= self.overlap < self.size:
+        if not is_whole_number(self.overlap) or self.overlap >= self.size:
             raise SchemaError(f"passage overlap must be >= 0 and < size ({self.size}), got {self.overlap!r}")
 
     @classmethod
@@ -52,7 +63,7 @@ class PassageSpec:
             base = cls.coerce(value.get("mode", "paragraph"))
             size = value.get("size", base.size)
             overlap = base.overlap
-            if "overlap" not in value and isinstance(size, int) and size != base.size:
+            if "overlap" not in value and is_whole_number(size, 1) and size != base.size:
                 overlap = base.overlap * size // base.size  # keep the default's proportion (window: 20%)
             return cls(mode=base.mode, size=size, overlap=value.get("overlap", overlap))
         raise SchemaError(f"passages must be none, a mode name or a mapping, not {value!r}")
@@ -96,7 +107,7 @@ class TEXT(FieldType):
             self.analyzer = get_analyzer(analyzer)
         except (ValueError, TypeError) as exc:
             raise SchemaError(str(exc)) from None
-        if not isinstance(boost, (int, float)) or not math.isfinite(boost) or boost <= 0:
+        if not is_positive_number(boost):
             raise SchemaError(f"boost must be a positive number, got {boost!r}")
         self.boost = float(boost)
         self.passages = PassageSpec.coerce(passages)

@@ -20,9 +20,10 @@ class BM25:
     b: float = 0.75
 
     def __post_init__(self):
-        if not (isinstance(self.k1, (int, float)) and 0 <= self.k1 <= 100):
+        # A bool is an int to Python, but True is no value of k1 or b a person means.
+        if isinstance(self.k1, bool) or not (isinstance(self.k1, (int, float)) and 0 <= self.k1 <= 100):
             raise ValueError(f"k1 must be a number between 0 and 100, got {self.k1!r}")
-        if not (isinstance(self.b, (int, float)) and 0 <= self.b <= 1):
+        if isinstance(self.b, bool) or not (isinstance(self.b, (int, float)) and 0 <= self.b <= 1):
             raise ValueError(f"b must be a number between 0 and 1, got {self.b!r}")
 
 

@@ -1,0 +1,72 @@
+"""Review fixes in configuration, schema validation, loaders and packaging: one rule per value,
+wherever the value is given (Python, YAML, per query)."""
+from __future__ import annotations
+
+import pytest
+
+from searchlib import ID, TEXT, ConfigError, Index, PassageSpec, Schema, SchemaError
+from searchlib.config import Settings, config_from_dict
+from searchlib.scoring import BM25
+
+
+def small_index(tmp_path):
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), title=TEXT(stored=True),
+                                              body=TEXT(stored=True)))
+    with ix.writer() as w:
+        w.add({"id": "a", "title": "hello there", "body": "hello world"})
+        w.add({"id": "b", "title": "other", "body": "hello again, hello"})
+    return ix
+
+
+# -- bools are not numbers -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("params", [{"k1": True}, {"b": True}, {"k1": False}, {"b": False}])
+def test_bm25_refuses_bools(params):
+    with pytest.raises(ValueError, match="must be a number"):
+        BM25(**params)
+
+
+@pytest.mark.parametrize("params", [{"k1": True}, {"b": False}])
+def test_per_query_bm25_refuses_bools(tmp_path, params):
+    with small_index(tmp_path).searcher() as s, pytest.raises(ValueError, match="must be a number"):
+        s.search("hello", **params)
+
+
+@pytest.mark.parametrize("key", ["k1", "b"])
+def test_settings_refuse_bool_bm25_parameters(key):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({key: True})
+    assert info.value.key_path == f"settings.{key}"
+
+
+def test_settings_refuse_bool_passages_per_hit():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"passages_per_hit": True})
+    assert info.value.key_path == "settings.passages_per_hit"
+
+
+@pytest.mark.parametrize("spec", [{"size": True}, {"mode": "window", "size": 10, "overlap": True},
+                                  {"mode": "sentences", "size": 3, "overlap": False}])
+def test_passage_spec_refuses_bools(spec):
+    with pytest.raises(SchemaError):
+        PassageSpec(**spec)
+
+
+def test_passage_spec_still_takes_whole_numbers():
+    assert PassageSpec("window", 10, 0).overlap == 0
+    assert PassageSpec.coerce({"mode": "window", "size": 50}) == PassageSpec("window", 50, 10)
+
+
+@pytest.mark.parametrize("boost", [True, False, 0, -1, float("nan"), float("inf"), "2"])
+def test_text_boost_follows_the_default_fields_rule(boost):
+    with pytest.raises(SchemaError, match="boost must be a positive number"):
+        TEXT(boost=boost)
+    with pytest.raises(ConfigError, match="boost must be a positive number"):
+        Settings.from_json({"default_fields": {"body": boost}})
+
+
+def test_yaml_text_boost_bool_names_the_field():
+    data = {"schema": {"body": {"type": "text", "boost": True}}}
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(data)
+    assert info.value.key_path == "schema.body"

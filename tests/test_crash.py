@@ -397,3 +397,68 @@ def test_failed_flush_rolls_the_whole_batch_back(tmp_path, monkeypatch):
         w2.add({"id": "new", "tag": "t2", "body": "fine"})
     assert_clean(ix.path)
     assert ix.doc_count() == 2
+
+
+def test_failed_commit_rolls_the_whole_batch_back(tmp_path, monkeypatch):
+    """A commit that fails while writing the manifest (disk full, say) must discard the whole
+    batch: the writer refuses to commit again, and the index keeps its previous commit."""
+    import searchlib.storage.writer as writer_module
+
+    ix = Index.create(tmp_path / "ix", crash_schema())
+    with ix.writer() as w:
+        w.add({"id": "old", "tag": "t0", "body": "kept"})
+    w = ix.writer()
+    w.add({"id": "new", "tag": "t1", "body": "one two three"})
+    assert w.delete("old") == 1
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer_module, "write_manifest", full_disk)
+    with pytest.raises(OSError):
+        w.commit()
+    monkeypatch.undo()
+    with pytest.raises(Exception, match="rolled back"):
+        w.commit()
+    w.close()
+    assert [d["id"] for d in ix.searcher().documents()] == ["old"]
+    with ix.writer() as w2:  # the lock was released and the batch's files are gone
+        w2.add({"id": "later", "tag": "t2", "body": "fine"})
+    assert_clean(ix.path)
+    assert sorted(d["id"] for d in ix.searcher().documents()) == ["later", "old"]
+
+
+def test_failed_merge_during_commit_rolls_the_whole_batch_back(tmp_path, monkeypatch):
+    """A merge that fails inside commit() discards the whole batch too: the segments the batch had
+    already flushed are never published, and the next writer removes the merge's output."""
+    import searchlib.storage.writer as writer_module
+
+    ix = Index.create(tmp_path / "ix", crash_schema())
+    with ix.writer() as w:
+        w.add({"id": "old", "tag": "t0", "body": "kept"})
+    w = ix.writer(buffer_chars=20)
+    for i in range(3):  # several flushed segments for the merge to combine
+        w.add({"id": f"new{i}", "tag": "t1", "body": "one two three four five six"})
+    assert w.delete("old") == 1
+    real_merge = writer_module.merge_segments
+    merges = []
+
+    def failing_merge(readers, path):
+        merges.append(path)
+        real_merge(readers, path)  # leaves a complete merged segment behind, then fails
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer_module, "merge_segments", failing_merge)
+    with pytest.raises(OSError):
+        w.commit(optimize=True)
+    monkeypatch.undo()
+    assert merges, "the merge step was not reached"
+    with pytest.raises(Exception, match="rolled back"):
+        w.commit()
+    w.close()
+    assert [d["id"] for d in ix.searcher().documents()] == ["old"]
+    with ix.writer() as w2:
+        w2.add({"id": "later", "tag": "t2", "body": "fine"})
+    assert_clean(ix.path)
+    assert not any(p.exists() for p in merges)
+    assert sorted(d["id"] for d in ix.searcher().documents()) == ["later", "old"]

@@ -49,5 +49,11 @@ class IndexCorruptError(SearchlibError):
         super().__init__(f"{path}: {message}")
 
 
+class IndexFileMissingError(IndexCorruptError):
+    """A file a manifest names is not there. Between a reader listing a commit and opening its
+    files, a writer may retire that commit: Searcher.open retries this error (and only this one)
+    on the newer commit."""
+
+
 class DocumentError(SearchlibError, ValueError):
     """A document cannot be indexed; the message names the document and the field."""

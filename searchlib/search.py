@@ -166,10 +166,11 @@ class Searcher:
                                                  entry.deletes))
                 return cls(directory, manifest, readers)
             except IndexCorruptError as exc:
+                from .errors import IndexFileMissingError  # a vanished file, told apart by its type
                 for r in readers:
                     r.close()
                 newer = read_manifest(directory).generation != manifest.generation
-                if not (newer and "missing" in str(exc)) or attempt == attempts - 1:
+                if not (newer and isinstance(exc, IndexFileMissingError)) or attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
 

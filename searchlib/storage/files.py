@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexCorruptError
+from ..errors import IndexCorruptError, IndexFileMissingError
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}\Z")
 _CHUNK = 1 << 20
@@ -26,11 +26,11 @@ def check_name(name: str) -> str:
     return name
 
 
-def missing(path: Path) -> IndexCorruptError:
+def missing(path: Path) -> IndexFileMissingError:
     """The error for a file a manifest names that is not there (or vanished while being opened,
-    when a writer removed an old commit's files): Searcher.open retries such errors on a newer
-    commit."""
-    return IndexCorruptError(str(path), "file is missing")
+    when a writer removed an old commit's files): Searcher.open retries such errors, told apart by
+    their type, on a newer commit."""
+    return IndexFileMissingError(str(path), "file is missing")
 
 
 def fsync_dir(path: Path) -> None:

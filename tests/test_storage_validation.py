@@ -1,0 +1,69 @@
+"""Storage review fixes: what opening a segment validates (the same validators `check` uses), vanished
+files told apart from other damage by their type, stored fields written as a stream, and stored
+documents returned as copies."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import searchlib.search as search_module
+from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, IndexFileMissingError, Schema
+from searchlib.search import Searcher
+from searchlib.storage.manifest import read_manifest
+from searchlib.storage.writer import SEGMENTS_DIR
+
+
+def schema() -> Schema:
+    return Schema(id=ID(unique=True, stored=True), tag=KEYWORD(stored=True), n=NUMERIC(),
+                  body=TEXT(analyzer="standard", stored=True, index_phrases=True))
+
+
+def build(path: Path, segments: int = 2, per_segment: int = 20) -> Index:
+    ix = Index.create(path, schema())
+    for part in range(segments):
+        with ix.writer(merge_factor=100) as w:
+            for i in range(per_segment):
+                w.add({"id": f"p{part}-{i}", "tag": f"t{i % 3}", "n": i, "body": f"walnut hazel {i} acorn"})
+    return ix
+
+
+def segment_file(ix: Index, fname: str, segment: int = 0) -> Path:
+    return ix.path / SEGMENTS_DIR / read_manifest(ix.path).segments[segment].name / fname
+
+
+# -- a vanished file is an IndexFileMissingError; only that is retried on a newer commit ---------
+
+def test_damage_under_a_path_containing_missing_is_not_retried(tmp_path, monkeypatch):
+    ix = build(tmp_path / "missing" / "ix-missing")
+    damaged = segment_file(ix, "stored.bin")
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    damaged.write_bytes(bytes(data))
+    real = search_module.SegmentReader
+    calls = []
+
+    def opening(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 1:  # a newer commit appears while the searcher opens the one it read
+            with ix.writer(merge_factor=100) as w:
+                w.add({"id": "new", "body": "walnut"})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "SegmentReader", opening)
+    with pytest.raises(IndexCorruptError) as info:
+        Searcher.open(ix.path)
+    assert not isinstance(info.value, IndexFileMissingError)
+    assert info.value.path == str(damaged) and "checksum mismatch" in str(info.value)
+    assert len(calls) == 1  # not retried, although a newer commit exists and the path says "missing"
+
+
+def test_a_vanished_file_is_an_index_file_missing_error(tmp_path):
+    ix = build(tmp_path / "ix")
+    gone = segment_file(ix, "body.pos.npy", 1)
+    gone.unlink()
+    with pytest.raises(IndexFileMissingError) as info:
+        Searcher.open(ix.path)
+    assert info.value.path == str(gone) and isinstance(info.value, IndexCorruptError)

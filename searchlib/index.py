@@ -55,7 +55,7 @@ class Writer(IndexWriter):
         stats = Stats([reader for _, reader, _ in segments])
         deleted = 0
         for seg, (name, reader, live) in enumerate(segments):
-            matches = SegmentEvaluator(reader, stats, {}, self.settings.k1, seg).matching(node)
+            matches = SegmentEvaluator(reader, stats, seg, self.schema, None).matching(node)
             doomed = np.flatnonzero(matches & live)
             if len(doomed):
                 deleted += self.delete_documents(name, doomed)

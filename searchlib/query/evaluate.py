@@ -36,7 +36,7 @@ from typing import Mapping
 import numpy as np
 
 from ..schema import TEXT, Schema
-from ..scoring import Explanation, bm25, explain_idf, explain_tf, idf
+from ..scoring import BM25, Explanation, bm25, explain_idf, explain_tf, idf, length_norm
 from ..storage.segment import _STRIDE, MISSING_TIME, SegmentReader, gather_ranges
 from .compile import (AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf,
                       TermRangeLeaf)
@@ -215,19 +215,35 @@ class Matches:
 
 
 class SegmentEvaluator:
-    """Evaluates compiled nodes on one segment with index-wide statistics.
+    """Evaluates compiled nodes on one segment with index-wide statistics and BM25 parameters
+    `bm25` (None: the evaluator only matches, and every term scores a constant idf). It holds no
+    per-query state, so one evaluator answers any number of queries.
 
-    `norms` holds k1 * (1 - b + b * len / avglen) per unit for each TEXT field; without a field's
-    norm its terms score a constant idf (ID and KEYWORD fields, or matching only).
+    A field with lengths (TEXT) gets its norms, k1 * (1 - b + b * len / avglen) per unit, when a
+    query first scores it; without them (ID and KEYWORD fields, or bm25=None) a term scores a
+    constant idf. `schema` gives explain() the fields' boosts.
     """
 
-    def __init__(self, reader: SegmentReader, stats: Stats, norms: Mapping[str, np.ndarray], k1: float, seg: int):
+    def __init__(self, reader: SegmentReader, stats: Stats, seg: int, schema: Schema, bm25: BM25 | None):
         self.reader = reader
         self.seg = seg  # the reader's position among the segments `stats` covers
         self.stats = stats
-        self.norms = norms
-        self.k1 = np.float32(k1)
+        self.schema = schema
+        self.bm25 = bm25
+        self.k1 = np.float32(BM25().k1 if bm25 is None else bm25.k1)
         self.n = reader.doc_count
+        self._norms: dict[str, np.ndarray | None] = {}
+
+    def norm(self, fname: str) -> np.ndarray | None:
+        """The field's k1 * (1 - b + b * len / avglen) per unit (float32), computed on first use;
+        None for a field without lengths, or when the evaluator only matches."""
+        if fname not in self._norms:
+            fr = self.reader.fields.get(fname)
+            norm = None
+            if self.bm25 is not None and fr is not None and fr.lengths is not None:
+                norm = length_norm(fr.lengths, self.stats.avg_length(fname), self.bm25.k1, self.bm25.b)
+            self._norms[fname] = norm
+        return self._norms[fname]
 
     def _empty(self) -> Matches:
         return Matches(np.zeros(self.n, dtype=bool))
@@ -280,7 +296,7 @@ class SegmentEvaluator:
 
     def term_scores(self, fname: str, units: np.ndarray, tf: np.ndarray, weight) -> np.ndarray:
         """BM25 of postings; `weight` (idf times boosts) is a number or one per posting."""
-        norm = self.norms.get(fname)
+        norm = self.norm(fname)
         if norm is None:  # ID and KEYWORD fields: no length, tf saturates at once
             return np.broadcast_to(np.asarray(weight, dtype=np.float32), (len(units),)).copy()
         return bm25(tf, norm[units], weight, self.k1)
@@ -339,7 +355,7 @@ class SegmentEvaluator:
     def fields_tf(self, fname: str, units: np.ndarray, tf: np.ndarray, weight: float) -> np.ndarray:
         """A field's part of BM25F's tf~: w_f * tf / (1 - b + b * len / avglen), as float32."""
         tf = np.asarray(tf, dtype=np.float32)
-        norm = self.norms.get(fname)
+        norm = self.norm(fname)
         if norm is None or self.k1 == 0:
             return np.float32(weight) * tf
         return np.float32(weight) * tf * self.k1 / norm[units]
@@ -659,15 +675,10 @@ class SegmentEvaluator:
             s *= m.docs[np.asarray(self.reader.fields[fname].unit_doc)]
 
     # -- explaining one document's score --------------------------------------------------------------
-    def explain(self, node: Node, doc: int, passage: "tuple[str, int] | None", b: float,
-                schema: Schema) -> Explanation | None:
+    def explain(self, node: Node, doc: int, passage: "tuple[str, int] | None") -> Explanation | None:
         """How `node` scores document `doc` of this segment, in the unit that ranks it: `passage`
         (split field, unit) or, when None, the document as a whole. None if the document does not
         match. The arithmetic is redone in float64 from the statistics it shows."""
-        self._b, self._schema = b, schema
-        return self._explain(node, doc, passage)
-
-    def _explain(self, node: Node, doc: int, passage) -> Explanation | None:
         if isinstance(node, BoolNode):
             return self._explain_bool(node, doc, passage)
         if not self.evaluate(node).docs[doc]:
@@ -693,10 +704,10 @@ class SegmentEvaluator:
         raise TypeError(f"cannot explain {node!r}")
 
     def _explain_bool(self, node: BoolNode, doc: int, passage) -> Explanation | None:
-        must = [self._explain(c, doc, passage) for c in node.must]
+        must = [self.explain(c, doc, passage) for c in node.must]
         if any(e is None for e in must):
             return None
-        should = [e for c in node.should if (e := self._explain(c, doc, passage)) is not None]
+        should = [e for c in node.should if (e := self.explain(c, doc, passage)) is not None]
         if not node.must and not should:
             return None
         if any(self.evaluate(c).docs[doc] for c in node.must_not):
@@ -726,18 +737,18 @@ class SegmentEvaluator:
         return int(tf[i]) if i < len(units) and units[i] == unit else 0
 
     def _boost(self, fname: str, boost: float) -> Explanation:
-        ft = self._schema.fields.get(fname)
+        ft = self.schema.fields.get(fname)
         field_boost = ft.boost if isinstance(ft, TEXT) else 1.0
         return Explanation(boost, "boost = query boost (with the default field's) times field boost:",
                            [Explanation(boost / field_boost, "query boost"), Explanation(field_boost, "field boost")])
 
     def _bm25(self, label: str, fname: str, idf_expl: Explanation, tf: float, unit: int, boost: float,
               what: str) -> Explanation:
-        if fname not in self.norms:  # ID and KEYWORD fields
+        if self.norm(fname) is None:  # ID and KEYWORD fields
             return Explanation(idf_expl.value * boost, f"{label}: idf * boost (no length; a match counts once)",
                                [idf_expl, self._boost(fname, boost)])
         fr = self.reader.fields[fname]
-        tf_expl = explain_tf(tf, int(fr.lengths[unit]), self.stats.avg_length(fname), float(self.k1), self._b, what)
+        tf_expl = explain_tf(tf, int(fr.lengths[unit]), self.stats.avg_length(fname), float(self.k1), self.bm25.b, what)
         return Explanation(idf_expl.value * tf_expl.value * boost, f"{label}: BM25 = idf * tf factor * boost",
                            [idf_expl, tf_expl, self._boost(fname, boost)])
 
@@ -777,7 +788,7 @@ class SegmentEvaluator:
                           leaf.boost, what)
 
     def _explain_fields(self, leaf: FieldsLeaf, doc: int, passage) -> Explanation:
-        k1, b = float(self.k1), self._b
+        k1 = float(self.k1)
         parts = []
         for fname, term in leaf.terms.items():
             unit = self._unit(fname, doc, passage)
@@ -785,7 +796,8 @@ class SegmentEvaluator:
             if not tf:
                 continue
             w = leaf.weights[fname]
-            if fname in self.norms:
+            if self.norm(fname) is not None:
+                b = self.bm25.b
                 dl, avg = int(self.reader.fields[fname].lengths[unit]), self.stats.avg_length(fname)
                 norm = 1 - b + b * dl / (avg if avg > 0 else 1.0)
                 parts.append(Explanation(w * tf / norm, f"{fname}:{term} in {self._where(fname, unit)}: "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -76,7 +76,10 @@ class Settings:
                 raise ConfigError(f"{where}.highlight.{key}", f"must be a whole number >= 1, got {value!r}")
         if not isinstance(hl.separator, str):
             raise ConfigError(f"{where}.highlight.separator", "must be text")
-        self.default_fields = _default_fields(self.default_fields, f"{where}.default_fields")
+        if self.default_fields is not None:
+            if isinstance(self.default_fields, str):  # per query a lone name is fine; saved settings list them
+                raise ConfigError(f"{where}.default_fields", "a list of field names or a mapping of name to boost")
+            self.default_fields = field_boosts(self.default_fields, f"{where}.default_fields")
         if schema is not None:
             for name in self.default_fields or {}:
                 if name not in searchable(schema):
@@ -86,8 +89,13 @@ class Settings:
                                          or not schema.fields[hl.field].stored):
                 raise ConfigError(f"{where}.highlight.field", f"{hl.field!r} is not a stored TEXT field")
 
-    def fields_for(self, schema: Schema) -> dict[str, float]:
-        """The default search fields with their boosts."""
+    def fields_for(self, schema: Schema, fields: "str | Sequence[str] | Mapping[str, float] | None" = None
+                   ) -> dict[str, float]:
+        """The fields a query searches with their boosts: `fields` (a query's own choice, checked as
+        field_boosts checks it, ConfigError naming "fields.<name>") when given, else the default
+        fields. The names are not checked against `schema`."""
+        if fields is not None:
+            return field_boosts(fields, "fields")
         if self.default_fields is not None:
             return dict(self.default_fields)
         return {name: 1.0 for name in schema.text_fields()}
@@ -97,23 +105,25 @@ def searchable(schema: Schema) -> list[str]:
     return [n for n, f in schema.items() if f.indexed]
 
 
-def _default_fields(value: Any, where: str) -> dict[str, float] | None:
-    """`value` as {field name: boost}: a list of names means boost 1.0 each; every boost must be a
-    positive number. ConfigError naming `where` (or the field under it) otherwise."""
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple)):
-        value = {name: 1.0 for name in value}
-    elif not isinstance(value, Mapping):
+def field_boosts(fields: "str | Sequence[str] | Mapping[str, float]", where: str = "fields") -> dict[str, float]:
+    """`fields` as {field name: boost}: a name, or a list of names, means boost 1.0 each; a mapping
+    gives each name its boost, a positive finite number (not a bool). The one rule for default
+    fields in settings, YAML and per query. ConfigError (a ValueError) naming `where`, or
+    `where.<name>` for a bad boost, otherwise; the names are not checked against a schema."""
+    if isinstance(fields, str):
+        fields = [fields]
+    if isinstance(fields, (list, tuple)):
+        fields = {name: 1.0 for name in fields}
+    elif not isinstance(fields, Mapping):
         raise ConfigError(where, "a list of field names or a mapping of name to boost")
-    fields = {}
-    for name, boost in value.items():
+    boosts = {}
+    for name, boost in fields.items():
         if not isinstance(name, str):
             raise ConfigError(where, f"field names must be text, got {name!r}")
         if not is_positive_number(boost):
             raise ConfigError(f"{where}.{name}", f"boost must be a positive number, got {boost!r}")
-        fields[name] = float(boost)
-    return fields
+        boosts[name] = float(boost)
+    return boosts
 
 
 def _check_keys(data: Mapping, allowed: set[str], where: str) -> None:

@@ -70,3 +70,42 @@ def test_yaml_text_boost_bool_names_the_field():
     with pytest.raises(ConfigError) as info:
         config_from_dict(data)
     assert info.value.key_path == "schema.body"
+
+
+# -- per-query fields follow the settings' rule ---------------------------------------------------
+
+@pytest.mark.parametrize("boost", [-1, 0, float("nan"), float("inf"), True, "2", None])
+def test_per_query_field_boosts_are_checked_like_settings(tmp_path, boost):
+    # ConfigError (a ValueError) naming the search argument, with the message Settings gives
+    with small_index(tmp_path).searcher() as s:
+        with pytest.raises(ConfigError, match="boost must be a positive number") as info:
+            s.search("hello", fields={"body": boost})
+        assert info.value.key_path == "fields.body"
+        with pytest.raises(ValueError):
+            s.explain("hello", "a", fields={"title": 1, "body": boost})
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"default_fields": {"body": boost}})
+    assert info.value.key_path == "settings.default_fields.body" and "boost must be a positive number" in str(info.value)
+
+
+def test_per_query_fields_by_name_list_or_mapping(tmp_path):
+    with small_index(tmp_path).searcher() as s:
+        assert {h.id for h in s.search("hello", fields="title")} == {"a"}
+        assert {h.id for h in s.search("hello", fields=["title"])} == {"a"}
+        by_map = {h.id: h.score for h in s.search("hello", fields={"body": 2})}
+        by_list = {h.id: h.score for h in s.search("hello", fields=["body"])}
+        assert by_map.keys() == by_list.keys() == {"a", "b"}
+        assert all(by_map[k] > by_list[k] > 0 for k in by_map)
+        with pytest.raises(ConfigError, match="field names must be text"):
+            s.search("hello", fields=[1])
+        with pytest.raises(SchemaError, match="no field 'nope'"):
+            s.search("hello", fields=["nope"])
+
+
+def test_settings_still_refuse_a_lone_name_and_normalise_in_place():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"default_fields": "body"})
+    assert info.value.key_path == "settings.default_fields"
+    settings = Settings(default_fields=["body"])
+    settings.validate()
+    assert settings.default_fields == {"body": 1.0}

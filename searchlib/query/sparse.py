@@ -82,26 +82,20 @@ class SparseEvaluator:
 
     def passes(self, node: Node, docs: np.ndarray) -> np.ndarray:
         """Whether each of the sorted `docs` matches `node` (a filter or an excluded clause): a
-        column range reads only their values; other clauses are matched as a document list,
-        then looked up by binary search, or through a mask where the documents are many."""
+        column range reads only their values, a term range marks its documents in a mask; other
+        clauses are evaluated as a document list (scores unused), then looked up by binary
+        search, or through a mask where the documents are many."""
         kind = type(node)
         if kind is ColumnLeaf:
             return self.dense.column_docs(node, docs)
         if kind is TermRangeLeaf:
             return self.dense.matching(node)[docs]
-        matched = self.matching(node)
+        matched = self.evaluate(node).docs
         if len(docs) * 16 < self.n:
             return positions_in(matched, docs)[0]
         mask = np.zeros(self.n, dtype=bool)
         mask[matched] = True
         return mask[docs]
-
-    def matching(self, node: Node) -> np.ndarray:
-        """The documents `node` matches, ascending, for filters (scores unused)."""
-        kind = type(node)
-        if kind is ColumnLeaf or kind is TermRangeLeaf:
-            return self.dense.matching(node).nonzero()[0]
-        return self.evaluate(node).docs
 
     # -- leaves ------------------------------------------------------------------------------------
     def _term(self, leaf: TermLeaf) -> DocScores:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import searchlib.search as search_module
-from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, IndexFileMissingError, Schema
+from searchlib import ID, KEYWORD, NUMERIC, STORED, TEXT, Index, IndexCorruptError, IndexFileMissingError, Schema
 from searchlib.search import Searcher
 from searchlib.storage.manifest import read_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
@@ -67,3 +67,24 @@ def test_a_vanished_file_is_an_index_file_missing_error(tmp_path):
     with pytest.raises(IndexFileMissingError) as info:
         Searcher.open(ix.path)
     assert info.value.path == str(gone) and isinstance(info.value, IndexCorruptError)
+
+
+# -- stored documents are returned as copies ---------------------------------------------------------
+
+def test_changing_a_hits_fields_changes_nothing_stored(tmp_path):
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), body=TEXT(stored=True),
+                                                 extra=STORED()))
+    with ix.writer() as w:
+        w.add({"id": "a", "body": "walnut", "extra": {"tags": ["x", "y"], "n": 1}})
+        w.add({"id": "b", "body": "hazel", "extra": [1, 2]})
+    with ix.searcher() as s:
+        hit = s.search("walnut")[0]
+        hit.fields["body"] = "changed"
+        hit.fields["extra"]["tags"].append("z")
+        hit.fields["new"] = 1
+        again = s.search("walnut")[0]
+        assert again.fields == {"id": "a", "body": "walnut", "extra": {"tags": ["x", "y"], "n": 1}}
+        docs = list(s.documents())
+        docs[1]["extra"].append(3)
+        assert list(s.documents()) == [{"id": "a", "body": "walnut", "extra": {"tags": ["x", "y"], "n": 1}},
+                                       {"id": "b", "body": "hazel", "extra": [1, 2]}]

@@ -41,6 +41,15 @@ def write_stored(directory: Path, docs: Iterable[dict]) -> dict[str, dict]:
             POINTERS: write_array(directory / POINTERS, np.asarray(offsets, dtype=np.int64))}
 
 
+def _copy(value):
+    """A deep copy of decoded JSON (dicts, lists and immutable scalars), faster than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 class StoredReader:
     """Random access to one segment's stored documents."""
 
@@ -68,11 +77,16 @@ class StoredReader:
         return docs
 
     def get(self, doc: int) -> dict:
+        """The document's stored values: a copy the caller may change (the decoded block is
+        cached for the next read of a neighbouring document and must stay as stored)."""
         block = self._block(doc // BLOCK_DOCS)
         try:
-            return block[doc % BLOCK_DOCS]
+            found = block[doc % BLOCK_DOCS]
         except IndexError:
             raise IndexCorruptError(str(self.path), f"no stored document {doc}") from None
+        if not isinstance(found, dict):
+            raise IndexCorruptError(str(self.path), f"stored document {doc} is not a JSON object")
+        return _copy(found)
 
     def close(self) -> None:
         if self._fd >= 0:

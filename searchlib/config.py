@@ -17,7 +17,7 @@ import yaml
 from .analysis import PRESETS, from_spec
 from .errors import ConfigError, SchemaError
 from .highlight import FORMATTERS
-from .schema import FIELD_TYPES, Schema, is_positive_number, is_whole_number
+from .schema import FIELD_TYPES, PassageSpec, Schema, is_positive_number, is_whole_number
 from .scoring import BM25
 
 OPERATORS = ("OR", "AND")
@@ -217,6 +217,11 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
         spec.pop("type")
         if "analyzer" in spec:
             spec["analyzer"] = _analyzer(spec["analyzer"], named, f"{where}.analyzer")
+        if "passages" in spec:
+            try:
+                spec["passages"] = PassageSpec.coerce(spec["passages"])
+            except SchemaError as exc:
+                raise ConfigError(f"{where}.passages", str(exc)) from None
         for flag in _FIELD_FLAGS[kind]:
             if flag in spec and not isinstance(spec[flag], bool):
                 raise ConfigError(f"{where}.{flag}", f"must be true or false, got {spec[flag]!r}")

@@ -61,6 +61,10 @@ class PassageSpec:
             if unknown:
                 raise SchemaError(f"unknown passage keys {sorted(unknown)}; allowed: mode, size, overlap")
             base = cls.coerce(value.get("mode", "paragraph"))
+            if base is None:  # {mode: none}: no passages, like `passages: none`
+                if len(value) > 1:
+                    raise SchemaError(f"passage mode none takes no size or overlap, got {dict(value)!r}")
+                return None
             size = value.get("size", base.size)
             overlap = base.overlap
             if "overlap" not in value and is_whole_number(size, 1) and size != base.size:

@@ -109,3 +109,22 @@ def test_settings_still_refuse_a_lone_name_and_normalise_in_place():
     settings = Settings(default_fields=["body"])
     settings.validate()
     assert settings.default_fields == {"body": 1.0}
+
+
+# -- passages: {mode: none} ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["none", None])
+def test_passages_mapping_with_mode_none_means_no_passages(mode):
+    assert PassageSpec.coerce({"mode": mode}) is None
+    config = config_from_dict({"schema": {"body": {"type": "text", "passages": {"mode": mode}}}})
+    assert config.schema.fields["body"].passages is None
+
+
+@pytest.mark.parametrize("passages", [{"mode": "none", "size": 2}, {"mode": None, "overlap": 0}, {"mode": "chapters"},
+                                      {"mode": "window", "size": 0}, {"mode": "none", "colour": 1}])
+def test_bad_passages_name_the_passages_key(passages):
+    with pytest.raises(SchemaError):
+        PassageSpec.coerce(passages)
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"schema": {"body": {"type": "text", "passages": passages}}})
+    assert info.value.key_path == "schema.body.passages"

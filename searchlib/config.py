@@ -47,13 +47,17 @@ class Settings:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], where: str = "settings") -> "Settings":
+    def from_json(cls, data: Mapping[str, Any], where: str = "settings", schema: Schema | None = None
+                  ) -> "Settings":
+        """Settings from `to_json()` output (or the flattened YAML), validated (against `schema`
+        when given); a missing key keeps its default. ConfigError names the key under `where`."""
         data = dict(data or {})
         _check_keys(data, {"k1", "b", "default_fields", "operator", "passages_per_hit", "highlight"}, where)
-        hl = dict(data.pop("highlight", None) or {})
+        hl = _section(data, "highlight", f"{where}.highlight")
+        data.pop("highlight", None)
         _check_keys(hl, set(HighlightSettings.__dataclass_fields__), f"{where}.highlight")
         settings = cls(**data, highlight=HighlightSettings(**hl))
-        settings.validate(where)
+        settings.validate(where, schema)
         return settings
 
     def validate(self, where: str = "settings", schema: Schema | None = None) -> None:
@@ -237,17 +241,14 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
     search = _section(data, "search", "search")
     _check_keys(search, {"default_fields", "operator", "bm25", "passages_per_hit"}, "search")
     bm25 = _section(search, "bm25", "search.bm25")
-    search.pop("bm25", None)
     _check_keys(bm25, {"k1", "b"}, "search.bm25")
-    highlight = _section(data, "highlight", "highlight")
-    _check_keys(highlight, set(HighlightSettings.__dataclass_fields__), "highlight")
-    given = {"k1": bm25.get("k1"), "b": bm25.get("b"), "passages_per_hit": search.get("passages_per_hit"),
-             "operator": str(search["operator"]).upper() if "operator" in search else None,
-             "default_fields": search.get("default_fields")}  # listed or mapped: Settings.validate checks it
-    settings = Settings(**{k: v for k, v in given.items() if v is not None},
-                        highlight=HighlightSettings(**highlight))  # Settings' own defaults for the rest
+    if search.get("operator") is not None:
+        search["operator"] = str(search["operator"]).upper()
+    # Settings are flat: search.* and search.bm25.* side by side; a null key keeps its default.
+    flat = {key: value for key, value in {**search, **bm25, "highlight": data.get("highlight")}.items()
+            if key != "bm25" and value is not None}
     try:
-        settings.validate("", schema)
+        settings = Settings.from_json(flat, "", schema)
     except ConfigError as exc:
         head, _, rest = exc.key_path.lstrip(".").partition(".")
         key_path = _YAML_PATHS.get(head, head) + (f".{rest}" if rest else "")

@@ -128,3 +128,34 @@ def test_bad_passages_name_the_passages_key(passages):
     with pytest.raises(ConfigError) as info:
         config_from_dict({"schema": {"body": {"type": "text", "passages": passages}}})
     assert info.value.key_path == "schema.body.passages"
+
+
+# -- YAML settings go through Settings.from_json ---------------------------------------------------
+
+def test_settings_from_json_checks_against_a_schema_and_a_bad_highlight():
+    schema = Schema(id=ID(unique=True), body=TEXT(stored=True))
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"default_fields": ["nope"]}, schema=schema)
+    assert info.value.key_path == "settings.default_fields.nope"
+    assert Settings.from_json({"default_fields": ["body"]}, schema=schema).default_fields == {"body": 1.0}
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"highlight": "html"})
+    assert info.value.key_path == "settings.highlight"
+
+
+def test_yaml_settings_null_keys_keep_defaults_and_paths_are_yaml_paths():
+    schema = {"id": {"type": "id", "unique": True}, "body": {"type": "text", "stored": True}}
+    config = config_from_dict({"schema": schema, "search": {"operator": None, "bm25": {"k1": None, "b": 0.5},
+                                                            "passages_per_hit": None}, "highlight": None})
+    assert config.settings == Settings(b=0.5)
+    config = config_from_dict({"schema": schema, "search": {"operator": "and"}})
+    assert config.settings.operator == "AND"
+    for search, key_path in [({"bm25": {"k1": True}}, "search.bm25.k1"), ({"bm25": {"b": "x"}}, "search.bm25.b"),
+                             ({"passages_per_hit": True}, "search.passages_per_hit"),
+                             ({"default_fields": {"body": True}}, "search.default_fields.body")]:
+        with pytest.raises(ConfigError) as info:
+            config_from_dict({"schema": schema, "search": search})
+        assert info.value.key_path == key_path
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"schema": schema, "highlight": {"max_fragments": True}})
+    assert info.value.key_path == "highlight.max_fragments"

@@ -266,6 +266,7 @@ def test_writer_killed_at_random_moments_loses_and_invents_nothing(tmp_path):
     rng = random.Random(SEED)
     model = Model()
     killed_in: Counter = Counter()
+    reached: Counter = Counter()  # targeted phase -> iterations whose kill came right after it
     in_flight_committed = 0
     for iteration in range(ITERATIONS):
         target = PHASES[iteration % len(PHASES)]
@@ -277,6 +278,7 @@ def test_writer_killed_at_random_moments_loses_and_invents_nothing(tmp_path):
             if target == "any":
                 time.sleep(rng.uniform(0.0, 0.6))
             elif all(lines.wait_for(target, 15) for _ in range(rng.randint(1, 4))):  # its 1st to 4th time
+                reached[target] += 1
                 time.sleep(rng.choice([0.0, rng.uniform(0.0, 0.004), rng.uniform(0.0, 0.03)]))
         finally:
             proc.kill()
@@ -310,8 +312,13 @@ def test_writer_killed_at_random_moments_loses_and_invents_nothing(tmp_path):
         model.states = {n: s for n, s in model.states.items() if n >= committed - 1}
 
     assert logged_batches(log), "no batch was ever committed"
+    # Every phase the loop aimed at was hit at least once (CI's 25 iterations aim at each 3 times).
+    targeted = {PHASES[i % len(PHASES)] for i in range(ITERATIONS)} - {"any"}
+    missed = sorted(targeted - set(reached))
+    assert not missed, f"phases never reached before a kill: {missed} (reached: {dict(reached)})"
     print(f"\n{ITERATIONS} kills after {logged_batches(log)[-1]} batches; last phase announced before each kill: "
-          f"{dict(killed_in)}; batches committed but not yet logged at the kill: {in_flight_committed}")
+          f"{dict(killed_in)}; targeted phases reached: {dict(reached)}; "
+          f"batches committed but not yet logged at the kill: {in_flight_committed}")
 
 
 def _difference(got: dict, want: dict) -> str:

@@ -92,3 +92,22 @@ def test_explain_uses_each_searchs_own_b_on_shared_evaluators(ix):
                 e = s.explain("apple cherry", hit.id, b=b, k1=k1)
                 assert np.float32(e.value) == pytest.approx(hit.score, rel=1e-5)
                 assert f"k1={k1:g} b={b:g}" in e.description
+
+
+def test_excluded_clauses_are_matched_without_scores(ix, monkeypatch):
+    from searchlib.query.compile import BoolNode, TermRangeLeaf
+    from searchlib.query.evaluate import SegmentEvaluator
+
+    evaluated = []
+    real = SegmentEvaluator.evaluate
+    monkeypatch.setattr(SegmentEvaluator, "evaluate", lambda self, node: evaluated.append(node) or real(self, node))
+    with ix.searcher() as s:
+        node = s._compiler(None, None, False, None).compile(s.parse("apple -id:[d1 TO d3]"))
+        assert isinstance(node, BoolNode) and isinstance(node.must_not[0], TermRangeLeaf)
+        dense = s._evaluators_for(0, s._params(None, None))[0]
+        m = dense.evaluate(node)
+        assert not any(isinstance(n, TermRangeLeaf) for n in evaluated)  # no score array for the range
+        excluded = {f"d{i}" for i in range(60) if "d1" <= f"d{i}" <= "d3"}  # compared as text
+        hits = {h.id for h in s.search("apple", limit=100, highlight=False)}
+        found = {h.id for h in s.search("apple -id:[d1 TO d3]", limit=100, highlight=False)}
+        assert found == hits - excluded and int(m.docs.sum()) == len(found)

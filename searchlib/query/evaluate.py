@@ -269,8 +269,8 @@ class SegmentEvaluator:
         raise TypeError(f"cannot evaluate {node!r}")
 
     def matching(self, node: Node) -> np.ndarray:
-        """Only the documents `node` matches (bool[doc_count]), for filters, whose scores are
-        not used: constant-score ranges skip building a score array."""
+        """Only the documents `node` matches (bool[doc_count]), for filters and excluded clauses,
+        whose scores are not used: constant-score ranges skip building a score array."""
         if isinstance(node, ColumnLeaf):
             return self.column_docs(node)
         if isinstance(node, TermRangeLeaf):
@@ -662,7 +662,7 @@ class SegmentEvaluator:
             else:
                 result.add_scores(acc)
         for child in node.must_not:
-            result.docs &= ~self.evaluate(child).docs
+            result.docs &= ~self.matching(child)
         if len(node.must) > 1 or node.must_not or (node.must and node.should):
             self._mask(result)  # documents that failed a clause keep no partial score
         result.scale(node.boost)
@@ -710,7 +710,7 @@ class SegmentEvaluator:
         should = [e for c in node.should if (e := self.explain(c, doc, passage)) is not None]
         if not node.must and not should:
             return None
-        if any(self.evaluate(c).docs[doc] for c in node.must_not):
+        if any(self.matching(c)[doc] for c in node.must_not):
             return None
         total = sum(e.value for e in must + should)
         if node.boost == 1.0:

@@ -159,3 +159,26 @@ def test_yaml_settings_null_keys_keep_defaults_and_paths_are_yaml_paths():
     with pytest.raises(ConfigError) as info:
         config_from_dict({"schema": schema, "highlight": {"max_fragments": True}})
     assert info.value.key_path == "highlight.max_fragments"
+
+
+# -- one version ---------------------------------------------------------------------------------
+
+def test_installed_metadata_version_is_the_package_version():
+    import importlib.metadata
+
+    import searchlib
+
+    try:
+        installed = importlib.metadata.version("searchlib")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("searchlib is not installed (tests run from the source tree): no metadata to compare")
+    assert installed == searchlib.__version__
+
+
+def test_setup_cfg_reads_the_version_from_the_package():
+    import configparser
+    from pathlib import Path
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parents[1] / "setup.cfg", encoding="utf-8")
+    assert cfg["metadata"]["version"] == "attr: searchlib.__version__"

@@ -88,3 +88,44 @@ def test_changing_a_hits_fields_changes_nothing_stored(tmp_path):
         docs[1]["extra"].append(3)
         assert list(s.documents()) == [{"id": "a", "body": "walnut", "extra": {"tags": ["x", "y"], "n": 1}},
                                        {"id": "b", "body": "hazel", "extra": [1, 2]}]
+
+
+# -- stored fields are written as a stream ----------------------------------------------------------
+
+def test_write_stored_streams_its_blocks(tmp_path):
+    import base64
+    import tracemalloc
+
+    from searchlib.storage import files
+    from searchlib.storage.stored import DATA, POINTERS, StoredReader, write_stored
+
+    small = [{"id": str(i), "body": f"text {i}", "list": [i, {"k": i}]} for i in range(37)]
+    entries = write_stored(tmp_path, iter(small))
+    for fname in (DATA, POINTERS):
+        files.verify(tmp_path / fname, entries[fname])
+    reader = StoredReader(tmp_path, entries)
+    try:
+        assert [reader.get(i) for i in range(37)] == small
+    finally:
+        reader.close()
+
+    rng = np.random.default_rng(1)
+    n, text_bytes = 2000, 12_000
+
+    def docs():  # each document made on demand: only what write_stored keeps stays in memory
+        for i in range(n):
+            yield {"id": str(i), "body": base64.b64encode(rng.bytes(text_bytes)).decode()}
+
+    big = tmp_path / "big"
+    big.mkdir()
+    tracemalloc.start()
+    try:
+        entries = write_stored(big, docs())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    size = (big / DATA).stat().st_size
+    assert size > 20_000_000  # random text barely compresses
+    assert peak < size / 10, f"writing held {peak / size:.2f}x the stored file"
+    assert entries[DATA] == {"size": size, "crc32": files.crc32_file(big / DATA)}
+    files.verify(big / POINTERS, entries[POINTERS])

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -49,15 +51,6 @@ def crc32_file(path: Path) -> int:
     return crc
 
 
-def write_bytes(path: Path, data: bytes) -> dict:
-    """Write `data` to a new file durably; return its manifest entry {size, crc32}."""
-    with open(path, "xb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return {"size": len(data), "crc32": zlib.crc32(data)}
-
-
 class _ChecksummingWriter:
     """A binary file wrapper that keeps the CRC-32 and size of everything written through it."""
 
@@ -72,16 +65,36 @@ class _ChecksummingWriter:
         self.size += len(view)
         return self.fh.write(view)
 
+    def entry(self) -> dict:
+        """The manifest entry {size, crc32} of what was written so far."""
+        return {"size": self.size, "crc32": self.crc32}
+
+
+@contextmanager
+def write_stream(path: Path) -> Iterator[_ChecksummingWriter]:
+    """A new file written piece by piece, checksummed as it goes and fsynced when the block ends
+    (normally: an exception leaves a partial file, which no manifest names). Take the manifest
+    entry from the writer's `entry()` after the block."""
+    with open(path, "xb") as fh:
+        out = _ChecksummingWriter(fh)
+        yield out
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_bytes(path: Path, data: bytes) -> dict:
+    """Write `data` to a new file durably; return its manifest entry {size, crc32}."""
+    with write_stream(path) as out:
+        out.write(data)
+    return out.entry()
+
 
 def write_array(path: Path, array: np.ndarray) -> dict:
     """Write a numpy array as .npy (no pickle) durably; return its manifest entry. The array is
     streamed to the file (checksummed as it goes), never copied whole into memory."""
-    with open(path, "xb") as fh:
-        out = _ChecksummingWriter(fh)
+    with write_stream(path) as out:
         np.lib.format.write_array(out, np.ascontiguousarray(array), allow_pickle=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return {"size": out.size, "crc32": out.crc32}
+    return out.entry()
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -14,7 +14,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import IndexCorruptError
-from .files import load_array, missing, verify, write_array, write_bytes
+from .files import load_array, missing, verify, write_array, write_stream
 
 BLOCK_DOCS = 16
 DATA, POINTERS = "stored.bin", "stored.ptr.npy"
@@ -25,19 +25,22 @@ def _compress_block(block: list[dict]) -> bytes:
 
 
 def write_stored(directory: Path, docs: Iterable[dict]) -> dict[str, dict]:
-    """Write the documents' stored values; return the files' manifest entries."""
-    chunks, offsets, block, total = [], [0], [], 0
-    for doc in docs:
-        block.append(doc)
-        if len(block) == BLOCK_DOCS:
-            chunks.append(_compress_block(block))
-            total += len(chunks[-1])
-            offsets.append(total)
-            block = []
-    if block:
-        chunks.append(_compress_block(block))
-        offsets.append(total + len(chunks[-1]))
-    return {DATA: write_bytes(directory / DATA, b"".join(chunks)),
+    """Write the documents' stored values; return the files' manifest entries. Each block is
+    compressed and written as it fills, so memory holds one block, not the file (a merge passes
+    its documents as a generator)."""
+    offsets = [0]
+    with write_stream(directory / DATA) as out:
+        block: list[dict] = []
+        for doc in docs:
+            block.append(doc)
+            if len(block) == BLOCK_DOCS:
+                out.write(_compress_block(block))
+                offsets.append(out.size)
+                block = []
+        if block:
+            out.write(_compress_block(block))
+            offsets.append(out.size)
+    return {DATA: out.entry(),
             POINTERS: write_array(directory / POINTERS, np.asarray(offsets, dtype=np.int64))}
 
 

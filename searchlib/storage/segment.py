@@ -15,7 +15,10 @@ A segment is a directory of files written once. Per indexed field `f`:
   f.uspan.npy int64[U,2]   character span of each passage in the field (split TEXT)
   f.pair*.npy              postings of adjacent word pairs (TEXT with index_phrases; pairs.py)
 Columns `f.col.npy` (NUMERIC float64 with NaN for missing, DATETIME int64 with MISSING_TIME), stored
-fields (stored.py) and `meta.json` with per-field counts complete it.
+fields (stored.py) and `meta.json` with per-field counts complete it. A commit that deletes some of
+its documents adds `del-<generation>.npy` (uint8[ceil(doc_count / 8)], the packed bits of the deleted
+documents, np.packbits order); the manifest names the segment's current one, and older ones go when
+no kept commit names them.
 """
 from __future__ import annotations
 

@@ -111,3 +111,19 @@ def test_excluded_clauses_are_matched_without_scores(ix, monkeypatch):
         hits = {h.id for h in s.search("apple", limit=100, highlight=False)}
         found = {h.id for h in s.search("apple -id:[d1 TO d3]", limit=100, highlight=False)}
         assert found == hits - excluded and int(m.docs.sum()) == len(found)
+
+
+def test_term_postings(ix):
+    from searchlib.query.evaluate import posting_slots, term_postings
+
+    with ix.searcher() as s:
+        reader = s.readers[0]
+        assert term_postings(reader, "title", "zzz") is None
+        assert term_postings(reader, "no_such_field", "apple") is None
+        units, tf = term_postings(reader, "title", "apple")
+        fr = reader.fields["title"]
+        assert list(units) == list(fr.postings(fr.term_id("apple"))[0]) and len(units) == len(tf) > 0
+        tids = np.array([fr.term_id("apple"), fr.term_id("cherry")])
+        idx, counts = posting_slots(fr, tids)
+        assert list(counts) == [fr.doc_freq("apple"), fr.doc_freq("cherry")]
+        assert list(np.asarray(fr.unit)[idx]) == list(units) + list(term_postings(reader, "title", "cherry")[0])

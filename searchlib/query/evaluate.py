@@ -37,7 +37,7 @@ import numpy as np
 
 from ..schema import TEXT, Schema
 from ..scoring import BM25, Explanation, bm25, explain_idf, explain_tf, idf, length_norm
-from ..storage.segment import _STRIDE, MISSING_TIME, SegmentReader, gather_ranges
+from ..storage.segment import _STRIDE, MISSING_TIME, FieldReader, SegmentReader, gather_ranges
 from .compile import (AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf,
                       TermRangeLeaf)
 from .expand import Expander, Expansion, term_range_ids
@@ -121,6 +121,22 @@ def intersect(plists: list[np.ndarray], unit_count: int | None = None) -> tuple[
     return np.asarray(cand, dtype=np.int64), [picks.get(i, cand[:0]) for i in range(len(plists))]
 
 
+def term_postings(reader: SegmentReader, fname: str, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(units ascending, term frequencies) of `term` in field `fname` of the segment; None where
+    the segment does not hold the term (or the field)."""
+    fr = reader.fields.get(fname)
+    tid = fr.term_id(term) if fr is not None else -1
+    return fr.postings(tid) if tid >= 0 else None
+
+
+def posting_slots(fr: FieldReader, tids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the postings of term ids `tids` of field reader `fr` lie in its posting arrays (one
+    index per posting, term by term), and how many postings each term has."""
+    ptr = np.asarray(fr.ptr)
+    starts, counts = ptr[tids], ptr[tids + 1] - ptr[tids]
+    return gather_ranges(starts, counts), counts
+
+
 # -- evaluation -------------------------------------------------------------------------------
 class Stats:
     """Index-wide statistics over a searcher's segments: unit counts, average lengths, document
@@ -165,10 +181,9 @@ class Stats:
             for r in self.readers:
                 docs, split = [], False
                 for fname, term in terms.items():
-                    fr = r.fields.get(fname)
-                    tid = fr.term_id(term) if fr is not None else -1
-                    if tid >= 0:
-                        units = fr.postings(tid)[0]
+                    found = term_postings(r, fname, term)
+                    if found is not None:
+                        fr, units = r.fields[fname], found[0]
                         docs.append(np.asarray(fr.unit_doc)[units] if fr.split else units)
                         split |= fr.split
                 if len(docs) == 1 and not split:
@@ -305,11 +320,10 @@ class SegmentEvaluator:
     def scored_term(self, leaf: TermLeaf) -> tuple[np.ndarray, np.ndarray] | None:
         """(units, BM25 scores) of a word's postings in this segment; None where it is absent.
         Shared by the dense and the sparse evaluator, so both score a word alike."""
-        fr = self.reader.fields.get(leaf.field)
-        tid = fr.term_id(leaf.term) if fr is not None else -1
-        if tid < 0:
+        found = term_postings(self.reader, leaf.field, leaf.term)
+        if found is None:
             return None
-        units, tf = fr.postings(tid)
+        units, tf = found
         return units, self.term_scores(leaf.field, units, tf, self.stats.idf(leaf.field, leaf.term) * leaf.boost)
 
     def _term(self, leaf: TermLeaf) -> Matches:
@@ -323,11 +337,10 @@ class SegmentEvaluator:
         split_parts = []
         touched = []  # documents with the word in an unsplit field: only they need saturating
         for fname, term in leaf.terms.items():
-            fr = self.reader.fields.get(fname)
-            tid = fr.term_id(term) if fr is not None else -1
-            if tid < 0:
+            found = term_postings(self.reader, fname, term)
+            if found is None:
                 continue
-            units, tf = fr.postings(tid)
+            fr, (units, tf) = self.reader.fields[fname], found
             part = self.fields_tf(fname, units, tf, leaf.weights[fname])
             if fr.split:
                 split_parts.append((fname, fr, units, part))
@@ -402,8 +415,7 @@ class SegmentEvaluator:
             tf = np.concatenate([fr.tf[a:b] for a, b in bounds])
             counts = [b - a for a, b in bounds]
         else:
-            starts, counts = ptr[tids], ptr[tids + 1] - ptr[tids]
-            idx = gather_ranges(starts, counts)
+            idx, counts = posting_slots(fr, tids)
             units, tf = fr.unit[idx], fr.tf[idx]
         return units, self.term_scores(fname, units, tf, np.repeat(weights, counts))
 
@@ -438,8 +450,7 @@ class SegmentEvaluator:
         if len(tids) == len(fr.trie):
             units = np.asarray(fr.unit)  # the whole dictionary: every posting
         else:
-            ptr = np.asarray(fr.ptr)
-            units = np.asarray(fr.unit)[gather_ranges(ptr[tids], ptr[tids + 1] - ptr[tids])]
+            units = np.asarray(fr.unit)[posting_slots(fr, tids)[0]]
         docs[np.asarray(fr.unit_doc)[units] if fr.split else units] = True
         return docs
 
@@ -728,11 +739,10 @@ class SegmentEvaluator:
         return passage[1] if passage is not None and passage[0] == fname else None
 
     def _tf_at(self, fname: str, term: str, unit: int | None) -> int:
-        fr = self.reader.fields.get(fname)
-        tid = fr.term_id(term) if fr is not None and unit is not None else -1
-        if tid < 0:
+        found = term_postings(self.reader, fname, term) if unit is not None else None
+        if found is None:
             return 0
-        units, tf = fr.postings(tid)
+        units, tf = found
         i = int(np.searchsorted(units, unit))
         return int(tf[i]) if i < len(units) and units[i] == unit else 0
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .compile import AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, TermRangeLeaf
-from .evaluate import SegmentEvaluator, distinct, intersect, positions_in, run_sums
+from .evaluate import SegmentEvaluator, distinct, intersect, positions_in, run_sums, term_postings
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.int64)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float32)
@@ -107,10 +107,9 @@ class SparseEvaluator:
         document in field order, then saturated once, for only the documents holding the word."""
         parts = []
         for fname, term in leaf.terms.items():
-            fr = self.reader.fields.get(fname)
-            tid = fr.term_id(term) if fr is not None else -1
-            if tid >= 0:
-                units, tf = fr.postings(tid)
+            found = term_postings(self.reader, fname, term)
+            if found is not None:
+                units, tf = found
                 parts.append((units, self.dense.fields_tf(fname, units, tf, leaf.weights[fname])))
         if not parts:
             return EMPTY
@@ -157,11 +156,10 @@ class SparseEvaluator:
         documents scored, summed in clause order."""
         lists = []
         for leaf in words:
-            fr = self.reader.fields.get(leaf.field)
-            tid = fr.term_id(leaf.term) if fr is not None else -1
-            if tid < 0:
+            found = term_postings(self.reader, leaf.field, leaf.term)
+            if found is None:
                 return EMPTY
-            lists.append(fr.postings(tid))
+            lists.append(found)
         docs, picks = intersect([units for units, _ in lists], self.n)
         if not len(docs):
             return EMPTY

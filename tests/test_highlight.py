@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import searchlib.highlight as highlight_module
 from searchlib.analysis import get_analyzer
 from searchlib.errors import ConfigError
 from searchlib.highlight import (FORMATTERS, AnsiFormatter, Formatter, HtmlFormatter, PlainFormatter, get_formatter,
@@ -292,12 +294,92 @@ def test_base_formatter_renders_unmarked():
 
 # -- scale --------------------------------------------------------------------------------------
 
-def test_a_megabyte_of_text_with_many_matches():
-    # Linear work: this runs in about a second; a quadratic pass over tokens x fragments would not finish.
-    text = "the cat sat on a mat and then a dog came by. " * 23000
-    assert len(text) > 1_000_000
-    out = highlight(text, EN, {"cat": 1.0, "dog": 1.5}, [[(0, "cat"), (1, "sat")]])
+class _Work:
+    """What one highlight() call reads: characters of the text (by indexing, slicing or a regex
+    scan), elements of its hit list, and the texts handed to the analyzer."""
+
+    def __init__(self):
+        self.chars = 0
+        self.hit_reads = 0
+        self.hits = 0
+        self.analysed: list[int] = []
+
+
+def _count_work(monkeypatch) -> _Work:
+    """Count the work of highlight() (see _Work) through proxies: no clock involved."""
+    work = _Work()
+
+    class CountedHits(list):
+        def __getitem__(self, k):
+            work.hit_reads += 1
+            return list.__getitem__(self, k)
+
+        def __iter__(self):
+            for hit in list.__iter__(self):
+                work.hit_reads += 1
+                yield hit
+
+    class CountedPattern:
+        def __init__(self, pattern):
+            self.pattern = pattern
+
+        def __getattr__(self, name):
+            method = getattr(self.pattern, name)
+
+            def counted(*args, **kwargs):
+                if name in ("sub", "subn"):
+                    work.chars += len(args[1])
+                else:  # search, match, finditer...: (string, pos, endpos)
+                    string, pos, endpos = (*args, 0, sys.maxsize)[:3]
+                    work.chars += max(0, min(endpos, len(string)) - max(pos, 0))
+                return method(*args, **kwargs)
+            return counted
+
+    find_hits = highlight_module._find_hits
+
+    def counted_find_hits(*args, **kwargs):
+        hits = CountedHits(find_hits(*args, **kwargs))
+        work.hits += len(hits)
+        return hits
+
+    monkeypatch.setattr(highlight_module, "_find_hits", counted_find_hits)
+    for name, value in list(vars(highlight_module).items()):
+        if isinstance(value, re.Pattern):
+            monkeypatch.setattr(highlight_module, name, CountedPattern(value))
+    return work
+
+
+class _CountedText(str):
+    """A text that adds the length of every piece read from it by indexing or slicing to `work`."""
+
+    work: _Work
+
+    def __getitem__(self, key):
+        piece = str.__getitem__(self, key)
+        self.work.chars += len(piece)
+        return piece
+
+
+def test_a_megabyte_of_text_with_many_matches(monkeypatch):
+    # Linear work, counted rather than timed: the text is read a bounded number of times and
+    # every hit a bounded number of times; a pass over the hits (or a rescan of the text) per
+    # candidate fragment would read them tens of thousands of times.
+    work = _count_work(monkeypatch)
+    text = _CountedText("the cat sat on a mat and then a dog came by. " * 23000)
+    text.work = work
+    size = len(text)
+    assert size > 1_000_000
+
+    def analyzer(piece):
+        work.analysed.append(len(piece))
+        return EN(piece)
+
+    out = highlight(text, analyzer, {"cat": 1.0, "dog": 1.5}, [[(0, "cat"), (1, "sat")]])
     assert "<mark>cat sat</mark>" in out and "<mark>dog</mark>" in out
+    assert work.analysed == [size - 1]  # analysed once (the trailing space stripped)
+    assert work.hits == 2 * 23000  # "cat sat" and "dog" in every sentence
+    assert work.chars <= 3 * size
+    assert work.hit_reads <= 10 * work.hits
 
 
 def test_a_megabyte_without_spaces():

@@ -127,3 +127,14 @@ def test_term_postings(ix):
         idx, counts = posting_slots(fr, tids)
         assert list(counts) == [fr.doc_freq("apple"), fr.doc_freq("cherry")]
         assert list(np.asarray(fr.unit)[idx]) == list(units) + list(term_postings(reader, "title", "cherry")[0])
+
+
+def test_primary_falls_through_to_one_error_on_tokens_its_callers_stop_at():
+    from searchlib.errors import QuerySyntaxError
+    from searchlib.query.parser import _Lexer, _Parser
+
+    for text in (")", "AND", "OR"):  # never reach primary() through the grammar; called directly
+        parser = _Parser(text, _Lexer(text).run(), None, False)
+        with pytest.raises(QuerySyntaxError, match="expected a word, a phrase or a group") as err:
+            parser.primary(None)
+        assert err.value.column == 1

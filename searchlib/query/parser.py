@@ -330,15 +330,13 @@ class _Lexer:
 class _Parser:
     """Recursive descent over the tokens of one query; `steps` counts tokens peeked and taken."""
 
-    def __init__(self, text: str, toks: list[Tok], fields: Container[str] | None, default_and: bool,
-                 max_depth: int):
+    def __init__(self, text: str, toks: list[Tok], fields: Container[str] | None, default_and: bool):
         self.text = text
         self.toks = toks
         self.steps = 0
         self.i = 0
         self.fields = fields
         self.default_and = default_and
-        self.max_depth = max_depth
         self.depth = 0
 
     def error(self, message: str, col: int | None = None):
@@ -429,9 +427,9 @@ class _Parser:
         return self.primary(field), None
 
     def primary(self, field: str | None) -> Query:
+        """One clause. Every caller has already stopped at the end of the query, ')', AND and OR,
+        so the token here is another one."""
         tok = self.peek()
-        if tok is None:
-            self.error("the query ends where a word, a phrase or a group was expected")
         kind = tok.kind
         if kind == "FIELD":
             self.take()
@@ -460,8 +458,6 @@ class _Parser:
             return self.boost(Every())
         if kind in ("PLUS", "MINUS"):  # only a prefix can lead here: a field needs a value after it
             self.error(f"'{tok.text}' cannot follow another NOT, '+' or '-'", tok.col)
-        if kind == "RPAREN":
-            self.error("unbalanced parenthesis: ')' has no matching '('", tok.col)
         if kind == "BOOST":
             self.error("a boost '^' must follow a word, a phrase, a range or a group", tok.col)
         if kind == "TILDE":
@@ -469,13 +465,13 @@ class _Parser:
                        tok.col)
         if kind == "NOT":
             self.error("NOT cannot follow another NOT, '+' or '-'", tok.col)
-        self.error(f"{tok.text} needs a clause before it", tok.col)  # a misplaced AND or OR
+        self.error("expected a word, a phrase or a group", tok.col)
 
     def group(self, field: str | None) -> Query:
         tok = self.take()
         self.depth += 1
-        if self.depth > self.max_depth:
-            self.error(f"parentheses nested more than {self.max_depth} deep", tok.col)
+        if self.depth > MAX_DEPTH:
+            self.error(f"parentheses nested more than {MAX_DEPTH} deep", tok.col)
         if self.peek_kind() == "RPAREN":
             self.error("empty parentheses", tok.col)
         q = self.or_expr(field)
@@ -570,13 +566,12 @@ class QueryParser:
     constant times `len(text) + 1` whatever the text."""
 
     def __init__(self, fields: Container[str] | None = None, default_operator: str = "OR",
-                 lenient: bool = False, max_depth: int = MAX_DEPTH):
+                 lenient: bool = False):
         if default_operator not in ("OR", "AND"):
             raise ValueError(f"default_operator must be 'OR' or 'AND', got {default_operator!r}")
         self.fields = fields
         self.default_operator = default_operator
         self.lenient = lenient
-        self.max_depth = max_depth
         self.steps = 0
 
     def parse(self, text: str) -> Query:
@@ -600,7 +595,7 @@ class QueryParser:
         lexer, parser = _Lexer(text), None
         try:
             toks = lexer.run()
-            parser = _Parser(text, toks, self.fields, self.default_operator == "AND", self.max_depth)
+            parser = _Parser(text, toks, self.fields, self.default_operator == "AND")
             return parser.parse()
         except QuerySyntaxError:
             if not self.lenient:

@@ -36,7 +36,7 @@ except ImportError:  # run from a checkout without installing: use the package n
 
 from searchlib import Config, Index, SearchlibError, load_config
 from searchlib.highlight import get_formatter
-from searchlib.loaders import corpus_fingerprint, load_documents
+from searchlib.loaders import corpus_fingerprint, index_documents, load_documents
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,20 +98,17 @@ def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[
         reason = "the corpus has changed" if same_config else "the configuration has changed"
         print(f"Rebuilding {index_dir}: {reason}")
 
-    documents = load_documents(corpus, exclude=exclude)  # read one at a time while indexing
+    # Read one at a time while indexing; the key field gets the file name (or a record's _id/id),
+    # as in `searchlib index`.
+    documents = load_documents(corpus, id_field=config.schema.unique_field or "id", exclude=exclude)
     print(f"Indexing documents from {corpus} into {index_dir} ...")
     started = time.perf_counter()
     ix = Index.create(index_dir, config.schema, config.settings, overwrite=True)
-    key = config.schema.unique_field
-    count = 0
     writer = ix.writer()
     try:
-        for count, doc in enumerate(documents, 1):
-            doc = {name: value for name, value in doc.items() if name in config.schema}  # drop extra columns
-            if key is not None and doc.get(key) is not None:
-                writer.update(doc)  # a key seen twice in the corpus keeps its last version
-            else:
-                writer.add(doc)
+        # Keys outside the schema are named on stderr and left out; a document whose key was seen
+        # before replaces the earlier one.
+        count = index_documents(writer, documents, warn=lambda message: print(f"warning: {message}", file=sys.stderr))
         writer.commit(metadata={"corpus": str(corpus), "corpus_fingerprint": fingerprint})
     finally:
         writer.close()

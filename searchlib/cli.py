@@ -20,7 +20,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Sequence
 
 from tqdm import tqdm
 
@@ -28,7 +28,7 @@ from .config import Settings, load_config
 from .errors import SearchlibError
 from .highlight import FORMATTERS, get_formatter
 from .index import Index
-from .loaders import load_documents
+from .loaders import index_documents, load_documents
 from .storage.check import check_index
 from .schema import ID, TEXT, Schema
 
@@ -154,7 +154,6 @@ def run_index(args: argparse.Namespace) -> int:
         ix = Index.create(args.index_dir, schema, settings, overwrite=args.overwrite)
 
     started = time.perf_counter()
-    count = 0
     writer = ix.writer()
     try:
         if replace_in_commit:
@@ -164,12 +163,7 @@ def run_index(args: argparse.Namespace) -> int:
         progress = tqdm(documents, desc="Indexing", unit=" docs", file=sys.stderr,
                         disable=True if args.no_progress else None)
         with progress:
-            for doc in _known_fields(progress, schema):
-                if schema.unique_field is not None and doc.get(schema.unique_field) is not None:
-                    writer.update(doc)
-                else:
-                    writer.add(doc)
-                count += 1
+            count = index_documents(writer, progress, warn=_warn)
         writer.commit()
     finally:
         writer.close()
@@ -188,24 +182,6 @@ def _requested_schema(config_path: Path | None, existing: Index | None) -> tuple
     if existing is not None:
         return existing.schema, existing.settings
     return default_schema(), Settings()
-
-
-def _known_fields(documents: Iterable[dict], schema: Schema) -> Iterator[dict]:
-    """The documents without the keys the schema has no field for (named once on stderr).
-
-    JSONL and CSV files often carry extra columns (BEIR's `metadata`); failing on them would make
-    the command useless for such files, and silently dropping them would hide a typo.
-    """
-    ignored: set[str] = set()
-    for doc in documents:
-        extra = [k for k in doc if k not in schema]
-        if extra:
-            new = sorted(set(extra) - ignored)
-            if new:
-                _warn(f"ignoring key(s) not in the schema: {', '.join(new)}")
-                ignored.update(new)
-            doc = {k: v for k, v in doc.items() if k in schema}
-        yield doc
 
 
 # -- search --------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Reading documents from files: a folder of .txt/.md files, a JSONL file or a CSV file.
 
 This is the bridge between files on disk and `IndexWriter.add`/`update`, used by the `searchlib`
-command and the example script. Each loader yields plain dicts; it knows nothing about schemas
-or indexes. Files are read as UTF-8 (a leading byte order mark is dropped); a file that is not
+command and the example script. The loaders yield plain dicts and know nothing about schemas or
+indexes; `index_documents` writes them into an index, the one policy both callers share (keys
+outside the schema are named and left out; a document with a key replaces the indexed one).
+Files are read as UTF-8 (a leading byte order mark is dropped); a file that is not
 valid UTF-8, or a line that is not valid JSON, raises DocumentError naming the file and where in
 it the problem is, so a large import does not fail with a bare traceback.
 
@@ -16,10 +18,14 @@ import errno
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import DocumentError
+
+if TYPE_CHECKING:
+    from .storage.writer import IndexWriter
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -78,6 +84,39 @@ def corpus_fingerprint(path: "str | Path", *, exclude: Iterable[str] = ()) -> st
         name = file.relative_to(root).as_posix()
         digest.update(f"{name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
     return digest.hexdigest()
+
+
+def index_documents(writer: "IndexWriter", documents: Iterable[Mapping[str, Any]], *,
+                    warn: Callable[[str], None] | None = None) -> int:
+    """Write `documents` with `writer` (not committed) and return how many were written.
+
+    Keys the schema has no field for are left out, each named once through `warn` (default: a
+    UserWarning): JSONL and CSV files often carry extra columns (BEIR's `metadata`); failing on
+    them would make such files useless, and dropping them silently would hide a typo. A document
+    with a value for the schema's unique field replaces the indexed one with that key
+    (`writer.update`; a key seen twice keeps its last version); any other is added.
+    """
+    fields = set(writer.schema)
+    key = writer.schema.unique_field
+    ignored: set[str] = set()
+    count = 0
+    for doc in documents:
+        if not fields.issuperset(doc):
+            new = sorted(set(doc) - fields - ignored)
+            if new:
+                message = f"ignoring key(s) not in the schema: {', '.join(new)}"
+                if warn is None:
+                    warnings.warn(message, stacklevel=2)
+                else:
+                    warn(message)
+                ignored.update(new)
+            doc = {name: value for name, value in doc.items() if name in fields}
+        if key is not None and doc.get(key) is not None:
+            writer.update(doc)
+        else:
+            writer.add(doc)
+        count += 1
+    return count
 
 
 # -- shared helpers ------------------------------------------------------------------------------

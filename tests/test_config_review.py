@@ -182,3 +182,52 @@ def test_setup_cfg_reads_the_version_from_the_package():
     cfg = configparser.ConfigParser()
     cfg.read(Path(__file__).resolve().parents[1] / "setup.cfg", encoding="utf-8")
     assert cfg["metadata"]["version"] == "attr: searchlib.__version__"
+
+
+# -- loading and indexing: one policy for the command and the example ---------------------------
+
+def keyed_index(tmp_path, key="id"):
+    return Index.create(tmp_path / "ix", Schema(**{key: ID(unique=True, stored=True)}, body=TEXT(stored=True)))
+
+
+def test_index_documents_names_extra_keys_once_and_updates_by_key(tmp_path):
+    from searchlib.loaders import index_documents
+
+    ix = keyed_index(tmp_path)
+    messages = []
+    docs = [{"id": "a", "body": "one", "metadata": {}}, {"id": "b", "body": "two", "metadata": {}, "url": "x"},
+            {"id": "a", "body": "three"}, {"body": "no key"}]
+    with ix.writer() as w:
+        assert index_documents(w, docs, warn=messages.append) == 4
+    assert messages == ["ignoring key(s) not in the schema: metadata", "ignoring key(s) not in the schema: url"]
+    with ix.searcher() as s:
+        assert s.search("three").total == 1 and s.search("one").total == 0  # "a" was replaced
+        assert ix.doc_count() == 3
+
+
+def test_index_documents_warns_by_default(tmp_path):
+    from searchlib.loaders import index_documents
+
+    with keyed_index(tmp_path).writer() as w, pytest.warns(UserWarning, match="not in the schema: extra"):
+        index_documents(w, [{"id": "a", "body": "x", "extra": 1}])
+
+
+def test_example_keys_documents_by_the_configured_key_field(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from searchlib.config import Config
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "search.py"
+    spec = importlib.util.spec_from_file_location("example_search_review", script)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.txt").write_text("First\n\nA storyline.\n", encoding="utf-8")
+    schema = Schema(key=ID(unique=True, stored=True), title=TEXT(stored=True), body=TEXT(stored=True))
+    config = Config(path=None, schema=schema, settings=Settings())
+    ix = example.open_or_build(tmp_path / "ix", corpus, config, ())
+    ix = example.open_or_build(tmp_path / "ix", corpus, config, ())  # reused: nothing is added twice
+    assert ix.doc_count() == 1
+    assert [h.id for h in ix.search("storyline")] == ["one"]

@@ -36,7 +36,7 @@ except ImportError:  # run from a checkout without installing: use the package n
 
 from searchlib import Config, Index, SearchlibError, load_config
 from searchlib.highlight import get_formatter
-from searchlib.loaders import corpus_fingerprint, index_documents, load_documents
+from searchlib.loaders import index_documents, load_documents
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +88,10 @@ def corpus_name(corpus: Path | None) -> str:
 def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[str, ...]) -> Index:
     """The index of `corpus`: the existing one if it was built from the same files with the same
     configuration, otherwise a new one built now."""
-    fingerprint = corpus_fingerprint(corpus, exclude=exclude)
+    # Lists the corpus files now and reads them only while indexing; the key field gets the file
+    # name (or a record's _id/id), as in `searchlib index`.
+    documents = load_documents(corpus, id_field=config.schema.unique_field or "id", exclude=exclude)
+    fingerprint = documents.fingerprint()  # names, sizes and times of exactly these files
     if Index.exists(index_dir):
         ix = Index.open(index_dir)
         same_config = ix.schema == config.schema and ix.settings == config.settings
@@ -98,9 +101,6 @@ def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[
         reason = "the corpus has changed" if same_config else "the configuration has changed"
         print(f"Rebuilding {index_dir}: {reason}")
 
-    # Read one at a time while indexing; the key field gets the file name (or a record's _id/id),
-    # as in `searchlib index`.
-    documents = load_documents(corpus, id_field=config.schema.unique_field or "id", exclude=exclude)
     print(f"Indexing documents from {corpus} into {index_dir} ...")
     started = time.perf_counter()
     ix = Index.create(index_dir, config.schema, config.settings, overwrite=True)

@@ -4,12 +4,13 @@ This is the bridge between files on disk and `IndexWriter.add`/`update`, used by
 command and the example script. The loaders yield plain dicts and know nothing about schemas or
 indexes; `index_documents` writes them into an index, the one policy both callers share (keys
 outside the schema are named and left out; a document with a key replaces the indexed one).
-Files are read as UTF-8 (a leading byte order mark is dropped); a file that is not
-valid UTF-8, or a line that is not valid JSON, raises DocumentError naming the file and where in
-it the problem is, so a large import does not fail with a bare traceback.
+Files are read as UTF-8 (a leading byte order mark is dropped); a file that is not valid UTF-8,
+or a line that is not valid JSON, raises DocumentError naming the file and where in it the
+problem is, so a large import does not fail with a bare traceback.
 
-`corpus_fingerprint` hashes the names, sizes and modification times of the files a load would
-read, without reading them, so a caller can tell cheaply that a corpus has not changed.
+`Documents.fingerprint()` (and `corpus_fingerprint`) hashes the names, sizes and modification
+times of the files a load reads, without reading them, so a caller can tell cheaply that a
+corpus has not changed.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ _BOM = "\ufeff"
 
 
 def load_documents(path: "str | Path", *, id_field: str = "id", text_field: str = "body",
-                   title_field: str = "title", exclude: Iterable[str] = ()) -> Iterator[dict]:
+                   title_field: str = "title", exclude: Iterable[str] = ()) -> "Documents":
     """Documents read from `path`, one dict per document, in a stable order.
 
     - A folder: every .txt and .md file below it (recursively, hidden files and folders skipped),
@@ -51,39 +52,51 @@ def load_documents(path: "str | Path", *, id_field: str = "id", text_field: str 
 
     `exclude` holds glob patterns matched against relative paths inside a folder from the right
     (so "README.md" skips a README.md at any depth, "drafts/*" the files of any drafts folder).
-    The path is checked now (FileNotFoundError if it does not exist); files are read lazily.
+    The path is checked and a folder listed now (FileNotFoundError if it does not exist); files
+    are read lazily, as the returned iterator is consumed.
     """
     source = _existing(path)
-    patterns = tuple(exclude)
     keys = _Keys(id_field, text_field, title_field)
-    if source.is_dir():
-        return _load_folder(source, patterns, keys)
-    suffix = source.suffix.lower()
-    if suffix in TEXT_SUFFIXES:
-        return _load_text_files(source.parent, [source], keys)
+    folder = source.is_dir()
+    suffix = "" if folder else source.suffix.lower()
+    if not folder and suffix not in TEXT_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES:
+        raise DocumentError(f"{source}: cannot read documents from a {suffix or 'suffix-less'} file; expected a "
+                            f"folder of {'/'.join(TEXT_SUFFIXES)} files, or a {'/'.join(JSONL_SUFFIXES)} or .csv file")
+    root, files = _source_files(source, tuple(exclude))
     if suffix in JSONL_SUFFIXES:
-        return _load_jsonl(source, keys)
-    if suffix in CSV_SUFFIXES:
-        return _load_csv(source, keys)
-    raise DocumentError(f"{source}: cannot read documents from a {suffix or 'suffix-less'} file; expected a folder "
-                        f"of {'/'.join(TEXT_SUFFIXES)} files, or a {'/'.join(JSONL_SUFFIXES)} or .csv file")
+        documents = _load_jsonl(source, keys)
+    elif suffix in CSV_SUFFIXES:
+        documents = _load_csv(source, keys)
+    else:  # a folder, or one text file
+        documents = _load_text_files(root, files, keys)
+    return Documents(root, files, documents)
+
+
+class Documents(Iterator[dict]):
+    """What load_documents returns: an iterator of documents, read as it is consumed, that also
+    knows the files they come from (listed once, by load_documents), so `fingerprint()` describes
+    exactly the files the iteration reads."""
+
+    def __init__(self, root: Path, files: list[Path], documents: Iterator[dict]):
+        self._root, self._files, self._documents = root, files, documents
+
+    def __iter__(self) -> "Documents":
+        return self
+
+    def __next__(self) -> dict:
+        return next(self._documents)
+
+    def fingerprint(self) -> str:
+        """A sha256 hex digest of the relative names, sizes and modification times (ns) of the
+        files. Costs one stat per file, reads no content: equal fingerprints mean the corpus
+        (almost certainly) has not changed since the last run."""
+        return _fingerprint(self._root, self._files)
 
 
 def corpus_fingerprint(path: "str | Path", *, exclude: Iterable[str] = ()) -> str:
-    """A sha256 hex digest of the relative names, sizes and modification times (ns) of the files
-    `load_documents(path, exclude=exclude)` would read. Costs one stat per file, reads no content:
-    equal fingerprints mean the corpus (almost certainly) has not changed since the last run."""
-    source = _existing(path)
-    if source.is_dir():
-        root, files = source, _folder_files(source, tuple(exclude))
-    else:
-        root, files = source.parent, [source]
-    digest = hashlib.sha256()
-    for file in files:
-        info = file.stat()
-        name = file.relative_to(root).as_posix()
-        digest.update(f"{name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
-    return digest.hexdigest()
+    """The fingerprint of the files `load_documents(path, exclude=exclude)` would read (see
+    Documents.fingerprint; a caller that also loads should use that, which lists the files once)."""
+    return _fingerprint(*_source_files(_existing(path), tuple(exclude)))
 
 
 def index_documents(writer: "IndexWriter", documents: Iterable[Mapping[str, Any]], *,
@@ -145,6 +158,22 @@ class _Keys:
         return doc
 
 
+def _source_files(source: Path, exclude: tuple[str, ...]) -> tuple[Path, list[Path]]:
+    """The folder relative names are taken from, and the files a load of `source` reads."""
+    if source.is_dir():
+        return source, _folder_files(source, exclude)
+    return source.parent, [source]
+
+
+def _fingerprint(root: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        info = file.stat()
+        name = file.relative_to(root).as_posix()
+        digest.update(f"{name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
+    return digest.hexdigest()
+
+
 def _existing(path: "str | Path") -> Path:
     source = Path(path)
     if not source.exists():
@@ -190,10 +219,6 @@ def _folder_files(root: Path, exclude: tuple[str, ...]) -> list[Path]:
             found.append((relative, file))
     found.sort(key=lambda item: item[0])
     return [file for _, file in found]
-
-
-def _load_folder(root: Path, exclude: tuple[str, ...], keys: _Keys) -> Iterator[dict]:
-    return _load_text_files(root, _folder_files(root, exclude), keys)
 
 
 def _load_text_files(root: Path, files: list[Path], keys: _Keys) -> Iterator[dict]:

@@ -231,3 +231,15 @@ def test_example_keys_documents_by_the_configured_key_field(tmp_path):
     ix = example.open_or_build(tmp_path / "ix", corpus, config, ())  # reused: nothing is added twice
     assert ix.doc_count() == 1
     assert [h.id for h in ix.search("storyline")] == ["one"]
+
+
+def test_fingerprint_describes_the_files_the_load_reads(tmp_path):
+    from searchlib.loaders import corpus_fingerprint, load_documents
+
+    (tmp_path / "a.txt").write_text("alpha", encoding="utf-8")
+    documents = load_documents(tmp_path)
+    before = documents.fingerprint()
+    assert before == corpus_fingerprint(tmp_path)
+    (tmp_path / "b.txt").write_text("beta", encoding="utf-8")  # after the listing: neither read nor hashed
+    assert [d["id"] for d in documents] == ["a"]
+    assert documents.fingerprint() == before != corpus_fingerprint(tmp_path)

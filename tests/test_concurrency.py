@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -218,20 +217,48 @@ def holder(tmp_path: Path, path: Path, hold: float, fork: bool = False) -> tuple
             return proc, child
 
 
-def test_second_writer_in_another_process_fails_at_once_or_waits(tmp_path):
+class FakeClock:
+    """Stands in for the `time` module of searchlib.storage.lock: monotonic() reads a virtual clock
+    that only sleep() advances, and every sleep is recorded. No real time passes."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+MAX_RETRY_DELAY = 0.1  # the longest pause between two attempts of a waiting writer (storage/lock.py)
+
+
+def test_second_writer_in_another_process_fails_at_once_or_waits(tmp_path, monkeypatch):
+    import searchlib.storage.lock as lock_module
+
     path = tmp_path / "ix"
     ix = Index.create(path, concurrency_schema())
     proc, _ = holder(tmp_path, path, hold=1.5)
     try:
-        started = time.monotonic()
+        clock = FakeClock()
+        monkeypatch.setattr(lock_module, "time", clock)
         with pytest.raises(IndexLockedError):
             ix.writer()
-        assert time.monotonic() - started < 0.5  # at once, by default
-        started = time.monotonic()
-        with pytest.raises(IndexLockedError, match="after waiting"):
-            ix.writer(timeout=0.3)
-        assert 0.25 <= time.monotonic() - started < 1.3
-        w = ix.writer(timeout=30)  # the holder commits and releases after 1.5 s
+        assert clock.sleeps == []  # at once, by default: not a single retry
+        for timeout in (0.3, 1.0):
+            clock = FakeClock()
+            monkeypatch.setattr(lock_module, "time", clock)
+            with pytest.raises(IndexLockedError, match="after waiting"):
+                ix.writer(timeout=timeout)
+            waited = sum(clock.sleeps)
+            assert len(clock.sleeps) >= 2 and max(clock.sleeps) <= MAX_RETRY_DELAY
+            assert timeout <= waited < timeout + MAX_RETRY_DELAY  # the whole timeout, and no more
+        monkeypatch.undo()  # real time again: the holder releases the lock after 1.5 s
+        w = ix.writer(timeout=30)
         try:
             assert Index.open(path).doc_count() == 1  # the holder's commit is visible to the new writer
         finally:
@@ -251,10 +278,8 @@ def test_lock_of_a_killed_writer_does_not_block_the_index(tmp_path, fork):
             ix.writer()
         proc.kill()
         proc.wait()
-        started = time.monotonic()
-        with ix.writer() as w:  # no waiting: the kernel released the lock with the process
+        with ix.writer() as w:  # no waiting (timeout 0): the kernel released the lock with the process
             w.add({"id": "after", "tag": "y"})
-        assert time.monotonic() - started < 5
         assert ix.doc_count() == 1  # the killed writer's batch never committed
     finally:
         if proc.poll() is None:

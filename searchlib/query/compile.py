@@ -315,7 +315,7 @@ def _boolean(must: list, should: list, must_not: list, boost: float, had_must: b
     """A Boolean's node from its compiled clauses (`had_must`/`had_should`: whether the query had
     such clauses before stop words dropped some)."""
     if not must and not should:
-        if not must_not or had_should or (had_must and not must):
+        if not must_not or had_should or had_must:
             return None  # everything positive was dropped (stop words): match nothing
         must = [AllLeaf()]
     if len(must) + len(should) == 1 and not must_not and boost == 1.0:

@@ -90,9 +90,6 @@ with open(out_path, "w") as out:
                 record(error=f"generation went backwards: {last_generation} -> {g}")
             last_generation = g
             batches = collections.Counter(int(d["id"][1:].split("-")[0]) for d in searcher.documents())
-            sizes = {}
-            for d in searcher.documents():
-                sizes[int(d["id"][1:].split("-")[0])] = d.get("size")
             record(generation=g, batches={str(b): n for b, n in batches.items()}, doc_count=searcher.doc_count())
             res = searcher.search("tag:all", limit=5)
             if res.total != sum(batches.values()):

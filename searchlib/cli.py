@@ -1,6 +1,7 @@
 """The `searchlib` command: build an index from files, search it, show its statistics.
 
     searchlib index INDEX_DIR SOURCE [--config YAML] [--overwrite] [--no-progress] [--exclude GLOB]
+                                     [--title-field title] [--body-field body]
     searchlib search INDEX_DIR QUERY [-n 10] [--offset 0] [--json] [--strict] [--and] [--fields title,body]
                                      [--flat] [--format ansi|plain|html]
     searchlib stats INDEX_DIR [--json]

@@ -46,6 +46,7 @@ class IndexCorruptError(SearchlibError):
 
     def __init__(self, path: str, message: str):
         self.path = path
+        self.message = message  # what is wrong, without the path
         super().__init__(f"{path}: {message}")
 
 

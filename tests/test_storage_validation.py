@@ -129,3 +129,27 @@ def test_write_stored_streams_its_blocks(tmp_path):
     assert peak < size / 10, f"writing held {peak / size:.2f}x the stored file"
     assert entries[DATA] == {"size": size, "crc32": files.crc32_file(big / DATA)}
     files.verify(big / POINTERS, entries[POINTERS])
+
+
+# -- check judges files with the same pieces a searcher uses --------------------------------------
+
+def test_a_pickled_array_is_refused_by_check_and_by_searchers_alike(tmp_path):
+    from searchlib.storage import files
+    from searchlib.storage.check import check_index
+    from searchlib.storage.manifest import write_manifest
+
+    ix = build(tmp_path / "ix")
+    manifest = read_manifest(ix.path)
+    entry = manifest.segments[0]
+    path = ix.path / SEGMENTS_DIR / entry.name / "n.col.npy"
+    path.unlink()
+    np.save(path, np.array([1.0, "x"] * 10, dtype=object), allow_pickle=True)
+    entry.files["n.col.npy"] = {"size": path.stat().st_size, "crc32": files.crc32_file(path)}
+    manifest.generation += 1
+    write_manifest(ix.path, manifest)
+    report = check_index(ix.path)
+    assert report.damaged_files == [str(path)]  # the older kept commit also names it, with its old size
+    assert any(p.message.startswith("not a valid array file") for p in report.problems), report.format()
+    with pytest.raises(IndexCorruptError) as info:
+        Searcher.open(ix.path)
+    assert info.value.path == str(path) and "not a valid array file" in info.value.message

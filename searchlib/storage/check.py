@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
-from .files import crc32_file
+from .files import mismatch, missing, read_array
 from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest
 from .segment import META
 from .stored import BLOCK_DOCS, DATA, POINTERS
@@ -124,7 +124,7 @@ def check_index(path: "str | Path") -> CheckReport:
         try:
             manifest = read_manifest(root, gen)
         except IndexCorruptError as exc:
-            report.add(manifest_path, str(exc)[len(exc.path) + 2:] if exc.path == str(manifest_path) else str(exc))
+            report.add(manifest_path, exc.message if exc.path == str(manifest_path) else str(exc))
             continue
         _check_manifest(manifest, manifest_path, report)
         if i == 0:
@@ -161,7 +161,7 @@ def _verify_file(path: Path, entry: dict, report: CheckReport) -> bool:
     try:
         st = path.lstat()
     except FileNotFoundError:
-        report.add(path, "file is missing")
+        report.add(path, missing(path).message)
         return False
     except OSError as exc:
         report.add(path, f"cannot be examined: {exc.strerror or exc}")
@@ -175,16 +175,13 @@ def _verify_file(path: Path, entry: dict, report: CheckReport) -> bool:
     if not isinstance(entry, dict) or "size" not in entry or "crc32" not in entry:
         report.add(path, "the manifest entry has no size and checksum")
         return False
-    if st.st_size != entry["size"]:
-        report.add(path, f"size is {st.st_size} bytes, the manifest says {entry['size']} (truncated or overwritten)")
-        return False
     try:
-        crc = crc32_file(path)
+        problem = mismatch(path, st.st_size, entry)
     except OSError as exc:
         report.add(path, f"cannot be read: {exc.strerror or exc}")
         return False
-    if crc != entry["crc32"]:
-        report.add(path, "checksum mismatch (the file is damaged)")
+    if problem is not None:
+        report.add(path, problem)
         return False
     return True
 
@@ -250,15 +247,11 @@ class _SegmentStructure:
             raise _Skip
         if fname not in self.good:
             raise _Skip
-        path = self.directory / fname
-        try:
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-        except ValueError:  # an empty or zero-sized array cannot be memory-mapped
-            arr = np.load(path, allow_pickle=False)
-        if arr.dtype.hasobject:
-            self.problem(fname, "holds Python objects")
-            raise _Skip
-        return np.asarray(arr)
+        try:  # as a searcher loads it (the file was verified from disk just before)
+            return read_array(self.directory / fname, self.entry.files[fname]["size"])
+        except IndexCorruptError as exc:
+            self.problem(fname, exc.message)
+            raise _Skip from None
 
     def check(self, structure: bool = True, deletes: bool = True) -> None:
         """Check the segment's fields, columns and stored documents (`structure`) and its

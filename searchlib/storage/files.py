@@ -112,38 +112,47 @@ _verified: dict[tuple, bool] = {}
 _VERIFIED_LIMIT = 100_000  # files remembered as verified; beyond it the memory starts over
 
 
+def mismatch(path: Path, size: int, entry: dict) -> str | None:
+    """What is wrong with the file at `path`, `size` bytes long, against its manifest entry: its
+    size, then its CRC-32 read from disk; None when both match. OSError (FileNotFoundError
+    included) passes through. `verify` and `check` both judge files by it."""
+    if size != entry.get("size"):
+        return f"size is {size} bytes, the manifest says {entry.get('size')} (truncated or overwritten)"
+    if crc32_file(path) != entry.get("crc32"):
+        return "checksum mismatch (the file is damaged)"
+    return None
+
+
 def verify(path: Path, entry: dict) -> None:
     """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records.
 
-    A file verified once is remembered by (path, inode, size, mtime, expected CRC-32) so reopening
-    costs nothing; the memory is forgotten whole when it exceeds _VERIFIED_LIMIT files.
+    A file verified once is remembered by (path, inode, size, mtime, expected size and CRC-32) so
+    reopening costs nothing; the memory is forgotten whole when it exceeds _VERIFIED_LIMIT files.
     """
     try:
         st = path.stat()
     except FileNotFoundError:
         raise missing(path) from None
-    if st.st_size != entry.get("size"):
-        raise IndexCorruptError(str(path), f"size is {st.st_size} bytes, the manifest says {entry.get('size')}"
-                                " (truncated or overwritten)")
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, entry.get("crc32"))
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, entry.get("size"), entry.get("crc32"))
     if key in _verified:
         return
     try:
-        crc = crc32_file(path)
+        problem = mismatch(path, st.st_size, entry)
     except FileNotFoundError:
         raise missing(path) from None
-    if crc != entry.get("crc32"):
-        raise IndexCorruptError(str(path), "checksum mismatch (the file is damaged)")
+    if problem is not None:
+        raise IndexCorruptError(str(path), problem)
     if len(_verified) >= _VERIFIED_LIMIT:
         _verified.clear()
     _verified[key] = True
 
 
-def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
-    """Load a verified .npy file, memory-mapped, refusing pickled object arrays."""
-    verify(path, entry)
+def read_array(path: Path, size: int, mmap: bool = True) -> np.ndarray:
+    """The array of a .npy file of `size` bytes (already verified), refusing pickled object arrays:
+    memory-mapped, unless `mmap` is false or the file is at most a header (128 bytes: an empty or
+    tiny array, cheaper to read than to map). Raises IndexCorruptError for what is no array file."""
     try:
-        if entry.get("size", 0) <= 128 or not mmap:
+        if size <= 128 or not mmap:
             return np.load(path, allow_pickle=False)
         # A plain ndarray view over the map: numpy's memmap subclass adds overhead to every slice.
         return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
@@ -151,3 +160,9 @@ def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
         raise missing(path) from None
     except (ValueError, OSError, EOFError) as exc:
         raise IndexCorruptError(str(path), f"not a valid array file: {exc}") from None
+
+
+def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
+    """Load a .npy file after verifying it against its manifest entry (see read_array)."""
+    verify(path, entry)
+    return read_array(path, entry.get("size", 0), mmap)

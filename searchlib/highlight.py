@@ -356,7 +356,8 @@ def highlight(
     if content_start == content_end:
         return ""
 
-    tokens = list(analyzer(text[content_start:content_end]))
+    wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
+    tokens = analyzer.tokens_matching(text[content_start:content_end], wanted)  # all a match needs
     hits = _find_hits(tokens, content_start, terms, phrases)
     starts = [h.start for h in hits]
     near = max(10, fragment_chars // 5)

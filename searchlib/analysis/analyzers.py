@@ -8,7 +8,7 @@ is how schemas and YAML configs name their analyzers.
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator, Sequence
+from typing import Container, Iterable, Iterator, Sequence
 
 from .filters import FILTERS, Filter, TermFilter
 from .stemming import SNOWBALL_LANGUAGES
@@ -71,6 +71,27 @@ class Analyzer:
         for f in self.filters:
             stream = f(stream)
         yield from stream
+
+    def tokens_matching(self, text: str, wanted: Container[str]) -> list[Token]:
+        """The tokens of `text` whose term is in `wanted`: those `self(text)` gives, with the same
+        positions and offsets. A fused analyzer builds no Token for the other words, and one with
+        a plain regex tokenizer none for them at the tokenizer either (highlighting needs only
+        the query's terms, and most words of a text are not among them)."""
+        if not self.fused:
+            return [tok for tok in self(text) if tok.term in wanted]
+        cache, term = self._cache, self.term
+        if type(self.tokenizer).__call__ is not RegexTokenizer.__call__:  # another tokenizer: its tokens
+            return [tok._replace(term=t) for tok in self.tokenizer(text) if (t := term(tok.term)) in wanted]
+        out = []
+        missing = cache  # a marker no cached term can be
+        for position, m in enumerate(self.tokenizer._re.finditer(text)):  # RegexTokenizer.__call__'s tokens
+            word = m.group()
+            t = cache.get(word, missing)
+            if t is missing:
+                t = term(word)
+            if t in wanted:
+                out.append(Token(t, position, m.start(), m.end()))
+        return out
 
     def index_terms(self, text: str) -> tuple[list[str], list[int]]:
         """Terms and their positions, without offsets: all that indexing and query words need."""

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = r'''
-import json, random, sys
+import json, os, random, sys
 from searchlib import ID, TEXT, Index, Schema
 from searchlib.storage import analyze
 
@@ -24,6 +24,12 @@ def counting_pool(self):
     forks.append(1)
     return original(self)
 analyze.Analysis._get_pool = counting_pool
+sources = []  # the process id of every analysed batch's numbering
+original_record = analyze.Analysis._record
+def recording(self, field, batches):
+    sources.extend(batch.source[0] for batch in batches)
+    return original_record(self, field, batches)
+analyze.Analysis._record = recording
 
 words = ("pregnancy storyline filming television family scenes counsellor awareness running runs ran "
          "miscarriage soap actress children grief charity hospital midwife baby weeks born").split()
@@ -45,10 +51,11 @@ def build(path, workers):
 
 out = {}
 for workers in (1, 2):
-    before = len(forks)
+    before, seen = len(forks), len(sources)
     ix = build(f"{sys.argv[1]}/w{workers}", workers)
+    pids = set(sources[seen:])
     with ix.searcher() as s:
-        out[workers] = {"forked": len(forks) > before, "results": {
+        out[workers] = {"forked": len(forks) > before, "pids": len(pids), "here": os.getpid() in pids, "results": {
             q: [[h.id, round(h.score, 5), [[p.start, p.end] for p in h.passages]] for h in s.search(q, limit=50)]
             for q in ["pregnancy", "running storyline", '"family scenes"', "+miscarriage -soap", "title:grief body:baby"]}}
 print(json.dumps(out))
@@ -64,6 +71,9 @@ def test_forked_workers_build_the_same_index(tmp_path):
     one, two = out["1"], out["2"]
     assert not one["forked"]
     assert two["forked"], "the parallel path was not taken"
+    assert one["pids"] == 1 and one["here"]  # one core: every batch analysed in the writer's process
+    # two workers: batches really came from the writer's process and from a forked worker
+    assert two["pids"] >= 2 and two["here"], "no batch was analysed by a worker process"
     for query, hits in one["results"].items():
         assert hits, query
         assert two["results"][query] == hits, query

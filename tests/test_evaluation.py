@@ -20,21 +20,25 @@ def test_two_documents_by_hand():
     # IDCG = 2/log2(2) + 1/log2(3)              = 2 + 0.6309297...
     qrels = {"q": {"a": 2, "b": 1}}
     run = {"q": ["b", "x", "a"]}
-    expected = 2.0 / (2.0 + 1.0 / math.log2(3))
-    assert ndcg_at_k(run, qrels, 10) == pytest.approx(expected)
-    assert expected == pytest.approx(0.7602, abs=1e-4)
-    # Cut at 2: only b counts. DCG = 1, IDCG@2 unchanged.
-    assert ndcg_at_k(run, qrels, 2) == pytest.approx(1.0 / (2.0 + 1.0 / math.log2(3)))
+    # nDCG = 2 / 2.6309298 = 0.7601875 (by hand: 2.6309298 * 0.76 = 1.9995066, 0.0004934 / 2.6309298 = 0.0001875)
+    got = ndcg_at_k(run, qrels, 10)
+    assert got == pytest.approx(0.7601875, abs=1e-7)
+    assert got == pytest.approx(2.0 / (2.0 + 1.0 / math.log2(3)))
+    # Cut at 2: only b counts. DCG = 1, IDCG@2 unchanged: 1 / 2.6309298 = 0.3800938.
+    got = ndcg_at_k(run, qrels, 2)
+    assert got == pytest.approx(0.3800938, abs=1e-7)
+    assert got == pytest.approx(1.0 / (2.0 + 1.0 / math.log2(3)))
 
 
 def test_gain_is_linear_not_exponential():
-    # Linear gain (trec_eval's ndcg_cut): DCG = 1 + 3/log2(3), IDCG = 3 + 1/log2(3)  -> 0.7967.
+    # Linear gain (trec_eval's ndcg_cut): DCG = 1 + 3/log2(3) = 2.8927893, IDCG = 3 + 1/log2(3) = 3.6309298
+    #   -> 0.7967076 (by hand: 3.6309298 * 0.8 = 2.9047438, 0.8 - 0.0119545 / 3.6309298 = 0.7967076).
     # Exponential gain (2^rel - 1) would give (1 + 7/log2(3)) / (7 + 1/log2(3))        -> 0.7098.
     qrels = {"q": {"a": 3, "b": 1}}
     run = {"q": ["b", "a"]}
-    expected = (1 + 3 / math.log2(3)) / (3 + 1 / math.log2(3))
-    assert expected == pytest.approx(0.7967, abs=1e-4)
-    assert ndcg_at_k(run, qrels, 10) == pytest.approx(expected)
+    got = ndcg_at_k(run, qrels, 10)
+    assert got == pytest.approx(0.7967076, abs=1e-7)
+    assert got == pytest.approx((1 + 3 / math.log2(3)) / (3 + 1 / math.log2(3)))
 
 
 def test_ideal_uses_all_judged_documents_beyond_the_run():

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -17,9 +14,8 @@ from searchlib.analysis import (PRESETS, SNOWBALL_LANGUAGES, STEMMERS, Analyzer,
                                 StemFilter, StopFilter, Token, WhitespaceTokenizer, from_spec, get_analyzer,
                                 get_stemmer, stopwords)
 from searchlib.analysis import analyzers, stemming
+from conftest import REPO, run_python, subprocess_env
 from searchlib.schema import TEXT, Schema
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def terms(analyzer, text):
@@ -473,10 +469,11 @@ def test_indexing_works_without_nltk_data(tmp_path):
         assert stop == 0, stop
         print("OK")
     """).replace("INDEX", repr(str(tmp_path / "ix")))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NLTK")}
-    env.update(NLTK_DATA=str(nltk_data), HOME=str(home), PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    # no NLTK_* setting of this process, and only this checkout on the path: nothing leads to nltk data
+    overrides = {k: None for k in os.environ if k.startswith("NLTK")}
+    overrides.update(NLTK_DATA=str(nltk_data), HOME=str(home), PYTHONPATH=str(REPO))
+    env = subprocess_env(**overrides)
+    proc = run_python("-c", script, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().endswith("OK")
     assert "Resource" not in proc.stderr and "download" not in proc.stderr.lower()

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import REPO, run_python
 from searchlib import Index
 from searchlib.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = REPO / "examples" / "searchlib.yaml"
 
 
@@ -41,9 +39,7 @@ def index_dir(tmp_path: Path, corpus: Path, capsys) -> Path:
 
 def run_module(*args: str) -> subprocess.CompletedProcess:
     """`python -m searchlib ARGS` in a fresh interpreter, with this checkout on the path."""
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "searchlib", *args], capture_output=True, text=True,
-                          encoding="utf-8", env=env, cwd=REPO, timeout=120)
+    return run_python("-m", "searchlib", *args)
 
 
 # -- index -------------------------------------------------------------------------------------

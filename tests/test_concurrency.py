@@ -12,15 +12,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import start_python
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexLockedError, Schema
 from searchlib.storage.writer import SEGMENTS_DIR
 
-REPO = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("SEARCHLIB_CONCURRENCY_SECONDS", "5"))
 READERS = 4
 
@@ -28,10 +27,6 @@ READERS = 4
 def concurrency_schema() -> Schema:
     return Schema(id=ID(unique=True, stored=True), batch=NUMERIC(), size=NUMERIC(), tag=KEYWORD(stored=True),
                   body=TEXT(analyzer="standard", stored=True, passages="paragraph"))
-
-
-def run_env() -> dict:
-    return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 WRITER = """
@@ -112,8 +107,7 @@ with open(out_path, "w") as out:
 
 
 def spawn(script: Path, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(script), *map(str, args)], env=run_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return start_python(script, *args)
 
 
 def finish(proc: subprocess.Popen, timeout: float) -> None:
@@ -202,8 +196,7 @@ time.sleep(hold)
 def holder(tmp_path: Path, path: Path, hold: float, fork: bool = False) -> tuple[subprocess.Popen, int | None]:
     script = tmp_path / "holder.py"
     script.write_text(HOLDER)
-    proc = subprocess.Popen([sys.executable, str(script), str(path), str(hold), "fork" if fork else "-"],
-                            env=run_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start_python(script, path, hold, "fork" if fork else "-")
     child = None
     while True:
         line = proc.stdout.readline().decode().strip()

@@ -16,8 +16,6 @@ import os
 import queue
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,12 +24,12 @@ from typing import Any
 
 import pytest
 
+from conftest import start_python
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, Schema
 from searchlib.storage.check import check_index
 from searchlib.storage.manifest import generations, read_manifest
 from searchlib.storage.writer import KEEP_MANIFESTS, SEGMENTS_DIR
 
-REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 ITERATIONS = int(os.environ.get("SEARCHLIB_CRASH_ITERATIONS", "25"))
 SEED = int(os.environ.get("SEARCHLIB_CRASH_SEED", "20240611"))
@@ -262,7 +260,6 @@ def test_writer_killed_at_random_moments_loses_and_invents_nothing(tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(WRITER_SCRIPT.format(tests=str(TESTS)))
     log = tmp_path / "commits.log"
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     rng = random.Random(SEED)
     model = Model()
     killed_in: Counter = Counter()
@@ -270,8 +267,7 @@ def test_writer_killed_at_random_moments_loses_and_invents_nothing(tmp_path):
     in_flight_committed = 0
     for iteration in range(ITERATIONS):
         target = PHASES[iteration % len(PHASES)]
-        proc = subprocess.Popen([sys.executable, str(script), str(path), str(log)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = start_python(script, path, log)
         lines = Lines(proc.stdout)
         try:
             assert lines.wait_for("ready", 60), "the writer script did not start"

@@ -2,23 +2,21 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, run_python
+
 SCRIPT = REPO / "examples" / "search.py"
 SEED = "000_b3c9b5d00b27d6df"
 RANK_LINE = re.compile(r"^\s*(\d+)\. (\S+)  \(score ([0-9.]+)\)$")
 
 
 def run_example(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, encoding="utf-8",
-                          env=env, cwd=REPO, timeout=300)
+    done = run_python(SCRIPT, *args, timeout=300)
     assert done.returncode == 0, done.stderr
     return done
 

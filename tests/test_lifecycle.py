@@ -8,12 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import REPO
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexWriter, QuerySyntaxError, Schema, SearchlibError
 from searchlib.index import Writer
 from searchlib.query.ast import Term
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 def lifecycle_schema() -> Schema:
     return Schema(id=ID(unique=True, stored=True), tag=KEYWORD(stored=True), n=NUMERIC(),

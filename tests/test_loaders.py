@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from searchlib.errors import DocumentError
 from searchlib.loaders import corpus_fingerprint, load_documents
 
-SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "examples" / "corpus"
+SAMPLE_CORPUS = REPO / "examples" / "corpus"
 
 
 def write(path: Path, data: "str | bytes") -> Path:

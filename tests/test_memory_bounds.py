@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import REPO, run_python, subprocess_env
 from searchlib import ID, KEYWORD, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, analyzers, stemming
 from searchlib.storage import analyze, buffer, merge
 from searchlib.storage.merge import plan_merges
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # Many distinct words (so small caches overflow often), a few frequent ones (so queries match).
 SYLLABLES = "ka lo mi nu pe ra si to vu ze ban cor dil fen gat hum".split()
@@ -185,9 +183,8 @@ print(json.dumps({"same": results(ix) == reference, "sources": sorted(seen)}))
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked analysis workers are used on Linux only")
 def test_worker_processes_obey_the_limit(tmp_path):
     # forked workers are used only from a single-threaded process: run in a fresh one
-    proc = subprocess.run([sys.executable, "-c", WORKER_SCRIPT, str(tmp_path), str(ROOT / "tests")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    proc = run_python("-c", WORKER_SCRIPT, tmp_path, REPO / "tests",
+                      env=subprocess_env(inherit=False, PATH="/usr/bin:/bin"))  # a minimal environment
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     pids = {pid for pid, _ in out["sources"]}

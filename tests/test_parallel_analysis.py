@@ -4,13 +4,11 @@ Forked workers are used only from a single-threaded process, so the comparison r
 subprocess (a test session may have threads running).
 """
 import json
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import run_python, subprocess_env
 
 SCRIPT = r'''
 import json, os, random, sys
@@ -64,8 +62,7 @@ print(json.dumps(out))
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked analysis workers are used on Linux only")
 def test_forked_workers_build_the_same_index(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True,
-                          cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=120)
+    proc = run_python("-c", SCRIPT, tmp_path, env=subprocess_env(inherit=False, PATH="/usr/bin:/bin"))  # minimal
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     one, two = out["1"], out["2"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import REPO
 from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, ConfigError, Index, PassageSpec, Schema,
                        SchemaError, load_config)
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer
@@ -397,7 +398,7 @@ def test_python_object_tags_are_rejected_not_executed(tmp_path):
 
 
 def test_config_source_uses_safe_load_only():
-    source = (Path(__file__).resolve().parents[1] / "searchlib" / "config.py").read_text()
+    source = (REPO / "searchlib" / "config.py").read_text()
     assert "yaml.safe_load(" in source
     assert "yaml.load(" not in source and "yaml.unsafe_load" not in source and "FullLoader" not in source
 

@@ -12,13 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import REPO
 from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, DocumentError, Index, IndexCorruptError,
                        IndexLockedError, IndexNotFoundError, Schema, SearchlibError)
 from searchlib.storage.manifest import read_manifest, write_manifest
 from searchlib.storage.merge import plan_merges
 from searchlib.storage.writer import SEGMENTS_DIR
-
-REPO = Path(__file__).resolve().parents[1]
 
 WORDS = ("apple banana cherry delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
          "quebec romeo sierra tango uniform victor whiskey xray yankee zulu river stone cloud forest").split()

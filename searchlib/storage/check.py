@@ -30,7 +30,7 @@ from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
 from .files import mismatch, missing, read_array
 from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest
-from .segment import META
+from .segment import META, column_problem, deletes_problem, meta_problem
 from .stored import BLOCK_DOCS, DATA, POINTERS
 from .writer import KEEP_MANIFESTS, SEGMENTS_DIR, leftovers
 
@@ -269,19 +269,21 @@ class _SegmentStructure:
             self.guarded(self.entry.deletes, lambda: self.deletes(doc_count))
 
     def meta(self) -> dict | None:
+        """meta.json, judged as a searcher judges it (segment.meta_problem); None when unusable.
+        A document count other than the manifest's is reported, and the checks go on with the
+        manifest's."""
         if META not in self.good:
             return None
         try:
             meta = json.loads((self.directory / META).read_bytes())
-            fields = meta["fields"]
-            if not isinstance(fields, dict) or not all(isinstance(v, dict) for v in fields.values()):
-                raise ValueError("'fields' is not a mapping of field names to counts")
-            doc_count = int(meta["doc_count"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except ValueError as exc:
             self.problem(META, f"unreadable: {exc}")
             return None
-        if doc_count != self.entry.doc_count:
-            self.problem(META, f"says {doc_count} documents, the manifest says {self.entry.doc_count}")
+        problem = meta_problem(meta, self.entry.doc_count)
+        if problem is not None:
+            self.problem(META, problem)
+            if meta_problem(meta) is not None:  # not only the count: the rest cannot be relied on
+                return None
         return meta
 
     def field(self, name: str, info: dict, doc_count: int) -> None:
@@ -363,38 +365,31 @@ class _SegmentStructure:
             self.problem(f"{name}.pptr.npy", "position pointers do not match the term frequencies")
 
     def pairs(self, name: str, info: dict, n_terms: int, units: int) -> None:
-        """Pair postings (pairs.py): keys strictly ascending with both term ids in the
-        dictionary, pointers from 0 up to the postings, units ascending within a pair."""
-        names = [f"{name}.{suffix}.npy" for suffix in pair_files.SUFFIXES]
-        keys, ptr, unit, tf = (self.array(fname) for fname in names)
-        wrong = False
-        for fname, arr, dtype in zip(names, (keys, ptr, unit, tf), pair_files.DTYPES):
-            if arr.dtype != dtype or arr.ndim != 1:
-                self.problem(fname, f"holds {arr.dtype} with {arr.ndim} dimensions, expected one of {np.dtype(dtype)}")
-                wrong = True
-        if len(keys) != info.get("pairs"):
-            self.problem(f"{name}.pairkey.npy", f"has {len(keys)} pairs, meta.json says {info.get('pairs')}")
-            wrong = True
-        if len(unit) != info.get("pair_postings"):
-            self.problem(f"{name}.pairunit.npy", f"has {len(unit)} postings, meta.json says {info.get('pair_postings')}")
-            wrong = True
-        if wrong:
+        """Pair postings (pairs.py): what a searcher requires (pairs.problems: types, counts),
+        then keys strictly ascending with both term ids in the dictionary, every pair with a
+        posting, frequencies of at least 1, units in range and ascending within a pair."""
+        names = {suffix: f"{name}.{suffix}.npy" for suffix in pair_files.SUFFIXES}
+        arrays = [self.array(fname) for fname in names.values()]
+        found = pair_files.problems(arrays, info.get("pairs"), info.get("pair_postings"))
+        for suffix, message in found:
+            self.problem(names[suffix], message)
+        if found:
             raise _Skip
+        keys, ptr, unit, tf = arrays
         ascending = bool(np.all(keys[1:] > keys[:-1]))
         if len(keys) and (not ascending or int(keys[-1] >> np.uint64(32)) >= n_terms
                           or int((keys & np.uint64(0xFFFFFFFF)).max()) >= n_terms):
-            self.problem(f"{name}.pairkey.npy", "pair keys are not ascending term-id pairs of this dictionary")
-        if (ptr.ndim != 1 or len(ptr) != len(keys) + 1 or ptr[0] != 0 or ptr[-1] != len(unit)
-                or np.any(np.diff(ptr) < 1)):
-            self.problem(f"{name}.pairptr.npy", "pair pointers do not run from 0 to the pair postings")
+            self.problem(names["pairkey"], "pair keys are not ascending term-id pairs of this dictionary")
+        if np.any(np.diff(ptr) < 1):
+            self.problem(names["pairptr"], "pair pointers do not run from 0 to the pair postings")
             raise _Skip
         if len(unit):
-            if len(tf) != len(unit) or int(tf.min(initial=1)) < 1:
-                self.problem(f"{name}.pairtf.npy", "pair frequencies are missing or 0")
+            if int(tf.min()) < 1:
+                self.problem(names["pairtf"], "a pair frequency is 0")
             starts = np.zeros(len(unit), dtype=bool)
             starts[ptr[:-1]] = True
             if int(unit.max()) >= units or not np.all((np.diff(unit.astype(np.int64)) > 0) | starts[1:]):
-                self.problem(f"{name}.pairunit.npy", "pair units are out of range or not ascending within a pair")
+                self.problem(names["pairunit"], "pair units are out of range or not ascending within a pair")
 
     def lengths(self, name: str, info: dict, units: int) -> None:
         lengths = self.array(f"{name}.len.npy")
@@ -452,11 +447,9 @@ class _SegmentStructure:
             previous = term
 
     def column(self, fname: str, doc_count: int) -> None:
-        col = self.array(fname)
-        if col.shape != (doc_count,):
-            self.problem(fname, f"has shape {col.shape}, expected one value per document ({doc_count})")
-        elif col.dtype not in (np.float64, np.int64):
-            self.problem(fname, f"has type {col.dtype}, expected float64 or int64")
+        problem = column_problem(self.array(fname), doc_count)
+        if problem is not None:
+            self.problem(fname, problem)
 
     def stored(self, doc_count: int) -> None:
         offsets = self.array(POINTERS)
@@ -481,17 +474,9 @@ class _SegmentStructure:
 
     def deletes(self, doc_count: int) -> None:
         fname = self.entry.deletes
-        packed = self.array(fname)
-        if packed.dtype != np.uint8 or packed.shape != (math.ceil(doc_count / 8),):
-            self.problem(fname, f"deletion bitset has shape {packed.shape} and type {packed.dtype}, "
-                                f"expected {math.ceil(doc_count / 8)} bytes for {doc_count} documents")
-            return
-        bits = np.unpackbits(packed)
-        if np.any(bits[doc_count:]):
-            self.problem(fname, "bits are set past the last document")
-        deleted = int(bits[:doc_count].sum())
-        if deleted != self.entry.deleted:
-            self.problem(fname, f"marks {deleted} documents deleted, the manifest says {self.entry.deleted}")
+        problem = deletes_problem(self.array(fname), doc_count, self.entry.deleted)
+        if problem is not None:
+            self.problem(fname, problem)
 
 
 class _Skip(Exception):

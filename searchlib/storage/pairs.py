@@ -47,6 +47,28 @@ class PairArrays:
         return self.unit[a:b], self.tf[a:b]
 
 
+def problems(arrays: "list[np.ndarray] | tuple[np.ndarray, ...]", pairs: int,
+             pair_postings: int) -> list[tuple[str, str]]:
+    """(file suffix, what is wrong) for a field's pair arrays, given in SUFFIXES order, against
+    their types and meta.json's counts of pairs and pair postings; empty when they agree. Each
+    file is compared with meta.json, so a finding names the file that differs. O(1): opening a
+    segment runs it; `check` also scans the contents (order, ranges)."""
+    found = [(suffix, f"holds {a.dtype} with {a.ndim} dimensions, expected one of {np.dtype(dtype)}")
+             for suffix, a, dtype in zip(SUFFIXES, arrays, DTYPES) if a.dtype != dtype or a.ndim != 1]
+    if found:
+        return found
+    keys, ptr, unit, tf = arrays
+    if len(keys) != pairs:
+        found.append(("pairkey", f"has {len(keys)} pairs, meta.json says {pairs}"))
+    if len(ptr) != pairs + 1 or ptr[0] != 0 or ptr[-1] != pair_postings:
+        found.append(("pairptr", "pair pointers do not run from 0 to the pair postings"))
+    if len(unit) != pair_postings:
+        found.append(("pairunit", f"has {len(unit)} postings, meta.json says {pair_postings}"))
+    if len(tf) != pair_postings:
+        found.append(("pairtf", f"has {len(tf)} frequencies, meta.json says {pair_postings} postings"))
+    return found
+
+
 def pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """The keys of pairs of term ids (non-negative, below 2**32)."""
     return first.astype(np.uint64) << _SHIFT | second.astype(np.uint64)

@@ -168,8 +168,15 @@ class FieldReader:
         self.name = name
         self.info = info
         self.units = int(info.get("units", doc_count))  # documents, or passages for split fields
+
+        def listed(fname: str) -> dict:
+            if fname not in files:
+                raise IndexCorruptError(str(directory / fname), "missing from the manifest, though meta.json "
+                                                                f"lists the field {name!r}")
+            return files[fname]
+
         trie_path = directory / f"{name}.trie"
-        verify(trie_path, files[f"{name}.trie"])
+        verify(trie_path, listed(f"{name}.trie"))
         self.trie = marisa_trie.Trie()
         try:
             self.trie.mmap(str(trie_path))
@@ -178,11 +185,13 @@ class FieldReader:
                 raise missing(trie_path) from None
             raise IndexCorruptError(str(trie_path), f"unreadable term dictionary: {exc}") from None
 
-        def arr(suffix):
+        def arr(suffix, required: bool = False):
             fname = f"{name}.{suffix}.npy"
-            return load_array(directory / fname, files[fname]) if fname in files else None
+            if fname in files or required:
+                return load_array(directory / fname, listed(fname))
+            return None
 
-        self.ptr, self.unit, self.tf = arr("ptr"), arr("unit"), arr("tf")
+        self.ptr, self.unit, self.tf = arr("ptr", True), arr("unit", True), arr("tf", True)
         self.pptr, self.pos = arr("pptr"), arr("pos")
         self.lengths, self.unit_doc, self.unit_span = arr("len"), arr("udoc"), arr("uspan")
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
@@ -190,17 +199,17 @@ class FieldReader:
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
         self._pos_cached = 0
         lex_path = directory / f"{name}.lex.txt"
-        verify(lex_path, files[f"{name}.lex.txt"])
+        verify(lex_path, listed(f"{name}.lex.txt"))
         size = files[f"{name}.lex.txt"]["size"]
         try:
             self._lex = np.memmap(lex_path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
         except FileNotFoundError:
             raise missing(lex_path) from None
         self._lex_text: str | None = None
-        self.lex_offsets, self.lex_ids = arr("lexoff"), arr("lexid")
-        if self.lex_offsets is None or len(self.lex_offsets) != len(self.trie) + 1:
+        self.lex_offsets, self.lex_ids = arr("lexoff", True), arr("lexid", True)
+        if len(self.lex_offsets) != len(self.trie) + 1:
             raise IndexCorruptError(str(directory / f"{name}.lexoff.npy"), "does not match the term dictionary")
-        if self.ptr is None or len(self.ptr) != len(self.trie) + 1:
+        if len(self.ptr) != len(self.trie) + 1:
             raise IndexCorruptError(str(directory / f"{name}.ptr.npy"), "does not match the term dictionary")
 
     def _pairs(self, directory: Path, arr) -> PairArrays:
@@ -210,17 +219,9 @@ class FieldReader:
             if a is None:
                 raise IndexCorruptError(str(directory / f"{self.name}.{suffix}.npy"),
                                         "missing from the manifest, though meta.json lists pair postings")
-        pairs = PairArrays(*found)
-        for suffix, a, dtype in zip(_pairs.SUFFIXES, found, _pairs.DTYPES):
-            if a.dtype != dtype or a.ndim != 1:
-                raise IndexCorruptError(str(directory / f"{self.name}.{suffix}.npy"),
-                                        f"holds {a.dtype} with {a.ndim} dimensions, expected one of {np.dtype(dtype)}")
-        if len(pairs.ptr) != len(pairs.keys) + 1 or len(pairs.keys) != self.info["pairs"]:
-            raise IndexCorruptError(str(directory / f"{self.name}.pairptr.npy"), "does not match the pair keys")
-        if not len(pairs.unit) == len(pairs.tf) == int(pairs.ptr[-1]) == self.info.get("pair_postings"):
-            raise IndexCorruptError(str(directory / f"{self.name}.pairunit.npy"),
-                                    "does not match the pair pointers and frequencies")
-        return pairs
+        for suffix, problem in _pairs.problems(found, self.info["pairs"], self.info.get("pair_postings")):
+            raise IndexCorruptError(str(directory / f"{self.name}.{suffix}.npy"), problem)
+        return PairArrays(*found)
 
     @property
     def split(self) -> bool:
@@ -335,20 +336,79 @@ class FieldReader:
         return starts
 
 
-def read_meta(directory: Path, files: dict[str, dict]) -> dict:
+# -- validators: what opening a segment and `check` both require of its files -------------------
+# Each returns what is wrong (a message for IndexCorruptError or a check report), or None. They
+# cost O(1), or one pass over a deletions bitset; `check` scans contents further.
+
+_META_COUNTS = ("terms", "postings", "units", "tokens", "nonempty", "pairs", "pair_postings")
+COLUMN_DTYPES = (np.dtype(np.float64), np.dtype(np.int64))  # NUMERIC, DATETIME
+_BITS_SET = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1)  # per byte value
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def meta_problem(meta, doc_count: int | None = None) -> str | None:
+    """What is wrong with a decoded meta.json: a document count, and per field a mapping whose
+    counts are counts; with the manifest's `doc_count`, the document count must equal it."""
+    if not isinstance(meta, dict):
+        return "is not a JSON object"
+    if not _is_count(meta.get("doc_count")):
+        return f"'doc_count' is {meta.get('doc_count')!r}, not a number of documents"
+    fields = meta.get("fields")
+    if not isinstance(fields, dict) or not all(isinstance(v, dict) for v in fields.values()):
+        return "'fields' is not a mapping of field names to counts"
+    for name, info in fields.items():
+        for key in _META_COUNTS:
+            if (key in info or key in ("terms", "postings")) and not _is_count(info.get(key)):
+                return f"field {name!r}: {key!r} is {info.get(key)!r}, not a count"
+    if doc_count is not None and meta["doc_count"] != doc_count:
+        return f"says {meta['doc_count']} documents, the manifest says {doc_count}"
+    return None
+
+
+def column_problem(col: np.ndarray, doc_count: int) -> str | None:
+    """What is wrong with a NUMERIC or DATETIME column of a segment of `doc_count` documents."""
+    if col.shape != (doc_count,):
+        return f"has shape {col.shape}, expected one value per document ({doc_count})"
+    if col.dtype not in COLUMN_DTYPES:
+        return f"has type {col.dtype}, expected float64 or int64"
+    return None
+
+
+def deletes_problem(packed: np.ndarray, doc_count: int, deleted: int | None = None) -> str | None:
+    """What is wrong with a deletions bitset (write_deletes) of a segment of `doc_count`
+    documents; with the manifest's count of `deleted` documents, it must mark exactly that many."""
+    expected = -(-doc_count // 8)
+    if packed.dtype != np.uint8 or packed.shape != (expected,):
+        return (f"deletion bitset has shape {packed.shape} and type {packed.dtype}, "
+                f"expected {expected} bytes for {doc_count} documents")
+    if doc_count % 8 and int(packed[-1]) & (0xFF >> doc_count % 8):
+        return "bits are set past the last document"
+    if deleted is not None:
+        marked = int(_BITS_SET[packed].sum())
+        if marked != deleted:
+            return f"marks {marked} documents deleted, the manifest says {deleted}"
+    return None
+
+
+def read_meta(directory: Path, files: dict[str, dict], doc_count: int | None = None) -> dict:
     """A segment's verified meta.json: its document count and per-field counts (terms, postings,
-    units, tokens)."""
+    units, tokens); with the manifest's `doc_count`, checked against it."""
+    path = directory / META
     if META not in files:
-        raise IndexCorruptError(str(directory / META), "missing from the manifest")
-    verify(directory / META, files[META])
+        raise IndexCorruptError(str(path), "missing from the manifest")
+    verify(path, files[META])
     try:
-        meta = json.loads((directory / META).read_bytes())
-        meta["doc_count"] = int(meta["doc_count"])
-        dict(meta["fields"])
+        meta = json.loads(path.read_bytes())
     except FileNotFoundError:
-        raise missing(directory / META) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(str(directory / META), f"unreadable: {exc}") from None
+        raise missing(path) from None
+    except ValueError as exc:
+        raise IndexCorruptError(str(path), f"unreadable: {exc}") from None
+    problem = meta_problem(meta, doc_count)
+    if problem is not None:
+        raise IndexCorruptError(str(path), problem)
     return meta
 
 
@@ -356,27 +416,37 @@ class SegmentReader:
     """A read-only view of one segment, its files verified against their checksums."""
 
     def __init__(self, directory: Path, files: dict[str, dict], deletes: str | None = None,
-                 fields: "set[str] | None" = None):
+                 fields: "set[str] | None" = None, *, doc_count: int | None = None, deleted: int | None = None):
         """Open the segment; with `fields`, only those fields (no columns, no stored documents):
-        a writer looking up keys to delete needs nothing more."""
+        a writer looking up keys to delete needs nothing more. `doc_count` and `deleted` are the
+        manifest entry's counts: when given, meta.json and the deletions file must agree with them."""
         self.directory = directory
         self.files = files
-        self.meta = read_meta(directory, files)
+        self.meta = read_meta(directory, files, doc_count)
         self.doc_count = self.meta["doc_count"]
         self.fields = {name: FieldReader(directory, name, files, info, self.doc_count)
                        for name, info in self.meta["fields"].items() if fields is None or name in fields}
-        self.columns = {} if fields is not None else {
-            fname[:-len(".col.npy")]: load_array(directory / fname, entry)
-            for fname, entry in files.items() if fname.endswith(".col.npy")}
-        self.stored = None if fields is not None else StoredReader(directory, files)
-        self.live: np.ndarray | None = None  # None: every document is live
-        if deletes is not None:
-            packed = load_array(directory / deletes, files[deletes], mmap=False)
-            deleted = np.unpackbits(packed, count=self.doc_count).astype(bool)
-            self.live = ~deleted
         for name, fr in self.fields.items():
             if fr.lengths is not None and len(fr.lengths) != fr.info.get("units"):
                 raise IndexCorruptError(str(directory / f"{name}.len.npy"), "length does not match meta.json")
+        self.columns: dict[str, np.ndarray] = {}
+        if fields is None:
+            for fname, entry in files.items():
+                if fname.endswith(".col.npy"):
+                    col = load_array(directory / fname, entry)
+                    problem = column_problem(col, self.doc_count)
+                    if problem is not None:
+                        raise IndexCorruptError(str(directory / fname), problem)
+                    self.columns[fname[:-len(".col.npy")]] = col
+        self.live: np.ndarray | None = None  # None: every document is live
+        if deletes is not None:
+            packed = load_array(directory / deletes, files[deletes], mmap=False)
+            problem = deletes_problem(packed, self.doc_count, deleted)
+            if problem is not None:
+                raise IndexCorruptError(str(directory / deletes), problem)
+            self.live = ~np.unpackbits(packed, count=self.doc_count).astype(bool)
+        # last: the stored fields hold a file descriptor, which a failed open must not leak
+        self.stored = None if fields is not None else StoredReader(directory, files)
 
     def is_live(self, doc: int) -> bool:
         return self.live is None or bool(self.live[doc])

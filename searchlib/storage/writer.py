@@ -69,6 +69,7 @@ class IndexWriter:
 
     def _reset(self) -> None:
         self._segments: list[SegmentEntry] = [SegmentEntry(**vars(s)) for s in self._base.segments]
+        self._committed = {s.name: s for s in self._base.segments}  # as committed, for checking their files
         self._new: set[str] = set()  # segments written by this writer, not yet committed
         self._written_deletes: list[Path] = []  # deletion files written into older segments, not yet committed
         self._readers: dict[str, SegmentReader] = {}
@@ -334,9 +335,18 @@ class IndexWriter:
         self._counter += 1
         return f"seg-{self._counter:08d}"
 
+    def _open(self, entry: SegmentEntry, fields: "set[str] | None" = None) -> SegmentReader:
+        """Open a segment, checking meta.json against the entry's document count and the deletions
+        file against the count committed with it: commit() counts this batch's deletions into
+        `entry.deleted` before it writes their file, so the entry's own count can run ahead."""
+        committed = self._committed.get(entry.name)
+        deleted = committed.deleted if committed is not None and committed.deletes == entry.deletes else None
+        return SegmentReader(self._segment_path(entry.name), entry.files, entry.deletes, fields,
+                             doc_count=entry.doc_count, deleted=deleted)
+
     def _reader(self, entry: SegmentEntry) -> SegmentReader:
         if entry.name not in self._readers:
-            self._readers[entry.name] = SegmentReader(self._segment_path(entry.name), entry.files, entry.deletes)
+            self._readers[entry.name] = self._open(entry)
         return self._readers[entry.name]
 
     def _key_reader(self, entry: SegmentEntry) -> SegmentReader:
@@ -346,14 +356,13 @@ class IndexWriter:
             return self._readers[entry.name]
         if entry.name not in self._key_readers:
             key = self.schema.unique_field
-            self._key_readers[entry.name] = SegmentReader(self._segment_path(entry.name), entry.files, entry.deletes,
-                                                          fields={key} if key else set())
+            self._key_readers[entry.name] = self._open(entry, fields={key} if key else set())
         return self._key_readers[entry.name]
 
     def _tokens(self, entry: SegmentEntry) -> int:
         """Tokens of a segment's TEXT fields (deleted documents included), for the merge size cap."""
         if entry.name not in self._token_counts:
-            meta = read_meta(self._segment_path(entry.name), entry.files)  # meta.json only: commits stay cheap
+            meta = read_meta(self._segment_path(entry.name), entry.files, entry.doc_count)  # meta.json only: cheap
             self._token_counts[entry.name] = sum(info.get("tokens", 0) for info in meta["fields"].values())
         return self._token_counts[entry.name]
 

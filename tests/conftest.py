@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from searchlib import Index, IndexCorruptError
 from searchlib.storage.files import write_array
-from searchlib.storage.manifest import read_manifest, write_manifest
+from searchlib.storage.manifest import Manifest, generations, manifest_name, read_manifest, write_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
 
 # The checkout under test (the directory holding searchlib/).
@@ -37,16 +38,71 @@ def ranked(results) -> list:
     return [h.id for h in results]
 
 
+# -- damaging an index -------------------------------------------------------------------------------
+
+def segment_file(ix, suffix: str, segment: int = 0) -> Path:
+    """A file of segment number `segment` in the newest commit: the one named `suffix`, else the
+    first whose name ends with it (or, for a prefix such as "del-", starts with it). "manifest"
+    is the newest manifest file."""
+    if suffix == "manifest":
+        return ix.path / manifest_name(generations(ix.path)[-1])
+    entry = read_manifest(ix.path).segments[segment]
+    names = [suffix] if suffix in entry.files else [
+        n for n in entry.files if n.endswith(suffix) or (suffix.endswith("-") and n.startswith(suffix))]
+    assert names, (suffix, sorted(entry.files))
+    return ix.path / SEGMENTS_DIR / entry.name / names[0]
+
+
+def flip_byte(path: Path, at: "int | None" = None, keep_mtime: bool = False) -> None:
+    """Flip the low bit of one byte of a file in place (the middle byte, or the one at index `at`):
+    same size, same inode. Its mtime moves 2 s on, so that it differs even on a coarse filesystem
+    clock, or with keep_mtime stays exactly as it was, so that only a re-read of the bytes can tell."""
+    st = path.stat()
+    with open(path, "r+b") as fh:
+        data = bytearray(fh.read())
+        data[len(data) // 2 if at is None else at] ^= 0x01
+        fh.seek(0)
+        fh.write(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns if keep_mtime else st.st_mtime_ns + 2_000_000_000))
+
+
+def truncate(path: Path, nbytes: int) -> None:
+    """Cut the last `nbytes` bytes off a file."""
+    data = path.read_bytes()
+    assert 0 < nbytes <= len(data), (path, len(data), nbytes)
+    path.write_bytes(data[:len(data) - nbytes])
+
+
+def assert_searcher_refuses(ix_path: Path, damaged: Path, match: "str | None" = None) -> IndexCorruptError:
+    """Opening a searcher on the index at `ix_path` raises IndexCorruptError naming the file
+    `damaged` (as its `path`, and its name in the message; the message also matching `match`)."""
+    with pytest.raises(IndexCorruptError, match=match) as info:
+        Index(ix_path).searcher().close()
+    assert info.value.path == str(damaged)
+    assert damaged.name in str(info.value)
+    return info.value
+
+
+def edit_manifest(ix_path: Path, change) -> Manifest:
+    """Write a new commit whose manifest is the newest one after `change(manifest)` (which edits
+    it in place); return that manifest."""
+    manifest = read_manifest(ix_path)
+    change(manifest)
+    manifest.generation += 1
+    write_manifest(ix_path, manifest)
+    return manifest
+
+
 def rewrite(ix, segment: int, fname: str, array: np.ndarray) -> Path:
     """Replace a file of segment number `segment` by a consistent-looking one (its new size and
     checksum in a new manifest): damage a checksum cannot see, as a buggy writer would make it."""
-    manifest = read_manifest(ix.path)
-    entry = manifest.segments[segment]
-    path = ix.path / SEGMENTS_DIR / entry.name / fname
-    path.unlink()
-    entry.files[fname] = write_array(path, array)
-    manifest.generation += 1
-    write_manifest(ix.path, manifest)
+    path = ix.path / SEGMENTS_DIR / read_manifest(ix.path).segments[segment].name / fname
+
+    def replace(manifest: Manifest) -> None:
+        path.unlink()
+        manifest.segments[segment].files[fname] = write_array(path, array)
+
+    edit_manifest(ix.path, replace)
     return path
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import rewrite
+from conftest import assert_searcher_refuses, edit_manifest, flip_byte, rewrite, segment_file, truncate
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, Schema
 from searchlib.cli import main
 from searchlib.storage.check import check_index
-from searchlib.storage.manifest import generations, manifest_name, read_manifest, write_manifest
+from searchlib.storage.manifest import generations, manifest_name, read_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
 
 
@@ -41,40 +41,10 @@ def build(path: Path) -> Index:
     return ix
 
 
-def file_of(ix: Index, suffix: str, segment: int = 0) -> Path:
-    if suffix == "manifest":
-        return ix.path / manifest_name(generations(ix.path)[-1])
-    entry = read_manifest(ix.path).segments[segment]
-    names = [n for n in entry.files if n.endswith(suffix) or (suffix.endswith("-") and n.startswith(suffix))]
-    assert names, (suffix, sorted(entry.files))
-    return ix.path / SEGMENTS_DIR / entry.name / names[0]
-
-
-def flip_byte(path: Path, keep_mtime: bool) -> None:
-    """Flip one byte in the middle of the file; keep its size (and, if asked, its mtime exactly,
-    so that only a real re-read can tell)."""
-    st = path.stat()
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x20
-    with open(path, "r+b") as fh:
-        fh.write(bytes(data))
-    mtime = st.st_mtime_ns if keep_mtime else st.st_mtime_ns + 2_000_000_000
-    os.utime(path, ns=(st.st_atime_ns, mtime))
-
-
 def run_cli(capsys, path: Path) -> tuple[int, str]:
     status = main(["check", str(path)])
     out = capsys.readouterr()
     return status, out.out + out.err
-
-
-def assert_searcher_refuses(ix_path: Path, damaged: Path) -> None:
-    with pytest.raises(IndexCorruptError) as info:
-        with Index(ix_path).searcher() as s:
-            s.search("walnut hazel acorn")
-            list(s.documents())
-    assert info.value.path == str(damaged)
-    assert damaged.name in str(info.value)
 
 
 def test_clean_index_passes(tmp_path, capsys):
@@ -100,7 +70,7 @@ def test_flipped_byte_is_reported_even_when_this_process_verified_the_file(tmp_p
     ix = build(tmp_path / "ix")
     with ix.searcher() as s:  # fills this process's verification cache for every file
         assert s.search("walnut").total == 79
-    path = file_of(ix, suffix)
+    path = segment_file(ix, suffix)
     flip_byte(path, keep_mtime=True)
     report = check_index(ix.path)
     assert not report.ok
@@ -116,9 +86,8 @@ def test_flipped_byte_is_reported_even_when_this_process_verified_the_file(tmp_p
 @pytest.mark.parametrize("suffix", ["body.unit.npy", "stored.bin", "title.trie", "meta.json", "manifest"])
 def test_truncated_file_is_reported(tmp_path, capsys, suffix):
     ix = build(tmp_path / "ix")
-    path = file_of(ix, suffix)
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) - 5])
+    path = segment_file(ix, suffix)
+    truncate(path, 5)
     report = check_index(ix.path)
     assert str(path) in report.damaged_files, report.format()
     assert run_cli(capsys, ix.path)[0] == 1
@@ -128,7 +97,7 @@ def test_truncated_file_is_reported(tmp_path, capsys, suffix):
 @pytest.mark.parametrize("suffix", ["body.ptr.npy", "stored.bin", "title.lex.txt", "del-"])
 def test_deleted_file_is_reported(tmp_path, capsys, suffix):
     ix = build(tmp_path / "ix")
-    path = file_of(ix, suffix)
+    path = segment_file(ix, suffix)
     path.unlink()
     report = check_index(ix.path)
     assert [str(p) for p in report.problems if p.path == str(path)] and "missing" in report.format()
@@ -139,9 +108,10 @@ def test_deleted_file_is_reported(tmp_path, capsys, suffix):
 
 def test_every_problem_is_reported_not_just_the_first(tmp_path, capsys):
     ix = build(tmp_path / "ix")
-    damaged = [file_of(ix, "body.pos.npy", 0), file_of(ix, "stored.bin", 1), file_of(ix, "title.trie", 1)]
-    flip_byte(damaged[0], keep_mtime=False)
-    damaged[1].write_bytes(damaged[1].read_bytes()[:-1])
+    damaged = [segment_file(ix, "body.pos.npy", 0), segment_file(ix, "stored.bin", 1),
+               segment_file(ix, "title.trie", 1)]
+    flip_byte(damaged[0])
+    truncate(damaged[1], 1)
     damaged[2].unlink()
     report = ix.check()
     assert set(report.damaged_files) == {str(p) for p in damaged}
@@ -154,7 +124,7 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path, capsys):
 def test_damaged_older_kept_manifest_is_reported(tmp_path):
     ix = build(tmp_path / "ix")
     older = ix.path / manifest_name(generations(ix.path)[-2])
-    flip_byte(older, keep_mtime=False)
+    flip_byte(older)
     report = check_index(ix.path)
     assert report.damaged_files == [str(older)]
     with ix.searcher() as s:  # searchers use the newest commit, which is intact
@@ -192,10 +162,7 @@ def test_structural_damage_behind_valid_checksums(tmp_path):
 
 def test_meta_json_counts_must_match_the_manifest(tmp_path):
     ix = build(tmp_path / "ix")
-    manifest = read_manifest(ix.path)
-    manifest.segments[1].doc_count = 41
-    manifest.generation += 1
-    write_manifest(ix.path, manifest)
+    edit_manifest(ix.path, lambda manifest: setattr(manifest.segments[1], "doc_count", 41))
     report = check_index(ix.path)
     assert any(p.path.endswith("meta.json") and "41" in p.message for p in report.problems), report.format()
 
@@ -206,13 +173,10 @@ def test_manifest_pointing_outside_the_index_reads_nothing_outside(tmp_path, cap
     outside.mkdir()
     (outside / "meta.json").write_text('{"doc_count": 1, "fields": {}}')
     # a segment file replaced by a link to a file outside the index
-    link = file_of(ix, "stored.bin", 1)
+    link = segment_file(ix, "stored.bin", 1)
     link.unlink()
     link.symlink_to(outside / "meta.json")
-    manifest = read_manifest(ix.path)
-    manifest.segments[0].name = "../../secret"
-    manifest.generation += 1
-    write_manifest(ix.path, manifest)
+    manifest = edit_manifest(ix.path, lambda manifest: setattr(manifest.segments[0], "name", "../../secret"))
 
     touched: list[str] = []
     real_open, real_os_open = builtins.open, os.open

@@ -577,10 +577,7 @@ class Searcher:
         for fname, pscore in m.passage_score.items():
             unit_doc = np.asarray(reader.fields[fname].unit_doc)
             units = np.flatnonzero(docs[unit_doc] & (pscore > 0))
-            total = pscore[units]
-            if m.doc_score is not None:
-                total = total + m.doc_score[unit_doc[units]]
-            yield fname, units, unit_doc[units], total
+            yield fname, units, unit_doc[units], _passage_scores(m, pscore, units, unit_doc[units])
 
     def _top(self, seg: int, reader: SegmentReader, m, docs: np.ndarray, k: int, group: bool) -> list[np.ndarray]:
         """The segment's best k candidates as rows (score, segment, doc, passage field, passage unit);
@@ -669,32 +666,45 @@ class Searcher:
         return reader.stored.get(doc)
 
     def _passages(self, row: list, reader: SegmentReader, m, n: int, source: "_HitSource") -> list[Passage]:
-        """The document's best passages (the one passage of a flat hit), or the whole snippet field.
-        `row` is the hit's candidate row (score, segment, doc, passage field id or -1, passage unit)."""
-        score, doc, field_id, unit = row[0], int(row[2]), int(row[3]), int(row[4])
-        passage_field = self._field_names[field_id] if field_id >= 0 else None
-        out: list[Passage] = []
-        doc_part = float(m.doc_score[doc]) if m is not None and m.doc_score is not None else 0.0
-        for fname, fr in reader.fields.items():
-            if not fr.split or (passage_field is not None and fname != passage_field):
+        """The hit's passages, best first. `row` is its candidate row (score, segment, doc, passage
+        field id or -1, passage unit). A row of one passage (a flat hit) gives that passage; a
+        whole-document row (every grouped hit, and a flat hit of a document whose matches are
+        outside its split fields) gives the document's best `n` passages over its split fields,
+        ties in field-name then text order (only those scoring above 0, or else the first); a
+        document without split fields gives its whole snippet field. Scores follow
+        _passage_scores, the rule _top ranks by, so the first passage's score is the hit's."""
+        doc, field_id, unit = int(row[2]), int(row[3]), int(row[4])
+        names, firsts, units, scores = [], [], [], []  # per split field of the document, by name
+        for fname in sorted(reader.fields):
+            fr = reader.fields[fname]
+            if not fr.split or (field_id >= 0 and fname != self._field_names[field_id]):
                 continue
             lo, hi = (int(x) for x in np.searchsorted(fr.unit_doc, [doc, doc + 1]))
-            units = range(lo, hi) if passage_field is None else [unit]
-            pscore = m.passage_score.get(fname)
-            text = self._load(reader, doc).get(fname) if self.schema.fields[fname].stored else None
-            for u in units:
-                start, end = (int(x) for x in fr.unit_span[u])
-                score = doc_part + (float(pscore[u]) if pscore is not None else 0.0)
-                out.append(Passage(fname, start, end, score, u - lo,
-                                   text[start:end] if isinstance(text, str) else None))
-        if out:
-            out.sort(key=lambda p: (-p.score, p.field, p.index))
-            return [p for p in out[:n] if p.score > 0] or out[:1]
-        fname = source.snippet_field()
-        text = self._load(reader, doc).get(fname) if fname else None
-        if isinstance(text, str):
-            return [Passage(fname, 0, len(text), score, 0, text)]
-        return []
+            if lo == hi:
+                continue
+            these = np.arange(lo, hi) if field_id < 0 else np.array([unit])
+            pscore = m.passage_score.get(fname) if m is not None else None
+            names.append(fname)
+            firsts.append(lo)
+            units.append(these)
+            scores.append(_passage_scores(m, pscore, these, doc))
+        if not names:
+            fname = source.snippet_field()
+            text = self._load(reader, doc).get(fname) if fname else None
+            return [Passage(fname, 0, len(text), row[0], 0, text)] if isinstance(text, str) else []
+        which = np.concatenate([np.full(len(u), i) for i, u in enumerate(units)])
+        all_units, all_scores = np.concatenate(units), np.concatenate(scores)
+        best = np.lexsort((all_units, which, -all_scores))[:n]  # score, then field name, then text order
+        best = best[all_scores[best] > 0] if all_scores[best[0]] > 0 else best[:1]
+        stored = self._load(reader, doc) if any(self.schema.fields[f].stored for f in names) else {}
+        out = []
+        for f, u, score in zip(which[best].tolist(), all_units[best].tolist(), all_scores[best].tolist()):
+            fname = names[f]
+            start, end = (int(x) for x in reader.fields[fname].unit_span[u])
+            text = stored.get(fname) if self.schema.fields[fname].stored else None
+            out.append(Passage(fname, start, end, score, u - firsts[f],
+                               text[start:end] if isinstance(text, str) else None))
+        return out
 
     def _snippet_field(self, terms: dict) -> str | None:
         chosen = self.settings.highlight.field
@@ -752,6 +762,17 @@ class _HitSource:
         if not self.searcher.readers:
             raise SearchlibError("the searcher is closed: read hit passages before closing it")
         return self.searcher._passages(row, self.searcher.readers[seg], self.matches[seg], self.n_passages, self)
+
+
+def _passage_scores(m, pscore: "np.ndarray | None", units: np.ndarray, docs) -> np.ndarray:
+    """The scores of passages `units` of one split field, whose documents are `docs` (an array, or
+    one document): the passage's own score (`pscore`, the field's passage scores; None when the
+    query has no term in the field) plus its document's score from fields not split, added in
+    float32. The one rule _top ranks by, explain reports and Passage.score shows."""
+    total = pscore[units] if pscore is not None else np.zeros(len(units), dtype=np.float32)
+    if m is not None and m.doc_score is not None:
+        total = total + m.doc_score[docs]
+    return total
 
 
 def _rows(scores: np.ndarray, seg: int, docs: np.ndarray, field_id: int, units) -> np.ndarray:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import run_starts
+
 SUFFIXES = ("pairkey", "pairptr", "pairunit", "pairtf")
 DTYPES = (np.uint64, np.int64, np.uint32, np.uint32)  # of the arrays, in the order of SUFFIXES
 _SHIFT = np.uint64(32)
@@ -83,19 +85,15 @@ def postings(keys: np.ndarray, units: np.ndarray, tf: np.ndarray | None = None) 
     if not n:
         return PairArrays(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.uint32),
                           np.zeros(0, np.uint32))
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=new[1:])
-    new_key = new.copy()
-    new[1:] |= units[1:] != units[:-1]
-    starts = np.flatnonzero(new)
+    starts = run_starts(keys, units)  # the first occurrence of each (key, unit) posting
     if tf is None:
         counts = np.diff(np.append(starts, n))
     else:
         counts = np.add.reduceat(np.asarray(tf, dtype=np.int64)[order], starts)
-    key_starts = np.flatnonzero(new_key[starts])  # the first posting of each distinct key
+    posting_keys = keys[starts]
+    key_starts = run_starts(posting_keys)  # the first posting of each distinct key
     ptr = np.append(key_starts, len(starts)).astype(np.int64)
-    return PairArrays(keys[starts][key_starts].astype(np.uint64), ptr, units[starts].astype(np.uint32),
+    return PairArrays(posting_keys[key_starts].astype(np.uint64), ptr, units[starts].astype(np.uint32),
                       counts.astype(np.uint32))
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
+from .arrays import gather_ranges, run_starts  # gather_ranges: query/evaluate.py imports it from here
 from .files import load_array, missing, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
@@ -55,17 +56,6 @@ def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
         order = order[np.argsort(digit, kind="stable")]
         shift += 16
     return order
-
-
-def gather_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices of the concatenated ranges [starts[i], starts[i] + lengths[i])."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    offsets = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths)
-    return offsets + np.arange(total, dtype=np.int64)
 
 
 @dataclass
@@ -105,14 +95,7 @@ class FieldArrays:
         order = stable_order(tid, len(terms))  # stable: keeps (unit, position) order within a term
         tid, units = tid[order], unit_of_token[order]
         n = len(tid)
-        if n:
-            new_posting = np.empty(n, dtype=bool)
-            new_posting[0] = True
-            np.not_equal(tid[1:], tid[:-1], out=new_posting[1:])
-            new_posting[1:] |= units[1:] != units[:-1]
-            starts = np.flatnonzero(new_posting)
-        else:
-            starts = np.zeros(0, dtype=np.int64)
+        starts = run_starts(tid, units)  # the first token of each (term, unit) posting
         tf = np.diff(np.append(starts, n)).astype(np.uint32)
         ptid = tid[starts]
         ptr = np.searchsorted(ptid, np.arange(len(terms) + 1)).astype(np.int64)

@@ -21,7 +21,7 @@ def run_example(*args: str) -> subprocess.CompletedProcess:
     return done
 
 
-def ranked(out: str) -> list[tuple[str, list[str]]]:
+def printed_hits(out: str) -> list[tuple[str, list[str]]]:
     """(id, the lines below its rank line) for each hit printed."""
     hits: list[tuple[str, list[str]]] = []
     for line in out.splitlines():
@@ -38,7 +38,7 @@ def test_sample_query_ranks_the_seed_first_and_highlights_both_words(tmp_path: P
     out = run_example("--index-dir", str(index_dir)).stdout
     assert "Indexed 25 documents" in out
     assert "Query: miscarriage storyline" in out
-    hits = ranked(out)
+    hits = printed_hits(out)
     assert hits and hits[0][0] == SEED
     snippet = " ".join(hits[0][1])
     assert "[miscarriage]" in snippet and "[storyline]" in snippet
@@ -48,12 +48,12 @@ def test_sample_query_ranks_the_seed_first_and_highlights_both_words(tmp_path: P
 
     second = run_example("--index-dir", str(index_dir)).stdout
     assert "Reusing index" in second and "Indexing" not in second
-    assert ranked(second)[0][0] == SEED
+    assert printed_hits(second)[0][0] == SEED
 
 
 def test_own_query_and_limit(tmp_path: Path):
     out = run_example("--index-dir", str(tmp_path / "ix"), "--limit", "2", '"late miscarriage"').stdout
-    hits = ranked(out)
+    hits = printed_hits(out)
     assert len(hits) <= 2 and hits[0][0] == SEED
     assert "[late miscarriage]" in " ".join(hits[0][1])
 
@@ -70,7 +70,7 @@ def test_changed_corpus_is_reindexed(tmp_path: Path):
                                         encoding="utf-8")
     third = run_example("--corpus", str(corpus), "--index-dir", str(index_dir)).stdout
     assert "Rebuilding" in third and "Indexed 27 documents" in third
-    assert "099_new" in {doc_id for doc_id, _ in ranked(third)}
+    assert "099_new" in {doc_id for doc_id, _ in printed_hits(third)}
 
 
 def test_jsonl_corpus(tmp_path: Path):
@@ -80,7 +80,7 @@ def test_jsonl_corpus(tmp_path: Path):
     corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     out = run_example("--corpus", str(corpus), "--index-dir", str(tmp_path / "ix"), "storyline").stdout
     assert "Indexed 2 documents" in out
-    assert [doc_id for doc_id, _ in ranked(out)] == ["n2"]
+    assert [doc_id for doc_id, _ in printed_hits(out)] == ["n2"]
 
 
 def test_index_built_with_another_schema_is_rebuilt(tmp_path: Path):
@@ -90,7 +90,7 @@ def test_index_built_with_another_schema_is_rebuilt(tmp_path: Path):
     Index.create(index_dir, Schema(id=ID(unique=True), body=TEXT()))
     out = run_example("--index-dir", str(index_dir)).stdout
     assert "Rebuilding" in out and "configuration has changed" in out and "Indexed 25 documents" in out
-    assert ranked(out)[0][0] == SEED
+    assert printed_hits(out)[0][0] == SEED
     assert "title" in Index.open(index_dir).schema
 
 

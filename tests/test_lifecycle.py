@@ -29,7 +29,8 @@ def make(tmp_path: Path, commits: int = 2, per_commit: int = 10) -> Index:
     return ix
 
 
-def ids(ix: Index) -> list[str]:
+def stored_ids(ix: Index) -> list[str]:
+    """The ids of the live documents, sorted."""
     with ix.searcher() as s:
         return sorted(d["id"] for d in s.documents())
 
@@ -46,7 +47,7 @@ def test_delete_by_query_in_committed_segments(tmp_path):
         assert w.delete_by_query("walrus") == 4  # d0 d5 d10 d15, across both segments
         assert ix.doc_count() == 20  # not visible before the commit
     assert ix.doc_count() == 16
-    assert not {"d0", "d5", "d10", "d15"} & set(ids(ix))
+    assert not {"d0", "d5", "d10", "d15"} & set(stored_ids(ix))
     with ix.searcher() as s:
         assert s.search("walrus").total == 0 and s.search("otter").total == 16
 
@@ -60,7 +61,7 @@ def test_delete_by_query_sees_documents_added_earlier_in_the_batch(tmp_path):
         assert w.delete_by_query("walrus") == 4  # d0, d5, new1 and the new version of d1
         assert w.delete_by_query("walrus") == 0  # already deleted: not counted twice
         w.add({"id": "new3", "body": "walrus after the delete"})  # later additions are not affected
-    assert set(ids(ix)) == {"new2", "new3"} | {f"d{k}" for k in (2, 3, 4, 6, 7, 8, 9)}
+    assert set(stored_ids(ix)) == {"new2", "new3"} | {f"d{k}" for k in (2, 3, 4, 6, 7, 8, 9)}
 
 
 def test_delete_by_query_is_part_of_the_atomic_batch(tmp_path):
@@ -112,7 +113,7 @@ def test_delete_documents_primitive(tmp_path):
         with pytest.raises(SearchlibError, match="no segment"):
             w.delete_documents("seg-99999999", [0])
     assert ix.doc_count() == 17
-    assert not {"d10", "d11", "d12"} & set(ids(ix))
+    assert not {"d10", "d11", "d12"} & set(stored_ids(ix))
 
 
 def test_storage_layer_does_not_import_the_query_package():

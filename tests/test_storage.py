@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_searcher_refuses, edit_manifest, flip_byte, segment_file, truncate
+from conftest import REPO, assert_searcher_refuses, edit_manifest, flip_byte, ranked, segment_file, truncate
 from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, DocumentError, Index, IndexCorruptError,
                        IndexLockedError, IndexNotFoundError, Schema, SearchlibError)
 from searchlib.storage.manifest import read_manifest
@@ -48,10 +48,6 @@ def build(path: Path, docs: list[dict], commits: int = 1, **writer_options) -> I
     return ix
 
 
-def ids(results) -> list:
-    return [h.id for h in results]
-
-
 def segment_dirs(ix: Index) -> set[str]:
     root = ix.path / SEGMENTS_DIR
     return {p.name for p in root.iterdir()} if root.exists() else set()
@@ -72,7 +68,7 @@ def test_add_commit_reopen(tmp_path):
     assert again.schema == schema()
     with again.searcher() as s:
         res = s.search("fox")
-        assert ids(res) == ["a"]
+        assert ranked(res) == ["a"]
         assert res[0].fields == {"id": "a", "title": "Red fox", "body": "The quick red fox jumps.", "n": 1}
 
 
@@ -110,10 +106,10 @@ def test_several_commits_are_several_segments_searched_together(tmp_path):
         assert s.doc_count() == 30
         res = s.search("*:*", limit=100)
         assert res.total == 30
-        assert sorted(ids(res)) == sorted(d["id"] for d in docs)
+        assert sorted(ranked(res)) == sorted(d["id"] for d in docs)
         for word in ("apple", "zulu", "river"):
             expected = sorted(d["id"] for d in docs if re.search(rf"\b{word}\b", d["title"] + " " + d["body"]))
-            assert sorted(ids(s.search(word, limit=100))) == expected
+            assert sorted(ranked(s.search(word, limit=100))) == expected
 
 
 QUERIES = ["apple", "river stone", '"cloud forest"', "title:tango", "+delta -echo", "kilo AND lima",
@@ -185,7 +181,7 @@ def test_many_small_commits_keep_segment_count_logarithmic(tmp_path):
         assert sum(s.live_count for s in segments) == i
     assert len(read_manifest(ix.path).segments) == 1  # 81 = 3**4 single-document commits merge into one
     with ix.searcher() as s:
-        assert sorted(ids(s.search("*:*", limit=100))) == [d["id"] for d in docs]
+        assert sorted(ranked(s.search("*:*", limit=100))) == [d["id"] for d in docs]
 
 
 def test_optimize_merges_into_one_segment_and_keeps_scores(tmp_path):
@@ -218,9 +214,9 @@ def test_update_and_delete_by_key(tmp_path):
         w.update({"id": "new1", "title": "Brand new", "body": "saxophone solo"})  # no such key: an add
     assert ix.doc_count() == 10
     with ix.searcher() as s:
-        assert sorted(ids(s.search("saxophone"))) == ["d003", "new1"]
-        assert ids(s.search("id:d005")) == []
-        assert ids(s.search("id:d003")) == ["d003"]
+        assert sorted(ranked(s.search("saxophone"))) == ["d003", "new1"]
+        assert ranked(s.search("id:d005")) == []
+        assert ranked(s.search("id:d003")) == ["d003"]
         assert s.search("id:d003")[0].fields["title"] == "Replaced title"
         assert "d005" not in [d["id"] for d in s.documents()]
 
@@ -317,7 +313,7 @@ def test_writer_block_that_raises_is_rolled_back(tmp_path):
     assert segment_dirs(ix) == dirs
     with ix.searcher() as s:
         assert s.search("phantom").total == 0
-        assert ids(s.search("id:d000")) == ["d000"]
+        assert ranked(s.search("id:d000")) == ["d000"]
     with ix.writer() as w:  # the lock was released
         w.add({"id": "x3", "title": "real"})
     assert ix.doc_count() == count + 1
@@ -409,14 +405,14 @@ def test_searcher_keeps_its_snapshot_and_refresh_sees_the_new_one(tmp_path):
         assert not s.up_to_date()
         assert s.doc_count() == 6
         assert s.search("saxophone").total == 0
-        assert ids(s.search("id:d000")) == ["d000"]
+        assert ranked(s.search("id:d000")) == ["d000"]
         assert s.search("id:d000")[0].fields["id"] == "d000"
         assert sorted(d["id"] for d in s.documents()) == [f"d00{i}" for i in range(6)]
         fresh = s.refresh()
         try:
             assert fresh is not s and fresh.generation > s.generation
             assert fresh.doc_count() == 7
-            assert sorted(ids(fresh.search("saxophone"))) == ["new", "new2"]
+            assert sorted(ranked(fresh.search("saxophone"))) == ["new", "new2"]
             assert fresh.search("id:d000").total == 0
         finally:
             fresh.close()
@@ -619,19 +615,19 @@ def test_typed_fields_are_stored_and_returned(tmp_path):
         assert b["when"] == "2023-01-02T03:04:05+00:00"
         assert "count" not in b and "extra" not in b
         # the typed fields are searchable the way their type says
-        assert sorted(ids(s.search("tags:search"))) == ["a", "b"]  # lowercased keywords
-        assert ids(s.search("tags:python")) == ["a"]
-        assert ids(s.search('cats:"big data"')) == ["a"]
-        assert ids(s.search("price:12")) == ["b"]
-        assert ids(s.search("price:9.5")) == ["a"]
-        assert ids(s.search("hidden:7")) == ["a"]
-        assert ids(s.search('when:"2023-01-02T03:04:05Z"')) == ["b"]
+        assert sorted(ranked(s.search("tags:search"))) == ["a", "b"]  # lowercased keywords
+        assert ranked(s.search("tags:python")) == ["a"]
+        assert ranked(s.search('cats:"big data"')) == ["a"]
+        assert ranked(s.search("price:12")) == ["b"]
+        assert ranked(s.search("price:9.5")) == ["a"]
+        assert ranked(s.search("hidden:7")) == ["a"]
+        assert ranked(s.search('when:"2023-01-02T03:04:05Z"')) == ["b"]
     # columns come back through a merge too
     with ix.writer() as w:
         w.add({"id": "c", "price": 1})
     ix.optimize()
     with ix.searcher() as s:
-        assert ids(s.search("price:9.5")) == ["a"] and ids(s.search("price:1")) == ["c"]
+        assert ranked(s.search("price:9.5")) == ["a"] and ranked(s.search("price:1")) == ["c"]
         assert s.search("id:a")[0].fields["extra"] == extra
 
 

@@ -717,18 +717,21 @@ class Searcher:
         return max(pool, key=lambda f: (self.schema.fields[f].passages is not None, self.stats.avg_length(f)))
 
     def _snippet(self, hit: Hit, formatter: "str | Formatter | None") -> str:
-        best = hit.passages[0] if hit.passages else None
-        terms = hit._source.highlight_terms()
-        fname = best.field if best is not None else hit._source.snippet_field()
-        text = hit.fields.get(fname) if fname else None
-        if not isinstance(text, str) or not isinstance(self.schema.fields.get(fname), TEXT):
+        """The hit's best passage highlighted (a span of a split field, or the whole snippet
+        field); "" when the hit has no passage or the passage's field is not stored TEXT."""
+        passages = hit.passages
+        if not passages:  # no split field, and the snippet field holds no stored text
+            return ""
+        best = passages[0]
+        ft = self.schema.fields.get(best.field)
+        text = hit.fields.get(best.field)
+        if not isinstance(text, str) or not isinstance(ft, TEXT):
             return ""
         hl = self.settings.highlight
-        weights, phrases = terms.get(fname, ({}, []))
-        span = (best.start, best.end) if best is not None and self.schema.fields[fname].passages else None
-        return highlight(text, self.schema.fields[fname].analyzer, weights, phrases,
+        weights, phrases = hit._source.highlight_terms().get(best.field, ({}, []))
+        return highlight(text, ft.analyzer, weights, phrases,
                          formatter=get_formatter(formatter or hl.formatter), fragment_chars=hl.fragment_chars,
-                         max_fragments=hl.max_fragments, separator=hl.separator, span=span)
+                         max_fragments=hl.max_fragments, separator=hl.separator, span=(best.start, best.end))
 
 
 class _HitSource:

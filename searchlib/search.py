@@ -78,7 +78,9 @@ class Hit:
 
     @property
     def passages(self) -> list[Passage]:
-        """The document's best passages, best first (for a flat hit, its one passage)."""
+        """The hit's passages, best first; the first one's score is the hit's. A flat hit of one
+        passage has that passage; a hit of a whole document (every grouped hit, and a flat hit of a
+        document whose matches are all outside its split fields) has the document's best passages."""
         if self._passages is None:
             self._passages = self._source.passages(self._row) if self._source is not None else []
         return list(self._passages)
@@ -306,7 +308,8 @@ class Searcher:
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
         operator ("OR"/"AND"). `lenient=True` never raises on malformed text. `group=False`
-        returns one hit per passage instead of per document. `k1`/`b` override BM25 settings.
+        returns one hit per matching passage instead of per document (a document that matches
+        only outside its split fields stays one whole-document hit). `k1`/`b` override BM25 settings.
 
         `filter` restricts the matches without changing their scores: a query (text is parsed
         strictly) or a mapping {field: value} where a value matches exactly, a list matches any of

@@ -12,21 +12,14 @@ from .errors import ConfigError, IndexNotFoundError, SearchlibError
 from .query.ast import Query
 from .query.compile import Compiler
 from .query.evaluate import SegmentEvaluator, Stats
-from .query.parser import parse_query
 from .schema import Schema
 from .search import Searcher
+from .search import parse_index_query as _parse  # the one parsing rule, shared with Searcher.parse
 from .storage.check import CheckReport, check_index
 from .storage.files import fsync_dir
 from .storage.lock import LOCK_NAME, WriteLock
 from .storage.manifest import Manifest, generations, read_manifest, write_manifest
 from .storage.writer import SEGMENTS_DIR, IndexWriter
-
-
-def _parse(schema: Schema, settings: Settings, query: "str | Query", lenient: bool = False) -> Query:
-    """Query text parsed with the index's fields and default operator (a Query passes through)."""
-    if isinstance(query, Query):
-        return query
-    return parse_query(query, fields=set(schema), default_operator=settings.operator, lenient=lenient)
 
 
 class Writer(IndexWriter):

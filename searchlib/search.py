@@ -214,10 +214,7 @@ class Searcher:
     # -- queries ----------------------------------------------------------------------------
     def parse(self, text: "str | Query", lenient: bool = False, operator: str | None = None) -> Query:
         """Parse query text with this index's fields and default operator (a Query passes through)."""
-        if isinstance(text, Query):
-            return text
-        return parse_query(text, fields=self._field_ids, default_operator=operator or self.settings.operator,
-                           lenient=lenient)
+        return parse_index_query(self.schema, self.settings, text, lenient, operator)
 
     def _default_fields(self, fields: "Sequence[str] | Mapping[str, float] | None") -> dict[str, float]:
         if fields is None:
@@ -779,6 +776,15 @@ def _passage_scores(m, pscore: "np.ndarray | None", units: np.ndarray, docs) -> 
     if m is not None and m.doc_score is not None:
         total = total + m.doc_score[docs]
     return total
+
+
+def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", lenient: bool = False,
+                      operator: str | None = None) -> Query:
+    """Query text parsed with an index's field names and default operator (`operator`, when given,
+    instead); a Query passes through. What Searcher.parse and the Index's parsing both use."""
+    if isinstance(text, Query):
+        return text
+    return parse_query(text, fields=schema, default_operator=operator or settings.operator, lenient=lenient)
 
 
 def _rows(scores: np.ndarray, seg: int, docs: np.ndarray, field_id: int, units) -> np.ndarray:

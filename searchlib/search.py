@@ -29,7 +29,7 @@ from .query.sparse import SparseEvaluator
 from .query.expand import ExpansionLimitWarning
 from .query.parser import parse_query, plain_phrase, plain_words
 from .schema import DATETIME, NUMERIC, TEXT, FieldType, Schema
-from .scoring import BM25, Explanation, length_norm
+from .scoring import BM25, Explanation
 from .storage.manifest import Manifest, read_manifest
 from .storage.segment import MISSING_TIME, SegmentReader
 from .storage.writer import SEGMENTS_DIR
@@ -147,7 +147,6 @@ class Searcher:
         self.settings = Settings.from_json(manifest.settings)
         self.readers = readers
         self.stats = Stats(readers)
-        self._norms: dict[tuple, np.ndarray] = {}
         self._compilers: dict[tuple, Compiler] = {}
         self._evaluators: dict[tuple, tuple[SegmentEvaluator, SparseEvaluator | None]] = {}
         self._field_ids = {name: i for i, name in enumerate(self.schema)}
@@ -229,15 +228,6 @@ class Searcher:
             self.schema[name]  # raises SchemaError naming the fields there are
         return chosen
 
-    def _norm(self, seg: int, fname: str, k1: float, b: float) -> np.ndarray | None:
-        key = (seg, fname, k1, b)
-        if key not in self._norms:
-            fr = self.readers[seg].fields[fname]
-            if fr.lengths is None:
-                return None
-            self._norms[key] = length_norm(fr.lengths, self.stats.avg_length(fname), k1, b)
-        return self._norms[key]
-
     def _compiler(self, fields, operator: str | None, lenient: bool, max_expansions: int | None) -> Compiler:
         """A compiler for these options; compilers hold no per-query state, so they are reused."""
         if fields is None or isinstance(fields, str):
@@ -276,19 +266,16 @@ class Searcher:
             return self._default_params
         return BM25(self.settings.k1 if k1 is None else k1, self.settings.b if b is None else b)
 
-    def _evaluator(self, seg: int, params: BM25) -> SegmentEvaluator:
-        """The segment's evaluator for these BM25 parameters (stateless between queries, so reused)."""
-        return self._evaluators_for(seg, params)[0]
-
     def _evaluators_for(self, seg: int, params: BM25) -> tuple[SegmentEvaluator, SparseEvaluator | None]:
-        """The segment's dense evaluator and its sparse one, which is None when a field of the
-        segment is split into passages (passage scores need the dense evaluator)."""
+        """The segment's dense evaluator for these BM25 parameters and its sparse one, which is None
+        when a field of the segment is split into passages (passage scores need the dense evaluator).
+        Evaluators hold no per-query state, so they are reused; each holds its fields' norms, so
+        the cache is capped."""
         key = (seg, params.k1, params.b)
         pair = self._evaluators.get(key)
         if pair is None:
             reader = self.readers[seg]
-            norms = {f: n for f in reader.fields if (n := self._norm(seg, f, params.k1, params.b)) is not None}
-            evaluator = SegmentEvaluator(reader, self.stats, norms, params.k1, seg)
+            evaluator = SegmentEvaluator(reader, self.stats, seg, self.schema, params)
             split = any(fr.split for fr in reader.fields.values())
             pair = (evaluator, None if split else SparseEvaluator(evaluator))
             if len(self._evaluators) < 64 * max(1, len(self.readers)):
@@ -535,7 +522,7 @@ class Searcher:
         if node is None:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
         params = self._params(k1, b)
-        evaluator = self._evaluator(seg, params)
+        evaluator = self._evaluators_for(seg, params)[0]
         m = evaluator.evaluate(node)
         if not m.docs[doc]:
             return Explanation(0.0, f"no match: document {doc_id!r} does not satisfy {str(q)!r}")
@@ -547,7 +534,7 @@ class Searcher:
             if len(total) and float(total.max()) > top:
                 best = int(np.argmax(total))
                 passage, top = (fname, int(units[best])), float(total[best])
-        expl = evaluator.explain(node, doc, passage, params.b, self.schema)
+        expl = evaluator.explain(node, doc, passage)
         where_text = "the whole document"
         if passage is not None:
             first = int(np.searchsorted(np.asarray(self.readers[seg].fields[passage[0]].unit_doc), doc))

@@ -215,15 +215,10 @@ class Searcher:
         """Parse query text with this index's fields and default operator (a Query passes through)."""
         return parse_index_query(self.schema, self.settings, text, lenient, operator)
 
-    def _default_fields(self, fields: "Sequence[str] | Mapping[str, float] | None") -> dict[str, float]:
-        if fields is None:
-            chosen = self.settings.fields_for(self.schema)
-        elif isinstance(fields, Mapping):
-            chosen = {str(k): float(v) for k, v in fields.items()}
-        elif isinstance(fields, str):
-            chosen = {fields: 1.0}
-        else:
-            chosen = {str(f): 1.0 for f in fields}
+    def _default_fields(self, fields: "str | Sequence[str] | Mapping[str, float] | None") -> dict[str, float]:
+        """The query's fields and boosts; a bad boost is a ConfigError naming "fields.<name>", as in
+        settings (config.field_boosts has the rule), an unknown name a SchemaError."""
+        chosen = self.settings.fields_for(self.schema, fields)
         for name in chosen:
             self.schema[name]  # raises SchemaError naming the fields there are
         return chosen

@@ -38,6 +38,19 @@ def ranked(results) -> list:
     return [h.id for h in results]
 
 
+# -- building an index ------------------------------------------------------------------------------
+
+def build_in_commits(path: Path, schema, docs: list, commits: int = 1, **writer_options) -> Index:
+    """A new index of `docs`, added in `commits` writer blocks of about equal size (in order)."""
+    ix = Index.create(path, schema)
+    chunk = -(-len(docs) // commits)
+    for start in range(0, len(docs), chunk):
+        with ix.writer(**writer_options) as w:
+            for doc in docs[start:start + chunk]:
+                w.add(doc)
+    return ix
+
+
 # -- damaging an index -------------------------------------------------------------------------------
 
 def segment_file(ix, suffix: str, segment: int = 0) -> Path:

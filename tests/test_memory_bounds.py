@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_python, subprocess_env
+from conftest import REPO, build_in_commits, run_python, subprocess_env
 from searchlib import ID, KEYWORD, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, analyzers, stemming
 from searchlib.storage import analyze, buffer, merge
@@ -60,13 +60,7 @@ def results(ix: Index) -> dict:
 
 
 def build(path: Path, docs: list[dict], commits: int = 1, **options) -> Index:
-    ix = Index.create(path, schema())
-    chunk = -(-len(docs) // commits)
-    for start in range(0, len(docs), chunk):
-        with ix.writer(workers=1, **options) as w:
-            for doc in docs[start:start + chunk]:
-                w.add(doc)
-    return ix
+    return build_in_commits(path, schema(), docs, commits, workers=1, **options)
 
 
 # -- per-process caches ------------------------------------------------------------------------

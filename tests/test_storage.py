@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_searcher_refuses, edit_manifest, flip_byte, ranked, segment_file, truncate
+from conftest import (REPO, assert_searcher_refuses, build_in_commits, edit_manifest, flip_byte, ranked, segment_file,
+                      truncate)
 from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, DocumentError, Index, IndexCorruptError,
                        IndexLockedError, IndexNotFoundError, Schema, SearchlibError)
 from searchlib.storage.manifest import read_manifest
@@ -39,13 +40,7 @@ def schema() -> Schema:
 
 
 def build(path: Path, docs: list[dict], commits: int = 1, **writer_options) -> Index:
-    ix = Index.create(path, schema())
-    chunk = -(-len(docs) // commits)
-    for start in range(0, len(docs), chunk):
-        with ix.writer(**writer_options) as w:
-            for doc in docs[start:start + chunk]:
-                w.add(doc)
-    return ix
+    return build_in_commits(path, schema(), docs, commits, **writer_options)
 
 
 def segment_dirs(ix: Index) -> set[str]:

@@ -35,7 +35,8 @@ def idf(doc_count: int | np.ndarray, doc_freq: int | np.ndarray) -> np.ndarray |
 
 
 def length_norm(lengths: np.ndarray, avg_length: float, k1: float, b: float) -> np.ndarray:
-    """k1 * (1 - b + b * len / avgdl) per unit, as float32: computed once per field and searcher."""
+    """k1 * (1 - b + b * len / avgdl) per unit, as float32: computed once per segment, field and
+    BM25 parameters, and kept by the segment's evaluator."""
     avg = avg_length if avg_length > 0 else 1.0
     return (k1 * (1.0 - b + b * np.asarray(lengths, dtype=np.float64) / avg)).astype(np.float32)
 

@@ -24,7 +24,7 @@ from .errors import IndexCorruptError, SchemaError, SearchlibError
 from .highlight import Formatter, get_formatter, highlight
 from .query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
 from .query.compile import Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
-from .query.evaluate import SegmentEvaluator, Stats, distinct
+from .query.evaluate import SegmentEvaluator, Stats, distinct, term_postings
 from .query.sparse import SparseEvaluator
 from .query.expand import ExpansionLimitWarning
 from .query.parser import parse_query, plain_phrase, plain_words
@@ -217,11 +217,9 @@ class Searcher:
 
     def _default_fields(self, fields: "str | Sequence[str] | Mapping[str, float] | None") -> dict[str, float]:
         """The query's fields and boosts; a bad boost is a ConfigError naming "fields.<name>", as in
-        settings (config.field_boosts has the rule), an unknown name a SchemaError."""
-        chosen = self.settings.fields_for(self.schema, fields)
-        for name in chosen:
-            self.schema[name]  # raises SchemaError naming the fields there are
-        return chosen
+        settings (config.field_boosts has the rule); the Compiler refuses unknown or unsearchable
+        fields (SchemaError)."""
+        return self.settings.fields_for(self.schema, fields)
 
     def _compiler(self, fields, operator: str | None, lenient: bool, max_expansions: int | None) -> Compiler:
         """A compiler for these options; compilers hold no per-query state, so they are reused."""
@@ -503,12 +501,12 @@ class Searcher:
             raise SchemaError("explain needs a unique ID field to name the document")
         where = None
         for seg, reader in enumerate(self.readers):
-            fr = reader.fields.get(key_field)
-            tid = fr.term_id(str(doc_id)) if fr is not None else -1
-            if tid >= 0:
-                live = [int(d) for d in fr.postings(tid)[0] if reader.is_live(int(d))]
-                if live:
-                    where = (seg, live[0])
+            found = term_postings(reader, key_field, str(doc_id))
+            if found is not None:
+                docs = np.asarray(found[0])
+                live = docs if reader.live is None else docs[reader.live[docs]]
+                if len(live):
+                    where = (seg, int(live[0]))
         if where is None:
             raise SearchlibError(f"no document with {key_field} {doc_id!r} in this snapshot")
         seg, doc = where

@@ -673,6 +673,7 @@ def test_explain_value_equals_the_hit_score(s, q, options):
 @pytest.mark.parametrize("fields", [None, {"title": 2.0, "body": 1.0, "tags": 1.0}, ["body"]])
 def test_explain_with_passages(psearcher, q, fields):
     res = psearcher.search(q, limit=50, fields=fields)
+    assert res.total
     for hit in res:
         e = psearcher.explain(q, hit.id, fields=fields)
         assert e.value == pytest.approx(hit.score, abs=1e-5), f"{q} {hit.id}\n{e}"

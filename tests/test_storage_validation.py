@@ -322,3 +322,50 @@ def test_opening_checks_counts_only_against_a_consistent_commit(tmp_path):
         w.delete("p1-4")
     assert ix.doc_count() == 37 and len(read_manifest(ix.path).segments) == 1
     assert ix.check().ok
+
+
+# -- pair postings merge by block copies, step by step, releasing their inputs ---------------------
+
+def test_pair_merge_in_small_steps_equals_one_step_and_a_sorted_merge():
+    from searchlib.storage.pairs import from_tokens, merge, postings
+
+    rng = np.random.default_rng(7)
+    parts, occurrences, offset = [], [], 0
+    for _ in range(3):
+        n_units, n = 40, 600
+        tid = rng.integers(0, 12, n).astype(np.int64)
+        unit = np.sort(rng.integers(0, n_units, n)).astype(np.uint32)
+        pos = np.arange(n, dtype=np.uint32) - np.searchsorted(unit, unit).astype(np.uint32)
+        pos[rng.random(n) < 0.1] += 1  # a few gaps (stop words)
+        keep = rng.random(n_units) > 0.3
+        new_unit = (np.cumsum(keep) - 1 + offset).astype(np.uint32)
+        offset += int(keep.sum())
+        remap = rng.permutation(20)[:12].astype(np.int64)
+        pa = from_tokens(tid, unit, pos)
+        parts.append((pa, remap, keep, new_unit))
+        # the reference: every surviving posting, renamed, then sorted by key (stable: units ascend)
+        old_keys = np.repeat(pa.keys, np.diff(pa.ptr))
+        alive = keep[pa.unit]
+        first = remap[(old_keys >> np.uint64(32)).astype(np.int64)][alive]
+        second = remap[(old_keys & np.uint64(0xFFFFFFFF)).astype(np.int64)][alive]
+        occurrences.append((first.astype(np.uint64) << np.uint64(32) | second.astype(np.uint64),
+                            new_unit[pa.unit[alive]], pa.tf[alive]))
+    keys, units, tfs = (np.concatenate(c) for c in zip(*occurrences))
+    expected = postings(keys, units, tfs)
+    for chunk in (1, 5, 1 << 21):
+        got = merge(parts, chunk)
+        for a, b in zip((got.keys, got.ptr, got.unit, got.tf), (expected.keys, expected.ptr, expected.unit,
+                                                                 expected.tf)):
+            assert a.dtype == b.dtype and np.array_equal(a, b), chunk
+
+
+def test_a_merge_releases_the_pages_of_every_input_pair_array(tmp_path, monkeypatch):
+    from searchlib.storage import pairs
+
+    ix = build(tmp_path / "ix", segments=3)
+    released = []
+    monkeypatch.setattr(pairs, "release_pages", lambda *arrays: released.append(arrays))
+    ix.optimize()
+    assert len(released) == 3  # once per input segment, after its pairs were copied
+    assert all(len(arrays) == 4 and all(isinstance(a, np.ndarray) for a in arrays) for arrays in released)
+    assert ix.check().ok and ix.search('body:"walnut hazel"').total == 60

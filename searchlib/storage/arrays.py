@@ -1,8 +1,13 @@
-"""numpy helpers the storage modules share: runs of equal rows, gathered ranges.
+"""numpy helpers the storage modules share: runs of equal rows, gathered ranges, chunks of
+ranges, releasing the pages of memory-mapped inputs.
 
-They sit below segment.py and pairs.py (segment.py imports pairs.py), so both can use them.
+They sit below segment.py, pairs.py and merge.py (segment.py imports pairs.py, merge.py both), so
+a pair merge and a term merge use the same pieces.
 """
 from __future__ import annotations
+
+import mmap
+from typing import Iterator
 
 import numpy as np
 
@@ -30,3 +35,31 @@ def gather_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     ends = np.cumsum(lengths)
     offsets = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths)
     return offsets + np.arange(total, dtype=np.int64)
+
+
+def chunks(bounds: np.ndarray, chunk: int) -> Iterator[tuple[int, int]]:
+    """Ranges [g1, g2) of groups (group g holds items [bounds[g], bounds[g + 1])) whose items
+    number about `chunk` at most; a single group with more items is a range of its own."""
+    n_groups = len(bounds) - 1
+    g1 = 0
+    while g1 < n_groups:
+        g2 = int(np.searchsorted(bounds, int(bounds[g1]) + chunk, side="right")) - 1
+        g2 = min(max(g2, g1 + 1), n_groups)
+        yield g1, g2
+        g1 = g2
+
+
+def release_pages(*arrays: "np.ndarray | None") -> None:
+    """Drop the pages of memory-mapped input arrays from this process's resident memory.
+
+    Pages of a file read through a memory map stay resident (and count in the process's RSS)
+    until the map is closed; a merge reads every input once, so after each input it tells the
+    kernel it will not need those pages (they stay in the page cache; a later read maps them again).
+    """
+    for arr in arrays:
+        mm = getattr(getattr(arr, "base", None), "_mmap", None)  # numpy.memmap keeps its mmap here
+        if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                mm.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):
+                pass

@@ -3,18 +3,20 @@
 A merge builds the merged segment's postings in memory before writing them, so the memory it needs
 grows with the merged segment: 8 bytes per posting and 4 per position of the result, plus some
 tens of MB of temporaries (postings are copied term range by term range, see `_merge_field`;
-arrays are streamed to their files, not copied; the inputs' memory-mapped pages are released as
-soon as they are copied). Measured: ~25 bytes per posting, 0.8 GB for a 235,000-document merge of
-the scale benchmark's corpus. The policy therefore never builds a segment larger than
-MAX_MERGED_DOCS live documents (or MAX_MERGED_TOKENS tokens, when the caller gives token counts),
-as Lucene caps its merged segment size; `optimize` may exceed the cap and then needs memory
-proportional to the whole index. A field with `index_phrases` also sorts its pair postings
-(pairs.py): about 75 bytes per pair posting more at the peak (tracemalloc around pairs.merge
-of SciFact's pairs in four segments, an ad-hoc measurement).
+arrays are streamed to their files, not copied, and so are stored documents; the inputs'
+memory-mapped pages are released as soon as they are copied). Measured: ~25 bytes per posting,
+0.8 GB for a 235,000-document merge of the scale benchmark's corpus. The policy therefore never
+builds a segment larger than MAX_MERGED_DOCS live documents (or MAX_MERGED_TOKENS tokens, when
+the caller gives token counts), as Lucene caps its merged segment size; `optimize` may exceed the
+cap and then needs memory proportional to the whole index. A field with `index_phrases` also
+merges its pair postings, the same way (pairs.merge: block copies; only the distinct pair keys are
+sorted): 8 bytes per pair posting and 16 per pair of the result, ~48 bytes per pair posting at the
+peak of the pair merge, on top of the field's merged postings (tracemalloc around pairs.merge of
+SciFact's pairs in four segments, an ad-hoc measurement: 0.58 pair postings per token, so ~28
+bytes per token of the field).
 """
 from __future__ import annotations
 
-import mmap
 from itertools import compress
 from pathlib import Path
 from typing import Iterator
@@ -22,9 +24,10 @@ from typing import Iterator
 import marisa_trie
 import numpy as np
 
+from .arrays import chunks, gather_ranges, release_pages
 from .buffer import release_free_memory
 from .pairs import merge as merge_pairs
-from .segment import FieldArrays, SegmentReader, gather_ranges, write_segment
+from .segment import FieldArrays, SegmentReader, write_segment
 
 MERGE_FACTOR = 10
 # The largest segment the policy merges into, in live documents: at ~130 postings per document
@@ -32,11 +35,12 @@ MERGE_FACTOR = 10
 # it are final, so an index of N documents keeps about N / 400,000 such segments plus the
 # logarithmic tail (Lucene does the same with its 5 GB maximum merged segment).
 MAX_MERGED_DOCS = 500_000
-# The same cap in tokens (~25 bytes each while merging: ~1.25 GB), applied when the caller gives
-# each segment's token count: it also bounds merges of long documents, which a count of
-# documents cannot.
+# The same cap in tokens (~25 bytes each while merging: ~1.25 GB; a field with index_phrases adds
+# ~28 bytes per token of its own, see above), applied when the caller gives each segment's token
+# count: it also bounds merges of long documents, which a count of documents cannot.
 MAX_MERGED_TOKENS = 50_000_000
-# Postings or positions copied per step of a merge: bounds its temporaries (~16 bytes each).
+# Postings or positions (or pair postings) copied per step of a merge: bounds its temporaries
+# (~16 bytes each), except for a single term or pair with more, which is copied in one step.
 CHUNK = 1 << 21
 
 
@@ -82,34 +86,6 @@ def plan_merges(live_counts: list[int], factor: int = MERGE_FACTOR, max_docs: in
     return groups
 
 
-def _release_pages(*arrays: np.ndarray | None) -> None:
-    """Drop the pages of memory-mapped input arrays from this process's resident memory.
-
-    Pages of a file read through a memory map stay resident (and count in the process's RSS)
-    until the map is closed; a merge reads every input once, so after each input it tells the
-    kernel it will not need those pages (they stay in the page cache; a later read maps them again).
-    """
-    for arr in arrays:
-        mm = getattr(getattr(arr, "base", None), "_mmap", None)  # numpy.memmap keeps its mmap here
-        if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-            try:
-                mm.madvise(mmap.MADV_DONTNEED)
-            except (OSError, ValueError):
-                pass
-
-
-def _term_chunks(bounds: np.ndarray, chunk: int) -> Iterator[tuple[int, int]]:
-    """Ranges [t1, t2) of term ids whose items (bounds[t2] - bounds[t1]) number about `chunk`
-    at most; a single term with more items is a range of its own."""
-    n_terms = len(bounds) - 1
-    t1 = 0
-    while t1 < n_terms:
-        t2 = int(np.searchsorted(bounds, int(bounds[t1]) + chunk, side="right")) - 1
-        t2 = min(max(t2, t1 + 1), n_terms)
-        yield t1, t2
-        t1 = t2
-
-
 class _Source:
     """One input segment's field, with its surviving units renumbered for the merged segment."""
 
@@ -136,7 +112,7 @@ class _Source:
         return list(compress((key for key, _ in items), live.tolist())), old_ids[live]
 
     def chunks(self) -> Iterator[tuple[int, int]]:
-        return _term_chunks(self.pptr if self.has_pos else self.ptr, CHUNK)
+        return chunks(self.pptr if self.has_pos else self.ptr, CHUNK)
 
     def _kept_counts(self) -> tuple[np.ndarray, np.ndarray | None]:
         """Postings and positions of each old term that survive the deletions."""
@@ -163,8 +139,10 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
 
     The merged postings of a term are its postings in the first segment, then in the second, and
     so on (documents keep their order), so each (segment, term) block is copied once to a place
-    computed from block sizes: no sort, and no temporary bigger than CHUNK postings or positions
-    beyond the result itself (uint32 units, term frequencies and positions; int64 offsets per term).
+    computed from block sizes: no sort. Beyond the result itself (uint32 units, term frequencies
+    and positions; int64 offsets per term) the temporaries are arrays per term and per unit of the
+    inputs and the postings or positions of one step (CHUNK, or one term's when it has more).
+    Pair postings are merged the same way (pairs.merge), sorting only the distinct pair keys.
     """
     fields = [r.fields[name] for r in readers]
     split = any(f.split for f in fields)
@@ -248,7 +226,7 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
                 pos[gather_ranges(pblock_start[t1:t2], src.nq[t1:t2])] = positions
                 del positions
         del block_start, targets
-        _release_pages(f.unit, f.tf, f.pos)
+        release_pages(f.unit, f.tf, f.pos)
     del next_posting, next_position
 
     lengths = unit_doc = unit_span = None
@@ -261,7 +239,7 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     pairs = None
     if all(f.pairs is not None for f in fields):  # a segment without them cannot lend its pairs
         pairs = merge_pairs([(f.pairs, remap, src.keep_unit, src.new_unit)
-                             for f, remap, src in zip(fields, remaps, sources)])
+                             for f, remap, src in zip(fields, remaps, sources)], CHUNK)
     return FieldArrays(trie, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span,
                        pairs=pairs)
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import run_starts
+from .arrays import chunks, gather_ranges, release_pages, run_starts
 
 SUFFIXES = ("pairkey", "pairptr", "pairunit", "pairtf")
 DTYPES = (np.uint64, np.int64, np.uint32, np.uint32)  # of the arrays, in the order of SUFFIXES
 _SHIFT = np.uint64(32)
+_LOW = np.uint64(0xFFFFFFFF)  # the second word of a key
 
 
 @dataclass
@@ -109,21 +110,70 @@ def from_tokens(tid: np.ndarray, units: np.ndarray, pos: np.ndarray) -> PairArra
     return postings(pair_key(tid[:-1][adjacent], tid[1:][adjacent]), units[:-1][adjacent])
 
 
-def merge(parts: list[tuple[PairArrays, np.ndarray, np.ndarray, np.ndarray]]) -> PairArrays:
+def merge(parts: list[tuple[PairArrays, np.ndarray, np.ndarray, np.ndarray]], chunk: int = 1 << 21) -> PairArrays:
     """The pair postings of a merged segment. Each part is an input segment's pairs with the
-    merged term id of each of its term ids (-1: dropped), whether each of its units survives and
-    each unit's merged number; parts come in segment order, so units stay ascending."""
-    keys, units, tfs = [], [], []
-    for pa, remap, keep_unit, new_unit in parts:
-        n_postings = np.diff(pa.ptr)
-        old = np.repeat(pa.keys, n_postings)
-        unit = np.asarray(pa.unit)
-        keep = keep_unit[unit]
-        first = remap[(old[keep] >> _SHIFT).astype(np.int64)]
-        second = remap[(old[keep] & np.uint64(0xFFFFFFFF)).astype(np.int64)]
-        keys.append(pair_key(first, second))  # a surviving posting's words survive too
-        units.append(new_unit[unit[keep]])
-        tfs.append(np.asarray(pa.tf)[keep])
-    if not keys:
-        return postings(np.zeros(0, np.uint64), np.zeros(0, np.uint32))
-    return postings(np.concatenate(keys), np.concatenate(units), np.concatenate(tfs))
+    merged term id of each of its term ids (-1: dropped, which only a term without a posting in
+    a surviving unit may be), whether each of its units survives and each unit's merged number.
+
+    As a merge does for terms (merge._merge_field): parts come in segment order, so a pair's
+    merged postings are its surviving postings in the first part, then in the second, and so on,
+    units ascending; each (part, pair) block is copied once to a place computed from block sizes.
+    Only the distinct merged keys are sorted, never the postings. Memory: the result, arrays per
+    pair of each part, and at most `chunk` postings at a time; each part's memory-mapped pages
+    are released once it is copied."""
+    kept: list[np.ndarray] = []  # per part: surviving postings of each of its pairs
+    live: list[np.ndarray] = []  # per part: which of its pairs survive
+    new_keys: list[np.ndarray] = []  # per part: the merged keys of its surviving pairs
+    for pa, remap, keep_unit, _ in parts:
+        counts = _kept_counts(pa, keep_unit, chunk)
+        survives = counts > 0
+        old = np.asarray(pa.keys)[survives]
+        first = remap[(old >> _SHIFT).astype(np.int64)]
+        second = remap[(old & _LOW).astype(np.int64)]
+        if len(old) and min(int(first.min()), int(second.min())) < 0:
+            raise ValueError("a pair with surviving postings has a word dropped from the merged dictionary")
+        kept.append(counts)
+        live.append(survives)
+        new_keys.append(pair_key(first, second))
+    keys = np.sort(np.concatenate(new_keys)) if new_keys else np.zeros(0, np.uint64)
+    keys = keys[run_starts(keys)] if len(keys) else keys
+    targets = [np.searchsorted(keys, k) for k in new_keys]  # where each part's pairs go
+    del new_keys
+    df = np.zeros(len(keys), dtype=np.int64)
+    for target, counts, survives in zip(targets, kept, live):
+        df[target] += counts[survives]  # a part's merged keys are distinct: no repeated indices
+    ptr = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum(df, out=ptr[1:])
+    del df
+    unit = np.empty(int(ptr[-1]), dtype=np.uint32)
+    tf = np.empty(int(ptr[-1]), dtype=np.uint32)
+    next_posting = ptr[:-1].copy()  # per merged pair: where the next part's block goes
+    for (pa, _, keep_unit, new_unit), counts, survives, target in zip(parts, kept, live, targets):
+        block_start = np.zeros(len(counts), dtype=np.int64)  # a dropped pair's block is empty
+        block_start[survives] = next_posting[target]
+        next_posting[target] += counts[survives]
+        all_kept = bool(np.all(keep_unit))
+        for k1, k2 in chunks(pa.ptr, chunk):
+            a, b = int(pa.ptr[k1]), int(pa.ptr[k2])
+            units, tfs = pa.unit[a:b], pa.tf[a:b]
+            if not all_kept:
+                keep = keep_unit[units]
+                units, tfs = units[keep], tfs[keep]
+            dest = gather_ranges(block_start[k1:k2], counts[k1:k2])
+            unit[dest] = new_unit[units]
+            tf[dest] = tfs
+        release_pages(pa.keys, pa.ptr, pa.unit, pa.tf)
+    return PairArrays(keys, ptr, unit, tf)
+
+
+def _kept_counts(pa: PairArrays, keep_unit: np.ndarray, chunk: int) -> np.ndarray:
+    """How many postings of each pair are in surviving units."""
+    counts = np.diff(np.asarray(pa.ptr))
+    if np.all(keep_unit):
+        return counts
+    for k1, k2 in chunks(pa.ptr, chunk):
+        a, b = int(pa.ptr[k1]), int(pa.ptr[k2])
+        survived = np.zeros(b - a + 1, dtype=np.int64)
+        np.cumsum(keep_unit[pa.unit[a:b]], out=survived[1:])
+        counts[k1:k2] = np.diff(survived[np.asarray(pa.ptr[k1:k2 + 1]) - a])
+    return counts

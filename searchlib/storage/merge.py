@@ -31,9 +31,10 @@ from .segment import FieldArrays, SegmentReader, write_segment
 
 MERGE_FACTOR = 10
 # The largest segment the policy merges into, in live documents: at ~130 postings per document
-# (documents of 50-300 words) a merge of this size needs ~1.5 GB. Segments of more than half of
-# it are final, so an index of N documents keeps about N / 400,000 such segments plus the
-# logarithmic tail (Lucene does the same with its 5 GB maximum merged segment).
+# (documents of 50-300 words) a merge of this size needs ~1.5 GB (more with index_phrases, see
+# above). Segments of more than half of it are final, so an index of N documents keeps about
+# N / 400,000 such segments plus the logarithmic tail (Lucene does the same with its 5 GB maximum
+# merged segment).
 MAX_MERGED_DOCS = 500_000
 # The same cap in tokens (~25 bytes each while merging: ~1.25 GB; a field with index_phrases adds
 # ~28 bytes per token of its own, see above), applied when the caller gives each segment's token

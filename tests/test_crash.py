@@ -433,7 +433,7 @@ def test_failed_commit_rolls_the_whole_batch_back(tmp_path, monkeypatch):
 
 def test_failed_merge_during_commit_rolls_the_whole_batch_back(tmp_path, monkeypatch):
     """A merge that fails inside commit() discards the whole batch too: the segments the batch had
-    already flushed are never published, and the next writer removes the merge's output."""
+    already flushed are never published, and the rollback removes the merge's output."""
     import searchlib.storage.writer as writer_module
 
     ix = Index.create(tmp_path / "ix", crash_schema())
@@ -459,6 +459,7 @@ def test_failed_merge_during_commit_rolls_the_whole_batch_back(tmp_path, monkeyp
     with pytest.raises(Exception, match="rolled back"):
         w.commit()
     w.close()
+    assert not any(p.exists() for p in merges)  # rolled back with the batch, like a flushed segment
     assert [d["id"] for d in ix.searcher().documents()] == ["old"]
     with ix.writer() as w2:
         w2.add({"id": "later", "tag": "t2", "body": "fine"})

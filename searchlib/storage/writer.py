@@ -382,6 +382,7 @@ class IndexWriter:
                 reader.live = ~mask
             readers.append(reader)
         name = self._next_name()
+        self._new.add(name)  # before writing, as in flush, so that a failure cleans up a partial directory
         doc_count, files = merge_segments(readers, self._segment_path(name))
         merged = SegmentEntry(name=name, doc_count=doc_count, files=files)
         position = indices[0]
@@ -389,8 +390,8 @@ class IndexWriter:
         self._segments = [s for i, s in enumerate(self._segments) if i not in merged_away]
         if doc_count:
             self._segments.insert(position, merged)
-            self._new.add(name)
         else:
+            self._new.discard(name)
             shutil.rmtree(self._segment_path(name), ignore_errors=True)
 
     def _close_readers(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from .config import Settings
-from .errors import IndexCorruptError, SchemaError, SearchlibError
+from .errors import IndexCorruptError, IndexFileMissingError, SchemaError, SearchlibError
 from .highlight import Formatter, get_formatter, highlight
 from .query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
 from .query.compile import Compiler, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
@@ -164,10 +164,9 @@ class Searcher:
             try:
                 for entry in manifest.segments:
                     readers.append(SegmentReader(Path(directory) / SEGMENTS_DIR / entry.name, entry.files,
-                                                 entry.deletes))
+                                                 entry.deletes, doc_count=entry.doc_count, deleted=entry.deleted))
                 return cls(directory, manifest, readers)
             except IndexCorruptError as exc:
-                from .errors import IndexFileMissingError  # a vanished file, told apart by its type
                 for r in readers:
                     r.close()
                 newer = read_manifest(directory).generation != manifest.generation

@@ -303,8 +303,6 @@ def test_counts_that_differ_from_the_manifest_are_refused_by_writers_and_reporte
     assert message in {p.message for p in structural(check_index(ix.path), target)}
 
 
-@pytest.mark.xfail(strict=True, reason="Searcher.open (search.py) does not pass the manifest entry's "
-                                       "doc_count and deleted to SegmentReader yet")
 @pytest.mark.parametrize("kind", COUNT_DAMAGE)
 def test_counts_that_differ_from_the_manifest_are_refused_by_searchers(tmp_path, kind):
     ix = damaged_index(tmp_path / "ix")

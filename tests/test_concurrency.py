@@ -18,6 +18,7 @@ import pytest
 
 from conftest import start_python
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexLockedError, Schema
+from searchlib.storage.lock import MAX_RETRY_DELAY
 from searchlib.storage.writer import SEGMENTS_DIR
 
 SECONDS = float(os.environ.get("SEARCHLIB_CONCURRENCY_SECONDS", "5"))
@@ -224,7 +225,6 @@ class FakeClock:
         self.now += seconds
 
 
-MAX_RETRY_DELAY = 0.1  # the longest pause between two attempts of a waiting writer (storage/lock.py)
 
 
 def test_second_writer_in_another_process_fails_at_once_or_waits(tmp_path, monkeypatch):

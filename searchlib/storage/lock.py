@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import IndexLockedError
 
 LOCK_NAME = "write.lock"
+MAX_RETRY_DELAY = 0.1  # the longest pause, in seconds, between two attempts of a waiting writer
 
 _HELD: set[int] = set()  # descriptors of the locks this process holds
 
@@ -61,7 +62,7 @@ class WriteLock:
                     waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
                     raise IndexLockedError(f"another writer holds {self.path}{waited}") from None
                 time.sleep(delay)
-                delay = min(delay * 2, 0.1)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd, self._pid = fd, os.getpid()

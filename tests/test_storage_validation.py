@@ -4,7 +4,6 @@ documents returned as copies."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np

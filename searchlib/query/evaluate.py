@@ -37,7 +37,8 @@ import numpy as np
 
 from ..schema import TEXT, Schema
 from ..scoring import BM25, Explanation, bm25, explain_idf, explain_tf, idf, length_norm
-from ..storage.segment import _STRIDE, MISSING_TIME, FieldReader, SegmentReader, gather_ranges
+from ..storage.arrays import gather_ranges, run_start_mask, run_starts
+from ..storage.segment import _STRIDE, MISSING_TIME, FieldReader, SegmentReader
 from .compile import (AllLeaf, BoolNode, ColumnLeaf, ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf,
                       TermRangeLeaf)
 from .expand import Expander, Expansion, term_range_ids
@@ -63,24 +64,16 @@ def _common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[positions_in(b, a)[0]] if len(a) else a
 
 
-def run_starts(values: np.ndarray) -> np.ndarray:
-    """Whether each value of non-empty sorted `values` starts a run of equal values."""
-    first = np.empty(len(values), dtype=bool)
-    first[0] = True
-    np.not_equal(values[1:], values[:-1], out=first[1:])
-    return first
-
-
 def distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values, ascending (a sort and one comparison: np.unique is several times
     slower on integer arrays in numpy 2)."""
     values = np.sort(values)
-    return values[run_starts(values)] if len(values) else values
+    return values[run_start_mask(values)]
 
 
 def _runs(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values of non-empty sorted `units` and how many times each occurs."""
-    starts = run_starts(units).nonzero()[0]
+    starts = run_starts(units)
     counts = np.empty(len(starts), dtype=np.int64)
     counts[:-1] = starts[1:] - starts[:-1]
     counts[-1] = len(units) - starts[-1]
@@ -90,7 +83,7 @@ def _runs(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def run_sums(units: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values of non-empty sorted `units` and the sum of their `weights` (float64,
     added in order, as bincount does)."""
-    first = run_starts(units)
+    first = run_start_mask(units)
     slot = first.cumsum()
     slot -= 1
     return units[first], np.bincount(slot, weights=weights)

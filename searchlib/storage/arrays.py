@@ -12,18 +12,22 @@ from typing import Iterator
 import numpy as np
 
 
-def run_starts(*columns: np.ndarray) -> np.ndarray:
-    """Indices of the rows that start a run of equal rows, a row being the columns' values at one
-    index (the columns sorted so that equal rows are adjacent); row 0 starts the first run."""
+def run_start_mask(*columns: np.ndarray) -> np.ndarray:
+    """Whether each row starts a run of equal rows, a row being the columns' values at one index
+    (the columns sorted so that equal rows are adjacent); row 0 starts the first run."""
     n = len(columns[0])
-    if not n:
-        return np.zeros(0, dtype=np.int64)
     new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(columns[0][1:], columns[0][:-1], out=new[1:])
-    for column in columns[1:]:
-        new[1:] |= column[1:] != column[:-1]
-    return np.flatnonzero(new)
+    if n:
+        new[0] = True
+        np.not_equal(columns[0][1:], columns[0][:-1], out=new[1:])
+        for column in columns[1:]:
+            new[1:] |= column[1:] != column[:-1]
+    return new
+
+
+def run_starts(*columns: np.ndarray) -> np.ndarray:
+    """Indices of the rows that start a run of equal rows (see run_start_mask)."""
+    return np.flatnonzero(run_start_mask(*columns))
 
 
 def gather_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

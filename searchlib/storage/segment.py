@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
-from .arrays import gather_ranges, run_starts  # gather_ranges: query/evaluate.py imports it from here
+from .arrays import gather_ranges, run_starts
 from .files import load_array, missing, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored

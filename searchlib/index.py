@@ -11,9 +11,8 @@ from .config import Settings, load_config
 from .errors import ConfigError, IndexNotFoundError, SearchlibError
 from .query.ast import Query
 from .query.compile import Compiler
-from .query.evaluate import SegmentEvaluator, Stats
 from .schema import Schema
-from .search import Searcher
+from .search import Searcher, Stats, Weight
 from .search import parse_index_query as _parse  # the one parsing rule, shared with Searcher.parse
 from .storage.check import CheckReport, check_index
 from .storage.files import fsync_dir
@@ -45,10 +44,10 @@ class Writer(IndexWriter):
             return 0
         self.flush()  # documents added earlier in the batch become a segment the query can see
         segments = list(self.live_segments())
-        stats = Stats([reader for _, reader, _ in segments])
+        weight = Weight(node, Stats([reader for _, reader, _ in segments]), None)  # matching only: no BM25
         deleted = 0
         for seg, (name, reader, live) in enumerate(segments):
-            matches = SegmentEvaluator(reader, stats, seg, self.schema, None).matching(node)
+            matches = weight.scorers.get(seg, None, dense=True).matching(weight.root)
             doomed = np.flatnonzero(matches & live)
             if len(doomed):
                 deleted += self.delete_documents(name, doomed)

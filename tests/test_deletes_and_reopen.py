@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-import searchlib.search as search_module
+import searchlib.search.searcher as search_module
 from searchlib import ID, TEXT, Index, IndexCorruptError, Schema
 from searchlib.search import Searcher
 from searchlib.storage.files import missing
@@ -96,7 +96,7 @@ def add_and_commit(ix: Index, key: str, **commit) -> int:
 
 
 class ReaderSpy:
-    """Stands in for SegmentReader in searchlib.search: runs `before(attempt, segment)` before each
+    """Stands in for SegmentReader in searchlib.search.searcher: runs `before(attempt, segment)` before each
     real open (an attempt ends when an open fails) and records the readers opened and closed."""
 
     def __init__(self, monkeypatch, before):

@@ -1,6 +1,6 @@
-"""Fast paths against the general code they stand in for, on generated input: sparse evaluation
-(sorted document lists, query/sparse.py) against dense evaluation (arrays over every document,
-query/evaluate.py) on a multi-segment index with deletions, per segment and as whole searches;
+"""Fast paths against the general code they stand in for, on generated input: both combiners give
+identical scores (sorted document lists, search/sparse.py, against arrays over every document,
+search/dense.py) on a multi-segment index with deletions, per segment and as whole searches;
 phrases keyed whole against phrases keyed in common units only; intersections by binary search and
 by index arrays; plain words compiled straight from the text against their parsed query."""
 from __future__ import annotations
@@ -12,10 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from searchlib import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Index, Schema
-from searchlib.search import Searcher
-from searchlib.query import evaluate as evaluate_module
 from searchlib.query.ast import Boolean, Every, Fuzzy, Phrase, Prefix, Range, Term, Wildcard
-from searchlib.query.sparse import sum_by_doc
+from searchlib.query.compile import Compiler
+from searchlib.scoring import BM25
+from searchlib.search import Weight
+from searchlib.search.collectors import top_k
+from searchlib.search.phrases import phrase_units
+from searchlib.search.postings import intersect
+from searchlib.search.sparse import sum_by_doc
+from searchlib.search.weight import Scorers
 
 WORDS = ["apple", "banana", "cherry", "date", "elder", "fig", "grape", "honey", "kiwi", "lemon", "mango",
          "nut", "olive", "pear", "quince", "the", "of"]
@@ -76,25 +81,24 @@ def _queries():
         st.sampled_from([1.0, 1.0, 2.0])), max_leaves=8)
 
 
-def _dense_only(searcher):
-    """The searcher's evaluators with the sparse one removed: every segment evaluated densely."""
-    original = searcher._evaluators_for
-
-    def dense(seg, params):
-        return original(seg, params)[0], None
-    return dense
+def _weight(searcher, q) -> "Weight | None":
+    """The query's Weight with the searcher's default fields, operator and BM25 parameters."""
+    schema, settings = searcher.schema, searcher.settings
+    node = Compiler(schema, settings.fields_for(schema), default_and=settings.operator == "AND").compile(q)
+    return None if node is None else Weight(node, searcher.stats, BM25(settings.k1, settings.b), searcher.scorers)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(q=_queries())
-def test_sparse_equals_dense_per_segment(searcher, q):
-    node = searcher._compiler(None, None, False, None).compile(q)
-    if node is None:
+def test_both_combiners_give_identical_scores_per_segment(searcher, q):
+    weight = _weight(searcher, q)
+    if weight is None:
         return
     for seg in range(len(searcher.readers)):
-        dense, sparse = searcher._evaluators_for(seg, searcher._params(None, None))
-        m = dense.evaluate(node)
-        docs, scores = sparse.evaluate(node)
+        dense, sparse = weight.scorers.get(seg, weight.bm25, dense=True), weight.scorer(seg)
+        assert type(dense).__name__ == "DenseScorer" and type(sparse).__name__ == "SparseScorer"
+        m = dense.evaluate(weight.root)
+        docs, scores = sparse.evaluate(weight.root)
         assert docs.tolist() == np.flatnonzero(m.docs).tolist(), str(q)
         expected = m.doc_score[docs] if m.doc_score is not None else np.zeros(len(docs), np.float32)
         assert scores.dtype == np.float32
@@ -105,14 +109,14 @@ def test_sparse_equals_dense_per_segment(searcher, q):
 @given(q=_queries(), offset=st.sampled_from([0, 0, 3, 40]), limit=st.sampled_from([1, 5, 20]),
        filter=st.sampled_from([None, "year:[1995 TO 2010]", "tags:red", {"tags": ["green", "blue"]}]),
        sort_by=st.sampled_from([None, None, "year", "id"]))
-def test_sparse_search_equals_dense_search(searcher, monkeypatch, q, offset, limit, filter, sort_by):
+def test_both_combiners_give_identical_searches(searcher, monkeypatch, q, offset, limit, filter, sort_by):
     def page(s):
         res = s.search(q, limit=limit, offset=offset, filter=filter, sort_by=sort_by, highlight=False)
         return res.total, [(h.id, h.score, h.rank) for h in res]
 
     sparse = page(searcher)
     with monkeypatch.context() as mp:
-        mp.setattr(searcher, "_evaluators_for", _dense_only(searcher))
+        mp.setattr(searcher, "scorers", Scorers(searcher.stats, sparse=False))
         assert page(searcher) == sparse
 
 
@@ -126,13 +130,13 @@ def test_tied_scores_page_without_overlap(searcher, query, size):
     assert pages == everything and len(set(everything)) == len(everything)
 
 
-def test_best_keeps_the_earliest_of_tied_scores():
+def test_top_k_keeps_the_earliest_of_tied_scores():
     rng = np.random.default_rng(5)
     for _ in range(200):
         scores = rng.integers(0, 4, rng.integers(1, 60)).astype(np.float32)
         k = int(rng.integers(1, 70))
         expected = np.argsort(-scores, kind="stable")[:k]
-        assert sorted(Searcher._best(scores, k).tolist()) == sorted(expected.tolist())
+        assert sorted(top_k(scores, k).tolist()) == sorted(expected.tolist())
 
 
 def test_sum_by_doc_sorts_or_counts_alike():
@@ -152,27 +156,23 @@ def test_segments_with_passages_stay_dense(tmp_path):
     with ix.writer() as w:
         w.add({"id": "a", "body": "One apple here. Two pears there."})
     with ix.searcher() as s:
-        dense, sparse = s._evaluators_for(0, s._params(None, None))
-        assert sparse is None
+        assert type(s.scorers.get(0, BM25())).__name__ == "DenseScorer"
         assert [h.id for h in s.search("apple")] == ["a"]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=st.lists(WORD, min_size=2, max_size=4), field=st.sampled_from(["title", "body"]),
        slop=st.sampled_from([0, 0, 1, 2, 3, 10, 1 << 40]))
-def test_phrases_keyed_whole_equal_the_common_unit_join(searcher, monkeypatch, words, field, slop):
+def test_phrases_keyed_whole_equal_the_common_unit_join(searcher, words, field, slop):
     """Exact phrases and sloppy pairs of words keyed whole give the units and frequencies of the
     general path (posting lists intersected first, positions joined in the common units)."""
-    node = searcher._compiler(None, None, False, None).compile(Phrase(field, words, slop=slop))
-    if node is None or not hasattr(node, "slop"):
+    weight = _weight(searcher, Phrase(field, words, slop=slop))
+    if weight is None or not hasattr(weight.root, "dfs"):
         return
-    for seg in range(len(searcher.readers)):
-        dense = searcher._evaluators_for(seg, searcher._params(None, None))[0]
-        with monkeypatch.context() as mp:
-            mp.setattr(evaluate_module, "_WHOLE_KEYS", 1 << 40)
-            whole = dense.phrase_units(node)
-            mp.setattr(evaluate_module, "_WHOLE_KEYS", -1)
-            general = dense.phrase_units(node)
+    dfs = [searcher.stats.doc_freq(field, t) for _, t in weight.root.leaf.terms]
+    for reader in searcher.readers:
+        whole = phrase_units(reader.fields.get(field), weight.root.leaf, dfs, whole_keys=1 << 40)
+        general = phrase_units(reader.fields.get(field), weight.root.leaf, dfs, whole_keys=-1)
         assert whole[0].tolist() == general[0].tolist()
         assert whole[1].tolist() == general[1].tolist()
 
@@ -181,7 +181,7 @@ def test_intersect_by_search_or_by_index_array():
     rng = np.random.default_rng(11)
     for unit_count in (50, 100_000, None):  # index arrays, then binary searches
         lists = [np.sort(rng.choice(50, size, replace=False)).astype(np.uint32) for size in (5, 40, 45)]
-        units, picks = evaluate_module.intersect(lists, unit_count)
+        units, picks = intersect(lists, unit_count)
         expected = set(lists[0].tolist()).intersection(*(set(u.tolist()) for u in lists[1:]))
         assert units.tolist() == sorted(expected)
         for plist, pick in zip(lists, picks):

@@ -22,8 +22,9 @@ from searchlib import ID, TEXT, Index, Schema
 from searchlib.analysis import get_analyzer
 from searchlib.config import dump_config, load_config
 from searchlib.errors import ConfigError, SchemaError
-from searchlib.query import evaluate as evaluate_module
-from searchlib.query.evaluate import SegmentEvaluator
+from searchlib.query.compile import Compiler
+from searchlib.scoring import BM25
+from searchlib.search import Weight, phrases as phrases_module
 from searchlib.storage import pairs as pairs_module
 from searchlib.storage.check import check_index
 from searchlib.storage.manifest import read_manifest
@@ -136,18 +137,18 @@ def assert_same(a, b, query: str) -> None:
 
 
 class PairedCalls:
-    """Counts SegmentEvaluator._paired calls and the phrases they answered (returned not None)."""
+    """Counts calls of phrases.paired_phrase_units and the phrases they answered (returned not None)."""
 
     def __init__(self, monkeypatch):
         self.calls = self.answered = 0
-        original = SegmentEvaluator._paired
+        original = phrases_module.paired_phrase_units
 
-        def counting(evaluator, fr, leaf, tids, few):
+        def counting(fr, leaf, tids, few):
             self.calls += 1
-            result = original(evaluator, fr, leaf, tids, few)
+            result = original(fr, leaf, tids, few)
             self.answered += result is not None
             return result
-        monkeypatch.setattr(SegmentEvaluator, "_paired", counting)
+        monkeypatch.setattr(phrases_module, "paired_phrase_units", counting)
 
 
 def decode(pa: PairArrays) -> dict[tuple[int, int, int], int]:
@@ -220,7 +221,7 @@ def test_exact_phrases_equal_an_index_without_pairs_across_segments_deletions_an
     # candidates (paired index) or the posting-list intersection (plain index).
     share = 0.15
     if whole_keys is not None:
-        monkeypatch.setattr(evaluate_module, "_WHOLE_KEYS", whole_keys)
+        monkeypatch.setattr(phrases_module, "WHOLE_KEYS", whole_keys)
         share = 0.5
     plain = build(tmp_path / "plain", DOCS, False, DELETED)
     paired = build(tmp_path / "paired", DOCS, True, DELETED)
@@ -282,15 +283,15 @@ def test_dense_and_sparse_evaluation_agree_on_paired_phrases(tmp_path):
     paired = build(tmp_path / "paired", DOCS, True, DELETED, make_schema=body_only)
     phrases = make_phrases(random.Random(17), DOCS, 60)
     with paired.searcher() as s:
-        params = s._params(None, None)
         found = 0
         for phrase in phrases:
-            node = s._compiler(None, None, False, None).compile(s.parse(f'body:"{phrase}"'))
+            node = Compiler(s.schema, s.settings.fields_for(s.schema)).compile(s.parse(f'body:"{phrase}"'))
+            weight = Weight(node, s.stats, BM25(s.settings.k1, s.settings.b), s.scorers)
             for seg in range(len(s.readers)):
-                dense, sparse = s._evaluators_for(seg, params)
-                assert sparse is not None
-                m = dense.evaluate(node)
-                docs, scores = sparse.evaluate(node)
+                dense, sparse = weight.scorers.get(seg, weight.bm25, dense=True), weight.scorer(seg)
+                assert type(sparse).__name__ == "SparseScorer"
+                m = dense.evaluate(weight.root)
+                docs, scores = sparse.evaluate(weight.root)
                 assert docs.tolist() == np.flatnonzero(m.docs).tolist(), phrase
                 expected = m.doc_score[docs] if m.doc_score is not None else np.zeros(len(docs), np.float32)
                 np.testing.assert_array_equal(scores, expected, err_msg=phrase)

@@ -13,7 +13,7 @@ import pytest
 from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, TEXT, Boolean, ExpansionLimitWarning, Index, Phrase,
                        QuerySyntaxError, Schema, SchemaError, SearchlibError, Term)
 from searchlib.analysis import get_analyzer
-from searchlib.query import evaluate as evaluate_module
+from searchlib.search import phrases as phrases_module
 from searchlib.query.ast import Fuzzy, Prefix, Range, Wildcard
 
 from conftest import ids, ranked
@@ -338,7 +338,7 @@ def test_each_occurrence_of_the_rarest_word_anchors_one_match(tmp_path, monkeypa
         tokens = 3 + 3 + 3 * 2000 + 3000 + 1
         for query in ('"b y x a"~999999999', '"a x a b a"~999999999'):
             counting = _CountingNumpy()
-            monkeypatch.setattr(evaluate_module, "np", counting)
+            monkeypatch.setattr(phrases_module, "np", counting)
             assert s.search(query).total == 1
             monkeypatch.undo()
             assert counting.calls > 0
@@ -346,7 +346,7 @@ def test_each_occurrence_of_the_rarest_word_anchors_one_match(tmp_path, monkeypa
 
 
 class _CountingNumpy:
-    """Stands in for numpy in searchlib.query.evaluate: adds the size of every array its functions
+    """Stands in for numpy in searchlib.search.phrases: adds the size of every array its functions
     (and ufuncs) return to `produced`; types and constants pass through unchanged."""
 
     def __init__(self):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from searchlib import ID, KEYWORD, TEXT, Index, Schema
-from searchlib.query import evaluate as evaluate_module
+from searchlib.search import leaves as leaves_module
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +31,14 @@ def live_norms(monkeypatch):
     """Weak references to every norm array the evaluators compute: `count()` says how many are
     still alive (held by a cache)."""
     made: list[weakref.ref] = []
-    real = evaluate_module.length_norm
+    real = leaves_module.length_norm
 
     def recording(*args, **kwargs):
         out = real(*args, **kwargs)
         made.append(weakref.ref(out))
         return out
 
-    monkeypatch.setattr(evaluate_module, "length_norm", recording)
+    monkeypatch.setattr(leaves_module, "length_norm", recording)
 
     class Counter:
         @staticmethod
@@ -90,23 +90,25 @@ def test_explain_uses_each_searchs_own_b_on_shared_evaluators(ix):
             for k1 in (0.5, 1.5):
                 hit = s.search("apple cherry", b=b, k1=k1, limit=1, highlight=False)[0]
                 e = s.explain("apple cherry", hit.id, b=b, k1=k1)
-                assert np.float32(e.value) == pytest.approx(hit.score, rel=1e-5)
+                assert e.value == hit.score
                 assert f"k1={k1:g} b={b:g}" in e.description
 
 
 def test_excluded_clauses_are_matched_without_scores(ix, monkeypatch):
-    from searchlib.query.compile import BoolNode, TermRangeLeaf
-    from searchlib.query.evaluate import SegmentEvaluator
+    from searchlib.query.compile import BoolNode, Compiler, TermRangeLeaf
+    from searchlib.scoring import BM25
+    from searchlib.search import Weight
+    from searchlib.search.dense import DenseScorer
 
     evaluated = []
-    real = SegmentEvaluator.evaluate
-    monkeypatch.setattr(SegmentEvaluator, "evaluate", lambda self, node: evaluated.append(node) or real(self, node))
+    real = DenseScorer.evaluate
+    monkeypatch.setattr(DenseScorer, "evaluate", lambda self, w: evaluated.append(w) or real(self, w))
     with ix.searcher() as s:
-        node = s._compiler(None, None, False, None).compile(s.parse("apple -id:[d1 TO d3]"))
+        node = Compiler(s.schema, s.settings.fields_for(s.schema)).compile(s.parse("apple -id:[d1 TO d3]"))
         assert isinstance(node, BoolNode) and isinstance(node.must_not[0], TermRangeLeaf)
-        dense = s._evaluators_for(0, s._params(None, None))[0]
-        m = dense.evaluate(node)
-        assert not any(isinstance(n, TermRangeLeaf) for n in evaluated)  # no score array for the range
+        weight = Weight(node, s.stats, BM25(), s.scorers)
+        m = weight.scorers.get(0, BM25(), dense=True).evaluate(weight.root)
+        assert not any(isinstance(getattr(w, "leaf", None), TermRangeLeaf) for w in evaluated)  # no score array for the range
         excluded = {f"d{i}" for i in range(60) if "d1" <= f"d{i}" <= "d3"}  # compared as text
         hits = {h.id for h in s.search("apple", limit=100, highlight=False)}
         found = {h.id for h in s.search("apple -id:[d1 TO d3]", limit=100, highlight=False)}
@@ -114,7 +116,7 @@ def test_excluded_clauses_are_matched_without_scores(ix, monkeypatch):
 
 
 def test_term_postings(ix):
-    from searchlib.query.evaluate import posting_slots, term_postings
+    from searchlib.search.postings import posting_slots, term_postings
 
     with ix.searcher() as s:
         reader = s.readers[0]

@@ -14,8 +14,8 @@ import pytest
 
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, Schema
 from searchlib.index import Writer
-from searchlib.query import evaluate as evaluate_module
-from searchlib.query.evaluate import SegmentEvaluator
+from searchlib.search import leaves as leaves_module
+from searchlib.search.dense import DenseScorer
 from searchlib.storage import analyze, check, files, writer as writer_module
 from searchlib.storage.manifest import read_manifest
 from searchlib.storage.segment import SegmentReader
@@ -240,11 +240,11 @@ def test_delete_by_query_matches_without_scoring(tmp_path, monkeypatch):
         for doc in unique_docs(10):
             w.add(doc)
     calls, scoring = [], []
-    real = SegmentEvaluator.matching
+    real = DenseScorer.matching
 
-    def recording(self, node):
-        calls.append((type(node).__name__, self.bm25))
-        return real(self, node)
+    def recording(self, w):
+        calls.append((type(w).__name__, self.norm.bm25))
+        return real(self, w)
 
     def spy(name, original):
         def recorded(*args, **kwargs):
@@ -252,16 +252,15 @@ def test_delete_by_query_matches_without_scoring(tmp_path, monkeypatch):
             return original(*args, **kwargs)
         return recorded
 
-    monkeypatch.setattr(SegmentEvaluator, "matching", recording)
-    for name in ("evaluate", "_constant"):  # the scoring evaluation, and a range's score array
-        monkeypatch.setattr(SegmentEvaluator, name, spy(name, getattr(SegmentEvaluator, name)))
-    monkeypatch.setattr(evaluate_module, "length_norm", spy("length_norm", evaluate_module.length_norm))
+    monkeypatch.setattr(DenseScorer, "matching", recording)
+    monkeypatch.setattr(DenseScorer, "evaluate", spy("evaluate", DenseScorer.evaluate))  # where score arrays are built
+    monkeypatch.setattr(leaves_module, "length_norm", spy("length_norm", leaves_module.length_norm))
     with ix.writer() as w:
         assert w.delete_by_query("n:[2 TO 4]") == 3
         assert scoring == []  # the range is matched directly: no evaluate(), no score array
         assert w.delete_by_query("uniq7 OR tag:t8") == 2
-        assert "_constant" not in scoring and "length_norm" not in scoring  # no BM25 length norms
-    assert [name for name, _ in calls] == ["ColumnLeaf", "BoolNode"]  # one segment, one call per query
+        assert "length_norm" not in scoring  # no BM25 length norms
+    assert [name for name, _ in calls] == ["ConstantScore", "WeightedBool"]  # one segment, one call per query
     assert all(bm25 is None for _, bm25 in calls)  # evaluators that only match
     assert ix.doc_count() == 5
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import searchlib.search as search_module
+import searchlib.search.searcher as search_module
 from searchlib import ID, KEYWORD, NUMERIC, STORED, TEXT, Index, IndexCorruptError, IndexFileMissingError, Schema
 from searchlib.search import Searcher
 from searchlib.storage.manifest import read_manifest

@@ -1,0 +1,258 @@
+"""Collectors: what a search keeps of each segment's matches, and how segments' results merge.
+
+A collector is fed one whole batch per segment (`SegmentMatches`: numpy arrays, never a call per
+document), then `result()` merges what it kept over the segments (tantivy's `merge_fruits`).
+`search()`'s keyword options choose them (Whoosh's `Searcher.collector()`): `Count` (the total),
+`TopScores` (best k by score, documents or flat passages), `SortedBy` (a field's order),
+`Filtered` (drops what a filter does not match, before the collectors it feeds).
+
+Rows are (score, segment, document, passage field id, passage unit); field -1 is the whole
+document. By score, ties go to index order (segment, document, unit), so pages never overlap.
+
+`min_competitive_score` is the score a document must beat to enter a top-k collector (Lucene's
+`setMinCompetitiveScore`): the search hands it to each segment's scorer, the seam on which
+pruning (skipping blocks that cannot beat it) is built.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import numpy as np
+
+from ..storage.segment import MISSING_TIME
+from .dense import passage_totals
+from .leaves import SegmentMatches
+from .weighted import Weighted
+
+ALL = sys.maxsize  # "every candidate"
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores (unordered), without sorting everything. Among equal
+    scores the earlier index wins, so the best k + j always include the best k: pages of a
+    search never overlap, even where every match scores alike."""
+    n = len(scores)
+    if n <= k:
+        return np.arange(n)
+    kth = np.partition(scores, n - k)[n - k]
+    best = (scores >= kth).nonzero()[0]
+    if len(best) > k:  # ties at the cut: keep the earliest
+        above = best[scores[best] > kth]
+        best = np.concatenate([above, best[scores[best] == kth][:k - len(above)]])
+    return best
+
+
+def rows(scores: np.ndarray, seg: int, docs: np.ndarray, field_id: int, units) -> np.ndarray:
+    out = np.empty((len(scores), 5), dtype=np.float64)
+    out[:, 0], out[:, 1], out[:, 2], out[:, 3], out[:, 4] = scores, seg, docs, field_id, units
+    return out
+
+
+def segment_rows(batch: SegmentMatches, k: int, group: bool, field_ids: dict[str, int]) -> list[np.ndarray]:
+    """A segment's best k candidates as rows: documents ranked by their best passage (grouped),
+    or passages and the documents that matched outside split fields (flat)."""
+    m, doc_ids = batch.matches, batch.docs
+    if m is None:
+        top = top_k(batch.scores, k)
+        return [rows(batch.scores[top], batch.seg, doc_ids[top], -1, -1)]
+    reader = batch.scorer.reader
+    docs = np.zeros(reader.doc_count, dtype=bool)
+    docs[doc_ids] = True
+    base = m.doc_score[doc_ids] if m.doc_score is not None else np.zeros(len(doc_ids), np.float32)
+    out = []
+    if not group:
+        covered = np.zeros(reader.doc_count, dtype=bool)
+        for fname, units, udocs, total in passage_totals(reader, m, docs):
+            covered[udocs] = True
+            best = top_k(total, k)
+            out.append(rows(total[best], batch.seg, udocs[best], field_ids[fname], units[best]))
+        rest = ~covered[doc_ids]
+        best = top_k(base[rest], k)
+        out.append(rows(base[rest][best], batch.seg, doc_ids[rest][best], -1, -1))
+        return out
+    scores = base
+    if m.passage_score:  # a document's score is its best passage's
+        best_score = np.zeros(reader.doc_count, dtype=np.float32)
+        best_score[doc_ids] = base
+        for _, _, udocs, total in passage_totals(reader, m, docs):
+            np.maximum.at(best_score, udocs, total)
+        scores = best_score[doc_ids]
+    best = top_k(scores, k)
+    return [rows(scores[best], batch.seg, doc_ids[best], -1, -1)]
+
+
+class Ranked:
+    """Merged hits in order: `rows` (score, segment, document, passage field, unit) as lists, and
+    their segments (None when the snapshot has one segment) and documents as arrays."""
+
+    __slots__ = ("rows", "segs", "docs")
+
+    def __init__(self, rows: list[list], segs: "np.ndarray | None", docs: np.ndarray):
+        self.rows, self.segs, self.docs = rows, segs, docs
+
+
+_NOTHING = Ranked([], None, np.zeros(0, dtype=np.int64))
+
+
+class Collector:
+    """Fed one batch per segment; `result()` merges them."""
+
+    min_competitive_score = -np.inf
+
+    def collect(self, batch: SegmentMatches) -> None:
+        raise NotImplementedError
+
+    def result(self):
+        raise NotImplementedError
+
+
+class Count(Collector):
+    """How many documents matched."""
+
+    def __init__(self):
+        self.total = 0
+
+    def collect(self, batch: SegmentMatches) -> None:
+        self.total += len(batch.docs)
+
+    def result(self) -> int:
+        return self.total
+
+
+class TopScores(Collector):
+    """The best `k` by score: documents (ranked by their best passage) or, with `group=False`,
+    passages (and documents that matched outside split fields)."""
+
+    def __init__(self, k: int, group: bool, field_ids: dict[str, int], one_segment: bool):
+        self.k, self.group, self.field_ids, self.one_segment = k, group, field_ids, one_segment
+        self.ranked: list[tuple[np.ndarray, int, np.ndarray]] = []  # segments without passages: (scores, seg, docs)
+        self.rows: list[np.ndarray] = []  # segments with passages: candidate rows
+
+    @property
+    def min_competitive_score(self) -> float:
+        """The k-th best score collected so far (-inf until k documents are in)."""
+        if not self.k or not (self.ranked or self.rows):
+            return -np.inf
+        scores = [s for s, _, _ in self.ranked] + [r[:, 0] for r in self.rows]
+        pool = np.concatenate(scores) if scores else np.zeros(0, np.float32)
+        if len(pool) < self.k:
+            return -np.inf
+        return float(np.partition(pool, len(pool) - self.k)[len(pool) - self.k])
+
+    def collect(self, batch: SegmentMatches) -> None:
+        if not len(batch.docs) or not self.k:
+            return
+        if batch.matches is None:
+            scores, docs = batch.scores, batch.docs
+            if len(docs) > self.k:
+                top = top_k(scores, self.k)
+                scores, docs = scores[top], docs[top]
+            self.ranked.append((scores, batch.seg, docs))
+        else:
+            self.rows += segment_rows(batch, self.k, self.group, self.field_ids)
+
+    def result(self, offset: int = 0) -> Ranked:
+        """Hits offset..k, by score, then segment, document and unit."""
+        if self.ranked and not self.rows:  # every segment without passages: no rows to build
+            if len(self.ranked) == 1:
+                scores, seg, docs = self.ranked[0]
+                order = (-scores).argsort(kind="stable")[offset:self.k]  # docs ascend: ties stay in index order
+                segs = None if self.one_segment else np.full(len(order), seg)
+                seg_list = [seg] * len(order)
+            else:
+                scores = np.concatenate([r[0] for r in self.ranked])
+                segs = np.concatenate([np.full(len(r[0]), r[1]) for r in self.ranked])
+                docs = np.concatenate([r[2] for r in self.ranked])
+                order = np.lexsort((docs, segs, -scores))[offset:self.k]
+                segs = segs[order]
+                seg_list = segs.tolist()
+            docs = docs[order]
+            return Ranked([[score, seg, doc, -1, -1] for score, seg, doc in
+                           zip(scores[order].tolist(), seg_list, docs.tolist())], segs, docs)
+        if not self.rows:
+            return _NOTHING
+        table = np.concatenate(self.rows + [rows(s, seg, d, -1, -1) for s, seg, d in self.ranked])
+        order = np.lexsort((table[:, 4], table[:, 2], table[:, 1], -table[:, 0]))[offset:self.k]
+        return _ranked(table[order])
+
+
+def _ranked(table: np.ndarray) -> Ranked:
+    return Ranked(table.tolist(), table[:, 1].astype(np.int64), table[:, 2].astype(np.int64))
+
+
+class SortedBy(Collector):
+    """The first `k` in the order of a NUMERIC or DATETIME field or the unique ID (`reverse`:
+    largest first); documents without a value come last, ties go by score, then index order.
+    `id_ranks(seg)` gives, per document of a segment, its key's rank among the segment's keys;
+    `id_text(seg, doc)` the key itself (ranks are per segment, so segments compare keys)."""
+
+    def __init__(self, field: str, reverse: bool, k: int, group: bool, field_ids: dict[str, int], is_id: bool,
+                 id_ranks: Callable[[int], np.ndarray], id_text: Callable[[int, int], str]):
+        self.field, self.reverse, self.k, self.group, self.field_ids = field, reverse, k, group, field_ids
+        self.is_id, self.id_ranks, self.id_text = is_id, id_ranks, id_text
+        self.rows: list[np.ndarray] = []
+        self.keys: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def collect(self, batch: SegmentMatches) -> None:
+        if not len(batch.docs) or not self.k:
+            return
+        table = np.concatenate(segment_rows(batch, ALL, self.group, self.field_ids))
+        missing, key = self._values(batch, table[:, 2].astype(np.int64))
+        order = np.lexsort((table[:, 4], table[:, 3], table[:, 2], -table[:, 0], key, missing))[:self.k]
+        self.rows.append(table[order])
+        self.keys.append((missing[order], key[order]))
+
+    def _values(self, batch: SegmentMatches, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(missing, key) for documents of a segment: ascending key order is the wanted order
+        within the segment (for the ID field the key is the term's rank in this segment only)."""
+        if self.is_id:
+            key = self.id_ranks(batch.seg)[docs]
+            missing = key < 0
+        else:
+            col = batch.scorer.reader.columns.get(self.field)
+            if col is None:
+                return np.ones(len(docs), dtype=bool), np.zeros(len(docs), dtype=np.int64)
+            key = np.asarray(col)[docs]
+            missing = key == MISSING_TIME if key.dtype.kind == "i" else np.isnan(key)
+        key = np.where(missing, 0, key)
+        return missing, -key if self.reverse else key
+
+    def result(self, offset: int = 0) -> Ranked:
+        """The segments' pre-cut rows in order: missing values last, then the key, then score,
+        then index order. Keys of the ID field are compared as strings."""
+        if not self.rows:
+            return _NOTHING
+        table = np.concatenate(self.rows)
+        missing = np.concatenate([m for m, _ in self.keys])
+        tiebreak = (table[:, 4], table[:, 3], table[:, 2], table[:, 1], -table[:, 0])
+        if not self.is_id:
+            order = np.lexsort((*tiebreak, np.concatenate([k for _, k in self.keys]), missing))
+        else:
+            order = np.lexsort((*tiebreak, missing))  # tie-breaks first; the stable sort by key keeps them
+            present = [int(i) for i in order if not missing[i]]
+            names = {i: self.id_text(int(table[i, 1]), int(table[i, 2])) for i in present}
+            present.sort(key=names.__getitem__, reverse=self.reverse)
+            order = np.array(present + [int(i) for i in order if missing[i]], dtype=np.int64)
+        return _ranked(table[order[offset:self.k]])
+
+
+class Filtered(Collector):
+    """Passes on only the documents a filter matches (their scores unchanged) to `collectors`;
+    every document when `filter` is None."""
+
+    def __init__(self, filter: "Weighted | None", collectors: list[Collector]):
+        self.filter, self.collectors = filter, collectors
+
+    @property
+    def min_competitive_score(self) -> float:
+        return max(c.min_competitive_score for c in self.collectors)
+
+    def collect(self, batch: SegmentMatches) -> None:
+        if self.filter is not None and len(batch.docs):
+            batch = batch.keep(batch.scorer.passes(self.filter, batch.docs))
+        for c in self.collectors:
+            c.collect(batch)
+
+    def result(self) -> list:
+        return [c.result() for c in self.collectors]

@@ -1,0 +1,348 @@
+"""The Searcher: one committed snapshot held open, and the search that runs through the stages.
+
+A Searcher holds one commit open (its segments memory-mapped) and answers any number of queries
+against exactly that commit; `refresh()` moves to a newer one. It owns the snapshot's lifecycle and
+wires the stages together; each stage lives in its own module:
+
+    text --parse--> Query --compile--> Node --(Stats)--> Weight --scorer per segment--> SegmentMatches
+         --collectors--> ranked rows --results--> Hits (stored fields, passages, snippets when read)
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+import warnings as _warnings
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ..config import Settings
+from ..errors import IndexCorruptError, IndexFileMissingError, SchemaError, SearchlibError
+from ..highlight import Formatter
+from ..query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
+from ..query.compile import Compiler, ExpandLeaf, Node, leaves
+from ..query.expand import ExpansionLimitWarning
+from ..query.parser import parse_query, plain_phrase, plain_words
+from ..schema import DATETIME, NUMERIC, TEXT, FieldType, Schema
+from ..scoring import BM25, Explanation
+from ..storage.manifest import Manifest, read_manifest
+from ..storage.segment import SegmentReader
+from ..storage.writer import SEGMENTS_DIR
+from .collectors import Count, Filtered, SortedBy, TopScores
+from .postings import term_postings
+from .results import Hit, Results, hits
+from .stats import Stats
+from .weight import Scorers, Weight
+
+
+class Searcher:
+    """Answers queries against one committed snapshot of an index. Close it (or use `with`)."""
+
+    def __init__(self, directory: Path, manifest: Manifest, readers: list[SegmentReader]):
+        self.directory = Path(directory)
+        self.manifest = manifest
+        self.schema = Schema.from_json(manifest.schema)
+        self.settings = Settings.from_json(manifest.settings)
+        self.readers = readers
+        self.stats = Stats(readers)
+        self.scorers = Scorers(self.stats)
+        self.field_names = list(self.schema)
+        self._field_ids = {name: i for i, name in enumerate(self.field_names)}
+        self._compilers: dict[tuple, Compiler] = {}
+        self._id_rank_cache: dict[int, np.ndarray] = {}
+        self._default_params = BM25(self.settings.k1, self.settings.b)
+
+    @classmethod
+    def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
+        """Open the newest commit. If a concurrent writer removes an old commit's files while they
+        are being opened, open the newer commit instead."""
+        for attempt in range(attempts):
+            manifest = read_manifest(directory)
+            readers: list[SegmentReader] = []
+            try:
+                for entry in manifest.segments:
+                    readers.append(SegmentReader(Path(directory) / SEGMENTS_DIR / entry.name, entry.files,
+                                                 entry.deletes, doc_count=entry.doc_count, deleted=entry.deleted))
+                return cls(directory, manifest, readers)
+            except IndexCorruptError as exc:
+                for r in readers:
+                    r.close()
+                newer = read_manifest(directory).generation != manifest.generation
+                if not (newer and isinstance(exc, IndexFileMissingError)) or attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- snapshot ---------------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        return self.manifest.generation
+
+    def doc_count(self) -> int:
+        """Live documents in this snapshot."""
+        return sum(e.live_count for e in self.manifest.segments)
+
+    def up_to_date(self) -> bool:
+        return read_manifest(self.directory).generation == self.generation
+
+    def refresh(self) -> "Searcher":
+        """A searcher on the newest commit (this one, if nothing newer was committed)."""
+        if self.up_to_date():
+            return self
+        return Searcher.open(self.directory)
+
+    def documents(self) -> Iterator[dict]:
+        """The stored fields of every live document in this snapshot."""
+        for reader in self.readers:
+            for doc in reader.live_docs():
+                yield reader.stored.get(int(doc))
+
+    def close(self) -> None:
+        for reader in self.readers:
+            reader.close()
+        self.readers = []
+
+    def __enter__(self) -> "Searcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- searching --------------------------------------------------------------------------
+    def search(self, query: "str | Query", limit: int = 10, *, offset: int = 0,
+               fields: "Sequence[str] | Mapping[str, float] | None" = None, operator: str | None = None,
+               lenient: bool = False, group: bool = True, highlight: bool = True,
+               formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
+               passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
+               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None) -> Results:
+        """Run a query; return the best `limit` hits after `offset`, and the total match count.
+
+        `fields` overrides the default fields (names, or name -> boost); `operator` the default
+        operator ("OR"/"AND"). `lenient=True` never raises on malformed text. `group=False`
+        returns one hit per matching passage instead of per document (a document that matches
+        only outside its split fields stays one whole-document hit). `k1`/`b` override BM25 settings.
+
+        `filter` restricts the matches without changing their scores: a query (text is parsed
+        strictly) or a mapping {field: value} where a value matches exactly, a list matches any of
+        its values and a (low, high) tuple is an inclusive range (None leaves an end open).
+        `sort_by` orders hits by a NUMERIC or DATETIME field or the unique ID field instead of by
+        score (`reverse=True`: largest first); documents without a value come last, ties go by
+        score, then index order, so pages never overlap. `max_expansions` caps the terms a
+        prefix, wildcard or fuzzy query expands to (default 1024, fuzzy 50); hitting the cap
+        issues an ExpansionLimitWarning and is noted in `Results.warnings`. Ranges, exact
+        NUMERIC/DATETIME values and `field:*` are constant-score clauses worth their boost, as in
+        Lucene; an unfielded word over several TEXT fields is scored BM25F (see search/leaves.py).
+        """
+        started = time.perf_counter()
+        if not isinstance(limit, int) or limit < 0 or not isinstance(offset, int) or offset < 0:
+            raise ValueError("limit and offset must be whole numbers >= 0")
+        q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
+        restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
+        if node is None or restrict is False:
+            return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(node, restrict))
+        params = self._params(k1, b)
+        weight = Weight(node, self.stats, params, self.scorers)                                # weight
+        count, top = Count(), self._top_collector(offset + limit, group, sort_by, reverse)      # collectors
+        collector = Filtered(restrict and Weight(restrict, self.stats, params, self.scorers).root, [count, top])
+        matches = {}
+        for seg in range(len(self.readers)):                                                   # score each segment
+            batch = weight.scorer(seg).matches(weight.root, collector.min_competitive_score)
+            matches[seg] = batch.matches
+            collector.collect(batch)
+        ranked = top.result(offset)                                                             # merge segments
+        found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1)
+        if highlight:                                                                           # snippets
+            for hit in found:
+                hit.snippet = hit._source.snippet(hit, formatter)
+        return Results(q, found, count.total, (time.perf_counter() - started) * 1000, self._warn(node, restrict))
+
+    def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
+        """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.
+        A page past the last one has no hits. Takes every option of `search()`."""
+        if not isinstance(page, int) or page < 1 or not isinstance(page_size, int) or page_size < 1:
+            raise ValueError("page and page_size must be whole numbers >= 1")
+        res = self.search(query, limit=page_size, offset=(page - 1) * page_size, **options)
+        res.page, res.page_size, res.page_count = page, page_size, math.ceil(res.total / page_size)
+        return res
+
+    def explain(self, query: "str | Query", doc_id: Any, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
+                operator: str | None = None, lenient: bool = False, k1: float | None = None,
+                b: float | None = None, max_expansions: int | None = None) -> Explanation:
+        """How the document with unique key `doc_id` scores for `query`: a tree of the BM25
+        arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
+        whose `value` is exactly the score `search()` gives the document (0 when it does not
+        match). `print(explanation)` shows it as indented lines."""
+        key_field = self.schema.unique_field
+        if key_field is None:
+            raise SchemaError("explain needs a unique ID field to name the document")
+        where = None
+        for seg, reader in enumerate(self.readers):
+            found = term_postings(reader, key_field, str(doc_id))
+            if found is not None:
+                docs = np.asarray(found[0])
+                live = docs if reader.live is None else docs[reader.live[docs]]
+                if len(live):
+                    where = (seg, int(live[0]))
+        if where is None:
+            raise SearchlibError(f"no document with {key_field} {doc_id!r} in this snapshot")
+        q = self.parse(query, lenient=lenient, operator=operator)
+        node = self._compiler(fields, operator, lenient, max_expansions).compile(q)
+        if node is None:
+            return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
+        params = self._params(k1, b)
+        seg, doc = where
+        explained = Weight(node, self.stats, params, self.scorers).explain(seg, doc, self.schema)
+        if explained is None:
+            return Explanation(0.0, f"no match: document {doc_id!r} does not satisfy {str(q)!r}")
+        expl, passage = explained
+        where_text = "the whole document"
+        if passage is not None:
+            first = int(np.searchsorted(np.asarray(self.readers[seg].fields[passage[0]].unit_doc), doc))
+            where_text = f"its best passage, {passage[0]} #{passage[1] - first}"
+        return Explanation(expl.value, f"score of {doc_id!r} ({where_text}), k1={params.k1:g} b={params.b:g}:", [expl])
+
+    # -- query text to a compiled node --------------------------------------------------------
+    def parse(self, text: "str | Query", lenient: bool = False, operator: str | None = None) -> Query:
+        """Parse query text with this index's fields and default operator (a Query passes through)."""
+        return parse_index_query(self.schema, self.settings, text, lenient, operator)
+
+    def _compiler(self, fields, operator: str | None, lenient: bool, max_expansions: int | None) -> Compiler:
+        """A compiler for these options; compilers hold no per-query state, so they are reused.
+        A bad boost in `fields` is a ConfigError naming "fields.<name>", as in settings; the
+        Compiler refuses unknown or unsearchable fields (SchemaError)."""
+        if fields is None or isinstance(fields, str):
+            fields_key = fields
+        elif isinstance(fields, Mapping):
+            fields_key = ("map", tuple(fields.items()))
+        else:
+            fields_key = tuple(fields)
+        key = (fields_key, operator or self.settings.operator, lenient, max_expansions)
+        compiler = self._compilers.get(key)
+        if compiler is None:
+            compiler = Compiler(self.schema, self.settings.fields_for(self.schema, fields), default_and=key[1] == "AND",
+                                lenient=lenient, max_expansions=max_expansions)
+            if len(self._compilers) < 64:
+                self._compilers[key] = compiler
+        return compiler
+
+    def _compile(self, query: "str | Query", fields, operator: str | None, lenient: bool, max_expansions: int | None
+                 ) -> "tuple[Query | Callable[[], Query], Node | None]":
+        """(the query, or a function that parses it, for Results) and its compiled node. Plain
+        words and lone plain phrases, the usual text, compile without building query objects."""
+        compiler = self._compiler(fields, operator, lenient, max_expansions)
+        if isinstance(query, str):
+            words = plain_words(query)
+            phrase = plain_phrase(query) if words is None else None
+            if words is not None or phrase is not None:
+                if words is not None:
+                    node = compiler.compile_words(words[0], (words[1] or operator or self.settings.operator) == "AND")
+                else:
+                    node = compiler.compile_phrase(*phrase)
+                return (lambda: self.parse(query, lenient=lenient, operator=operator)), node
+        q = self.parse(query, lenient=lenient, operator=operator)
+        return q, compiler.compile(q)
+
+    def _params(self, k1: float | None, b: float | None) -> BM25:
+        if k1 is None and b is None:
+            return self._default_params
+        return BM25(self.settings.k1 if k1 is None else k1, self.settings.b if b is None else b)
+
+    def _filter_node(self, spec, fields, operator: str | None, max_expansions: int | None) -> "Node | bool":
+        """The compiled filter, or False when it can match nothing (text is parsed strictly)."""
+        if isinstance(spec, Mapping):
+            q = self._filter_query(spec)
+        elif isinstance(spec, (str, Query)):
+            q = self.parse(spec, lenient=False, operator=operator)
+        else:
+            raise TypeError(f"filter must be query text, a Query or a mapping of field to value, not {type(spec).__name__}")
+        node = self._compiler(fields, operator, False, max_expansions).compile(q)
+        return False if node is None else node
+
+    def _filter_query(self, spec: Mapping[str, Any]) -> Query:
+        """A filter mapping as a query: every field must match its value (a list: any of them;
+        a (low, high) tuple: the inclusive range, None for an open end)."""
+        clauses: list[Query] = []
+        for name, value in spec.items():
+            ft = self.schema[name]  # SchemaError naming the fields there are
+            if isinstance(value, tuple):
+                if len(value) != 2:
+                    raise ValueError(f"filter {name!r}: a range is a (low, high) tuple, got {value!r}")
+                low, high = (None if v is None else _value_text(v) for v in value)
+                clauses.append(Range(name, low, high, True, True))
+            elif isinstance(value, (list, set, frozenset)):
+                if not value:
+                    return Nothing()  # any of no values: nothing passes
+                clauses.append(Boolean(should=tuple(_exact(name, ft, v) for v in value)))
+            else:
+                clauses.append(_exact(name, ft, value))
+        if not clauses:
+            return Every()
+        return clauses[0] if len(clauses) == 1 else Boolean(must=tuple(clauses))
+
+    def _warn(self, *nodes) -> list[str]:
+        """Warn (ExpansionLimitWarning) about every expansion of the query that hit its cap."""
+        notes = []
+        for node in nodes:
+            if node is None or node is False:
+                continue
+            for leaf, _ in leaves(node):
+                if not isinstance(leaf, ExpandLeaf):
+                    continue
+                exp = self.stats.expand(leaf)
+                if exp.truncated and exp.message() not in notes:
+                    notes.append(exp.message())
+        for note in notes:
+            _warnings.warn(note, ExpansionLimitWarning, stacklevel=3)
+        return notes
+
+    # -- collectors ---------------------------------------------------------------------------
+    def _top_collector(self, k: int, group: bool, sort_by: str | None, reverse: bool) -> "TopScores | SortedBy":
+        """Top k by score, or by a field's order."""
+        if sort_by is None:
+            return TopScores(k, group, self._field_ids, len(self.readers) == 1)
+        ft = self.schema[sort_by]
+        is_id = sort_by == self.schema.unique_field
+        if not (isinstance(ft, (NUMERIC, DATETIME)) or is_id):
+            raise SchemaError(f"cannot sort by {sort_by!r} ({ft.kind}): sort by a NUMERIC or DATETIME field "
+                              "or the unique ID field")
+        return SortedBy(sort_by, reverse, k, group, self._field_ids, is_id, self._id_ranks,
+                        lambda seg, doc: self.readers[seg].fields[sort_by].unit_term(doc))
+
+    def _id_ranks(self, seg: int) -> np.ndarray:
+        """For each document of a segment, the rank of its unique key among the segment's keys
+        in code-point order (-1: none); computed once per segment."""
+        cached = self._id_rank_cache.get(seg)
+        if cached is None:
+            fr = self.readers[seg].fields[self.schema.unique_field]
+            n_terms = len(fr.trie)
+            term_of_doc = fr.unit_terms()
+            rank_of_term = np.empty(n_terms, dtype=np.int64)
+            rank_of_term[np.asarray(fr.lex_ids)] = np.arange(n_terms)
+            cached = np.where(term_of_doc >= 0, rank_of_term[np.maximum(term_of_doc, 0)], -1)
+            self._id_rank_cache[seg] = cached
+        return cached
+
+
+def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", lenient: bool = False,
+                      operator: str | None = None) -> Query:
+    """Query text parsed with an index's field names and default operator (`operator`, when given,
+    instead); a Query passes through. What Searcher.parse and the Index's parsing both use."""
+    if isinstance(text, Query):
+        return text
+    return parse_query(text, fields=schema, default_operator=operator or settings.operator, lenient=lenient)
+
+
+def _value_text(value: Any) -> str:
+    """A filter value as query text (dates and times in ISO 8601)."""
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        raise TypeError(f"a filter value cannot be a bool ({value!r})")
+    return str(value)
+
+
+def _exact(name: str, ft: FieldType, value: Any) -> Query:
+    """A filter clause matching `value` exactly in field `name` (a TEXT value as a phrase)."""
+    text = _value_text(value)
+    return Phrase(name, text.split()) if isinstance(ft, TEXT) else Term(name, text)

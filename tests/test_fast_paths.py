@@ -120,6 +120,37 @@ def test_both_combiners_give_identical_searches(searcher, monkeypatch, q, offset
         assert page(searcher) == sparse
 
 
+@pytest.fixture(scope="module")
+def passage_searcher(tmp_path_factory):
+    """Like `searcher`, with the body split into sentences of a few words (dense segments)."""
+    rng = random.Random(9)
+    schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True, boost=2.0),
+                    body=TEXT(analyzer="english", stored=True, passages={"mode": "window", "size": 6, "overlap": 2}),
+                    tags=KEYWORD(lowercase=True), year=NUMERIC(), when=DATETIME())
+    ix = Index.create(tmp_path_factory.mktemp("dense") / "ix", schema)
+    with ix.writer() as w:
+        for i in range(200):
+            w.add({"id": f"d{i}", "title": _text(rng, rng.randint(1, 4)), "body": _text(rng, rng.randint(0, 30)),
+                   "tags": " ".join(rng.sample(TAGS, rng.randint(0, 2))), "year": 1990 + i % 30})
+            if i == 120:
+                w.commit()
+        for i in range(0, 200, 13):
+            w.delete(f"d{i}")
+    s = ix.searcher()
+    assert len(s.readers) == 2 and any(r.live is not None for r in s.readers)
+    yield s
+    s.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=_queries(), passages=st.booleans(), k1=st.sampled_from([None, 0.0, 0.9, 2.0]),
+       b=st.sampled_from([None, 0.0, 0.4, 1.0]))
+def test_explain_value_is_the_hit_score_exactly(searcher, passage_searcher, q, passages, k1, b):
+    s = passage_searcher if passages else searcher
+    for hit in s.search(q, limit=8, highlight=False, k1=k1, b=b):
+        assert s.explain(q, hit.id, k1=k1, b=b).value == hit.score, (str(q), hit.id)
+
+
 @pytest.mark.parametrize("query", ["year:[1990 TO 2030]", "tags:red OR year:[1990 TO 2000] OR tags:blue^2"])
 @pytest.mark.parametrize("size", [1, 7, 30])
 def test_tied_scores_page_without_overlap(searcher, query, size):

@@ -83,16 +83,18 @@ def segment_rows(batch: SegmentMatches, k: int, group: bool, field_ids: dict[str
 
 
 class Ranked:
-    """Merged hits in order: `rows` (score, segment, document, passage field, unit) as lists, and
-    their segments (None when the snapshot has one segment) and documents as arrays."""
+    """Merged hits in order: their segments (None when the snapshot has one segment) and
+    documents as arrays, and either `rows` (score, segment, document, passage field, unit) as
+    lists or, for whole documents, just their `scores` (rows are then built with the hits)."""
 
-    __slots__ = ("rows", "segs", "docs")
+    __slots__ = ("segs", "docs", "rows", "scores")
 
-    def __init__(self, rows: list[list], segs: "np.ndarray | None", docs: np.ndarray):
-        self.rows, self.segs, self.docs = rows, segs, docs
+    def __init__(self, segs: "np.ndarray | None", docs: np.ndarray, rows: "list[list] | None" = None,
+                 scores: "list[float] | None" = None):
+        self.segs, self.docs, self.rows, self.scores = segs, docs, rows, scores
 
 
-_NOTHING = Ranked([], None, np.zeros(0, dtype=np.int64))
+_NOTHING = Ranked(None, np.zeros(0, dtype=np.int64), [])
 
 
 class Collector:
@@ -159,17 +161,13 @@ class TopScores(Collector):
                 scores, seg, docs = self.ranked[0]
                 order = (-scores).argsort(kind="stable")[offset:self.k]  # docs ascend: ties stay in index order
                 segs = None if self.one_segment else np.full(len(order), seg)
-                seg_list = [seg] * len(order)
             else:
                 scores = np.concatenate([r[0] for r in self.ranked])
                 segs = np.concatenate([np.full(len(r[0]), r[1]) for r in self.ranked])
                 docs = np.concatenate([r[2] for r in self.ranked])
                 order = np.lexsort((docs, segs, -scores))[offset:self.k]
                 segs = segs[order]
-                seg_list = segs.tolist()
-            docs = docs[order]
-            return Ranked([[score, seg, doc, -1, -1] for score, seg, doc in
-                           zip(scores[order].tolist(), seg_list, docs.tolist())], segs, docs)
+            return Ranked(segs, docs[order], scores=scores[order].tolist())
         if not self.rows:
             return _NOTHING
         table = np.concatenate(self.rows + [rows(s, seg, d, -1, -1) for s, seg, d in self.ranked])
@@ -178,7 +176,7 @@ class TopScores(Collector):
 
 
 def _ranked(table: np.ndarray) -> Ranked:
-    return Ranked(table.tolist(), table[:, 1].astype(np.int64), table[:, 2].astype(np.int64))
+    return Ranked(table[:, 1].astype(np.int64), table[:, 2].astype(np.int64), table.tolist())
 
 
 class SortedBy(Collector):

@@ -128,8 +128,12 @@ def hits(searcher, ranked: Ranked, weight: Weight, matches: dict[int, "Matches |
     snippets are read when first used, through one HitSource."""
     source = HitSource(searcher, weight, matches, n_passages)
     keys = unique_keys(searcher, ranked.segs, ranked.docs)
-    return [Hit(key, row[0], None, "", None, rank, source, row)
-            for rank, row, key in zip(range(first_rank, first_rank + len(ranked.rows)), ranked.rows, keys)]
+    ranks = range(first_rank, first_rank + len(keys))
+    if ranked.rows is not None:
+        return [Hit(key, row[0], None, "", None, rank, source, row) for rank, row, key in zip(ranks, ranked.rows, keys)]
+    segs = [0] * len(keys) if ranked.segs is None else ranked.segs.tolist()
+    return [Hit(key, score, None, "", None, rank, source, [score, seg, doc, -1, -1])  # a whole document's row
+            for rank, key, score, seg, doc in zip(ranks, keys, ranked.scores, segs, ranked.docs.tolist())]
 
 
 def unique_keys(searcher, segs: np.ndarray | None, docs: np.ndarray) -> list:

@@ -147,7 +147,7 @@ class Searcher:
         collector = Filtered(restrict and Weight(restrict, self.stats, params, self.scorers).root, [count, top])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
-            batch = weight.scorer(seg).matches(weight.root, collector.min_competitive_score)
+            batch = weight.scorer(seg).matches(weight.root, top.min_competitive_score)
             matches[seg] = batch.matches
             collector.collect(batch)
         ranked = top.result(offset)                                                             # merge segments

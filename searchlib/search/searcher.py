@@ -9,7 +9,6 @@ wires the stages together; each stage lives in its own module:
 """
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import time
 import warnings as _warnings
@@ -21,11 +20,12 @@ import numpy as np
 from ..config import Settings
 from ..errors import IndexCorruptError, IndexFileMissingError, SchemaError, SearchlibError
 from ..highlight import Formatter
-from ..query.ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
+from ..query.ast import Query
 from ..query.compile import Compiler, ExpandLeaf, Node, leaves
 from ..query.expand import ExpansionLimitWarning
+from ..query.filters import filter_query
 from ..query.parser import parse_query, plain_phrase, plain_words
-from ..schema import DATETIME, NUMERIC, TEXT, FieldType, Schema
+from ..schema import DATETIME, NUMERIC, Schema
 from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
@@ -251,34 +251,13 @@ class Searcher:
     def _filter_node(self, spec, fields, operator: str | None, max_expansions: int | None) -> "Node | bool":
         """The compiled filter, or False when it can match nothing (text is parsed strictly)."""
         if isinstance(spec, Mapping):
-            q = self._filter_query(spec)
+            q = filter_query(self.schema, spec)
         elif isinstance(spec, (str, Query)):
             q = self.parse(spec, lenient=False, operator=operator)
         else:
             raise TypeError(f"filter must be query text, a Query or a mapping of field to value, not {type(spec).__name__}")
         node = self._compiler(fields, operator, False, max_expansions).compile(q)
         return False if node is None else node
-
-    def _filter_query(self, spec: Mapping[str, Any]) -> Query:
-        """A filter mapping as a query: every field must match its value (a list: any of them;
-        a (low, high) tuple: the inclusive range, None for an open end)."""
-        clauses: list[Query] = []
-        for name, value in spec.items():
-            ft = self.schema[name]  # SchemaError naming the fields there are
-            if isinstance(value, tuple):
-                if len(value) != 2:
-                    raise ValueError(f"filter {name!r}: a range is a (low, high) tuple, got {value!r}")
-                low, high = (None if v is None else _value_text(v) for v in value)
-                clauses.append(Range(name, low, high, True, True))
-            elif isinstance(value, (list, set, frozenset)):
-                if not value:
-                    return Nothing()  # any of no values: nothing passes
-                clauses.append(Boolean(should=tuple(_exact(name, ft, v) for v in value)))
-            else:
-                clauses.append(_exact(name, ft, value))
-        if not clauses:
-            return Every()
-        return clauses[0] if len(clauses) == 1 else Boolean(must=tuple(clauses))
 
     def _warn(self, *nodes) -> list[str]:
         """Warn (ExpansionLimitWarning) about every expansion of the query that hit its cap."""
@@ -332,17 +311,3 @@ def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", l
         return text
     return parse_query(text, fields=schema, default_operator=operator or settings.operator, lenient=lenient)
 
-
-def _value_text(value: Any) -> str:
-    """A filter value as query text (dates and times in ISO 8601)."""
-    if isinstance(value, (_dt.date, _dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, bool):
-        raise TypeError(f"a filter value cannot be a bool ({value!r})")
-    return str(value)
-
-
-def _exact(name: str, ft: FieldType, value: Any) -> Query:
-    """A filter clause matching `value` exactly in field `name` (a TEXT value as a phrase)."""
-    text = _value_text(value)
-    return Phrase(name, text.split()) if isinstance(ft, TEXT) else Term(name, text)

@@ -11,6 +11,7 @@ import unicodedata
 
 import pytest
 
+from conftest import UpperFirst
 from searchlib import NUMERIC, TEXT, Schema, parse_query
 from searchlib.analysis import (Analyzer, AsciiFoldingFilter, Filter, LengthFilter, LowercaseFilter, RegexTokenizer,
                                 StemFilter, StopFilter, TermFilter, get_analyzer)
@@ -76,15 +77,7 @@ def test_a_field_without_an_analyzer_keeps_the_text():
 
 
 def test_a_stream_filter_is_left_out_of_both_readings():
-    class Upper(Filter):
-        def __call__(self, tokens):
-            for tok in tokens:
-                yield tok._replace(term=tok.term.upper())
-
-        def spec(self):
-            return {"type": "upper"}
-
-    analyzer = Analyzer(RegexTokenizer(), [LowercaseFilter(), Upper()])
+    analyzer = Analyzer(RegexTokenizer(), [LowercaseFilter(), UpperFirst()])
     assert [t.term for t in analyzer("Abc")] == ["ABC"]
     assert analyzer.normalize("Abc") == "abc"
     assert analyzer.analyze_word("Abc") == "abc"

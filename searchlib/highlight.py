@@ -102,6 +102,7 @@ class PlainFormatter(Formatter):
         return f"{self.start}{s}{self.end}"
 
 
+# One class per name in config.FORMATTER_NAMES, the names a configuration may use.
 FORMATTERS: dict[str, type[Formatter]] = {"html": HtmlFormatter, "ansi": AnsiFormatter, "plain": PlainFormatter}
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from searchlib import Index, IndexCorruptError
+from searchlib.analysis import Filter
 from searchlib.storage.files import write_array
 from searchlib.storage.manifest import Manifest, generations, manifest_name, read_manifest, write_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
@@ -148,3 +149,15 @@ def start_python(*args, env: "dict | None" = None, **kwargs) -> subprocess.Popen
     defaults to subprocess_env()."""
     return subprocess.Popen([sys.executable, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=subprocess_env() if env is None else env, **kwargs)
+
+
+class UpperFirst(Filter):
+    """A stream filter that is not a TermFilter (it upper-cases every term), to exercise the
+    analyzer's unfused path."""
+
+    def __call__(self, tokens):
+        for tok in tokens:
+            yield tok._replace(term=tok.term.upper())
+
+    def spec(self):
+        return {"type": "upperfirst"}

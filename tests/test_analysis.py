@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchlib.analysis import (PRESETS, SNOWBALL_LANGUAGES, STEMMERS, Analyzer, AsciiFoldingFilter, Filter,
+from searchlib.analysis import (PRESETS, SNOWBALL_LANGUAGES, STEMMERS, Analyzer, AsciiFoldingFilter,
                                 KeywordTokenizer, LengthFilter, LowercaseFilter, PossessiveFilter, RegexTokenizer,
                                 StemFilter, StopFilter, Token, WhitespaceTokenizer, from_spec, get_analyzer,
                                 get_stemmer, stopwords)
 from searchlib.analysis import analyzers, stemming
-from conftest import REPO, run_python, subprocess_env
+from conftest import REPO, UpperFirst, run_python, subprocess_env
 from searchlib.schema import TEXT, Schema
 
 
@@ -392,17 +392,6 @@ def test_from_spec_errors():
 
 
 # -- the fast path equals the token stream ----------------------------------------------------
-
-class UpperFirst(Filter):
-    """A stream filter that is not a TermFilter, to exercise the unfused path."""
-
-    def __call__(self, tokens):
-        for tok in tokens:
-            yield tok._replace(term=tok.term.upper())
-
-    def spec(self):
-        return {"type": "upperfirst"}
-
 
 ANALYZERS = {
     "english": get_analyzer("english"),

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import searchlib.highlight as highlight_module
 from searchlib.analysis import get_analyzer
+from searchlib.config import FORMATTER_NAMES
 from searchlib.errors import ConfigError
 from searchlib.highlight import (FORMATTERS, AnsiFormatter, Formatter, HtmlFormatter, PlainFormatter, get_formatter,
                                  highlight)
@@ -277,6 +278,7 @@ def test_html_formatter_tag_and_class():
 
 def test_get_formatter():
     assert set(FORMATTERS) == {"html", "ansi", "plain"}
+    assert tuple(FORMATTERS) == FORMATTER_NAMES  # what settings accept is what the highlighter has
     assert isinstance(get_formatter("html"), HtmlFormatter)
     fmt = PlainFormatter()
     assert get_formatter(fmt) is fmt

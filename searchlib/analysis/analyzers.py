@@ -2,8 +2,10 @@
 
 An analyzer built only from TermFilters is fused: the whole chain becomes one function of a word,
 cached per distinct word, so indexing a large corpus costs one regex pass plus a dict lookup per
-token. Any analyzer can be described as JSON-able data (`spec()`) and rebuilt (`from_spec`), which
-is how schemas and YAML configs name their analyzers.
+token. Words a query does not analyse in full have two readings of their own: `normalize` (the
+normalising filters only: prefixes, wildcards, range ends) and `analyze_word` (the term filters
+that never drop a word: fuzzy words). Any analyzer can be described as JSON-able data (`spec()`)
+and rebuilt (`from_spec`), which is how schemas and YAML configs name their analyzers.
 """
 from __future__ import annotations
 
@@ -30,6 +32,12 @@ class Analyzer:
         self.fused = all(isinstance(f, TermFilter) for f in self.filters)
         self._maps = [f.map for f in self.filters] if self.fused else []
         self._cache: dict[str, str | None] = {}
+        for f in self.filters:
+            if f.normalizes and not isinstance(f, TermFilter):
+                raise TypeError(f"{type(f).__name__} says it normalizes but is not a TermFilter: "
+                                "a normalising filter maps one word at a time")
+        self._normalizers = [f.map for f in self.filters if f.normalizes]
+        self._word_maps = [f.map for f in self.filters if isinstance(f, TermFilter) and not f.drops_words]
 
     def __or__(self, other: Filter) -> "Analyzer":
         if not isinstance(other, Filter):
@@ -56,6 +64,28 @@ class Analyzer:
                 cache.clear()
             result = cache[word] = self.map_word(word)
             return result
+
+    # -- words that are not analysed in full -----------------------------------------------
+    def normalize(self, text: str) -> str:
+        """`text` through the normalising filters only (lower-casing, ASCII folding: see
+        Filter.normalizes), not tokenized, stemmed or dropped: how a query reads a prefix, a
+        wildcard pattern or a range end, as Lucene's Analyzer.normalize does. Not cached: the
+        word cache holds whole-chain terms only."""
+        for fn in self._normalizers:
+            text = fn(text)
+        return text
+
+    def analyze_word(self, text: str) -> str:
+        """`text` as one word through the term filters that never drop a word (see
+        Filter.drops_words): stemmed like the index's terms, but not tokenized and never dropped
+        as a stop word (a filter that maps it to nothing leaves it as it was). How a query reads
+        a fuzzy word, as Whoosh does. Not cached."""
+        word = text
+        for fn in self._word_maps:
+            mapped = fn(word)
+            if mapped:
+                word = mapped
+        return word
 
     # -- public API -------------------------------------------------------------------------
     def __call__(self, text: str) -> Iterator[Token]:

@@ -4,6 +4,11 @@ Most filters transform one word at a time without looking at its neighbours (`Te
 analyzer fuses a chain of them into one function and caches its result per distinct word, which
 is what makes indexing fast. Dropping a word (stop words, length limits) leaves a gap in the
 positions, as Lucene does, so phrase queries stay exact.
+
+Two class attributes tell an analyzer how to read a word that the query does not analyse in full
+(see Analyzer.normalize and Analyzer.analyze_word): `normalizes` marks a filter that only
+normalises characters (case, accents), and `drops_words` one that may remove a word (stop words,
+length limits).
 """
 from __future__ import annotations
 
@@ -17,6 +22,15 @@ from .tokenizers import Token
 
 class Filter:
     """A stream filter: takes tokens, yields tokens."""
+
+    # True for a filter that only normalises the characters of a word (lower-casing, accent
+    # folding, a Unicode normal form): it also applies to the words a query reads without
+    # tokenizing or stemming them (prefixes, wildcards, range ends), as Lucene's
+    # Analyzer.normalize does. Such a filter must be a TermFilter (normalising is word by word).
+    normalizes = False
+    # True for a filter that may remove a word (stop words, length limits): a fuzzy query's word
+    # goes through the other term filters only, so it is never dropped.
+    drops_words = False
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         raise NotImplementedError
@@ -42,6 +56,8 @@ class TermFilter(Filter):
 class LowercaseFilter(TermFilter):
     """Lower-cases (Unicode casefold-free `str.lower`, as Lucene does)."""
 
+    normalizes = True
+
     def map(self, term: str) -> str:
         return term.lower()
 
@@ -62,6 +78,8 @@ class AsciiFoldingFilter(TermFilter):
 
     Letters of other scripts are kept as they are.
     """
+
+    normalizes = True
 
     def map(self, term: str) -> str:
         if term.isascii():
@@ -88,6 +106,8 @@ class PossessiveFilter(TermFilter):
 class StopFilter(TermFilter):
     """Drops stop words: a language's list, an explicit list, or both."""
 
+    drops_words = True
+
     def __init__(self, language: str | None = "english", words: Iterable[str] = ()):
         self.language = language
         self.extra = sorted(set(words))
@@ -102,6 +122,8 @@ class StopFilter(TermFilter):
 
 class LengthFilter(TermFilter):
     """Drops terms shorter than `min` or longer than `max` characters."""
+
+    drops_words = True
 
     def __init__(self, min: int = 1, max: int = 255):
         if min < 0 or max < min:

@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-
-from ..analysis import AsciiFoldingFilter, LengthFilter, LowercaseFilter, StopFilter, TermFilter
 from ..errors import QuerySyntaxError, SchemaError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, TEXT, FieldType, Schema
 from .ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
@@ -101,26 +99,17 @@ Node = TermLeaf | PhraseLeaf | FieldsLeaf | ExpandLeaf | TermRangeLeaf | ColumnL
 
 # -- normalising words that are not analysed --------------------------------------------------
 def normalize(ft: FieldType, text: str) -> str:
-    """`text` as the field would case-fold it, without tokenizing or stemming: lower-cased and
-    ASCII-folded when the field's analyzer does that (how prefixes, wildcards and range ends are
-    read, as in Lucene)."""
+    """`text` as the field would case-fold it, without tokenizing or stemming (how prefixes,
+    wildcards and range ends are read, as in Lucene): the field's Analyzer.normalize; as it is
+    for a field without an analyzer."""
     analyzer = getattr(ft, "analyzer", None)
-    for f in analyzer.filters if analyzer is not None else ():
-        if isinstance(f, (LowercaseFilter, AsciiFoldingFilter)):
-            text = f.map(text)
-    return text
+    return analyzer.normalize(text) if analyzer is not None else text
 
 
 def analyze_word(ft: FieldType, text: str) -> str:
-    """`text` through the field's term filters as one word (stemmed, like the index's terms, but
-    not tokenized and never dropped as a stop word): how a fuzzy word is read, as in Whoosh."""
-    word = text
-    for f in ft.analyzer.filters:
-        if isinstance(f, TermFilter) and not isinstance(f, (StopFilter, LengthFilter)):
-            mapped = f.map(word)
-            if mapped:
-                word = mapped
-    return word
+    """`text` as one word of the field, stemmed like the index's terms but never dropped as a stop
+    word (how a fuzzy word is read, as in Whoosh): the field's Analyzer.analyze_word."""
+    return ft.analyzer.analyze_word(text)
 
 
 def _value_range(ft: FieldType, low: Any, high: Any, include_low: bool, include_high: bool

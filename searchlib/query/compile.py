@@ -1,7 +1,7 @@
 """Compiling queries: query objects (ast.py) become nodes for one schema.
 
 Each word goes through its field's analyzer; an unfielded word expands over the default fields
-with their boosts (BM25F over the TEXT ones: see evaluate.py for the scoring); prefix, wildcard,
+with their boosts (BM25F over the TEXT ones: see search/leaves.py for the scoring); prefix, wildcard,
 fuzzy and range clauses become leaves that expand.py resolves against the dictionary; words that
 analyse to nothing (stop words) drop out, so a query of only stop words compiles to None.
 """

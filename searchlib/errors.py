@@ -18,6 +18,11 @@ class ConfigError(SearchlibError, ValueError):
         super().__init__(": ".join(parts))
 
 
+class InvalidArgumentError(SearchlibError, ValueError):
+    """An argument of a call is out of range or of the wrong kind (a negative limit, a NaN k1, a
+    filter that is neither a query nor a mapping); the message names the argument."""
+
+
 class SchemaError(SearchlibError, ValueError):
     """A schema is inconsistent, or a name refers to a field the schema does not have."""
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import InvalidArgumentError
+
 
 @dataclass(frozen=True)
 class BM25:
@@ -22,9 +24,9 @@ class BM25:
     def __post_init__(self):
         # A bool is an int to Python, but True is no value of k1 or b a person means.
         if isinstance(self.k1, bool) or not (isinstance(self.k1, (int, float)) and 0 <= self.k1 <= 100):
-            raise ValueError(f"k1 must be a number between 0 and 100, got {self.k1!r}")
+            raise InvalidArgumentError(f"k1 must be a number between 0 and 100, got {self.k1!r}")
         if isinstance(self.b, bool) or not (isinstance(self.b, (int, float)) and 0 <= self.b <= 1):
-            raise ValueError(f"b must be a number between 0 and 1, got {self.b!r}")
+            raise InvalidArgumentError(f"b must be a number between 0 and 1, got {self.b!r}")
 
 
 def idf(doc_count: int | np.ndarray, doc_freq: int | np.ndarray) -> np.ndarray | float:

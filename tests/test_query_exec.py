@@ -10,6 +10,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from searchlib.errors import InvalidArgumentError
+
 from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, TEXT, Boolean, ExpansionLimitWarning, Index, Phrase,
                        QuerySyntaxError, Schema, SchemaError, SearchlibError, Term)
 from searchlib.analysis import get_analyzer
@@ -561,7 +563,7 @@ def test_filter_errors(s):
         s.search("fox", filter={"colour": "red"})
     with pytest.raises(QuerySyntaxError):
         s.search("fox", filter="year:[2010 TO")  # filter text is parsed strictly
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
         s.search("fox", filter=42)
 
 

@@ -9,6 +9,8 @@ from collections import Counter
 from contextlib import contextmanager
 
 import pytest
+
+from searchlib.errors import InvalidArgumentError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -260,9 +262,9 @@ def test_lenient_reads_broken_queries_as_words():
 
 
 def test_parse_query_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidArgumentError):
         QueryParser(default_operator="NAND")
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError):
         parse_query(b"bytes")  # type: ignore[arg-type]
     assert parse_query("anything:x") == T("x", "anything")  # no field list: every name is accepted
 

@@ -23,6 +23,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from ..errors import InvalidArgumentError
 from ..storage.segment import FieldReader, SegmentReader
 
 DEFAULT_MAX_EXPANSIONS = {"prefix": 1024, "wildcard": 1024, "fuzzy": 50}
@@ -135,7 +136,7 @@ class Expander:
             raise ValueError(f"unknown expansion kind {kind!r}")
         limit = DEFAULT_MAX_EXPANSIONS[kind] if max_expansions is None else int(max_expansions)
         if limit < 1:
-            raise ValueError(f"max_expansions must be at least 1, got {max_expansions!r}")
+            raise InvalidArgumentError(f"max_expansions must be at least 1, got {max_expansions!r}")
         key = (field, kind, text, limit, max_dist, prefix_length)
         found = self._cache.get(key)
         if found is None:

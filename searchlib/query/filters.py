@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
+from ..errors import InvalidArgumentError
 from ..schema import TEXT, FieldType, Schema
 from .ast import Boolean, Every, Nothing, Phrase, Query, Range, Term
 
@@ -20,7 +21,7 @@ def filter_query(schema: Schema, spec: Mapping[str, Any]) -> Query:
         ft = schema[name]  # SchemaError naming the fields there are
         if isinstance(value, tuple):
             if len(value) != 2:
-                raise ValueError(f"filter {name!r}: a range is a (low, high) tuple, got {value!r}")
+                raise InvalidArgumentError(f"filter {name!r}: a range is a (low, high) tuple, got {value!r}")
             low, high = (None if v is None else _value_text(v) for v in value)
             clauses.append(Range(name, low, high, True, True))
         elif isinstance(value, (list, set, frozenset)):
@@ -39,7 +40,7 @@ def _value_text(value: Any) -> str:
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
     if isinstance(value, bool):
-        raise TypeError(f"a filter value cannot be a bool ({value!r})")
+        raise InvalidArgumentError(f"a filter value cannot be a bool ({value!r})")
     return str(value)
 
 

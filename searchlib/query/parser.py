@@ -50,7 +50,7 @@ import re
 from dataclasses import dataclass
 from typing import Container
 
-from ..errors import QuerySyntaxError
+from ..errors import InvalidArgumentError, QuerySyntaxError
 from .ast import KEYWORDS, Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
 
 MAX_DEPTH = 64
@@ -568,7 +568,7 @@ class QueryParser:
     def __init__(self, fields: Container[str] | None = None, default_operator: str = "OR",
                  lenient: bool = False):
         if default_operator not in ("OR", "AND"):
-            raise ValueError(f"default_operator must be 'OR' or 'AND', got {default_operator!r}")
+            raise InvalidArgumentError(f"default_operator must be 'OR' or 'AND', got {default_operator!r}")
         self.fields = fields
         self.default_operator = default_operator
         self.lenient = lenient
@@ -578,7 +578,7 @@ class QueryParser:
         """Parse query text. Strict mode raises QuerySyntaxError; lenient mode reads a query that
         does not parse as plain words (so `(a b` is `a b`) and never raises."""
         if not isinstance(text, str):
-            raise TypeError(f"a query is text or a Query object, not {type(text).__name__}")
+            raise InvalidArgumentError(f"a query is text or a Query object, not {type(text).__name__}")
         plain = plain_words(text)
         if plain is not None:  # the common case: bare words or a uniform chain, as the grammar builds it
             self.steps = len(text) + 1

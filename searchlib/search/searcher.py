@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..config import Settings
-from ..errors import IndexCorruptError, IndexFileMissingError, SchemaError, SearchlibError
+from ..errors import IndexCorruptError, IndexFileMissingError, InvalidArgumentError, SchemaError, SearchlibError
 from ..highlight import Formatter
 from ..query.ast import Query
 from ..query.compile import Compiler, ExpandLeaf, Node, leaves
@@ -46,6 +46,7 @@ class Searcher:
         self.schema = Schema.from_json(manifest.schema)
         self.settings = Settings.from_json(manifest.settings)
         self.readers = readers
+        self._closed = False
         self.stats = Stats(readers)
         self.scorers = Scorers(self.stats)
         self.field_names = list(self.schema)
@@ -94,6 +95,7 @@ class Searcher:
 
     def documents(self) -> Iterator[dict]:
         """The stored fields of every live document in this snapshot."""
+        self._check_open()
         for reader in self.readers:
             for doc in reader.live_docs():
                 yield reader.stored.get(int(doc))
@@ -102,6 +104,11 @@ class Searcher:
         for reader in self.readers:
             reader.close()
         self.readers = []
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SearchlibError("the searcher is closed: open a new one with Index.searcher()")
 
     def __enter__(self) -> "Searcher":
         return self
@@ -135,8 +142,9 @@ class Searcher:
         Lucene; an unfielded word over several TEXT fields is scored BM25F (see search/leaves.py).
         """
         started = time.perf_counter()
-        if not isinstance(limit, int) or limit < 0 or not isinstance(offset, int) or offset < 0:
-            raise ValueError("limit and offset must be whole numbers >= 0")
+        self._check_open()
+        _whole("limit", limit, 0)
+        _whole("offset", offset, 0)
         q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
         if node is None or restrict is False:
@@ -160,8 +168,8 @@ class Searcher:
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.
         A page past the last one has no hits. Takes every option of `search()`."""
-        if not isinstance(page, int) or page < 1 or not isinstance(page_size, int) or page_size < 1:
-            raise ValueError("page and page_size must be whole numbers >= 1")
+        _whole("page", page, 1)
+        _whole("page_size", page_size, 1)
         res = self.search(query, limit=page_size, offset=(page - 1) * page_size, **options)
         res.page, res.page_size, res.page_count = page, page_size, math.ceil(res.total / page_size)
         return res
@@ -173,6 +181,7 @@ class Searcher:
         arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
         whose `value` is exactly the score `search()` gives the document (0 when it does not
         match). `print(explanation)` shows it as indented lines."""
+        self._check_open()
         key_field = self.schema.unique_field
         if key_field is None:
             raise SchemaError("explain needs a unique ID field to name the document")
@@ -211,6 +220,8 @@ class Searcher:
         """A compiler for these options; compilers hold no per-query state, so they are reused.
         A bad boost in `fields` is a ConfigError naming "fields.<name>", as in settings; the
         Compiler refuses unknown or unsearchable fields (SchemaError)."""
+        if max_expansions is not None:
+            _whole("max_expansions", max_expansions, 1)
         if fields is None or isinstance(fields, str):
             fields_key = fields
         elif isinstance(fields, Mapping):
@@ -255,7 +266,8 @@ class Searcher:
         elif isinstance(spec, (str, Query)):
             q = self.parse(spec, lenient=False, operator=operator)
         else:
-            raise TypeError(f"filter must be query text, a Query or a mapping of field to value, not {type(spec).__name__}")
+            raise InvalidArgumentError(f"filter must be query text, a Query or a mapping of field to value, "
+                                       f"not {type(spec).__name__}")
         node = self._compiler(fields, operator, False, max_expansions).compile(q)
         return False if node is None else node
 
@@ -311,3 +323,8 @@ def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", l
         return text
     return parse_query(text, fields=schema, default_operator=operator or settings.operator, lenient=lenient)
 
+
+def _whole(name: str, value: Any, least: int) -> None:
+    """Refuse a `name` that is not a whole number >= `least` (a bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise InvalidArgumentError(f"{name} must be a whole number >= {least}, got {value!r}")

@@ -34,6 +34,9 @@ class HighlightSettings:
     field: str | None = None  # the field snippets come from; None: chosen from the schema
 
 
+LIMITS = ("max_query_chars", "max_clauses", "max_expanding_clauses")
+
+
 @dataclass
 class Settings:
     """How an index searches by default; saved with the index and overridable per query."""
@@ -44,6 +47,12 @@ class Settings:
     operator: str = "OR"
     passages_per_hit: int = 3
     highlight: HighlightSettings = field(default_factory=HighlightSettings)
+    # the work one query may ask for (QuerySyntaxError beyond, lenient or not): its length, its
+    # clauses after analysis (Lucene's maxClauseCount), and its prefix/wildcard/fuzzy clauses,
+    # each of which scans the term dictionary
+    max_query_chars: int = 32_768
+    max_clauses: int = 1024
+    max_expanding_clauses: int = 64
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -54,7 +63,7 @@ class Settings:
         """Settings from `to_json()` output (or the flattened YAML), validated (against `schema`
         when given); a missing key keeps its default. ConfigError names the key under `where`."""
         data = dict(data or {})
-        _check_keys(data, {"k1", "b", "default_fields", "operator", "passages_per_hit", "highlight"}, where)
+        _check_keys(data, {"k1", "b", "default_fields", "operator", "passages_per_hit", "highlight", *LIMITS}, where)
         hl = _section(data, "highlight", f"{where}.highlight")
         data.pop("highlight", None)
         _check_keys(hl, set(HighlightSettings.__dataclass_fields__), f"{where}.highlight")
@@ -70,8 +79,9 @@ class Settings:
                 raise ConfigError(f"{where}.{key}", str(exc)) from None
         if self.operator not in OPERATORS:
             raise ConfigError(f"{where}.operator", f"{self.operator!r} is not one of {', '.join(OPERATORS)}")
-        if not is_whole_number(self.passages_per_hit, 1):
-            raise ConfigError(f"{where}.passages_per_hit", f"must be a whole number >= 1, got {self.passages_per_hit!r}")
+        for key in ("passages_per_hit", *LIMITS):
+            if not is_whole_number(getattr(self, key), 1):
+                raise ConfigError(f"{where}.{key}", f"must be a whole number >= 1, got {getattr(self, key)!r}")
         hl = self.highlight
         if hl.formatter not in FORMATTER_NAMES:
             raise ConfigError(f"{where}.highlight.formatter",
@@ -154,7 +164,7 @@ def _section(data: Mapping, key: str, where: str) -> dict:
 # Where Settings.validate's checks live in the YAML layout (Settings are flat; YAML nests them).
 _YAML_PATHS = {"k1": "search.bm25.k1", "b": "search.bm25.b", "operator": "search.operator",
                "passages_per_hit": "search.passages_per_hit", "default_fields": "search.default_fields",
-               "highlight": "highlight"}
+               "highlight": "highlight", **{key: f"search.{key}" for key in LIMITS}}
 
 
 # -- YAML -------------------------------------------------------------------------------------
@@ -241,7 +251,7 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
         raise ConfigError("schema", str(exc)) from None
 
     search = _section(data, "search", "search")
-    _check_keys(search, {"default_fields", "operator", "bm25", "passages_per_hit"}, "search")
+    _check_keys(search, {"default_fields", "operator", "bm25", "passages_per_hit", *LIMITS}, "search")
     bm25 = _section(search, "bm25", "search.bm25")
     _check_keys(bm25, {"k1", "b"}, "search.bm25")
     if search.get("operator") is not None:
@@ -295,6 +305,7 @@ def dump_config(config: Config) -> str:
         data["path"] = str(config.path)
     data["schema"] = config.schema.to_json()
     data["search"] = {"default_fields": s.default_fields, "operator": s.operator,
-                      "bm25": {"k1": s.k1, "b": s.b}, "passages_per_hit": s.passages_per_hit}
+                      "bm25": {"k1": s.k1, "b": s.b}, "passages_per_hit": s.passages_per_hit,
+                      **{key: getattr(s, key) for key in LIMITS}}
     data["highlight"] = asdict(s.highlight)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

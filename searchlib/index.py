@@ -10,6 +10,7 @@ import numpy as np
 from .config import Settings, load_config
 from .errors import ConfigError, IndexNotFoundError, SearchlibError
 from .query.ast import Query
+from .query.budget import check_clauses
 from .query.compile import Compiler
 from .schema import Schema
 from .search import Searcher, Stats, Weight
@@ -40,6 +41,7 @@ class Writer(IndexWriter):
         compiler = Compiler(self.schema, self.settings.fields_for(self.schema),
                             default_and=self.settings.operator == "AND")
         node = compiler.compile(q)
+        check_clauses(node, self.settings)
         if node is None:
             return 0
         self.flush()  # documents added earlier in the batch become a segment the query can see

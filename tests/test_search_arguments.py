@@ -44,3 +44,44 @@ def test_a_closed_searcher_raises_instead_of_finding_nothing(ix):
     for call in (lambda: s.search("apple"), lambda: s.explain("apple", "a"), lambda: list(s.documents())):
         with pytest.raises(SearchlibError, match="closed"):
             call()
+
+
+# -- the work one query may ask for (issue 10, item 6) ---------------------------------------------
+from searchlib import QuerySyntaxError  # noqa: E402
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+@pytest.mark.parametrize("query, setting", [
+    ("apple " * 6000, "max_query_chars"),                                  # 36,000 characters
+    (" ".join(f"*a{i}" for i in range(65)), "max_expanding_clauses"),     # leading wildcards
+    (" ".join(f"w{i}~" for i in range(65)), "max_expanding_clauses"),     # fuzzy words
+    (" OR ".join(f"w{i}" for i in range(1025)), "max_clauses"),
+])
+def test_query_work_is_bounded_lenient_or_not(ix, query, setting, lenient):
+    with ix.searcher() as s:
+        with pytest.raises(QuerySyntaxError, match=f"search.{setting}"):
+            s.search(query, lenient=lenient)
+        with pytest.raises(QuerySyntaxError, match=f"search.{setting}"):
+            s.search("apple", filter=query.replace("~", "") if setting == "max_clauses" else query)
+        with pytest.raises(QuerySyntaxError, match=f"search.{setting}"):
+            s.explain(query, "a", lenient=True)
+    with ix.writer() as w, pytest.raises(QuerySyntaxError, match=f"search.{setting}"):
+        w.delete_by_query(query)
+
+
+def test_query_limits_are_settings(tmp_path):
+    from searchlib import ConfigError, Settings
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True), body=TEXT()),
+                      settings={"max_clauses": 3, "max_query_chars": 20, "max_expanding_clauses": 1})
+    with ix.writer() as w:
+        w.add({"id": "a", "body": "apple pie"})
+    with ix.searcher() as s:
+        assert s.search("apple pie cake").total == 1
+        with pytest.raises(QuerySyntaxError, match="max_clauses"):
+            s.search("apple pie cake tart")
+        with pytest.raises(QuerySyntaxError, match="max_query_chars"):
+            s.search("a" * 21)
+        with pytest.raises(QuerySyntaxError, match="max_expanding_clauses"):
+            s.search("ap* pi*")
+    with pytest.raises(ConfigError, match="max_clauses"):
+        Settings.from_json({"max_clauses": 0})

@@ -21,6 +21,7 @@ from ..config import Settings
 from ..errors import IndexCorruptError, IndexFileMissingError, InvalidArgumentError, SchemaError, SearchlibError
 from ..highlight import Formatter
 from ..query.ast import Query
+from ..query.budget import check_clauses, check_length
 from ..query.compile import Compiler, ExpandLeaf, Node, leaves
 from ..query.expand import ExpansionLimitWarning
 from ..query.filters import filter_query
@@ -195,8 +196,8 @@ class Searcher:
                     where = (seg, int(live[0]))
         if where is None:
             raise SearchlibError(f"no document with {key_field} {doc_id!r} in this snapshot")
-        q = self.parse(query, lenient=lenient, operator=operator)
-        node = self._compiler(fields, operator, lenient, max_expansions).compile(q)
+        q, node = self._compile(self.parse(query, lenient=lenient, operator=operator), fields, operator, lenient,
+                                max_expansions)
         if node is None:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
         params = self._params(k1, b)
@@ -243,6 +244,7 @@ class Searcher:
         words and lone plain phrases, the usual text, compile without building query objects."""
         compiler = self._compiler(fields, operator, lenient, max_expansions)
         if isinstance(query, str):
+            check_length(query, self.settings)
             words = plain_words(query)
             phrase = plain_phrase(query) if words is None else None
             if words is not None or phrase is not None:
@@ -250,9 +252,12 @@ class Searcher:
                     node = compiler.compile_words(words[0], (words[1] or operator or self.settings.operator) == "AND")
                 else:
                     node = compiler.compile_phrase(*phrase)
+                check_clauses(node, self.settings)
                 return (lambda: self.parse(query, lenient=lenient, operator=operator)), node
         q = self.parse(query, lenient=lenient, operator=operator)
-        return q, compiler.compile(q)
+        node = compiler.compile(q)
+        check_clauses(node, self.settings)
+        return q, node
 
     def _params(self, k1: float | None, b: float | None) -> BM25:
         if k1 is None and b is None:
@@ -269,6 +274,7 @@ class Searcher:
             raise InvalidArgumentError(f"filter must be query text, a Query or a mapping of field to value, "
                                        f"not {type(spec).__name__}")
         node = self._compiler(fields, operator, False, max_expansions).compile(q)
+        check_clauses(node, self.settings)
         return False if node is None else node
 
     def _warn(self, *nodes) -> list[str]:
@@ -321,6 +327,7 @@ def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", l
     instead); a Query passes through. What Searcher.parse and the Index's parsing both use."""
     if isinstance(text, Query):
         return text
+    check_length(text, settings)
     return parse_query(text, fields=schema, default_operator=operator or settings.operator, lenient=lenient)
 
 

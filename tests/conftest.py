@@ -15,6 +15,8 @@ from searchlib.storage.writer import SEGMENTS_DIR
 
 # The checkout under test (the directory holding searchlib/).
 REPO = Path(__file__).resolve().parents[1]
+# This folder: a child Python that imports a test module puts it on sys.path to find this file.
+TESTS = Path(__file__).resolve().parent
 # The evaluation collections live beside the repository: <parent of repo>/shared/data/<name>.
 DATA_DIR = REPO.parent / "shared" / "data"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import REPO
 from searchlib import ID, TEXT, ConfigError, Index, PassageSpec, Schema, SchemaError
 from searchlib.config import Settings, config_from_dict
 from searchlib.scoring import BM25
@@ -177,10 +178,9 @@ def test_installed_metadata_version_is_the_package_version():
 
 def test_setup_cfg_reads_the_version_from_the_package():
     import configparser
-    from pathlib import Path
 
     cfg = configparser.ConfigParser()
-    cfg.read(Path(__file__).resolve().parents[1] / "setup.cfg", encoding="utf-8")
+    cfg.read(REPO / "setup.cfg", encoding="utf-8")
     assert cfg["metadata"]["version"] == "attr: searchlib.__version__"
 
 
@@ -214,11 +214,10 @@ def test_index_documents_warns_by_default(tmp_path):
 
 def test_example_keys_documents_by_the_configured_key_field(tmp_path):
     import importlib.util
-    from pathlib import Path
 
     from searchlib.config import Config
 
-    script = Path(__file__).resolve().parents[1] / "examples" / "search.py"
+    script = REPO / "examples" / "search.py"
     spec = importlib.util.spec_from_file_location("example_search_review", script)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)

@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from conftest import start_python
+from conftest import TESTS, start_python
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, Schema
 from searchlib.storage.check import check_index
 from searchlib.storage.manifest import generations, read_manifest
 from searchlib.storage.writer import KEEP_MANIFESTS, SEGMENTS_DIR
 
-TESTS = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent
 ITERATIONS = int(os.environ.get("SEARCHLIB_CRASH_ITERATIONS", "25"))
 SEED = int(os.environ.get("SEARCHLIB_CRASH_SEED", "20240611"))
 
@@ -115,7 +115,7 @@ class Model:
 
 WRITER_SCRIPT = """
 import os, sys
-sys.path.insert(0, {tests!r})
+sys.path[:0] = {paths!r}
 from test_crash import WRITER_OPTIONS, apply_to_writer, batch_plan
 from searchlib import Index
 import searchlib.storage.writer as writer_module
@@ -258,7 +258,7 @@ def test_writer_killed_at_random_moments_loses_and_invents_nothing(tmp_path):
     path = tmp_path / "ix"
     Index.create(path, crash_schema())
     script = tmp_path / "writer.py"
-    script.write_text(WRITER_SCRIPT.format(tests=str(TESTS)))
+    script.write_text(WRITER_SCRIPT.format(paths=[str(HERE), str(TESTS)]))
     log = tmp_path / "commits.log"
     rng = random.Random(SEED)
     model = Model()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, build_in_commits, run_python, subprocess_env
+from conftest import TESTS, build_in_commits, run_python, subprocess_env
 from searchlib import ID, KEYWORD, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, analyzers, stemming
 from searchlib.storage import analyze, buffer, merge
@@ -150,7 +150,7 @@ def test_buffer_vocabulary_holds_only_its_own_terms(tmp_path):
 
 WORKER_SCRIPT = r'''
 import json, random, sys
-sys.path.insert(0, sys.argv[2])
+sys.path[:0] = sys.argv[2:4]  # this file's folder, and conftest's
 from test_memory_bounds import build, make_docs, results, schema
 from searchlib import Index
 from searchlib.storage import analyze, buffer
@@ -177,7 +177,7 @@ print(json.dumps({"same": results(ix) == reference, "sources": sorted(seen)}))
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked analysis workers are used on Linux only")
 def test_worker_processes_obey_the_limit(tmp_path):
     # forked workers are used only from a single-threaded process: run in a fresh one
-    proc = run_python("-c", WORKER_SCRIPT, tmp_path, REPO / "tests",
+    proc = run_python("-c", WORKER_SCRIPT, tmp_path, Path(__file__).resolve().parent, TESTS,
                       env=subprocess_env(inherit=False, PATH="/usr/bin:/bin"))  # a minimal environment
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])

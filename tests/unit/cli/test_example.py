@@ -1,4 +1,5 @@
-"""Tests for examples/search.py, run as a user runs it: a separate process, output not a terminal."""
+"""Tests for examples/search.py, run as a user runs it: a separate process, output not a terminal; and its
+index building called in this process."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 from conftest import REPO, run_python
+from searchlib import ID, TEXT, Schema
+from searchlib.config import Settings
 
 SCRIPT = REPO / "examples" / "search.py"
 SEED = "000_b3c9b5d00b27d6df"
@@ -111,3 +114,23 @@ def test_ids_and_titles_cannot_send_escape_sequences_to_a_terminal(tmp_path: Pat
     out = capsys.readouterr().out
     assert "evil]0;pwned  (score" in out and "Title [31mred[0m2J" in out
     assert "\x1b]" not in out and "\x07" not in out and "\x1b[31m" not in out and "\x9b" not in out
+
+
+def test_example_keys_documents_by_the_configured_key_field(tmp_path):
+    import importlib.util
+
+    from searchlib.config import Config
+
+    script = REPO / "examples" / "search.py"
+    spec = importlib.util.spec_from_file_location("example_search_review", script)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.txt").write_text("First\n\nA storyline.\n", encoding="utf-8")
+    schema = Schema(key=ID(unique=True, stored=True), title=TEXT(stored=True), body=TEXT(stored=True))
+    config = Config(path=None, schema=schema, settings=Settings())
+    ix = example.open_or_build(tmp_path / "ix", corpus, config, ())
+    ix = example.open_or_build(tmp_path / "ix", corpus, config, ())  # reused: nothing is added twice
+    assert ix.doc_count() == 1
+    assert [h.id for h in ix.search("storyline")] == ["one"]

@@ -1,4 +1,5 @@
-"""Tests for searchlib.loaders: folders of .txt/.md files, JSONL, CSV, errors and fingerprints."""
+"""Tests for searchlib.loaders: folders of .txt/.md files, JSONL, CSV, errors, indexing what was loaded
+and fingerprints."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from searchlib import ID, TEXT, Index, Schema
 from searchlib.errors import DocumentError
 from searchlib.loaders import corpus_fingerprint, load_documents
 
@@ -197,6 +199,34 @@ def test_unsupported_file_type(tmp_path: Path):
         load_documents(path)
 
 
+# -- indexing what was loaded: one policy for the command and the example ---------------------
+
+def keyed_index(tmp_path, key="id"):
+    return Index.create(tmp_path / "ix", Schema(**{key: ID(unique=True, stored=True)}, body=TEXT(stored=True)))
+
+
+def test_index_documents_names_extra_keys_once_and_updates_by_key(tmp_path):
+    from searchlib.loaders import index_documents
+
+    ix = keyed_index(tmp_path)
+    messages = []
+    docs = [{"id": "a", "body": "one", "metadata": {}}, {"id": "b", "body": "two", "metadata": {}, "url": "x"},
+            {"id": "a", "body": "three"}, {"body": "no key"}]
+    with ix.writer() as w:
+        assert index_documents(w, docs, warn=messages.append) == 4
+    assert messages == ["ignoring key(s) not in the schema: metadata", "ignoring key(s) not in the schema: url"]
+    with ix.searcher() as s:
+        assert s.search("three").total == 1 and s.search("one").total == 0  # "a" was replaced
+        assert ix.doc_count() == 3
+
+
+def test_index_documents_warns_by_default(tmp_path):
+    from searchlib.loaders import index_documents
+
+    with keyed_index(tmp_path).writer() as w, pytest.warns(UserWarning, match="not in the schema: extra"):
+        index_documents(w, [{"id": "a", "body": "x", "extra": 1}])
+
+
 # -- fingerprints ------------------------------------------------------------------------------
 
 
@@ -235,3 +265,15 @@ def test_fingerprint_of_a_single_file(tmp_path: Path):
     first = corpus_fingerprint(path)
     path.write_text('{"_id": "a"}\n{"_id": "b"}\n', encoding="utf-8")
     assert corpus_fingerprint(path) != first
+
+
+def test_fingerprint_describes_the_files_the_load_reads(tmp_path):
+    from searchlib.loaders import corpus_fingerprint, load_documents
+
+    (tmp_path / "a.txt").write_text("alpha", encoding="utf-8")
+    documents = load_documents(tmp_path)
+    before = documents.fingerprint()
+    assert before == corpus_fingerprint(tmp_path)
+    (tmp_path / "b.txt").write_text("beta", encoding="utf-8")  # after the listing: neither read nor hashed
+    assert [d["id"] for d in documents] == ["a"]
+    assert documents.fingerprint() == before != corpus_fingerprint(tmp_path)

@@ -1,4 +1,5 @@
-"""Schemas, passage specs and YAML configuration: validation, round trips, and the errors that name the key."""
+"""Schemas, passage specs and YAML configuration: validation, round trips, and the errors that name the key;
+one rule per value, wherever the value is given (Python, YAML, per query)."""
 from __future__ import annotations
 
 import textwrap
@@ -12,6 +13,7 @@ from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, ConfigError
                        SchemaError, load_config)
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer
 from searchlib.config import Settings, config_from_dict, dump_config
+from searchlib.scoring import BM25
 
 
 # -- Schema -----------------------------------------------------------------------------------
@@ -470,3 +472,157 @@ def test_schema_with_custom_analyzer_object_round_trips_through_index(tmp_path):
     reopened = Index.open(ix.path)
     assert reopened.schema == ix.schema
     assert [t.term for t in reopened.schema["body"].analyzer("abc DEF 123")] == ["abc"]
+
+
+# -- one rule per value, wherever it is given ---------------------------------------------------
+
+def small_index(tmp_path):
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), title=TEXT(stored=True),
+                                              body=TEXT(stored=True)))
+    with ix.writer() as w:
+        w.add({"id": "a", "title": "hello there", "body": "hello world"})
+        w.add({"id": "b", "title": "other", "body": "hello again, hello"})
+    return ix
+
+
+# -- bools are not numbers -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("params", [{"k1": True}, {"b": True}, {"k1": False}, {"b": False}])
+def test_bm25_refuses_bools(params):
+    with pytest.raises(ValueError, match="must be a number"):
+        BM25(**params)
+
+
+@pytest.mark.parametrize("params", [{"k1": True}, {"b": False}])
+def test_per_query_bm25_refuses_bools(tmp_path, params):
+    with small_index(tmp_path).searcher() as s, pytest.raises(ValueError, match="must be a number"):
+        s.search("hello", **params)
+
+
+@pytest.mark.parametrize("key", ["k1", "b"])
+def test_settings_refuse_bool_bm25_parameters(key):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({key: True})
+    assert info.value.key_path == f"settings.{key}"
+
+
+def test_settings_refuse_bool_passages_per_hit():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"passages_per_hit": True})
+    assert info.value.key_path == "settings.passages_per_hit"
+
+
+@pytest.mark.parametrize("spec", [{"size": True}, {"mode": "window", "size": 10, "overlap": True},
+                                  {"mode": "sentences", "size": 3, "overlap": False}])
+def test_passage_spec_refuses_bools(spec):
+    with pytest.raises(SchemaError):
+        PassageSpec(**spec)
+
+
+def test_passage_spec_still_takes_whole_numbers():
+    assert PassageSpec("window", 10, 0).overlap == 0
+    assert PassageSpec.coerce({"mode": "window", "size": 50}) == PassageSpec("window", 50, 10)
+
+
+@pytest.mark.parametrize("boost", [True, False, 0, -1, float("nan"), float("inf"), "2"])
+def test_text_boost_follows_the_default_fields_rule(boost):
+    with pytest.raises(SchemaError, match="boost must be a positive number"):
+        TEXT(boost=boost)
+    with pytest.raises(ConfigError, match="boost must be a positive number"):
+        Settings.from_json({"default_fields": {"body": boost}})
+
+
+def test_yaml_text_boost_bool_names_the_field():
+    data = {"schema": {"body": {"type": "text", "boost": True}}}
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(data)
+    assert info.value.key_path == "schema.body"
+
+
+# -- per-query fields follow the settings' rule ---------------------------------------------------
+
+@pytest.mark.parametrize("boost", [-1, 0, float("nan"), float("inf"), True, "2", None])
+def test_per_query_field_boosts_are_checked_like_settings(tmp_path, boost):
+    # ConfigError (a ValueError) naming the search argument, with the message Settings gives
+    with small_index(tmp_path).searcher() as s:
+        with pytest.raises(ConfigError, match="boost must be a positive number") as info:
+            s.search("hello", fields={"body": boost})
+        assert info.value.key_path == "fields.body"
+        with pytest.raises(ValueError):
+            s.explain("hello", "a", fields={"title": 1, "body": boost})
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"default_fields": {"body": boost}})
+    assert info.value.key_path == "settings.default_fields.body" and "boost must be a positive number" in str(info.value)
+
+
+def test_per_query_fields_by_name_list_or_mapping(tmp_path):
+    with small_index(tmp_path).searcher() as s:
+        assert {h.id for h in s.search("hello", fields="title")} == {"a"}
+        assert {h.id for h in s.search("hello", fields=["title"])} == {"a"}
+        by_map = {h.id: h.score for h in s.search("hello", fields={"body": 2})}
+        by_list = {h.id: h.score for h in s.search("hello", fields=["body"])}
+        assert by_map.keys() == by_list.keys() == {"a", "b"}
+        assert all(by_map[k] > by_list[k] > 0 for k in by_map)
+        with pytest.raises(ConfigError, match="field names must be text"):
+            s.search("hello", fields=[1])
+        with pytest.raises(SchemaError, match="no field 'nope'"):
+            s.search("hello", fields=["nope"])
+
+
+def test_settings_still_refuse_a_lone_name_and_normalise_in_place():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"default_fields": "body"})
+    assert info.value.key_path == "settings.default_fields"
+    settings = Settings(default_fields=["body"])
+    settings.validate()
+    assert settings.default_fields == {"body": 1.0}
+
+
+# -- passages: {mode: none} ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["none", None])
+def test_passages_mapping_with_mode_none_means_no_passages(mode):
+    assert PassageSpec.coerce({"mode": mode}) is None
+    config = config_from_dict({"schema": {"body": {"type": "text", "passages": {"mode": mode}}}})
+    assert config.schema.fields["body"].passages is None
+
+
+@pytest.mark.parametrize("passages", [{"mode": "none", "size": 2}, {"mode": None, "overlap": 0}, {"mode": "chapters"},
+                                      {"mode": "window", "size": 0}, {"mode": "none", "colour": 1}])
+def test_bad_passages_name_the_passages_key(passages):
+    with pytest.raises(SchemaError):
+        PassageSpec.coerce(passages)
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"schema": {"body": {"type": "text", "passages": passages}}})
+    assert info.value.key_path == "schema.body.passages"
+
+
+# -- YAML settings go through Settings.from_json ---------------------------------------------------
+
+def test_settings_from_json_checks_against_a_schema_and_a_bad_highlight():
+    schema = Schema(id=ID(unique=True), body=TEXT(stored=True))
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"default_fields": ["nope"]}, schema=schema)
+    assert info.value.key_path == "settings.default_fields.nope"
+    assert Settings.from_json({"default_fields": ["body"]}, schema=schema).default_fields == {"body": 1.0}
+    with pytest.raises(ConfigError) as info:
+        Settings.from_json({"highlight": "html"})
+    assert info.value.key_path == "settings.highlight"
+
+
+def test_yaml_settings_null_keys_keep_defaults_and_paths_are_yaml_paths():
+    schema = {"id": {"type": "id", "unique": True}, "body": {"type": "text", "stored": True}}
+    config = config_from_dict({"schema": schema, "search": {"operator": None, "bm25": {"k1": None, "b": 0.5},
+                                                            "passages_per_hit": None}, "highlight": None})
+    assert config.settings == Settings(b=0.5)
+    config = config_from_dict({"schema": schema, "search": {"operator": "and"}})
+    assert config.settings.operator == "AND"
+    for search, key_path in [({"bm25": {"k1": True}}, "search.bm25.k1"), ({"bm25": {"b": "x"}}, "search.bm25.b"),
+                             ({"passages_per_hit": True}, "search.passages_per_hit"),
+                             ({"default_fields": {"body": True}}, "search.default_fields.body")]:
+        with pytest.raises(ConfigError) as info:
+            config_from_dict({"schema": schema, "search": search})
+        assert info.value.key_path == key_path
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"schema": schema, "highlight": {"max_fragments": True}})
+    assert info.value.key_path == "highlight.max_fragments"

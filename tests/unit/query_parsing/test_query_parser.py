@@ -267,6 +267,17 @@ def test_parse_query_arguments():
     assert parse_query("anything:x") == T("x", "anything")  # no field list: every name is accepted
 
 
+def test_primary_falls_through_to_one_error_on_tokens_its_callers_stop_at():
+    from searchlib.errors import QuerySyntaxError
+    from searchlib.query.parser import _Lexer, _Parser
+
+    for text in (")", "AND", "OR"):  # never reach primary() through the grammar; called directly
+        parser = _Parser(text, _Lexer(text).run(), None, False)
+        with pytest.raises(QuerySyntaxError, match="expected a word, a phrase or a group") as err:
+            parser.primary(None)
+        assert err.value.column == 1
+
+
 # -- linear work and bounded recursion ---------------------------------------------------------
 
 @contextmanager

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from searchlib.analysis import (PRESETS, SNOWBALL_LANGUAGES, STEMMERS, Analyzer, AsciiFoldingFilter, Filter,
                                 KeywordTokenizer, LengthFilter, LowercaseFilter, PossessiveFilter, RegexTokenizer,
-                                StemFilter, StopFilter, Token, WhitespaceTokenizer, from_spec, get_analyzer,
-                                get_stemmer, stopwords)
+                                StemFilter, StopFilter, Token, Tokenizer, WhitespaceTokenizer, from_spec,
+                                get_analyzer, get_stemmer, stopwords)
 from searchlib.analysis import analyzers, stemming
 from conftest import REPO, run_python, subprocess_env
 from searchlib.schema import TEXT, Schema
@@ -427,6 +427,30 @@ def test_index_terms_equal_token_stream(text, name):
     assert positions == [t.position for t in toks]
     for t in toks:
         assert 0 <= t.start_char < t.end_char <= len(text)
+
+
+class _Pairs(Tokenizer):
+    """A tokenizer that is not a RegexTokenizer: two-character pieces with their offsets."""
+
+    def __call__(self, text):
+        for i in range(0, len(text) - 1, 2):
+            yield Token(text[i:i + 2], i // 2, i, i + 2)
+
+
+TEXT_SAMPLE = ("The glaciers of the Alps are melting: a glacier's ice, 3.5 km thick in places, "
+               "is thinning. Late miscarriages and the end of the year; İstanbul, Zoë, at&t.")
+
+
+@pytest.mark.parametrize("analyzer", [
+    get_analyzer("english"), get_analyzer("standard"), get_analyzer("whitespace"), get_analyzer("keyword"),
+    get_analyzer("german"), Analyzer(RegexTokenizer(), [LowercaseFilter(), UpperFirst()]),
+    Analyzer(_Pairs(), [LowercaseFilter()]),
+], ids=["english", "standard", "whitespace", "keyword", "german", "not-fused", "other-tokenizer"])
+def test_tokens_matching_is_the_full_analysis_filtered(analyzer):
+    full = list(analyzer(TEXT_SAMPLE))
+    assert full
+    for wanted in [set(), {t.term for t in full}, {t.term for t in full[::3]} | {"absent"}, {full[-1].term}]:
+        assert analyzer.tokens_matching(TEXT_SAMPLE, wanted) == [t for t in full if t.term in wanted]
 
 
 # -- no nltk data, no download ----------------------------------------------------------------

@@ -101,6 +101,15 @@ def test_whitespace_runs_are_collapsed():
     assert out == "alpha beta <mark>gamma</mark> delta"
 
 
+def test_a_phrase_across_a_stop_word_keeps_its_positions():
+    """Only the query's tokens are built, but at the positions of the full analysis: a phrase
+    with a stop word inside still matches where the words are that far apart, and only there."""
+    en = get_analyzer("english")
+    text = "The end of the year came. The end year came."
+    out = highlight(text, en, {"end": 1.0, "year": 1.0}, [[(0, "end"), (3, "year")]], formatter="plain")
+    assert out == "The [end of the year] came. The [end] [year] came."
+
+
 # -- choosing fragments -------------------------------------------------------------------------
 
 def _doc(*sentences: str, filler: int = 8) -> str:

@@ -1,6 +1,7 @@
 """The full query syntax (issue 3): every construct parses to the expected query objects, malformed
 text gets a QuerySyntaxError pointing at the right column, lenient parsing never raises, parsing
 is linear (counted in steps, never timed) and printing a parsed query reads back the same query.
+An index, its writers and its searchers parse a text alike.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from searchlib import ID, TEXT, Index, Schema
 from searchlib.errors import QuerySyntaxError
 from searchlib.query import parser as _parser_module
 from searchlib.query.ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
@@ -665,3 +667,27 @@ def test_operator_chains_take_the_fast_path(text, monkeypatch):
     expected = Boolean(must=terms) if " AND " in text else Boolean(should=terms)
     monkeypatch.setattr(_parser_module, "_Lexer", fail)
     assert _parser_module.QueryParser(None, "AND").parse(text) == expected
+
+
+# -- one parsing rule for an index, its writers and its searchers -------------------------------
+
+def test_index_writer_and_searcher_parse_alike(tmp_path):
+    from searchlib import QuerySyntaxError
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), title=TEXT(), body=TEXT()),
+                      settings={"operator": "AND"})
+    with ix.writer() as w:
+        w.add({"id": "1", "title": "snow ice", "body": "glacier"})
+        w.add({"id": "2", "title": "snow", "body": "river"})
+    with ix.searcher() as s:
+        for text in ["snow ice", "title:snow body:river", "snow OR river", "-ice", '"snow ice"']:
+            assert ix.parse_query(text) == s.parse(text)
+        assert s.parse("snow ice", operator="OR") != s.parse("snow ice")  # the index's AND by default
+        with pytest.raises(QuerySyntaxError):
+            ix.parse_query("nosuch:snow")
+        with pytest.raises(QuerySyntaxError):
+            s.parse("nosuch:snow")
+        assert ix.parse_query("nosuch:snow", lenient=True) == s.parse("nosuch:snow", lenient=True)
+    with ix.writer() as w:
+        assert w.delete_by_query("snow ice") == 1  # AND, as the index says
+    with ix.searcher() as s:
+        assert [h.id for h in s.search("snow")] == ["2"]

@@ -1,6 +1,8 @@
-"""Passage splitting on its own, and passages through indexing and search."""
+"""Passage splitting on its own, and passages through indexing and search: their scores follow the rule
+hits are ranked by, and a flat search's whole-document hits list the document's passages."""
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -266,3 +268,60 @@ def test_window_passages_are_indexed_as_if_each_window_were_analysed_alone(texts
             words = ft.analyzer.tokenizer.words(text[a:b])
             expected.append((owner, a, b, [ft.analyzer.map_word(w) for w in words]))
     assert got == expected
+
+
+# -- passage scores and whole-document hits ----------------------------------------------------
+
+WORDS = ("glacier ice melt river valley stone snow summit ridge cloud storm coast harbour ship "
+         "wind rain field forest road bridge").split()
+
+
+def _sentence(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 9))).capitalize() + "."
+
+
+@pytest.fixture(scope="module")
+def psearcher(tmp_path_factory):
+    """Documents with a title (not split) and a body split into sentences, so that a passage's
+    score is its own plus its document's title part: sums whose rounding shows."""
+    rng = random.Random(7)
+    schema = Schema(id=ID(unique=True, stored=True), title=TEXT(stored=True),
+                    body=TEXT(stored=True, passages="sentences"))
+    ix = Index.create(tmp_path_factory.mktemp("review") / "ix", schema)
+    with ix.writer() as w:
+        for i in range(60):
+            w.add({"id": str(i), "title": " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4))),
+                   "body": " ".join(_sentence(rng) for _ in range(rng.randint(1, 6)))})
+    with ix.searcher() as s:
+        yield s
+
+
+QUERIES = ["glacier melt", "ice snow storm", "river valley bridge", "coast ship harbour wind",
+           "summit", "forest road rain cloud", "title:stone body:ridge", "title:field"]
+
+
+@pytest.mark.parametrize("group", [True, False])
+def test_best_passage_score_is_the_hit_score(psearcher, group):
+    checked = 0
+    for q in QUERIES:
+        for hit in psearcher.search(q, limit=100, group=group, passages=4):
+            passages = hit.passages
+            assert passages[0].score == hit.score, (q, hit.id)  # exactly: one float32 rule
+            assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+            checked += 1
+    assert checked > 100
+
+
+def test_flat_whole_document_hit_lists_the_documents_passages(psearcher):
+    """A flat hit of a document whose matches are outside its split fields stands for the whole
+    document: its passages are the document's first ones (all score alike), not one passage."""
+    res = psearcher.search("title:field", group=False, passages=3, limit=100)
+    assert len(res)
+    for hit in res:
+        passages = hit.passages
+        body = hit.fields["body"]
+        n_sentences = len(psearcher.search(f"id:{hit.id}", group=False, passages=100)[0].passages)
+        assert len(passages) == min(3, n_sentences)
+        assert [p.index for p in passages] == list(range(len(passages)))
+        assert all(p.field == "body" and p.score == hit.score for p in passages)
+        assert all(p.text == body[p.start:p.end] for p in passages)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from searchlib import Index, IndexCorruptError
+from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, Schema
 from searchlib.storage.files import write_array
 from searchlib.storage.manifest import Manifest, generations, manifest_name, read_manifest, write_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
@@ -51,6 +51,20 @@ def build_in_commits(path: Path, schema, docs: list, commits: int = 1, **writer_
             for doc in docs[start:start + chunk]:
                 w.add(doc)
     return ix
+
+
+def mixed_schema() -> Schema:
+    """A field of every indexed kind: ID, KEYWORD, NUMERIC, TEXT, and TEXT split into paragraphs."""
+    return Schema(id=ID(unique=True, stored=True), tag=KEYWORD(stored=True), n=NUMERIC(),
+                  body=TEXT(analyzer="standard", stored=True),
+                  notes=TEXT(analyzer="standard", passages="paragraph"))
+
+
+def unique_docs(n: int) -> list[dict]:
+    """`n` documents of mixed_schema(), d0 to d<n-1>: words of their own (uniq<i>, t<i>, note<i>)
+    beside words they all share."""
+    return [{"id": f"d{i}", "tag": f"t{i}", "n": i, "body": f"common uniq{i}",
+             "notes": f"shared words\n\nnote{i} here"} for i in range(n)]
 
 
 # -- damaging an index -------------------------------------------------------------------------------

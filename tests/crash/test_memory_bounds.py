@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TESTS, build_in_commits, run_python, subprocess_env
+from conftest import TESTS, build_in_commits, mixed_schema, run_python, subprocess_env, unique_docs
 from searchlib import ID, KEYWORD, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, analyzers, stemming
-from searchlib.storage import analyze, buffer, merge
+from searchlib.storage import analyze, buffer, files, merge
 from searchlib.storage.merge import plan_merges
 
 # Many distinct words (so small caches overflow often), a few frequent ones (so queries match).
@@ -186,6 +186,66 @@ def test_worker_processes_obey_the_limit(tmp_path):
     for pid in pids:  # every process, workers included, started over at least once
         assert max(epoch for p, epoch in out["sources"] if p == pid) >= 1, out["sources"]
     assert out["same"]
+
+
+# -- a numbering is forgotten with its last batch, even when the limit is lowered ------------------
+
+def test_lowered_word_limit_ends_the_numbering_with_a_last_batch(monkeypatch):
+    fa = analyze.FieldAnalysis(mixed_schema().fields["body"])
+    first = fa.run(["alpha beta gamma", "delta"])
+    assert not first.last
+    monkeypatch.setattr(analyze, "WORD_CACHE_LIMIT", 3)
+    second = fa.run(["epsilon"])  # same numbering, and the batch that ends it
+    assert second.source == first.source and second.last
+    assert second.first_term == 4 and second.new_terms == ["epsilon"]
+    third = fa.run(["zeta"])
+    assert third.source[1] == first.source[1] + 1 and third.first_term == 0
+
+
+def test_writer_forgets_numberings_when_the_limit_is_lowered_mid_batch(tmp_path, monkeypatch):
+    ix = Index.create(tmp_path / "ix", mixed_schema())
+    w = ix.writer(workers=1)
+    try:
+        w.add({"id": "a", "body": "one two three four", "notes": "five six"})
+        w._buffer.drain()
+        monkeypatch.setattr(analyze, "WORD_CACHE_LIMIT", 2)
+        for i in range(6):
+            w.add({"id": f"b{i}", "body": f"word{i} other{i}", "notes": f"note{i}"})
+            w._buffer.drain()
+            assert len(w._analysis._terms) <= 2  # at most the live numbering of each field
+            assert all(len(fb._remaps) <= 1 for fb in w._buffer.fields.values())
+        w.commit()
+    finally:
+        w.close()
+    assert {h.id for h in ix.search("word3 OR one")} == {"a", "b3"}
+
+
+def test_flushing_empties_the_field_buffers():
+    from searchlib.storage.buffer import SegmentBuffer
+    buf = SegmentBuffer(mixed_schema(), analyze.Analysis(mixed_schema(), workers=1))
+    buf.add({"id": "a", "tag": "k", "body": "x y", "notes": "p q\n\nr s"})
+    buf.drain()
+    for name, fb in buf.fields.items():
+        fa = fb.take_arrays()
+        assert len(fa.unit) > 0
+        assert not fb.tokens and not fb.vocab and not fb.unit_tokens, name
+        assert fb.unit_doc is None or (not fb.unit_doc and not fb.spans), name
+
+
+# -- the verification cache is bounded ------------------------------------------------------------
+
+def test_verified_file_cache_is_bounded(tmp_path, monkeypatch):
+    ix = Index.create(tmp_path / "ix", mixed_schema())
+    with ix.writer() as w:
+        for doc in unique_docs(20):
+            w.add(doc)
+    monkeypatch.setattr(files, "_VERIFIED_LIMIT", 5)
+    files._verified.clear()
+    with ix.searcher() as s:
+        assert s.doc_count() == 20
+    assert 0 < len(files._verified) <= 5
+    with ix.searcher() as s:  # still verifies (and finds) every file
+        assert [h.id for h in s.search("uniq3")] == ["d3"]
 
 
 # -- field size limit -------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import assert_searcher_refuses, edit_manifest, flip_byte, rewrite, segment_file, truncate
+from conftest import (assert_searcher_refuses, edit_manifest, flip_byte, mixed_schema, rewrite, segment_file, truncate,
+                      unique_docs)
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, Schema
 from searchlib.cli import main
+from searchlib.storage import check
 from searchlib.storage.check import check_index
 from searchlib.storage.manifest import generations, manifest_name, read_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
@@ -225,3 +227,31 @@ def test_leftovers_are_notes_not_damage(tmp_path, capsys):
 def test_check_of_a_missing_index(tmp_path, capsys):
     status, out = run_cli(capsys, tmp_path / "nothing")
     assert status == 2 and "error" in out
+
+
+# -- check verifies a segment's structure once across kept commits ---------------------------------
+
+def test_check_verifies_structure_once_and_each_deletions_file(tmp_path, monkeypatch):
+    ix = Index.create(tmp_path / "ix", mixed_schema())
+    with ix.writer() as w:
+        for doc in unique_docs(10):
+            w.add(doc)
+    with ix.writer() as w:
+        w.delete("d1")
+    with ix.writer() as w:
+        w.delete("d2")  # the two kept commits differ only by the segment's deletions file
+    manifests = [read_manifest(ix.path, g) for g in (ix.generation - 1, ix.generation)]
+    assert [m.segments[0].name for m in manifests] == [manifests[0].segments[0].name] * 2
+    assert manifests[0].segments[0].deletes != manifests[1].segments[0].deletes
+    fields, stored, deletes = [], [], []
+    cls = check._SegmentStructure
+    real_field, real_stored, real_deletes = cls.field, cls.stored, cls.deletes
+    monkeypatch.setattr(cls, "field", lambda self, name, *a: (fields.append(name), real_field(self, name, *a))[1])
+    monkeypatch.setattr(cls, "stored", lambda self, *a: (stored.append(1), real_stored(self, *a))[1])
+    monkeypatch.setattr(cls, "deletes", lambda self, *a: (deletes.append(self.entry.deletes),
+                                                          real_deletes(self, *a))[1])
+    report = check.check_index(ix.path)
+    assert report.ok, report.format()
+    assert sorted(fields) == sorted(["id", "tag", "body", "notes"])  # once per field, not per commit
+    assert len(stored) == 1
+    assert sorted(deletes) == sorted(m.segments[0].deletes for m in manifests)

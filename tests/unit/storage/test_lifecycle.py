@@ -1,5 +1,6 @@
 """Deleting by query, and the writer primitives it is built on (the storage layer never imports the
-query package: `Index.writer()` returns a subclass that adds `delete_by_query`)."""
+query package: `Index.writer()` returns a subclass that adds `delete_by_query`, takes the index's
+settings and matches without scoring)."""
 from __future__ import annotations
 
 import re
@@ -8,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, mixed_schema, unique_docs
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexWriter, QuerySyntaxError, Schema, SearchlibError
 from searchlib.index import Writer
+from searchlib.query import evaluate as evaluate_module
+from searchlib.query.evaluate import SegmentEvaluator
 from searchlib.query.ast import Term
 
 def lifecycle_schema() -> Schema:
@@ -123,3 +126,53 @@ def test_storage_layer_does_not_import_the_query_package():
             if re.match(r"\s*(from\s+(\.\.|searchlib\.)query|import\s+searchlib\.query)", line):
                 offenders.append(f"{path.name}:{lineno}: {line.strip()}")
     assert offenders == []
+
+
+# -- the query-aware writer ------------------------------------------------------------------------
+
+def test_writer_takes_its_settings_from_the_index(tmp_path):
+    ix = Index.create(tmp_path / "ix", mixed_schema(), settings={"operator": "AND"})
+    w = Writer(ix.path)
+    try:
+        assert w.settings == ix.settings and w.settings.operator == "AND"
+    finally:
+        w.close()
+    with ix.writer() as w:
+        assert w.settings == ix.settings
+        w.add({"id": "a", "body": "red fish"})
+        w.add({"id": "b", "body": "red bird"})
+    with ix.writer() as w:
+        assert w.delete_by_query("red fish") == 1  # AND: only the document with both words
+    assert [h.id for h in ix.search("red")] == ["b"]
+
+
+def test_delete_by_query_matches_without_scoring(tmp_path, monkeypatch):
+    ix = Index.create(tmp_path / "ix", mixed_schema())
+    with ix.writer() as w:
+        for doc in unique_docs(10):
+            w.add(doc)
+    calls, scoring = [], []
+    real = SegmentEvaluator.matching
+
+    def recording(self, node):
+        calls.append((type(node).__name__, self.bm25))
+        return real(self, node)
+
+    def spy(name, original):
+        def recorded(*args, **kwargs):
+            scoring.append(name)
+            return original(*args, **kwargs)
+        return recorded
+
+    monkeypatch.setattr(SegmentEvaluator, "matching", recording)
+    for name in ("evaluate", "_constant"):  # the scoring evaluation, and a range's score array
+        monkeypatch.setattr(SegmentEvaluator, name, spy(name, getattr(SegmentEvaluator, name)))
+    monkeypatch.setattr(evaluate_module, "length_norm", spy("length_norm", evaluate_module.length_norm))
+    with ix.writer() as w:
+        assert w.delete_by_query("n:[2 TO 4]") == 3
+        assert scoring == []  # the range is matched directly: no evaluate(), no score array
+        assert w.delete_by_query("uniq7 OR tag:t8") == 2
+        assert "_constant" not in scoring and "length_norm" not in scoring  # no BM25 length norms
+    assert [name for name, _ in calls] == ["ColumnLeaf", "BoolNode"]  # one segment, one call per query
+    assert all(bm25 is None for _, bm25 in calls)  # evaluators that only match
+    assert ix.doc_count() == 5

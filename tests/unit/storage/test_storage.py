@@ -1,4 +1,5 @@
-"""The on-disk index: segments, commits, merges, deletions, locking, snapshots, integrity and safety."""
+"""The on-disk index: segments, commits, merges (whose dictionaries keep only live terms), deletions (and
+their files, written only where a mask changed), locking, snapshots, integrity and safety."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import (REPO, assert_searcher_refuses, build_in_commits, edit_manifest, flip_byte, ranked, segment_file,
-                      truncate)
+from conftest import (REPO, assert_searcher_refuses, build_in_commits, edit_manifest, flip_byte, mixed_schema, ranked,
+                      segment_file, truncate, unique_docs)
 from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, DocumentError, Index, IndexCorruptError,
                        IndexLockedError, IndexNotFoundError, Schema, SearchlibError)
+from searchlib.storage import writer as writer_module
 from searchlib.storage.manifest import read_manifest
 from searchlib.storage.merge import plan_merges
+from searchlib.storage.segment import SegmentReader
 from searchlib.storage.writer import SEGMENTS_DIR
 
 WORDS = ("apple banana cherry delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
@@ -198,6 +201,67 @@ def test_optimize_merges_into_one_segment_and_keeps_scores(tmp_path):
             assert body[p.start:p.end] == p.text
 
 
+def body_terms(ix: Index) -> list[int]:
+    return ix.stats()["fields"]["body"]["terms_per_segment"]
+
+
+# -- merged dictionaries keep only terms with live postings ---------------------------------------
+
+def test_optimize_drops_terms_whose_documents_were_all_deleted(tmp_path):
+    docs = unique_docs(100)
+    ix = Index.create(tmp_path / "ix", mixed_schema())
+    for start in (0, 50):
+        with ix.writer(merge_factor=100) as w:
+            for doc in docs[start:start + 50]:
+                w.add(doc)
+    assert sum(body_terms(ix)) == 102  # two segments, each with "common" and its 50 unique words
+    with ix.writer() as w:
+        for i in range(90):
+            w.delete(f"d{i}")
+    ix.optimize()
+    assert body_terms(ix) == [11]  # "common" and the 10 surviving unique words, nothing else
+    assert ix.stats()["fields"]["tag"]["terms_per_segment"] == [10]
+    manifest = read_manifest(ix.path)
+    (entry,) = manifest.segments
+    reader = SegmentReader(ix.path / SEGMENTS_DIR / entry.name, entry.files, entry.deletes)
+    try:
+        for name, fr in reader.fields.items():
+            assert np.all(np.diff(np.asarray(fr.ptr)) > 0), f"{name} keeps a term without postings"
+        assert sorted(reader.fields["body"].trie.keys()) == sorted(["common"] + [f"uniq{i}" for i in range(90, 100)])
+        assert reader.fields["body"].doc_freq("uniq5") == 0
+    finally:
+        reader.close()
+    # the merged segment is the one a fresh index of the survivors would have
+    fresh = Index.create(tmp_path / "fresh", mixed_schema())
+    with fresh.writer() as w:
+        for doc in docs[90:]:
+            w.add(doc)
+    for field in ("body", "notes", "tag", "id"):
+        assert (ix.stats()["fields"][field]["terms_per_segment"]
+                == fresh.stats()["fields"][field]["terms_per_segment"])
+    for q in ("common", "uniq95", "uniq5", '"shared words"', "note93", "note3"):
+        assert [(h.id, h.score) for h in ix.search(q, limit=20)] == \
+               [(s.id, pytest.approx(s.score, rel=1e-6)) for s in fresh.search(q, limit=20)]
+    assert ix.check().ok
+
+
+def test_merge_keeps_a_term_deleted_in_one_input_but_live_in_another(tmp_path):
+    ix = Index.create(tmp_path / "ix", mixed_schema())
+    for c in range(2):
+        with ix.writer(merge_factor=100) as w:
+            for i in range(5):
+                w.add({"id": f"c{c}-{i}", "body": f"shared only{c}x{i}", "notes": "alpha beta"})
+    with ix.writer() as w:
+        for i in range(5):
+            w.delete(f"c0-{i}")  # every "only0x" word goes; "shared" lives on in the second segment
+        w.add({"id": "late", "body": "shared late"})
+    ix.optimize()
+    assert body_terms(ix) == [7]  # shared, late, only1x0..only1x4
+    assert {h.id for h in ix.search("shared", limit=20)} == {f"c1-{i}" for i in range(5)} | {"late"}
+    assert {h.id for h in ix.search('notes:"alpha beta"', limit=20)} == {f"c1-{i}" for i in range(5)}
+    assert ix.check().ok
+
+
 # -- updates and deletions --------------------------------------------------------------------
 
 def test_update_and_delete_by_key(tmp_path):
@@ -290,6 +354,60 @@ def test_segment_fully_deleted_disappears(tmp_path):
         w.delete("d001")
     segments = read_manifest(ix.path).segments
     assert len(segments) == 1 and segments[0].doc_count == 2
+
+
+# -- deletions files only for segments whose mask changed and that survive the commit ------------
+
+def test_updating_a_key_twice_writes_no_deletions_file_for_an_untouched_segment(tmp_path):
+    ix = Index.create(tmp_path / "ix", mixed_schema())
+    with ix.writer(merge_factor=100) as w:
+        for doc in unique_docs(5):
+            w.add(doc)
+    first = read_manifest(ix.path).segments[0].name
+    with ix.writer(merge_factor=100) as w:
+        w.update({"id": "d1", "body": "second version"})
+        w.add({"id": "x1", "body": "keeps the second segment alive"})
+    manifest = read_manifest(ix.path)
+    deletes = {s.name: s.deletes for s in manifest.segments}
+    assert deletes[first] is not None
+    with ix.writer(merge_factor=100) as w:
+        w.update({"id": "d1", "body": "third version"})  # finds d1 of the first segment already deleted
+    after = read_manifest(ix.path)
+    entry = next(s for s in after.segments if s.name == first)
+    assert entry.deletes == deletes[first] and entry.deleted == 1
+    assert sorted(p.name for p in (ix.path / SEGMENTS_DIR / first).glob("del-*")) == [deletes[first]]
+    second = next(s for s in after.segments if s.name not in (first,) and s.doc_count == 2)
+    assert second.deleted == 1 and second.deletes is not None  # the second version's segment did get one
+    assert [h.id for h in ix.search("third")] == ["d1"] and [h.id for h in ix.search("second")] == ["x1"]
+    assert ix.doc_count() == 6
+    assert ix.check().ok
+
+
+def test_no_deletions_file_for_a_segment_the_commit_merges_away(tmp_path, monkeypatch):
+    ix = Index.create(tmp_path / "ix", mixed_schema())
+    for start in (0, 5):
+        with ix.writer(merge_factor=100) as w:
+            for doc in unique_docs(10)[start:start + 5]:
+                w.add(doc)
+    written = []
+    real = writer_module.write_deletes
+
+    def recording(directory, name, deleted):
+        written.append(Path(directory).name)
+        return real(directory, name, deleted)
+
+    monkeypatch.setattr(writer_module, "write_deletes", recording)
+    with ix.writer(merge_factor=2) as w:  # the two segments are merged by this very commit
+        w.delete("d2")
+        w.delete("d7")
+    assert written == []
+    manifest = read_manifest(ix.path)
+    assert [(s.doc_count, s.deleted, s.deletes) for s in manifest.segments] == [(8, 0, None)]
+    with ix.writer(merge_factor=100) as w:  # a surviving segment still gets its file
+        w.delete("d3")
+    assert len(written) == 1
+    assert read_manifest(ix.path).segments[0].deleted == 1
+    assert ix.doc_count() == 7 and ix.check().ok
 
 
 # -- transactions -----------------------------------------------------------------------------

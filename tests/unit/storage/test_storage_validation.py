@@ -1,9 +1,12 @@
-"""Storage review fixes: what opening a segment validates (the same validators `check` uses), vanished
-files told apart from other damage by their type, stored fields written as a stream, and stored
-documents returned as copies."""
+"""What opening a segment validates (the same validators `check` uses), vanished files told apart from
+other damage by their type, stored fields and arrays written as a stream, stored documents returned as
+copies, and pair postings merged by block copies."""
 from __future__ import annotations
 
+import io
 import json
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,7 @@ import pytest
 import searchlib.search as search_module
 from searchlib import ID, KEYWORD, NUMERIC, STORED, TEXT, Index, IndexCorruptError, IndexFileMissingError, Schema
 from searchlib.search import Searcher
+from searchlib.storage import files
 from searchlib.storage.manifest import read_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
 
@@ -92,7 +96,7 @@ def test_changing_a_hits_fields_changes_nothing_stored(tmp_path):
                                        {"id": "b", "body": "hazel", "extra": [1, 2]}]
 
 
-# -- stored fields are written as a stream ----------------------------------------------------------
+# -- stored fields and arrays are written as a stream -----------------------------------------------
 
 def test_write_stored_streams_its_blocks(tmp_path):
     import base64
@@ -131,6 +135,28 @@ def test_write_stored_streams_its_blocks(tmp_path):
     assert peak < size / 10, f"writing held {peak / size:.2f}x the stored file"
     assert entries[DATA] == {"size": size, "crc32": files.crc32_file(big / DATA)}
     files.verify(big / POINTERS, entries[POINTERS])
+
+
+def test_write_array_streams_without_a_whole_copy(tmp_path):
+    for i, arr in enumerate([np.arange(10), np.zeros(0, np.uint32), np.arange(12).reshape(6, 2),
+                             np.arange(20, dtype=np.int64).reshape(10, 2)[:, :1]]):
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        expected = buf.getvalue()
+        entry = files.write_array(tmp_path / f"{i}.npy", arr)
+        assert entry == {"size": len(expected), "crc32": zlib.crc32(expected)}
+        assert (tmp_path / f"{i}.npy").read_bytes() == expected
+    big = np.arange(8_000_000, dtype=np.float64)  # 64 MB
+    tracemalloc.start()
+    try:
+        entry = files.write_array(tmp_path / "big.npy", big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < big.nbytes / 2, f"writing held {peak / big.nbytes:.2f}x the array"
+    assert entry["size"] == (tmp_path / "big.npy").stat().st_size
+    assert entry["crc32"] == files.crc32_file(tmp_path / "big.npy")
+    files.verify(tmp_path / "big.npy", entry)
 
 
 # -- check judges files with the same pieces a searcher uses --------------------------------------

@@ -40,6 +40,29 @@ def ranked(results) -> list:
     return [h.id for h in results]
 
 
+# -- a hand-made corpus -----------------------------------------------------------------------------
+# (id, title, body): phrases across stop words, stems, repeated words, a body of stop words only and an
+# empty one. Searched in unit/search/test_search_semantics.py, scored by rank_bm25 in comparison/.
+HAND_MADE_DOCS = [
+    ("1", "Fox story", "The quick brown fox jumps over the lazy dog."),
+    ("2", "Dog days", "A lazy afternoon: the dog sleeps in the sun."),
+    ("3", "Morning routine", "She runs ten miles every morning."),
+    ("4", "Annual report", "At the end of the year the company reports profits."),
+    ("5", "Fiscal calendar", "The end of the fiscal year is in June."),
+    ("6", "Short story", "The year began and the end came quickly."),
+    ("7", "Bears", "Brown bears and black bears live in the forest."),
+    ("8", "Hound tale", "The fox and the hound are friends."),
+    ("9", "Cats", "Cats chase mice; the cat is quick."),
+    ("10", "Barking", "A black dog barks at the brown fox, the fox runs."),
+    ("11", "Fish", "Fishing in the river: trout, salmon and more fish."),
+    ("12", "Stop words only", "the and of"),
+    ("13", "Chaos", "Dogs and cats living together."),
+    ("14", "Quarterly", "Profits rose at the end of the quarter."),
+    ("15", "Empty body", ""),
+    ("16", "Black dog", "Black dog, black dog: a song about a black dog and a black cat."),
+]
+
+
 # -- building an index ------------------------------------------------------------------------------
 
 def build_in_commits(path: Path, schema, docs: list, commits: int = 1, **writer_options) -> Index:

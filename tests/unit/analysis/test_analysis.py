@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import textwrap
+import uuid
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +14,7 @@ from searchlib.analysis import (PRESETS, SNOWBALL_LANGUAGES, STEMMERS, Analyzer,
                                 KeywordTokenizer, LengthFilter, LowercaseFilter, PossessiveFilter, RegexTokenizer,
                                 StemFilter, StopFilter, Token, Tokenizer, WhitespaceTokenizer, from_spec,
                                 get_analyzer, get_stemmer, stopwords)
-from searchlib.analysis import analyzers, stemming
+from searchlib.analysis.filters import FILTERS
 from conftest import REPO, run_python, subprocess_env
 from searchlib.schema import TEXT, Schema
 
@@ -185,43 +186,38 @@ def test_lancaster_is_more_aggressive_than_porter():
 
 def test_stemmer_is_called_once_per_word_by_analyzers_sharing_a_spec(monkeypatch):
     # The word cache lives in the analyzer, and one analyzer serves every field built from the same
-    # spec (Schema.from_json rebuilds fields at each open): a distinct word is stemmed once.
+    # spec (Schema.from_json rebuilds fields at each open): a distinct word is stemmed once. The
+    # stemmer counts its words: a StemFilter registered as a filter type of its own, new to this
+    # process, so that the spec's shared analyzer is built here, with it.
     calls: list[str] = []
-    real_build = stemming._build
+    kind = f"counting-stem-{uuid.uuid4().hex}"
 
-    def counting_build(name):
-        stem = real_build(name)
+    class CountingStemFilter(StemFilter):
+        def map(self, term):
+            calls.append(term)
+            return super().map(term)
 
-        def counted(word):
-            calls.append(word)
-            return stem(word)
-        return counted
+        def spec(self):
+            return {**super().spec(), "type": kind}
 
-    stemming.get_stemmer.cache_clear()
-    monkeypatch.setattr(stemming, "_build", counting_build)
-    monkeypatch.setattr(analyzers, "_spec_instances", {})
-    try:
-        spec = {"tokenizer": "regex", "filters": ["lowercase", {"type": "stem", "stemmer": "porter"}]}
-        a1 = get_analyzer(spec)
-        a2 = Schema.from_json(Schema(body=TEXT(analyzer=dict(spec))).to_json())["body"].analyzer
-        assert a1 is a2 is from_spec(dict(spec))
-        text = "running runs running Running jumped runs jumped"
-        first = terms(a1, text)
-        assert terms(a2, text) == first == ["run", "run", "run", "run", "jump", "run", "jump"]
-        a1.index_terms(text)
-        a2.index_terms(text + " running")
-        # once per distinct word of the texts (the cache is keyed by the word as written: "Running" too)
-        assert sorted(calls) == ["jumped", "running", "running", "runs"]
-        for _ in range(3):
-            assert a2.term("flying") == "fli"
-        assert calls.count("flying") == 1
-    finally:
-        monkeypatch.undo()
-        stemming.get_stemmer.cache_clear()
+    monkeypatch.setitem(FILTERS, kind, CountingStemFilter)
+    spec = {"tokenizer": "regex", "filters": ["lowercase", {"type": kind, "stemmer": "porter"}]}
+    a1 = get_analyzer(spec)
+    a2 = Schema.from_json(Schema(body=TEXT(analyzer=dict(spec))).to_json())["body"].analyzer
+    assert a1 is a2 is from_spec(dict(spec))
+    text = "running runs running Running jumped runs jumped"
+    first = terms(a1, text)
+    assert terms(a2, text) == first == ["run", "run", "run", "run", "jump", "run", "jump"]
+    a1.index_terms(text)
+    a2.index_terms(text + " running")
+    # once per distinct word of the texts (the cache is keyed by the word as written: "Running" too)
+    assert sorted(calls) == ["jumped", "running", "running", "runs"]
+    for _ in range(3):
+        assert a2.term("flying") == "fli"
+    assert calls.count("flying") == 1
 
 
-def test_spec_analyzers_are_shared_per_spec(monkeypatch):
-    monkeypatch.setattr(analyzers, "_spec_instances", {})
+def test_spec_analyzers_are_shared_per_spec():
     spec = {"tokenizer": {"type": "regex", "pattern": "[a-z]+"}, "filters": [{"type": "length", "min": 2, "max": 9}]}
     same = {"filters": [{"max": 9, "min": 2, "type": "length"}], "tokenizer": {"pattern": "[a-z]+", "type": "regex"}}
     assert from_spec(spec) is from_spec(same) is get_analyzer(spec)
@@ -229,11 +225,12 @@ def test_spec_analyzers_are_shared_per_spec(monkeypatch):
     # a spec that is not JSON data (a set of stop words) still builds, unshared
     odd = {"filters": [{"type": "stop", "language": None, "words": {"x"}}]}
     assert terms(from_spec(odd), "x y") == ["y"] and from_spec(odd) is not from_spec(odd)
-    # a bad spec is not remembered
-    before = dict(analyzers._spec_instances)
-    with pytest.raises(ValueError, match="unknown filter"):
-        from_spec({"filters": ["nope"]})
-    assert analyzers._spec_instances == before
+    # a bad spec is not remembered: it fails again, and the shared analyzers stay as they were
+    shared = from_spec(spec)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="unknown filter"):
+            from_spec({"filters": ["nope"]})
+    assert from_spec(spec) is shared
 
 
 def test_presets_are_specs_of_what_they_build():

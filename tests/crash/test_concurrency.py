@@ -18,7 +18,7 @@ import pytest
 
 from conftest import start_python
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexLockedError, Schema
-from searchlib.storage.lock import MAX_RETRY_DELAY
+from searchlib.storage.lock import MAX_RETRY_DELAY, WriteLock
 from searchlib.storage.writer import SEGMENTS_DIR
 
 SECONDS = float(os.environ.get("SEARCHLIB_CONCURRENCY_SECONDS", "5"))
@@ -209,8 +209,8 @@ def holder(tmp_path: Path, path: Path, hold: float, fork: bool = False) -> tuple
 
 
 class FakeClock:
-    """Stands in for the `time` module of searchlib.storage.lock: monotonic() reads a virtual clock
-    that only sleep() advances, and every sleep is recorded. No real time passes."""
+    """A clock for WriteLock.acquire in place of the `time` module: monotonic() reads a virtual
+    clock that only sleep() advances, and every sleep is recorded. No real time passes."""
 
     def __init__(self):
         self.now = 1000.0
@@ -225,30 +225,30 @@ class FakeClock:
         self.now += seconds
 
 
-
-
-def test_second_writer_in_another_process_fails_at_once_or_waits(tmp_path, monkeypatch):
-    import searchlib.storage.lock as lock_module
-
+def test_second_writer_in_another_process_fails_at_once_or_waits(tmp_path):
     path = tmp_path / "ix"
     ix = Index.create(path, concurrency_schema())
     proc, _ = holder(tmp_path, path, hold=1.5)
     try:
-        clock = FakeClock()
-        monkeypatch.setattr(lock_module, "time", clock)
-        with pytest.raises(IndexLockedError):
+        # a writer asks its lock to wait as long as its timeout: by default not at all
+        with pytest.raises(IndexLockedError) as info:
             ix.writer()
+        assert "after waiting" not in str(info.value)
+        with pytest.raises(IndexLockedError, match="after waiting 0.2 s"):
+            ix.writer(timeout=0.2)
+        # and the lock waits that long, in short pauses, on a clock of our own
+        clock = FakeClock()
+        with pytest.raises(IndexLockedError):
+            WriteLock(path).acquire(clock=clock)
         assert clock.sleeps == []  # at once, by default: not a single retry
         for timeout in (0.3, 1.0):
             clock = FakeClock()
-            monkeypatch.setattr(lock_module, "time", clock)
             with pytest.raises(IndexLockedError, match="after waiting"):
-                ix.writer(timeout=timeout)
+                WriteLock(path).acquire(timeout, clock=clock)
             waited = sum(clock.sleeps)
             assert len(clock.sleeps) >= 2 and max(clock.sleeps) <= MAX_RETRY_DELAY
             assert timeout <= waited < timeout + MAX_RETRY_DELAY  # the whole timeout, and no more
-        monkeypatch.undo()  # real time again: the holder releases the lock after 1.5 s
-        w = ix.writer(timeout=30)
+        w = ix.writer(timeout=30)  # in real time: the holder releases the lock after 1.5 s
         try:
             assert Index.open(path).doc_count() == 1  # the holder's commit is visible to the new writer
         finally:

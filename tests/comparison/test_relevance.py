@@ -5,11 +5,14 @@ english analyzer, default BM25 settings) and checks nDCG@10 over the 300 judged 
 flat BM25 scores 0.6789 and tantivy, SQLite FTS5, bm25s, Whoosh and rank_bm25 all score 0.676-0.686 here,
 so 0.67 catches a real regression in analysis or scoring without being tied to one engine's tie-breaking.
 """
+import pytest
+
 from searchlib.evaluation import evaluate, load_beir
 
 MIN_NDCG_AT_10 = 0.67
 
 
+@pytest.mark.slow
 def test_scifact_ndcg_at_10(scifact_dir, tmp_path):
     from searchlib import ID, TEXT, Index, Schema
 

@@ -121,6 +121,7 @@ def finish(proc: subprocess.Popen, timeout: float) -> None:
     assert proc.returncode == 0, err.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_one_writer_and_four_readers_see_only_whole_committed_batches(tmp_path):
     path = tmp_path / "ix"
     Index.create(path, concurrency_schema())
@@ -225,6 +226,7 @@ class FakeClock:
         self.now += seconds
 
 
+@pytest.mark.slow
 def test_second_writer_in_another_process_fails_at_once_or_waits(tmp_path):
     path = tmp_path / "ix"
     ix = Index.create(path, concurrency_schema())

@@ -254,6 +254,7 @@ def test_workload_model_is_deterministic():
     assert {batch_plan(n)[1] for n in range(1, 13)} == {"commit", "optimize"}
 
 
+@pytest.mark.slow
 def test_writer_killed_at_random_moments_loses_and_invents_nothing(tmp_path):
     path = tmp_path / "ix"
     Index.create(path, crash_schema())

@@ -171,6 +171,7 @@ print(json.dumps({"same": results(ix) == reference, "sources": sorted(seen)}))
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked analysis workers are used on Linux only")
 def test_worker_processes_obey_the_limit(tmp_path):
     # forked workers are used only from a single-threaded process: run in a fresh one
@@ -338,6 +339,7 @@ def test_plan_merges_respects_the_maximum_merged_size():
         assert sum([big // 3] * len(group)) <= merge.MAX_MERGED_DOCS
 
 
+@pytest.mark.slow
 def test_merges_never_exceed_the_cap_in_a_writer(tmp_path, monkeypatch):
     monkeypatch.setattr(merge, "MAX_MERGED_DOCS", 12)
     docs = make_docs(40)

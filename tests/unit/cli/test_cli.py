@@ -237,6 +237,7 @@ def test_stats(index_dir: Path, capsys):
 # -- a real process ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_python_dash_m_searchlib(tmp_path: Path, corpus: Path):
     path = tmp_path / "ix"
     done = run_module("index", str(path), str(corpus))

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, run_python
 from searchlib import ID, TEXT, Schema
 from searchlib.config import Settings
@@ -36,6 +38,7 @@ def printed_hits(out: str) -> list[tuple[str, list[str]]]:
     return hits
 
 
+@pytest.mark.slow
 def test_sample_query_ranks_the_seed_first_and_highlights_both_words(tmp_path: Path):
     index_dir = tmp_path / "sample"
     out = run_example("--index-dir", str(index_dir)).stdout
@@ -54,6 +57,7 @@ def test_sample_query_ranks_the_seed_first_and_highlights_both_words(tmp_path: P
     assert printed_hits(second)[0][0] == SEED
 
 
+@pytest.mark.slow
 def test_own_query_and_limit(tmp_path: Path):
     out = run_example("--index-dir", str(tmp_path / "ix"), "--limit", "2", '"late miscarriage"').stdout
     hits = printed_hits(out)
@@ -61,6 +65,7 @@ def test_own_query_and_limit(tmp_path: Path):
     assert "[late miscarriage]" in " ".join(hits[0][1])
 
 
+@pytest.mark.slow
 def test_changed_corpus_is_reindexed(tmp_path: Path):
     corpus = tmp_path / "corpus"
     shutil.copytree(REPO / "examples" / "corpus", corpus)
@@ -76,6 +81,7 @@ def test_changed_corpus_is_reindexed(tmp_path: Path):
     assert "099_new" in {doc_id for doc_id, _ in printed_hits(third)}
 
 
+@pytest.mark.slow
 def test_jsonl_corpus(tmp_path: Path):
     corpus = tmp_path / "news.jsonl"
     records = [{"_id": "n1", "title": "Garden", "text": "Plant seeds in spring.", "metadata": {}},
@@ -86,6 +92,7 @@ def test_jsonl_corpus(tmp_path: Path):
     assert [doc_id for doc_id, _ in printed_hits(out)] == ["n2"]
 
 
+@pytest.mark.slow
 def test_index_built_with_another_schema_is_rebuilt(tmp_path: Path):
     from searchlib import ID, TEXT, Index, Schema
 

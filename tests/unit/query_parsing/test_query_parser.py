@@ -436,6 +436,7 @@ def check_text(text: str, op: str) -> None:
     assert strict.steps <= STEP_FACTOR * (len(text) + 1)
 
 
+@pytest.mark.slow
 @settings(max_examples=2500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=QUERY_TEXT, op=st.sampled_from(["OR", "AND"]))
 def test_generated_strings(text, op):
@@ -471,6 +472,7 @@ WELL_FORMED = st.recursive(LEAF, lambda kids: st.one_of(
 ), max_leaves=8)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=WELL_FORMED, op=st.sampled_from(["OR", "AND"]))
 def test_generated_well_formed_queries_parse_and_round_trip(text, op):
@@ -497,12 +499,14 @@ LEAVES = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(q=LEAVES)
 def test_query_objects_print_and_read_back(q):
     assert parse_query(str(q)) == q, str(q)
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(q=st.recursive(LEAVES, lambda kids: st.builds(
     lambda m, s, n, b: Boolean(tuple(m), tuple(s), tuple(n), b),

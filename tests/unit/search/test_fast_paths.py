@@ -85,6 +85,7 @@ def _dense_only(searcher):
     return dense
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(q=_queries())
 def test_sparse_equals_dense_per_segment(searcher, q):

@@ -212,6 +212,7 @@ def _compare_all(plain: Index, paired: Index, phrases: list[str]) -> tuple[int, 
     return queries, matched
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("whole_keys", [None, 0], ids=["default", "per-unit"])
 def test_exact_phrases_equal_an_index_without_pairs_across_segments_deletions_and_merge(tmp_path, monkeypatch,
                                                                                         whole_keys):
@@ -249,6 +250,7 @@ def test_exact_phrases_equal_an_index_without_pairs_across_segments_deletions_an
     assert calls.answered - before > share * queries
 
 
+@pytest.mark.slow
 def test_phrases_inside_other_queries_and_sloppy_phrases_are_unchanged(tmp_path):
     plain = build(tmp_path / "plain", DOCS, False, DELETED)
     paired = build(tmp_path / "paired", DOCS, True, DELETED)
@@ -404,6 +406,7 @@ def test_every_segment_stores_exactly_the_adjacent_pairs(tmp_path):
 
 # -- 3. fields and indexes without pairs ----------------------------------------------------------
 
+@pytest.mark.slow
 def test_without_index_phrases_there_are_no_pairs_and_phrases_still_work(tmp_path):
     """An index made before the feature is simulated by index_phrases=False: no pair files, no
     meta.json counts, the schema text unchanged, phrases answered from positions."""

@@ -163,6 +163,7 @@ def test_plan_merges_exact_powers(factor):
         assert plan_merges([size - 1] * factor, factor, uncapped) == [list(range(factor))]
 
 
+@pytest.mark.slow
 def test_many_small_commits_keep_segment_count_logarithmic(tmp_path):
     ix = Index.create(tmp_path / "ix", schema())
     docs = make_docs(81)

@@ -186,7 +186,7 @@ def test_worker_processes_obey_the_limit(tmp_path):
     assert out["same"]
 
 
-# -- a numbering is forgotten with its last batch, even when the limit is lowered ------------------
+# -- a numbering is forgotten with its last batch, even when the limit is lowered --------------
 
 def test_lowered_word_limit_ends_the_numbering_with_a_last_batch(monkeypatch):
     fa = analyze.FieldAnalysis(mixed_schema().fields["body"])
@@ -230,7 +230,7 @@ def test_flushing_empties_the_field_buffers():
         assert fb.unit_doc is None or (not fb.unit_doc and not fb.spans), name
 
 
-# -- the verification cache is bounded ------------------------------------------------------------
+# -- the verification cache is bounded ---------------------------------------------------------
 
 def test_verified_file_cache_is_bounded(tmp_path, monkeypatch):
     ix = Index.create(tmp_path / "ix", mixed_schema())

@@ -199,7 +199,7 @@ def test_unsupported_file_type(tmp_path: Path):
         load_documents(path)
 
 
-# -- indexing what was loaded: one policy for the command and the example ---------------------
+# -- indexing what was loaded: one policy for the command and the example ----------------------
 
 def keyed_index(tmp_path, key="id"):
     return Index.create(tmp_path / "ix", Schema(**{key: ID(unique=True, stored=True)}, body=TEXT(stored=True)))

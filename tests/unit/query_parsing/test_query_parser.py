@@ -673,7 +673,7 @@ def test_operator_chains_take_the_fast_path(text, monkeypatch):
     assert _parser_module.QueryParser(None, "AND").parse(text) == expected
 
 
-# -- one parsing rule for an index, its writers and its searchers -------------------------------
+# -- one parsing rule for an index, its writers and its searchers -----------------------------
 
 def test_index_writer_and_searcher_parse_alike(tmp_path):
     from searchlib import QuerySyntaxError

@@ -474,7 +474,7 @@ def test_schema_with_custom_analyzer_object_round_trips_through_index(tmp_path):
     assert [t.term for t in reopened.schema["body"].analyzer("abc DEF 123")] == ["abc"]
 
 
-# -- one rule per value, wherever it is given ---------------------------------------------------
+# -- bools are not numbers --------------------------------------------------------------------
 
 def small_index(tmp_path):
     ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), title=TEXT(stored=True),
@@ -484,8 +484,6 @@ def small_index(tmp_path):
         w.add({"id": "b", "title": "other", "body": "hello again, hello"})
     return ix
 
-
-# -- bools are not numbers -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("params", [{"k1": True}, {"b": True}, {"k1": False}, {"b": False}])
 def test_bm25_refuses_bools(params):
@@ -539,7 +537,7 @@ def test_yaml_text_boost_bool_names_the_field():
     assert info.value.key_path == "schema.body"
 
 
-# -- per-query fields follow the settings' rule ---------------------------------------------------
+# -- per-query fields follow the settings' rule -----------------------------------------------
 
 @pytest.mark.parametrize("boost", [-1, 0, float("nan"), float("inf"), True, "2", None])
 def test_per_query_field_boosts_are_checked_like_settings(tmp_path, boost):
@@ -578,7 +576,7 @@ def test_settings_still_refuse_a_lone_name_and_normalise_in_place():
     assert settings.default_fields == {"body": 1.0}
 
 
-# -- passages: {mode: none} ---------------------------------------------------------------------
+# -- passages: {mode: none} -------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["none", None])
 def test_passages_mapping_with_mode_none_means_no_passages(mode):
@@ -597,7 +595,7 @@ def test_bad_passages_name_the_passages_key(passages):
     assert info.value.key_path == "schema.body.passages"
 
 
-# -- YAML settings go through Settings.from_json ---------------------------------------------------
+# -- YAML settings go through Settings.from_json ----------------------------------------------
 
 def test_settings_from_json_checks_against_a_schema_and_a_bad_highlight():
     schema = Schema(id=ID(unique=True), body=TEXT(stored=True))

@@ -270,7 +270,7 @@ def test_window_passages_are_indexed_as_if_each_window_were_analysed_alone(texts
     assert got == expected
 
 
-# -- passage scores and whole-document hits ----------------------------------------------------
+# -- passage scores and whole-document hits ---------------------------------------------------
 
 WORDS = ("glacier ice melt river valley stone snow summit ridge cloud storm coast harbour ship "
          "wind rain field forest road bridge").split()

@@ -746,7 +746,7 @@ def test_index_search_reads_hits_before_closing(tmp_path):
     assert res[0].passages[0].text == "second about a storyline"
 
 
-# -- the evaluators: norms per BM25 parameters, the term lookup, excluded clauses ------------------
+# -- the evaluators: norms per BM25 parameters, the term lookup, excluded clauses -------------
 
 @pytest.fixture(scope="module")
 def ix(tmp_path_factory):

@@ -12,7 +12,7 @@ from conftest import HAND_MADE_DOCS, ids, ranked
 from searchlib import ID, TEXT, Index, Phrase, QuerySyntaxError, Schema, Term
 from searchlib.analysis import get_analyzer
 
-# -- search semantics on the hand-made corpus ---------------------------------------------------
+# -- search semantics on the hand-made corpus -------------------------------------------------
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):

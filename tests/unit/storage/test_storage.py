@@ -206,7 +206,7 @@ def body_terms(ix: Index) -> list[int]:
     return ix.stats()["fields"]["body"]["terms_per_segment"]
 
 
-# -- merged dictionaries keep only terms with live postings ---------------------------------------
+# -- merged dictionaries keep only terms with live postings -----------------------------------
 
 def test_optimize_drops_terms_whose_documents_were_all_deleted(tmp_path):
     docs = unique_docs(100)
@@ -357,7 +357,7 @@ def test_segment_fully_deleted_disappears(tmp_path):
     assert len(segments) == 1 and segments[0].doc_count == 2
 
 
-# -- deletions files only for segments whose mask changed and that survive the commit ------------
+# -- deletions files only for segments whose mask changed and that survive the commit ---------
 
 def test_updating_a_key_twice_writes_no_deletions_file_for_an_untouched_segment(tmp_path):
     ix = Index.create(tmp_path / "ix", mixed_schema())

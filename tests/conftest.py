@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from searchlib import Index, IndexCorruptError
+from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, Schema
 from searchlib.analysis import Filter
 from searchlib.storage.files import write_array
 from searchlib.storage.manifest import Manifest, generations, manifest_name, read_manifest, write_manifest
@@ -16,6 +16,8 @@ from searchlib.storage.writer import SEGMENTS_DIR
 
 # The checkout under test (the directory holding searchlib/).
 REPO = Path(__file__).resolve().parents[1]
+# This folder: a child Python that imports a test module puts it on sys.path to find this file.
+TESTS = Path(__file__).resolve().parent
 # The evaluation collections live beside the repository: <parent of repo>/shared/data/<name>.
 DATA_DIR = REPO.parent / "shared" / "data"
 
@@ -39,6 +41,29 @@ def ranked(results) -> list:
     return [h.id for h in results]
 
 
+# -- a hand-made corpus -----------------------------------------------------------------------------
+# (id, title, body): phrases across stop words, stems, repeated words, a body of stop words only and an
+# empty one. Searched in unit/search/test_search_semantics.py, scored by rank_bm25 in comparison/.
+HAND_MADE_DOCS = [
+    ("1", "Fox story", "The quick brown fox jumps over the lazy dog."),
+    ("2", "Dog days", "A lazy afternoon: the dog sleeps in the sun."),
+    ("3", "Morning routine", "She runs ten miles every morning."),
+    ("4", "Annual report", "At the end of the year the company reports profits."),
+    ("5", "Fiscal calendar", "The end of the fiscal year is in June."),
+    ("6", "Short story", "The year began and the end came quickly."),
+    ("7", "Bears", "Brown bears and black bears live in the forest."),
+    ("8", "Hound tale", "The fox and the hound are friends."),
+    ("9", "Cats", "Cats chase mice; the cat is quick."),
+    ("10", "Barking", "A black dog barks at the brown fox, the fox runs."),
+    ("11", "Fish", "Fishing in the river: trout, salmon and more fish."),
+    ("12", "Stop words only", "the and of"),
+    ("13", "Chaos", "Dogs and cats living together."),
+    ("14", "Quarterly", "Profits rose at the end of the quarter."),
+    ("15", "Empty body", ""),
+    ("16", "Black dog", "Black dog, black dog: a song about a black dog and a black cat."),
+]
+
+
 # -- building an index ------------------------------------------------------------------------------
 
 def build_in_commits(path: Path, schema, docs: list, commits: int = 1, **writer_options) -> Index:
@@ -50,6 +75,20 @@ def build_in_commits(path: Path, schema, docs: list, commits: int = 1, **writer_
             for doc in docs[start:start + chunk]:
                 w.add(doc)
     return ix
+
+
+def mixed_schema() -> Schema:
+    """A field of every indexed kind: ID, KEYWORD, NUMERIC, TEXT, and TEXT split into paragraphs."""
+    return Schema(id=ID(unique=True, stored=True), tag=KEYWORD(stored=True), n=NUMERIC(),
+                  body=TEXT(analyzer="standard", stored=True),
+                  notes=TEXT(analyzer="standard", passages="paragraph"))
+
+
+def unique_docs(n: int) -> list[dict]:
+    """`n` documents of mixed_schema(), d0 to d<n-1>: words of their own (uniq<i>, t<i>, note<i>)
+    beside words they all share."""
+    return [{"id": f"d{i}", "tag": f"t{i}", "n": i, "body": f"common uniq{i}",
+             "notes": f"shared words\n\nnote{i} here"} for i in range(n)]
 
 
 # -- damaging an index -------------------------------------------------------------------------------

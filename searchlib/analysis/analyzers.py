@@ -19,7 +19,7 @@ from .tokenizers import TOKENIZERS, RegexTokenizer, Token, Tokenizer
 # Distinct words remembered per analyzer before the cache starts over (cleared at once: frequent
 # words return after a few misses). An entry costs ~60-120 bytes (the word, often its own term
 # string, the dict slot), so a full cache holds ~100 MB; read at every miss, so tests can lower it.
-_CACHE_LIMIT = 1_000_000
+CACHE_LIMIT = 1_000_000
 
 
 class Analyzer:
@@ -60,7 +60,7 @@ class Analyzer:
         try:
             return cache[word]
         except KeyError:
-            if len(cache) >= _CACHE_LIMIT:
+            if len(cache) >= CACHE_LIMIT:
                 cache.clear()
             result = cache[word] = self.map_word(word)
             return result
@@ -182,9 +182,9 @@ PRESETS["snowball-english"] = _language("english")
 # One shared Analyzer per preset name and per spec, so a word cache is filled once per process
 # however many fields, schemas and indexes use the analyzer (Schema.from_json rebuilds fields at
 # every open). Analyzers are not changed after construction, so sharing them is safe. Distinct
-# specs are few in practice; past _SPEC_LIMIT entries the spec instances are forgotten (fields keep
-# theirs).
-_SPEC_LIMIT = 1_000
+# specs are few in practice; past SPEC_LIMIT entries the spec instances are forgotten (fields keep
+# theirs); read at every new spec, so tests can lower it.
+SPEC_LIMIT = 1_000
 _preset_instances: dict[str, Analyzer] = {}
 _spec_instances: dict[str, Analyzer] = {}
 
@@ -256,7 +256,7 @@ def from_spec(spec: dict) -> Analyzer:
             return analyzer
         canonical = _spec_key(analyzer.spec())
         analyzer = _spec_instances.get(canonical, analyzer) if canonical is not None else analyzer
-        if len(_spec_instances) + 2 > _SPEC_LIMIT:
+        if len(_spec_instances) + 2 > SPEC_LIMIT:
             _spec_instances.clear()
         _spec_instances[key] = analyzer
         if canonical is not None:

@@ -13,6 +13,7 @@ import fcntl
 import os
 import time
 from pathlib import Path
+from typing import Protocol
 
 from ..errors import IndexLockedError
 
@@ -20,6 +21,14 @@ LOCK_NAME = "write.lock"
 MAX_RETRY_DELAY = 0.1  # the longest pause, in seconds, between two attempts of a waiting writer
 
 _HELD: set[int] = set()  # descriptors of the locks this process holds
+
+
+class Clock(Protocol):
+    """What a waiting writer reads the time with: the `time` module, or a test's stand-in."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
 
 
 def _close_in_child() -> None:
@@ -45,9 +54,12 @@ class WriteLock:
         self._fd: int | None = None
         self._pid = 0  # the process that acquired the lock
 
-    def acquire(self, timeout: float = 0.0) -> "WriteLock":
+    def acquire(self, timeout: float = 0.0, clock: Clock = time) -> "WriteLock":
+        """Take the lock, trying again for up to `timeout` seconds (pauses of at most
+        MAX_RETRY_DELAY) while another writer holds it; then IndexLockedError. `clock` tells the
+        time and pauses: the time module unless a test passes its own."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + max(0.0, timeout)
+        deadline = clock.monotonic() + max(0.0, timeout)
         delay = 0.005
         while True:
             try:
@@ -57,11 +69,11 @@ class WriteLock:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     os.close(fd)
                     raise
-                if time.monotonic() >= deadline:
+                if clock.monotonic() >= deadline:
                     os.close(fd)
                     waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
                     raise IndexLockedError(f"another writer holds {self.path}{waited}") from None
-                time.sleep(delay)
+                clock.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())

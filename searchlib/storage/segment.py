@@ -39,7 +39,9 @@ from .stored import StoredReader, write_stored
 
 META = "meta.json"
 MISSING_TIME = np.iinfo(np.int64).min
-_STRIDE = np.int64(1) << np.int64(32)  # positions stay below 2**31, so unit * _STRIDE + position is unique
+# positions stay below 2**31, so unit * POSITION_STRIDE + position is unique (a position key)
+POSITION_STRIDE = np.int64(1) << np.int64(32)
+_STRIDE = POSITION_STRIDE  # temporary alias: query/evaluate.py imports this name until it moves to POSITION_STRIDE
 _POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader keeps (32 MB)
 
 
@@ -290,7 +292,7 @@ class FieldReader:
     def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""
         a, b = self.ptr[tid:tid + 2].tolist()
-        starts = self.unit[a:b] * _STRIDE
+        starts = self.unit[a:b] * POSITION_STRIDE
         if offset:
             starts -= offset
         keys = starts.repeat(self.tf[a:b])

@@ -28,11 +28,12 @@ import numpy as np
 
 from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
+from .components import SEGMENTS_DIR, Component, segment_number
 from .files import mismatch, missing, read_array
 from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest
 from .segment import META, column_problem, deletes_problem, meta_problem
 from .stored import BLOCK_DOCS, DATA, POINTERS
-from .writer import KEEP_MANIFESTS, SEGMENTS_DIR, leftovers
+from .writer import KEEP_MANIFESTS, leftovers
 
 
 @dataclass
@@ -147,8 +148,8 @@ def _check_manifest(manifest: Manifest, path: Path, report: CheckReport) -> None
     for e in manifest.segments:
         if e.doc_count < 0 or not 0 <= e.deleted <= e.doc_count:
             report.add(path, f"segment {e.name}: impossible counts ({e.doc_count} documents, {e.deleted} deleted)")
-        number = e.name.rsplit("-", 1)[-1]
-        if number.isdigit() and int(number) > manifest.counter:
+        number = segment_number(e.name)
+        if number is not None and number > manifest.counter:
             report.add(path, f"segment {e.name} is numbered above the segment counter {manifest.counter}")
         if META not in e.files:
             report.add(path, f"segment {e.name}: no {META} entry")
@@ -260,9 +261,9 @@ class _SegmentStructure:
         meta = self.meta() if structure else None
         if meta is not None:
             for name, info in meta.get("fields", {}).items():
-                self.guarded(f"{name}.ptr.npy", lambda: self.field(name, info, doc_count))
+                self.guarded(Component.PTR.file(name), lambda: self.field(name, info, doc_count))
             for fname in self.entry.files:
-                if fname.endswith(".col.npy"):
+                if Component.COLUMN.field_of(fname) is not None:
                     self.guarded(fname, lambda: self.column(fname, doc_count))
             self.guarded(POINTERS, lambda: self.stored(doc_count))
         if deletes and self.entry.deletes is not None:
@@ -289,45 +290,45 @@ class _SegmentStructure:
     def field(self, name: str, info: dict, doc_count: int) -> None:
         terms = self.trie(name, info)
         n_terms = len(terms) if terms is not None else int(info.get("terms", -1))
-        ptr = self.array(f"{name}.ptr.npy")
+        ptr = self.array(Component.PTR.file(name))
         if ptr.ndim != 1 or len(ptr) != n_terms + 1:
-            self.problem(f"{name}.ptr.npy", f"has {len(ptr)} entries for {n_terms} terms (expected terms + 1)")
+            self.problem(Component.PTR.file(name), f"has {len(ptr)} entries for {n_terms} terms (expected terms + 1)")
             raise _Skip
         if len(ptr) and (ptr[0] != 0 or np.any(np.diff(ptr) < 0)):
-            self.problem(f"{name}.ptr.npy", "posting pointers do not start at 0 and increase")
+            self.problem(Component.PTR.file(name), "posting pointers do not start at 0 and increase")
             raise _Skip
         postings = int(ptr[-1])
         if postings != info.get("postings"):
-            self.problem(f"{name}.ptr.npy", f"points at {postings} postings, meta.json says {info.get('postings')}")
+            self.problem(Component.PTR.file(name), f"points at {postings} postings, meta.json says {info.get('postings')}")
         units = int(info.get("units", doc_count))
-        unit = self.optional(lambda: self.array(f"{name}.unit.npy"))
-        tf = self.optional(lambda: self.array(f"{name}.tf.npy"))
+        unit = self.optional(lambda: self.array(Component.UNIT.file(name)))
+        tf = self.optional(lambda: self.array(Component.TF.file(name)))
         if unit is not None:
             if len(unit) != postings:
-                self.problem(f"{name}.unit.npy", f"has {len(unit)} postings, the pointers say {postings}")
+                self.problem(Component.UNIT.file(name), f"has {len(unit)} postings, the pointers say {postings}")
             elif postings:
                 if int(unit.max()) >= units:
-                    self.problem(f"{name}.unit.npy", f"a unit number reaches {int(unit.max())}, "
+                    self.problem(Component.UNIT.file(name), f"a unit number reaches {int(unit.max())}, "
                                                       f"but there are {units} units")
                 starts = np.zeros(postings, dtype=bool)
                 starts[ptr[:-1][ptr[:-1] < postings]] = True
                 ascending = np.diff(unit.astype(np.int64)) > 0
                 if not np.all(ascending | starts[1:]):
-                    self.problem(f"{name}.unit.npy", "units of a term are not in ascending order")
+                    self.problem(Component.UNIT.file(name), "units of a term are not in ascending order")
         if tf is not None:
             if len(tf) != postings:
-                self.problem(f"{name}.tf.npy", f"has {len(tf)} frequencies, the pointers say {postings}")
+                self.problem(Component.TF.file(name), f"has {len(tf)} frequencies, the pointers say {postings}")
             elif postings and int(tf.min()) < 1:
-                self.problem(f"{name}.tf.npy", "a term frequency is 0")
+                self.problem(Component.TF.file(name), "a term frequency is 0")
         if info.get("positions"):
-            self.guarded(f"{name}.pos.npy", lambda: self.positions(name, ptr, tf, postings))
+            self.guarded(Component.POS.file(name), lambda: self.positions(name, ptr, tf, postings))
         if "units" in info:
-            self.guarded(f"{name}.len.npy", lambda: self.lengths(name, info, units))
+            self.guarded(Component.LEN.file(name), lambda: self.lengths(name, info, units))
         if info.get("split"):
-            self.guarded(f"{name}.udoc.npy", lambda: self.passages(name, units, doc_count))
+            self.guarded(Component.UDOC.file(name), lambda: self.passages(name, units, doc_count))
         if "pairs" in info:
-            self.guarded(f"{name}.pairkey.npy", lambda: self.pairs(name, info, n_terms, units))
-        self.guarded(f"{name}.lex.txt", lambda: self.lexicon(name, terms, n_terms))
+            self.guarded(Component.PAIRKEY.file(name), lambda: self.pairs(name, info, n_terms, units))
+        self.guarded(Component.LEX.file(name), lambda: self.lexicon(name, terms, n_terms))
 
     def optional(self, load: Callable[[], np.ndarray]) -> np.ndarray | None:
         try:
@@ -336,7 +337,7 @@ class _SegmentStructure:
             return None
 
     def trie(self, name: str, info: dict) -> marisa_trie.Trie | None:
-        fname = f"{name}.trie"
+        fname = Component.TRIE.file(name)
         if fname not in self.entry.files:
             self.problem(fname, "missing from the manifest")
             return None
@@ -353,81 +354,81 @@ class _SegmentStructure:
         return trie
 
     def positions(self, name: str, ptr: np.ndarray, tf: np.ndarray | None, postings: int) -> None:
-        pptr = self.array(f"{name}.pptr.npy")
-        pos = self.array(f"{name}.pos.npy")
+        pptr = self.array(Component.PPTR.file(name))
+        pos = self.array(Component.POS.file(name))
         if tf is None or len(tf) != postings:
             raise _Skip
         cum = np.zeros(postings + 1, dtype=np.int64)
         np.cumsum(tf, out=cum[1:])
         if len(pos) != cum[-1]:
-            self.problem(f"{name}.pos.npy", f"has {len(pos)} positions, the term frequencies sum to {int(cum[-1])}")
+            self.problem(Component.POS.file(name), f"has {len(pos)} positions, the term frequencies sum to {int(cum[-1])}")
         if pptr.ndim != 1 or len(pptr) != len(ptr) or not np.array_equal(pptr, cum[ptr]):
-            self.problem(f"{name}.pptr.npy", "position pointers do not match the term frequencies")
+            self.problem(Component.PPTR.file(name), "position pointers do not match the term frequencies")
 
     def pairs(self, name: str, info: dict, n_terms: int, units: int) -> None:
         """Pair postings (pairs.py): what a searcher requires (pairs.problems: types, counts),
         then keys strictly ascending with both term ids in the dictionary, every pair with a
         posting, frequencies of at least 1, units in range and ascending within a pair."""
-        names = {suffix: f"{name}.{suffix}.npy" for suffix in pair_files.SUFFIXES}
+        names = {component: component.file(name) for component in pair_files.COMPONENTS}
         arrays = [self.array(fname) for fname in names.values()]
         found = pair_files.problems(arrays, info.get("pairs"), info.get("pair_postings"))
-        for suffix, message in found:
-            self.problem(names[suffix], message)
+        for component, message in found:
+            self.problem(names[component], message)
         if found:
             raise _Skip
         keys, ptr, unit, tf = arrays
         ascending = bool(np.all(keys[1:] > keys[:-1]))
         if len(keys) and (not ascending or int(keys[-1] >> np.uint64(32)) >= n_terms
                           or int((keys & np.uint64(0xFFFFFFFF)).max()) >= n_terms):
-            self.problem(names["pairkey"], "pair keys are not ascending term-id pairs of this dictionary")
+            self.problem(names[Component.PAIRKEY], "pair keys are not ascending term-id pairs of this dictionary")
         if np.any(np.diff(ptr) < 1):
-            self.problem(names["pairptr"], "pair pointers do not run from 0 to the pair postings")
+            self.problem(names[Component.PAIRPTR], "pair pointers do not run from 0 to the pair postings")
             raise _Skip
         if len(unit):
             if int(tf.min()) < 1:
-                self.problem(names["pairtf"], "a pair frequency is 0")
+                self.problem(names[Component.PAIRTF], "a pair frequency is 0")
             starts = np.zeros(len(unit), dtype=bool)
             starts[ptr[:-1]] = True
             if int(unit.max()) >= units or not np.all((np.diff(unit.astype(np.int64)) > 0) | starts[1:]):
-                self.problem(names["pairunit"], "pair units are out of range or not ascending within a pair")
+                self.problem(names[Component.PAIRUNIT], "pair units are out of range or not ascending within a pair")
 
     def lengths(self, name: str, info: dict, units: int) -> None:
-        lengths = self.array(f"{name}.len.npy")
+        lengths = self.array(Component.LEN.file(name))
         if len(lengths) != units:
-            self.problem(f"{name}.len.npy", f"has {len(lengths)} lengths, meta.json says {units} units")
+            self.problem(Component.LEN.file(name), f"has {len(lengths)} lengths, meta.json says {units} units")
             return
         if int(lengths.sum(dtype=np.int64)) != info.get("tokens"):
-            self.problem(f"{name}.len.npy", f"lengths sum to {int(lengths.sum(dtype=np.int64))} tokens, "
+            self.problem(Component.LEN.file(name), f"lengths sum to {int(lengths.sum(dtype=np.int64))} tokens, "
                                             f"meta.json says {info.get('tokens')}")
         if "nonempty" in info and int(np.count_nonzero(lengths)) != info["nonempty"]:
-            self.problem(f"{name}.len.npy", "the count of non-empty units differs from meta.json")
+            self.problem(Component.LEN.file(name), "the count of non-empty units differs from meta.json")
 
     def passages(self, name: str, units: int, doc_count: int) -> None:
-        udoc = self.array(f"{name}.udoc.npy")
+        udoc = self.array(Component.UDOC.file(name))
         if len(udoc) != units:
-            self.problem(f"{name}.udoc.npy", f"has {len(udoc)} entries, meta.json says {units} units")
+            self.problem(Component.UDOC.file(name), f"has {len(udoc)} entries, meta.json says {units} units")
         elif units and (int(udoc.max()) >= doc_count or np.any(np.diff(udoc.astype(np.int64)) < 0)):
-            self.problem(f"{name}.udoc.npy", "passage documents are out of range or out of order")
-        span = self.array(f"{name}.uspan.npy")
+            self.problem(Component.UDOC.file(name), "passage documents are out of range or out of order")
+        span = self.array(Component.USPAN.file(name))
         if span.shape != (units, 2):
-            self.problem(f"{name}.uspan.npy", f"has shape {span.shape}, expected ({units}, 2)")
+            self.problem(Component.USPAN.file(name), f"has shape {span.shape}, expected ({units}, 2)")
         elif units and np.any(span[:, 0] > span[:, 1]):
-            self.problem(f"{name}.uspan.npy", "a passage ends before it starts")
+            self.problem(Component.USPAN.file(name), "a passage ends before it starts")
 
     def lexicon(self, name: str, trie: marisa_trie.Trie | None, n_terms: int) -> None:
-        fname = f"{name}.lex.txt"
-        offsets = self.array(f"{name}.lexoff.npy")
-        ids = self.array(f"{name}.lexid.npy")
+        fname = Component.LEX.file(name)
+        offsets = self.array(Component.LEXOFF.file(name))
+        ids = self.array(Component.LEXID.file(name))
         if fname not in self.entry.files:
             self.problem(fname, "missing from the manifest")
             return
         size = int(self.entry.files[fname].get("size", -1))
         if len(offsets) != n_terms + 1 or offsets[0] != 0 or offsets[-1] != size or np.any(np.diff(offsets) < 1):
-            self.problem(f"{name}.lexoff.npy", f"offsets do not cover {fname} term by term")
+            self.problem(Component.LEXOFF.file(name), f"offsets do not cover {fname} term by term")
             return
         if len(ids) != n_terms or (n_terms and (ids.min() < 0 or ids.max() >= n_terms
                                                or np.any(np.bincount(ids, minlength=n_terms) != 1))):
-            self.problem(f"{name}.lexid.npy", "is not an ordering of the term ids")
+            self.problem(Component.LEXID.file(name), "is not an ordering of the term ids")
             return
         if fname not in self.good or trie is None:
             return

@@ -14,10 +14,11 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import IndexCorruptError
+from .components import Component
 from .files import load_array, missing, verify, write_array, write_stream
 
 BLOCK_DOCS = 16
-DATA, POINTERS = "stored.bin", "stored.ptr.npy"
+DATA, POINTERS = Component.STORED.file(), Component.STORED_PTR.file()
 
 
 def _compress_block(block: list[dict]) -> bytes:

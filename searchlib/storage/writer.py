@@ -33,13 +33,13 @@ from ..errors import DocumentError, IndexCorruptError, SchemaError, SearchlibErr
 from ..schema import Schema
 from .analyze import Analysis
 from .buffer import SegmentBuffer
+from .components import SEGMENTS_DIR, Component, segment_name
 from .files import fsync_dir
 from .lock import WriteLock
 from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest, write_manifest
 from .merge import MERGE_FACTOR, merge_segments, plan_merges
 from .segment import SegmentReader, read_meta, write_deletes
 
-SEGMENTS_DIR = "segments"
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 
 
@@ -239,7 +239,7 @@ class IndexWriter:
         for entry in changed:
             if entry.name not in surviving:
                 continue  # merged away
-            fname = f"del-{gen:010d}.npy"
+            fname = Component.DELETES.file(generation=gen)
             files = dict(entry.files)
             files.pop(entry.deletes, None)
             path = self._segment_path(entry.name) / fname
@@ -333,7 +333,7 @@ class IndexWriter:
 
     def _next_name(self) -> str:
         self._counter += 1
-        return f"seg-{self._counter:08d}"
+        return segment_name(self._counter)
 
     def _open(self, entry: SegmentEntry, fields: "set[str] | None" = None) -> SegmentReader:
         """Open a segment, checking meta.json against the entry's document count and the deletions

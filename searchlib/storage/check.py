@@ -30,10 +30,9 @@ from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
 from .components import SEGMENTS_DIR, Component, segment_number
 from .files import mismatch, missing, read_array
-from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest
+from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
 from .segment import META, column_problem, deletes_problem, meta_problem
 from .stored import BLOCK_DOCS, DATA, POINTERS
-from .writer import KEEP_MANIFESTS, leftovers
 
 
 @dataclass

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import IndexCorruptError, IndexFileMissingError
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}\Z")
+TEMP_SUFFIX = ".tmp"  # of a file atomic_write has not renamed into place yet
 _CHUNK = 1 << 20
 
 
@@ -99,7 +100,7 @@ def write_array(path: Path, array: np.ndarray) -> dict:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + TEMP_SUFFIX)
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()

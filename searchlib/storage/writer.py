@@ -36,11 +36,11 @@ from .buffer import SegmentBuffer
 from .components import SEGMENTS_DIR, Component, segment_name
 from .files import fsync_dir
 from .lock import WriteLock
-from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest, write_manifest
+from .manifest import (KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest,
+                       write_manifest)
 from .merge import MERGE_FACTOR, merge_segments, plan_merges
 from .segment import SegmentReader, read_meta, write_deletes
 
-KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 
 
 class IndexWriter:
@@ -421,18 +421,3 @@ class IndexWriter:
             else:
                 path.unlink(missing_ok=True)
 
-
-def leftovers(directory: Path, referenced: dict[str, set[str]]) -> list[Path]:
-    """What in an index directory no kept commit references (`referenced`: segment -> its files):
-    temporary files, segment directories and files inside kept segments. The next writer deletes
-    them; `check` lists them."""
-    found = [p for p in sorted(directory.iterdir()) if p.name.endswith(".tmp")]
-    seg_root = directory / SEGMENTS_DIR
-    if not seg_root.is_dir() or seg_root.is_symlink():
-        return found
-    for seg in sorted(seg_root.iterdir()):
-        if seg.name not in referenced:
-            found.append(seg)
-        elif seg.is_dir() and not seg.is_symlink():
-            found += [f for f in sorted(seg.iterdir()) if f.name not in referenced[seg.name]]
-    return found

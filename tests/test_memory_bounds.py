@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, build_in_commits, run_python, subprocess_env
 from searchlib import ID, KEYWORD, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, analyzers, stemming
-from searchlib.storage import analyze, buffer, merge
+from searchlib.storage import analyze, arrays, buffer, merge
 from searchlib.storage.merge import plan_merges
 
 # Many distinct words (so small caches overflow often), a few frequent ones (so queries match).
@@ -317,9 +317,9 @@ def test_release_free_memory_is_harmless():
     import platform
 
     if platform.libc_ver()[0] == "glibc":  # the memory bound while indexing relies on malloc_trim here
-        assert buffer._malloc_trim is not None
-    assert buffer.release_free_memory() is None
-    assert buffer.release_free_memory() is None
+        assert arrays._malloc_trim is not None
+    assert arrays.release_free_memory() is None
+    assert arrays.release_free_memory() is None
 
 
 def test_writer_applies_the_merge_token_cap(tmp_path, monkeypatch):

@@ -24,8 +24,7 @@ from typing import Iterator
 import marisa_trie
 import numpy as np
 
-from .arrays import chunks, gather_ranges, release_pages
-from .buffer import release_free_memory
+from .arrays import chunks, gather_ranges, release_free_memory, release_pages
 from .pairs import merge as merge_pairs
 from .segment import FieldArrays, SegmentReader, write_segment
 

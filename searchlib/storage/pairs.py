@@ -77,6 +77,11 @@ def pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return first.astype(np.uint64) << _SHIFT | second.astype(np.uint64)
 
 
+def pair_terms(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The term ids (int64) of the first and the second word of each pair key."""
+    return (keys >> _SHIFT).astype(np.int64), (keys & _LOW).astype(np.int64)
+
+
 def postings(keys: np.ndarray, units: np.ndarray, tf: np.ndarray | None = None) -> PairArrays:
     """Pair postings from occurrences (`tf` None: one each) or postings (`tf` given) listed in
     ascending unit order within each key; occurrences of a key in one unit are counted together."""
@@ -128,8 +133,7 @@ def merge(parts: list[tuple[PairArrays, np.ndarray, np.ndarray, np.ndarray]], ch
         counts = _kept_counts(pa, keep_unit, chunk)
         survives = counts > 0
         old = np.asarray(pa.keys)[survives]
-        first = remap[(old >> _SHIFT).astype(np.int64)]
-        second = remap[(old & _LOW).astype(np.int64)]
+        first, second = (remap[ids] for ids in pair_terms(old))
         if len(old) and min(int(first.min()), int(second.min())) < 0:
             raise ValueError("a pair with surviving postings has a word dropped from the merged dictionary")
         kept.append(counts)

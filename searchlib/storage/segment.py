@@ -145,8 +145,76 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
     return files
 
 
-class FieldReader:
-    """Memory-mapped postings of one field in one segment."""
+def open_trie(path: Path) -> marisa_trie.Trie:
+    """The term dictionary at `path`, memory-mapped (the file verified first, by the caller)."""
+    trie = marisa_trie.Trie()
+    try:
+        trie.mmap(str(path))
+    except Exception as exc:  # marisa raises plain exceptions for malformed files
+        if not path.exists():
+            raise missing(path) from None
+        raise IndexCorruptError(str(path), f"unreadable term dictionary: {exc}") from None
+    return trie
+
+
+class TermList:
+    """A field's terms in code-point order, each followed by a newline (`data`, the LEX file
+    memory-mapped), with the byte offset (`lex_offsets`) and term id (`lex_ids`) of each: ranges
+    and patterns over the whole dictionary, in C. Searching reads it through a FieldReader;
+    `check` walks it term by term through the same code."""
+
+    def __init__(self, path: Path, size: int, offsets: np.ndarray, ids: np.ndarray):
+        """Map the term list at `path` (`size` bytes, verified by the caller)."""
+        try:
+            self.data = np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+        except FileNotFoundError:
+            raise missing(path) from None
+        self.lex_offsets, self.lex_ids = offsets, ids
+        self._lex_text: str | None = None
+
+    @property
+    def term_count(self) -> int:
+        return len(self.lex_offsets) - 1
+
+    def term_at(self, rank: int) -> str:
+        """The term at position `rank` in code-point order."""
+        a, b = int(self.lex_offsets[rank]), int(self.lex_offsets[rank + 1])
+        return self.data[a:b - 1].tobytes().decode("utf-8")
+
+    def rank(self, term: str, after: bool = False) -> int:
+        """How many terms sort before `term` (or up to and including it, with `after`)."""
+        lo, hi = 0, self.term_count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            t = self.term_at(mid)
+            if t < term or (after and t == term):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def rank_range(self, low: str | None, high: str | None, include_low: bool = True,
+                   include_high: bool = True) -> tuple[int, int]:
+        """[start, end) of the terms between `low` and `high` in the sorted term list (None: open
+        end; a bound not included is strict), by two binary searches."""
+        start = 0 if low is None else self.rank(low, after=not include_low)
+        end = self.term_count if high is None else self.rank(high, after=include_high)
+        return start, max(start, end)
+
+    def lex_text(self) -> str:
+        """The whole sorted dictionary as one string, a term per line (decoded once, then cached)."""
+        if self._lex_text is None:
+            self._lex_text = self.data.tobytes().decode("utf-8")
+        return self._lex_text
+
+    def terms_matching(self, pattern: "re.Pattern[str]") -> list[str]:
+        """Terms the compiled pattern matches whole; the pattern is run over the sorted term list
+        (`^` and `$` anchored per line, re.MULTILINE), so the scan happens in C."""
+        return pattern.findall(self.lex_text())
+
+
+class FieldReader(TermList):
+    """Memory-mapped postings of one field in one segment, and its sorted term list."""
 
     def __init__(self, directory: Path, name: str, files: dict[str, dict], info: dict, doc_count: int):
         self.name = name
@@ -162,13 +230,7 @@ class FieldReader:
 
         trie_path = directory / Component.TRIE.file(name)
         verify(trie_path, listed(Component.TRIE))
-        self.trie = marisa_trie.Trie()
-        try:
-            self.trie.mmap(str(trie_path))
-        except Exception as exc:  # marisa raises plain exceptions for malformed files
-            if not trie_path.exists():
-                raise missing(trie_path) from None
-            raise IndexCorruptError(str(trie_path), f"unreadable term dictionary: {exc}") from None
+        self.trie = open_trie(trie_path)
 
         def arr(component: Component, required: bool = False):
             if component.file(name) in files or required:
@@ -184,13 +246,8 @@ class FieldReader:
         self._pos_cached = 0
         lex_path = directory / Component.LEX.file(name)
         verify(lex_path, listed(Component.LEX))
-        size = listed(Component.LEX)["size"]
-        try:
-            self._lex = np.memmap(lex_path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
-        except FileNotFoundError:
-            raise missing(lex_path) from None
-        self._lex_text: str | None = None
-        self.lex_offsets, self.lex_ids = arr(Component.LEXOFF, True), arr(Component.LEXID, True)
+        super().__init__(lex_path, listed(Component.LEX)["size"], arr(Component.LEXOFF, True),
+                         arr(Component.LEXID, True))
         if len(self.lex_offsets) != len(self.trie) + 1:
             raise IndexCorruptError(str(directory / Component.LEXOFF.file(name)), "does not match the term dictionary")
         if len(self.ptr) != len(self.trie) + 1:
@@ -225,43 +282,6 @@ class FieldReader:
         if unit >= len(terms) or terms[unit] < 0:
             return None
         return self.trie.restore_key(int(terms[unit]))
-
-    # -- the sorted term list: ranges and patterns over the whole dictionary, in C ---------------
-    def term_at(self, rank: int) -> str:
-        """The term at position `rank` in code-point order."""
-        a, b = int(self.lex_offsets[rank]), int(self.lex_offsets[rank + 1])
-        return self._lex[a:b - 1].tobytes().decode("utf-8")
-
-    def rank(self, term: str, after: bool = False) -> int:
-        """How many terms sort before `term` (or up to and including it, with `after`)."""
-        lo, hi = 0, len(self.trie)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            t = self.term_at(mid)
-            if t < term or (after and t == term):
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
-
-    def rank_range(self, low: str | None, high: str | None, include_low: bool = True,
-                   include_high: bool = True) -> tuple[int, int]:
-        """[start, end) of the terms between `low` and `high` in the sorted term list (None: open
-        end; a bound not included is strict), by two binary searches."""
-        start = 0 if low is None else self.rank(low, after=not include_low)
-        end = len(self.trie) if high is None else self.rank(high, after=include_high)
-        return start, max(start, end)
-
-    def lex_text(self) -> str:
-        """The whole sorted dictionary as one string, a term per line (decoded once, then cached)."""
-        if self._lex_text is None:
-            self._lex_text = self._lex.tobytes().decode("utf-8")
-        return self._lex_text
-
-    def terms_matching(self, pattern: "re.Pattern[str]") -> list[str]:
-        """Terms the compiled pattern matches whole; the pattern is run over the sorted term list
-        (`^` and `$` anchored per line, re.MULTILINE), so the scan happens in C."""
-        return pattern.findall(self.lex_text())
 
     def term_id(self, term: str) -> int:
         """The term's id, or -1 when the segment does not hold it."""
@@ -377,6 +397,16 @@ def deletes_problem(packed: np.ndarray, doc_count: int, deleted: int | None = No
     return None
 
 
+def load_meta(path: Path):
+    """The decoded meta.json at `path` (verified by the caller), not yet judged (meta_problem)."""
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise missing(path) from None
+    except ValueError as exc:
+        raise IndexCorruptError(str(path), f"unreadable: {exc}") from None
+
+
 def read_meta(directory: Path, files: dict[str, dict], doc_count: int | None = None) -> dict:
     """A segment's verified meta.json: its document count and per-field counts (terms, postings,
     units, tokens); with the manifest's `doc_count`, checked against it."""
@@ -384,12 +414,7 @@ def read_meta(directory: Path, files: dict[str, dict], doc_count: int | None = N
     if META not in files:
         raise IndexCorruptError(str(path), "missing from the manifest")
     verify(path, files[META])
-    try:
-        meta = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise missing(path) from None
-    except ValueError as exc:
-        raise IndexCorruptError(str(path), f"unreadable: {exc}") from None
+    meta = load_meta(path)
     problem = meta_problem(meta, doc_count)
     if problem is not None:
         raise IndexCorruptError(str(path), problem)

@@ -67,7 +67,8 @@ class StoredReader:
             raise missing(self.path) from None
         self._cache: tuple[int, list] | None = None
 
-    def _block(self, b: int) -> list:
+    def block(self, b: int) -> list:
+        """The decoded stored block `b`: documents as stored, not copied (see `get`)."""
         if self._cache is not None and self._cache[0] == b:
             return self._cache[1]
         if not 0 <= b < len(self.offsets) - 1:
@@ -83,7 +84,7 @@ class StoredReader:
     def get(self, doc: int) -> dict:
         """The document's stored values: a copy the caller may change (the decoded block is
         cached for the next read of a neighbouring document and must stay as stored)."""
-        block = self._block(doc // BLOCK_DOCS)
+        block = self.block(doc // BLOCK_DOCS)
         try:
             found = block[doc % BLOCK_DOCS]
         except IndexError:

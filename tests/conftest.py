@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from searchlib import Index, IndexCorruptError
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.files import write_array
 from searchlib.storage.manifest import Manifest, generations, manifest_name, read_manifest, write_manifest
-from searchlib.storage.writer import SEGMENTS_DIR
 
 # The checkout under test (the directory holding searchlib/).
 REPO = Path(__file__).resolve().parents[1]

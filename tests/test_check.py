@@ -18,8 +18,8 @@ from conftest import assert_searcher_refuses, edit_manifest, flip_byte, rewrite,
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, Schema
 from searchlib.cli import main
 from searchlib.storage.check import check_index
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import generations, manifest_name, read_manifest
-from searchlib.storage.writer import SEGMENTS_DIR
 
 
 def check_schema() -> Schema:

@@ -15,8 +15,9 @@ import pytest
 from conftest import REPO, build_in_commits, run_python, subprocess_env
 from searchlib import ID, KEYWORD, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, analyzers, stemming
-from searchlib.storage import analyze, arrays, buffer, merge
-from searchlib.storage.merge import plan_merges
+from searchlib.indexing import analyze, buffer, merge
+from searchlib.indexing.merge import plan_merges
+from searchlib.storage import arrays
 
 # Many distinct words (so small caches overflow often), a few frequent ones (so queries match).
 SYLLABLES = "ka lo mi nu pe ra si to vu ze ban cor dil fen gat hum".split()
@@ -153,7 +154,7 @@ import json, random, sys
 sys.path.insert(0, sys.argv[2])
 from test_memory_bounds import build, make_docs, results, schema
 from searchlib import Index
-from searchlib.storage import analyze, buffer
+from searchlib.indexing import analyze, buffer
 
 docs = make_docs(300)
 reference = results(build(sys.argv[1] + "/ref", docs))

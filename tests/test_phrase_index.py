@@ -26,9 +26,9 @@ from searchlib.query import evaluate as evaluate_module
 from searchlib.query.evaluate import SegmentEvaluator
 from searchlib.storage import pairs as pairs_module
 from searchlib.storage.check import check_index
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import read_manifest
 from searchlib.storage.pairs import PairArrays, from_tokens, merge, pair_key, postings
-from searchlib.storage.writer import SEGMENTS_DIR
 
 ENGLISH = get_analyzer("english")
 CONTENT = ["rate", "growth", "new", "york", "market", "price", "high", "low"]

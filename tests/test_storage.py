@@ -15,9 +15,9 @@ from conftest import (REPO, assert_searcher_refuses, build_in_commits, edit_mani
                       truncate)
 from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, DocumentError, Index, IndexCorruptError,
                        IndexLockedError, IndexNotFoundError, Schema, SearchlibError)
+from searchlib.indexing.merge import plan_merges
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import read_manifest
-from searchlib.storage.merge import plan_merges
-from searchlib.storage.writer import SEGMENTS_DIR
 
 WORDS = ("apple banana cherry delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
          "quebec romeo sierra tango uniform victor whiskey xray yankee zulu river stone cloud forest").split()

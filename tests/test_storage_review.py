@@ -16,10 +16,11 @@ from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, Schema
 from searchlib.index import Writer
 from searchlib.query import evaluate as evaluate_module
 from searchlib.query.evaluate import SegmentEvaluator
-from searchlib.storage import analyze, check, files, writer as writer_module
+from searchlib.indexing import analyze, writer as writer_module
+from searchlib.storage import check, files
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import read_manifest
 from searchlib.storage.segment import SegmentReader
-from searchlib.storage.writer import SEGMENTS_DIR
 
 
 def schema() -> Schema:
@@ -205,7 +206,7 @@ def test_writer_forgets_numberings_when_the_limit_is_lowered_mid_batch(tmp_path,
 
 
 def test_flushing_empties_the_field_buffers():
-    from searchlib.storage.buffer import SegmentBuffer
+    from searchlib.indexing.buffer import SegmentBuffer
     buf = SegmentBuffer(schema(), analyze.Analysis(schema(), workers=1))
     buf.add({"id": "a", "tag": "k", "body": "x y", "notes": "p q\n\nr s"})
     buf.drain()

@@ -12,8 +12,8 @@ import pytest
 import searchlib.search as search_module
 from searchlib import ID, KEYWORD, NUMERIC, STORED, TEXT, Index, IndexCorruptError, IndexFileMissingError, Schema
 from searchlib.search import Searcher
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import read_manifest
-from searchlib.storage.writer import SEGMENTS_DIR
 
 from conftest import rewrite
 

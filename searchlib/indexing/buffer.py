@@ -20,9 +20,9 @@ import numpy as np
 
 from ..errors import DocumentError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from ..storage.arrays import release_free_memory
+from ..storage.segment import MISSING_TIME, FieldArrays, write_segment
 from .analyze import Analysis, Source, TextBatch
-from .arrays import release_free_memory
-from .segment import MISSING_TIME, FieldArrays, write_segment
 
 # The largest field value accepted, in bytes of UTF-8 (TEXT, ID, KEYWORD; for STORED, characters
 # of its JSON). Indexing a value costs memory in proportion to it (Python objects per distinct

@@ -71,7 +71,8 @@ class Component(Enum):
     PAIRPTR = "{field}.pairptr.npy", Kind.ARRAY, "int64[K+1] postings of pair k are [pairptr[k], pairptr[k+1])"
     PAIRUNIT = "{field}.pairunit.npy", Kind.ARRAY, "uint32[Q] the unit of each pair posting, ascending within a pair"
     PAIRTF = "{field}.pairtf.npy", Kind.ARRAY, "uint32[Q] how often the pair occurs in that unit"
-    COLUMN = "{field}.col.npy", Kind.ARRAY, "NUMERIC float64 (NaN: missing) or DATETIME int64 (MISSING_TIME), per document"
+    COLUMN = ("{field}.col.npy", Kind.ARRAY,
+              "a value per document: NUMERIC float64 (NaN: missing), DATETIME int64 (MISSING_TIME: missing)")
     META = "meta.json", Kind.JSON, "the document count and each field's counts"
     STORED = "stored.bin", Kind.STORED, "the stored fields, in compressed blocks of documents"
     STORED_PTR = "stored.ptr.npy", Kind.ARRAY, "int64[blocks+1] byte offset of each stored block (and of the end)"

@@ -99,7 +99,7 @@ class FieldArrays:
         return cls(trie, ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs, **unit_arrays)
 
     def arrays(self) -> dict[Component, np.ndarray]:
-        """The postings arrays the field has, by component (the term dictionary and term list aside)."""
+        """The field's arrays by component, those it has (the term dictionary and term list aside)."""
         found = {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf,
                  Component.PPTR: self.pptr, Component.POS: self.pos, Component.LEN: self.lengths,
                  Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span}
@@ -158,8 +158,8 @@ def open_trie(path: Path) -> marisa_trie.Trie:
 
 
 class TermList:
-    """A field's terms in code-point order, each followed by a newline (`data`, the LEX file
-    memory-mapped), with the byte offset (`lex_offsets`) and term id (`lex_ids`) of each: ranges
+    """A field's terms in code-point order, each followed by a newline (`data`: the Component.LEX
+    file, memory-mapped), with the byte offset (`lex_offsets`) and term id (`lex_ids`) of each: ranges
     and patterns over the whole dictionary, in C. Searching reads it through a FieldReader;
     `check` walks it term by term through the same code."""
 

@@ -13,13 +13,13 @@ from .config import Config, Settings, load_config
 from .errors import (ConfigError, DocumentError, IndexCorruptError, IndexFileMissingError, IndexLockedError,
                      IndexNotFoundError, QuerySyntaxError, SchemaError, SearchlibError)
 from .index import Index
+from .indexing.writer import IndexWriter
 from .query.ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
 from .query.expand import ExpansionLimitWarning
 from .query.parser import parse_query
 from .schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, PassageSpec, Schema
 from .scoring import Explanation
 from .search import Hit, Passage, Results, Searcher
-from .storage.writer import IndexWriter
 
 __version__ = "0.1.0"
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from .config import Settings, load_config
 from .errors import ConfigError, IndexNotFoundError, SearchlibError
+from .indexing.writer import IndexWriter
 from .query.ast import Query
 from .query.budget import check_clauses
 from .query.compile import Compiler
@@ -16,10 +17,10 @@ from .schema import Schema
 from .search import Searcher, Stats, Weight
 from .search import parse_index_query as _parse  # the one parsing rule, shared with Searcher.parse
 from .storage.check import CheckReport, check_index
+from .storage.components import SEGMENTS_DIR
 from .storage.files import fsync_dir
 from .storage.lock import LOCK_NAME, WriteLock
 from .storage.manifest import Manifest, generations, read_manifest, write_manifest
-from .storage.writer import SEGMENTS_DIR, IndexWriter
 
 
 class Writer(IndexWriter):

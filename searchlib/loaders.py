@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 from .errors import DocumentError
 
 if TYPE_CHECKING:
-    from .storage.writer import IndexWriter
+    from .indexing.writer import IndexWriter
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")

@@ -10,9 +10,9 @@ import pytest
 
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, Schema
 from searchlib.analysis import Filter
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.files import write_array
 from searchlib.storage.manifest import Manifest, generations, manifest_name, read_manifest, write_manifest
-from searchlib.storage.writer import SEGMENTS_DIR
 
 # The checkout under test (the directory holding searchlib/).
 REPO = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 Stemmers are not memoised here: the callers cache whole chains per word instead (a fused
 analyzer's word cache, `Analyzer.term`, shared with every field using the same preset or spec;
-an index writer's word numbering, its FieldAnalysis), so a second cache of the same
+an index writer's word numbering, indexing.analyze.FieldAnalysis), so a second cache of the same
 words would only cost memory.
 """
 from __future__ import annotations

@@ -16,8 +16,7 @@ from .dense import DenseScorer, Matches, passage_scores
 from .phrases import phrase_units
 from .postings import term_postings
 from .stats import Stats
-from .weighted import (ConstantScore, Weighted, WeightedBool, WeightedExpansion, WeightedFields, WeightedPhrase,
-                       WeightedTerm)
+from .weighted import Weighted, WeightedBool, WeightedExpansion, WeightedFields, WeightedPhrase, WeightedTerm
 
 
 def unit_value(m: Matches, doc: int, passage: "tuple[str, int] | None") -> float:

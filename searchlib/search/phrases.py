@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..query.compile import PhraseLeaf
-from ..storage.segment import _STRIDE as POSITION_STRIDE, FieldReader  # TODO(merge storage): public name
+from ..storage.segment import POSITION_STRIDE, FieldReader
 from .postings import common, intersect, positions_in, run_sums, runs
 
 NO_UNITS = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # (units, frequencies) of a phrase found nowhere

@@ -30,10 +30,10 @@ from ..schema import DATETIME, NUMERIC, Schema
 from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
-from ..storage.writer import SEGMENTS_DIR
+from ..storage.components import SEGMENTS_DIR
 from .collectors import Count, Filtered, SortedBy, TopScores
 from .postings import term_postings
-from .results import Hit, Results, hits
+from .results import Results, hits
 from .stats import Stats
 from .weight import Scorers, Weight
 

@@ -2,12 +2,18 @@
 
 `check_index(path)` re-reads every file named by the kept commits (the newest manifest and the
 older ones kept for readers) and compares its size and CRC-32 with the manifest, always from disk
-(the per-process cache that lets searchers skip re-verification is bypassed). It then checks that
-the files of each segment agree with each other and with the manifest: posting arrays against
-their pointers, unit numbers against the unit count, position counts against term frequencies,
-the sorted term list against the term dictionary, stored blocks against their offsets, deletion
-bitsets against the document count, and meta.json counts against the manifest. Every problem is
-collected (checking goes on after the first), each naming the file concerned.
+(files.verify with `fresh`: the per-process memory that lets searchers skip re-verification is
+not trusted, only updated). It then checks that the files of each segment agree with each other
+and with the manifest: posting arrays against their pointers, unit numbers against the unit
+count, position counts against term frequencies, the sorted term list against the term
+dictionary, stored blocks against their offsets, deletion bitsets against the document count,
+and meta.json counts against the manifest. Every problem is collected (checking goes on after
+the first), each naming the file concerned.
+
+As Lucene's CheckIndex runs over the codec's readers, the files are decoded by the code searching
+uses (arrays, meta.json, the term dictionary, the sorted term list, stored blocks) and judged by
+the validators opening a segment shares: both read the bytes the same way, and a finding of a
+shared validator reads the same in a check report and in the searcher's IndexCorruptError.
 
 Nothing is ever read outside the index directory: names in a manifest are validated before use
 and symbolic links are reported, not followed. Leftovers of an interrupted writer (files no kept
@@ -18,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import stat
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -28,11 +33,11 @@ import numpy as np
 
 from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
-from .files import mismatch, missing, read_array
-from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest
-from .segment import META, column_problem, deletes_problem, meta_problem
-from .stored import BLOCK_DOCS, DATA, POINTERS
-from .writer import KEEP_MANIFESTS, SEGMENTS_DIR, leftovers
+from .components import SEGMENTS_DIR, Component, segment_number
+from .files import missing, read_array, verify
+from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
+from .segment import META, TermList, column_problem, deletes_problem, load_meta, meta_problem, open_trie
+from .stored import BLOCK_DOCS, DATA, POINTERS, StoredReader
 
 
 @dataclass
@@ -147,8 +152,8 @@ def _check_manifest(manifest: Manifest, path: Path, report: CheckReport) -> None
     for e in manifest.segments:
         if e.doc_count < 0 or not 0 <= e.deleted <= e.doc_count:
             report.add(path, f"segment {e.name}: impossible counts ({e.doc_count} documents, {e.deleted} deleted)")
-        number = e.name.rsplit("-", 1)[-1]
-        if number.isdigit() and int(number) > manifest.counter:
+        number = segment_number(e.name)
+        if number is not None and number > manifest.counter:
             report.add(path, f"segment {e.name} is numbered above the segment counter {manifest.counter}")
         if META not in e.files:
             report.add(path, f"segment {e.name}: no {META} entry")
@@ -175,13 +180,13 @@ def _verify_file(path: Path, entry: dict, report: CheckReport) -> bool:
     if not isinstance(entry, dict) or "size" not in entry or "crc32" not in entry:
         report.add(path, "the manifest entry has no size and checksum")
         return False
-    try:
-        problem = mismatch(path, st.st_size, entry)
+    try:  # read from disk even if this process verified it before; the readers then trust it
+        verify(path, entry, fresh=True)
+    except IndexCorruptError as exc:
+        report.add(path, exc.message)
+        return False
     except OSError as exc:
         report.add(path, f"cannot be read: {exc.strerror or exc}")
-        return False
-    if problem is not None:
-        report.add(path, problem)
         return False
     return True
 
@@ -219,9 +224,12 @@ def _check_segment(root: Path, entry: SegmentEntry, report: CheckReport, verifie
 # -- structure of one segment ---------------------------------------------------------------------
 
 class _SegmentStructure:
-    """Cross-checks the verified files of one segment; files that failed verification are skipped
-    (their damage is already reported) and every check is guarded, so a malformed file is a
-    problem in the report, never an exception."""
+    """Cross-checks the verified files of one segment, decoded by the code that searching uses
+    (files.read_array, segment.load_meta, segment.open_trie, segment.TermList, StoredReader) and
+    judged by the validators opening shares (meta_problem, column_problem, deletes_problem,
+    pairs.problems), then scanned further. Files that failed verification are skipped (their
+    damage is already reported) and every check is guarded, so a malformed file is a problem in
+    the report, never an exception."""
 
     def __init__(self, directory: Path, entry: SegmentEntry, good: set[str], report: CheckReport):
         self.directory = directory
@@ -237,15 +245,21 @@ class _SegmentStructure:
             check()
         except _Skip:
             pass
+        except IndexCorruptError as exc:  # a reader refused the file: its own words
+            self.report.add(exc.path, exc.message)
         except Exception as exc:  # malformed content of any kind is a finding, not a crash
             self.problem(fname, f"unreadable: {type(exc).__name__}: {exc}")
 
-    def array(self, fname: str) -> np.ndarray:
-        """A verified array file, or _Skip when it is absent or already reported as damaged."""
+    def usable(self, fname: str) -> bool:
+        """Whether a file is listed and verified; one the manifest does not list is reported."""
         if fname not in self.entry.files:
             self.problem(fname, "missing from the manifest")
-            raise _Skip
-        if fname not in self.good:
+            return False
+        return fname in self.good
+
+    def array(self, fname: str) -> np.ndarray:
+        """A verified array file, or _Skip when it is absent or already reported as damaged."""
+        if not self.usable(fname):
             raise _Skip
         try:  # as a searcher loads it (the file was verified from disk just before)
             return read_array(self.directory / fname, self.entry.files[fname]["size"])
@@ -260,9 +274,9 @@ class _SegmentStructure:
         meta = self.meta() if structure else None
         if meta is not None:
             for name, info in meta.get("fields", {}).items():
-                self.guarded(f"{name}.ptr.npy", lambda: self.field(name, info, doc_count))
+                self.guarded(Component.PTR.file(name), lambda: self.field(name, info, doc_count))
             for fname in self.entry.files:
-                if fname.endswith(".col.npy"):
+                if Component.COLUMN.field_of(fname) is not None:
                     self.guarded(fname, lambda: self.column(fname, doc_count))
             self.guarded(POINTERS, lambda: self.stored(doc_count))
         if deletes and self.entry.deletes is not None:
@@ -275,9 +289,9 @@ class _SegmentStructure:
         if META not in self.good:
             return None
         try:
-            meta = json.loads((self.directory / META).read_bytes())
-        except ValueError as exc:
-            self.problem(META, f"unreadable: {exc}")
+            meta = load_meta(self.directory / META)
+        except IndexCorruptError as exc:
+            self.problem(META, exc.message)
             return None
         problem = meta_problem(meta, self.entry.doc_count)
         if problem is not None:
@@ -287,164 +301,7 @@ class _SegmentStructure:
         return meta
 
     def field(self, name: str, info: dict, doc_count: int) -> None:
-        terms = self.trie(name, info)
-        n_terms = len(terms) if terms is not None else int(info.get("terms", -1))
-        ptr = self.array(f"{name}.ptr.npy")
-        if ptr.ndim != 1 or len(ptr) != n_terms + 1:
-            self.problem(f"{name}.ptr.npy", f"has {len(ptr)} entries for {n_terms} terms (expected terms + 1)")
-            raise _Skip
-        if len(ptr) and (ptr[0] != 0 or np.any(np.diff(ptr) < 0)):
-            self.problem(f"{name}.ptr.npy", "posting pointers do not start at 0 and increase")
-            raise _Skip
-        postings = int(ptr[-1])
-        if postings != info.get("postings"):
-            self.problem(f"{name}.ptr.npy", f"points at {postings} postings, meta.json says {info.get('postings')}")
-        units = int(info.get("units", doc_count))
-        unit = self.optional(lambda: self.array(f"{name}.unit.npy"))
-        tf = self.optional(lambda: self.array(f"{name}.tf.npy"))
-        if unit is not None:
-            if len(unit) != postings:
-                self.problem(f"{name}.unit.npy", f"has {len(unit)} postings, the pointers say {postings}")
-            elif postings:
-                if int(unit.max()) >= units:
-                    self.problem(f"{name}.unit.npy", f"a unit number reaches {int(unit.max())}, "
-                                                      f"but there are {units} units")
-                starts = np.zeros(postings, dtype=bool)
-                starts[ptr[:-1][ptr[:-1] < postings]] = True
-                ascending = np.diff(unit.astype(np.int64)) > 0
-                if not np.all(ascending | starts[1:]):
-                    self.problem(f"{name}.unit.npy", "units of a term are not in ascending order")
-        if tf is not None:
-            if len(tf) != postings:
-                self.problem(f"{name}.tf.npy", f"has {len(tf)} frequencies, the pointers say {postings}")
-            elif postings and int(tf.min()) < 1:
-                self.problem(f"{name}.tf.npy", "a term frequency is 0")
-        if info.get("positions"):
-            self.guarded(f"{name}.pos.npy", lambda: self.positions(name, ptr, tf, postings))
-        if "units" in info:
-            self.guarded(f"{name}.len.npy", lambda: self.lengths(name, info, units))
-        if info.get("split"):
-            self.guarded(f"{name}.udoc.npy", lambda: self.passages(name, units, doc_count))
-        if "pairs" in info:
-            self.guarded(f"{name}.pairkey.npy", lambda: self.pairs(name, info, n_terms, units))
-        self.guarded(f"{name}.lex.txt", lambda: self.lexicon(name, terms, n_terms))
-
-    def optional(self, load: Callable[[], np.ndarray]) -> np.ndarray | None:
-        try:
-            return load()
-        except _Skip:
-            return None
-
-    def trie(self, name: str, info: dict) -> marisa_trie.Trie | None:
-        fname = f"{name}.trie"
-        if fname not in self.entry.files:
-            self.problem(fname, "missing from the manifest")
-            return None
-        if fname not in self.good:
-            return None
-        trie = marisa_trie.Trie()
-        try:
-            trie.frombytes((self.directory / fname).read_bytes())
-        except Exception as exc:  # marisa raises plain exceptions for malformed data
-            self.problem(fname, f"unreadable term dictionary: {exc}")
-            return None
-        if len(trie) != info.get("terms"):
-            self.problem(fname, f"holds {len(trie)} terms, meta.json says {info.get('terms')}")
-        return trie
-
-    def positions(self, name: str, ptr: np.ndarray, tf: np.ndarray | None, postings: int) -> None:
-        pptr = self.array(f"{name}.pptr.npy")
-        pos = self.array(f"{name}.pos.npy")
-        if tf is None or len(tf) != postings:
-            raise _Skip
-        cum = np.zeros(postings + 1, dtype=np.int64)
-        np.cumsum(tf, out=cum[1:])
-        if len(pos) != cum[-1]:
-            self.problem(f"{name}.pos.npy", f"has {len(pos)} positions, the term frequencies sum to {int(cum[-1])}")
-        if pptr.ndim != 1 or len(pptr) != len(ptr) or not np.array_equal(pptr, cum[ptr]):
-            self.problem(f"{name}.pptr.npy", "position pointers do not match the term frequencies")
-
-    def pairs(self, name: str, info: dict, n_terms: int, units: int) -> None:
-        """Pair postings (pairs.py): what a searcher requires (pairs.problems: types, counts),
-        then keys strictly ascending with both term ids in the dictionary, every pair with a
-        posting, frequencies of at least 1, units in range and ascending within a pair."""
-        names = {suffix: f"{name}.{suffix}.npy" for suffix in pair_files.SUFFIXES}
-        arrays = [self.array(fname) for fname in names.values()]
-        found = pair_files.problems(arrays, info.get("pairs"), info.get("pair_postings"))
-        for suffix, message in found:
-            self.problem(names[suffix], message)
-        if found:
-            raise _Skip
-        keys, ptr, unit, tf = arrays
-        ascending = bool(np.all(keys[1:] > keys[:-1]))
-        if len(keys) and (not ascending or int(keys[-1] >> np.uint64(32)) >= n_terms
-                          or int((keys & np.uint64(0xFFFFFFFF)).max()) >= n_terms):
-            self.problem(names["pairkey"], "pair keys are not ascending term-id pairs of this dictionary")
-        if np.any(np.diff(ptr) < 1):
-            self.problem(names["pairptr"], "pair pointers do not run from 0 to the pair postings")
-            raise _Skip
-        if len(unit):
-            if int(tf.min()) < 1:
-                self.problem(names["pairtf"], "a pair frequency is 0")
-            starts = np.zeros(len(unit), dtype=bool)
-            starts[ptr[:-1]] = True
-            if int(unit.max()) >= units or not np.all((np.diff(unit.astype(np.int64)) > 0) | starts[1:]):
-                self.problem(names["pairunit"], "pair units are out of range or not ascending within a pair")
-
-    def lengths(self, name: str, info: dict, units: int) -> None:
-        lengths = self.array(f"{name}.len.npy")
-        if len(lengths) != units:
-            self.problem(f"{name}.len.npy", f"has {len(lengths)} lengths, meta.json says {units} units")
-            return
-        if int(lengths.sum(dtype=np.int64)) != info.get("tokens"):
-            self.problem(f"{name}.len.npy", f"lengths sum to {int(lengths.sum(dtype=np.int64))} tokens, "
-                                            f"meta.json says {info.get('tokens')}")
-        if "nonempty" in info and int(np.count_nonzero(lengths)) != info["nonempty"]:
-            self.problem(f"{name}.len.npy", "the count of non-empty units differs from meta.json")
-
-    def passages(self, name: str, units: int, doc_count: int) -> None:
-        udoc = self.array(f"{name}.udoc.npy")
-        if len(udoc) != units:
-            self.problem(f"{name}.udoc.npy", f"has {len(udoc)} entries, meta.json says {units} units")
-        elif units and (int(udoc.max()) >= doc_count or np.any(np.diff(udoc.astype(np.int64)) < 0)):
-            self.problem(f"{name}.udoc.npy", "passage documents are out of range or out of order")
-        span = self.array(f"{name}.uspan.npy")
-        if span.shape != (units, 2):
-            self.problem(f"{name}.uspan.npy", f"has shape {span.shape}, expected ({units}, 2)")
-        elif units and np.any(span[:, 0] > span[:, 1]):
-            self.problem(f"{name}.uspan.npy", "a passage ends before it starts")
-
-    def lexicon(self, name: str, trie: marisa_trie.Trie | None, n_terms: int) -> None:
-        fname = f"{name}.lex.txt"
-        offsets = self.array(f"{name}.lexoff.npy")
-        ids = self.array(f"{name}.lexid.npy")
-        if fname not in self.entry.files:
-            self.problem(fname, "missing from the manifest")
-            return
-        size = int(self.entry.files[fname].get("size", -1))
-        if len(offsets) != n_terms + 1 or offsets[0] != 0 or offsets[-1] != size or np.any(np.diff(offsets) < 1):
-            self.problem(f"{name}.lexoff.npy", f"offsets do not cover {fname} term by term")
-            return
-        if len(ids) != n_terms or (n_terms and (ids.min() < 0 or ids.max() >= n_terms
-                                               or np.any(np.bincount(ids, minlength=n_terms) != 1))):
-            self.problem(f"{name}.lexid.npy", "is not an ordering of the term ids")
-            return
-        if fname not in self.good or trie is None:
-            return
-        data = (self.directory / fname).read_bytes()
-        if n_terms and np.any(np.frombuffer(data, dtype=np.uint8)[offsets[1:] - 1] != 0x0A):
-            self.problem(fname, "a term is not followed by a newline")
-            return
-        previous = None
-        for i in range(n_terms):
-            term = data[offsets[i]:offsets[i + 1] - 1].decode("utf-8")
-            if term != trie.restore_key(int(ids[i])):
-                self.problem(fname, f"term {i} ({term!r}) differs from the term dictionary")
-                return
-            if previous is not None and term <= previous:
-                self.problem(fname, f"terms are not in code-point order at term {i}")
-                return
-            previous = term
+        _FieldStructure(self, name, info, doc_count).check()
 
     def column(self, fname: str, doc_count: int) -> None:
         problem = column_problem(self.array(fname), doc_count)
@@ -452,6 +309,8 @@ class _SegmentStructure:
             self.problem(fname, problem)
 
     def stored(self, doc_count: int) -> None:
+        """Block offsets covering stored.bin, then every block decoded by a StoredReader, holding
+        its share of the documents as JSON objects."""
         offsets = self.array(POINTERS)
         blocks = math.ceil(doc_count / BLOCK_DOCS)
         size = int(self.entry.files.get(DATA, {}).get("size", -1))
@@ -460,23 +319,212 @@ class _SegmentStructure:
             return
         if DATA not in self.good:
             return
-        with open(self.directory / DATA, "rb") as fh:
-            data = fh.read()
-        for b in range(blocks):
-            expected = min(BLOCK_DOCS, doc_count - b * BLOCK_DOCS)
-            try:
-                docs = json.loads(zlib.decompress(data[offsets[b]:offsets[b + 1]]))
-            except (zlib.error, ValueError) as exc:
-                self.problem(DATA, f"stored block {b} is unreadable: {exc}")
-                continue
-            if not isinstance(docs, list) or len(docs) != expected or not all(isinstance(d, dict) for d in docs):
-                self.problem(DATA, f"stored block {b} does not hold {expected} documents")
+        reader = StoredReader(self.directory, self.entry.files)
+        try:
+            for b in range(blocks):
+                expected = min(BLOCK_DOCS, doc_count - b * BLOCK_DOCS)
+                try:
+                    docs = reader.block(b)
+                except IndexCorruptError as exc:
+                    self.problem(DATA, exc.message)
+                    continue
+                if not isinstance(docs, list) or len(docs) != expected or not all(isinstance(d, dict) for d in docs):
+                    self.problem(DATA, f"stored block {b} does not hold {expected} documents")
+        finally:
+            reader.close()
 
     def deletes(self, doc_count: int) -> None:
         fname = self.entry.deletes
         problem = deletes_problem(self.array(fname), doc_count, self.entry.deleted)
         if problem is not None:
             self.problem(fname, problem)
+
+
+class _FieldStructure:
+    """The checks of one indexed field of a segment: term dictionary, postings, positions, unit
+    lengths, passages, pair postings and the sorted term list, against each other and meta.json."""
+
+    def __init__(self, segment: _SegmentStructure, name: str, info: dict, doc_count: int):
+        self.segment = segment
+        self.name = name
+        self.info = info
+        self.doc_count = doc_count
+        self.units = int(info.get("units", doc_count))
+
+    def file(self, component: Component) -> str:
+        return component.file(self.name)
+
+    def problem(self, component: Component, message: str) -> None:
+        self.segment.problem(self.file(component), message)
+
+    def array(self, component: Component) -> np.ndarray:
+        return self.segment.array(self.file(component))
+
+    def optional(self, component: Component) -> np.ndarray | None:
+        try:
+            return self.array(component)
+        except _Skip:
+            return None
+
+    def guarded(self, component: Component, check: Callable[[], None]) -> None:
+        self.segment.guarded(self.file(component), check)
+
+    def check(self) -> None:
+        info = self.info
+        trie = self.trie()
+        n_terms = len(trie) if trie is not None else int(info.get("terms", -1))
+        ptr = self.array(Component.PTR)
+        if ptr.ndim != 1 or len(ptr) != n_terms + 1:
+            self.problem(Component.PTR, f"has {len(ptr)} entries for {n_terms} terms (expected terms + 1)")
+            raise _Skip
+        if len(ptr) and (ptr[0] != 0 or np.any(np.diff(ptr) < 0)):
+            self.problem(Component.PTR, "posting pointers do not start at 0 and increase")
+            raise _Skip
+        postings = int(ptr[-1])
+        if postings != info.get("postings"):
+            self.problem(Component.PTR, f"points at {postings} postings, meta.json says {info.get('postings')}")
+        tf = self.postings(ptr, postings)
+        if info.get("positions"):
+            self.guarded(Component.POS, lambda: self.positions(ptr, tf, postings))
+        if "units" in info:
+            self.guarded(Component.LEN, self.lengths)
+        if info.get("split"):
+            self.guarded(Component.UDOC, self.passages)
+        if "pairs" in info:
+            self.guarded(Component.PAIRKEY, lambda: self.pairs(n_terms))
+        self.guarded(Component.LEX, lambda: self.lexicon(trie, n_terms))
+
+    def trie(self) -> marisa_trie.Trie | None:
+        """The term dictionary, opened as a searcher opens it; None when absent or unreadable."""
+        if not self.segment.usable(self.file(Component.TRIE)):
+            return None
+        try:
+            trie = open_trie(self.segment.directory / self.file(Component.TRIE))
+        except IndexCorruptError as exc:
+            self.problem(Component.TRIE, exc.message)
+            return None
+        if len(trie) != self.info.get("terms"):
+            self.problem(Component.TRIE, f"holds {len(trie)} terms, meta.json says {self.info.get('terms')}")
+        return trie
+
+    def postings(self, ptr: np.ndarray, postings: int) -> np.ndarray | None:
+        """Units in range and ascending within a term, frequencies of at least 1; the frequencies
+        (None when unusable)."""
+        unit, tf = self.optional(Component.UNIT), self.optional(Component.TF)
+        if unit is not None:
+            if len(unit) != postings:
+                self.problem(Component.UNIT, f"has {len(unit)} postings, the pointers say {postings}")
+            elif postings:
+                if int(unit.max()) >= self.units:
+                    self.problem(Component.UNIT, f"a unit number reaches {int(unit.max())}, "
+                                                 f"but there are {self.units} units")
+                starts = np.zeros(postings, dtype=bool)
+                starts[ptr[:-1][ptr[:-1] < postings]] = True
+                ascending = np.diff(unit.astype(np.int64)) > 0
+                if not np.all(ascending | starts[1:]):
+                    self.problem(Component.UNIT, "units of a term are not in ascending order")
+        if tf is not None:
+            if len(tf) != postings:
+                self.problem(Component.TF, f"has {len(tf)} frequencies, the pointers say {postings}")
+            elif postings and int(tf.min()) < 1:
+                self.problem(Component.TF, "a term frequency is 0")
+        return tf
+
+    def positions(self, ptr: np.ndarray, tf: np.ndarray | None, postings: int) -> None:
+        pptr = self.array(Component.PPTR)
+        pos = self.array(Component.POS)
+        if tf is None or len(tf) != postings:
+            raise _Skip
+        cum = np.zeros(postings + 1, dtype=np.int64)
+        np.cumsum(tf, out=cum[1:])
+        if len(pos) != cum[-1]:
+            self.problem(Component.POS, f"has {len(pos)} positions, the term frequencies sum to {int(cum[-1])}")
+        if pptr.ndim != 1 or len(pptr) != len(ptr) or not np.array_equal(pptr, cum[ptr]):
+            self.problem(Component.PPTR, "position pointers do not match the term frequencies")
+
+    def pairs(self, n_terms: int) -> None:
+        """Pair postings (pairs.py): what a searcher requires (pairs.problems: types, counts),
+        then keys strictly ascending with both term ids in the dictionary, every pair with a
+        posting, frequencies of at least 1, units in range and ascending within a pair."""
+        arrays = [self.array(component) for component in pair_files.COMPONENTS]
+        found = pair_files.problems(arrays, self.info.get("pairs"), self.info.get("pair_postings"))
+        for component, message in found:
+            self.problem(component, message)
+        if found:
+            raise _Skip
+        keys, ptr, unit, tf = arrays
+        ascending = bool(np.all(keys[1:] > keys[:-1]))
+        if len(keys) and (not ascending or max(int(ids.max()) for ids in pair_files.pair_terms(keys)) >= n_terms):
+            self.problem(Component.PAIRKEY, "pair keys are not ascending term-id pairs of this dictionary")
+        if np.any(np.diff(ptr) < 1):
+            self.problem(Component.PAIRPTR, "pair pointers do not run from 0 to the pair postings")
+            raise _Skip
+        if len(unit):
+            if int(tf.min()) < 1:
+                self.problem(Component.PAIRTF, "a pair frequency is 0")
+            starts = np.zeros(len(unit), dtype=bool)
+            starts[ptr[:-1]] = True
+            if int(unit.max()) >= self.units or not np.all((np.diff(unit.astype(np.int64)) > 0) | starts[1:]):
+                self.problem(Component.PAIRUNIT, "pair units are out of range or not ascending within a pair")
+
+    def lengths(self) -> None:
+        lengths = self.array(Component.LEN)
+        if len(lengths) != self.units:
+            self.problem(Component.LEN, f"has {len(lengths)} lengths, meta.json says {self.units} units")
+            return
+        tokens = int(lengths.sum(dtype=np.int64))
+        if tokens != self.info.get("tokens"):
+            self.problem(Component.LEN, f"lengths sum to {tokens} tokens, meta.json says {self.info.get('tokens')}")
+        if "nonempty" in self.info and int(np.count_nonzero(lengths)) != self.info["nonempty"]:
+            self.problem(Component.LEN, "the count of non-empty units differs from meta.json")
+
+    def passages(self) -> None:
+        units = self.units
+        udoc = self.array(Component.UDOC)
+        if len(udoc) != units:
+            self.problem(Component.UDOC, f"has {len(udoc)} entries, meta.json says {units} units")
+        elif units and (int(udoc.max()) >= self.doc_count or np.any(np.diff(udoc.astype(np.int64)) < 0)):
+            self.problem(Component.UDOC, "passage documents are out of range or out of order")
+        span = self.array(Component.USPAN)
+        if span.shape != (units, 2):
+            self.problem(Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)")
+        elif units and np.any(span[:, 0] > span[:, 1]):
+            self.problem(Component.USPAN, "a passage ends before it starts")
+
+    def lexicon(self, trie: marisa_trie.Trie | None, n_terms: int) -> None:
+        """The sorted term list: offsets covering it term by term, ids ordering the dictionary's,
+        then every term read through a TermList (as searches read it) equal to the dictionary's
+        term of its id, newline-terminated, in strict code-point order."""
+        lex = self.file(Component.LEX)
+        offsets = self.array(Component.LEXOFF)
+        ids = self.array(Component.LEXID)
+        if lex not in self.segment.entry.files:
+            self.problem(Component.LEX, "missing from the manifest")
+            return
+        size = int(self.segment.entry.files[lex].get("size", -1))
+        if len(offsets) != n_terms + 1 or offsets[0] != 0 or offsets[-1] != size or np.any(np.diff(offsets) < 1):
+            self.problem(Component.LEXOFF, f"offsets do not cover {lex} term by term")
+            return
+        if len(ids) != n_terms or (n_terms and (ids.min() < 0 or ids.max() >= n_terms
+                                               or np.any(np.bincount(ids, minlength=n_terms) != 1))):
+            self.problem(Component.LEXID, "is not an ordering of the term ids")
+            return
+        if lex not in self.segment.good or trie is None:
+            return
+        terms = TermList(self.segment.directory / lex, size, offsets, ids)
+        if n_terms and np.any(terms.data[offsets[1:] - 1] != 0x0A):
+            self.problem(Component.LEX, "a term is not followed by a newline")
+            return
+        previous = None
+        for i in range(n_terms):
+            term = terms.term_at(i)
+            if term != trie.restore_key(int(ids[i])):
+                self.problem(Component.LEX, f"term {i} ({term!r}) differs from the term dictionary")
+                return
+            if previous is not None and term <= previous:
+                self.problem(Component.LEX, f"terms are not in code-point order at term {i}")
+                return
+            previous = term
 
 
 class _Skip(Exception):

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import IndexCorruptError, IndexFileMissingError
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}\Z")
+TEMP_SUFFIX = ".tmp"  # of a file atomic_write has not renamed into place yet
 _CHUNK = 1 << 20
 
 
@@ -99,7 +100,7 @@ def write_array(path: Path, array: np.ndarray) -> dict:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + TEMP_SUFFIX)
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
@@ -112,10 +113,10 @@ _verified: dict[tuple, bool] = {}
 _VERIFIED_LIMIT = 100_000  # files remembered as verified; beyond it the memory starts over
 
 
-def mismatch(path: Path, size: int, entry: dict) -> str | None:
+def _mismatch(path: Path, size: int, entry: dict) -> str | None:
     """What is wrong with the file at `path`, `size` bytes long, against its manifest entry: its
     size, then its CRC-32 read from disk; None when both match. OSError (FileNotFoundError
-    included) passes through. `verify` and `check` both judge files by it."""
+    included) passes through."""
     if size != entry.get("size"):
         return f"size is {size} bytes, the manifest says {entry.get('size')} (truncated or overwritten)"
     if crc32_file(path) != entry.get("crc32"):
@@ -123,24 +124,27 @@ def mismatch(path: Path, size: int, entry: dict) -> str | None:
     return None
 
 
-def verify(path: Path, entry: dict) -> None:
+def verify(path: Path, entry: dict, fresh: bool = False) -> None:
     """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records.
 
     A file verified once is remembered by (path, inode, size, mtime, expected size and CRC-32) so
     reopening costs nothing; the memory is forgotten whole when it exceeds _VERIFIED_LIMIT files.
+    With `fresh` (as `check` does), the bytes are read and checksummed again even when remembered,
+    and the memory follows what they show.
     """
     try:
         st = path.stat()
     except FileNotFoundError:
         raise missing(path) from None
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, entry.get("size"), entry.get("crc32"))
-    if key in _verified:
+    if key in _verified and not fresh:
         return
     try:
-        problem = mismatch(path, st.st_size, entry)
+        problem = _mismatch(path, st.st_size, entry)
     except FileNotFoundError:
         raise missing(path) from None
     if problem is not None:
+        _verified.pop(key, None)
         raise IndexCorruptError(str(path), problem)
     if len(_verified) >= _VERIFIED_LIMIT:
         _verified.clear()

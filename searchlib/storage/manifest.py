@@ -4,6 +4,10 @@ A manifest is JSON, named `manifest-<generation>.json`, written to a temporary f
 renamed into place, then the directory is fsynced: a commit is visible entirely or not at all.
 The newest readable generation is the index's current state. The manifest carries a CRC-32 of its
 own body, so a damaged manifest is detected, not misread.
+
+The KEEP_MANIFESTS newest commits are kept, with every file they name, so that a reader that has
+just read a manifest finds its files; `leftovers` lists what none of them references, which the
+next writer removes and `check` reports as notes.
 """
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexCorruptError, IndexNotFoundError
-from .files import atomic_write, check_name, missing
+from .components import SEGMENTS_DIR
+from .files import TEMP_SUFFIX, atomic_write, check_name, missing
 
 FORMAT = "searchlib-1"
+KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
 _LISTING_ATTEMPTS = 20
 
@@ -138,3 +144,19 @@ def read_manifest(directory: Path, generation: int | None = None) -> Manifest:
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:
     atomic_write(Path(directory) / manifest_name(manifest.generation), _encode(manifest))
+
+
+def leftovers(directory: Path, referenced: dict[str, set[str]]) -> list[Path]:
+    """What in an index directory no kept commit references (`referenced`: segment -> its files):
+    temporary files, segment directories and files inside kept segments. The next writer deletes
+    them; `check` lists them."""
+    found = [p for p in sorted(directory.iterdir()) if p.name.endswith(TEMP_SUFFIX)]
+    seg_root = directory / SEGMENTS_DIR
+    if not seg_root.is_dir() or seg_root.is_symlink():
+        return found
+    for seg in sorted(seg_root.iterdir()):
+        if seg.name not in referenced:
+            found.append(seg)
+        elif seg.is_dir() and not seg.is_symlink():
+            found += [f for f in sorted(seg.iterdir()) if f.name not in referenced[seg.name]]
+    return found

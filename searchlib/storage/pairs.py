@@ -6,11 +6,9 @@ looks at positions only in the units that hold all of its pairs. The price is pa
 time and on disk (about one pair posting per token).
 
 A pair is keyed by the segment's term ids of its words, `first << 32 | second`, so the pair
-dictionary is a sorted uint64 array (no strings, no trie). Per field `f` of a segment:
-  f.pairkey.npy  uint64[K]    the distinct pair keys, ascending
-  f.pairptr.npy  int64[K+1]   postings of pair k are [pairptr[k], pairptr[k+1])
-  f.pairunit.npy uint32[Q]    the unit of each posting, ascending within a pair
-  f.pairtf.npy   uint32[Q]    how often the pair occurs in that unit
+dictionary is a sorted uint64 array (no strings, no trie). Per field, a segment holds the distinct
+pair keys ascending, pointers into the pair postings, and each posting's unit and frequency
+(COMPONENTS; components.py describes the files).
 """
 from __future__ import annotations
 
@@ -19,9 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import chunks, gather_ranges, release_pages, run_starts
+from .components import Component
 
-SUFFIXES = ("pairkey", "pairptr", "pairunit", "pairtf")
-DTYPES = (np.uint64, np.int64, np.uint32, np.uint32)  # of the arrays, in the order of SUFFIXES
+COMPONENTS = (Component.PAIRKEY, Component.PAIRPTR, Component.PAIRUNIT, Component.PAIRTF)
+SUFFIXES = tuple(c.suffix for c in COMPONENTS)  # field f's pair files are f.<suffix>.npy
+DTYPES = (np.uint64, np.int64, np.uint32, np.uint32)  # of the arrays, in the order of COMPONENTS
 _SHIFT = np.uint64(32)
 _LOW = np.uint64(0xFFFFFFFF)  # the second word of a key
 
@@ -36,7 +36,7 @@ class PairArrays:
     tf: np.ndarray
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays by file suffix."""
+        """The arrays by file suffix, in the order of SUFFIXES (and COMPONENTS)."""
         return dict(zip(SUFFIXES, (self.keys, self.ptr, self.unit, self.tf)))
 
     def lookup(self, first: int, second: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -51,30 +51,35 @@ class PairArrays:
 
 
 def problems(arrays: "list[np.ndarray] | tuple[np.ndarray, ...]", pairs: int,
-             pair_postings: int) -> list[tuple[str, str]]:
-    """(file suffix, what is wrong) for a field's pair arrays, given in SUFFIXES order, against
+             pair_postings: int) -> list[tuple[Component, str]]:
+    """(component, what is wrong) for a field's pair arrays, given in COMPONENTS order, against
     their types and meta.json's counts of pairs and pair postings; empty when they agree. Each
     file is compared with meta.json, so a finding names the file that differs. O(1): opening a
     segment runs it; `check` also scans the contents (order, ranges)."""
-    found = [(suffix, f"holds {a.dtype} with {a.ndim} dimensions, expected one of {np.dtype(dtype)}")
-             for suffix, a, dtype in zip(SUFFIXES, arrays, DTYPES) if a.dtype != dtype or a.ndim != 1]
+    found = [(component, f"holds {a.dtype} with {a.ndim} dimensions, expected one of {np.dtype(dtype)}")
+             for component, a, dtype in zip(COMPONENTS, arrays, DTYPES) if a.dtype != dtype or a.ndim != 1]
     if found:
         return found
     keys, ptr, unit, tf = arrays
     if len(keys) != pairs:
-        found.append(("pairkey", f"has {len(keys)} pairs, meta.json says {pairs}"))
+        found.append((Component.PAIRKEY, f"has {len(keys)} pairs, meta.json says {pairs}"))
     if len(ptr) != pairs + 1 or ptr[0] != 0 or ptr[-1] != pair_postings:
-        found.append(("pairptr", "pair pointers do not run from 0 to the pair postings"))
+        found.append((Component.PAIRPTR, "pair pointers do not run from 0 to the pair postings"))
     if len(unit) != pair_postings:
-        found.append(("pairunit", f"has {len(unit)} postings, meta.json says {pair_postings}"))
+        found.append((Component.PAIRUNIT, f"has {len(unit)} postings, meta.json says {pair_postings}"))
     if len(tf) != pair_postings:
-        found.append(("pairtf", f"has {len(tf)} frequencies, meta.json says {pair_postings} postings"))
+        found.append((Component.PAIRTF, f"has {len(tf)} frequencies, meta.json says {pair_postings} postings"))
     return found
 
 
 def pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """The keys of pairs of term ids (non-negative, below 2**32)."""
     return first.astype(np.uint64) << _SHIFT | second.astype(np.uint64)
+
+
+def pair_terms(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The term ids (int64) of the first and the second word of each pair key."""
+    return (keys >> _SHIFT).astype(np.int64), (keys & _LOW).astype(np.int64)
 
 
 def postings(keys: np.ndarray, units: np.ndarray, tf: np.ndarray | None = None) -> PairArrays:
@@ -128,8 +133,7 @@ def merge(parts: list[tuple[PairArrays, np.ndarray, np.ndarray, np.ndarray]], ch
         counts = _kept_counts(pa, keep_unit, chunk)
         survives = counts > 0
         old = np.asarray(pa.keys)[survives]
-        first = remap[(old >> _SHIFT).astype(np.int64)]
-        second = remap[(old & _LOW).astype(np.int64)]
+        first, second = (remap[ids] for ids in pair_terms(old))
         if len(old) and min(int(first.min()), int(second.min())) < 0:
             raise ValueError("a pair with surviving postings has a word dropped from the merged dictionary")
         kept.append(counts)

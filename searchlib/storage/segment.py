@@ -1,24 +1,14 @@
 """Immutable segments: the postings, lengths, passages, columns and stored fields of a batch of documents.
 
-A segment is a directory of files written once. Per indexed field `f`:
-  f.trie      term dictionary (marisa trie; a term's id is its key id in the trie)
-  f.lex.txt   the terms in code-point order, each followed by a newline (for wildcards and ranges)
-  f.lexoff.npy int64[T+1]  byte offset of each term in f.lex.txt (and of the end)
-  f.lexid.npy int64[T]     term id of each term in that order
-  f.ptr.npy   int64[T+1]   postings of term t are [ptr[t], ptr[t+1])
-  f.unit.npy  uint32[P]    the unit (document, or passage for split fields) of each posting
-  f.tf.npy    uint32[P]    term frequency in that unit
-  f.pptr.npy  int64[T+1]   positions of term t start at pptr[t]; within a term, in posting order
-  f.pos.npy   uint32[sum tf]
-  f.len.npy   uint32[U]    tokens per unit (TEXT)
-  f.udoc.npy  uint32[U]    document of each passage (split TEXT)
-  f.uspan.npy int64[U,2]   character span of each passage in the field (split TEXT)
-  f.pair*.npy              postings of adjacent word pairs (TEXT with index_phrases; pairs.py)
-Columns `f.col.npy` (NUMERIC float64 with NaN for missing, DATETIME int64 with MISSING_TIME), stored
-fields (stored.py) and `meta.json` with per-field counts complete it. A commit that deletes some of
-its documents adds `del-<generation>.npy` (uint8[ceil(doc_count / 8)], the packed bits of the deleted
-documents, np.packbits order); the manifest names the segment's current one, and older ones go when
-no kept commit names them.
+A segment is a directory of files written once (components.py names and describes each): per
+indexed field, its term dictionary (a marisa trie; a term's id is its key id in the trie), the
+terms again as a sorted list (for wildcards and ranges), postings (unit and term frequency, by term
+id) and positions, the token count of each unit (TEXT), each passage's document and character span
+(split TEXT) and optionally the postings of adjacent word pairs (pairs.py); per NUMERIC or DATETIME
+field a column (float64 with NaN for missing, int64 with MISSING_TIME); stored fields (stored.py);
+and `meta.json` with per-field counts. A commit that deletes some of its documents adds a
+deletions bitset named after its generation; the manifest names the segment's current one, and
+older ones go when no kept commit names them.
 """
 from __future__ import annotations
 
@@ -33,13 +23,15 @@ import numpy as np
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from .arrays import gather_ranges, run_starts
+from .components import Component, Kind
 from .files import load_array, missing, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 
-META = "meta.json"
+META = Component.META.file()
 MISSING_TIME = np.iinfo(np.int64).min
-_STRIDE = np.int64(1) << np.int64(32)  # positions stay below 2**31, so unit * _STRIDE + position is unique
+# positions stay below 2**31, so unit * POSITION_STRIDE + position is unique (a position key)
+POSITION_STRIDE = np.int64(1) << np.int64(32)
 _POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader keeps (32 MB)
 
 
@@ -105,30 +97,38 @@ class FieldArrays:
             pptr = np.searchsorted(tid, np.arange(len(terms) + 1)).astype(np.int64)
         return cls(trie, ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs, **unit_arrays)
 
+    def arrays(self) -> dict[Component, np.ndarray]:
+        """The field's arrays by component, those it has (the term dictionary and term list aside)."""
+        found = {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf,
+                 Component.PPTR: self.pptr, Component.POS: self.pos, Component.LEN: self.lengths,
+                 Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span}
+        if self.pairs is not None:
+            found.update(zip(_pairs.COMPONENTS, self.pairs.arrays().values()))
+        return {c: a for c, a in found.items() if a is not None}
+
 
 def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays],
                   columns: dict[str, np.ndarray], stored: list[dict]) -> dict[str, dict]:
     """Write a new segment directory; return {file name: {size, crc32}} for the manifest."""
     directory.mkdir(parents=True)
     files: dict[str, dict] = {}
+
+    def write(component: Component, data, field: str | None = None) -> None:
+        fname = component.file(field)
+        files[fname] = (write_array if component.kind is Kind.ARRAY else write_bytes)(directory / fname, data)
+
     meta = {"doc_count": doc_count, "fields": {}}
     for name, fa in fields.items():
-        files[f"{name}.trie"] = write_bytes(directory / f"{name}.trie", fa.trie.tobytes())
+        write(Component.TRIE, fa.trie.tobytes(), name)
         by_term = sorted(fa.trie.items())
         encoded = [term.encode("utf-8") + b"\n" for term, _ in by_term]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        files[f"{name}.lex.txt"] = write_bytes(directory / f"{name}.lex.txt", b"".join(encoded))
-        files[f"{name}.lexoff.npy"] = write_array(directory / f"{name}.lexoff.npy", offsets)
-        files[f"{name}.lexid.npy"] = write_array(directory / f"{name}.lexid.npy",
-                                                 np.array([tid for _, tid in by_term], dtype=np.int64))
-        arrays = {"ptr": fa.ptr, "unit": fa.unit, "tf": fa.tf, "pptr": fa.pptr, "pos": fa.pos,
-                  "len": fa.lengths, "udoc": fa.unit_doc, "uspan": fa.unit_span}
-        if fa.pairs is not None:
-            arrays.update(fa.pairs.arrays())
-        for suffix, arr in arrays.items():
-            if arr is not None:
-                files[f"{name}.{suffix}.npy"] = write_array(directory / f"{name}.{suffix}.npy", arr)
+        write(Component.LEX, b"".join(encoded), name)
+        write(Component.LEXOFF, offsets, name)
+        write(Component.LEXID, np.array([tid for _, tid in by_term], dtype=np.int64), name)
+        for component, arr in fa.arrays().items():
+            write(component, arr, name)
         info = {"terms": len(fa.trie), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
                 "split": fa.unit_doc is not None}
         if fa.pairs is not None:
@@ -138,72 +138,129 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
                         nonempty=int(np.count_nonzero(fa.lengths)))
         meta["fields"][name] = info
     for name, col in columns.items():
-        files[f"{name}.col.npy"] = write_array(directory / f"{name}.col.npy", col)
+        write(Component.COLUMN, col, name)
     files.update(write_stored(directory, stored))
-    files[META] = write_bytes(directory / META, json.dumps(meta, sort_keys=True).encode())
+    write(Component.META, json.dumps(meta, sort_keys=True).encode())
     return files
 
 
-class FieldReader:
-    """Memory-mapped postings of one field in one segment."""
+def open_trie(path: Path) -> marisa_trie.Trie:
+    """The term dictionary at `path`, memory-mapped (the file verified first, by the caller)."""
+    trie = marisa_trie.Trie()
+    try:
+        trie.mmap(str(path))
+    except Exception as exc:  # marisa raises plain exceptions for malformed files
+        if not path.exists():
+            raise missing(path) from None
+        raise IndexCorruptError(str(path), f"unreadable term dictionary: {exc}") from None
+    return trie
+
+
+class TermList:
+    """A field's terms in code-point order, each followed by a newline (`data`: the Component.LEX
+    file, memory-mapped), with the byte offset (`lex_offsets`) and term id (`lex_ids`) of each: ranges
+    and patterns over the whole dictionary, in C. Searching reads it through a FieldReader;
+    `check` walks it term by term through the same code."""
+
+    def __init__(self, path: Path, size: int, offsets: np.ndarray, ids: np.ndarray):
+        """Map the term list at `path` (`size` bytes, verified by the caller)."""
+        try:
+            self.data = np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+        except FileNotFoundError:
+            raise missing(path) from None
+        self.lex_offsets, self.lex_ids = offsets, ids
+        self._lex_text: str | None = None
+
+    @property
+    def term_count(self) -> int:
+        return len(self.lex_offsets) - 1
+
+    def term_at(self, rank: int) -> str:
+        """The term at position `rank` in code-point order."""
+        a, b = int(self.lex_offsets[rank]), int(self.lex_offsets[rank + 1])
+        return self.data[a:b - 1].tobytes().decode("utf-8")
+
+    def rank(self, term: str, after: bool = False) -> int:
+        """How many terms sort before `term` (or up to and including it, with `after`)."""
+        lo, hi = 0, self.term_count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            t = self.term_at(mid)
+            if t < term or (after and t == term):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def rank_range(self, low: str | None, high: str | None, include_low: bool = True,
+                   include_high: bool = True) -> tuple[int, int]:
+        """[start, end) of the terms between `low` and `high` in the sorted term list (None: open
+        end; a bound not included is strict), by two binary searches."""
+        start = 0 if low is None else self.rank(low, after=not include_low)
+        end = self.term_count if high is None else self.rank(high, after=include_high)
+        return start, max(start, end)
+
+    def lex_text(self) -> str:
+        """The whole sorted dictionary as one string, a term per line (decoded once, then cached)."""
+        if self._lex_text is None:
+            self._lex_text = self.data.tobytes().decode("utf-8")
+        return self._lex_text
+
+    def terms_matching(self, pattern: "re.Pattern[str]") -> list[str]:
+        """Terms the compiled pattern matches whole; the pattern is run over the sorted term list
+        (`^` and `$` anchored per line, re.MULTILINE), so the scan happens in C."""
+        return pattern.findall(self.lex_text())
+
+
+class FieldReader(TermList):
+    """Memory-mapped postings of one field in one segment, and its sorted term list."""
 
     def __init__(self, directory: Path, name: str, files: dict[str, dict], info: dict, doc_count: int):
         self.name = name
         self.info = info
         self.units = int(info.get("units", doc_count))  # documents, or passages for split fields
 
-        def listed(fname: str) -> dict:
+        def listed(component: Component) -> dict:
+            fname = component.file(name)
             if fname not in files:
                 raise IndexCorruptError(str(directory / fname), "missing from the manifest, though meta.json "
                                                                 f"lists the field {name!r}")
             return files[fname]
 
-        trie_path = directory / f"{name}.trie"
-        verify(trie_path, listed(f"{name}.trie"))
-        self.trie = marisa_trie.Trie()
-        try:
-            self.trie.mmap(str(trie_path))
-        except Exception as exc:  # marisa raises plain exceptions for malformed files
-            if not trie_path.exists():
-                raise missing(trie_path) from None
-            raise IndexCorruptError(str(trie_path), f"unreadable term dictionary: {exc}") from None
+        trie_path = directory / Component.TRIE.file(name)
+        verify(trie_path, listed(Component.TRIE))
+        self.trie = open_trie(trie_path)
 
-        def arr(suffix, required: bool = False):
-            fname = f"{name}.{suffix}.npy"
-            if fname in files or required:
-                return load_array(directory / fname, listed(fname))
+        def arr(component: Component, required: bool = False):
+            if component.file(name) in files or required:
+                return load_array(directory / component.file(name), listed(component))
             return None
 
-        self.ptr, self.unit, self.tf = arr("ptr", True), arr("unit", True), arr("tf", True)
-        self.pptr, self.pos = arr("pptr"), arr("pos")
-        self.lengths, self.unit_doc, self.unit_span = arr("len"), arr("udoc"), arr("uspan")
+        self.ptr, self.unit, self.tf = arr(Component.PTR, True), arr(Component.UNIT, True), arr(Component.TF, True)
+        self.pptr, self.pos = arr(Component.PPTR), arr(Component.POS)
+        self.lengths, self.unit_doc, self.unit_span = arr(Component.LEN), arr(Component.UDOC), arr(Component.USPAN)
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self._unit_terms: np.ndarray | None = None
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
         self._pos_cached = 0
-        lex_path = directory / f"{name}.lex.txt"
-        verify(lex_path, listed(f"{name}.lex.txt"))
-        size = files[f"{name}.lex.txt"]["size"]
-        try:
-            self._lex = np.memmap(lex_path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
-        except FileNotFoundError:
-            raise missing(lex_path) from None
-        self._lex_text: str | None = None
-        self.lex_offsets, self.lex_ids = arr("lexoff", True), arr("lexid", True)
+        lex_path = directory / Component.LEX.file(name)
+        verify(lex_path, listed(Component.LEX))
+        super().__init__(lex_path, listed(Component.LEX)["size"], arr(Component.LEXOFF, True),
+                         arr(Component.LEXID, True))
         if len(self.lex_offsets) != len(self.trie) + 1:
-            raise IndexCorruptError(str(directory / f"{name}.lexoff.npy"), "does not match the term dictionary")
+            raise IndexCorruptError(str(directory / Component.LEXOFF.file(name)), "does not match the term dictionary")
         if len(self.ptr) != len(self.trie) + 1:
-            raise IndexCorruptError(str(directory / f"{name}.ptr.npy"), "does not match the term dictionary")
+            raise IndexCorruptError(str(directory / Component.PTR.file(name)), "does not match the term dictionary")
 
     def _pairs(self, directory: Path, arr) -> PairArrays:
         """The field's pair postings, which meta.json says it has."""
-        found = [arr(suffix) for suffix in _pairs.SUFFIXES]
-        for suffix, a in zip(_pairs.SUFFIXES, found):
+        found = [arr(component) for component in _pairs.COMPONENTS]
+        for component, a in zip(_pairs.COMPONENTS, found):
             if a is None:
-                raise IndexCorruptError(str(directory / f"{self.name}.{suffix}.npy"),
+                raise IndexCorruptError(str(directory / component.file(self.name)),
                                         "missing from the manifest, though meta.json lists pair postings")
-        for suffix, problem in _pairs.problems(found, self.info["pairs"], self.info.get("pair_postings")):
-            raise IndexCorruptError(str(directory / f"{self.name}.{suffix}.npy"), problem)
+        for component, problem in _pairs.problems(found, self.info["pairs"], self.info.get("pair_postings")):
+            raise IndexCorruptError(str(directory / component.file(self.name)), problem)
         return PairArrays(*found)
 
     @property
@@ -224,43 +281,6 @@ class FieldReader:
         if unit >= len(terms) or terms[unit] < 0:
             return None
         return self.trie.restore_key(int(terms[unit]))
-
-    # -- the sorted term list: ranges and patterns over the whole dictionary, in C ---------------
-    def term_at(self, rank: int) -> str:
-        """The term at position `rank` in code-point order."""
-        a, b = int(self.lex_offsets[rank]), int(self.lex_offsets[rank + 1])
-        return self._lex[a:b - 1].tobytes().decode("utf-8")
-
-    def rank(self, term: str, after: bool = False) -> int:
-        """How many terms sort before `term` (or up to and including it, with `after`)."""
-        lo, hi = 0, len(self.trie)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            t = self.term_at(mid)
-            if t < term or (after and t == term):
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
-
-    def rank_range(self, low: str | None, high: str | None, include_low: bool = True,
-                   include_high: bool = True) -> tuple[int, int]:
-        """[start, end) of the terms between `low` and `high` in the sorted term list (None: open
-        end; a bound not included is strict), by two binary searches."""
-        start = 0 if low is None else self.rank(low, after=not include_low)
-        end = len(self.trie) if high is None else self.rank(high, after=include_high)
-        return start, max(start, end)
-
-    def lex_text(self) -> str:
-        """The whole sorted dictionary as one string, a term per line (decoded once, then cached)."""
-        if self._lex_text is None:
-            self._lex_text = self._lex.tobytes().decode("utf-8")
-        return self._lex_text
-
-    def terms_matching(self, pattern: "re.Pattern[str]") -> list[str]:
-        """Terms the compiled pattern matches whole; the pattern is run over the sorted term list
-        (`^` and `$` anchored per line, re.MULTILINE), so the scan happens in C."""
-        return pattern.findall(self.lex_text())
 
     def term_id(self, term: str) -> int:
         """The term's id, or -1 when the segment does not hold it."""
@@ -290,7 +310,7 @@ class FieldReader:
     def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""
         a, b = self.ptr[tid:tid + 2].tolist()
-        starts = self.unit[a:b] * _STRIDE
+        starts = self.unit[a:b] * POSITION_STRIDE
         if offset:
             starts -= offset
         keys = starts.repeat(self.tf[a:b])
@@ -376,6 +396,16 @@ def deletes_problem(packed: np.ndarray, doc_count: int, deleted: int | None = No
     return None
 
 
+def load_meta(path: Path):
+    """The decoded meta.json at `path` (verified by the caller), not yet judged (meta_problem)."""
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise missing(path) from None
+    except ValueError as exc:
+        raise IndexCorruptError(str(path), f"unreadable: {exc}") from None
+
+
 def read_meta(directory: Path, files: dict[str, dict], doc_count: int | None = None) -> dict:
     """A segment's verified meta.json: its document count and per-field counts (terms, postings,
     units, tokens); with the manifest's `doc_count`, checked against it."""
@@ -383,12 +413,7 @@ def read_meta(directory: Path, files: dict[str, dict], doc_count: int | None = N
     if META not in files:
         raise IndexCorruptError(str(path), "missing from the manifest")
     verify(path, files[META])
-    try:
-        meta = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise missing(path) from None
-    except ValueError as exc:
-        raise IndexCorruptError(str(path), f"unreadable: {exc}") from None
+    meta = load_meta(path)
     problem = meta_problem(meta, doc_count)
     if problem is not None:
         raise IndexCorruptError(str(path), problem)
@@ -411,16 +436,17 @@ class SegmentReader:
                        for name, info in self.meta["fields"].items() if fields is None or name in fields}
         for name, fr in self.fields.items():
             if fr.lengths is not None and len(fr.lengths) != fr.info.get("units"):
-                raise IndexCorruptError(str(directory / f"{name}.len.npy"), "length does not match meta.json")
+                raise IndexCorruptError(str(directory / Component.LEN.file(name)), "length does not match meta.json")
         self.columns: dict[str, np.ndarray] = {}
         if fields is None:
             for fname, entry in files.items():
-                if fname.endswith(".col.npy"):
+                name = Component.COLUMN.field_of(fname)
+                if name is not None:
                     col = load_array(directory / fname, entry)
                     problem = column_problem(col, self.doc_count)
                     if problem is not None:
                         raise IndexCorruptError(str(directory / fname), problem)
-                    self.columns[fname[:-len(".col.npy")]] = col
+                    self.columns[name] = col
         self.live: np.ndarray | None = None  # None: every document is live
         if deletes is not None:
             packed = load_array(directory / deletes, files[deletes], mmap=False)
@@ -443,5 +469,6 @@ class SegmentReader:
 
 
 def write_deletes(directory: Path, name: str, deleted: np.ndarray) -> dict:
-    """Write a deletions bitset (packed bits, True = deleted) as a new file in a segment directory."""
+    """Write a deletions bitset (packed bits, True = deleted) as a new file in a segment directory
+    (named Component.DELETES.file(generation=...) after the commit that writes it)."""
     return write_array(directory / name, np.packbits(deleted.astype(bool)))

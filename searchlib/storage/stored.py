@@ -14,10 +14,11 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import IndexCorruptError
+from .components import Component
 from .files import load_array, missing, verify, write_array, write_stream
 
 BLOCK_DOCS = 16
-DATA, POINTERS = "stored.bin", "stored.ptr.npy"
+DATA, POINTERS = Component.STORED.file(), Component.STORED_PTR.file()
 
 
 def _compress_block(block: list[dict]) -> bytes:
@@ -66,7 +67,8 @@ class StoredReader:
             raise missing(self.path) from None
         self._cache: tuple[int, list] | None = None
 
-    def _block(self, b: int) -> list:
+    def block(self, b: int) -> list:
+        """The decoded stored block `b`: documents as stored, not copied (see `get`)."""
         if self._cache is not None and self._cache[0] == b:
             return self._cache[1]
         if not 0 <= b < len(self.offsets) - 1:
@@ -82,7 +84,7 @@ class StoredReader:
     def get(self, doc: int) -> dict:
         """The document's stored values: a copy the caller may change (the decoded block is
         cached for the next read of a neighbouring document and must stay as stored)."""
-        block = self._block(doc // BLOCK_DOCS)
+        block = self.block(doc // BLOCK_DOCS)
         try:
             found = block[doc % BLOCK_DOCS]
         except IndexError:

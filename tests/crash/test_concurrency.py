@@ -18,8 +18,8 @@ import pytest
 
 from conftest import start_python
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexLockedError, Schema
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.lock import MAX_RETRY_DELAY, WriteLock
-from searchlib.storage.writer import SEGMENTS_DIR
 
 SECONDS = float(os.environ.get("SEARCHLIB_CONCURRENCY_SECONDS", "5"))
 READERS = 4

@@ -27,8 +27,8 @@ import pytest
 from conftest import TESTS, start_python
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, Schema
 from searchlib.storage.check import check_index
-from searchlib.storage.manifest import generations, read_manifest
-from searchlib.storage.writer import KEEP_MANIFESTS, SEGMENTS_DIR
+from searchlib.storage.components import SEGMENTS_DIR
+from searchlib.storage.manifest import KEEP_MANIFESTS, generations, read_manifest
 
 HERE = Path(__file__).resolve().parent
 ITERATIONS = int(os.environ.get("SEARCHLIB_CRASH_ITERATIONS", "25"))
@@ -118,8 +118,8 @@ import os, sys
 sys.path[:0] = {paths!r}
 from test_crash import WRITER_OPTIONS, apply_to_writer, batch_plan
 from searchlib import Index
-import searchlib.storage.writer as writer_module
-from searchlib.storage.writer import IndexWriter
+import searchlib.indexing.writer as writer_module
+from searchlib.indexing.writer import IndexWriter
 
 def mark(phase):
     os.write(1, (phase + "\\n").encode())
@@ -382,7 +382,7 @@ def test_failed_flush_rolls_the_whole_batch_back(tmp_path, monkeypatch):
         w.add({"id": "old", "tag": "t0", "body": "kept"})
     w = ix.writer(buffer_chars=20)
     w.add({"id": "first", "tag": "t1", "body": "one two three four five six"})  # flushed fine
-    import searchlib.storage.buffer as buffer_module
+    import searchlib.indexing.buffer as buffer_module
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -406,7 +406,7 @@ def test_failed_flush_rolls_the_whole_batch_back(tmp_path, monkeypatch):
 def test_failed_commit_rolls_the_whole_batch_back(tmp_path, monkeypatch):
     """A commit that fails while writing the manifest (disk full, say) must discard the whole
     batch: the writer refuses to commit again, and the index keeps its previous commit."""
-    import searchlib.storage.writer as writer_module
+    import searchlib.indexing.writer as writer_module
 
     ix = Index.create(tmp_path / "ix", crash_schema())
     with ix.writer() as w:
@@ -435,7 +435,7 @@ def test_failed_commit_rolls_the_whole_batch_back(tmp_path, monkeypatch):
 def test_failed_merge_during_commit_rolls_the_whole_batch_back(tmp_path, monkeypatch):
     """A merge that fails inside commit() discards the whole batch too: the segments the batch had
     already flushed are never published, and the rollback removes the merge's output."""
-    import searchlib.storage.writer as writer_module
+    import searchlib.indexing.writer as writer_module
 
     ix = Index.create(tmp_path / "ix", crash_schema())
     with ix.writer() as w:

@@ -15,8 +15,9 @@ import pytest
 from conftest import TESTS, build_in_commits, mixed_schema, run_python, subprocess_env, unique_docs
 from searchlib import ID, KEYWORD, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, analyzers
-from searchlib.storage import analyze, buffer, files, merge
-from searchlib.storage.merge import plan_merges
+from searchlib.indexing import analyze, buffer, merge
+from searchlib.indexing.merge import plan_merges
+from searchlib.storage import arrays, files
 
 # Many distinct words (so small caches overflow often), a few frequent ones (so queries match).
 SYLLABLES = "ka lo mi nu pe ra si to vu ze ban cor dil fen gat hum".split()
@@ -150,7 +151,7 @@ import json, random, sys
 sys.path[:0] = sys.argv[2:4]  # this file's folder, and conftest's
 from test_memory_bounds import build, make_docs, results, schema
 from searchlib import Index
-from searchlib.storage import analyze, buffer
+from searchlib.indexing import analyze, buffer
 
 docs = make_docs(300)
 reference = results(build(sys.argv[1] + "/ref", docs))
@@ -219,7 +220,7 @@ def test_writer_forgets_numberings_when_the_limit_is_lowered_mid_batch(tmp_path,
 
 
 def test_flushing_empties_the_field_buffers():
-    from searchlib.storage.buffer import SegmentBuffer
+    from searchlib.indexing.buffer import SegmentBuffer
     buf = SegmentBuffer(mixed_schema(), analyze.Analysis(mixed_schema(), workers=1))
     buf.add({"id": "a", "tag": "k", "body": "x y", "notes": "p q\n\nr s"})
     buf.drain()
@@ -376,9 +377,9 @@ def test_release_free_memory_is_harmless():
     import platform
 
     if platform.libc_ver()[0] == "glibc":  # the memory bound while indexing relies on malloc_trim here
-        assert buffer._malloc_trim is not None
-    assert buffer.release_free_memory() is None
-    assert buffer.release_free_memory() is None
+        assert arrays._malloc_trim is not None
+    assert arrays.release_free_memory() is None
+    assert arrays.release_free_memory() is None
 
 
 def test_writer_applies_the_merge_token_cap(tmp_path, monkeypatch):

@@ -250,7 +250,7 @@ def test_sentences_split_where_highlight_snaps():
 def test_window_passages_are_indexed_as_if_each_window_were_analysed_alone(texts, size, overlap, analyzer):
     """Indexing takes a field's words once and slices them into windows; that must give exactly
     the passages, spans and term ids of analysing each window's text on its own."""
-    from searchlib.storage.analyze import FieldAnalysis
+    from searchlib.indexing.analyze import FieldAnalysis
 
     overlap = min(overlap, size - 1)
     ft = TEXT(analyzer=analyzer, passages={"mode": "window", "size": size, "overlap": overlap})

@@ -20,8 +20,8 @@ from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexCorruptError, Sche
 from searchlib.cli import main
 from searchlib.storage import check
 from searchlib.storage.check import check_index
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import generations, manifest_name, read_manifest
-from searchlib.storage.writer import SEGMENTS_DIR
 
 
 def check_schema() -> Schema:

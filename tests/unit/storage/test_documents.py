@@ -13,7 +13,7 @@ import os
 import pytest
 
 from searchlib import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, DocumentError, Index, Schema
-import searchlib.storage.buffer as buffer_module
+import searchlib.indexing.buffer as buffer_module
 
 BIG = os.environ.get("SEARCHLIB_BIG_TESTS") == "1"
 

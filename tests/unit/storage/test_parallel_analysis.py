@@ -13,7 +13,7 @@ from conftest import run_python, subprocess_env
 SCRIPT = r'''
 import json, os, random, sys
 from searchlib import ID, TEXT, Index, Schema
-from searchlib.storage import analyze
+from searchlib.indexing import analyze
 
 analyze.Analysis.MIN_PARALLEL_CHARS = 0  # take the parallel path on small data
 forks = []

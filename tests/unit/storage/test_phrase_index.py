@@ -27,9 +27,9 @@ from searchlib.scoring import BM25
 from searchlib.search import Weight, phrases as phrases_module
 from searchlib.storage import pairs as pairs_module
 from searchlib.storage.check import check_index
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import read_manifest
 from searchlib.storage.pairs import PairArrays, from_tokens, merge, pair_key, postings
-from searchlib.storage.writer import SEGMENTS_DIR
 
 ENGLISH = get_analyzer("english")
 CONTENT = ["rate", "growth", "new", "york", "market", "price", "high", "low"]

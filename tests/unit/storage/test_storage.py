@@ -16,11 +16,11 @@ from conftest import (REPO, assert_searcher_refuses, build_in_commits, edit_mani
                       segment_file, truncate, unique_docs)
 from searchlib import (DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, DocumentError, Index, IndexCorruptError,
                        IndexLockedError, IndexNotFoundError, Schema, SearchlibError)
-from searchlib.storage import writer as writer_module
+from searchlib.indexing import writer as writer_module
+from searchlib.indexing.merge import plan_merges
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import read_manifest
-from searchlib.storage.merge import plan_merges
 from searchlib.storage.segment import SegmentReader
-from searchlib.storage.writer import SEGMENTS_DIR
 
 WORDS = ("apple banana cherry delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
          "quebec romeo sierra tango uniform victor whiskey xray yankee zulu river stone cloud forest").split()

@@ -16,8 +16,8 @@ import searchlib.search.searcher as search_module
 from searchlib import ID, KEYWORD, NUMERIC, STORED, TEXT, Index, IndexCorruptError, IndexFileMissingError, Schema
 from searchlib.search import Searcher
 from searchlib.storage import files
+from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import read_manifest
-from searchlib.storage.writer import SEGMENTS_DIR
 
 from conftest import rewrite
 

@@ -31,16 +31,15 @@ import numpy as np
 
 from ..errors import DocumentError, IndexCorruptError, SchemaError, SearchlibError
 from ..schema import Schema
+from ..storage.components import SEGMENTS_DIR, Component, segment_name
+from ..storage.files import fsync_dir
+from ..storage.lock import WriteLock
+from ..storage.manifest import (KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name,
+                                read_manifest, write_manifest)
+from ..storage.segment import SegmentReader, read_meta, write_deletes
 from .analyze import Analysis
 from .buffer import SegmentBuffer
-from .files import fsync_dir
-from .lock import WriteLock
-from .manifest import Manifest, SegmentEntry, generations, manifest_name, read_manifest, write_manifest
 from .merge import MERGE_FACTOR, merge_segments, plan_merges
-from .segment import SegmentReader, read_meta, write_deletes
-
-SEGMENTS_DIR = "segments"
-KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 
 
 class IndexWriter:
@@ -239,7 +238,7 @@ class IndexWriter:
         for entry in changed:
             if entry.name not in surviving:
                 continue  # merged away
-            fname = f"del-{gen:010d}.npy"
+            fname = Component.DELETES.file(generation=gen)
             files = dict(entry.files)
             files.pop(entry.deletes, None)
             path = self._segment_path(entry.name) / fname
@@ -333,7 +332,7 @@ class IndexWriter:
 
     def _next_name(self) -> str:
         self._counter += 1
-        return f"seg-{self._counter:08d}"
+        return segment_name(self._counter)
 
     def _open(self, entry: SegmentEntry, fields: "set[str] | None" = None) -> SegmentReader:
         """Open a segment, checking meta.json against the entry's document count and the deletions
@@ -421,18 +420,3 @@ class IndexWriter:
             else:
                 path.unlink(missing_ok=True)
 
-
-def leftovers(directory: Path, referenced: dict[str, set[str]]) -> list[Path]:
-    """What in an index directory no kept commit references (`referenced`: segment -> its files):
-    temporary files, segment directories and files inside kept segments. The next writer deletes
-    them; `check` lists them."""
-    found = [p for p in sorted(directory.iterdir()) if p.name.endswith(".tmp")]
-    seg_root = directory / SEGMENTS_DIR
-    if not seg_root.is_dir() or seg_root.is_symlink():
-        return found
-    for seg in sorted(seg_root.iterdir()):
-        if seg.name not in referenced:
-            found.append(seg)
-        elif seg.is_dir() and not seg.is_symlink():
-            found += [f for f in sorted(seg.iterdir()) if f.name not in referenced[seg.name]]
-    return found

@@ -24,10 +24,9 @@ from typing import Iterator
 import marisa_trie
 import numpy as np
 
-from .arrays import chunks, gather_ranges, release_pages
-from .buffer import release_free_memory
-from .pairs import merge as merge_pairs
-from .segment import FieldArrays, SegmentReader, write_segment
+from ..storage.arrays import chunks, gather_ranges, release_free_memory, release_pages
+from ..storage.pairs import merge as merge_pairs
+from ..storage.segment import FieldArrays, SegmentReader, write_segment
 
 MERGE_FACTOR = 10
 # The largest segment the policy merges into, in live documents: at ~130 postings per document

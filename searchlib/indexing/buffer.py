@@ -11,10 +11,7 @@ MAX_FIELD_BYTES of UTF-8 (a DocumentError naming document and field) before anyt
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
-import sys
 from array import array
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,8 +20,9 @@ import numpy as np
 
 from ..errors import DocumentError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from ..storage.arrays import release_free_memory
+from ..storage.segment import MISSING_TIME, FieldArrays, write_segment
 from .analyze import Analysis, Source, TextBatch
-from .segment import MISSING_TIME, FieldArrays, write_segment
 
 # The largest field value accepted, in bytes of UTF-8 (TEXT, ID, KEYWORD; for STORED, characters
 # of its JSON). Indexing a value costs memory in proportion to it (Python objects per distinct
@@ -32,32 +30,6 @@ from .segment import MISSING_TIME, FieldArrays, write_segment
 # limit keeps one document from exhausting memory, in the spirit of Lucene's refusal of terms
 # over 32,766 bytes.
 MAX_FIELD_BYTES = 32 * 1024 * 1024
-
-
-def _load_trim():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc (e.g. musl has no malloc_trim)
-        return None
-
-
-_malloc_trim = _load_trim()
-
-
-def release_free_memory() -> None:
-    """Give memory freed by a flush or merge back to the operating system (glibc only).
-
-    glibc serves the large numpy temporaries of a flush from its heap once one of that size has
-    been freed (its mmap threshold adapts upward), and the heap, interleaved with long-lived
-    Python objects, is not returned when they are freed: without this, a writer's resident memory
-    ratchets up by about one flush's temporaries per flush. malloc_trim releases the free pages
-    (it only hands back memory nobody uses, so it is safe at any time) in about a millisecond.
-    """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
 
 
 class _FieldBuffer:

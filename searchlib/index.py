@@ -5,56 +5,18 @@ import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
-
 from .config import Settings, load_config
 from .errors import ConfigError, IndexNotFoundError, SearchlibError
 from .indexing.writer import IndexWriter
 from .query.ast import Query
-from .query.budget import check_clauses
-from .query.compile import Compiler
 from .schema import Schema
-from .search import Searcher, Stats, Weight
+from .search import Searcher
 from .search import parse_index_query as _parse  # the one parsing rule, shared with Searcher.parse
 from .storage.check import CheckReport, check_index
 from .storage.components import SEGMENTS_DIR
 from .storage.files import fsync_dir
 from .storage.lock import LOCK_NAME, WriteLock
 from .storage.manifest import Manifest, generations, read_manifest, write_manifest
-
-
-class Writer(IndexWriter):
-    """The writer `Index.writer()` returns: an IndexWriter plus the operations that need the query
-    language, which the storage layer cannot import."""
-
-    def __init__(self, directory: Path, timeout: float = 0.0, **options: Any):
-        super().__init__(directory, timeout=timeout, **options)
-        self.settings = Settings.from_json(self._base.settings)  # the settings of the index it writes
-
-    def delete_by_query(self, query: "str | Query") -> int:
-        """Delete every live document matching `query` (text is parsed strictly, with the index's
-        default fields and operator), committed or added earlier in this batch; return how many.
-
-        Like every change of the batch it becomes visible at commit and is discarded by cancel.
-        """
-        self._check_open()
-        q = _parse(self.schema, self.settings, query)
-        compiler = Compiler(self.schema, self.settings.fields_for(self.schema),
-                            default_and=self.settings.operator == "AND")
-        node = compiler.compile(q)
-        check_clauses(node, self.settings)
-        if node is None:
-            return 0
-        self.flush()  # documents added earlier in the batch become a segment the query can see
-        segments = list(self.live_segments())
-        weight = Weight(node, Stats([reader for _, reader, _ in segments]), None)  # matching only: no BM25
-        deleted = 0
-        for seg, (name, reader, live) in enumerate(segments):
-            matches = weight.scorers.get(seg, None, dense=True).matching(weight.root)
-            doomed = np.flatnonzero(matches & live)
-            if len(doomed):
-                deleted += self.delete_documents(name, doomed)
-        return deleted
 
 
 class Index:
@@ -130,11 +92,11 @@ class Index:
         return cls.create(target, config.schema, config.settings)
 
     # -- use --------------------------------------------------------------------------------
-    def writer(self, timeout: float = 0.0, **options: Any) -> Writer:
+    def writer(self, timeout: float = 0.0, **options: Any) -> IndexWriter:
         """The index's single writer; waits up to `timeout` seconds for another writer to finish
         (IndexLockedError after that; at once with the default 0). `options` go to IndexWriter
         (buffer_tokens, buffer_chars, merge_factor, workers)."""
-        return Writer(self.path, timeout=timeout, **options)
+        return IndexWriter(self.path, timeout=timeout, **options)
 
     def searcher(self) -> Searcher:
         """A searcher on the newest commit."""

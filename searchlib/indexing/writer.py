@@ -29,8 +29,13 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from ..config import Settings
 from ..errors import DocumentError, IndexCorruptError, SchemaError, SearchlibError
+from ..query.ast import Query
+from ..query.budget import check_clauses
+from ..query.compile import Compiler
 from ..schema import Schema
+from ..search import Stats, Weight, parse_index_query
 from ..storage.components import SEGMENTS_DIR, Component, segment_name
 from ..storage.files import fsync_dir
 from ..storage.lock import WriteLock
@@ -56,6 +61,7 @@ class IndexWriter:
         try:
             self._base = read_manifest(self.directory)
             self.schema = Schema.from_json(self._base.schema)
+            self.settings = Settings.from_json(self._base.settings)  # the settings of the index it writes
             self._remove_unreferenced()
         except BaseException:
             self._lock.release()
@@ -147,6 +153,31 @@ class IndexWriter:
             else:
                 live = np.ones(entry.doc_count, dtype=bool)
             yield entry.name, reader, live
+
+    def delete_by_query(self, query: "str | Query") -> int:
+        """Delete every live document matching `query` (text is parsed strictly, with the index's
+        default fields and operator), committed or added earlier in this batch; return how many.
+
+        Like every change of the batch it becomes visible at commit and is discarded by cancel.
+        """
+        self._check_open()
+        q = parse_index_query(self.schema, self.settings, query)
+        compiler = Compiler(self.schema, self.settings.fields_for(self.schema),
+                            default_and=self.settings.operator == "AND")
+        node = compiler.compile(q)
+        check_clauses(node, self.settings)
+        if node is None:
+            return 0
+        self.flush()  # documents added earlier in the batch become a segment the query can see
+        segments = list(self.live_segments())
+        weight = Weight(node, Stats([reader for _, reader, _ in segments]), None)  # matching only: no BM25
+        deleted = 0
+        for seg, (name, reader, live) in enumerate(segments):
+            matches = weight.scorers.get(seg, None, dense=True).matching(weight.root)
+            doomed = np.flatnonzero(matches & live)
+            if len(doomed):
+                deleted += self.delete_documents(name, doomed)
+        return deleted
 
     def delete_documents(self, segment: str, doc_ids: "np.ndarray | list[int]") -> int:
         """Delete documents of a segment by their numbers inside it (as the next commit will hold

@@ -1,6 +1,6 @@
-"""Deleting by query, and the writer primitives it is built on (the storage layer never imports the
-query package: `Index.writer()` returns a subclass that adds `delete_by_query`, takes the index's
-settings and matches without scoring)."""
+"""Deleting by query, and the writer primitives it is built on (`Index.writer()` returns the exported
+IndexWriter, which takes the index's settings and matches without scoring); the stages' imports
+point one way."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,6 @@ import pytest
 
 from conftest import REPO, mixed_schema, unique_docs
 from searchlib import ID, KEYWORD, NUMERIC, TEXT, Index, IndexWriter, QuerySyntaxError, Schema, SearchlibError
-from searchlib.index import Writer
 from searchlib.search import leaves as leaves_module
 from searchlib.search.dense import DenseScorer
 from searchlib.query.ast import Term
@@ -36,12 +35,6 @@ def stored_ids(ix: Index) -> list[str]:
     """The ids of the live documents, sorted."""
     with ix.searcher() as s:
         return sorted(d["id"] for d in s.documents())
-
-
-def test_index_writer_is_the_query_aware_subclass(tmp_path):
-    ix = make(tmp_path, commits=1)
-    with ix.writer() as w:
-        assert isinstance(w, Writer) and isinstance(w, IndexWriter)
 
 
 def test_delete_by_query_in_committed_segments(tmp_path):
@@ -119,20 +112,36 @@ def test_delete_documents_primitive(tmp_path):
     assert not {"d10", "d11", "d12"} & set(stored_ids(ix))
 
 
-def test_storage_layer_does_not_import_the_query_package():
-    offenders = []
-    for path in (REPO / "searchlib" / "storage").glob("*.py"):
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if re.match(r"\s*(from\s+(\.\.|searchlib\.)query|import\s+searchlib\.query)", line):
-                offenders.append(f"{path.name}:{lineno}: {line.strip()}")
+# Each package may import only from the stages before it (searchlib/<package> -> what it must not import).
+LATER_STAGES = {
+    "storage": ("indexing", "query", "search", "highlight", "index", "cli"),
+    "query": ("indexing", "search", "highlight", "index", "cli"),
+    "search": ("indexing", "index", "cli"),
+    "indexing": ("index", "cli"),
+}
+
+
+@pytest.mark.parametrize("package", sorted(LATER_STAGES))
+def test_stages_import_only_from_earlier_stages(package):
+    later = "|".join(LATER_STAGES[package])
+    pattern = re.compile(rf"\s*(from\s+(\.\.|searchlib\.)({later})\b|import\s+searchlib\.({later})\b)")
+    offenders = [f"{path.name}:{lineno}: {line.strip()}"
+                 for path in (REPO / "searchlib" / package).glob("*.py")
+                 for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.match(line)]
     assert offenders == []
 
 
-# -- the query-aware writer ------------------------------------------------------------------------
+def test_index_writer_is_the_exported_writer(tmp_path):
+    ix = Index.create(tmp_path / "ix", mixed_schema())
+    with ix.writer() as w:
+        assert type(w) is IndexWriter and callable(w.delete_by_query)
+
+
+# -- the writer and its settings ------------------------------------------------------------------
 
 def test_writer_takes_its_settings_from_the_index(tmp_path):
     ix = Index.create(tmp_path / "ix", mixed_schema(), settings={"operator": "AND"})
-    w = Writer(ix.path)
+    w = IndexWriter(ix.path)
     try:
         assert w.settings == ix.settings and w.settings.operator == "AND"
     finally:

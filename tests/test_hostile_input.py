@@ -6,15 +6,20 @@ with a generous subprocess timeout only; no test asserts how fast something runs
 """
 from __future__ import annotations
 
+import errno
 import fnmatch
+import os
 import random
 import textwrap
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run_python
+from searchlib import ID, TEXT, Index, Schema
 from searchlib.query.expand import wildcard_matches, wildcard_regex
+from searchlib.storage.lock import WriteLock
 
 
 # -- (3) wildcard expansion runs in linear time -----------------------------------------------------
@@ -67,3 +72,36 @@ def test_wildcard_queries_on_long_repetitive_terms_do_not_hang(tmp_path):
     done = run_python("-c", script, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:3] == ["['3']", "[]", "['2']"]
+
+
+# -- (5) a failure while taking the write lock releases it ------------------------------------------
+
+def _disk_full(fd, data):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_full_disk_while_creating_an_index_leaves_it_unlocked(tmp_path, monkeypatch):
+    path = tmp_path / "ix"
+    schema = Schema(id=ID(unique=True, stored=True), body=TEXT())
+    with monkeypatch.context() as full:
+        full.setattr(os, "write", _disk_full)  # the first write of Index.create is the lock's pid
+        with pytest.raises(OSError) as info:
+            Index.create(path, schema)
+    assert info.value.errno == errno.ENOSPC
+    ix = Index.create(path, schema)  # 0.1: IndexLockedError until the process exits
+    with ix.writer(timeout=0) as w:
+        w.add({"id": "1", "body": "hello"})
+    assert ix.doc_count() == 1
+
+
+def test_any_failure_inside_lock_acquire_closes_the_descriptor(tmp_path, monkeypatch):
+    before = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    with monkeypatch.context() as full:
+        full.setattr(os, "write", _disk_full)
+        with pytest.raises(OSError):
+            WriteLock(tmp_path).acquire()
+    if before is not None:
+        assert set(os.listdir("/proc/self/fd")) <= before
+    lock = WriteLock(tmp_path).acquire(timeout=0)
+    assert lock.held
+    lock.release()

@@ -5,8 +5,9 @@ command and the example script. The loaders yield plain dicts and know nothing a
 indexes; `index_documents` writes them into an index, the one policy both callers share (keys
 outside the schema are named and left out; a document with a key replaces the indexed one).
 Files are read as UTF-8 (a leading byte order mark is dropped); a file that is not valid UTF-8,
-or a line that is not valid JSON, raises DocumentError naming the file and where in it the
-problem is, so a large import does not fail with a bare traceback.
+a line that is not valid JSON, or a CSV quote never closed (which would swallow the rows after
+it), raises DocumentError naming the file and where in it the problem is, so a large import
+does not fail with a bare traceback, nor succeed with documents missing.
 
 `Documents.fingerprint()` (and `corpus_fingerprint`) hashes the names, sizes and modification
 times of the files a load reads, without reading them, so a caller can tell cheaply that a
@@ -265,15 +266,52 @@ def _load_jsonl(file: Path, keys: _Keys) -> Iterator[dict]:
         yield keys.map_record(record)
 
 
+class _CsvLines:
+    """The decoded lines of a CSV file for csv.reader, noting when the reader asks past the last one.
+
+    A complete row never needs the next line, so a reader that ran off the end while building a
+    row was inside a quoted value: csv (not strict) then returns everything after the quote as
+    that value, rows and all, without a word.
+    """
+
+    def __init__(self, file: Path):
+        self._lines = _lines(file)
+        self.ended = False
+
+    def __iter__(self) -> "_CsvLines":
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._lines)
+        except StopIteration:
+            self.ended = True
+            raise
+
+
+def _unclosed_quote(file: Path, row: list[str], last_line: int) -> DocumentError:
+    """The error for a row whose last value is a quote never closed before the end of the file
+    (line `last_line`); the value holds every line break after its quote, so they say where it opened."""
+    value = row[-1] if row else ""
+    opened = last_line - value.count("\n") + value.endswith("\n")
+    return DocumentError(f"{file}, line {opened}: a quote opened on this line is never closed, so every line "
+                         "after it would be read into one value; close or remove the quote")
+
+
 def _load_csv(file: Path, keys: _Keys) -> Iterator[dict]:
-    reader = csv.reader(_lines(file))
+    lines = _CsvLines(file)
+    reader = csv.reader(lines)
     try:
         header = next(reader, None)
         if header is None:
             return
+        if lines.ended:
+            raise _unclosed_quote(file, header, reader.line_num)
         if len(set(header)) != len(header) or any(not name.strip() for name in header):
             raise DocumentError(f"{file}, line 1: the header needs distinct, non-empty column names, got {header}")
         for row in reader:
+            if lines.ended:
+                raise _unclosed_quote(file, row, reader.line_num)
             if not row:
                 continue
             if len(row) > len(header):

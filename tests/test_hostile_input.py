@@ -11,13 +11,16 @@ import fnmatch
 import os
 import random
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run_python
-from searchlib import ID, TEXT, Index, Schema
+from searchlib import ID, TEXT, DocumentError, Index, Schema
+from searchlib.cli import main
+from searchlib.loaders import load_documents
 from searchlib.query.expand import wildcard_matches, wildcard_regex
 from searchlib.storage.lock import WriteLock
 
@@ -105,3 +108,42 @@ def test_any_failure_inside_lock_acquire_closes_the_descriptor(tmp_path, monkeyp
     lock = WriteLock(tmp_path).acquire(timeout=0)
     assert lock.held
     lock.release()
+
+
+# -- (9) a CSV quote that is never closed ------------------------------------------------------------
+
+def _write(path: Path, text: str) -> Path:
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def test_csv_with_an_unterminated_quote_names_the_line_it_opened(tmp_path):
+    # 0.1 read every following row into the quoted value: document 2 vanished and the import succeeded.
+    path = _write(tmp_path / "docs.csv", 'id,text\n1,"hello world\n2,second doc\n3,third doc\n')
+    with pytest.raises(DocumentError, match=r"docs\.csv, line 2: .*quote.* never closed"):
+        list(load_documents(path))
+
+
+def test_csv_unterminated_quote_on_the_last_line_without_a_newline(tmp_path):
+    path = _write(tmp_path / "docs.csv", 'id,text\r\n1,"quoted\r\nacross lines"\r\n2,"open')
+    with pytest.raises(DocumentError, match=r"docs\.csv, line 4: .*quote.* never closed"):
+        list(load_documents(path))
+
+
+def test_csv_unterminated_quote_after_a_closed_multiline_value_in_the_same_row(tmp_path):
+    path = _write(tmp_path / "docs.csv", 'id,title,text\n1,"two\nlines","never\nclosed\n')
+    with pytest.raises(DocumentError, match=r"docs\.csv, line 3: .*quote.* never closed"):
+        list(load_documents(path))
+
+
+def test_csv_quoted_values_across_lines_still_load(tmp_path):
+    path = _write(tmp_path / "docs.csv", 'id,text\n1,"first\nparagraph, ""quoted"""\n2,second\n')
+    assert list(load_documents(path)) == [{"id": "1", "body": 'first\nparagraph, "quoted"'},
+                                          {"id": "2", "body": "second"}]
+
+
+def test_cli_index_of_a_csv_with_an_unterminated_quote_fails_and_commits_nothing(tmp_path, capsys):
+    path = _write(tmp_path / "docs.csv", 'id,text\n1,"hello world\n2,second doc\n')
+    assert main(["index", str(tmp_path / "ix"), str(path), "--no-progress"]) != 0
+    assert "docs.csv, line 2" in capsys.readouterr().err
+    assert Index.open(tmp_path / "ix").doc_count() == 0

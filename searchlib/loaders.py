@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import DocumentError
+from .storage import buffer as _buffer
 
 if TYPE_CHECKING:
     from .storage.writer import IndexWriter
@@ -298,24 +299,44 @@ def _unclosed_quote(file: Path, row: list[str], last_line: int) -> DocumentError
                          "after it would be read into one value; close or remove the quote")
 
 
+def _csv_rows(file: Path, reader: Any, lines: _CsvLines) -> Iterator[list[str]]:
+    """The rows of `reader`, read with csv's field size limit raised to the writer's limit on one
+    field value (csv's default, 128 KiB, would refuse values the writer accepts).
+
+    csv keeps that limit for the whole process, so it is raised only while a row is read and put
+    back before the row is yielded: code running while a load is paused sees csv's own limit.
+    """
+    limit = _buffer.MAX_FIELD_BYTES  # characters: a value with more has more bytes of UTF-8 too
+    while True:
+        previous = csv.field_size_limit(limit)
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise DocumentError(f"{file}, line {reader.line_num}: a value is over the limit of {limit:,} bytes "
+                                    f"({limit / 2**20:g} MiB) for one field value; split the document") from None
+            raise DocumentError(f"{file}, line {reader.line_num}: invalid CSV ({exc})") from None
+        finally:
+            csv.field_size_limit(previous)
+        if row is None:
+            return
+        if lines.ended:
+            raise _unclosed_quote(file, row, reader.line_num)
+        yield row
+
+
 def _load_csv(file: Path, keys: _Keys) -> Iterator[dict]:
     lines = _CsvLines(file)
     reader = csv.reader(lines)
-    try:
-        header = next(reader, None)
-        if header is None:
-            return
-        if lines.ended:
-            raise _unclosed_quote(file, header, reader.line_num)
-        if len(set(header)) != len(header) or any(not name.strip() for name in header):
-            raise DocumentError(f"{file}, line 1: the header needs distinct, non-empty column names, got {header}")
-        for row in reader:
-            if lines.ended:
-                raise _unclosed_quote(file, row, reader.line_num)
-            if not row:
-                continue
-            if len(row) > len(header):
-                raise DocumentError(f"{file}, line {reader.line_num}: {len(row)} values for {len(header)} columns")
-            yield keys.map_record({name: value for name, value in zip(header, row) if value != ""})
-    except csv.Error as exc:
-        raise DocumentError(f"{file}, line {reader.line_num}: invalid CSV ({exc})") from None
+    rows = _csv_rows(file, reader, lines)
+    header = next(rows, None)
+    if header is None:
+        return
+    if len(set(header)) != len(header) or any(not name.strip() for name in header):
+        raise DocumentError(f"{file}, line 1: the header needs distinct, non-empty column names, got {header}")
+    for row in rows:
+        if not row:
+            continue
+        if len(row) > len(header):
+            raise DocumentError(f"{file}, line {reader.line_num}: {len(row)} values for {len(header)} columns")
+        yield keys.map_record({name: value for name, value in zip(header, row) if value != ""})

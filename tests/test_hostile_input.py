@@ -6,6 +6,7 @@ with a generous subprocess timeout only; no test asserts how fast something runs
 """
 from __future__ import annotations
 
+import csv
 import errno
 import fnmatch
 import os
@@ -20,8 +21,9 @@ from hypothesis import strategies as st
 from conftest import run_python
 from searchlib import ID, TEXT, DocumentError, Index, Schema
 from searchlib.cli import main
-from searchlib.loaders import load_documents
+from searchlib.loaders import index_documents, load_documents
 from searchlib.query.expand import wildcard_matches, wildcard_regex
+from searchlib.storage import buffer
 from searchlib.storage.lock import WriteLock
 
 
@@ -147,3 +149,36 @@ def test_cli_index_of_a_csv_with_an_unterminated_quote_fails_and_commits_nothing
     assert main(["index", str(tmp_path / "ix"), str(path), "--no-progress"]) != 0
     assert "docs.csv, line 2" in capsys.readouterr().err
     assert Index.open(tmp_path / "ix").doc_count() == 0
+
+
+# -- (15) CSV cells up to the text limit ---------------------------------------------------------------
+
+def test_csv_cell_over_128_kib_loads_and_the_csv_limit_is_restored(tmp_path):
+    # 0.1: "field larger than field limit (131072)", though a text value may have 32 MiB.
+    big = "word " * 60_000  # 300,000 characters
+    path = _write(tmp_path / "docs.csv", f'id,text\n1,"{big}"\n2,small\n')
+    before = csv.field_size_limit()
+    assert list(load_documents(path)) == [{"id": "1", "body": big}, {"id": "2", "body": "small"}]
+    assert csv.field_size_limit() == before
+
+
+def test_csv_limit_is_the_csv_modules_own_while_a_load_is_paused(tmp_path):
+    path = _write(tmp_path / "docs.csv", 'id,text\n1,one\n2,two\n')
+    before = csv.field_size_limit()
+    documents = load_documents(path)
+    next(documents)
+    assert csv.field_size_limit() == before
+
+
+def test_csv_cell_over_the_text_limit_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(buffer, "MAX_FIELD_BYTES", 100_000)
+    before = csv.field_size_limit()
+    path = _write(tmp_path / "docs.csv", f'id,text\n1,small\n2,{"x" * 150_000}\n')
+    with pytest.raises(DocumentError, match=r"docs\.csv, line 3: .*over the limit of 100,000 bytes"):
+        list(load_documents(path))
+    assert csv.field_size_limit() == before
+    # Fewer characters than the limit but more bytes: the writer's usual error, naming the field.
+    path = _write(tmp_path / "wide.csv", f'id,text\n1,{"é" * 60_000}\n')
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), body=TEXT()))
+    with ix.writer() as w, pytest.raises(DocumentError, match=r"body.*120,000 bytes of UTF-8, over the limit"):
+        index_documents(w, load_documents(path))

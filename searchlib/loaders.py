@@ -5,9 +5,10 @@ command and the example script. The loaders yield plain dicts and know nothing a
 indexes; `index_documents` writes them into an index, the one policy both callers share (keys
 outside the schema are named and left out; a document with a key replaces the indexed one).
 Files are read as UTF-8 (a leading byte order mark is dropped); a file that is not valid UTF-8,
-a line that is not valid JSON, or a CSV quote never closed (which would swallow the rows after
-it), raises DocumentError naming the file and where in it the problem is, so a large import
-does not fail with a bare traceback, nor succeed with documents missing.
+a line that is not valid JSON (or nested too deeply to decode), or a CSV quote never closed
+(which would swallow the rows after it), raises DocumentError naming the file and where in it
+the problem is, so a large import does not fail with a bare traceback, nor succeed with
+documents missing.
 
 `Documents.fingerprint()` (and `corpus_fingerprint`) hashes the names, sizes and modification
 times of the files a load reads, without reading them, so a caller can tell cheaply that a
@@ -20,6 +21,7 @@ import errno
 import hashlib
 import json
 import os
+import sys
 import warnings
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
@@ -262,6 +264,9 @@ def _load_jsonl(file: Path, keys: _Keys) -> Iterator[dict]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DocumentError(f"{file}, line {number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:  # json's decoder stops at Python's recursion limit
+            raise DocumentError(f"{file}, line {number}: JSON nested too deeply (arrays or objects inside each "
+                                f"other beyond Python's recursion limit of {sys.getrecursionlimit()})") from None
         if not isinstance(record, dict):
             raise DocumentError(f"{file}, line {number}: expected a JSON object, got {type(record).__name__}")
         yield keys.map_record(record)

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run_python
-from searchlib import ID, TEXT, DocumentError, Index, Schema
+from searchlib import ID, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.cli import main
 from searchlib.loaders import index_documents, load_documents
 from searchlib.query.expand import wildcard_matches, wildcard_regex
@@ -182,3 +182,43 @@ def test_csv_cell_over_the_text_limit_is_a_clear_error(tmp_path, monkeypatch):
     ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), body=TEXT()))
     with ix.writer() as w, pytest.raises(DocumentError, match=r"body.*120,000 bytes of UTF-8, over the limit"):
         index_documents(w, load_documents(path))
+
+
+# -- (12) deeply nested JSON ---------------------------------------------------------------------------
+
+def _nested_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_deeply_nested_jsonl_line_is_a_document_error_naming_the_line(tmp_path):
+    # 0.1: a raw RecursionError, with a traceback from the command.
+    path = _write(tmp_path / "docs.jsonl",
+                  '{"id": "1", "text": "fine"}\n{"id": "2", "meta": ' + _nested_json(100_000) + '}\n')
+    documents = load_documents(path)
+    assert next(documents) == {"id": "1", "body": "fine"}
+    with pytest.raises(DocumentError, match=r"docs\.jsonl, line 2: .*nested too deeply"):
+        next(documents)
+
+
+def test_cli_index_of_a_deeply_nested_jsonl_line_reports_the_line(tmp_path, capsys):
+    path = _write(tmp_path / "docs.jsonl", _nested_json(100_000) + "\n")
+    assert main(["index", str(tmp_path / "ix"), str(path), "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert "docs.jsonl, line 1" in err and "Traceback" not in err
+
+
+def _nested_list(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.xfail(raises=RecursionError, strict=False,
+                   reason="STORED values are validated by json.dumps in searchlib/storage/buffer.py "
+                          "(SegmentBuffer.add, the STORED branch), which catches TypeError and ValueError "
+                          "but not RecursionError; that file is being moved to searchlib/indexing/")
+def test_deeply_nested_stored_value_is_a_document_error_naming_the_field(tmp_path):
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), meta=STORED()))
+    with ix.writer() as w, pytest.raises(DocumentError, match="meta"):
+        w.add({"id": "1", "meta": _nested_list(100_000)})

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run_python
-from searchlib import ID, STORED, TEXT, DocumentError, Index, Schema
+from searchlib import ID, NUMERIC, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.cli import main
 from searchlib.loaders import index_documents, load_documents
 from searchlib.query.expand import wildcard_matches, wildcard_regex
@@ -222,3 +222,15 @@ def test_deeply_nested_stored_value_is_a_document_error_naming_the_field(tmp_pat
     ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), meta=STORED()))
     with ix.writer() as w, pytest.raises(DocumentError, match="meta"):
         w.add({"id": "1", "meta": _nested_list(100_000)})
+
+
+# -- (14) no infinity in NUMERIC values, strict JSON from the command ----------------------------------
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), "inf", "-Infinity", "1e999"])
+def test_numeric_refuses_infinity_like_nan(tmp_path, value):
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), n=NUMERIC()))
+    with ix.writer() as w:
+        with pytest.raises(DocumentError, match=r"'n'.*(infinity|finite)"):
+            w.add({"id": "1", "n": value})
+        w.add({"id": "2", "n": 1e308})
+    assert ix.doc_count() == 1

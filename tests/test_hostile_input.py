@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import errno
 import fnmatch
+import json
 import os
 import random
 import textwrap
@@ -18,13 +19,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_python
+from conftest import edit_manifest, run_python
 from searchlib import ID, NUMERIC, STORED, TEXT, DocumentError, Index, Schema
 from searchlib.cli import main
 from searchlib.loaders import index_documents, load_documents
 from searchlib.query.expand import wildcard_matches, wildcard_regex
-from searchlib.storage import buffer
+from searchlib.storage import buffer, stored
 from searchlib.storage.lock import WriteLock
+from searchlib.storage.manifest import read_manifest
+from searchlib.storage.writer import SEGMENTS_DIR
 
 
 # -- (3) wildcard expansion runs in linear time -----------------------------------------------------
@@ -234,3 +237,31 @@ def test_numeric_refuses_infinity_like_nan(tmp_path, value):
             w.add({"id": "1", "n": value})
         w.add({"id": "2", "n": 1e308})
     assert ix.doc_count() == 1
+
+
+def _strict_json(text: str):
+    """`text` parsed as RFC 8259 JSON: NaN, Infinity and -Infinity are refused."""
+    def refuse(constant):
+        raise AssertionError(f"not JSON: {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_cli_search_json_is_strict_json_for_an_index_holding_infinity(tmp_path, capsys):
+    # An index written by 0.1, which accepted inf in a NUMERIC field: its stored block holds Infinity.
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), body=TEXT(stored=True),
+                                              n=NUMERIC()))
+    with ix.writer() as w:
+        w.add({"id": "1", "body": "hello", "n": 1.0})
+    segment = ix.path / SEGMENTS_DIR / read_manifest(ix.path).segments[0].name
+    for name in (stored.DATA, stored.POINTERS):
+        (segment / name).unlink()
+    entries = stored.write_stored(segment, [{"id": "1", "body": "hello", "n": float("inf")}])
+    edit_manifest(ix.path, lambda manifest: manifest.segments[0].files.update(entries))
+
+    assert main(["search", str(ix.path), "hello", "--json"]) == 0
+    out = _strict_json(capsys.readouterr().out)
+    assert out["hits"][0]["fields"]["n"] is None
+    assert main(["stats", str(ix.path), "--json"]) == 0
+    _strict_json(capsys.readouterr().out)
+    main(["check", str(ix.path), "--json"])  # exit 1: the replaced files differ from commit 2's entries
+    _strict_json(capsys.readouterr().out)

@@ -20,13 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import edit_manifest, run_python
-from searchlib import ID, NUMERIC, STORED, TEXT, DocumentError, Index, Schema
+from searchlib import ID, NUMERIC, STORED, TEXT, DocumentError, Index, IndexCorruptError, Schema
 from searchlib.cli import main
 from searchlib.loaders import index_documents, load_documents
 from searchlib.query.expand import wildcard_matches, wildcard_regex
 from searchlib.storage import buffer, stored
 from searchlib.storage.lock import WriteLock
-from searchlib.storage.manifest import read_manifest
+from searchlib.storage.check import check_index
+from searchlib.storage.manifest import generations, manifest_name, read_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
 
 
@@ -265,3 +266,51 @@ def test_cli_search_json_is_strict_json_for_an_index_holding_infinity(tmp_path, 
     _strict_json(capsys.readouterr().out)
     main(["check", str(ix.path), "--json"])  # exit 1: the replaced files differ from commit 2's entries
     _strict_json(capsys.readouterr().out)
+
+
+# -- (13) impossible counts in a manifest ------------------------------------------------------------
+
+def _fifty_documents(path: Path) -> Index:
+    ix = Index.create(path, Schema(id=ID(unique=True, stored=True), body=TEXT(stored=True)))
+    with ix.writer() as w:
+        for i in range(50):
+            w.add({"id": str(i), "body": f"hello world {i}"})
+    return ix
+
+
+def _assert_open_refuses(path: Path, match: str) -> IndexCorruptError:
+    """Opening the index at `path` (and so reading any count) raises IndexCorruptError naming
+    the newest manifest and matching `match`."""
+    manifest = path / manifest_name(generations(path)[-1])
+    with pytest.raises(IndexCorruptError, match=match) as info:
+        Index.open(path).doc_count()
+    assert info.value.path == str(manifest) and manifest.name in str(info.value)
+    return info.value
+
+
+@pytest.mark.parametrize("counts, problem", [
+    ({"deleted": 10 ** 12}, "1000000000000 deleted.* 50 documents"),  # 0.1: doc_count() == -999,999,999,950
+    ({"deleted": 51}, "51 deleted.* 50 documents"),
+    ({"deleted": -1}, "deleted.* negative"),
+    ({"doc_count": -50, "deleted": 0}, "doc_count.* negative"),
+    ({"deleted": True}, "deleted.* whole number.* True"),
+    ({"doc_count": True}, "doc_count.* whole number.* True"),
+    ({"doc_count": 50.0}, "doc_count.* whole number.* 50.0"),
+    ({"deleted": "0"}, "deleted.* whole number.* '0'"),
+    ({"deleted": None}, "deleted.* whole number.* None"),
+])
+def test_manifest_with_impossible_counts_is_refused(tmp_path, counts, problem):
+    ix = _fifty_documents(tmp_path / "ix")
+    edit_manifest(ix.path, lambda manifest: vars(manifest.segments[0]).update(counts))
+    error = _assert_open_refuses(ix.path, problem)
+    assert read_manifest(ix.path, 1).segments == []  # the first commit is still readable
+    assert "seg-00000001" in str(error)  # the error names the segment too
+
+
+def test_check_reports_a_manifest_with_impossible_counts(tmp_path):
+    ix = _fifty_documents(tmp_path / "ix")
+    edit_manifest(ix.path, lambda manifest: setattr(manifest.segments[0], "deleted", 10 ** 12))
+    report = check_index(ix.path)
+    assert not report.ok
+    assert any(p.path.endswith(manifest_name(generations(ix.path)[-1])) and "deleted" in p.message
+               for p in report.problems)

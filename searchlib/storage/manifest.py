@@ -42,8 +42,13 @@ class SegmentEntry:
 
     @classmethod
     def from_json(cls, data: dict) -> "SegmentEntry":
-        entry = cls(name=check_name(data["name"]), doc_count=int(data["doc_count"]), files=dict(data["files"]),
-                    deletes=data.get("deletes"), deleted=int(data.get("deleted", 0)))
+        name = check_name(data["name"])
+        doc_count = _count(name, "doc_count", data["doc_count"])
+        deleted = _count(name, "deleted", data.get("deleted", 0))
+        if deleted > doc_count:
+            raise IndexCorruptError(name, f"impossible counts: {deleted} deleted of {doc_count} documents")
+        entry = cls(name=name, doc_count=doc_count, files=dict(data["files"]), deletes=data.get("deletes"),
+                    deleted=deleted)
         for fname in entry.files:
             check_name(fname)
         if entry.deletes is not None:
@@ -55,6 +60,15 @@ class SegmentEntry:
     @property
     def live_count(self) -> int:
         return self.doc_count - self.deleted
+
+
+def _count(segment: str, key: str, value: Any) -> int:
+    """A segment's count as the manifest gives it: a non-negative integer (JSON true is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise IndexCorruptError(segment, f"{key} must be a whole number, got {value!r}")
+    if value < 0:
+        raise IndexCorruptError(segment, f"{key} is negative ({value})")
+    return value
 
 
 @dataclass

@@ -13,6 +13,7 @@ import json
 import os
 import random
 import textwrap
+import zlib
 from pathlib import Path
 
 import pytest
@@ -314,3 +315,24 @@ def test_check_reports_a_manifest_with_impossible_counts(tmp_path):
     assert not report.ok
     assert any(p.path.endswith(manifest_name(generations(ix.path)[-1])) and "deleted" in p.message
                for p in report.problems)
+
+
+# -- (12) a deeply nested manifest ---------------------------------------------------------------------
+
+def _write_manifest_text(path: Path, text: str) -> Path:
+    manifest = path / manifest_name(generations(path)[-1] + 1)
+    manifest.write_text(text, encoding="utf-8")
+    return manifest
+
+
+def test_deeply_nested_manifest_is_refused_as_corrupt(tmp_path):
+    ix = _fifty_documents(tmp_path / "ix")
+    _write_manifest_text(ix.path, _nested_json(100_000))  # 0.1: RecursionError
+    _assert_open_refuses(ix.path, "nested too deeply")
+
+
+def test_deeply_nested_manifest_body_with_a_valid_checksum_is_refused_as_corrupt(tmp_path):
+    ix = _fifty_documents(tmp_path / "ix")
+    body = '{"format": "searchlib-1", "schema": ' + _nested_json(100_000) + "}"
+    _write_manifest_text(ix.path, json.dumps({"crc32": zlib.crc32(body.encode()), "manifest": body}))
+    _assert_open_refuses(ix.path, "nested too deeply")

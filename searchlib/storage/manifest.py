@@ -113,6 +113,8 @@ def _decode(path: Path) -> Manifest:
         raise IndexCorruptError(str(path), str(exc)) from None  # name the manifest, then what is wrong in it
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(str(path), f"unreadable manifest: {exc}") from None
+    except RecursionError:  # json's decoder stops at Python's recursion limit; no manifest nests so deep
+        raise IndexCorruptError(str(path), "unreadable manifest: JSON nested too deeply") from None
 
 
 def generations(directory: Path) -> list[int]:

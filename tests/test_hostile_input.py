@@ -336,3 +336,38 @@ def test_deeply_nested_manifest_body_with_a_valid_checksum_is_refused_as_corrupt
     body = '{"format": "searchlib-1", "schema": ' + _nested_json(100_000) + "}"
     _write_manifest_text(ix.path, json.dumps({"crc32": zlib.crc32(body.encode()), "manifest": body}))
     _assert_open_refuses(ix.path, "nested too deeply")
+
+
+# -- (7) a document count the segment's files cannot hold -----------------------------------------------
+
+def test_manifest_declaring_more_documents_than_its_files_can_hold_is_refused(tmp_path):
+    # 0.1 opened it and allocated 2.2 GiB (one int64 per declared document) on the first search.
+    ix = _fifty_documents(tmp_path / "ix")
+    edit_manifest(ix.path, lambda manifest: setattr(manifest.segments[0], "doc_count", 300_000_000))
+    _assert_open_refuses(ix.path, r"300000000 documents.*stored\.ptr\.npy")
+
+
+def test_manifest_document_count_bound_is_the_stored_block_offsets(tmp_path):
+    ix = _fifty_documents(tmp_path / "ix")  # 4 blocks of 16: 5 offsets of 8 bytes after the .npy header
+    size = read_manifest(ix.path).segments[0].files[stored.POINTERS]["size"]
+    most = stored.BLOCK_DOCS * (size // 8 - 1)
+    edit_manifest(ix.path, lambda manifest: setattr(manifest.segments[0], "doc_count", most))
+    assert Index.open(ix.path).doc_count() == most  # what the files could hold: left to the segment reader
+    edit_manifest(ix.path, lambda manifest: setattr(manifest.segments[0], "doc_count", most + 1))
+    _assert_open_refuses(ix.path, f"{most + 1} documents")
+
+
+@pytest.mark.parametrize("entry", [None, {"crc32": 0}, {"size": "168", "crc32": 0}, {"size": True, "crc32": 0},
+                                   {"size": -1, "crc32": 0}, [168, 0]])
+def test_manifest_without_a_usable_stored_offsets_entry_is_refused(tmp_path, entry):
+    ix = _fifty_documents(tmp_path / "ix")
+
+    def change(manifest):
+        files = manifest.segments[0].files
+        if entry is None:
+            del files[stored.POINTERS]
+        else:
+            files[stored.POINTERS] = entry
+
+    edit_manifest(ix.path, change)
+    _assert_open_refuses(ix.path, r"stored\.ptr\.npy")

@@ -4,6 +4,10 @@ A manifest is JSON, named `manifest-<generation>.json`, written to a temporary f
 renamed into place, then the directory is fsynced: a commit is visible entirely or not at all.
 The newest readable generation is the index's current state. The manifest carries a CRC-32 of its
 own body, so a damaged manifest is detected, not misread.
+
+A manifest read from disk is someone else's data: each segment's counts must be non-negative
+integers, no more deleted than documents, and no more documents than its declared files can hold
+(see max_documents), so that nothing is ever sized from a forged count.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Any
 
 from ..errors import IndexCorruptError, IndexNotFoundError
 from .files import atomic_write, check_name, missing
+from .stored import BLOCK_DOCS, POINTERS
 
 FORMAT = "searchlib-1"
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
@@ -49,6 +54,10 @@ class SegmentEntry:
             raise IndexCorruptError(name, f"impossible counts: {deleted} deleted of {doc_count} documents")
         entry = cls(name=name, doc_count=doc_count, files=dict(data["files"]), deletes=data.get("deletes"),
                     deleted=deleted)
+        most = max_documents(entry)
+        if doc_count > most:
+            raise IndexCorruptError(name, f"declares {doc_count} documents, but its {POINTERS} of "
+                                          f"{entry.files[POINTERS]['size']} bytes holds offsets for at most {most}")
         for fname in entry.files:
             check_name(fname)
         if entry.deletes is not None:
@@ -60,6 +69,22 @@ class SegmentEntry:
     @property
     def live_count(self) -> int:
         return self.doc_count - self.deleted
+
+
+def max_documents(entry: SegmentEntry) -> int:
+    """The most documents the segment's files, at the sizes the manifest declares, can hold.
+
+    Every segment stores its documents in blocks of BLOCK_DOCS and writes the offset of each
+    block, and of the end, as an int64 in stored.ptr.npy: n documents take 8 * (ceil(n / 16) + 1)
+    bytes after the .npy header. So a declared size of S bytes holds at most 16 * (S // 8 - 1)
+    documents, two per byte. A reader checks each file's size against the manifest before using
+    it, so a count that passes here is paid for by bytes that exist.
+    """
+    sizes = entry.files.get(POINTERS)
+    size = sizes.get("size") if isinstance(sizes, dict) else None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise IndexCorruptError(entry.name, f"no usable size for {POINTERS} (every segment has one): {sizes!r}")
+    return BLOCK_DOCS * max(0, size // 8 - 1)
 
 
 def _count(segment: str, key: str, value: Any) -> int:

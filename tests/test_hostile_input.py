@@ -26,8 +26,8 @@ from searchlib.cli import main
 from searchlib.loaders import index_documents, load_documents
 from searchlib.query.expand import wildcard_matches, wildcard_regex
 from searchlib.storage import buffer, stored
-from searchlib.storage.lock import WriteLock
 from searchlib.storage.check import check_index
+from searchlib.storage.lock import WriteLock
 from searchlib.storage.manifest import generations, manifest_name, read_manifest
 from searchlib.storage.writer import SEGMENTS_DIR
 
@@ -124,22 +124,15 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def test_csv_with_an_unterminated_quote_names_the_line_it_opened(tmp_path):
+@pytest.mark.parametrize("text, line", [
     # 0.1 read every following row into the quoted value: document 2 vanished and the import succeeded.
-    path = _write(tmp_path / "docs.csv", 'id,text\n1,"hello world\n2,second doc\n3,third doc\n')
-    with pytest.raises(DocumentError, match=r"docs\.csv, line 2: .*quote.* never closed"):
-        list(load_documents(path))
-
-
-def test_csv_unterminated_quote_on_the_last_line_without_a_newline(tmp_path):
-    path = _write(tmp_path / "docs.csv", 'id,text\r\n1,"quoted\r\nacross lines"\r\n2,"open')
-    with pytest.raises(DocumentError, match=r"docs\.csv, line 4: .*quote.* never closed"):
-        list(load_documents(path))
-
-
-def test_csv_unterminated_quote_after_a_closed_multiline_value_in_the_same_row(tmp_path):
-    path = _write(tmp_path / "docs.csv", 'id,title,text\n1,"two\nlines","never\nclosed\n')
-    with pytest.raises(DocumentError, match=r"docs\.csv, line 3: .*quote.* never closed"):
+    ('id,text\n1,"hello world\n2,second doc\n3,third doc\n', 2),
+    ('id,text\r\n1,"quoted\r\nacross lines"\r\n2,"open', 4),
+    ('id,title,text\n1,"two\nlines","never\nclosed\n', 3),
+], ids=["swallows-rows", "last-line-no-newline", "after-a-closed-multiline-value"])
+def test_csv_with_an_unterminated_quote_names_the_line_it_opened(tmp_path, text, line):
+    path = _write(tmp_path / "docs.csv", text)
+    with pytest.raises(DocumentError, match=rf"docs\.csv, line {line}: .*quote.* never closed"):
         list(load_documents(path))
 
 
@@ -371,3 +364,4 @@ def test_manifest_without_a_usable_stored_offsets_entry_is_refused(tmp_path, ent
 
     edit_manifest(ix.path, change)
     _assert_open_refuses(ix.path, r"stored\.ptr\.npy")
+

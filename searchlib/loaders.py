@@ -5,9 +5,9 @@ command and the example script. The loaders yield plain dicts and know nothing a
 indexes; `index_documents` writes them into an index, the one policy both callers share (keys
 outside the schema are named and left out; a document with a key replaces the indexed one).
 Files are read as UTF-8 (a leading byte order mark is dropped); a file that is not valid UTF-8,
-a line that is not valid JSON (or nested too deeply to decode), or a CSV quote never closed
-(which would swallow the rows after it), raises DocumentError naming the file and where in it
-the problem is, so a large import does not fail with a bare traceback, nor succeed with
+a line that is not valid JSON (or nests over MAX_NESTING levels deep), or a CSV quote never
+closed (which would swallow the rows after it), raises DocumentError naming the file and where
+in it the problem is, so a large import does not fail with a bare traceback, nor succeed with
 documents missing.
 
 `Documents.fingerprint()` (and `corpus_fingerprint`) hashes the names, sizes and modification
@@ -36,6 +36,11 @@ TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv",)
 TITLE_MAX_CHARS = 120  # a first line at least this long is prose, not a title
+# The deepest a JSONL value may nest (arrays and objects inside each other). json decodes up to
+# Python's recursion limit (1000), but storing a value and reading it back recurse too, with
+# more frames per level, so a value a few hundred levels deep would index and then break every
+# search that finds it. No real document nests anywhere near this deep.
+MAX_NESTING = 100
 
 _BOM = "\ufeff"
 
@@ -269,7 +274,26 @@ def _load_jsonl(file: Path, keys: _Keys) -> Iterator[dict]:
                                 f"other beyond Python's recursion limit of {sys.getrecursionlimit()})") from None
         if not isinstance(record, dict):
             raise DocumentError(f"{file}, line {number}: expected a JSON object, got {type(record).__name__}")
+        if line.count("[") + line.count("{") > MAX_NESTING:  # else no value can nest deeper: cheap, in C
+            for key, value in record.items():
+                if _nested_deeper(value, MAX_NESTING):
+                    raise DocumentError(f"{file}, line {number}: field {key!r} nests arrays or objects more than "
+                                        f"{MAX_NESTING} levels deep")
         yield keys.map_record(record)
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """True when decoded JSON `value` has arrays or objects more than `limit` levels deep (walked
+    with a list, not recursion, so the walk itself cannot overflow)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 class _CsvLines:

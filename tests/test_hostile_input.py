@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from conftest import edit_manifest, run_python
 from searchlib import ID, NUMERIC, STORED, TEXT, DocumentError, Index, IndexCorruptError, Schema
 from searchlib.cli import main
-from searchlib.loaders import index_documents, load_documents
+from searchlib.loaders import MAX_NESTING, index_documents, load_documents
 from searchlib.query.expand import wildcard_matches, wildcard_regex
 from searchlib.storage import buffer, stored
 from searchlib.storage.check import check_index
@@ -365,3 +365,13 @@ def test_manifest_without_a_usable_stored_offsets_entry_is_refused(tmp_path, ent
     edit_manifest(ix.path, change)
     _assert_open_refuses(ix.path, r"stored\.ptr\.npy")
 
+
+def test_jsonl_value_nested_deeper_than_the_limit_is_refused_naming_line_and_field(tmp_path):
+    # json decodes 600 levels, and 0.1 indexed them; reading the stored value back then recursed
+    # past Python's limit (storage/stored.py), so every search that found the document failed.
+    deep = '{"id": "2", "meta": {"a": ' + _nested_json(600) + "}}"
+    path = _write(tmp_path / "docs.jsonl", '{"id": "1", "meta": ' + _nested_json(MAX_NESTING) + "}\n" + deep + "\n")
+    documents = load_documents(path)
+    assert next(documents)["id"] == "1"
+    with pytest.raises(DocumentError, match=rf"docs\.jsonl, line 2: field 'meta' .*more than {MAX_NESTING} levels"):
+        next(documents)

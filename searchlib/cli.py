@@ -9,7 +9,7 @@
     searchlib migrate-whoosh WHOOSH_DIR NEW_INDEX [--overwrite] [--no-progress]
 
 The command is a thin layer over the public API and `searchlib.loaders`: it parses arguments,
-prints results for people (or JSON for programs) and turns every expected failure (a bad query,
+prints results for people (or strict JSON for programs) and turns every expected failure (a bad query,
 a missing index, an unreadable file) into one `searchlib: error: ...` line and exit status 2,
 never a traceback. Queries typed by a person are parsed leniently unless --strict is given.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -200,7 +201,7 @@ def run_search(args: argparse.Namespace) -> int:
                                   operator="AND" if args.match_all else None, lenient=not args.strict,
                                   group=not args.flat, formatter=fmt_name)
         if args.json:
-            _write_utf8(json.dumps(results.to_dict(), ensure_ascii=False, indent=2) + "\n")
+            _write_json(results.to_dict())
         else:
             _print_results(results, fmt_name, flat=args.flat)
     return EXIT_OK
@@ -232,7 +233,7 @@ def run_stats(args: argparse.Namespace) -> int:
     """`searchlib stats`: the index's counts and sizes, readable or as JSON."""
     stats = Index.open(args.index_dir).stats()
     if args.json:
-        _write_utf8(json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
+        _write_json(stats)
         return EXIT_OK
     print(f"Index       {stats['path']}")
     print(f"Generation  {stats['generation']}")
@@ -270,7 +271,7 @@ def run_check(args: argparse.Namespace) -> int:
     """`searchlib check`: verify every file of the index; exit 1 when anything is damaged."""
     report = check_index(args.index_dir)
     if args.json:
-        _write_utf8(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        _write_json(report.to_dict())
     else:
         print(report.format())
     return EXIT_OK if report.ok else EXIT_DAMAGED
@@ -314,6 +315,24 @@ def _is_terminal(stream: Any) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def _write_json(data: Any) -> None:
+    """Print `data` as strict JSON (RFC 8259 has no NaN or Infinity, which Python's json writes by
+    default and other parsers refuse). A non-finite number, such as the infinity an index built
+    by searchlib 0.1 may hold in a NUMERIC field, is printed as null."""
+    _write_utf8(json.dumps(_finite(data), ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """`value` (decoded JSON: dicts, lists and scalars) with NaN and ±infinity replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _write_utf8(text: str) -> None:

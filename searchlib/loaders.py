@@ -5,8 +5,10 @@ command and the example script. The loaders yield plain dicts and know nothing a
 indexes; `index_documents` writes them into an index, the one policy both callers share (keys
 outside the schema are named and left out; a document with a key replaces the indexed one).
 Files are read as UTF-8 (a leading byte order mark is dropped); a file that is not valid UTF-8,
-or a line that is not valid JSON, raises DocumentError naming the file and where in it the
-problem is, so a large import does not fail with a bare traceback.
+a line that is not valid JSON (or nests over MAX_NESTING levels deep), or a CSV quote never
+closed (which would swallow the rows after it), raises DocumentError naming the file and where
+in it the problem is, so a large import does not fail with a bare traceback, nor succeed with
+documents missing.
 
 `Documents.fingerprint()` (and `corpus_fingerprint`) hashes the names, sizes and modification
 times of the files a load reads, without reading them, so a caller can tell cheaply that a
@@ -19,11 +21,13 @@ import errno
 import hashlib
 import json
 import os
+import sys
 import warnings
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import DocumentError
+from .indexing import buffer as _buffer
 
 if TYPE_CHECKING:
     from .indexing.writer import IndexWriter
@@ -32,6 +36,11 @@ TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv",)
 TITLE_MAX_CHARS = 120  # a first line at least this long is prose, not a title
+# The deepest a JSONL value may nest (arrays and objects inside each other). json decodes up to
+# Python's recursion limit (1000), but storing a value and reading it back recurse too, with
+# more frames per level, so a value a few hundred levels deep would index and then break every
+# search that finds it. No real document nests anywhere near this deep.
+MAX_NESTING = 100
 
 _BOM = "\ufeff"
 
@@ -260,24 +269,103 @@ def _load_jsonl(file: Path, keys: _Keys) -> Iterator[dict]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DocumentError(f"{file}, line {number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:  # json's decoder stops at Python's recursion limit
+            raise DocumentError(f"{file}, line {number}: JSON nested too deeply (arrays or objects inside each "
+                                f"other beyond Python's recursion limit of {sys.getrecursionlimit()})") from None
         if not isinstance(record, dict):
             raise DocumentError(f"{file}, line {number}: expected a JSON object, got {type(record).__name__}")
+        if line.count("[") + line.count("{") > MAX_NESTING:  # else no value can nest deeper: cheap, in C
+            for key, value in record.items():
+                if _nested_deeper(value, MAX_NESTING):
+                    raise DocumentError(f"{file}, line {number}: field {key!r} nests arrays or objects more than "
+                                        f"{MAX_NESTING} levels deep")
         yield keys.map_record(record)
 
 
-def _load_csv(file: Path, keys: _Keys) -> Iterator[dict]:
-    reader = csv.reader(_lines(file))
-    try:
-        header = next(reader, None)
-        if header is None:
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """True when decoded JSON `value` has arrays or objects more than `limit` levels deep (walked
+    with a list, not recursion, so the walk itself cannot overflow)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+class _CsvLines:
+    """The decoded lines of a CSV file for csv.reader, noting when the reader asks past the last one.
+
+    A complete row never needs the next line, so a reader that ran off the end while building a
+    row was inside a quoted value: csv (not strict) then returns everything after the quote as
+    that value, rows and all, without a word.
+    """
+
+    def __init__(self, file: Path):
+        self._lines = _lines(file)
+        self.ended = False
+
+    def __iter__(self) -> "_CsvLines":
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._lines)
+        except StopIteration:
+            self.ended = True
+            raise
+
+
+def _unclosed_quote(file: Path, row: list[str], last_line: int) -> DocumentError:
+    """The error for a row whose last value is a quote never closed before the end of the file
+    (line `last_line`); the value holds every line break after its quote, so they say where it opened."""
+    value = row[-1] if row else ""
+    opened = last_line - value.count("\n") + value.endswith("\n")
+    return DocumentError(f"{file}, line {opened}: a quote opened on this line is never closed, so every line "
+                         "after it would be read into one value; close or remove the quote")
+
+
+def _csv_rows(file: Path, reader: Any, lines: _CsvLines) -> Iterator[list[str]]:
+    """The rows of `reader`, read with csv's field size limit raised to the writer's limit on one
+    field value (csv's default, 128 KiB, would refuse values the writer accepts).
+
+    csv keeps that limit for the whole process, so it is raised only while a row is read and put
+    back before the row is yielded: code running while a load is paused sees csv's own limit.
+    """
+    limit = _buffer.MAX_FIELD_BYTES  # characters: a value with more has more bytes of UTF-8 too
+    while True:
+        previous = csv.field_size_limit(limit)
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise DocumentError(f"{file}, line {reader.line_num}: a value is over the limit of {limit:,} bytes "
+                                    f"({limit / 2**20:g} MiB) for one field value; split the document") from None
+            raise DocumentError(f"{file}, line {reader.line_num}: invalid CSV ({exc})") from None
+        finally:
+            csv.field_size_limit(previous)
+        if row is None:
             return
-        if len(set(header)) != len(header) or any(not name.strip() for name in header):
-            raise DocumentError(f"{file}, line 1: the header needs distinct, non-empty column names, got {header}")
-        for row in reader:
-            if not row:
-                continue
-            if len(row) > len(header):
-                raise DocumentError(f"{file}, line {reader.line_num}: {len(row)} values for {len(header)} columns")
-            yield keys.map_record({name: value for name, value in zip(header, row) if value != ""})
-    except csv.Error as exc:
-        raise DocumentError(f"{file}, line {reader.line_num}: invalid CSV ({exc})") from None
+        if lines.ended:
+            raise _unclosed_quote(file, row, reader.line_num)
+        yield row
+
+
+def _load_csv(file: Path, keys: _Keys) -> Iterator[dict]:
+    lines = _CsvLines(file)
+    reader = csv.reader(lines)
+    rows = _csv_rows(file, reader, lines)
+    header = next(rows, None)
+    if header is None:
+        return
+    if len(set(header)) != len(header) or any(not name.strip() for name in header):
+        raise DocumentError(f"{file}, line 1: the header needs distinct, non-empty column names, got {header}")
+    for row in rows:
+        if not row:
+            continue
+        if len(row) > len(header):
+            raise DocumentError(f"{file}, line {reader.line_num}: {len(row)} values for {len(header)} columns")
+        yield keys.map_record({name: value for name, value in zip(header, row) if value != ""})

@@ -182,8 +182,8 @@ class NUMERIC(FieldType):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError(f"expected a number, got {type(value).__name__}")
         number = float(value)
-        if math.isnan(number):
-            raise ValueError("NaN is not a valid value")
+        if not math.isfinite(number):  # a column sorts and filters by value: NaN and ±infinity have none
+            raise ValueError(f"{value!r} is not a finite number (NaN and infinity are not valid values)")
         return number
 
 

@@ -288,7 +288,7 @@ def convert_value(ft: FieldType, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
             raise ValueError(f"expected a number, got {type(value).__name__}")
         number = value if isinstance(value, (int, float)) else float(value)
-        ft.to_value(number)  # raises ValueError for NaN, as adding the document would
+        ft.to_value(number)  # raises ValueError for NaN or infinity, as adding the document would
         return number
     if isinstance(ft, DATETIME):
         ft.to_value(value)  # raises ValueError for anything but a date, datetime or ISO 8601 text

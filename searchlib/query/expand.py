@@ -5,7 +5,8 @@ its field; the union of the terms found is then scored like an OR of ordinary te
 index-wide document frequency. All the scanning happens in C: `trie.items(prefix)` walks the
 marisa trie for a prefix; a wildcard is one regular expression run over the newline-separated term
 list (narrowed to the trie's prefix terms when the pattern starts with a literal, so only a leading
-wildcard ever reads the whole dictionary); fuzzy candidates share the query's first
+wildcard ever reads the whole dictionary), built so that it runs in time linear in the length of
+each term (see wildcard_regex); fuzzy candidates share the query's first
 `prefix_length` characters and are measured with rapidfuzz's optimal string alignment distance (a
 swap of two adjacent characters is one edit). No Python code runs per dictionary term.
 
@@ -65,9 +66,32 @@ class Expansion:
 
 def wildcard_regex(pattern: str) -> "re.Pattern[str]":
     """A regex matching whole lines of a newline-separated term list that fit `pattern`
-    (`?` one character, `*` any run, everything else literal)."""
-    body = "".join("." if c == "?" else ".*" if c == "*" else re.escape(c) for c in pattern)
-    return re.compile(f"^{body}$", re.MULTILINE)
+    (`?` one character, `*` any run, everything else literal); run it with wildcard_matches.
+
+    The plain translation (`*` to `.*`) backtracks: `^.*a.*a.*a.*a.*a.*b$` tries every way of
+    placing the a's, so one 200-letter term held a search for minutes. Instead the pattern is cut
+    at its stars into fixed-length pieces, `head*mid1*...*midN*tail`, and matched the classic
+    linear way: the head at the start, each middle piece at its leftmost place after the previous
+    one, the tail at the end. Leftmost is never wrong: it leaves the most room for what follows.
+    Each middle piece is found in a lookahead (which the engine never re-enters) and then
+    consumed with a back-reference, so a failure never retries an earlier piece elsewhere.
+    A pattern with at most one middle-or-tail piece keeps the plain translation, which cannot
+    backtrack more than once over a term and is the faster of the two there.
+    """
+    pieces = ["".join("." if c == "?" else re.escape(c) for c in piece) for piece in re.split(r"\*+", pattern)]
+    middle, tail = pieces[1:-1], pieces[-1]
+    if len(pieces) == 1 or len(middle) + bool(tail) <= 1:
+        return re.compile("^" + ".*".join(pieces) + "$", re.MULTILINE)
+    found = "".join(f"(?=(?P<p{i}>.*?{piece}))(?P=p{i})" for i, piece in enumerate(middle))
+    return re.compile(f"^{pieces[0]}{found}.*{tail}$", re.MULTILINE)
+
+
+def wildcard_matches(regex: "re.Pattern[str]", text: str) -> list[str]:
+    """The lines of `text` (terms, one per line) that a wildcard_regex matches, in order; the
+    scan runs in C, so no Python code runs per term."""
+    if not regex.groups:
+        return regex.findall(text)
+    return list(map(re.Match.group, regex.finditer(text)))
 
 
 def literal_prefix(pattern: str) -> str:
@@ -98,10 +122,8 @@ def _prefix_terms(fr: FieldReader, prefix: str) -> tuple[list[str], np.ndarray]:
 def _wildcard_terms(fr: FieldReader, pattern: str) -> tuple[list[str], np.ndarray]:
     regex = wildcard_regex(pattern)
     prefix = literal_prefix(pattern)
-    if prefix:
-        terms = regex.findall("\n".join(fr.trie.keys(prefix)))
-    else:
-        terms = fr.terms_matching(regex)  # a leading wildcard: one regex pass over the whole list
+    # With a leading wildcard, one regex pass over the whole sorted term list.
+    terms = wildcard_matches(regex, "\n".join(fr.trie.keys(prefix)) if prefix else fr.lex_text())
     return terms, _ids(fr, terms)
 
 

@@ -59,27 +59,35 @@ class WriteLock:
         MAX_RETRY_DELAY) while another writer holds it; then IndexLockedError. `clock` tells the
         time and pauses: the time module unless a test passes its own."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._lock(fd, timeout, clock)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except BaseException:
+            # Whatever failed (a full disk writing the pid, an interrupt while waiting), closing
+            # the descriptor drops the flock too: a later writer must not find the index locked.
+            os.close(fd)
+            raise
+        self._fd, self._pid = fd, os.getpid()
+        _HELD.add(fd)
+        return self
+
+    def _lock(self, fd: int, timeout: float, clock: Clock) -> None:
+        """flock `fd`, retrying for up to `timeout` seconds while another writer holds it."""
         deadline = clock.monotonic() + max(0.0, timeout)
         delay = 0.005
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    os.close(fd)
                     raise
                 if clock.monotonic() >= deadline:
-                    os.close(fd)
                     waited = f" after waiting {timeout:g} s" if timeout > 0 else ""
                     raise IndexLockedError(f"another writer holds {self.path}{waited}") from None
                 clock.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd, self._pid = fd, os.getpid()
-        _HELD.add(fd)
-        return self
 
     def release(self) -> None:
         fd, self._fd = self._fd, None

@@ -8,6 +8,10 @@ own body, so a damaged manifest is detected, not misread.
 The KEEP_MANIFESTS newest commits are kept, with every file they name, so that a reader that has
 just read a manifest finds its files; `leftovers` lists what none of them references, which the
 next writer removes and `check` reports as notes.
+
+A manifest read from disk is someone else's data: each segment's counts must be non-negative
+integers, no more deleted than documents, and no more documents than its declared files can hold
+(see max_documents), so that nothing is ever sized from a forged count.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from typing import Any
 from ..errors import IndexCorruptError, IndexNotFoundError
 from .components import SEGMENTS_DIR
 from .files import TEMP_SUFFIX, atomic_write, check_name, missing
+from .stored import BLOCK_DOCS, POINTERS
 
 FORMAT = "searchlib-1"
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
@@ -48,8 +53,17 @@ class SegmentEntry:
 
     @classmethod
     def from_json(cls, data: dict) -> "SegmentEntry":
-        entry = cls(name=check_name(data["name"]), doc_count=int(data["doc_count"]), files=dict(data["files"]),
-                    deletes=data.get("deletes"), deleted=int(data.get("deleted", 0)))
+        name = check_name(data["name"])
+        doc_count = _count(name, "doc_count", data["doc_count"])
+        deleted = _count(name, "deleted", data.get("deleted", 0))
+        if deleted > doc_count:
+            raise IndexCorruptError(name, f"impossible counts: {deleted} deleted of {doc_count} documents")
+        entry = cls(name=name, doc_count=doc_count, files=dict(data["files"]), deletes=data.get("deletes"),
+                    deleted=deleted)
+        most = max_documents(entry)
+        if doc_count > most:
+            raise IndexCorruptError(name, f"declares {doc_count} documents, but its {POINTERS} of "
+                                          f"{entry.files[POINTERS]['size']} bytes holds offsets for at most {most}")
         for fname in entry.files:
             check_name(fname)
         if entry.deletes is not None:
@@ -61,6 +75,31 @@ class SegmentEntry:
     @property
     def live_count(self) -> int:
         return self.doc_count - self.deleted
+
+
+def max_documents(entry: SegmentEntry) -> int:
+    """The most documents the segment's files, at the sizes the manifest declares, can hold.
+
+    Every segment stores its documents in blocks of BLOCK_DOCS and writes the offset of each
+    block, and of the end, as an int64 in stored.ptr.npy: n documents take 8 * (ceil(n / 16) + 1)
+    bytes after the .npy header. So a declared size of S bytes holds at most 16 * (S // 8 - 1)
+    documents, two per byte. A reader checks each file's size against the manifest before using
+    it, so a count that passes here is paid for by bytes that exist.
+    """
+    sizes = entry.files.get(POINTERS)
+    size = sizes.get("size") if isinstance(sizes, dict) else None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise IndexCorruptError(entry.name, f"no usable size for {POINTERS} (every segment has one): {sizes!r}")
+    return BLOCK_DOCS * max(0, size // 8 - 1)
+
+
+def _count(segment: str, key: str, value: Any) -> int:
+    """A segment's count as the manifest gives it: a non-negative integer (JSON true is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise IndexCorruptError(segment, f"{key} must be a whole number, got {value!r}")
+    if value < 0:
+        raise IndexCorruptError(segment, f"{key} is negative ({value})")
+    return value
 
 
 @dataclass
@@ -105,6 +144,8 @@ def _decode(path: Path) -> Manifest:
         raise IndexCorruptError(str(path), str(exc)) from None  # name the manifest, then what is wrong in it
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(str(path), f"unreadable manifest: {exc}") from None
+    except RecursionError:  # json's decoder stops at Python's recursion limit; no manifest nests so deep
+        raise IndexCorruptError(str(path), "unreadable manifest: JSON nested too deeply") from None
 
 
 def generations(directory: Path) -> list[int]:

@@ -122,12 +122,11 @@ def test_wrong_types_are_refused_naming_document_and_field(index, field, value):
 
 
 @pytest.mark.parametrize("field, value, stored, query, hits", [
-    ("n", float("inf"), float("inf"), "n:>=1e308", {"edge"}),
-    ("n", "1e999", "1e999", "n:[1e308 TO *]", {"edge"}),  # overflows to infinity, stored as given
+    ("n", 1e308, 1e308, "n:>=1e308", {"edge"}),  # infinity is refused (tests/test_hostile_input.py)
     ("n", -0.0, -0.0, "n:[-0 TO 0]", {"edge", "base0"}),  # -0.0 == 0.0
     ("when", dt.datetime(1, 1, 1), "0001-01-01T00:00:00+00:00", "when:<=0001-01-01T00:00:00", {"edge"}),
     ("when", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59+00:00", "when:>=9999-12-31T23:59:59Z", {"edge"}),
-], ids=["inf", "1e999", "minus-zero", "year-1", "year-9999"])
+], ids=["1e308", "minus-zero", "year-1", "year-9999"])
 def test_edge_values_are_indexed_and_findable(index, field, value, stored, query, hits):
     # Each is a valid value of its type, far below any size limit: refusing it would be a bug.
     error = add_in_batch(index, {"id": "edge", field: value, "title": "edge value"})

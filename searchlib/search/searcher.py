@@ -31,7 +31,7 @@ from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
-from .collectors import Count, Filtered, SortedBy, TopScores
+from .collectors import Filtered, SortedBy, TopScores
 from .postings import term_postings
 from .results import Results, hits
 from .stats import Stats
@@ -143,17 +143,19 @@ class Searcher:
         Lucene; an unfielded word over several TEXT fields is scored BM25F (see search/leaves.py).
         """
         started = time.perf_counter()
-        self._check_open()
-        _whole("limit", limit, 0)
-        _whole("offset", offset, 0)
+        if self._closed:
+            self._check_open()
+        if type(limit) is not int or limit < 0 or type(offset) is not int or offset < 0:
+            _whole("limit", limit, 0)
+            _whole("offset", offset, 0)
         q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
         if node is None or restrict is False:
             return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(node, restrict))
         params = self._params(k1, b)
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
-        count, top = Count(), self._top_collector(offset + limit, group, sort_by, reverse)      # collectors
-        collector = Filtered(restrict and Weight(restrict, self.stats, params, self.scorers).root, [count, top])
+        top = self._top_collector(offset + limit, group, sort_by, reverse)                     # collectors
+        collector = top if restrict is None else Filtered(Weight(restrict, self.stats, params, self.scorers).root, [top])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
             batch = weight.scorer(seg).matches(weight.root, top.min_competitive_score)
@@ -164,7 +166,7 @@ class Searcher:
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
-        return Results(q, found, count.total, (time.perf_counter() - started) * 1000, self._warn(node, restrict))
+        return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(node, restrict))
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.

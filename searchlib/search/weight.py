@@ -38,7 +38,7 @@ class Scorers:
 
     def get(self, seg: int, bm25: BM25 | None, dense: bool = False) -> "DenseScorer | SparseScorer":
         """The segment's scorer: sparse unless the segment has passages or `dense` is asked for."""
-        key = (seg, bm25)
+        key = (seg, bm25.k1, bm25.b) if bm25 is not None else (seg,)
         pair = self._cache.get(key)
         if pair is None:
             reader = self.stats.readers[seg]
@@ -53,6 +53,8 @@ class Scorers:
 class Weight:
     """A compiled query weighed with `stats` for BM25 parameters `bm25` (None: matching only,
     every term worth its idf). Holds no segment state: `scorer(seg)` gives each segment's."""
+
+    __slots__ = ("node", "stats", "bm25", "scorers", "root")
 
     def __init__(self, node: Node, stats: Stats, bm25: BM25 | None, scorers: Scorers | None = None):
         self.node, self.stats, self.bm25 = node, stats, bm25

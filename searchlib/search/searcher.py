@@ -22,8 +22,8 @@ from ..errors import IndexCorruptError, IndexFileMissingError, InvalidArgumentEr
 from ..highlight import Formatter
 from ..query.ast import Query
 from ..query.budget import check_clauses, check_length
-from ..query.compile import Compiler, ExpandLeaf, Node, leaves
-from ..query.expand import ExpansionLimitWarning
+from ..query.compile import BoolNode, Compiler, ExpandLeaf, Node, leaves
+from ..query.expand import Expansion, ExpansionLimitWarning
 from ..query.filters import filter_query
 from ..query.parser import parse_query, plain_phrase, plain_words
 from ..schema import DATETIME, NUMERIC, Schema
@@ -150,12 +150,18 @@ class Searcher:
             _whole("offset", offset, 0)
         q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
-        if node is None or restrict is False:
-            return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(node, restrict))
+        if node is None or restrict is False:  # nothing can match: the expansions are still reported
+            expanded = [self.stats.expand(leaf) for part in (node, restrict) if part
+                        for leaf, _ in leaves(part) if isinstance(leaf, ExpandLeaf)]
+            return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
         params = self._params(k1, b)
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
-        top = self._top_collector(offset + limit, group, sort_by, reverse)                     # collectors
-        collector = top if restrict is None else Filtered(Weight(restrict, self.stats, params, self.scorers).root, [top])
+        top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
+            else self._sorted_by(sort_by, reverse, offset + limit, group)                       # collectors
+        collector = top
+        if restrict is not None:
+            restrict = Weight(restrict, self.stats, params, self.scorers)
+            collector = Filtered(restrict.root, [top])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
             batch = weight.scorer(seg).matches(weight.root, top.min_competitive_score)
@@ -166,7 +172,8 @@ class Searcher:
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
-        return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(node, restrict))
+        expanded = weight.expansions + restrict.expansions if restrict is not None else weight.expansions
+        return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.
@@ -246,7 +253,8 @@ class Searcher:
         words and lone plain phrases, the usual text, compile without building query objects."""
         compiler = self._compiler(fields, operator, lenient, max_expansions)
         if isinstance(query, str):
-            check_length(query, self.settings)
+            if len(query) > self.settings.max_query_chars:
+                check_length(query, self.settings)
             words = plain_words(query)
             phrase = plain_phrase(query) if words is None else None
             if words is not None or phrase is not None:
@@ -254,11 +262,13 @@ class Searcher:
                     node = compiler.compile_words(words[0], (words[1] or operator or self.settings.operator) == "AND")
                 else:
                     node = compiler.compile_phrase(*phrase)
-                check_clauses(node, self.settings)
+                if type(node) is BoolNode:
+                    check_clauses(node, self.settings)
                 return (lambda: self.parse(query, lenient=lenient, operator=operator)), node
         q = self.parse(query, lenient=lenient, operator=operator)
         node = compiler.compile(q)
-        check_clauses(node, self.settings)
+        if type(node) is BoolNode:
+            check_clauses(node, self.settings)
         return q, node
 
     def _params(self, k1: float | None, b: float | None) -> BM25:
@@ -279,27 +289,19 @@ class Searcher:
         check_clauses(node, self.settings)
         return False if node is None else node
 
-    def _warn(self, *nodes) -> list[str]:
+    def _warn(self, expansions: "list[Expansion]") -> list[str]:
         """Warn (ExpansionLimitWarning) about every expansion of the query that hit its cap."""
         notes = []
-        for node in nodes:
-            if node is None or node is False:
-                continue
-            for leaf, _ in leaves(node):
-                if not isinstance(leaf, ExpandLeaf):
-                    continue
-                exp = self.stats.expand(leaf)
-                if exp.truncated and exp.message() not in notes:
-                    notes.append(exp.message())
+        for exp in expansions:
+            if exp.truncated and exp.message() not in notes:
+                notes.append(exp.message())
         for note in notes:
             _warnings.warn(note, ExpansionLimitWarning, stacklevel=3)
         return notes
 
     # -- collectors ---------------------------------------------------------------------------
-    def _top_collector(self, k: int, group: bool, sort_by: str | None, reverse: bool) -> "TopScores | SortedBy":
-        """Top k by score, or by a field's order."""
-        if sort_by is None:
-            return TopScores(k, group, self._field_ids, len(self.readers) == 1)
+    def _sorted_by(self, sort_by: str, reverse: bool, k: int, group: bool) -> SortedBy:
+        """The first k in a field's order (a NUMERIC or DATETIME field, or the unique ID)."""
         ft = self.schema[sort_by]
         is_id = sort_by == self.schema.unique_field
         if not (isinstance(ft, (NUMERIC, DATETIME)) or is_id):

@@ -1,14 +1,19 @@
 """Highlighted snippets: the best few fragments of a stored text, with the query's words marked.
 
-`highlight()` re-analyses the text once, so every match carries offsets into the original string
-and is marked in its surface form ("Miscarriages"), never as its stem. Matches become *hits*:
-non-overlapping character spans, one per matched word, or one per phrase match covering the words
-between (stop words included). A candidate fragment is a window of about `fragment_chars`
-characters starting at each hit; it scores the summed weight (idf) of the distinct query terms it
-holds plus a bonus per phrase match, so two different query words beat one word seen twice. The
-best fragments that do not overlap are snapped to sentence or word boundaries and printed in text
-order. Everything is linear in the length of the text apart from two sorts: of the matched spans
-(into hits) and of the candidate fragments (by score).
+A snippet is data first, then text. `make_snippet()` returns a `Snippet`: fragments in text order,
+each a character span of the original text with the spans it marks (offsets into that text, as
+Lucene's FieldHighlighter keeps its passages); `Snippet.render()` turns it into text through a
+Formatter, as tantivy's `Snippet::to_html()` does. `highlight()` is the two in one call.
+
+`make_snippet()` re-analyses the text once, so every match carries offsets into the original
+string and is marked in its surface form ("Miscarriages"), never as its stem. Matches become
+*hits*: non-overlapping character spans, one per matched word, or one per phrase match covering
+the words between (stop words included). A candidate fragment is a window of about
+`fragment_chars` characters starting at each hit; it scores the summed weight (idf) of the
+distinct query terms it holds plus a bonus per phrase match, so two different query words beat
+one word seen twice. The best fragments that do not overlap are snapped to sentence or word
+boundaries and kept in text order. Everything is linear in the length of the text apart from two
+sorts: of the matched spans (into hits) and of the candidate fragments (by score).
 
 A Formatter decides how document text and marked spans are rendered; it is also the one place
 where document text is made safe for its medium (HTML escaping, terminal control characters).
@@ -19,6 +24,7 @@ import html
 import math
 import re
 from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 from typing import Mapping, NamedTuple, Sequence
 
 from .analysis import Analyzer, Token
@@ -302,78 +308,26 @@ def _strip(text: str, ws: int, we: int) -> tuple[int, int]:
     return ws, ws + len(core)
 
 
-def _render(text: str, ws: int, we: int, hits: list[_Hit], starts: list[int], fmt: Formatter) -> str:
-    """text[ws:we] with its hits marked and whitespace runs collapsed to one space."""
-    out = []
-    pos = ws
-    k = bisect_left(starts, ws)
-    while k < len(hits) and hits[k].start < we:
-        hit = hits[k]
-        if pos < hit.start:
-            out.append(fmt.text(_SPACES.sub(" ", text[pos:hit.start])))
-        out.append(fmt.mark(_SPACES.sub(" ", text[hit.start:hit.end])))
-        pos = hit.end
-        k += 1
-    if pos < we:
-        out.append(fmt.text(_SPACES.sub(" ", text[pos:we])))
-    return "".join(out)
+# -- the chosen fragments ----------------------------------------------------------------------
 
 
-# -- the entry point ---------------------------------------------------------------------------
-
-
-def highlight(
-    text: str,
-    analyzer: Analyzer,
-    terms: Mapping[str, float],
-    phrases: Sequence[Sequence[tuple[int, str]]] = (),
-    *,
-    formatter: "str | Formatter" = "html",
-    fragment_chars: int = 200,
-    max_fragments: int = 3,
-    separator: str = " … ",
-    span: tuple[int, int] | None = None,
-) -> str:
-    """A snippet of `text`: its best fragments, in text order, with query matches marked.
-
-    `terms` maps analysed query terms to their weights (idf); a token matches when its term is a
-    key. Each phrase is a list of `(relative_position, term)` and is marked as one span from its
-    first word to its last. `span` restricts the snippet to `text[span[0]:span[1]]` (a passage).
-    Fragments are about `fragment_chars` long; at most `max_fragments` are joined by `separator`,
-    with an ellipsis where the snippet starts after, or ends before, the edge of the text (span).
-    When nothing matches, the leading fragment is returned. Whitespace runs become one space.
-    """
-    fmt = get_formatter(formatter)
-    if fragment_chars < 1:
-        raise ValueError(f"fragment_chars must be at least 1, got {fragment_chars}")
-    if max_fragments < 1:
-        raise ValueError(f"max_fragments must be at least 1, got {max_fragments}")
-    region_start, region_end = 0, len(text)
-    if span is not None:
-        region_start, region_end = span
-        if not 0 <= region_start <= region_end <= len(text):
-            raise ValueError(f"span {span!r} is not within the text (length {len(text)})")
-    content_start, content_end = _strip(text, region_start, region_end)
-    if content_start == content_end:
-        return ""
-
-    wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
-    tokens = analyzer.tokens_matching(text[content_start:content_end], wanted)  # all a match needs
-    hits = _find_hits(tokens, content_start, terms, phrases)
-    starts = [h.start for h in hits]
+def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_start: int, content_end: int,
+            fragment_chars: int, max_fragments: int) -> list[tuple[int, int]]:
+    """The spans of the best fragments of `text[content_start:content_end]` around `hits`, in text
+    order, none overlapping and none cutting a hit; the leading fragment when there is no hit."""
     near = max(10, fragment_chars // 5)
-
     if not hits:
         we = _snap_end(text, min(content_start + fragment_chars, content_end), content_start, content_end, True, near)
         ws, we = _strip(text, content_start, we)
         if ws == we:  # the window held only part of one long word: cut it there
             we = content_start + fragment_chars
-        return fmt.text(_SPACES.sub(" ", text[content_start:we])) + (ELLIPSIS if we < content_end else "")
+        return [(content_start, we)]
 
+    starts = [h.start for h in hits]
     # The chosen fragments, kept sorted and non-overlapping, as two parallel lists of edges.
     chosen_starts: list[int] = []
     chosen_ends: list[int] = []
-    for i, j in _rank_candidates(hits, terms, fragment_chars):
+    for i, j in _rank_candidates(hits, weights, fragment_chars):
         first, last = hits[i].start, hits[j - 1].end
         k = bisect_left(chosen_starts, last)  # chosen fragments before k start before the cluster ends
         if k and chosen_ends[k - 1] > first:
@@ -399,14 +353,135 @@ def highlight(
         if len(chosen_starts) == max_fragments:
             break
 
-    chosen = list(zip(chosen_starts, chosen_ends))
-    merged = [chosen[0]]
-    for ws, we in chosen[1:]:
+    merged = [(chosen_starts[0], chosen_ends[0])]
+    for ws, we in zip(chosen_starts[1:], chosen_ends[1:]):
         if not text[merged[-1][1]:ws].strip():  # only whitespace between: one fragment
             merged[-1] = (merged[-1][0], we)
         else:
             merged.append((ws, we))
-    body = separator.join(_render(text, ws, we, hits, starts, fmt) for ws, we in merged)
-    head = ELLIPSIS if merged[0][0] > content_start else ""
-    tail = ELLIPSIS if merged[-1][1] < content_end else ""
-    return head + body + tail
+    return merged
+
+
+class Fragment(NamedTuple):
+    """One piece of a snippet: `text[start:end]` of the stored text, with the marked spans in it.
+
+    Offsets are character (code point) offsets into the original text; `marks` are `(start, end)`
+    pairs in text order, each wholly inside the fragment."""
+
+    start: int
+    end: int
+    marks: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A snippet as data: fragments of `text` in text order, not overlapping, with their marks.
+
+    `ellipsis_before` / `ellipsis_after` say whether text (of the span the snippet was made
+    from) precedes the first fragment / follows the last one. `render()` turns it into text; it
+    has no fragments when that span holds only whitespace.
+    """
+
+    text: str
+    fragments: tuple[Fragment, ...]
+    ellipsis_before: bool = False
+    ellipsis_after: bool = False
+
+    def render(self, formatter: "str | Formatter" = "html", separator: str = " … ") -> str:
+        """The fragments through `formatter` (each whitespace run as one space), joined by
+        `separator`, with an ellipsis where text was left out before or after them."""
+        fmt = get_formatter(formatter)
+        text = self.text
+        rendered = []
+        for fragment in self.fragments:
+            out = []
+            pos = fragment.start
+            for start, end in fragment.marks:
+                if pos < start:
+                    out.append(fmt.text(_SPACES.sub(" ", text[pos:start])))
+                out.append(fmt.mark(_SPACES.sub(" ", text[start:end])))
+                pos = end
+            if pos < fragment.end:
+                out.append(fmt.text(_SPACES.sub(" ", text[pos:fragment.end])))
+            rendered.append("".join(out))
+        return ((ELLIPSIS if self.ellipsis_before else "") + separator.join(rendered)
+                + (ELLIPSIS if self.ellipsis_after else ""))
+
+    def to_html(self, tag: str = "mark", css_class: str | None = None, separator: str = " … ") -> str:
+        """The snippet as HTML: document text escaped, marks wrapped in `<tag class="css_class">`."""
+        return self.render(HtmlFormatter(tag, css_class), separator)
+
+    def to_plain(self, start: str = "[", end: str = "]", separator: str = " … ") -> str:
+        """The snippet as plain text, marks between `start` and `end`."""
+        return self.render(PlainFormatter(start, end), separator)
+
+
+# -- the entry points --------------------------------------------------------------------------
+
+
+def make_snippet(
+    text: str,
+    analyzer: Analyzer,
+    terms: Mapping[str, float],
+    phrases: Sequence[Sequence[tuple[int, str]]] = (),
+    *,
+    fragment_chars: int = 200,
+    max_fragments: int = 3,
+    span: tuple[int, int] | None = None,
+) -> Snippet:
+    """The best fragments of `text`, in text order, with query matches marked (as data).
+
+    `terms` maps analysed query terms to their weights (idf); a token matches when its term is a
+    key. Each phrase is a list of `(relative_position, term)` and is marked as one span from its
+    first word to its last. `span` restricts the snippet to `text[span[0]:span[1]]` (a passage).
+    Fragments are about `fragment_chars` long, at most `max_fragments` of them. When nothing
+    matches, the snippet is the leading fragment, unmarked.
+    """
+    if fragment_chars < 1:
+        raise ValueError(f"fragment_chars must be at least 1, got {fragment_chars}")
+    if max_fragments < 1:
+        raise ValueError(f"max_fragments must be at least 1, got {max_fragments}")
+    region_start, region_end = 0, len(text)
+    if span is not None:
+        region_start, region_end = span
+        if not 0 <= region_start <= region_end <= len(text):
+            raise ValueError(f"span {span!r} is not within the text (length {len(text)})")
+    content_start, content_end = _strip(text, region_start, region_end)
+    if content_start == content_end:
+        return Snippet(text, ())
+
+    wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
+    tokens = analyzer.tokens_matching(text[content_start:content_end], wanted)  # all a match needs
+    hits = _find_hits(tokens, content_start, terms, phrases)
+    spans = _choose(text, hits, terms, content_start, content_end, fragment_chars, max_fragments)
+    starts = [h.start for h in hits]
+    fragments = []
+    for ws, we in spans:
+        k = bisect_left(starts, ws)
+        marks = []
+        while k < len(hits) and hits[k].start < we:
+            marks.append((hits[k].start, hits[k].end))
+            k += 1
+        fragments.append(Fragment(ws, we, tuple(marks)))
+    return Snippet(text, tuple(fragments), spans[0][0] > content_start, spans[-1][1] < content_end)
+
+
+def highlight(
+    text: str,
+    analyzer: Analyzer,
+    terms: Mapping[str, float],
+    phrases: Sequence[Sequence[tuple[int, str]]] = (),
+    *,
+    formatter: "str | Formatter" = "html",
+    fragment_chars: int = 200,
+    max_fragments: int = 3,
+    separator: str = " … ",
+    span: tuple[int, int] | None = None,
+) -> str:
+    """A snippet of `text` as text: `make_snippet()` (which see for the arguments) rendered by
+    `formatter`, fragments joined by `separator`, with an ellipsis where the snippet starts after,
+    or ends before, the edge of the text (span). Whitespace runs become one space."""
+    fmt = get_formatter(formatter)
+    snippet = make_snippet(text, analyzer, terms, phrases, fragment_chars=fragment_chars,
+                           max_fragments=max_fragments, span=span)
+    return snippet.render(fmt, separator)

@@ -23,9 +23,10 @@ from __future__ import annotations
 import html
 import math
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import Mapping, NamedTuple, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from .analysis import Analyzer, Token
 from .errors import ConfigError
@@ -181,6 +182,11 @@ def _find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
     singletons = {term: frozenset((term,)) for term in weights}
     spans.extend(_Hit(t.start_char + offset, t.end_char + offset, singletons[t.term], 0.0)
                  for t in tokens if t.term in singletons and t.end_char > t.start_char)
+    return _merged(spans)
+
+
+def _merged(spans: list[_Hit]) -> list[_Hit]:
+    """`spans` sorted, overlapping ones merged into one hit (their terms and bonuses summed)."""
     spans.sort(key=lambda h: (h.start, -h.end))
     hits: list[_Hit] = []
     for span in spans:
@@ -190,6 +196,22 @@ def _find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
         else:
             hits.append(span)
     return hits
+
+
+def _hits_from_marks(text: str, marks: Iterable[tuple[int, int]], lo: int, hi: int) -> tuple[list[_Hit], dict]:
+    """Hits for spans the caller marked, and their weights: each span clipped to [lo, hi] and
+    stripped of whitespace (dropped when nothing is left), overlapping spans merged. A span's term
+    is its text, case-folded, of weight 1: a fragment with more different marked words wins."""
+    spans = []
+    for mark in marks:
+        start, end = mark
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
+            raise ValueError(f"mark {mark!r} is not a (start, end) span within the text (length {len(text)})")
+        start, end = _strip(text, max(start, lo), min(end, hi))
+        if start < end:
+            spans.append(_Hit(start, end, frozenset((_SPACES.sub(" ", text[start:end]).casefold(),)), 0.0))
+    hits = _merged(spans)
+    return hits, {term: 1.0 for hit in hits for term in hit.terms}
 
 
 # -- choosing fragments ------------------------------------------------------------------------
@@ -299,13 +321,114 @@ def _uncut(ws: int, we: int, lo: int, hi: int, starts: list[int], hits: list[_Hi
 
 
 def _strip(text: str, ws: int, we: int) -> tuple[int, int]:
-    """The span without its leading and trailing whitespace."""
+    """The span without its leading and trailing whitespace (but with the whitespace character a
+    combining mark sits on, should the span start with one)."""
     piece = text[ws:we]
     core = piece.strip()
     if not core:
         return ws, ws
-    ws += len(piece) - len(piece.lstrip())
-    return ws, ws + len(core)
+    start = ws + len(piece) - len(piece.lstrip())
+    return (start - 1 if start > ws and _joins(text, start) else start), start + len(core)
+
+
+# Where a fragment may start or end: not inside a word (a run of \w characters and the combining
+# marks on them), nor inside one user-perceived character (a base and its combining marks, an
+# emoji sequence joined by ZWJ or with a modifier, a surrogate pair), nor inside a mark. Python
+# indexes code points, so without this a cut could fall between "e" and U+0301.
+_ZWJ = "\u200d"
+_MARK_CATEGORIES = frozenset(("Mn", "Mc", "Me"))
+_NON_WORD = re.compile(r"\W")
+_WORD_PREFIX = re.compile(r"\w*")
+
+
+def _joins(text: str, p: int) -> bool:
+    """Whether the characters on both sides of position p (0 < p < len(text)) are one grapheme:
+    what follows extends what precedes (a combining mark, a variation selector, ZWJ, an emoji
+    modifier or tag, the low half of a surrogate pair), or a ZWJ precedes something visible."""
+    if not 0 < p < len(text):
+        return False
+    c, b = text[p], text[p - 1]
+    if b == _ZWJ:
+        return not c.isspace()
+    if c < "\u0300":  # nothing below U+0300 extends a character
+        return False
+    if "\udc00" <= c <= "\udfff":
+        return "\ud800" <= b <= "\udbff"
+    return (unicodedata.category(c) in _MARK_CATEGORIES or c == _ZWJ
+            or "\U0001f3fb" <= c <= "\U0001f3ff" or "\U000e0020" <= c <= "\U000e007f")
+
+
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_" or (c >= "\u0300" and unicodedata.category(c) in _MARK_CATEGORIES)
+
+
+def _is_edge(text: str, p: int, lo: int, hi: int) -> bool:
+    """Whether a fragment may start or end at p, with [lo, hi] the region the snippet is made from
+    (whose edges are always allowed): not inside a word or a grapheme."""
+    if p <= lo or p >= hi:
+        return True
+    return not _joins(text, p) and not (_is_word_char(text[p - 1]) and _is_word_char(text[p]))
+
+
+def _inside(p: int, starts: list[int], hits: list[_Hit]) -> _Hit | None:
+    """The hit p falls strictly inside, if any."""
+    k = bisect_right(starts, p) - 1
+    return hits[k] if k >= 0 and hits[k].start < p < hits[k].end else None
+
+
+def _edge_after(text: str, p: int, stop: int, lo: int, hi: int, starts: list[int], hits: list[_Hit]) -> int | None:
+    """The first position in [p, stop] where a fragment may start or end, not inside a hit."""
+    while p <= stop:
+        hit = _inside(p, starts, hits)
+        if hit is not None:
+            p = hit.end
+        elif _is_edge(text, p, lo, hi):
+            return p
+        elif text[p].isalnum() or text[p] == "_":  # inside a run of \w: the next chance is at its end
+            m = _NON_WORD.search(text, p + 1, stop)
+            p = m.start() if m else max(stop, p + 1)
+        else:
+            p += 1
+    return None
+
+
+def _edge_before(text: str, p: int, stop: int, lo: int, hi: int, starts: list[int], hits: list[_Hit]) -> int | None:
+    """The last position in [stop, p] where a fragment may start or end, not inside a hit."""
+    while p >= stop:
+        hit = _inside(p, starts, hits)
+        if hit is not None:
+            p = hit.start
+        elif _is_edge(text, p, lo, hi):
+            return p
+        else:  # step over the run of \w before p (read backwards), or one other character
+            p -= _WORD_PREFIX.match(text[stop:p][::-1]).end() or 1
+    return None
+
+
+def _settle(text: str, p: int, low: int, high: int, widen_down: bool, limit: int, lo: int, hi: int,
+            starts: list[int], hits: list[_Hit]) -> int:
+    """p moved to the nearest position in [low, high], within `limit`, where a fragment may start
+    or end (see _is_edge), not inside a hit; ties go to the side that narrows the fragment (down
+    for an end, up for a start). With none so near (a word longer than `limit`), p moved off the
+    grapheme and hits it is inside: down for a start (`widen_down`), up for an end."""
+    if _is_edge(text, p, lo, hi) and _inside(p, starts, hits) is None:
+        return p
+    before = _edge_before(text, p, max(low, p - limit), lo, hi, starts, hits)
+    after = _edge_after(text, p, min(high, p + limit), lo, hi, starts, hits)
+    if before is not None and after is not None:
+        nearer_after = (after - p, not widen_down) < (p - before, widen_down)
+        return after if nearer_after else before
+    if before is not None or after is not None:
+        return before if after is None else after
+    step = -1 if widen_down else 1
+    while True:
+        hit = _inside(p, starts, hits)
+        if hit is not None:
+            p = hit.start if widen_down else hit.end
+        elif _joins(text, p) and low <= p + step <= high:
+            p += step
+        else:
+            return p
 
 
 # -- the chosen fragments ----------------------------------------------------------------------
@@ -318,10 +441,11 @@ def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_s
     near = max(10, fragment_chars // 5)
     if not hits:
         we = _snap_end(text, min(content_start + fragment_chars, content_end), content_start, content_end, True, near)
-        ws, we = _strip(text, content_start, we)
-        if ws == we:  # the window held only part of one long word: cut it there
+        if _strip(text, content_start, we)[1] == content_start:  # the window held part of one long word
             we = content_start + fragment_chars
-        return [(content_start, we)]
+        we = _settle(text, we, content_start + 1, content_end, False, fragment_chars, content_start, content_end,
+                     [], [])
+        return [_strip(text, content_start, we)]
 
     starts = [h.start for h in hits]
     # The chosen fragments, kept sorted and non-overlapping, as two parallel lists of edges.
@@ -347,7 +471,10 @@ def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_s
             we = min(hi, we + (snapped - ws))
         ws = snapped
         we = _snap_end(text, we, last, hi, hi == content_end, near)
-        ws, we = _strip(text, *_uncut(ws, we, lo, hi, starts, hits))
+        ws, we = _uncut(ws, we, lo, hi, starts, hits)
+        ws = _settle(text, ws, lo, first, True, fragment_chars, content_start, content_end, starts, hits)
+        we = _settle(text, we, last, hi, False, fragment_chars, content_start, content_end, starts, hits)
+        ws, we = _strip(text, ws, we)
         chosen_starts.insert(k, ws)
         chosen_ends.insert(k, we)
         if len(chosen_starts) == max_fragments:
@@ -421,22 +548,34 @@ class Snippet:
 
 def make_snippet(
     text: str,
-    analyzer: Analyzer,
-    terms: Mapping[str, float],
+    analyzer: Analyzer | None = None,
+    terms: Mapping[str, float] | None = None,
     phrases: Sequence[Sequence[tuple[int, str]]] = (),
     *,
+    marks: Iterable[tuple[int, int]] | None = None,
     fragment_chars: int = 200,
     max_fragments: int = 3,
     span: tuple[int, int] | None = None,
 ) -> Snippet:
     """The best fragments of `text`, in text order, with query matches marked (as data).
 
-    `terms` maps analysed query terms to their weights (idf); a token matches when its term is a
-    key. Each phrase is a list of `(relative_position, term)` and is marked as one span from its
-    first word to its last. `span` restricts the snippet to `text[span[0]:span[1]]` (a passage).
-    Fragments are about `fragment_chars` long, at most `max_fragments` of them. When nothing
-    matches, the snippet is the leading fragment, unmarked.
+    What to mark is given one of two ways. Either `analyzer` and `terms` (with `phrases`): `terms`
+    maps analysed query terms to their weights (idf), and a token matches when its term is a key;
+    each phrase is a list of `(relative_position, term)` and is marked as one span from its first
+    word to its last. Or `marks`: `(start, end)` character spans of `text` that matched, already
+    known (from the positions where a query matched, say); the same fragments are chosen around
+    them, each distinct marked text counting as one term of weight 1.
+
+    `span` restricts the snippet to `text[span[0]:span[1]]` (a passage). Fragments are about
+    `fragment_chars` long, at most `max_fragments` of them; one starts and ends neither inside a
+    word (unless the word is longer than `fragment_chars`) nor inside a character with its
+    combining marks, and never inside a mark. When nothing matches, the snippet is the leading
+    fragment, unmarked.
     """
+    if marks is None and analyzer is None:
+        raise TypeError("make_snippet() needs an analyzer and terms, or marks")
+    if marks is not None and (analyzer is not None or terms or phrases):
+        raise TypeError("make_snippet() takes an analyzer and terms, or marks, not both")
     if fragment_chars < 1:
         raise ValueError(f"fragment_chars must be at least 1, got {fragment_chars}")
     if max_fragments < 1:
@@ -450,28 +589,33 @@ def make_snippet(
     if content_start == content_end:
         return Snippet(text, ())
 
-    wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
-    tokens = analyzer.tokens_matching(text[content_start:content_end], wanted)  # all a match needs
-    hits = _find_hits(tokens, content_start, terms, phrases)
+    if marks is not None:
+        hits, terms = _hits_from_marks(text, marks, content_start, content_end)
+    else:
+        terms = terms or {}
+        wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
+        tokens = analyzer.tokens_matching(text[content_start:content_end], wanted)  # all a match needs
+        hits = _find_hits(tokens, content_start, terms, phrases)
     spans = _choose(text, hits, terms, content_start, content_end, fragment_chars, max_fragments)
     starts = [h.start for h in hits]
     fragments = []
     for ws, we in spans:
         k = bisect_left(starts, ws)
-        marks = []
+        fragment_marks = []
         while k < len(hits) and hits[k].start < we:
-            marks.append((hits[k].start, hits[k].end))
+            fragment_marks.append((hits[k].start, hits[k].end))
             k += 1
-        fragments.append(Fragment(ws, we, tuple(marks)))
+        fragments.append(Fragment(ws, we, tuple(fragment_marks)))
     return Snippet(text, tuple(fragments), spans[0][0] > content_start, spans[-1][1] < content_end)
 
 
 def highlight(
     text: str,
-    analyzer: Analyzer,
-    terms: Mapping[str, float],
+    analyzer: Analyzer | None = None,
+    terms: Mapping[str, float] | None = None,
     phrases: Sequence[Sequence[tuple[int, str]]] = (),
     *,
+    marks: Iterable[tuple[int, int]] | None = None,
     formatter: "str | Formatter" = "html",
     fragment_chars: int = 200,
     max_fragments: int = 3,
@@ -482,6 +626,6 @@ def highlight(
     `formatter`, fragments joined by `separator`, with an ellipsis where the snippet starts after,
     or ends before, the edge of the text (span). Whitespace runs become one space."""
     fmt = get_formatter(formatter)
-    snippet = make_snippet(text, analyzer, terms, phrases, fragment_chars=fragment_chars,
+    snippet = make_snippet(text, analyzer, terms, phrases, marks=marks, fragment_chars=fragment_chars,
                            max_fragments=max_fragments, span=span)
     return snippet.render(fmt, separator)

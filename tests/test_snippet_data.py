@@ -82,3 +82,106 @@ def test_bad_arguments():
         make_snippet("text", EN, {}, fragment_chars=0)
     with pytest.raises(ValueError):
         make_snippet("text", EN, {}, max_fragments=0)
+
+
+# -- marks given directly -----------------------------------------------------------------------
+
+def _marked(snippet: Snippet) -> list[str]:
+    return [snippet.text[a:b] for f in snippet.fragments for a, b in f.marks]
+
+
+def test_marks_choose_the_fragments_the_terms_would():
+    # One surface form per term, every weight 1: the two entries see the same hits and scores.
+    text = (FILLER * 6).join(["Apples and pears.", "One pear here.", "Plums, apples, pears and figs.", "Figs."])
+    terms = {"appl": 1.0, "pear": 1.0, "fig": 1.0}
+    by_terms = make_snippet(text, EN, {"appl": 1.0, "pear": 1.0, "fig": 1.0}, fragment_chars=50, max_fragments=2)
+    spans = [(t.start_char, t.end_char) for t in EN(text) if t.term in terms]
+    by_marks = make_snippet(text, marks=spans, fragment_chars=50, max_fragments=2)
+    assert by_marks == by_terms
+    assert highlight(text, marks=spans, fragment_chars=50, max_fragments=2) == by_terms.render()
+
+
+def test_marks_are_sorted_merged_clipped_and_stripped():
+    text = "zero one two three four five"
+    # "three", "ee four " (stripped, then merged with "three"), a space, an empty span
+    snippet = make_snippet(text, marks=[(13, 19), (5, 8), (5, 12), (16, 24), (12, 13), (0, 0)])
+    assert _marked(snippet) == ["one two", "three four"]
+    start = text.index("two")
+    snippet = make_snippet(text, marks=[(4, 12), (text.index("five"), len(text))], span=(start, start + 9))
+    assert _marked(snippet) == ["two"]  # clipped to the span; "five" lies outside it
+    assert make_snippet(text, marks=[(4, 5)]).fragments[0].marks == ()  # only whitespace: no mark
+
+
+def test_more_different_marked_words_win():
+    text = (FILLER * 6).join(["Cat cat cat cat.", "Cat and dog."])
+    spans = [(m.start(), m.end()) for m in __import__("re").finditer(r"(?i)cat|dog", text)]
+    out = highlight(text, marks=spans, fragment_chars=30, max_fragments=1, formatter="plain")
+    assert out == "…[Cat] and [dog]."
+
+
+def test_a_mark_is_never_cut_even_inside_words():
+    text = FILLER * 2 + "betagammadelta eps and then a few more words to go on with " + FILLER * 2
+    start = text.index("gamma")
+    snippet = make_snippet(text, marks=[(start, start + 12)], fragment_chars=8)  # "gammadelta e"
+    (fragment,) = snippet.fragments
+    assert fragment.marks == ((start, start + 12),)
+    # "eps" is shorter than the fragment, so the fragment ends after it, not after the mark
+    assert text[fragment.start:fragment.end] == "betagammadelta eps"
+
+
+def test_bad_marks_and_mixed_entries():
+    with pytest.raises(ValueError):
+        make_snippet("text", marks=[(2, 9)])
+    with pytest.raises(ValueError):
+        make_snippet("text", marks=[(3, 2)])
+    with pytest.raises(ValueError):
+        make_snippet("text", marks=[(1, 2, 3)])
+    with pytest.raises(TypeError):
+        make_snippet("text", EN, {"text": 1.0}, marks=[(0, 4)])
+    with pytest.raises(TypeError):
+        make_snippet("text")
+
+
+# -- where fragments may be cut -----------------------------------------------------------------
+
+def test_fragments_in_text_without_spaces_end_at_punctuation():
+    clause = "我们研究了这个问题"
+    text = "，".join([clause] * 30) + "。猫在这里。" + "，".join([clause] * 30)
+    at = text.index("猫")
+    (fragment,) = make_snippet(text, marks=[(at, at + 1)], fragment_chars=40).fragments
+    assert text[fragment.start - 1] in "，。" and text[fragment.end] in "，。"
+
+
+def test_words_shorter_than_the_fragment_are_never_cut():
+    text = " ".join(f"w{i:03d}" + "x" * (i % 17) for i in range(300)) + " target " + "y" * 30 + " tail"
+    for chars in (5, 12, 40, 90):
+        out = highlight(text, STD, {"target": 1.0}, fragment_chars=chars, formatter="plain")
+        words = out.strip("…").replace("[target]", "target").split()
+        assert all(w in text.split() for w in words), (chars, out)
+
+
+def test_combining_marks_stay_on_their_letters():
+    text = "cafe\u0301 " * 40 + "target " + "nai\u0308ve " * 40
+    for chars in (7, 20, 33):
+        for f in make_snippet(text, STD, {"target": 1.0}, fragment_chars=chars).fragments:
+            assert text[f.end:f.end + 1] not in ("\u0301", "\u0308")
+            assert text[f.start:f.start + 1] not in ("\u0301", "\u0308")
+
+
+def test_a_word_longer_than_the_fragment_is_cut_between_characters():
+    text = "e\u0301" * 100 + "TARGET" + "e\u0301" * 100  # one word: letters and combining marks
+    at = text.index("TARGET")
+    (fragment,) = make_snippet(text, marks=[(at, at + 6)], fragment_chars=20).fragments
+    assert fragment.start <= at and fragment.end >= at + 6
+    assert text[fragment.start] == "e" and text[fragment.end - 1] != "e"  # "é" whole at both ends
+    (fragment,) = make_snippet("a\u0301" * 500, EN, {"zebra": 1.0}, fragment_chars=25).fragments
+    assert fragment.end % 2 == 0 and 20 <= fragment.end <= 30
+
+
+def test_emoji_sequences_are_not_split():
+    text = "\U0001f469\u200d\U0001f4bb" * 30 + " hit " + "\U0001f44d\U0001f3fd" * 30
+    at = text.index("hit")
+    for chars in range(4, 40, 3):
+        (fragment,) = make_snippet(text, marks=[(at, at + 3)], fragment_chars=chars).fragments
+        assert text[fragment.end - 1] in " t\U0001f3fd", chars
+        assert text[fragment.start] in "h\U0001f469", chars

@@ -1,0 +1,134 @@
+"""Property tests for snippets as data (searchlib.highlight.make_snippet) on arbitrary text: unicode,
+combining marks, emoji sequences, CJK, control characters; marks from an analyzer or given as spans."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from searchlib.analysis import get_analyzer
+from searchlib.highlight import make_snippet
+
+STD = get_analyzer("standard")
+EN = get_analyzer("english")
+
+# Pieces texts are made of: words, spaces, sentence ends, letters with combining marks, emoji
+# sequences (ZWJ, skin tone, flags), CJK, surrogate-free astral letters, controls and escapes.
+PIECES = ["a", "bc", "word", "longerword", "Zoë", "İ", "ß", " ", "  ", "\n", "\n\n", "\t", ". ", "! ", ", ", "-",
+          "'", "e\u0301", "\u0301", "\u0308\u0301", "\u093e", "हिन्दी", "\U0001f469\u200d\U0001f4bb", "\U0001f44d\U0001f3fd",
+          "\U0001f1eb\U0001f1f7", "\ud83d\ude00", "\ufe0f", "\u200d", "中文", "我们研究", "。", "，", "\U0001d400", "_", "3",
+          "\x00", "\x07", "\x1b", "\x1b[31m", "\x1b]0;t\x07", "\x9b2J", "\x85", "\x7f", "<b>", "&"]
+texts = st.one_of(st.lists(st.sampled_from(PIECES), max_size=80).map("".join), st.text(max_size=200))
+
+_WORD_CHAR = re.compile(r"\w")
+
+
+def word_char(c: str) -> bool:
+    """A character of a word: \\w, or a combining mark (Python's \\w leaves those out)."""
+    return bool(_WORD_CHAR.match(c)) or unicodedata.category(c).startswith("M")
+
+
+def word_around(text: str, p: int) -> int:
+    """The length of the word (run of word characters) that position p falls inside."""
+    a = p
+    while a > 0 and word_char(text[a - 1]):
+        a -= 1
+    b = p
+    while b < len(text) and word_char(text[b]):
+        b += 1
+    return b - a
+
+
+def splits_a_character(text: str, p: int) -> bool:
+    """Whether p falls between a character and a combining mark, variation selector, ZWJ or
+    emoji modifier after it, just after a ZWJ, or between the halves of a surrogate pair."""
+    c, b = text[p], text[p - 1]
+    return (unicodedata.category(c).startswith("M") or c == "\u200d" or "\U0001f3fb" <= c <= "\U0001f3ff"
+            or (b == "\u200d" and not c.isspace()) or ("\ud800" <= b <= "\udbff" and "\udc00" <= c <= "\udfff"))
+
+
+def strip(text: str, a: int, b: int) -> tuple[int, int]:
+    """text[a:b] without leading and trailing whitespace, but with the space a combining mark sits on."""
+    piece = text[a:b]
+    if not piece.strip():
+        return a, a
+    start = a + len(piece) - len(piece.lstrip())
+    return (start - 1 if start > a and splits_a_character(text, start) else start), start + len(piece.strip())
+
+
+def expected_marks(text: str, spans, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Spans clipped to [lo, hi], stripped, the empty ones dropped, overlapping ones merged."""
+    out = []
+    for a, b in sorted(strip(text, max(a, lo), min(b, hi)) for a, b in spans):
+        if a >= b:
+            continue
+        if out and a < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+@st.composite
+def cases(draw):
+    text = draw(texts)
+    span = None
+    if draw(st.booleans()):
+        a = draw(st.integers(0, len(text)))
+        span = (a, draw(st.integers(a, len(text))))
+    if draw(st.booleans()):
+        analyzer = draw(st.sampled_from([STD, EN]))
+        present = sorted({t.term for t in analyzer(text)})
+        terms = {t: draw(st.floats(0.1, 5.0)) for t in draw(st.lists(st.sampled_from(present), unique=True,
+                                                                      max_size=4))} if present else {}
+        return text, span, {"analyzer": analyzer, "terms": terms}
+    bounds = st.integers(0, len(text))
+    spans = draw(st.lists(st.tuples(bounds, bounds).map(sorted).map(tuple), max_size=8))
+    return text, span, {"marks": spans}
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(), st.integers(1, 80), st.integers(1, 4))
+def test_fragments_are_ordered_whole_and_cut_between_words(case, fragment_chars, max_fragments):
+    text, span, how = case
+    snippet = make_snippet(text, **how, fragment_chars=fragment_chars, max_fragments=max_fragments, span=span)
+    lo, hi = span or (0, len(text))
+    region = text[lo:hi]
+    if not region.strip():
+        assert snippet.fragments == ()
+        return
+    fragments = snippet.fragments
+    assert fragments and len(fragments) <= max_fragments
+    content_lo, content_hi = strip(text, lo, hi)
+    assert snippet.ellipsis_before == (fragments[0].start > content_lo)
+    assert snippet.ellipsis_after == (fragments[-1].end < content_hi)
+    for f in fragments:
+        assert content_lo <= f.start < f.end <= content_hi
+        assert text[f.start:f.end].strip()
+    for f, g in zip(fragments, fragments[1:]):
+        assert text[f.end:g.start].strip()  # in order, not overlapping, not merely whitespace apart
+
+    # Marks: the given spans (clipped, stripped, merged) or the analyzer's matches, never cut.
+    marks = [m for f in fragments for m in f.marks]
+    assert all(f.start <= a < b <= f.end for f in fragments for a, b in f.marks)
+    assert all(m[1] <= n[0] for m, n in zip(marks, marks[1:]))
+    if "marks" in how:
+        given_marks = expected_marks(text, how["marks"], content_lo, content_hi)
+        shown = [m for m in given_marks if any(f.start <= m[0] and m[1] <= f.end for f in fragments)]
+        assert marks == shown
+        for f in fragments:
+            assert not any(a < edge < b for edge in (f.start, f.end) for a, b in given_marks)
+    else:
+        wanted = set(how["terms"])
+        for a, b in marks:
+            assert {t.term for t in how["analyzer"](text[a:b])} & wanted
+
+    # Edges: never inside a word, unless it is longer than a fragment; never inside a character.
+    for f in fragments:
+        for edge in (f.start, f.end):
+            if content_lo < edge < content_hi:
+                assert not splits_a_character(text, edge), (edge, text)
+                if word_char(text[edge - 1]) and word_char(text[edge]):
+                    assert word_around(text, edge) > fragment_chars, (edge, text)

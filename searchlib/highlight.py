@@ -16,7 +16,8 @@ boundaries and kept in text order. Everything is linear in the length of the tex
 sorts: of the matched spans (into hits) and of the candidate fragments (by score).
 
 A Formatter decides how document text and marked spans are rendered; it is also the one place
-where document text is made safe for its medium (HTML escaping, terminal control characters).
+where document text is made safe for its medium: every formatter removes the document's control
+characters and escape sequences, and HTML escapes it before marking.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import accumulate, chain
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from .analysis import Analyzer, Token
@@ -37,27 +39,49 @@ ELLIPSIS = "…"
 # -- formatters --------------------------------------------------------------------------------
 
 
+# The control functions of ECMA-48 (the terminal's escape codes) a document may hold, in their
+# 7-bit (ESC ...) and 8-bit (C1) forms: a CSI sequence (colours, cursor moves, clearing the screen)
+# with its parameters; a command string (OSC, DCS, SOS, PM, APC: a window title, say) up to the BEL
+# or ST that ends it; any other escape sequence; and every other C0 or C1 control character but tab
+# and newline. Removed whole, a sequence's parameters do not show as text ("[31m").
+_CONTROLS = re.compile(r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
+                       r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\|\x9c)"
+                       r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
+                       r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a quick test: most text has none
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # the same, tab and newline aside
+
+
+def _clean(s: str) -> str:
+    """Document text without control characters and escape sequences; tabs and newlines as spaces."""
+    if s.isprintable() or not _ANY_CONTROL.search(s):  # isprintable() is the quicker test
+        return s
+    return _CONTROLS.sub("", s).replace("\t", " ").replace("\n", " ")
+
+
 class Formatter:
     """How a snippet is rendered: `text()` for unmatched document text, `mark()` for a matched span.
 
-    Both receive raw document text and are responsible for making it safe for the output medium.
-    The base class renders everything unchanged and unmarked.
+    Both receive raw document text and are responsible for making it safe for the output medium:
+    none passes a control character of the document. The base class removes control characters
+    and escape sequences (tabs and newlines become spaces) and marks nothing; a subclass builds on
+    its `text()`.
     """
 
     def text(self, s: str) -> str:
         """Render document text that is not part of a match."""
-        return s
+        return _clean(s)
 
     def mark(self, s: str) -> str:
         """Render a matched span (raw document text)."""
-        return s
+        return self.text(s)
 
 
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*\Z")
 
 
 class HtmlFormatter(Formatter):
-    """HTML: document text is escaped first, then matches are wrapped in `<tag class="...">`.
+    """HTML: document text is cleaned and escaped first, then matches are wrapped in `<tag class="...">`.
 
     Escaping before wrapping is what keeps a document's own markup ("<script>") inert.
     """
@@ -72,41 +96,28 @@ class HtmlFormatter(Formatter):
         self._close = f"</{tag}>"
 
     def text(self, s: str) -> str:
-        return html.escape(s, quote=True)
+        return html.escape(_clean(s), quote=True)
 
     def mark(self, s: str) -> str:
-        return f"{self._open}{html.escape(s, quote=True)}{self._close}"
-
-
-# C0 controls except tab and newline, DEL, and C1 controls (ESC = \x1b is among the C0 ones).
-# Removing them means a document cannot smuggle terminal escape sequences into the output.
-_ANSI_UNSAFE = {c: None for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A)}
-_ANSI_UNSAFE[0x0A] = " "  # a snippet is one line on the terminal
-
-
-class AnsiFormatter(Formatter):
-    """Terminal colour: matches between `start` and `end` escape codes; document control characters removed."""
-
-    def __init__(self, start: str = "\x1b[1;33m", end: str = "\x1b[0m"):
-        self.start = start
-        self.end = end
-
-    def text(self, s: str) -> str:
-        return s.translate(_ANSI_UNSAFE)
-
-    def mark(self, s: str) -> str:
-        return f"{self.start}{s.translate(_ANSI_UNSAFE)}{self.end}"
+        return f"{self._open}{self.text(s)}{self._close}"
 
 
 class PlainFormatter(Formatter):
-    """Plain text: matches between `start` and `end` ("[word]"); the text itself is left as it is."""
+    """Plain text: matches between `start` and `end` ("[word]"); document control characters removed."""
 
     def __init__(self, start: str = "[", end: str = "]"):
         self.start = start
         self.end = end
 
     def mark(self, s: str) -> str:
-        return f"{self.start}{s}{self.end}"
+        return f"{self.start}{self.text(s)}{self.end}"
+
+
+class AnsiFormatter(PlainFormatter):
+    """Terminal colour: plain text with matches between the `start` and `end` escape codes."""
+
+    def __init__(self, start: str = "\x1b[1;33m", end: str = "\x1b[0m"):
+        super().__init__(start, end)
 
 
 # One class per name in config.FORMATTER_NAMES, the names a configuration may use.
@@ -207,7 +218,7 @@ def _hits_from_marks(text: str, marks: Iterable[tuple[int, int]], lo: int, hi: i
         start, end = mark
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
             raise ValueError(f"mark {mark!r} is not a (start, end) span within the text (length {len(text)})")
-        start, end = _strip(text, max(start, lo), min(end, hi))
+        start, end = _strip(text, max(start, lo), min(end, hi), keep_base=False)
         if start < end:
             spans.append(_Hit(start, end, frozenset((_SPACES.sub(" ", text[start:end]).casefold(),)), 0.0))
     hits = _merged(spans)
@@ -228,18 +239,21 @@ def _rank_candidates(hits: list[_Hit], weights: Mapping[str, float], fragment_ch
     counts: dict[str, int] = {}
     occurrences = 0
     bonus = 0.0
-    j = 0
+    j, n = 0, len(hits)
     scored = []
     for i, hit in enumerate(hits):
         limit = hit.start + fragment_chars
-        while j < len(hits) and (j == i or hits[j].end <= limit):  # hit i is always in its own window
-            for term in hits[j].terms:
+        while j < n:
+            added = hits[j]
+            if j != i and added.end > limit:  # hit i is always in its own window
+                break
+            for term in added.terms:
                 counts[term] = counts.get(term, 0) + 1
-            occurrences += len(hits[j].terms)
-            bonus += hits[j].bonus
+            occurrences += len(added.terms)
+            bonus += added.bonus
             j += 1
         # fsum is exact whatever the order; rounding absorbs the drift of the running bonus sum.
-        main = round(math.fsum(weights.get(term, 0.0) for term in counts) + bonus, 9)
+        main = round(math.fsum([weights.get(term, 0.0) for term in counts]) + bonus, 9)
         scored.append((-main, -(occurrences - len(counts)), hit.start, i, j))
         for term in hit.terms:
             counts[term] -= 1
@@ -257,8 +271,10 @@ def _rank_candidates(hits: list[_Hit], weights: Mapping[str, float], fragment_ch
 # paragraph break.
 _SENTENCE_START = SENTENCE_BREAK
 _SENTENCE_END = re.compile(SENTENCE_TAIL + r"(?=\s)|\S(?=[ \t\r\f\v]*" + BLANK_LINE + ")")
+_SENTENCE_TAIL_END = re.compile(SENTENCE_TAIL + r"(?=\s)")  # the same where no line breaks (4x quicker)
 _SPACE = re.compile(r"\s")
 _SPACES = re.compile(r"\s+")
+_COLLAPSIBLE = re.compile(r"\s{2,}|[^\S ]")  # whitespace that is not one space
 
 
 def _snap_start(text: str, ws: int, first: int, lo: int, lo_is_edge: bool, near: int) -> int:
@@ -292,7 +308,9 @@ def _snap_end(text: str, we: int, last: int, hi: int, hi_is_edge: bool, near: in
         return hi
     low, high = max(last, we - near), min(hi, we + near)
     best = None
-    for m in _SENTENCE_END.finditer(text, max(0, low - 4), min(len(text), high + 2 * near)):
+    scan = max(0, low - 4), min(len(text), high + 2 * near)
+    ends = _SENTENCE_END if text.find("\n", *scan) >= 0 else _SENTENCE_TAIL_END
+    for m in ends.finditer(text, *scan):
         pos = m.end()
         if low <= pos <= high and (best is None or abs(pos - we) < abs(best - we)):
             best = pos
@@ -320,15 +338,18 @@ def _uncut(ws: int, we: int, lo: int, hi: int, starts: list[int], hits: list[_Hi
     return ws, we
 
 
-def _strip(text: str, ws: int, we: int) -> tuple[int, int]:
+def _strip(text: str, ws: int, we: int, keep_base: bool = True) -> tuple[int, int]:
     """The span without its leading and trailing whitespace (but with the whitespace character a
-    combining mark sits on, should the span start with one)."""
+    combining mark sits on, should the span start with one, unless not `keep_base`)."""
     piece = text[ws:we]
     core = piece.strip()
     if not core:
         return ws, ws
     start = ws + len(piece) - len(piece.lstrip())
-    return (start - 1 if start > ws and _joins(text, start) else start), start + len(core)
+    end = start + len(core)
+    if keep_base and start > ws and core[0] >= "\u0300" and _joins(text, start):
+        start -= 1
+    return start, end
 
 
 # Where a fragment may start or end: not inside a word (a run of \w characters and the combining
@@ -370,51 +391,83 @@ def _is_edge(text: str, p: int, lo: int, hi: int) -> bool:
     return not _joins(text, p) and not (_is_word_char(text[p - 1]) and _is_word_char(text[p]))
 
 
+def _cuttable(text: str, p: int, limit: int, lo: int, hi: int) -> bool:
+    """Whether a fragment may start or end at p: an edge (see _is_edge), or a place inside a run of
+    \\w longer than `limit` (too long for a fragment of `limit` characters) that is not inside a
+    grapheme."""
+    if _is_edge(text, p, lo, hi):
+        return True
+    if _joins(text, p):
+        return False
+    m = _NON_WORD.search(text, p, p + limit + 1)
+    after = (m.start() if m else min(len(text), p + limit + 1)) - p
+    return after + _WORD_PREFIX.match(text[max(0, p - limit - 1):p][::-1]).end() > limit
+
+
 def _inside(p: int, starts: list[int], hits: list[_Hit]) -> _Hit | None:
     """The hit p falls strictly inside, if any."""
     k = bisect_right(starts, p) - 1
     return hits[k] if k >= 0 and hits[k].start < p < hits[k].end else None
 
 
-def _edge_after(text: str, p: int, stop: int, lo: int, hi: int, starts: list[int], hits: list[_Hit]) -> int | None:
-    """The first position in [p, stop] where a fragment may start or end, not inside a hit."""
+def _edge_after(text: str, p: int, stop: int, limit: int, lo: int, hi: int, starts: list[int],
+                hits: list[_Hit]) -> int | None:
+    """The first position in [p, stop] where a fragment may start or end (see _cuttable), not
+    inside a hit, crossing at most `limit` characters of \\w runs outside hits (a hit, and any
+    other character, is crossed freely)."""
+    budget = limit
     while p <= stop:
-        hit = _inside(p, starts, hits)
-        if hit is not None:
-            p = hit.end
-        elif _is_edge(text, p, lo, hi):
+        k = bisect_right(starts, p) - 1  # the last hit starting at p or before
+        if k >= 0 and p < hits[k].end and (p > hits[k].start or not _cuttable(text, p, limit, lo, hi)):
+            p = hits[k].end
+        elif _cuttable(text, p, limit, lo, hi):
             return p
-        elif text[p].isalnum() or text[p] == "_":  # inside a run of \w: the next chance is at its end
-            m = _NON_WORD.search(text, p + 1, stop)
-            p = m.start() if m else max(stop, p + 1)
+        elif text[p].isalnum() or text[p] == "_":  # inside a run of \w: the next chance is where it ends
+            reach = min(stop, p + budget, starts[k + 1] if k + 1 < len(starts) else stop)
+            if reach <= p:
+                return None
+            m = _NON_WORD.search(text, p + 1, reach)
+            budget -= (m.start() if m else reach) - p
+            p = m.start() if m else reach
         else:
             p += 1
     return None
 
 
-def _edge_before(text: str, p: int, stop: int, lo: int, hi: int, starts: list[int], hits: list[_Hit]) -> int | None:
-    """The last position in [stop, p] where a fragment may start or end, not inside a hit."""
+def _edge_before(text: str, p: int, stop: int, limit: int, lo: int, hi: int, starts: list[int],
+                 hits: list[_Hit]) -> int | None:
+    """The last position in [stop, p] where a fragment may start or end (see _cuttable), not
+    inside a hit, crossing at most `limit` characters of \\w runs outside hits."""
+    budget = limit
     while p >= stop:
-        hit = _inside(p, starts, hits)
-        if hit is not None:
-            p = hit.start
-        elif _is_edge(text, p, lo, hi):
+        k = bisect_left(starts, p) - 1  # the last hit starting before p
+        if k >= 0 and p <= hits[k].end and (p < hits[k].end or not _cuttable(text, p, limit, lo, hi)):
+            p = hits[k].start
+        elif _cuttable(text, p, limit, lo, hi):
             return p
-        else:  # step over the run of \w before p (read backwards), or one other character
-            p -= _WORD_PREFIX.match(text[stop:p][::-1]).end() or 1
+        elif text[p - 1].isalnum() or text[p - 1] == "_":  # after a run of \w: back to where it starts
+            reach = max(stop, p - budget, hits[k].end if k >= 0 else stop)
+            if reach >= p:
+                return None
+            run = _WORD_PREFIX.match(text[reach:p][::-1]).end()  # the run read backwards
+            budget -= run
+            p -= run
+        else:
+            p -= 1
     return None
 
 
 def _settle(text: str, p: int, low: int, high: int, widen_down: bool, limit: int, lo: int, hi: int,
             starts: list[int], hits: list[_Hit]) -> int:
-    """p moved to the nearest position in [low, high], within `limit`, where a fragment may start
-    or end (see _is_edge), not inside a hit; ties go to the side that narrows the fragment (down
-    for an end, up for a start). With none so near (a word longer than `limit`), p moved off the
-    grapheme and hits it is inside: down for a start (`widen_down`), up for an end."""
-    if _is_edge(text, p, lo, hi) and _inside(p, starts, hits) is None:
+    """p moved to the nearest position in [low, high] where a fragment may start or end (see
+    _cuttable), not inside a hit, reached without crossing more than `limit` characters of words;
+    ties go to the side that narrows the fragment (down for an end, up for a start). With none so
+    near, p moved off the grapheme and hits it is inside: down for a start (`widen_down`), up for
+    an end."""
+    if _cuttable(text, p, limit, lo, hi) and _inside(p, starts, hits) is None:
         return p
-    before = _edge_before(text, p, max(low, p - limit), lo, hi, starts, hits)
-    after = _edge_after(text, p, min(high, p + limit), lo, hi, starts, hits)
+    before = _edge_before(text, p, low, limit, lo, hi, starts, hits)
+    after = _edge_after(text, p, high, limit, lo, hi, starts, hits)
     if before is not None and after is not None:
         nearer_after = (after - p, not widen_down) < (p - before, widen_down)
         return after if nearer_after else before
@@ -472,8 +525,14 @@ def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_s
         ws = snapped
         we = _snap_end(text, we, last, hi, hi == content_end, near)
         ws, we = _uncut(ws, we, lo, hi, starts, hits)
-        ws = _settle(text, ws, lo, first, True, fragment_chars, content_start, content_end, starts, hits)
-        we = _settle(text, we, last, hi, False, fragment_chars, content_start, content_end, starts, hits)
+        # Next to whitespace (as the edges usually are by now) a fragment may start or end (see
+        # _is_edge: "\u0300" is the first combining mark); elsewhere, find where it may.
+        if content_start < ws < content_end and not (
+                text[ws].isspace() or text[ws - 1].isspace() and text[ws] < "\u0300"):
+            ws = _settle(text, ws, lo, first, True, fragment_chars, content_start, content_end, starts, hits)
+        if content_start < we < content_end and not (
+                text[we].isspace() or text[we - 1].isspace() and text[we] < "\u0300"):
+            we = _settle(text, we, last, hi, False, fragment_chars, content_start, content_end, starts, hits)
         ws, we = _strip(text, ws, we)
         chosen_starts.insert(k, ws)
         chosen_ends.insert(k, we)
@@ -500,6 +559,58 @@ class Fragment(NamedTuple):
     marks: tuple[tuple[int, int], ...]
 
 
+def _cuts(text: str, fragment: Fragment) -> tuple[str, list[int], bool]:
+    """The fragment as it shows, and where to cut it: `(shown, cuts, collapse)`, with
+    `shown[cuts[0]:cuts[1]]` text, `shown[cuts[1]:cuts[2]]` a mark, and so on, text last (any of
+    them possibly empty). It shows the document text without control characters and escape
+    sequences (tabs and newlines as spaces, see _clean), each whitespace run as one space, which
+    is for the caller to do to each piece when `collapse` is true.
+
+    The text is cleaned whole, before it is cut: a tokenizer reads "\\x1b[31mred" as the word
+    "31mred", and a cut there would leave half a sequence to each piece. A mark that shows
+    nothing is dropped. Most fragments hold no control character and are cut directly (their
+    marks hold no whitespace at either end, so no whitespace run spans a cut)."""
+    start, end = fragment.start, fragment.end
+    raw = text[start:end]
+    if raw.isprintable() and "  " not in raw:  # the usual case, quickly: nothing to clean or collapse
+        return text, [start, *chain.from_iterable(fragment.marks), end], False
+    if not _UNSAFE.search(raw):
+        return text, [start, *chain.from_iterable(fragment.marks), end], bool(_COLLAPSIBLE.search(raw))
+    # Where each offset of the fragment lands: first in the text without the removed sequences
+    # (an offset inside one lands where it was), then in that text with whitespace collapsed
+    # (an offset inside a run lands after its space for a mark's start, before it for its end).
+    removed = [m.span() for m in _CONTROLS.finditer(raw)]
+    removed_starts = [a for a, _ in removed]
+    removed_before = list(accumulate((b - a for a, b in removed), initial=0))
+    kept = "".join(raw[b:a] for (_, b), (a, _) in zip([(0, 0), *removed], [*removed, (len(raw), 0)]))
+    kept = kept.replace("\t", " ").replace("\n", " ")
+    runs = [m.span() for m in _SPACES.finditer(kept)]
+    run_starts = [a for a, _ in runs]
+    shrunk_before = list(accumulate((b - a - 1 for a, b in runs), initial=0))
+    shown = _SPACES.sub(" ", kept)
+
+    def land(offset: int, is_start: bool) -> int:
+        k = bisect_right(removed_starts, offset) - 1
+        if k >= 0:
+            a, b = removed[k]
+            offset = (a if offset < b else offset - (b - a)) - removed_before[k]
+        k = bisect_right(run_starts, offset) - 1
+        if k < 0:
+            return offset
+        a, b = runs[k]
+        if offset >= b:
+            return offset - shrunk_before[k + 1]
+        return a - shrunk_before[k] + (offset > a and is_start)
+
+    cuts = [0]
+    for a, b in fragment.marks:
+        a, b = max(cuts[-1], land(a - start, True)), land(b - start, False)
+        if a < b:
+            cuts += (a, b)
+    cuts.append(len(shown))
+    return shown, cuts, False
+
+
 @dataclass(frozen=True)
 class Snippet:
     """A snippet as data: fragments of `text` in text order, not overlapping, with their marks.
@@ -515,21 +626,21 @@ class Snippet:
     ellipsis_after: bool = False
 
     def render(self, formatter: "str | Formatter" = "html", separator: str = " … ") -> str:
-        """The fragments through `formatter` (each whitespace run as one space), joined by
-        `separator`, with an ellipsis where text was left out before or after them."""
+        """The fragments through `formatter`, joined by `separator`, with an ellipsis where text
+        was left out before or after them. Each fragment shows its text without the document's
+        control characters and escape sequences (removed whole, even where a mark starts or ends
+        inside one), each whitespace run as one space."""
         fmt = get_formatter(formatter)
         text = self.text
         rendered = []
         for fragment in self.fragments:
+            shown, cuts, collapse = _cuts(text, fragment)
             out = []
-            pos = fragment.start
-            for start, end in fragment.marks:
-                if pos < start:
-                    out.append(fmt.text(_SPACES.sub(" ", text[pos:start])))
-                out.append(fmt.mark(_SPACES.sub(" ", text[start:end])))
-                pos = end
-            if pos < fragment.end:
-                out.append(fmt.text(_SPACES.sub(" ", text[pos:fragment.end])))
+            for i in range(len(cuts) - 1):
+                a, b = cuts[i], cuts[i + 1]
+                if a < b:
+                    piece = _SPACES.sub(" ", shown[a:b]) if collapse else shown[a:b]
+                    out.append(fmt.mark(piece) if i % 2 else fmt.text(piece))
             rendered.append("".join(out))
         return ((ELLIPSIS if self.ellipsis_before else "") + separator.join(rendered)
                 + (ELLIPSIS if self.ellipsis_after else ""))
@@ -598,14 +709,11 @@ def make_snippet(
         hits = _find_hits(tokens, content_start, terms, phrases)
     spans = _choose(text, hits, terms, content_start, content_end, fragment_chars, max_fragments)
     starts = [h.start for h in hits]
+    ends = [h.end for h in hits]
     fragments = []
     for ws, we in spans:
-        k = bisect_left(starts, ws)
-        fragment_marks = []
-        while k < len(hits) and hits[k].start < we:
-            fragment_marks.append((hits[k].start, hits[k].end))
-            k += 1
-        fragments.append(Fragment(ws, we, tuple(fragment_marks)))
+        k, m = bisect_left(starts, ws), bisect_left(starts, we)
+        fragments.append(Fragment(ws, we, tuple(zip(starts[k:m], ends[k:m]))))
     return Snippet(text, tuple(fragments), spans[0][0] > content_start, spans[-1][1] < content_end)
 
 

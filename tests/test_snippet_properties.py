@@ -1,15 +1,17 @@
-"""Property tests for snippets as data (searchlib.highlight.make_snippet) on arbitrary text: unicode,
-combining marks, emoji sequences, CJK, control characters; marks from an analyzer or given as spans."""
+"""Property tests for snippets (searchlib.highlight) on arbitrary text: unicode, combining marks,
+emoji sequences, CJK, control characters and escape sequences; marks from an analyzer or given as
+spans. The data (fragments and marks) first, then what each formatter renders of it."""
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from searchlib.analysis import get_analyzer
-from searchlib.highlight import make_snippet
+from searchlib.highlight import ELLIPSIS, AnsiFormatter, Formatter, HtmlFormatter, PlainFormatter, make_snippet
 
 STD = get_analyzer("standard")
 EN = get_analyzer("english")
@@ -49,19 +51,21 @@ def splits_a_character(text: str, p: int) -> bool:
             or (b == "\u200d" and not c.isspace()) or ("\ud800" <= b <= "\udbff" and "\udc00" <= c <= "\udfff"))
 
 
-def strip(text: str, a: int, b: int) -> tuple[int, int]:
-    """text[a:b] without leading and trailing whitespace, but with the space a combining mark sits on."""
+def strip(text: str, a: int, b: int, keep_base: bool = True) -> tuple[int, int]:
+    """text[a:b] without leading and trailing whitespace, but (if `keep_base`) with the space a
+    combining mark sits on."""
     piece = text[a:b]
     if not piece.strip():
         return a, a
     start = a + len(piece) - len(piece.lstrip())
-    return (start - 1 if start > a and splits_a_character(text, start) else start), start + len(piece.strip())
+    keep = keep_base and start > a and splits_a_character(text, start)
+    return (start - 1 if keep else start), start + len(piece.strip())
 
 
 def expected_marks(text: str, spans, lo: int, hi: int) -> list[tuple[int, int]]:
     """Spans clipped to [lo, hi], stripped, the empty ones dropped, overlapping ones merged."""
     out = []
-    for a, b in sorted(strip(text, max(a, lo), min(b, hi)) for a, b in spans):
+    for a, b in sorted(strip(text, max(a, lo), min(b, hi), keep_base=False) for a, b in spans):
         if a >= b:
             continue
         if out and a < out[-1][1]:
@@ -132,3 +136,94 @@ def test_fragments_are_ordered_whole_and_cut_between_words(case, fragment_chars,
                 assert not splits_a_character(text, edge), (edge, text)
                 if word_char(text[edge - 1]) and word_char(text[edge]):
                     assert word_around(text, edge) > fragment_chars, (edge, text)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+START, END, SEP = "\ue000", "\ue001", "\ue002"  # delimiters no generated text holds (assumed below)
+CONTROL_CHARS = {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def clean(s: str) -> str:
+    """What the formatters' documented sanitising makes of document text, worked out a character
+    at a time (ECMA-48): CSI sequences, command strings up to BEL or ST, other escape sequences and
+    all other C0 and C1 controls removed; tab and newline become spaces."""
+    out, i, n = [], 0, len(s)
+
+    def csi_end(j):
+        while j < n and "\x30" <= s[j] <= "\x3f":
+            j += 1
+        while j < n and "\x20" <= s[j] <= "\x2f":
+            j += 1
+        return j + 1 if j < n and "\x40" <= s[j] <= "\x7e" else j
+
+    def string_end(j):  # past the terminator, or None when there is none
+        while j < n and s[j] not in CONTROL_CHARS:
+            j += 1
+        if j < n and s[j] in "\x07\x9c":
+            return j + 1
+        return j + 2 if s[j:j + 2] == "\x1b\\" else None
+
+    while i < n:
+        c = s[i]
+        if c == "\x1b" and s[i + 1:i + 2] == "[":
+            i = csi_end(i + 2)
+        elif c == "\x9b":
+            i = csi_end(i + 1)
+        elif c == "\x1b" and s[i + 1:i + 2] in ("]", "P", "X", "^", "_") and string_end(i + 2) is not None:
+            i = string_end(i + 2)
+        elif c in "\x90\x98\x9d\x9e\x9f" and string_end(i + 1) is not None:
+            i = string_end(i + 1)
+        elif c == "\x1b":
+            i += 1
+            while i < n and "\x20" <= s[i] <= "\x2f":
+                i += 1
+            i += 1 if i < n and "\x30" <= s[i] <= "\x7e" else 0
+        elif c in "\t\n":
+            out.append(" ")
+            i += 1
+        else:
+            out.append("" if c in CONTROL_CHARS else c)
+            i += 1
+    return "".join(out)
+
+
+def collapse(s: str) -> str:
+    return re.sub(r"\s+", " ", s)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(), st.integers(1, 80), st.integers(1, 4), st.sampled_from(["plain", "ansi", "html"]))
+def test_rendered_fragments_are_the_cleaned_text_with_marks(case, fragment_chars, max_fragments, kind):
+    text, span, how = case
+    assume(not {START, END, SEP} & set(text))
+    snippet = make_snippet(text, **how, fragment_chars=fragment_chars, max_fragments=max_fragments, span=span)
+    formatter = {"plain": PlainFormatter(START, END), "ansi": AnsiFormatter(), "html": HtmlFormatter()}[kind]
+    out = snippet.render(formatter, SEP)
+    if kind == "ansi":
+        assert out.count("\x1b") == 2 * out.count("\x1b[1;33m")  # the formatter's own codes only
+        out = out.replace("\x1b[1;33m", START).replace("\x1b[0m", END)
+    if kind == "html":
+        assert "<" not in re.sub("</?mark>", "", out)
+        out = html.unescape(out.replace("<mark>", START).replace("</mark>", END))
+    assert not CONTROL_CHARS & set(out)
+    if not snippet.fragments:
+        assert out == ""
+        return
+    out = out.removeprefix(ELLIPSIS) if snippet.ellipsis_before else out
+    out = out.removesuffix(ELLIPSIS) if snippet.ellipsis_after else out
+    rendered = out.split(SEP)
+    assert len(rendered) == len(snippet.fragments)
+    for piece, f in zip(rendered, snippet.fragments):
+        assert piece.replace(START, "").replace(END, "") == collapse(clean(text[f.start:f.end]))
+        assert re.fullmatch(f"[^{START}{END}]*(?:{START}[^{START}{END}]*{END}[^{START}{END}]*)*", piece)
+        assert piece.count(START) <= len(f.marks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_every_formatter_cleans_like_the_reference(text):
+    assert Formatter().text(text) == clean(text)
+    assert PlainFormatter().mark(text) == f"[{clean(text)}]"
+    assert AnsiFormatter().text(text) == clean(text)
+    assert HtmlFormatter().text(text) == html.escape(clean(text), quote=True)

@@ -357,6 +357,8 @@ def _strip(text: str, ws: int, we: int, keep_base: bool = True) -> tuple[int, in
 # emoji sequence joined by ZWJ or with a modifier, a surrogate pair), nor inside a mark. Python
 # indexes code points, so without this a cut could fall between "e" and U+0301.
 _ZWJ = "\u200d"
+# Unicode's stream-safe text has at most 30 combining marks in a row: a longer cluster may be cut.
+_LONGEST_CLUSTER = 32
 _MARK_CATEGORIES = frozenset(("Mn", "Mc", "Me"))
 _NON_WORD = re.compile(r"\W")
 _WORD_PREFIX = re.compile(r"\w*")
@@ -413,9 +415,9 @@ def _inside(p: int, starts: list[int], hits: list[_Hit]) -> _Hit | None:
 def _edge_after(text: str, p: int, stop: int, limit: int, lo: int, hi: int, starts: list[int],
                 hits: list[_Hit]) -> int | None:
     """The first position in [p, stop] where a fragment may start or end (see _cuttable), not
-    inside a hit, crossing at most `limit` characters of \\w runs outside hits (a hit, and any
-    other character, is crossed freely)."""
-    budget = limit
+    inside a hit, crossing at most `limit` characters of \\w runs outside hits and at most
+    `limit` + _LONGEST_CLUSTER other characters (a hit is crossed freely)."""
+    budget, others = limit, limit + _LONGEST_CLUSTER
     while p <= stop:
         k = bisect_right(starts, p) - 1  # the last hit starting at p or before
         if k >= 0 and p < hits[k].end and (p > hits[k].start or not _cuttable(text, p, limit, lo, hi)):
@@ -429,16 +431,20 @@ def _edge_after(text: str, p: int, stop: int, limit: int, lo: int, hi: int, star
             m = _NON_WORD.search(text, p + 1, reach)
             budget -= (m.start() if m else reach) - p
             p = m.start() if m else reach
-        else:
+        elif others:
+            others -= 1
             p += 1
+        else:
+            return None
     return None
 
 
 def _edge_before(text: str, p: int, stop: int, limit: int, lo: int, hi: int, starts: list[int],
                  hits: list[_Hit]) -> int | None:
     """The last position in [stop, p] where a fragment may start or end (see _cuttable), not
-    inside a hit, crossing at most `limit` characters of \\w runs outside hits."""
-    budget = limit
+    inside a hit, crossing at most `limit` characters of \\w runs outside hits and at most
+    `limit` + _LONGEST_CLUSTER other characters."""
+    budget, others = limit, limit + _LONGEST_CLUSTER
     while p >= stop:
         k = bisect_left(starts, p) - 1  # the last hit starting before p
         if k >= 0 and p <= hits[k].end and (p < hits[k].end or not _cuttable(text, p, limit, lo, hi)):
@@ -452,8 +458,11 @@ def _edge_before(text: str, p: int, stop: int, limit: int, lo: int, hi: int, sta
             run = _WORD_PREFIX.match(text[reach:p][::-1]).end()  # the run read backwards
             budget -= run
             p -= run
-        else:
+        elif others:
+            others -= 1
             p -= 1
+        else:
+            return None
     return None
 
 
@@ -462,8 +471,8 @@ def _settle(text: str, p: int, low: int, high: int, widen_down: bool, limit: int
     """p moved to the nearest position in [low, high] where a fragment may start or end (see
     _cuttable), not inside a hit, reached without crossing more than `limit` characters of words;
     ties go to the side that narrows the fragment (down for an end, up for a start). With none so
-    near, p moved off the grapheme and hits it is inside: down for a start (`widen_down`), up for
-    an end."""
+    near, p moved off the hits and the grapheme (of at most _LONGEST_CLUSTER characters) it is
+    inside: down for a start (`widen_down`), up for an end."""
     if _cuttable(text, p, limit, lo, hi) and _inside(p, starts, hits) is None:
         return p
     before = _edge_before(text, p, low, limit, lo, hi, starts, hits)
@@ -473,12 +482,13 @@ def _settle(text: str, p: int, low: int, high: int, widen_down: bool, limit: int
         return after if nearer_after else before
     if before is not None or after is not None:
         return before if after is None else after
-    step = -1 if widen_down else 1
+    step, others = (-1 if widen_down else 1), _LONGEST_CLUSTER
     while True:
         hit = _inside(p, starts, hits)
         if hit is not None:
             p = hit.start if widen_down else hit.end
-        elif _joins(text, p) and low <= p + step <= high:
+        elif others and _joins(text, p) and low <= p + step <= high:
+            others -= 1
             p += step
         else:
             return p

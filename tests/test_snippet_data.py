@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+import searchlib.highlight as highlight_module
 from searchlib.analysis import get_analyzer
 from searchlib.highlight import Fragment, HtmlFormatter, Snippet, highlight, make_snippet
 
@@ -178,3 +179,18 @@ def test_emoji_sequences_are_not_split():
         (fragment,) = make_snippet(text, marks=[(at, at + 3)], fragment_chars=chars).fragments
         assert text[fragment.end - 1] in " t\U0001f3fd", chars
         assert text[fragment.start] in "h\U0001f469", chars
+
+
+def test_pathological_clusters_are_searched_a_bounded_way(monkeypatch):
+    # A "character" of 200,000 combining marks, or a ZWJ chain as long: the search for a place to
+    # cut looks at a bounded number of positions, then cuts inside (Unicode's stream-safe text
+    # has at most 30 combining marks in a row).
+    looked = []
+    joins = highlight_module._joins
+    monkeypatch.setattr(highlight_module, "_joins", lambda text, p: looked.append(p) or joins(text, p))
+    for text in ("a" + "\u0301" * 200_000 + "hit" + "\u0301" * 200_000,
+                 "\U0001f469\u200d" * 100_000 + "hit" + "\u200d\U0001f469" * 100_000):
+        at = text.index("hit")
+        (fragment,) = make_snippet(text, marks=[(at, at + 3)], fragment_chars=50).fragments
+        assert fragment.start <= at and fragment.end >= at + 3 and fragment.end - fragment.start < 200
+    assert len(looked) < 2000

@@ -266,8 +266,8 @@ def test_ansi_strips_injected_escapes_and_uses_colour_codes():
 
 def test_ansi_formatter_custom_codes_and_newlines():
     fmt = AnsiFormatter(start="<<", end=">>")
-    assert fmt.mark("a\nb\x1bc") == "<<a bc>>"
-    assert fmt.text("x\ty\r\n") == "x\ty "
+    assert fmt.mark("a\nb\x1bc") == "<<a b>>"  # ESC c is a whole escape sequence (terminal reset)
+    assert fmt.text("x\ty\r\n") == "x y "  # tabs and newlines become spaces
 
 
 def test_plain_formatter_brackets():

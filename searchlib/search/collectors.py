@@ -10,8 +10,8 @@ Rows are (score, segment, document, passage field id, passage unit); field -1 is
 document. By score, ties go to index order (segment, document, unit), so pages never overlap.
 
 `min_competitive_score` is the score a document must beat to enter a top-k collector (Lucene's
-`setMinCompetitiveScore`): the search hands it to each segment's scorer, the seam on which
-pruning (skipping blocks that cannot beat it) is built.
+`setMinCompetitiveScore`): the search hands the collector to each segment's scorer, which may ask
+for it; the seam on which pruning (skipping blocks that cannot beat it) is built.
 """
 from __future__ import annotations
 

@@ -164,7 +164,7 @@ class Searcher:
             collector = Filtered(restrict.root, [top])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
-            batch = weight.scorer(seg).matches(weight.root, top.min_competitive_score)
+            batch = weight.scorer(seg).matches(weight.root, top)  # the scorer may ask top for its threshold
             matches[seg] = batch.matches
             collector.collect(batch)
         ranked = top.result(offset)                                                             # merge segments

@@ -73,7 +73,7 @@ class Weight:
         self.scorers = Scorers(stats) if scorers is None else scorers
         self.expansions: list[Expansion] = []  # what its prefix, wildcard and fuzzy clauses expanded to
         self.root = weigh(node, stats, self.expansions)
-        self._segment_scorers = self.scorers.for_params(bm25)
+        self._segment_scorers = self.scorers.for_params(bm25)  # one dict lookup once the first search made them
 
     def scorer(self, seg: int) -> "DenseScorer | SparseScorer":
         return self._segment_scorers[seg]

@@ -182,7 +182,7 @@ def _phrase_spans(tokens: list[Token], offset: int, weights: Mapping[str, float]
     return found
 
 
-def _find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
+def find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
                phrases: Sequence[Sequence[tuple[int, str]]]) -> list[_Hit]:
     """The spans to mark (token offsets shifted by `offset`), sorted and non-overlapping.
 
@@ -347,7 +347,7 @@ def _strip(text: str, ws: int, we: int, keep_base: bool = True) -> tuple[int, in
         return ws, ws
     start = ws + len(piece) - len(piece.lstrip())
     end = start + len(core)
-    if keep_base and start > ws and core[0] >= "\u0300" and _joins(text, start):
+    if keep_base and start > ws and core[0] >= "\u0300" and joins_previous(text, start):
         start -= 1
     return start, end
 
@@ -364,7 +364,7 @@ _NON_WORD = re.compile(r"\W")
 _WORD_PREFIX = re.compile(r"\w*")
 
 
-def _joins(text: str, p: int) -> bool:
+def joins_previous(text: str, p: int) -> bool:
     """Whether the characters on both sides of position p (0 < p < len(text)) are one grapheme:
     what follows extends what precedes (a combining mark, a variation selector, ZWJ, an emoji
     modifier or tag, the low half of a surrogate pair), or a ZWJ precedes something visible."""
@@ -390,7 +390,7 @@ def _is_edge(text: str, p: int, lo: int, hi: int) -> bool:
     (whose edges are always allowed): not inside a word or a grapheme."""
     if p <= lo or p >= hi:
         return True
-    return not _joins(text, p) and not (_is_word_char(text[p - 1]) and _is_word_char(text[p]))
+    return not joins_previous(text, p) and not (_is_word_char(text[p - 1]) and _is_word_char(text[p]))
 
 
 def _cuttable(text: str, p: int, limit: int, lo: int, hi: int) -> bool:
@@ -399,7 +399,7 @@ def _cuttable(text: str, p: int, limit: int, lo: int, hi: int) -> bool:
     grapheme."""
     if _is_edge(text, p, lo, hi):
         return True
-    if _joins(text, p):
+    if joins_previous(text, p):
         return False
     m = _NON_WORD.search(text, p, p + limit + 1)
     after = (m.start() if m else min(len(text), p + limit + 1)) - p
@@ -487,7 +487,7 @@ def _settle(text: str, p: int, low: int, high: int, widen_down: bool, limit: int
         hit = _inside(p, starts, hits)
         if hit is not None:
             p = hit.start if widen_down else hit.end
-        elif others and _joins(text, p) and low <= p + step <= high:
+        elif others and joins_previous(text, p) and low <= p + step <= high:
             others -= 1
             p += step
         else:
@@ -716,7 +716,7 @@ def make_snippet(
         terms = terms or {}
         wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
         tokens = analyzer.tokens_matching(text[content_start:content_end], wanted)  # all a match needs
-        hits = _find_hits(tokens, content_start, terms, phrases)
+        hits = find_hits(tokens, content_start, terms, phrases)
     spans = _choose(text, hits, terms, content_start, content_end, fragment_chars, max_fragments)
     starts = [h.start for h in hits]
     ends = [h.end for h in hits]

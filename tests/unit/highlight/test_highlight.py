@@ -346,14 +346,14 @@ def _count_work(monkeypatch) -> _Work:
                 return method(*args, **kwargs)
             return counted
 
-    find_hits = highlight_module._find_hits
+    original = highlight_module.find_hits
 
     def counted_find_hits(*args, **kwargs):
-        hits = CountedHits(find_hits(*args, **kwargs))
+        hits = CountedHits(original(*args, **kwargs))
         work.hits += len(hits)
         return hits
 
-    monkeypatch.setattr(highlight_module, "_find_hits", counted_find_hits)
+    monkeypatch.setattr(highlight_module, "find_hits", counted_find_hits)
     for name, value in list(vars(highlight_module).items()):
         if isinstance(value, re.Pattern):
             monkeypatch.setattr(highlight_module, name, CountedPattern(value))

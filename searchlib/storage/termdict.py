@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import mmap
 import re
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +65,8 @@ def term_keys(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return keys
 
 
-def _key(term: bytes) -> np.uint64:
-    return np.uint64(int.from_bytes(term[:KEY_BYTES].ljust(KEY_BYTES, b"\0"), "big"))
+def _key(term: bytes) -> int:
+    return int.from_bytes(term[:KEY_BYTES].ljust(KEY_BYTES, b"\0"), "big")
 
 
 def _utf8(text: str) -> bytes:
@@ -104,6 +105,10 @@ class TermDictionary:
         if np.any(keys[1:] < keys[:-1]):
             self._refuse("keys are not in ascending order", Component.LEXKEY)
         self.offsets, self.keys, self.count = offsets, keys, count
+        # Python-level views for single lookups: an item is a Python int, with none of the cost of
+        # a numpy scalar, and the bisect module searches them in C
+        self._offset_view = memoryview(np.ascontiguousarray(offsets))
+        self._key_view = memoryview(np.ascontiguousarray(keys))
         self._text: str | None = None  # the whole dictionary, decoded once when first needed
         self._text_starts: np.ndarray | None = None
 
@@ -131,8 +136,8 @@ class TermDictionary:
     # -- bytes and text -------------------------------------------------------------------------
     def _line(self, tid: int) -> bytes:
         """The UTF-8 bytes of term `tid` (no newline)."""
-        a, b = self.offsets[tid:tid + 2].tolist()
-        return self._bytes[a:b - 1]
+        offsets = self._offset_view
+        return self._bytes[offsets[tid]:offsets[tid + 1] - 1]
 
     def _decode(self, data: bytes, what: str) -> str:
         try:
@@ -144,7 +149,11 @@ class TermDictionary:
         """The term of id `tid`; IndexError outside 0..len-1."""
         if not 0 <= tid < self.count:
             raise IndexError(f"term id {tid} out of range for {self.count} terms")
-        return self._decode(self._line(tid), f"term {tid} is")
+        offsets = self._offset_view
+        try:
+            return self._bytes[offsets[tid]:offsets[tid + 1] - 1].decode("utf-8")
+        except UnicodeDecodeError:
+            return self._decode(self._line(tid), f"term {tid} is")  # raises, naming the file
 
     def text(self, lo: int = 0, hi: int | None = None) -> str:
         """The terms of ids lo..hi-1 (all by default), one per line (no newline after the last)."""
@@ -192,9 +201,11 @@ class TermDictionary:
     # -- lookups --------------------------------------------------------------------------------
     def _rank(self, term: bytes) -> int:
         """How many terms sort before `term` (compared as UTF-8 bytes)."""
-        key = _key(term)
-        lo = int(self.keys.searchsorted(key, "left"))
-        hi = int(self.keys.searchsorted(key, "right"))
+        keys, key = self._key_view, _key(term)
+        lo = bisect_left(keys, key)
+        if lo == self.count or keys[lo] != key or self._line(lo) >= term:
+            return lo  # (usually no other term shares the key)
+        lo, hi = lo + 1, bisect_right(keys, key, lo)
         while lo < hi:  # among the terms sharing the key: at most log2(hi - lo) + 1 rounds
             mid = (lo + hi) // 2
             if self._line(mid) < term:
@@ -206,8 +217,17 @@ class TermDictionary:
     def id(self, term: str) -> int:
         """The id of `term`, or -1 when the segment does not hold it."""
         encoded = _utf8(term)
-        tid = self._rank(encoded)
-        return tid if tid < self.count and self._line(tid) == encoded else -1
+        keys, key = self._key_view, _key(encoded)
+        tid = bisect_left(keys, key)
+        if tid == self.count or keys[tid] != key:
+            return -1
+        line = self._line(tid)
+        if line != encoded:  # another term shares the key: find the place of this one among them
+            if line > encoded:
+                return -1
+            tid = self._rank(encoded)
+            line = self._line(tid) if tid < self.count else None
+        return tid if line == encoded else -1
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
         """(lo, hi): the terms starting with `prefix` have ids lo..hi-1."""

@@ -27,6 +27,7 @@ import mmap
 import re
 from bisect import bisect_left, bisect_right
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -81,6 +82,7 @@ class TermDictionary:
     len(d)                      the number of terms
     d.id(term)                  its id, or -1 when the segment does not hold it
     d.term(tid)                 the term of id `tid` (0 <= tid < len(d))
+    d.terms_of(tids)            the terms of many ids (None for -1)
     d.terms(lo, hi)             the terms of ids lo..hi-1, in order
     d.prefix_range(prefix)      (lo, hi): the ids of the terms starting with `prefix` are lo..hi-1
     d.range(low, high, ...)     (lo, hi) of the terms between two bounds
@@ -154,6 +156,14 @@ class TermDictionary:
             return self._bytes[offsets[tid]:offsets[tid + 1] - 1].decode("utf-8")
         except UnicodeDecodeError:
             return self._decode(self._line(tid), f"term {tid} is")  # raises, naming the file
+
+    def terms_of(self, tids: "Iterable[int]") -> "list[str | None]":
+        """The term of each id of `tids`, None for a negative one (unit_terms' "no term")."""
+        offsets, data = self._offset_view, self._bytes
+        try:
+            return [data[offsets[tid]:offsets[tid + 1] - 1].decode("utf-8") if tid >= 0 else None for tid in tids]
+        except UnicodeDecodeError:
+            return [self.term(tid) if tid >= 0 else None for tid in tids]  # raises, naming the file and term
 
     def text(self, lo: int = 0, hi: int | None = None) -> str:
         """The terms of ids lo..hi-1 (all by default), one per line (no newline after the last)."""

@@ -64,6 +64,7 @@ def test_ids_are_ranks_and_terms_come_back():
     assert [d.id(t) for t in TERMS] == list(range(len(TERMS)))
     assert [d.term(i) for i in range(len(TERMS))] == TERMS
     assert d.terms(3, 6) == TERMS[3:6]
+    assert d.terms_of([4, -1, 0, 4]) == [TERMS[4], None, TERMS[0], TERMS[4]]
     assert d.terms(-5, 10**9) == TERMS and d.terms(7, 2) == []
 
 
@@ -198,7 +199,8 @@ def test_a_term_that_is_not_utf8_is_an_error_naming_the_file():
     data = bytearray(encode(TERMS)[Component.LEX])
     data[0] = 0xFF  # the first byte of the first term
     d = TermDictionary(**forged(data=bytes(data)), paths=PATHS)
-    for use in (lambda: d.term(0), lambda: d.terms(), lambda: d.text(), lambda: d.matching(wildcard_regex("*"))):
+    for use in (lambda: d.term(0), lambda: d.terms(), lambda: d.text(), lambda: d.terms_of([1, 0]),
+                lambda: d.matching(wildcard_regex("*"))):
         with pytest.raises(IndexCorruptError, match="UTF-8") as info:
             use()
         assert info.value.path == PATHS[Component.LEX]

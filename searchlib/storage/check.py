@@ -6,13 +6,13 @@ older ones kept for readers) and compares its size and CRC-32 with the manifest,
 not trusted, only updated). It then checks that the files of each segment agree with each other
 and with the manifest: posting arrays against their pointers, unit numbers against the unit
 count, position counts against term frequencies, the term dictionary's terms, offsets and keys
-against each other, stored blocks against their offsets, deletion bitsets against the document count,
-and meta.json counts against the manifest. Every problem is collected (checking goes on after
-the first), each naming the file concerned.
+against each other, stored blocks against their offsets, deletion bitsets against the document
+count, and meta.json counts against the manifest. Every problem is collected (checking goes on
+after the first), each naming the file concerned.
 
 As Lucene's CheckIndex runs over the codec's readers, the files are decoded by the code searching
-uses (arrays, meta.json, the term dictionary, stored blocks) and judged by
-the validators opening a segment shares: both read the bytes the same way, and a finding of a
+uses (arrays, meta.json, the term dictionary, stored blocks) and judged by the validators
+opening a segment shares: both read the bytes the same way, and a finding of a
 shared validator reads the same in a check report and in the searcher's IndexCorruptError.
 
 Nothing is ever read outside the index directory: names in a manifest are validated before use

@@ -103,6 +103,8 @@ class TermDictionary:
             self._refuse(f"offsets do not run up from 0 to the {len(self.data)} bytes of the term text "
                          "(a term and its newline at least a byte each)", Component.LEXOFF)
         if count and np.any(self.data[offsets[1:] - 1] != _NEWLINE):
+            if np.count_nonzero(self.data == _NEWLINE) == count:  # the text has its newlines: the offsets miss them
+                self._refuse("offsets do not end each term at its newline", Component.LEXOFF)
             self._refuse("a term is not followed by a newline", Component.LEX)
         if np.any(keys[1:] < keys[:-1]):
             self._refuse("keys are not in ascending order", Component.LEXKEY)

@@ -192,6 +192,9 @@ def test_forged_files_are_refused_at_open_naming_the_file():
     negative[1] = -(2**62)
     refused(Component.LEXOFF, "run up", offsets=negative)
     refused(Component.LEX, "newline", data=files[Component.LEX].replace(b"\n", b" ", 1))
+    shifted = offsets.copy()
+    shifted[2] -= 1
+    refused(Component.LEXOFF, "newline", offsets=shifted)
     refused(Component.LEXKEY, "ascending", keys=keys[::-1].copy())
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import mmap
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from pathlib import Path
 from typing import Iterable
 
@@ -217,10 +217,22 @@ class TermDictionary:
         lo = bisect_left(keys, key)
         if lo == self.count or keys[lo] != key or self._line(lo) >= term:
             return lo  # (usually no other term shares the key)
-        lo, hi = lo + 1, bisect_right(keys, key, lo)
-        while lo < hi:  # among the terms sharing the key: at most log2(hi - lo) + 1 rounds
+        return self._rank_after(term, key, lo)
+
+    def _rank_after(self, term: bytes, key: int, lo: int) -> int:
+        """_rank(term) when term `lo` has the same key and sorts before `term`: the rank among the
+        terms after it that share the key, by galloping then bisecting (a term sorts before
+        `term` while its key is `key` and its bytes are smaller; every later key is larger), so at
+        most 2 * log2(count) terms are compared."""
+        keys, count, line = self._key_view, self.count, self._line
+        step, hi = 1, lo + 1
+        while hi < count and keys[hi] == key and line(hi) < term:
+            lo, step = hi, step * 2
+            hi = lo + step
+        lo, hi = lo + 1, min(hi, count)
+        while lo < hi:
             mid = (lo + hi) // 2
-            if self._line(mid) < term:
+            if keys[mid] == key and line(mid) < term:
                 lo = mid + 1
             else:
                 hi = mid
@@ -234,10 +246,8 @@ class TermDictionary:
         if tid == self.count or keys[tid] != key:
             return -1
         line = self._line(tid)
-        if line != encoded:  # another term shares the key: find the place of this one among them
-            if line > encoded:
-                return -1
-            tid = self._rank(encoded)
+        if line < encoded:  # another term shares the key: find the place of this one among them
+            tid = self._rank_after(encoded, key, tid)
             line = self._line(tid) if tid < self.count else None
         return tid if line == encoded else -1
 

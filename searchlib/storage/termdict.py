@@ -240,12 +240,14 @@ class TermDictionary:
 
     def id(self, term: str) -> int:
         """The id of `term`, or -1 when the segment does not hold it."""
-        encoded = _utf8(term)
-        keys, key = self._key_view, _key(encoded)
+        encoded = term.encode("utf-8", "surrogatepass")  # (_utf8 and _key inlined: a hot path)
+        key = int.from_bytes(encoded[:KEY_BYTES].ljust(KEY_BYTES, b"\0"), "big")
+        keys = self._key_view
         tid = bisect_left(keys, key)
         if tid == self.count or keys[tid] != key:
             return -1
-        line = self._line(tid)
+        offsets = self._offset_view
+        line = self._bytes[offsets[tid]:offsets[tid + 1] - 1]
         if line < encoded:  # another term shares the key: find the place of this one among them
             tid = self._rank_after(encoded, key, tid)
             line = self._line(tid) if tid < self.count else None

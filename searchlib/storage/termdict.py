@@ -39,6 +39,7 @@ COMPONENTS = (Component.LEX, Component.LEXOFF, Component.LEXKEY)
 KEY_BYTES = 8
 _NEWLINE = 0x0A
 _SCAN_CHUNK = 1 << 16  # terms decoded at a time by scan_problems
+_RECENT_LOOKUPS = 512  # id() answers remembered per dictionary (the memory starts over when full)
 
 
 def encode(terms: list[str]) -> dict[Component, "bytes | np.ndarray"]:
@@ -113,6 +114,7 @@ class TermDictionary:
         # a numpy scalar, and the bisect module searches them in C
         self._offset_view = memoryview(np.ascontiguousarray(offsets))
         self._key_view = memoryview(np.ascontiguousarray(keys))
+        self._recent: dict[str, int] = {}  # term -> id, for id()
         self._text: str | None = None  # the whole dictionary, decoded once when first needed
         self._text_starts: np.ndarray | None = None
 
@@ -239,7 +241,18 @@ class TermDictionary:
         return lo
 
     def id(self, term: str) -> int:
-        """The id of `term`, or -1 when the segment does not hold it."""
+        """The id of `term`, or -1 when the segment does not hold it. The last few hundred
+        answers are remembered: query words repeat, and a lookup costs ~0.7 us (a binary search
+        in Python, where marisa's was ~0.15 us in C), a remembered one ~0.1 us."""
+        tid = self._recent.get(term)
+        if tid is None:
+            tid = self._find(term)
+            if len(self._recent) >= _RECENT_LOOKUPS:
+                self._recent.clear()
+            self._recent[term] = tid
+        return tid
+
+    def _find(self, term: str) -> int:
         encoded = term.encode("utf-8", "surrogatepass")  # (_utf8 and _key inlined: a hot path)
         key = int.from_bytes(encoded[:KEY_BYTES].ljust(KEY_BYTES, b"\0"), "big")
         keys = self._key_view

@@ -82,6 +82,14 @@ def test_terms_sharing_their_first_eight_bytes():
     assert_range(d.prefix_range("abcdefgh2"), d.terms(), lambda t: t.startswith("abcdefgh2"))
 
 
+def test_lookups_remembered_and_forgotten_give_the_same_ids():
+    terms = sorted(f"t{i:05d}" for i in range(2000))
+    d = TermDictionary.of(terms)
+    for _ in range(2):  # past the memory of recent lookups, and again
+        assert [d.id(t) for t in terms] == list(range(2000))
+        assert [d.id(t + "x") for t in terms[:700]] == [-1] * 700
+
+
 @pytest.mark.parametrize("prefix", ["", "a", "al", "alp", "alpha", "alphab", "abcdefgh", "abcdefghi", "caf", "café",
                                     "東", "東京", "𝔘", "z" * 40, "z" * 41, "q", "\uffff", "e"])
 def test_prefix_ranges(prefix):

@@ -142,8 +142,17 @@ def test_a_dictionary_of_one_term():
     assert d.terms() == ["solo"] and d.scan_problems() == []
 
 
+def test_a_term_holding_a_newline_reads_back():
+    terms = ["a", "a\nb", "c", "c\n"]  # a TEXT field with a keyword tokenizer can index "a\nb"
+    d = TermDictionary.of(terms)
+    assert d.terms() == terms and [d.id(t) for t in terms] == [0, 1, 2, 3] and d.id("b") == -1
+    assert d.terms_of([3, 1]) == ["c\n", "a\nb"] and d.prefix_range("a") == (0, 2)
+    assert d.matching(wildcard_regex("*"))[0] == ["a", "c"] and d.matching(wildcard_regex("b"))[0] == []
+    assert d.scan_problems() == []
+
+
 _TERM_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=12)
-_SMALL_ALPHABET = st.text(st.sampled_from("ab\x00é東𝔘"), max_size=10)  # many shared prefixes and keys
+_SMALL_ALPHABET = st.text(st.sampled_from("ab\x00\né東𝔘"), max_size=10)  # many shared prefixes and keys
 
 
 @settings(max_examples=300, deadline=None)

@@ -61,5 +61,10 @@ class IndexFileMissingError(IndexCorruptError):
     on the newer commit."""
 
 
+class IndexFormatError(IndexCorruptError):
+    """The index was written in an on-disk format this version does not read (an older
+    release's): nothing is wrong with its files, but it must be rebuilt."""
+
+
 class DocumentError(SearchlibError, ValueError):
     """A document cannot be indexed; the message names the document and the field."""

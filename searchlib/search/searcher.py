@@ -53,7 +53,6 @@ class Searcher:
         self.field_names = list(self.schema)
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
-        self._id_rank_cache: dict[int, np.ndarray] = {}
         self._default_params = BM25(self.settings.k1, self.settings.b)
 
     @classmethod
@@ -312,17 +311,8 @@ class Searcher:
 
     def _id_ranks(self, seg: int) -> np.ndarray:
         """For each document of a segment, the rank of its unique key among the segment's keys
-        in code-point order (-1: none); computed once per segment."""
-        cached = self._id_rank_cache.get(seg)
-        if cached is None:
-            fr = self.readers[seg].fields[self.schema.unique_field]
-            n_terms = len(fr.trie)
-            term_of_doc = fr.unit_terms()
-            rank_of_term = np.empty(n_terms, dtype=np.int64)
-            rank_of_term[np.asarray(fr.lex_ids)] = np.arange(n_terms)
-            cached = np.where(term_of_doc >= 0, rank_of_term[np.maximum(term_of_doc, 0)], -1)
-            self._id_rank_cache[seg] = cached
-        return cached
+        in code-point order (-1: none): its term id, which is that rank (built once per segment)."""
+        return self.readers[seg].fields[self.schema.unique_field].unit_terms()
 
 
 def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", lenient: bool = False,

@@ -250,7 +250,7 @@ class Filtered(Collector):
 
     def collect(self, batch: SegmentMatches) -> None:
         if self.filter is not None and len(batch.docs):
-            batch = batch.keep(batch.scorer.passes(self.filter, batch.docs))
+            batch.keep(batch.scorer.passes(self.filter, batch.docs))
         for c in self.collectors:
             c.collect(batch)
 

@@ -183,7 +183,8 @@ class SegmentMatches:
     def __init__(self, scorer: "LeafScorer", docs: np.ndarray, scores: "np.ndarray | None", matches=None):
         self.seg, self.scorer, self.docs, self.scores, self.matches = scorer.seg, scorer, docs, scores, matches
 
-    def keep(self, mask: np.ndarray) -> "SegmentMatches":
-        """The documents where `mask` (one bool per document of the batch) is true."""
-        return SegmentMatches(self.scorer, self.docs[mask], None if self.scores is None else self.scores[mask],
-                              self.matches)
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the documents where `mask` (one bool per document of the batch) is true."""
+        self.docs = self.docs[mask]
+        if self.scores is not None:
+            self.scores = self.scores[mask]

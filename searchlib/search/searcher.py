@@ -36,6 +36,7 @@ from .postings import term_postings
 from .results import Results, hits
 from .stats import Stats
 from .weight import Scorers, Weight
+from .weighted import weigh
 
 
 class Searcher:
@@ -157,10 +158,10 @@ class Searcher:
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
         top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
             else self._sorted_by(sort_by, reverse, offset + limit, group)                       # collectors
-        collector = top
-        if restrict is not None:
-            restrict = Weight(restrict, self.stats, params, self.scorers)
-            collector = Filtered(restrict.root, [top])
+        collector, expanded = top, weight.expansions
+        if restrict is not None:  # the filter is weighed like the query; segments only match it
+            expanded = list(expanded)
+            collector = Filtered(weigh(restrict, self.stats, expanded), [top])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
             batch = weight.scorer(seg).matches(weight.root, top)  # the scorer may ask top for its threshold
@@ -171,7 +172,6 @@ class Searcher:
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
-        expanded = weight.expansions + restrict.expansions if restrict is not None else weight.expansions
         return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:

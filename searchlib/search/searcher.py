@@ -285,7 +285,8 @@ class Searcher:
             raise InvalidArgumentError(f"filter must be query text, a Query or a mapping of field to value, "
                                        f"not {type(spec).__name__}")
         node = self._compiler(fields, operator, False, max_expansions).compile(q)
-        check_clauses(node, self.settings)
+        if type(node) is BoolNode:
+            check_clauses(node, self.settings)
         return False if node is None else node
 
     def _warn(self, expansions: "list[Expansion]") -> list[str]:
@@ -321,7 +322,8 @@ def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", l
     instead); a Query passes through. What Searcher.parse and the Index's parsing both use."""
     if isinstance(text, Query):
         return text
-    check_length(text, settings)
+    if len(text) > settings.max_query_chars:
+        check_length(text, settings)
     return parse_query(text, fields=schema, default_operator=operator or settings.operator, lenient=lenient)
 
 

@@ -22,6 +22,7 @@ from ..errors import DocumentError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from ..storage.arrays import release_free_memory
 from ..storage.segment import MISSING_TIME, FieldArrays, write_segment
+from ..storage.stored import MAX_NESTING, nested_deeper
 from .analyze import Analysis, Source, TextBatch
 
 # The largest field value accepted, in bytes of UTF-8 (TEXT, ID, KEYWORD; for STORED, characters
@@ -261,6 +262,9 @@ class SegmentBuffer:
                 if isinstance(ft, DATETIME):
                     value = DATETIME.parse(value).isoformat()
             elif isinstance(ft, STORED):
+                if nested_deeper(value, MAX_NESTING):  # before json.dumps, which would recurse that deep
+                    raise DocumentError(f"{where}: a STORED value may not nest arrays or objects more than "
+                                        f"{MAX_NESTING} levels deep")
                 try:
                     size = len(json.dumps(value, allow_nan=False))
                 except (TypeError, ValueError) as exc:

@@ -45,6 +45,32 @@ def write_stored(directory: Path, docs: Iterable[dict]) -> dict[str, dict]:
             POINTERS: write_array(directory / POINTERS, np.asarray(offsets, dtype=np.int64))}
 
 
+# The deepest a stored value may nest (arrays and objects inside each other). json decodes up to
+# Python's recursion limit (1000), but storing a value and handing it back must not depend on
+# how deep it is, so the writer refuses deeper values (and the loaders deeper JSONL lines). No
+# real document nests anywhere near this deep.
+MAX_NESTING = 100
+
+
+def _children(value) -> "Iterable":
+    return value.values() if isinstance(value, dict) else value
+
+
+def nested_deeper(value, limit: int) -> bool:
+    """True when `value` has arrays or objects (dicts, lists, tuples) more than `limit` levels deep.
+    Walked with a list, not recursion, so the walk itself cannot overflow (a container holding
+    itself counts as infinitely deep)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if not isinstance(item, (dict, list, tuple)):
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in _children(item))
+    return False
+
+
 def _copy(value):
     """A deep copy of decoded JSON (dicts, lists and immutable scalars), faster than copy.deepcopy."""
     if isinstance(value, dict):

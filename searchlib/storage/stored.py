@@ -72,12 +72,27 @@ def nested_deeper(value, limit: int) -> bool:
 
 
 def _copy(value):
-    """A deep copy of decoded JSON (dicts, lists and immutable scalars), faster than copy.deepcopy."""
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+    """A deep copy of decoded JSON (dicts, lists and immutable scalars), faster than copy.deepcopy,
+    without recursion: an index written before values were limited to MAX_NESTING levels may hold
+    deeper ones, which must read back like any other."""
+    if not isinstance(value, (dict, list)):
+        return value
+    root = type(value)()
+    pending = [(value, root)]  # (a container, its copy: still empty)
+    while pending:
+        original, copy = pending.pop()
+        items = original.items() if isinstance(original, dict) else enumerate(original)
+        for k, v in items:
+            if isinstance(v, (dict, list)):
+                child = type(v)()
+                pending.append((v, child))
+            else:
+                child = v
+            if isinstance(copy, dict):
+                copy[k] = child
+            else:
+                copy.append(child)
+    return root
 
 
 class StoredReader:
@@ -104,6 +119,8 @@ class StoredReader:
             docs = json.loads(zlib.decompress(os.pread(self._fd, end - start, start)))
         except (zlib.error, ValueError) as exc:
             raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: {exc}") from None
+        except RecursionError:  # json's decoder stops at Python's recursion limit
+            raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: JSON nested too deeply") from None
         self._cache = (b, docs)
         return docs
 

@@ -6,11 +6,16 @@ wrong results. Arrays are raw .npy files opened memory-mapped with pickling disa
 """
 from __future__ import annotations
 
+import io
+import mmap as _mmap
 import os
 import re
+import struct
+import sys
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
+from tokenize import TokenError
 from typing import Iterator
 
 import numpy as np
@@ -36,6 +41,15 @@ def missing(path: Path) -> IndexFileMissingError:
     return IndexFileMissingError(str(path), "file is missing")
 
 
+def open_file(path: Path) -> int:
+    """A read-only descriptor of the file at `path` (IndexFileMissingError if there is none). The
+    caller closes it."""
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise missing(path) from None
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -44,12 +58,22 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def crc32_file(path: Path) -> int:
+def _crc32_fd(fd: int) -> int:
     crc = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            crc = zlib.crc32(chunk, crc)
+    offset = 0
+    while chunk := os.pread(fd, _CHUNK, offset):
+        crc = zlib.crc32(chunk, crc)
+        offset += len(chunk)
     return crc
+
+
+def crc32_file(path: Path) -> int:
+    """The CRC-32 of the file at `path`."""
+    fd = open_file(path)
+    try:
+        return _crc32_fd(fd)
+    finally:
+        os.close(fd)
 
 
 class _ChecksummingWriter:
@@ -113,36 +137,23 @@ _verified: dict[tuple, bool] = {}
 _VERIFIED_LIMIT = 100_000  # files remembered as verified; beyond it the memory starts over
 
 
-def _mismatch(path: Path, size: int, entry: dict) -> str | None:
-    """What is wrong with the file at `path`, `size` bytes long, against its manifest entry: its
-    size, then its CRC-32 read from disk; None when both match. OSError (FileNotFoundError
-    included) passes through."""
+def _mismatch(fd: int, size: int, entry: dict) -> str | None:
+    """What is wrong with the file open as `fd`, `size` bytes long, against its manifest entry: its
+    size, then its CRC-32 read from disk; None when both match."""
     if size != entry.get("size"):
         return f"size is {size} bytes, the manifest says {entry.get('size')} (truncated or overwritten)"
-    if crc32_file(path) != entry.get("crc32"):
+    if _crc32_fd(fd) != entry.get("crc32"):
         return "checksum mismatch (the file is damaged)"
     return None
 
 
-def verify(path: Path, entry: dict, fresh: bool = False) -> None:
-    """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records.
-
-    A file verified once is remembered by (path, inode, size, mtime, expected size and CRC-32) so
-    reopening costs nothing; the memory is forgotten whole when it exceeds _VERIFIED_LIMIT files.
-    With `fresh` (as `check` does), the bytes are read and checksummed again even when remembered,
-    and the memory follows what they show.
-    """
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise missing(path) from None
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, entry.get("size"), entry.get("crc32"))
+def _verify_fd(fd: int, path: Path, entry: dict, fresh: bool = False) -> None:
+    """verify, for the file at `path` open as `fd`."""
+    st = os.fstat(fd)
+    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, entry.get("size"), entry.get("crc32"))
     if key in _verified and not fresh:
         return
-    try:
-        problem = _mismatch(path, st.st_size, entry)
-    except FileNotFoundError:
-        raise missing(path) from None
+    problem = _mismatch(fd, st.st_size, entry)
     if problem is not None:
         _verified.pop(key, None)
         raise IndexCorruptError(str(path), problem)
@@ -151,22 +162,110 @@ def verify(path: Path, entry: dict, fresh: bool = False) -> None:
     _verified[key] = True
 
 
-def read_array(path: Path, size: int, mmap: bool = True) -> np.ndarray:
-    """The array of a .npy file of `size` bytes (already verified), refusing pickled object arrays:
-    memory-mapped, unless `mmap` is false or the file is at most a header (128 bytes: an empty or
-    tiny array, cheaper to read than to map). Raises IndexCorruptError for what is no array file."""
+def verify(path: Path, entry: dict, fresh: bool = False) -> None:
+    """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records.
+
+    A file verified once is remembered by (path, device, inode, size, mtime, expected size and
+    CRC-32) so reopening costs nothing; the memory is forgotten whole when it exceeds
+    _VERIFIED_LIMIT files. With `fresh` (as `check` does), the bytes are read and checksummed again
+    even when remembered, and the memory follows what they show.
+    """
+    fd = open_file(path)
     try:
-        if size <= 128 or not mmap:
-            return np.load(path, allow_pickle=False)
-        # A plain ndarray view over the map: numpy's memmap subclass adds overhead to every slice.
-        return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
-    except FileNotFoundError:
-        raise missing(path) from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise IndexCorruptError(str(path), f"not a valid array file: {exc}") from None
+        _verify_fd(fd, path, entry, fresh)
+    finally:
+        os.close(fd)
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+_MAX_NPY_HEADER = 4096  # bytes of .npy header accepted (np.save writes 128 for the arrays of an index)
+_NPY_KINDS = "biuf"  # booleans, integers and floats: the only arrays of the format
+
+
+def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, int]:
+    """(shape, fortran order, dtype, offset of the data) of the .npy file open as `fd`, of `size`
+    bytes, after checking that the header is small, declares a plain numeric array (no pickled
+    objects, no records) and that its shape times its item size is exactly the bytes that follow
+    it: nothing is mapped or allocated from a declared shape the file's bytes do not hold."""
+    head = os.pread(fd, min(size, 12 + _MAX_NPY_HEADER), 0)
+    if not head.startswith(_NPY_MAGIC) or len(head) < 10:
+        raise IndexCorruptError(str(path), "not a valid array file: no .npy header")
+    version = (head[6], head[7])
+    if version == (1, 0):
+        length, reader = struct.unpack("<H", head[8:10])[0], np.lib.format.read_array_header_1_0
+    elif version == (2, 0) and len(head) >= 12:
+        length, reader = struct.unpack("<I", head[8:12])[0], np.lib.format.read_array_header_2_0
+    else:
+        raise IndexCorruptError(str(path), f"not a valid array file: .npy version {version} is not supported")
+    if length > _MAX_NPY_HEADER:
+        raise IndexCorruptError(str(path), f"not a valid array file: a header of {length:,} bytes")
+    fh = io.BytesIO(head)
+    fh.seek(8)
+    try:
+        shape, fortran, dtype = reader(fh, max_header_size=_MAX_NPY_HEADER)
+    except (ValueError, TypeError, SyntaxError, TokenError, OverflowError, RecursionError, MemoryError,
+            EOFError) as exc:  # what numpy's parser of the header's Python literal may raise
+        raise IndexCorruptError(str(path), f"not a valid array file: {str(exc)[:200]}") from None
+    if dtype.hasobject:
+        raise IndexCorruptError(str(path), "not a valid array file: it holds Python objects (pickled data "
+                                           "is never loaded)")
+    if dtype.kind not in _NPY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise IndexCorruptError(str(path), f"not a valid array file: it holds {dtype}, not numbers")
+    if any(n < 0 for n in shape):
+        raise IndexCorruptError(str(path), f"not a valid array file: the impossible shape {shape}")
+    offset = fh.tell()
+    count = 1
+    for n in shape:
+        count *= n
+    if offset + count * dtype.itemsize != size:
+        raise IndexCorruptError(str(path), f"declares {count:,} values of {dtype} ({count * dtype.itemsize:,} "
+                                           f"bytes), but {size - offset:,} bytes follow its header")
+    return shape, fortran, dtype, offset
+
+
+def _array_from_fd(fd: int, path: Path, size: int, mmap: bool) -> np.ndarray:
+    """The array of the .npy file open as `fd`, `size` bytes long (see read_array)."""
+    shape, fortran, dtype, offset = _npy_layout(fd, path, size)
+    order = "F" if fortran else "C"
+    count = (size - offset) // dtype.itemsize if dtype.itemsize else 0
+    if size <= 128 or not mmap or count == 0:
+        data = np.empty(count, dtype=dtype)
+        view = memoryview(data).cast("B")
+        with io.FileIO(fd, "rb", closefd=False) as fh:
+            fh.seek(offset)
+            done = 0
+            while done < len(view):
+                got = fh.readinto(view[done:])
+                if not got:
+                    raise IndexCorruptError(str(path), "ended while being read (truncated meanwhile)")
+                done += got
+        return data.reshape(shape, order=order)
+    options = {"trackfd": False} if sys.version_info >= (3, 13) else {}  # no descriptor kept per map
+    mapped = _mmap.mmap(fd, 0, access=_mmap.ACCESS_READ, **options)
+    # A plain ndarray over the map (no numpy.memmap: its subclass adds overhead to every slice).
+    return np.frombuffer(mapped, dtype=dtype, count=count, offset=offset).reshape(shape, order=order)
+
+
+def read_array(path: Path, size: int, mmap: bool = True) -> np.ndarray:
+    """The array of a .npy file of `size` bytes (already verified): memory-mapped, unless `mmap` is
+    false or the file is at most a header (128 bytes: an empty or tiny array, cheaper to read than
+    to map). Raises IndexCorruptError for what is no array file of numbers, or declares more values
+    than its bytes hold."""
+    fd = open_file(path)
+    try:
+        if os.fstat(fd).st_size != size:
+            raise IndexCorruptError(str(path), f"size is {os.fstat(fd).st_size} bytes, expected {size}")
+        return _array_from_fd(fd, path, size, mmap)
+    finally:
+        os.close(fd)
 
 
 def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
-    """Load a .npy file after verifying it against its manifest entry (see read_array)."""
-    verify(path, entry)
-    return read_array(path, entry.get("size", 0), mmap)
+    """Load a segment's .npy file after verifying it against its manifest entry (see read_array);
+    both from one descriptor."""
+    fd = open_file(path)
+    try:
+        _verify_fd(fd, path, entry)
+        return _array_from_fd(fd, path, entry["size"], mmap)
+    finally:
+        os.close(fd)

@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
 from .components import SEGMENTS_DIR, Component, segment_number
-from .files import missing, read_array, verify
+from .files import LINK_REFUSED, missing, read_array, verify
 from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
 from .segment import META, TermList, column_problem, deletes_problem, load_meta, meta_problem, open_trie
 from .stored import BLOCK_DOCS, DATA, POINTERS, StoredReader
@@ -172,7 +172,7 @@ def _verify_file(path: Path, entry: dict, report: CheckReport) -> bool:
         report.add(path, f"cannot be examined: {exc.strerror or exc}")
         return False
     if stat.S_ISLNK(st.st_mode):
-        report.add(path, "is a symbolic link (index files are never links; not followed)")
+        report.add(path, LINK_REFUSED)
         return False
     if not stat.S_ISREG(st.st_mode):
         report.add(path, "is not a regular file")
@@ -196,8 +196,11 @@ def _check_segment(root: Path, entry: SegmentEntry, report: CheckReport, verifie
     seg_root = root / SEGMENTS_DIR
     directory = seg_root / entry.name
     for d in (seg_root, directory):
-        if d.is_symlink() or (d.exists() and not d.is_dir()):
-            report.add(d, "is not a directory of the index (a link or a file); not followed")
+        if d.is_symlink():
+            report.add(d, LINK_REFUSED)
+            return
+        if d.exists() and not d.is_dir():
+            report.add(d, "is not a directory")
             return
     if not directory.is_dir():
         report.add(directory, "segment directory is missing")

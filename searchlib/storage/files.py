@@ -3,13 +3,22 @@
 Every index file is written once, fsynced, and recorded in a manifest with its size and CRC-32;
 readers check both before trusting a byte, so damage surfaces as IndexCorruptError, never as
 wrong results. Arrays are raw .npy files opened memory-mapped with pickling disabled.
+
+Every file of an index is opened here (open_file), as a descriptor, without following a
+symbolic link at the file or at any directory between the index directory and the file: the
+path is walked one directory at a time (openat with O_NOFOLLOW), so nothing outside the index
+directory is read, and no link can be swapped in between a check and the open. Only a regular
+file is accepted (a FIFO would block the reader). Sizes, checksums and maps then all come from
+that one descriptor.
 """
 from __future__ import annotations
 
+import errno
 import io
 import mmap as _mmap
 import os
 import re
+import stat
 import struct
 import sys
 import zlib
@@ -41,13 +50,87 @@ def missing(path: Path) -> IndexFileMissingError:
     return IndexFileMissingError(str(path), "file is missing")
 
 
-def open_file(path: Path) -> int:
-    """A read-only descriptor of the file at `path` (IndexFileMissingError if there is none). The
-    caller closes it."""
+# Directories between the index directory and a file, which must not be links either: a segment's
+# files lie in <index>/segments/<segment>/; a manifest lies in the index directory itself.
+IN_SEGMENT = 2
+IN_INDEX = 0
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+LINK_REFUSED = "is a symbolic link (nothing in an index is a link; not followed)"
+_LINK_ERRNOS = (errno.ELOOP, errno.EMLINK)  # what O_NOFOLLOW meets at a link: Linux, FreeBSD
+
+
+def _refused(path: Path, exc: OSError, file: Path) -> Exception:
+    """The error for `path` (`file` or a directory above it) that the OS would not open without
+    following a link (ELOOP for a file, ENOTDIR for a directory on Linux), or at all: nothing of
+    a link's target is named."""
     try:
-        return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise missing(path) from None
+        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        is_link = exc.errno in _LINK_ERRNOS
+    if is_link:
+        return IndexCorruptError(str(path), LINK_REFUSED)
+    if exc.errno == errno.ENOENT:
+        return missing(file)
+    if exc.errno == errno.ENOTDIR:
+        return IndexCorruptError(str(path), "is not a directory")
+    return exc
+
+
+def open_file(path: Path, below: int = IN_SEGMENT) -> int:
+    """A read-only descriptor of the regular file at `path`, opened without following a symbolic
+    link at it or at any of the `below` directories above it (those between the index directory and
+    the file: IN_SEGMENT for a segment's file, IN_INDEX for a manifest; the index directory itself
+    may be reached through links the user made). A link is IndexCorruptError naming it (and nothing
+    of its target), a missing file IndexFileMissingError; other OSErrors pass through. The caller
+    closes the descriptor."""
+    path = Path(path)
+    parts = path.parts
+    if len(parts) < below + 1:
+        raise IndexCorruptError(str(path), "is not inside an index directory")
+    base = Path(*parts[:len(parts) - below - 1]) if len(parts) > below + 1 else Path(".")
+    try:
+        fd = os.open(base, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    except OSError as exc:
+        raise _refused(base, exc, path) from None
+    current = base
+    try:
+        for name in parts[len(parts) - below - 1:-1]:
+            current = current / name
+            try:
+                inner = os.open(name, os.O_RDONLY | _DIRECTORY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
+            except OSError as exc:
+                raise _refused(current, exc, path) from None
+            os.close(fd)
+            fd = inner
+        try:
+            found = os.open(parts[-1], os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
+        except OSError as exc:
+            raise _refused(path, exc, path) from None
+    finally:
+        os.close(fd)
+    try:
+        mode = os.fstat(found).st_mode
+        if not stat.S_ISREG(mode):
+            raise IndexCorruptError(str(path), "is not a regular file")
+        if _NONBLOCK:
+            os.set_blocking(found, True)
+    except BaseException:
+        os.close(found)
+        raise
+    return found
+
+
+def read_file(path: Path, below: int = IN_SEGMENT) -> bytes:
+    """The whole content of an index file (opened by open_file)."""
+    fd = open_file(path, below)
+    try:
+        with io.FileIO(fd, "rb", closefd=False) as fh:
+            return fh.readall()
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:
@@ -68,8 +151,8 @@ def _crc32_fd(fd: int) -> int:
 
 
 def crc32_file(path: Path) -> int:
-    """The CRC-32 of the file at `path`."""
-    fd = open_file(path)
+    """The CRC-32 of the file at `path` (not followed if it is a link)."""
+    fd = open_file(path, IN_INDEX)
     try:
         return _crc32_fd(fd)
     finally:
@@ -162,15 +245,16 @@ def _verify_fd(fd: int, path: Path, entry: dict, fresh: bool = False) -> None:
     _verified[key] = True
 
 
-def verify(path: Path, entry: dict, fresh: bool = False) -> None:
-    """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records.
+def verify(path: Path, entry: dict, fresh: bool = False, below: int = IN_SEGMENT) -> None:
+    """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records
+    (opened by open_file: a link is refused, not followed).
 
     A file verified once is remembered by (path, device, inode, size, mtime, expected size and
     CRC-32) so reopening costs nothing; the memory is forgotten whole when it exceeds
     _VERIFIED_LIMIT files. With `fresh` (as `check` does), the bytes are read and checksummed again
     even when remembered, and the memory follows what they show.
     """
-    fd = open_file(path)
+    fd = open_file(path, below)
     try:
         _verify_fd(fd, path, entry, fresh)
     finally:
@@ -246,12 +330,12 @@ def _array_from_fd(fd: int, path: Path, size: int, mmap: bool) -> np.ndarray:
     return np.frombuffer(mapped, dtype=dtype, count=count, offset=offset).reshape(shape, order=order)
 
 
-def read_array(path: Path, size: int, mmap: bool = True) -> np.ndarray:
+def read_array(path: Path, size: int, mmap: bool = True, below: int = IN_SEGMENT) -> np.ndarray:
     """The array of a .npy file of `size` bytes (already verified): memory-mapped, unless `mmap` is
     false or the file is at most a header (128 bytes: an empty or tiny array, cheaper to read than
     to map). Raises IndexCorruptError for what is no array file of numbers, or declares more values
-    than its bytes hold."""
-    fd = open_file(path)
+    than its bytes hold (the file is opened by open_file: never through a link)."""
+    fd = open_file(path, below)
     try:
         if os.fstat(fd).st_size != size:
             raise IndexCorruptError(str(path), f"size is {os.fstat(fd).st_size} bytes, expected {size}")
@@ -263,9 +347,36 @@ def read_array(path: Path, size: int, mmap: bool = True) -> np.ndarray:
 def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
     """Load a segment's .npy file after verifying it against its manifest entry (see read_array);
     both from one descriptor."""
+    fd = open_verified(path, entry)
+    try:
+        return _array_from_fd(fd, path, entry["size"], mmap)
+    finally:
+        os.close(fd)
+
+
+def open_verified(path: Path, entry: dict) -> int:
+    """A descriptor of a segment's file (open_file) after verifying it against its manifest entry
+    through that descriptor. The caller closes it."""
     fd = open_file(path)
     try:
         _verify_fd(fd, path, entry)
-        return _array_from_fd(fd, path, entry["size"], mmap)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def map_file(path: Path, size: int) -> np.ndarray:
+    """A segment's file of `size` bytes (already verified), as read-only uint8 memory-mapped from a
+    descriptor opened by open_file (an empty file as an empty array)."""
+    fd = open_file(path)
+    try:
+        found = os.fstat(fd).st_size
+        if found != size:
+            raise IndexCorruptError(str(path), f"size is {found} bytes, expected {size}")
+        if not size:
+            return np.zeros(0, np.uint8)
+        options = {"trackfd": False} if sys.version_info >= (3, 13) else {}
+        return np.frombuffer(_mmap.mmap(fd, 0, access=_mmap.ACCESS_READ, **options), dtype=np.uint8)
     finally:
         os.close(fd)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexCorruptError, IndexNotFoundError
+from ..errors import IndexCorruptError, IndexFileMissingError, IndexNotFoundError
 from .components import SEGMENTS_DIR
-from .files import TEMP_SUFFIX, atomic_write, check_name, missing
+from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
 FORMAT = "searchlib-1"
@@ -131,7 +131,7 @@ def _encode(manifest: Manifest) -> bytes:
 
 
 def _decode(path: Path) -> Manifest:
-    data = path.read_bytes()  # FileNotFoundError passes through: read_manifest decides what it means
+    data = read_file(path, IN_INDEX)  # a link is refused; IndexFileMissingError passes through
     try:
         outer = json.loads(data)
         body = outer["manifest"]
@@ -163,11 +163,7 @@ def read_manifest(directory: Path, generation: int | None = None) -> Manifest:
     """The manifest of `generation`, or of the newest commit. A damaged newest manifest is an error:
     falling back silently to an older commit would hide lost data."""
     if generation is not None:
-        path = Path(directory) / manifest_name(generation)
-        try:
-            return _decode(path)
-        except FileNotFoundError:
-            raise missing(path) from None
+        return _decode(Path(directory) / manifest_name(generation))
     for attempt in range(_LISTING_ATTEMPTS):
         gens = generations(directory)
         if not gens:
@@ -175,11 +171,11 @@ def read_manifest(directory: Path, generation: int | None = None) -> Manifest:
         path = Path(directory) / manifest_name(gens[-1])
         try:
             return _decode(path)
-        except FileNotFoundError:
+        except IndexFileMissingError:
             # A writer retired it after newer commits since the listing: list again (a bounded
-            # number of times: a dangling link named like a manifest must not loop forever).
+            # number of times).
             if attempt == _LISTING_ATTEMPTS - 1:
-                raise missing(path) from None
+                raise
     raise AssertionError("unreachable")
 
 

@@ -13,6 +13,7 @@ older ones go when no kept commit names them.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from .arrays import gather_ranges, run_starts
 from .components import Component, Kind
-from .files import load_array, missing, verify, write_array, write_bytes
+from .files import load_array, map_file, open_file, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 
@@ -147,12 +148,13 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
 def open_trie(path: Path) -> marisa_trie.Trie:
     """The term dictionary at `path`, memory-mapped (the file verified first, by the caller)."""
     trie = marisa_trie.Trie()
+    fd = open_file(path)  # refuses a link; marisa then maps the file this descriptor holds
     try:
-        trie.mmap(str(path))
+        trie.mmap(f"/proc/self/fd/{fd}" if os.path.isdir("/proc/self/fd") else str(path))
     except Exception as exc:  # marisa raises plain exceptions for malformed files
-        if not path.exists():
-            raise missing(path) from None
         raise IndexCorruptError(str(path), f"unreadable term dictionary: {exc}") from None
+    finally:
+        os.close(fd)
     return trie
 
 
@@ -164,10 +166,7 @@ class TermList:
 
     def __init__(self, path: Path, size: int, offsets: np.ndarray, ids: np.ndarray):
         """Map the term list at `path` (`size` bytes, verified by the caller)."""
-        try:
-            self.data = np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
-        except FileNotFoundError:
-            raise missing(path) from None
+        self.data = map_file(path, size)
         self.lex_offsets, self.lex_ids = offsets, ids
         self._lex_text: str | None = None
 
@@ -399,9 +398,7 @@ def deletes_problem(packed: np.ndarray, doc_count: int, deleted: int | None = No
 def load_meta(path: Path):
     """The decoded meta.json at `path` (verified by the caller), not yet judged (meta_problem)."""
     try:
-        return json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise missing(path) from None
+        return json.loads(read_file(path))
     except ValueError as exc:
         raise IndexCorruptError(str(path), f"unreadable: {exc}") from None
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from .components import Component
-from .files import load_array, missing, verify, write_array, write_stream
+from .files import load_array, open_verified, write_array, write_stream
 
 BLOCK_DOCS = 16
 DATA, POINTERS = Component.STORED.file(), Component.STORED_PTR.file()
@@ -100,12 +100,8 @@ class StoredReader:
 
     def __init__(self, directory: Path, files: dict[str, dict]):
         self.path = directory / DATA
-        verify(self.path, files[DATA])
         self.offsets = load_array(directory / POINTERS, files[POINTERS], mmap=False)
-        try:
-            self._fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise missing(self.path) from None
+        self._fd = open_verified(self.path, files[DATA])
         self._cache: tuple[int, list] | None = None
 
     def block(self, b: int) -> list:

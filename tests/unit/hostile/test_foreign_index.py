@@ -9,18 +9,21 @@ allocated beyond what the files' bytes justify.
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import textwrap
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import edit_manifest
+from conftest import edit_manifest, run_python
 from searchlib import ID, NUMERIC, TEXT, Index, IndexCorruptError, Schema
 from searchlib.storage.check import check_index
 from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.files import write_bytes
-from searchlib.storage.manifest import read_manifest
+from searchlib.storage.manifest import generations, manifest_name, read_manifest
 
 
 def _schema() -> Schema:
@@ -57,6 +60,117 @@ def _resign(ix: Index, fname: str, data: bytes, segment: int = 0) -> Path:
 
     edit_manifest(ix.path, change)
     return path
+
+
+# -- (2) symbolic links are never followed below the index directory -----------------------------------
+
+def _replace_by_link(path: Path, outside: Path) -> Path:
+    """Move `path` (a file or directory of the index) to `outside` and leave a symbolic link to it
+    in its place: the bytes a reader would find through the link are exactly the index's own, so
+    only the refusal to follow links can tell."""
+    shutil.move(str(path), str(outside))
+    path.symlink_to(outside, target_is_directory=outside.is_dir())
+    return path
+
+
+# Every kind of segment file, opened by each of the readers: arrays (memory-mapped and read whole),
+# the term dictionary, the sorted term list, meta.json, stored fields and a deletions file.
+_SEGMENT_FILES = ["body.unit.npy", "stored.ptr.npy", "body.trie", "body.lex.txt", "meta.json", "stored.bin",
+                  "n.col.npy", "del-"]
+
+
+def _assert_refused_as_link(ix: Index, link: Path, secret: str) -> None:
+    """Opening a searcher and `check` both refuse `link`, naming it as a symbolic link, and say
+    nothing of where it points (`secret`: the target's path)."""
+    with pytest.raises(IndexCorruptError, match="symbolic link") as info:
+        Index(ix.path).searcher().close()
+    assert info.value.path == str(link)
+    assert secret not in str(info.value)
+    report = check_index(ix.path)
+    assert any(p.path == str(link) and "symbolic link" in p.message for p in report.problems), report.format()
+    assert secret not in report.format()
+
+
+@pytest.mark.parametrize("name", _SEGMENT_FILES)
+def test_segment_file_replaced_by_a_link_is_refused(tmp_path, name):
+    ix = _small_index(tmp_path / "ix")
+    directory = _segment_dir(ix)
+    fname = next(f for f in read_manifest(ix.path).segments[0].files if f == name or f.startswith(name))
+    outside = tmp_path / "elsewhere" / "secret-target"
+    outside.parent.mkdir()
+    link = _replace_by_link(directory / fname, outside)
+    _assert_refused_as_link(ix, link, "secret-target")
+
+
+def test_segment_directory_replaced_by_a_link_is_refused(tmp_path):
+    ix = _small_index(tmp_path / "ix")
+    link = _replace_by_link(_segment_dir(ix), tmp_path / "secret-target")
+    _assert_refused_as_link(ix, link, "secret-target")
+
+
+def test_segments_directory_replaced_by_a_link_is_refused(tmp_path):
+    ix = _small_index(tmp_path / "ix")
+    link = _replace_by_link(ix.path / SEGMENTS_DIR, tmp_path / "secret-target")
+    _assert_refused_as_link(ix, link, "secret-target")
+
+
+def test_manifest_replaced_by_a_link_is_refused(tmp_path):
+    ix = _small_index(tmp_path / "ix")
+    link = _replace_by_link(ix.path / manifest_name(generations(ix.path)[-1]), tmp_path / "secret-target")
+    with pytest.raises(IndexCorruptError, match="symbolic link") as info:
+        Index(ix.path)
+    assert info.value.path == str(link) and "secret-target" not in str(info.value)
+    report = check_index(ix.path)  # 0.1's check read the manifest through the link and found nothing wrong
+    assert any(p.path == str(link) and "symbolic link" in p.message for p in report.problems), report.format()
+
+
+@pytest.mark.skipif(not Path("/etc/passwd").is_file(), reason="needs a readable file outside the index")
+def test_link_to_a_system_file_echoes_nothing_of_it(tmp_path):
+    ix = _small_index(tmp_path / "ix")
+    path = _segment_dir(ix) / "stored.bin"
+    path.unlink()
+    path.symlink_to("/etc/passwd")
+    size = str(Path("/etc/passwd").stat().st_size)
+    with pytest.raises(IndexCorruptError) as info:
+        Index(ix.path).searcher().close()
+    assert "passwd" not in str(info.value) and f"size is {size}" not in str(info.value)
+    assert "passwd" not in check_index(ix.path).format()
+
+
+def test_index_directory_reached_through_a_users_link_opens(tmp_path):
+    ix = _small_index(tmp_path / "real")
+    link = tmp_path / "alias"
+    link.symlink_to(ix.path, target_is_directory=True)
+    with Index(link).searcher() as s:
+        assert s.search("hello", limit=100).total == 39
+        assert s.search("hello")[0].fields["id"]
+    assert check_index(link).ok
+    with Index(link).writer() as w:
+        w.add({"id": "new", "body": "hello again"})
+    assert Index(link).doc_count() == 40
+
+
+@pytest.mark.parametrize("name", ["stored.bin", "manifest"])
+def test_a_named_pipe_in_place_of_a_file_is_refused_without_blocking(tmp_path, name):
+    ix = _small_index(tmp_path / "ix")
+    path = (ix.path / manifest_name(generations(ix.path)[-1]) if name == "manifest"
+            else _segment_dir(ix) / name)
+    path.unlink()
+    os.mkfifo(path)
+    # Opening a FIFO for reading blocks until a writer comes: the timeout only detects a hang.
+    script = textwrap.dedent(f"""
+        from searchlib import Index, IndexCorruptError
+        from searchlib.storage.check import check_index
+        try:
+            Index({str(ix.path)!r}).searcher()
+        except IndexCorruptError as exc:
+            print(exc.message)
+        print(check_index({str(ix.path)!r}).format())
+    """)
+    done = run_python("-c", script, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "is not a regular file" in done.stdout.splitlines()[0]
+    assert f"{name if name != 'manifest' else path.name}: is not a regular file" in done.stdout
 
 
 # -- (7) a .npy header declaring more values than its file holds -----------------------------------------

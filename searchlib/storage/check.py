@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
 from .components import SEGMENTS_DIR, Component, segment_number
-from .files import LINK_REFUSED, missing, read_array, verify
+from .files import EXHAUSTED, LINK_REFUSED, missing, read_array, verify
 from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
 from .segment import META, TermList, column_problem, deletes_problem, load_meta, meta_problem, open_trie
 from .stored import BLOCK_DOCS, DATA, POINTERS, StoredReader
@@ -169,6 +169,7 @@ def _verify_file(path: Path, entry: dict, report: CheckReport) -> bool:
         report.add(path, missing(path).message)
         return False
     except OSError as exc:
+        _unless_exhausted(exc)
         report.add(path, f"cannot be examined: {exc.strerror or exc}")
         return False
     if stat.S_ISLNK(st.st_mode):
@@ -186,9 +187,17 @@ def _verify_file(path: Path, entry: dict, report: CheckReport) -> bool:
         report.add(path, exc.message)
         return False
     except OSError as exc:
+        _unless_exhausted(exc)
         report.add(path, f"cannot be read: {exc.strerror or exc}")
         return False
     return True
+
+
+def _unless_exhausted(exc: BaseException) -> None:
+    """Raise `exc` again if it says the process ran out of descriptors or memory: that is no finding
+    about the index, and the check cannot go on (IndexIOError says so)."""
+    if isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno in EXHAUSTED):
+        raise exc
 
 
 def _check_segment(root: Path, entry: SegmentEntry, report: CheckReport, verified: dict[tuple, bool],
@@ -251,6 +260,7 @@ class _SegmentStructure:
         except IndexCorruptError as exc:  # a reader refused the file: its own words
             self.report.add(exc.path, exc.message)
         except Exception as exc:  # malformed content of any kind is a finding, not a crash
+            _unless_exhausted(exc)
             self.problem(fname, f"unreadable: {type(exc).__name__}: {exc}")
 
     def usable(self, fname: str) -> bool:

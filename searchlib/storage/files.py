@@ -29,7 +29,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import IndexCorruptError, IndexFileMissingError
+from ..errors import IndexCorruptError, IndexFileMissingError, IndexIOError
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}\Z")
 TEMP_SUFFIX = ".tmp"  # of a file atomic_write has not renamed into place yet
@@ -62,6 +62,22 @@ LINK_REFUSED = "is a symbolic link (nothing in an index is a link; not followed)
 _LINK_ERRNOS = (errno.ELOOP, errno.EMLINK)  # what O_NOFOLLOW meets at a link: Linux, FreeBSD
 
 
+# What the process, not the index, ran out of: an index met with these is not damaged.
+EXHAUSTED = {errno.EMFILE: "too many open files", errno.ENFILE: "too many open files in the system",
+             errno.ENOMEM: "out of memory"}
+
+
+def io_error(exc: "OSError | MemoryError", path: Path, doing: str) -> IndexIOError:
+    """`exc`, met while `doing` ("opening", "mapping", "reading") the index file `path`, as an
+    IndexIOError saying what happened to which file: running out of descriptors or memory says the
+    index is not damaged (it is not IndexCorruptError)."""
+    code = errno.ENOMEM if isinstance(exc, MemoryError) else exc.errno or errno.EIO
+    name = errno.errorcode.get(code, str(code))
+    if code in EXHAUSTED:
+        return IndexIOError(code, str(path), f"{EXHAUSTED[code]} ({name}) {doing} {path}: the index is not damaged")
+    return IndexIOError(code, str(path), f"{os.strerror(code)} ({name}) {doing} {path}")
+
+
 def _refused(path: Path, exc: OSError, file: Path) -> Exception:
     """The error for `path` (`file` or a directory above it) that the OS would not open without
     following a link (ELOOP for a file, ENOTDIR for a directory on Linux), or at all: nothing of
@@ -76,7 +92,7 @@ def _refused(path: Path, exc: OSError, file: Path) -> Exception:
         return missing(file)
     if exc.errno == errno.ENOTDIR:
         return IndexCorruptError(str(path), "is not a directory")
-    return exc
+    return io_error(exc, file, "opening")
 
 
 def open_file(path: Path, below: int = IN_SEGMENT) -> int:
@@ -84,8 +100,8 @@ def open_file(path: Path, below: int = IN_SEGMENT) -> int:
     link at it or at any of the `below` directories above it (those between the index directory and
     the file: IN_SEGMENT for a segment's file, IN_INDEX for a manifest; the index directory itself
     may be reached through links the user made). A link is IndexCorruptError naming it (and nothing
-    of its target), a missing file IndexFileMissingError; other OSErrors pass through. The caller
-    closes the descriptor."""
+    of its target), a missing file IndexFileMissingError, any other refusal IndexIOError (io_error).
+    The caller closes the descriptor."""
     path = Path(path)
     parts = path.parts
     if len(parts) < below + 1:
@@ -112,8 +128,7 @@ def open_file(path: Path, below: int = IN_SEGMENT) -> int:
     finally:
         os.close(fd)
     try:
-        mode = os.fstat(found).st_mode
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(os.fstat(found).st_mode):
             raise IndexCorruptError(str(path), "is not a regular file")
         if _NONBLOCK:
             os.set_blocking(found, True)
@@ -129,6 +144,8 @@ def read_file(path: Path, below: int = IN_SEGMENT) -> bytes:
     try:
         with io.FileIO(fd, "rb", closefd=False) as fh:
             return fh.readall()
+    except (OSError, MemoryError) as exc:
+        raise io_error(exc, path, "reading") from None
     finally:
         os.close(fd)
 
@@ -236,7 +253,10 @@ def _verify_fd(fd: int, path: Path, entry: dict, fresh: bool = False) -> None:
     key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, entry.get("size"), entry.get("crc32"))
     if key in _verified and not fresh:
         return
-    problem = _mismatch(fd, st.st_size, entry)
+    try:
+        problem = _mismatch(fd, st.st_size, entry)
+    except OSError as exc:
+        raise io_error(exc, path, "reading") from None
     if problem is not None:
         _verified.pop(key, None)
         raise IndexCorruptError(str(path), problem)
@@ -313,21 +333,31 @@ def _array_from_fd(fd: int, path: Path, size: int, mmap: bool) -> np.ndarray:
     order = "F" if fortran else "C"
     count = (size - offset) // dtype.itemsize if dtype.itemsize else 0
     if size <= 128 or not mmap or count == 0:
-        data = np.empty(count, dtype=dtype)
-        view = memoryview(data).cast("B")
-        with io.FileIO(fd, "rb", closefd=False) as fh:
-            fh.seek(offset)
-            done = 0
-            while done < len(view):
-                got = fh.readinto(view[done:])
-                if not got:
-                    raise IndexCorruptError(str(path), "ended while being read (truncated meanwhile)")
-                done += got
+        try:
+            data = np.empty(count, dtype=dtype)
+            view = memoryview(data).cast("B")
+            with io.FileIO(fd, "rb", closefd=False) as fh:
+                fh.seek(offset)
+                done = 0
+                while done < len(view):
+                    got = fh.readinto(view[done:])
+                    if not got:
+                        raise IndexCorruptError(str(path), "ended while being read (truncated meanwhile)")
+                    done += got
+        except (OSError, MemoryError) as exc:
+            raise io_error(exc, path, "reading") from None
         return data.reshape(shape, order=order)
-    options = {"trackfd": False} if sys.version_info >= (3, 13) else {}  # no descriptor kept per map
-    mapped = _mmap.mmap(fd, 0, access=_mmap.ACCESS_READ, **options)
     # A plain ndarray over the map (no numpy.memmap: its subclass adds overhead to every slice).
-    return np.frombuffer(mapped, dtype=dtype, count=count, offset=offset).reshape(shape, order=order)
+    return np.frombuffer(_map(fd, path), dtype=dtype, count=count, offset=offset).reshape(shape, order=order)
+
+
+def _map(fd: int, path: Path) -> _mmap.mmap:
+    """The whole file open as `fd`, mapped read-only; the map outlives the descriptor."""
+    options = {"trackfd": False} if sys.version_info >= (3, 13) else {}  # no descriptor kept per map
+    try:
+        return _mmap.mmap(fd, 0, access=_mmap.ACCESS_READ, **options)
+    except OSError as exc:  # before 3.13 the map keeps a duplicate of the descriptor: EMFILE, or ENOMEM
+        raise io_error(exc, path, "mapping") from None
 
 
 def read_array(path: Path, size: int, mmap: bool = True, below: int = IN_SEGMENT) -> np.ndarray:
@@ -376,7 +406,6 @@ def map_file(path: Path, size: int) -> np.ndarray:
             raise IndexCorruptError(str(path), f"size is {found} bytes, expected {size}")
         if not size:
             return np.zeros(0, np.uint8)
-        options = {"trackfd": False} if sys.version_info >= (3, 13) else {}
-        return np.frombuffer(_mmap.mmap(fd, 0, access=_mmap.ACCESS_READ, **options), dtype=np.uint8)
+        return np.frombuffer(_map(fd, path), dtype=np.uint8)
     finally:
         os.close(fd)

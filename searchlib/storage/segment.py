@@ -25,7 +25,7 @@ from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from .arrays import gather_ranges, run_starts
 from .components import Component, Kind
-from .files import load_array, map_file, open_file, read_file, verify, write_array, write_bytes
+from .files import io_error, load_array, map_file, open_file, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 
@@ -151,7 +151,11 @@ def open_trie(path: Path) -> marisa_trie.Trie:
     fd = open_file(path)  # refuses a link; marisa then maps the file this descriptor holds
     try:
         trie.mmap(f"/proc/self/fd/{fd}" if os.path.isdir("/proc/self/fd") else str(path))
-    except Exception as exc:  # marisa raises plain exceptions for malformed files
+    except Exception as exc:  # marisa raises plain exceptions, for malformed files and failed opens alike
+        try:
+            os.close(os.dup(fd))  # can this process open one more file, map one more?
+        except OSError as resources:
+            raise io_error(resources, path, "opening") from None
         raise IndexCorruptError(str(path), f"unreadable term dictionary: {exc}") from None
     finally:
         os.close(fd)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from .components import Component
-from .files import load_array, open_verified, write_array, write_stream
+from .files import io_error, load_array, open_verified, write_array, write_stream
 
 BLOCK_DOCS = 16
 DATA, POINTERS = Component.STORED.file(), Component.STORED_PTR.file()
@@ -112,7 +112,11 @@ class StoredReader:
             raise IndexCorruptError(str(self.path), f"no stored block {b}")
         start, end = int(self.offsets[b]), int(self.offsets[b + 1])
         try:
-            docs = json.loads(zlib.decompress(os.pread(self._fd, end - start, start)))
+            data = os.pread(self._fd, end - start, start)
+        except OSError as exc:
+            raise io_error(exc, self.path, "reading") from None
+        try:
+            docs = json.loads(zlib.decompress(data))
         except (zlib.error, ValueError) as exc:
             raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: {exc}") from None
         except RecursionError:  # json's decoder stops at Python's recursion limit

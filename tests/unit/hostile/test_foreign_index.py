@@ -219,3 +219,50 @@ def test_npy_files_that_are_no_array_of_numbers_are_refused(tmp_path, header):
     with pytest.raises(IndexCorruptError, match="not a valid array file") as info:
         Index(ix.path).searcher().close()
     assert info.value.path == str(path)
+
+
+# -- (10) running out of descriptors is not damage --------------------------------------------------------
+
+def test_out_of_descriptors_while_opening_says_so_not_that_the_index_is_corrupt(tmp_path):
+    # 0.1: "IndexCorruptError: ...: not a valid array file: [Errno 24] Too many open files". The
+    # child opens a searcher, then checks the index, under every limit on open files from what it
+    # already uses up to what they need: each attempt succeeds or says it ran out of descriptors.
+    ix = _small_index(tmp_path / "ix", commits=3)
+    script = textwrap.dedent(f"""
+        import errno, os, resource
+        from searchlib import Index, IndexCorruptError, IndexIOError, SearchlibError
+        from searchlib.storage.check import check_index
+        path = {str(ix.path)!r}
+        Index(path).searcher().close()  # modules imported, files verified once
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        base = len(os.listdir("/proc/self/fd"))
+
+        def attempts(action):
+            failures = set()
+            for limit in range(base, base + 1000):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+                try:
+                    action()
+                except IndexIOError as exc:
+                    assert isinstance(exc, OSError) and isinstance(exc, SearchlibError)
+                    assert exc.errno == errno.EMFILE and exc.filename and exc.filename in str(exc), str(exc)
+                    assert "too many open files (EMFILE)" in str(exc) and "not damaged" in str(exc), str(exc)
+                    failures.add(os.path.basename(exc.filename))
+                except IndexCorruptError as exc:
+                    raise AssertionError(f"limit {{limit}}: {{exc}}")
+                else:
+                    return failures
+                finally:
+                    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            raise AssertionError("never succeeded")
+
+        def check():
+            report = check_index(path)
+            assert report.ok, report.format()
+
+        print(len(attempts(lambda: Index(path).searcher().close())), len(attempts(check)))
+    """)
+    done = run_python("-c", script, timeout=120)
+    assert done.returncode == 0, done.stderr
+    searcher, check = map(int, done.stdout.split())
+    assert searcher >= 10 and check >= 1, done.stdout  # files of every kind met the limit

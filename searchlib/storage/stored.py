@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 import zlib
 from pathlib import Path
 from typing import Iterable
@@ -102,6 +103,9 @@ class StoredReader:
         self.path = directory / DATA
         self.offsets = load_array(directory / POINTERS, files[POINTERS], mmap=False)
         self._fd = open_verified(self.path, files[DATA])
+        # A reader dropped without close() (as `s = s.refresh()` drops the old searcher) closes its
+        # descriptor when it is collected; close() runs the same finalizer, once.
+        self._release = weakref.finalize(self, os.close, self._fd)
         self._cache: tuple[int, list] | None = None
 
     def block(self, b: int) -> list:
@@ -137,6 +141,5 @@ class StoredReader:
         return _copy(found)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._release()
+        self._fd = -1

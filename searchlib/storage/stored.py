@@ -20,10 +20,46 @@ from .files import io_error, load_array, open_verified, write_array, write_strea
 
 BLOCK_DOCS = 16
 DATA, POINTERS = Component.STORED.file(), Component.STORED_PTR.file()
+# The most JSON one document's stored fields may take (stored_size): the writer refuses a larger
+# document, so a block decompresses to at most block_limit() bytes and a reader stops there (a
+# forged block could otherwise decompress a thousandfold, to gigabytes). Twice the largest field
+# value (indexing/buffer.py's MAX_FIELD_BYTES), so one value of any size fits beside the rest.
+MAX_STORED_DOC_BYTES = 64 * 1024 * 1024
+
+
+def _encode(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def stored_size(doc: dict) -> int:
+    """The bytes a document's stored fields take in its block, as written."""
+    return len(_encode(doc))
+
+
+def block_limit() -> int:
+    """The most bytes a block of BLOCK_DOCS documents written within MAX_STORED_DOC_BYTES decodes
+    to: the documents, the commas between them and the brackets around them."""
+    return BLOCK_DOCS * (MAX_STORED_DOC_BYTES + 1) + 1
 
 
 def _compress_block(block: list[dict]) -> bytes:
-    return zlib.compress(json.dumps(block, ensure_ascii=False, separators=(",", ":")).encode(), 1)
+    return zlib.compress(_encode(block), 1)
+
+
+def _decompress_block(data: bytes) -> bytes:
+    """A block's JSON text, decompressed up to block_limit() bytes: ValueError beyond it, or for a
+    stream that is truncated or followed by more bytes (zlib.error for a malformed one)."""
+    limit = block_limit()
+    inflater = zlib.decompressobj()
+    text = inflater.decompress(data, limit)
+    if not inflater.eof:
+        if len(text) >= limit:
+            raise ValueError(f"it decompresses to more than {limit:,} bytes, the most {BLOCK_DOCS} documents "
+                             f"of at most {MAX_STORED_DOC_BYTES:,} bytes each can take")
+        raise ValueError("the compressed block is truncated")
+    if inflater.unused_data:
+        raise ValueError(f"{len(inflater.unused_data):,} bytes follow the compressed block")
+    return text
 
 
 def write_stored(directory: Path, docs: Iterable[dict]) -> dict[str, dict]:
@@ -120,7 +156,7 @@ class StoredReader:
         except OSError as exc:
             raise io_error(exc, self.path, "reading") from None
         try:
-            docs = json.loads(zlib.decompress(data))
+            docs = json.loads(_decompress_block(data))
         except (zlib.error, ValueError) as exc:
             raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: {exc}") from None
         except RecursionError:  # json's decoder stops at Python's recursion limit

@@ -13,16 +13,18 @@ import os
 import shutil
 import textwrap
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import edit_manifest, run_python
-from searchlib import ID, NUMERIC, TEXT, Index, IndexCorruptError, Schema
+from searchlib import ID, NUMERIC, TEXT, DocumentError, Index, IndexCorruptError, Schema
+from searchlib.storage import stored
 from searchlib.storage.check import check_index
 from searchlib.storage.components import SEGMENTS_DIR
-from searchlib.storage.files import write_bytes
+from searchlib.storage.files import write_array, write_bytes
 from searchlib.storage.manifest import generations, manifest_name, read_manifest
 
 
@@ -220,6 +222,77 @@ def test_npy_files_that_are_no_array_of_numbers_are_refused(tmp_path, header):
         Index(ix.path).searcher().close()
     assert info.value.path == str(path)
 
+
+# -- (7) a zlib bomb in stored.bin, forged block offsets, forged meta.json counts ----------------------------
+
+def _replace_stored(ix: Index, blocks: list[bytes], offsets: "list[int] | None" = None) -> Path:
+    """Replace segment 0's stored fields by these compressed blocks (and these offsets, by default
+    the true ones), re-signed in a new commit."""
+    directory = _segment_dir(ix)
+    data = b"".join(blocks)
+    if offsets is None:
+        offsets = [0]
+        for block in blocks:
+            offsets.append(offsets[-1] + len(block))
+
+    def change(manifest):
+        for name in (stored.DATA, stored.POINTERS):
+            (directory / name).unlink()
+        manifest.segments[0].files.update({
+            stored.DATA: write_bytes(directory / stored.DATA, data),
+            stored.POINTERS: write_array(directory / stored.POINTERS, np.asarray(offsets, dtype=np.int64))})
+
+    edit_manifest(ix.path, change)
+    return directory / stored.DATA
+
+
+def _bomb(size: int) -> bytes:
+    """A stored block whose JSON decompresses to `size` bytes from about size / 1000."""
+    z = zlib.compressobj(9)
+    body = [z.compress(b'[{"id":"d0","body":"')]
+    chunk = b" " * (1 << 20)
+    for _ in range(size >> 20):
+        body.append(z.compress(chunk))
+    body.append(z.compress(b'"}' + b',{"id":"d","body":""}' * 15 + b"]"))
+    return b"".join(body) + z.flush()
+
+
+def test_stored_block_decompressing_beyond_the_writers_limit_is_refused(tmp_path, monkeypatch):
+    # 0.1 decompressed a 3 MB bomb to 3.1 GB on every query that read the block, then raised a
+    # bare MemoryError. The bound is BLOCK_DOCS documents of MAX_STORED_DOC_BYTES each: lowered
+    # here so that the test stays small.
+    monkeypatch.setattr(stored, "MAX_STORED_DOC_BYTES", 1 << 18)  # blocks of at most 4 MiB
+    ix = _small_index(tmp_path / "ix", commits=1)
+    bomb = _bomb(64 << 20)
+    assert len(bomb) < 100_000
+    path = _replace_stored(ix, [bomb, zlib.compress(b'[{"id":"d16"},{"id":"d17"},{"id":"d18"},{"id":"d19"}]')])
+    with ix.searcher() as s:
+        tracemalloc.start()
+        try:
+            with pytest.raises(IndexCorruptError, match=r"stored block 0 .*more than") as info:
+                [hit.fields for hit in s.search("number", limit=20)]
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert info.value.path == str(path)
+        assert peak < 3 * stored.block_limit(), f"{peak:,} bytes"  # not the 64 MiB of the bomb
+        assert s.search("id:d17")[0].fields == {"id": "d17"}  # the next block reads as before
+    report = check_index(ix.path)
+    assert any(p.path == str(path) and "more than" in p.message for p in report.problems), report.format()
+
+
+def test_writer_refuses_a_document_whose_stored_fields_exceed_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(stored, "MAX_STORED_DOC_BYTES", 100_000)
+    ix = Index.create(tmp_path / "ix", _schema())
+    with ix.writer() as w:
+        w.add({"id": "fits", "body": "x" * 40_000, "notes": "y" * 40_000})
+        with pytest.raises(DocumentError, match=r"id='big'.*stored fields.*100,000 bytes"):
+            w.add({"id": "big", "body": "x" * 60_000, "notes": "y" * 60_000})
+        with pytest.raises(DocumentError, match=r"id='escaped'.*stored fields"):
+            w.add({"id": "escaped", "body": "\x01" * 20_000})  # 20,000 characters, 120,000 bytes of JSON
+    with ix.searcher() as s:
+        assert [h.id for h in s.search("*:*")] == ["fits"]
+        assert len(s.search("*:*")[0].fields["body"]) == 40_000
 
 # -- (10) running out of descriptors is not damage --------------------------------------------------------
 

@@ -37,7 +37,7 @@ from .components import SEGMENTS_DIR, Component, segment_number
 from .files import EXHAUSTED, LINK_REFUSED, missing, read_array, verify
 from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
 from .segment import META, TermList, column_problem, deletes_problem, load_meta, meta_problem, open_trie
-from .stored import BLOCK_DOCS, DATA, POINTERS, StoredReader
+from .stored import BLOCK_DOCS, DATA, POINTERS, StoredReader, offsets_problem
 
 
 @dataclass
@@ -326,9 +326,9 @@ class _SegmentStructure:
         its share of the documents as JSON objects."""
         offsets = self.array(POINTERS)
         blocks = math.ceil(doc_count / BLOCK_DOCS)
-        size = int(self.entry.files.get(DATA, {}).get("size", -1))
-        if offsets.shape != (blocks + 1,) or offsets[0] != 0 or offsets[-1] != size or np.any(np.diff(offsets) < 0):
-            self.problem(POINTERS, f"block offsets do not cover {DATA} ({blocks} blocks of {doc_count} documents)")
+        problem = offsets_problem(offsets, doc_count, int(self.entry.files.get(DATA, {}).get("size", -1)))
+        if problem is not None:
+            self.problem(POINTERS, problem)
             return
         if DATA not in self.good:
             return

@@ -456,7 +456,7 @@ class SegmentReader:
                 raise IndexCorruptError(str(directory / deletes), problem)
             self.live = ~np.unpackbits(packed, count=self.doc_count).astype(bool)
         # last: the stored fields hold a file descriptor, which a failed open must not leak
-        self.stored = None if fields is not None else StoredReader(directory, files)
+        self.stored = None if fields is not None else StoredReader(directory, files, self.doc_count)
 
     def is_live(self, doc: int) -> bool:
         return self.live is None or bool(self.live[doc])

@@ -132,12 +132,29 @@ def _copy(value):
     return root
 
 
+def offsets_problem(offsets: np.ndarray, doc_count: int, size: int) -> str | None:
+    """What is wrong with the block offsets (stored.ptr.npy) of `doc_count` documents in a stored.bin
+    of `size` bytes: one int64 per block and one for the end, from 0 to the size, never
+    decreasing (so no block is read from outside the file, nor sized from a forged number)."""
+    blocks = -(-doc_count // BLOCK_DOCS)
+    if (offsets.dtype != np.int64 or offsets.shape != (blocks + 1,) or offsets[0] != 0 or offsets[-1] != size
+            or np.any(offsets[1:] < offsets[:-1])):
+        return f"block offsets do not cover {DATA} ({blocks} blocks of {doc_count} documents, {size} bytes)"
+    return None
+
+
 class StoredReader:
     """Random access to one segment's stored documents."""
 
-    def __init__(self, directory: Path, files: dict[str, dict]):
+    def __init__(self, directory: Path, files: dict[str, dict], doc_count: int | None = None):
+        """Open the stored fields; with the segment's `doc_count`, their block offsets are checked
+        against it (offsets_problem)."""
         self.path = directory / DATA
         self.offsets = load_array(directory / POINTERS, files[POINTERS], mmap=False)
+        if doc_count is not None:
+            problem = offsets_problem(self.offsets, doc_count, files[DATA].get("size"))
+            if problem is not None:
+                raise IndexCorruptError(str(directory / POINTERS), problem)
         self._fd = open_verified(self.path, files[DATA])
         # A reader dropped without close() (as `s = s.refresh()` drops the old searcher) closes its
         # descriptor when it is collected; close() runs the same finalizer, once.

@@ -9,6 +9,7 @@ allocated beyond what the files' bytes justify.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import textwrap
@@ -293,6 +294,22 @@ def test_writer_refuses_a_document_whose_stored_fields_exceed_the_limit(tmp_path
     with ix.searcher() as s:
         assert [h.id for h in s.search("*:*")] == ["fits"]
         assert len(s.search("*:*")[0].fields["body"]) == 40_000
+
+
+@pytest.mark.parametrize("offsets, problem", [
+    ([0, 10 ** 12, 10 ** 12 + 1], "do not cover"),  # 0.1: os.pread of 10**12 bytes: MemoryError
+    ([0, -5, 100], "do not cover"),
+    ([0, 30], "do not cover"),  # one block short
+    ([0, 30, 20, 40], "do not cover"),
+])
+def test_stored_block_offsets_are_checked_when_opening(tmp_path, offsets, problem):
+    ix = _small_index(tmp_path / "ix", commits=1)
+    blocks = [zlib.compress(json.dumps([{"id": f"d{i}"} for i in range(b * 16, min(b * 16 + 16, 20))]).encode())
+              for b in range(2)]
+    path = _replace_stored(ix, blocks, offsets)
+    with pytest.raises(IndexCorruptError, match=problem) as info:
+        ix.searcher().close()
+    assert info.value.path == str(path.with_name(stored.POINTERS))
 
 # -- (10) running out of descriptors is not damage --------------------------------------------------------
 

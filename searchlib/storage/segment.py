@@ -254,6 +254,15 @@ class FieldReader(TermList):
             raise IndexCorruptError(str(directory / Component.LEXOFF.file(name)), "does not match the term dictionary")
         if len(self.ptr) != len(self.trie) + 1:
             raise IndexCorruptError(str(directory / Component.PTR.file(name)), "does not match the term dictionary")
+        found = field_problem(name, info, self.field_arrays(), doc_count)
+        if found is not None:
+            raise IndexCorruptError(str(directory / (META if found[0] is None else found[0].file(name))), found[1])
+
+    def field_arrays(self) -> dict[Component, np.ndarray | None]:
+        """The field's posting and unit arrays by component (None for those it does not have)."""
+        return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
+                Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
+                Component.USPAN: self.unit_span}
 
     def _pairs(self, directory: Path, arr) -> PairArrays:
         """The field's pair postings, which meta.json says it has."""
@@ -374,6 +383,55 @@ def meta_problem(meta, doc_count: int | None = None) -> str | None:
     return None
 
 
+# The type of each of a field's arrays (components.py describes them); all one-dimensional but USPAN.
+FIELD_DTYPES = {Component.PTR: np.int64, Component.UNIT: np.uint32, Component.TF: np.uint32,
+                Component.PPTR: np.int64, Component.POS: np.uint32, Component.LEN: np.uint32,
+                Component.UDOC: np.uint32, Component.USPAN: np.int64}
+
+
+def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
+                  doc_count: int) -> "tuple[Component | None, str] | None":
+    """What is wrong with an indexed field's arrays (by component; None where absent) against
+    their types, each other and meta.json's counts (`info`), and the component whose file is at
+    fault (None: meta.json); None when they agree. O(1): what opening a segment requires, before a
+    count from meta.json sizes anything (the units of a field size arrays at search time)."""
+    for component, a in arrays.items():
+        dims = 2 if component is Component.USPAN else 1
+        if a is not None and (a.dtype != FIELD_DTYPES[component] or a.ndim != dims):
+            return component, f"holds {a.dtype} in {a.ndim} dimensions, expected {np.dtype(FIELD_DTYPES[component])}"
+    ptr, unit, tf = arrays[Component.PTR], arrays[Component.UNIT], arrays[Component.TF]
+    pptr, pos = arrays[Component.PPTR], arrays[Component.POS]
+    lengths, udoc, span = arrays[Component.LEN], arrays[Component.UDOC], arrays[Component.USPAN]
+    if info.get("terms") != len(ptr) - 1:
+        return None, f"field {name!r}: says {info.get('terms')} terms, its posting pointers are for {len(ptr) - 1}"
+    if len(ptr) == 0 or ptr[0] != 0 or ptr[-1] != len(unit):
+        return Component.PTR, f"posting pointers do not run from 0 to the {len(unit)} postings"
+    if len(tf) != len(unit):
+        return Component.TF, f"has {len(tf)} frequencies for {len(unit)} postings"
+    if info.get("postings") != len(unit):
+        return None, f"field {name!r}: says {info.get('postings')} postings, there are {len(unit)}"
+    if (pptr is None) != (pos is None) or bool(info.get("positions")) != (pos is not None):
+        return None, f"field {name!r}: positions are {'' if info.get('positions') else 'not '}listed, " \
+                     f"but {'no' if pos is None else 'a'} position file is"
+    if pptr is not None and (len(pptr) != len(ptr) or pptr[0] != 0 or pptr[-1] != len(pos)):
+        return Component.PPTR, f"position pointers do not run from 0 to the {len(pos)} positions, term by term"
+    units = info.get("units", doc_count)
+    if lengths is None and udoc is None and units != doc_count:
+        return None, f"field {name!r}: says {units} units, but it has one per document ({doc_count})"
+    if lengths is not None and len(lengths) != units:
+        return Component.LEN, f"has {len(lengths)} lengths, meta.json says {units} units"
+    if bool(info.get("split")) != (udoc is not None) or (udoc is None) != (span is None):
+        return None, f"field {name!r}: passages are {'' if info.get('split') else 'not '}listed, but " \
+                     f"{'no' if udoc is None else 'a'} passage file is"
+    if udoc is not None and len(udoc) != units:
+        return Component.UDOC, f"has {len(udoc)} passages, meta.json says {units} units"
+    if span is not None and span.shape != (units, 2):
+        return Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)"
+    if info.get("nonempty", 0) > units:
+        return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
+    return None
+
+
 def column_problem(col: np.ndarray, doc_count: int) -> str | None:
     """What is wrong with a NUMERIC or DATETIME column of a segment of `doc_count` documents."""
     if col.shape != (doc_count,):
@@ -435,9 +493,6 @@ class SegmentReader:
         self.doc_count = self.meta["doc_count"]
         self.fields = {name: FieldReader(directory, name, files, info, self.doc_count)
                        for name, info in self.meta["fields"].items() if fields is None or name in fields}
-        for name, fr in self.fields.items():
-            if fr.lengths is not None and len(fr.lengths) != fr.info.get("units"):
-                raise IndexCorruptError(str(directory / Component.LEN.file(name)), "length does not match meta.json")
         self.columns: dict[str, np.ndarray] = {}
         if fields is None:
             for fname, entry in files.items():

@@ -311,6 +311,27 @@ def test_stored_block_offsets_are_checked_when_opening(tmp_path, offsets, proble
         ix.searcher().close()
     assert info.value.path == str(path.with_name(stored.POINTERS))
 
+
+@pytest.mark.parametrize("field, counts, file", [
+    ("id", {"units": 10 ** 12}, "meta.json"),      # 0.1: MemoryError from the first sort by id
+    ("body", {"units": 10 ** 9}, "body.len.npy"),
+    ("notes", {"units": 10 ** 9}, "notes.len.npy"),
+    ("body", {"postings": 10 ** 9}, "meta.json"),
+    ("body", {"terms": 10 ** 9}, "meta.json"),
+    ("body", {"nonempty": 10 ** 9}, "meta.json"),
+])
+def test_meta_counts_are_checked_against_the_arrays_they_describe(tmp_path, field, counts, file):
+    ix = _small_index(tmp_path / "ix", commits=1)
+    directory = _segment_dir(ix)
+    meta = json.loads((directory / "meta.json").read_text())
+    meta["fields"][field].update(counts)
+    _resign(ix, "meta.json", json.dumps(meta).encode())
+    with pytest.raises(IndexCorruptError) as info:
+        with ix.searcher() as s:
+            s.search("*:*", sort_by="id")
+    assert info.value.path == str(directory / file)
+
+
 # -- (10) running out of descriptors is not damage --------------------------------------------------------
 
 def test_out_of_descriptors_while_opening_says_so_not_that_the_index_is_corrupt(tmp_path):

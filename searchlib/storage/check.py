@@ -63,6 +63,7 @@ class CheckReport:
     files_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # harmless findings (leftovers of interrupted writers)
+    _seen: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -74,9 +75,12 @@ class CheckReport:
         return list(dict.fromkeys(p.path for p in self.problems))
 
     def add(self, path: "Path | str", message: str) -> None:
-        problem = Problem(str(path), message)
-        if problem not in self.problems:
-            self.problems.append(problem)
+        """Record a problem, once however often it is found (a set remembers which: looking it up
+        in the list made a check quadratic in the problems it found)."""
+        key = (str(path), message)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.problems.append(Problem(*key))
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "ok": self.ok, "generation": self.generation,

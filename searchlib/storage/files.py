@@ -68,14 +68,15 @@ EXHAUSTED = {errno.EMFILE: "too many open files", errno.ENFILE: "too many open f
 
 
 def io_error(exc: "OSError | MemoryError", path: Path, doing: str) -> IndexIOError:
-    """`exc`, met while `doing` ("opening", "mapping", "reading") the index file `path`, as an
-    IndexIOError saying what happened to which file: running out of descriptors or memory says the
-    index is not damaged (it is not IndexCorruptError)."""
+    """`exc`, met while `doing` ("opening", "mapping", "reading", "writing") the index file `path`,
+    as an IndexIOError saying what happened to which file: running out of descriptors or memory
+    says the index is not damaged (it is not IndexCorruptError)."""
     code = errno.ENOMEM if isinstance(exc, MemoryError) else exc.errno or errno.EIO
     name = errno.errorcode.get(code, str(code))
     if code in EXHAUSTED:
         return IndexIOError(code, str(path), f"{EXHAUSTED[code]} ({name}) {doing} {path}: the index is not damaged")
-    return IndexIOError(code, str(path), f"{os.strerror(code)} ({name}) {doing} {path}")
+    what = os.strerror(code)
+    return IndexIOError(code, str(path), f"{what[:1].lower()}{what[1:]} ({name}) {doing} {path}")
 
 
 def _refused(path: Path, exc: OSError, file: Path) -> Exception:
@@ -150,12 +151,25 @@ def read_file(path: Path, below: int = IN_SEGMENT) -> bytes:
         os.close(fd)
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+@contextmanager
+def _naming(path: Path, doing: str) -> Iterator[None]:
+    """Run a step of `doing` (writing, syncing) the file or directory `path`: an OSError in it, a
+    full disk say, becomes IndexIOError naming `path` (one that already names its file passes)."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        yield
+    except IndexIOError:
+        raise
+    except OSError as exc:
+        raise io_error(exc, path, doing) from None
+
+
+def fsync_dir(path: Path) -> None:
+    with _naming(path, "syncing the directory"):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _crc32_fd(fd: int) -> int:
@@ -199,8 +213,9 @@ class _ChecksummingWriter:
 def write_stream(path: Path) -> Iterator[_ChecksummingWriter]:
     """A new file written piece by piece, checksummed as it goes and fsynced when the block ends
     (normally: an exception leaves a partial file, which no manifest names). Take the manifest
-    entry from the writer's `entry()` after the block."""
-    with open(path, "xb") as fh:
+    entry from the writer's `entry()` after the block. An OSError while the file is written (a
+    full disk, at a write, the flush or the fsync) is IndexIOError naming it."""
+    with _naming(path, "writing"), open(path, "xb") as fh:
         out = _ChecksummingWriter(fh)
         yield out
         fh.flush()
@@ -223,13 +238,20 @@ def write_array(path: Path, array: np.ndarray) -> dict:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
+    """Replace `path` with `data` so that readers see the old or the new file, never a mix. An
+    OSError before the rename is IndexIOError naming `path` (the temporary file is removed, and
+    `path` is as it was); after it, the directory's sync failed (fsync_dir)."""
     tmp = path.with_name(path.name + TEMP_SUFFIX)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with _naming(path, "writing"):
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     fsync_dir(path.parent)
 
 

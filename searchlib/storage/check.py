@@ -33,6 +33,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
+from . import validate
 from .components import SEGMENTS_DIR, Component, segment_number
 from .files import EXHAUSTED, LINK_REFUSED, missing, read_array, verify
 from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
@@ -424,27 +425,24 @@ class _FieldStructure:
             self.problem(Component.TRIE, f"holds {len(trie)} terms, meta.json says {self.info.get('terms')}")
         return trie
 
+    def report(self, found: "list[tuple[Component | None, str]]") -> None:
+        for component, message in found:
+            self.segment.problem(META if component is None else self.file(component), message)
+
     def postings(self, ptr: np.ndarray, postings: int) -> np.ndarray | None:
-        """Units in range and ascending within a term, frequencies of at least 1; the frequencies
-        (None when unusable)."""
+        """Units and frequencies as a searcher requires them (validate.postings_problems: units in
+        range and ascending within a term, frequencies of at least 1); the frequencies (None when
+        unusable)."""
         unit, tf = self.optional(Component.UNIT), self.optional(Component.TF)
-        if unit is not None:
-            if len(unit) != postings:
-                self.problem(Component.UNIT, f"has {len(unit)} postings, the pointers say {postings}")
-            elif postings:
-                if int(unit.max()) >= self.units:
-                    self.problem(Component.UNIT, f"a unit number reaches {int(unit.max())}, "
-                                                 f"but there are {self.units} units")
-                starts = np.zeros(postings, dtype=bool)
-                starts[ptr[:-1][ptr[:-1] < postings]] = True
-                ascending = np.diff(unit.astype(np.int64)) > 0
-                if not np.all(ascending | starts[1:]):
-                    self.problem(Component.UNIT, "units of a term are not in ascending order")
-        if tf is not None:
-            if len(tf) != postings:
-                self.problem(Component.TF, f"has {len(tf)} frequencies, the pointers say {postings}")
-            elif postings and int(tf.min()) < 1:
-                self.problem(Component.TF, "a term frequency is 0")
+        if unit is not None and len(unit) != postings:
+            self.problem(Component.UNIT, f"has {len(unit)} postings, the pointers say {postings}")
+            unit = None
+        if tf is not None and len(tf) != postings:
+            self.problem(Component.TF, f"has {len(tf)} frequencies, the pointers say {postings}")
+            tf = None
+        empty = np.zeros(0, dtype=np.uint32)
+        self.report(validate.postings_problems(ptr, empty if unit is None else unit, empty if tf is None else tf,
+                                               self.units))
         return tf
 
     def positions(self, ptr: np.ndarray, tf: np.ndarray | None, postings: int) -> None:
@@ -452,61 +450,40 @@ class _FieldStructure:
         pos = self.array(Component.POS)
         if tf is None or len(tf) != postings:
             raise _Skip
-        cum = np.zeros(postings + 1, dtype=np.int64)
-        np.cumsum(tf, out=cum[1:])
-        if len(pos) != cum[-1]:
-            self.problem(Component.POS, f"has {len(pos)} positions, the term frequencies sum to {int(cum[-1])}")
-        if pptr.ndim != 1 or len(pptr) != len(ptr) or not np.array_equal(pptr, cum[ptr]):
+        total = int(tf.sum(dtype=np.int64))
+        if len(pos) != total:
+            self.problem(Component.POS, f"has {len(pos)} positions, the term frequencies sum to {total}")
+        if pptr.ndim != 1 or len(pptr) != len(ptr) or pptr[0] != 0:
             self.problem(Component.PPTR, "position pointers do not match the term frequencies")
+            return
+        self.report(validate.positions_problems(ptr, tf, pptr))
 
     def pairs(self, n_terms: int) -> None:
-        """Pair postings (pairs.py): what a searcher requires (pairs.problems: types, counts),
-        then keys strictly ascending with both term ids in the dictionary, every pair with a
-        posting, frequencies of at least 1, units in range and ascending within a pair."""
+        """Pair postings (pairs.py): what a searcher requires (pairs.problems: types, counts;
+        validate.pairs_problems: keys strictly ascending with both term ids in the dictionary,
+        every pair with a posting, frequencies of at least 1, units in range and ascending within
+        a pair)."""
         arrays = [self.array(component) for component in pair_files.COMPONENTS]
         found = pair_files.problems(arrays, self.info.get("pairs"), self.info.get("pair_postings"))
-        for component, message in found:
-            self.problem(component, message)
-        if found:
-            raise _Skip
-        keys, ptr, unit, tf = arrays
-        ascending = bool(np.all(keys[1:] > keys[:-1]))
-        if len(keys) and (not ascending or max(int(ids.max()) for ids in pair_files.pair_terms(keys)) >= n_terms):
-            self.problem(Component.PAIRKEY, "pair keys are not ascending term-id pairs of this dictionary")
-        if np.any(np.diff(ptr) < 1):
-            self.problem(Component.PAIRPTR, "pair pointers do not run from 0 to the pair postings")
-            raise _Skip
-        if len(unit):
-            if int(tf.min()) < 1:
-                self.problem(Component.PAIRTF, "a pair frequency is 0")
-            starts = np.zeros(len(unit), dtype=bool)
-            starts[ptr[:-1]] = True
-            if int(unit.max()) >= self.units or not np.all((np.diff(unit.astype(np.int64)) > 0) | starts[1:]):
-                self.problem(Component.PAIRUNIT, "pair units are out of range or not ascending within a pair")
+        self.report(found or validate.pairs_problems(arrays, n_terms, self.units))
 
     def lengths(self) -> None:
         lengths = self.array(Component.LEN)
         if len(lengths) != self.units:
             self.problem(Component.LEN, f"has {len(lengths)} lengths, meta.json says {self.units} units")
             return
-        tokens = int(lengths.sum(dtype=np.int64))
-        if tokens != self.info.get("tokens"):
-            self.problem(Component.LEN, f"lengths sum to {tokens} tokens, meta.json says {self.info.get('tokens')}")
-        if "nonempty" in self.info and int(np.count_nonzero(lengths)) != self.info["nonempty"]:
-            self.problem(Component.LEN, "the count of non-empty units differs from meta.json")
+        self.report(validate.lengths_problems(lengths, self.info))
 
     def passages(self) -> None:
         units = self.units
         udoc = self.array(Component.UDOC)
+        span = self.array(Component.USPAN)
         if len(udoc) != units:
             self.problem(Component.UDOC, f"has {len(udoc)} entries, meta.json says {units} units")
-        elif units and (int(udoc.max()) >= self.doc_count or np.any(np.diff(udoc.astype(np.int64)) < 0)):
-            self.problem(Component.UDOC, "passage documents are out of range or out of order")
-        span = self.array(Component.USPAN)
         if span.shape != (units, 2):
             self.problem(Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)")
-        elif units and np.any(span[:, 0] > span[:, 1]):
-            self.problem(Component.USPAN, "a passage ends before it starts")
+        if len(udoc) == units and span.shape == (units, 2):
+            self.report(validate.passages_problems(udoc, span, self.doc_count))
 
     def lexicon(self, trie: marisa_trie.Trie | None, n_terms: int) -> None:
         """The sorted term list: offsets covering it term by term, ids ordering the dictionary's,

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
+from . import validate
 from .arrays import gather_ranges, run_starts
 from .components import Component, Kind
 from .files import io_error, load_array, map_file, open_file, read_file, verify, write_array, write_bytes
@@ -34,6 +35,8 @@ MISSING_TIME = np.iinfo(np.int64).min
 # positions stay below 2**31, so unit * POSITION_STRIDE + position is unique (a position key)
 POSITION_STRIDE = np.int64(1) << np.int64(32)
 _POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader keeps (32 MB)
+_validated: set[tuple] = set()  # fields whose contents passed validate.content_problems (by their files)
+_VALIDATED_LIMIT = 100_000  # beyond it the memory starts over
 
 
 def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
@@ -254,15 +257,34 @@ class FieldReader(TermList):
             raise IndexCorruptError(str(directory / Component.LEXOFF.file(name)), "does not match the term dictionary")
         if len(self.ptr) != len(self.trie) + 1:
             raise IndexCorruptError(str(directory / Component.PTR.file(name)), "does not match the term dictionary")
-        found = field_problem(name, info, self.field_arrays(), doc_count)
-        if found is not None:
-            raise IndexCorruptError(str(directory / (META if found[0] is None else found[0].file(name))), found[1])
+        self._validate(directory, files, doc_count)
 
     def field_arrays(self) -> dict[Component, np.ndarray | None]:
-        """The field's posting and unit arrays by component (None for those it does not have)."""
+        """The field's arrays by component (None for those it does not have), pairs aside."""
         return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
                 Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
-                Component.USPAN: self.unit_span}
+                Component.USPAN: self.unit_span, Component.LEXOFF: self.lex_offsets, Component.LEXID: self.lex_ids}
+
+    def _validate(self, directory: Path, files: dict[str, dict], doc_count: int) -> None:
+        """Refuse arrays a search could not rely on (validate.py): their sizes and counts always,
+        their contents the first time this process opens these files."""
+        problem = validate.field_problem(self.name, self.info, self.field_arrays(), doc_count)
+        key = (str(directory), self.name, doc_count,
+               tuple(sorted((f, e.get("size"), e.get("crc32")) for f, e in files.items() if f.startswith(self.name))))
+        if problem is None and key not in _validated:
+            p = self.pairs
+            pairs = [p.keys, p.ptr, p.unit, p.tf] if p is not None else None
+            found = validate.content_problems(self.name, self.info, self.field_arrays(), pairs, self.data, doc_count)
+            if found:
+                problem = found[0]
+            else:
+                if len(_validated) >= _VALIDATED_LIMIT:
+                    _validated.clear()
+                _validated.add(key)
+        if problem is not None:
+            component, message = problem
+            raise IndexCorruptError(str(directory / (META if component is None else component.file(self.name))),
+                                    message)
 
     def _pairs(self, directory: Path, arr) -> PairArrays:
         """The field's pair postings, which meta.json says it has."""
@@ -380,55 +402,6 @@ def meta_problem(meta, doc_count: int | None = None) -> str | None:
                 return f"field {name!r}: {key!r} is {info.get(key)!r}, not a count"
     if doc_count is not None and meta["doc_count"] != doc_count:
         return f"says {meta['doc_count']} documents, the manifest says {doc_count}"
-    return None
-
-
-# The type of each of a field's arrays (components.py describes them); all one-dimensional but USPAN.
-FIELD_DTYPES = {Component.PTR: np.int64, Component.UNIT: np.uint32, Component.TF: np.uint32,
-                Component.PPTR: np.int64, Component.POS: np.uint32, Component.LEN: np.uint32,
-                Component.UDOC: np.uint32, Component.USPAN: np.int64}
-
-
-def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
-                  doc_count: int) -> "tuple[Component | None, str] | None":
-    """What is wrong with an indexed field's arrays (by component; None where absent) against
-    their types, each other and meta.json's counts (`info`), and the component whose file is at
-    fault (None: meta.json); None when they agree. O(1): what opening a segment requires, before a
-    count from meta.json sizes anything (the units of a field size arrays at search time)."""
-    for component, a in arrays.items():
-        dims = 2 if component is Component.USPAN else 1
-        if a is not None and (a.dtype != FIELD_DTYPES[component] or a.ndim != dims):
-            return component, f"holds {a.dtype} in {a.ndim} dimensions, expected {np.dtype(FIELD_DTYPES[component])}"
-    ptr, unit, tf = arrays[Component.PTR], arrays[Component.UNIT], arrays[Component.TF]
-    pptr, pos = arrays[Component.PPTR], arrays[Component.POS]
-    lengths, udoc, span = arrays[Component.LEN], arrays[Component.UDOC], arrays[Component.USPAN]
-    if info.get("terms") != len(ptr) - 1:
-        return None, f"field {name!r}: says {info.get('terms')} terms, its posting pointers are for {len(ptr) - 1}"
-    if len(ptr) == 0 or ptr[0] != 0 or ptr[-1] != len(unit):
-        return Component.PTR, f"posting pointers do not run from 0 to the {len(unit)} postings"
-    if len(tf) != len(unit):
-        return Component.TF, f"has {len(tf)} frequencies for {len(unit)} postings"
-    if info.get("postings") != len(unit):
-        return None, f"field {name!r}: says {info.get('postings')} postings, there are {len(unit)}"
-    if (pptr is None) != (pos is None) or bool(info.get("positions")) != (pos is not None):
-        return None, f"field {name!r}: positions are {'' if info.get('positions') else 'not '}listed, " \
-                     f"but {'no' if pos is None else 'a'} position file is"
-    if pptr is not None and (len(pptr) != len(ptr) or pptr[0] != 0 or pptr[-1] != len(pos)):
-        return Component.PPTR, f"position pointers do not run from 0 to the {len(pos)} positions, term by term"
-    units = info.get("units", doc_count)
-    if lengths is None and udoc is None and units != doc_count:
-        return None, f"field {name!r}: says {units} units, but it has one per document ({doc_count})"
-    if lengths is not None and len(lengths) != units:
-        return Component.LEN, f"has {len(lengths)} lengths, meta.json says {units} units"
-    if bool(info.get("split")) != (udoc is not None) or (udoc is None) != (span is None):
-        return None, f"field {name!r}: passages are {'' if info.get('split') else 'not '}listed, but " \
-                     f"{'no' if udoc is None else 'a'} passage file is"
-    if udoc is not None and len(udoc) != units:
-        return Component.UDOC, f"has {len(udoc)} passages, meta.json says {units} units"
-    if span is not None and span.shape != (units, 2):
-        return Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)"
-    if info.get("nonempty", 0) > units:
-        return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
     return None
 
 

@@ -127,3 +127,16 @@ def test_contents_are_validated_once_per_process_for_the_same_files(tmp_path, mo
         ix.searcher().close()
     assert len(calls) == 6
 
+
+def test_passage_span_beyond_its_stored_text_is_refused_when_read(tmp_path):
+    # Only the stored text says how long a passage may be: 0.1's highlighter raised ValueError.
+    ix = _index(tmp_path / "ix")
+    span = _array(ix, "notes.uspan.npy")
+    span[:, 1] += 1000  # every passage ends past its text; starts and order unchanged
+    path = rewrite(ix, 0, "notes.uspan.npy", span)
+    with ix.searcher() as s:
+        assert s.search("notes:paragraph", highlight=False).total == 12  # scoring never reads the text
+        with pytest.raises(IndexCorruptError, match=r"spans characters .* whose stored 'notes' has") as info:
+            s.search("notes:paragraph")[0].passages
+    assert info.value.path == str(path)
+

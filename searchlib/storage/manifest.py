@@ -64,8 +64,11 @@ class SegmentEntry:
         if doc_count > most:
             raise IndexCorruptError(name, f"declares {doc_count} documents, but its {POINTERS} of "
                                           f"{entry.files[POINTERS]['size']} bytes holds offsets for at most {most}")
-        for fname in entry.files:
+        for fname, sizes in entry.files.items():
             check_name(fname)
+            if not isinstance(sizes, dict) or not _is_count(sizes.get("size")) or not _is_count(sizes.get("crc32")) \
+                    or sizes["crc32"] >= 1 << 32:
+                raise IndexCorruptError(name, f"the entry of {fname} is no size and CRC-32: {str(sizes)[:80]}")
         if entry.deletes is not None:
             check_name(entry.deletes)
             if entry.deletes not in entry.files:
@@ -91,6 +94,10 @@ def max_documents(entry: SegmentEntry) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise IndexCorruptError(entry.name, f"no usable size for {POINTERS} (every segment has one): {sizes!r}")
     return BLOCK_DOCS * max(0, size // 8 - 1)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _count(segment: str, key: str, value: Any) -> int:

@@ -140,3 +140,13 @@ def test_passage_span_beyond_its_stored_text_is_refused_when_read(tmp_path):
             s.search("notes:paragraph")[0].passages
     assert info.value.path == str(path)
 
+
+@pytest.mark.parametrize("entry", [{"size": {}, "crc32": 0}, {"size": 10, "crc32": [1]}, {"size": 10},
+                                   {"size": 10, "crc32": 1 << 32}, "10", None])
+def test_manifest_file_entry_that_is_no_size_and_checksum_is_refused(tmp_path, entry):
+    # 0.1: TypeError ("unhashable type") from the first verification of the file.
+    ix = _index(tmp_path / "ix")
+    edit_manifest(ix.path, lambda manifest: manifest.segments[0].files.__setitem__("body.tf.npy", entry))
+    with pytest.raises(IndexCorruptError, match=r"the entry of body\.tf\.npy is no size and CRC-32"):
+        ix.searcher().close()
+    assert not check_index(ix.path).ok

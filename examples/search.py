@@ -9,7 +9,8 @@
 The index is built from examples/searchlib.yaml (schema, analyzers, BM25 and snippet settings)
 into indexes/<corpus name>/ in the repository. A fingerprint of the corpus files (names, sizes,
 modification times) is saved with the commit, so the next run reuses the index when neither the
-corpus nor the configuration has changed, and rebuilds it when either has.
+corpus nor the configuration has changed, and rebuilds it when either has (or when an earlier
+release of searchlib built it, in a format this one does not read).
 
 It uses only the public API (`searchlib`), `searchlib.loaders` and `searchlib.highlight`.
 """
@@ -34,7 +35,7 @@ try:
 except ImportError:  # run from a checkout without installing: use the package next to this folder
     sys.path.insert(0, str(REPO_ROOT))
 
-from searchlib import Config, Index, SearchlibError, load_config
+from searchlib import Config, Index, IndexFormatError, SearchlibError, load_config
 from searchlib.highlight import get_formatter
 from searchlib.loaders import index_documents, load_documents
 
@@ -93,13 +94,17 @@ def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[
     documents = load_documents(corpus, id_field=config.schema.unique_field or "id", exclude=exclude)
     fingerprint = documents.fingerprint()  # names, sizes and times of exactly these files
     if Index.exists(index_dir):
-        ix = Index.open(index_dir)
-        same_config = ix.schema == config.schema and ix.settings == config.settings
-        if same_config and ix.metadata.get("corpus_fingerprint") == fingerprint:
-            print(f"Reusing index {index_dir} ({ix.doc_count()} documents; the corpus has not changed)")
-            return ix
-        reason = "the corpus has changed" if same_config else "the configuration has changed"
-        print(f"Rebuilding {index_dir}: {reason}")
+        try:
+            ix = Index.open(index_dir)
+        except IndexFormatError as exc:  # built by an earlier release of searchlib
+            print(f"Rebuilding {index_dir}: {exc.message}")
+        else:
+            same_config = ix.schema == config.schema and ix.settings == config.settings
+            if same_config and ix.metadata.get("corpus_fingerprint") == fingerprint:
+                print(f"Reusing index {index_dir} ({ix.doc_count()} documents; the corpus has not changed)")
+                return ix
+            reason = "the corpus has changed" if same_config else "the configuration has changed"
+            print(f"Rebuilding {index_dir}: {reason}")
 
     print(f"Indexing documents from {corpus} into {index_dir} ...")
     started = time.perf_counter()

@@ -63,6 +63,11 @@ class IndexFileMissingError(IndexCorruptError):
     on the newer commit."""
 
 
+class IndexFormatError(IndexCorruptError):
+    """The index was written in an on-disk format this version does not read (an older
+    release's): nothing is wrong with its files, but it must be rebuilt."""
+
+
 class IndexIOError(SearchlibError, OSError):
     """The operating system refused to open, map, read or write a file of an index: too many open
     files or no memory while opening (the index is not damaged), a full disk while writing (the

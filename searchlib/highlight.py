@@ -1,25 +1,34 @@
 """Highlighted snippets: the best few fragments of a stored text, with the query's words marked.
 
-`highlight()` re-analyses the text once, so every match carries offsets into the original string
-and is marked in its surface form ("Miscarriages"), never as its stem. Matches become *hits*:
-non-overlapping character spans, one per matched word, or one per phrase match covering the words
-between (stop words included). A candidate fragment is a window of about `fragment_chars`
-characters starting at each hit; it scores the summed weight (idf) of the distinct query terms it
-holds plus a bonus per phrase match, so two different query words beat one word seen twice. The
-best fragments that do not overlap are snapped to sentence or word boundaries and printed in text
-order. Everything is linear in the length of the text apart from two sorts: of the matched spans
-(into hits) and of the candidate fragments (by score).
+A snippet is data first, then text. `make_snippet()` returns a `Snippet`: fragments in text order,
+each a character span of the original text with the spans it marks (offsets into that text, as
+Lucene's FieldHighlighter keeps its passages); `Snippet.render()` turns it into text through a
+Formatter, as tantivy's `Snippet::to_html()` does. `highlight()` is the two in one call.
+
+`make_snippet()` re-analyses the text once, so every match carries offsets into the original
+string and is marked in its surface form ("Miscarriages"), never as its stem. Matches become
+*hits*: non-overlapping character spans, one per matched word, or one per phrase match covering
+the words between (stop words included). A candidate fragment is a window of about
+`fragment_chars` characters starting at each hit; it scores the summed weight (idf) of the
+distinct query terms it holds plus a bonus per phrase match, so two different query words beat
+one word seen twice. The best fragments that do not overlap are snapped to sentence or word
+boundaries and kept in text order. Everything is linear in the length of the text apart from two
+sorts: of the matched spans (into hits) and of the candidate fragments (by score).
 
 A Formatter decides how document text and marked spans are rendered; it is also the one place
-where document text is made safe for its medium (HTML escaping, terminal control characters).
+where document text is made safe for its medium: every formatter removes the document's control
+characters and escape sequences, and HTML escapes it before marking.
 """
 from __future__ import annotations
 
 import html
 import math
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
-from typing import Mapping, NamedTuple, Sequence
+from dataclasses import dataclass
+from itertools import accumulate, chain
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from .analysis import Analyzer, Token
 from .errors import ConfigError
@@ -30,27 +39,49 @@ ELLIPSIS = "…"
 # -- formatters --------------------------------------------------------------------------------
 
 
+# The control functions of ECMA-48 (the terminal's escape codes) a document may hold, in their
+# 7-bit (ESC ...) and 8-bit (C1) forms: a CSI sequence (colours, cursor moves, clearing the screen)
+# with its parameters; a command string (OSC, DCS, SOS, PM, APC: a window title, say) up to the BEL
+# or ST that ends it; any other escape sequence; and every other C0 or C1 control character but tab
+# and newline. Removed whole, a sequence's parameters do not show as text ("[31m").
+_CONTROLS = re.compile(r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
+                       r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x00-\x1f\x7f-\x9f]*(?:\x07|\x1b\\|\x9c)"
+                       r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
+                       r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a quick test: most text has none
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # the same, tab and newline aside
+
+
+def _clean(s: str) -> str:
+    """Document text without control characters and escape sequences; tabs and newlines as spaces."""
+    if s.isprintable() or not _ANY_CONTROL.search(s):  # isprintable() is the quicker test
+        return s
+    return _CONTROLS.sub("", s).replace("\t", " ").replace("\n", " ")
+
+
 class Formatter:
     """How a snippet is rendered: `text()` for unmatched document text, `mark()` for a matched span.
 
-    Both receive raw document text and are responsible for making it safe for the output medium.
-    The base class renders everything unchanged and unmarked.
+    Both receive raw document text and are responsible for making it safe for the output medium:
+    none passes a control character of the document. The base class removes control characters
+    and escape sequences (tabs and newlines become spaces) and marks nothing; a subclass builds on
+    its `text()`.
     """
 
     def text(self, s: str) -> str:
         """Render document text that is not part of a match."""
-        return s
+        return _clean(s)
 
     def mark(self, s: str) -> str:
         """Render a matched span (raw document text)."""
-        return s
+        return self.text(s)
 
 
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*\Z")
 
 
 class HtmlFormatter(Formatter):
-    """HTML: document text is escaped first, then matches are wrapped in `<tag class="...">`.
+    """HTML: document text is cleaned and escaped first, then matches are wrapped in `<tag class="...">`.
 
     Escaping before wrapping is what keeps a document's own markup ("<script>") inert.
     """
@@ -65,41 +96,28 @@ class HtmlFormatter(Formatter):
         self._close = f"</{tag}>"
 
     def text(self, s: str) -> str:
-        return html.escape(s, quote=True)
+        return html.escape(_clean(s), quote=True)
 
     def mark(self, s: str) -> str:
-        return f"{self._open}{html.escape(s, quote=True)}{self._close}"
-
-
-# C0 controls except tab and newline, DEL, and C1 controls (ESC = \x1b is among the C0 ones).
-# Removing them means a document cannot smuggle terminal escape sequences into the output.
-_ANSI_UNSAFE = {c: None for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A)}
-_ANSI_UNSAFE[0x0A] = " "  # a snippet is one line on the terminal
-
-
-class AnsiFormatter(Formatter):
-    """Terminal colour: matches between `start` and `end` escape codes; document control characters removed."""
-
-    def __init__(self, start: str = "\x1b[1;33m", end: str = "\x1b[0m"):
-        self.start = start
-        self.end = end
-
-    def text(self, s: str) -> str:
-        return s.translate(_ANSI_UNSAFE)
-
-    def mark(self, s: str) -> str:
-        return f"{self.start}{s.translate(_ANSI_UNSAFE)}{self.end}"
+        return f"{self._open}{self.text(s)}{self._close}"
 
 
 class PlainFormatter(Formatter):
-    """Plain text: matches between `start` and `end` ("[word]"); the text itself is left as it is."""
+    """Plain text: matches between `start` and `end` ("[word]"); document control characters removed."""
 
     def __init__(self, start: str = "[", end: str = "]"):
         self.start = start
         self.end = end
 
     def mark(self, s: str) -> str:
-        return f"{self.start}{s}{self.end}"
+        return f"{self.start}{self.text(s)}{self.end}"
+
+
+class AnsiFormatter(PlainFormatter):
+    """Terminal colour: plain text with matches between the `start` and `end` escape codes."""
+
+    def __init__(self, start: str = "\x1b[1;33m", end: str = "\x1b[0m"):
+        super().__init__(start, end)
 
 
 # One class per name in config.FORMATTER_NAMES, the names a configuration may use.
@@ -164,7 +182,7 @@ def _phrase_spans(tokens: list[Token], offset: int, weights: Mapping[str, float]
     return found
 
 
-def _find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
+def find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
                phrases: Sequence[Sequence[tuple[int, str]]]) -> list[_Hit]:
     """The spans to mark (token offsets shifted by `offset`), sorted and non-overlapping.
 
@@ -175,6 +193,11 @@ def _find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
     singletons = {term: frozenset((term,)) for term in weights}
     spans.extend(_Hit(t.start_char + offset, t.end_char + offset, singletons[t.term], 0.0)
                  for t in tokens if t.term in singletons and t.end_char > t.start_char)
+    return _merged(spans)
+
+
+def _merged(spans: list[_Hit]) -> list[_Hit]:
+    """`spans` sorted, overlapping ones merged into one hit (their terms and bonuses summed)."""
     spans.sort(key=lambda h: (h.start, -h.end))
     hits: list[_Hit] = []
     for span in spans:
@@ -184,6 +207,22 @@ def _find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
         else:
             hits.append(span)
     return hits
+
+
+def _hits_from_marks(text: str, marks: Iterable[tuple[int, int]], lo: int, hi: int) -> tuple[list[_Hit], dict]:
+    """Hits for spans the caller marked, and their weights: each span clipped to [lo, hi] and
+    stripped of whitespace (dropped when nothing is left), overlapping spans merged. A span's term
+    is its text, case-folded, of weight 1: a fragment with more different marked words wins."""
+    spans = []
+    for mark in marks:
+        start, end = mark
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
+            raise ValueError(f"mark {mark!r} is not a (start, end) span within the text (length {len(text)})")
+        start, end = _strip(text, max(start, lo), min(end, hi), keep_base=False)
+        if start < end:
+            spans.append(_Hit(start, end, frozenset((_SPACES.sub(" ", text[start:end]).casefold(),)), 0.0))
+    hits = _merged(spans)
+    return hits, {term: 1.0 for hit in hits for term in hit.terms}
 
 
 # -- choosing fragments ------------------------------------------------------------------------
@@ -200,18 +239,21 @@ def _rank_candidates(hits: list[_Hit], weights: Mapping[str, float], fragment_ch
     counts: dict[str, int] = {}
     occurrences = 0
     bonus = 0.0
-    j = 0
+    j, n = 0, len(hits)
     scored = []
     for i, hit in enumerate(hits):
         limit = hit.start + fragment_chars
-        while j < len(hits) and (j == i or hits[j].end <= limit):  # hit i is always in its own window
-            for term in hits[j].terms:
+        while j < n:
+            added = hits[j]
+            if j != i and added.end > limit:  # hit i is always in its own window
+                break
+            for term in added.terms:
                 counts[term] = counts.get(term, 0) + 1
-            occurrences += len(hits[j].terms)
-            bonus += hits[j].bonus
+            occurrences += len(added.terms)
+            bonus += added.bonus
             j += 1
         # fsum is exact whatever the order; rounding absorbs the drift of the running bonus sum.
-        main = round(math.fsum(weights.get(term, 0.0) for term in counts) + bonus, 9)
+        main = round(math.fsum([weights.get(term, 0.0) for term in counts]) + bonus, 9)
         scored.append((-main, -(occurrences - len(counts)), hit.start, i, j))
         for term in hit.terms:
             counts[term] -= 1
@@ -229,8 +271,10 @@ def _rank_candidates(hits: list[_Hit], weights: Mapping[str, float], fragment_ch
 # paragraph break.
 _SENTENCE_START = SENTENCE_BREAK
 _SENTENCE_END = re.compile(SENTENCE_TAIL + r"(?=\s)|\S(?=[ \t\r\f\v]*" + BLANK_LINE + ")")
+_SENTENCE_TAIL_END = re.compile(SENTENCE_TAIL + r"(?=\s)")  # the same where no line breaks (4x quicker)
 _SPACE = re.compile(r"\s")
 _SPACES = re.compile(r"\s+")
+_COLLAPSIBLE = re.compile(r"\s{2,}|[^\S ]")  # whitespace that is not one space
 
 
 def _snap_start(text: str, ws: int, first: int, lo: int, lo_is_edge: bool, near: int) -> int:
@@ -264,7 +308,9 @@ def _snap_end(text: str, we: int, last: int, hi: int, hi_is_edge: bool, near: in
         return hi
     low, high = max(last, we - near), min(hi, we + near)
     best = None
-    for m in _SENTENCE_END.finditer(text, max(0, low - 4), min(len(text), high + 2 * near)):
+    scan = max(0, low - 4), min(len(text), high + 2 * near)
+    ends = _SENTENCE_END if text.find("\n", *scan) >= 0 else _SENTENCE_TAIL_END
+    for m in ends.finditer(text, *scan):
         pos = m.end()
         if low <= pos <= high and (best is None or abs(pos - we) < abs(best - we)):
             best = pos
@@ -292,88 +338,183 @@ def _uncut(ws: int, we: int, lo: int, hi: int, starts: list[int], hits: list[_Hi
     return ws, we
 
 
-def _strip(text: str, ws: int, we: int) -> tuple[int, int]:
-    """The span without its leading and trailing whitespace."""
+def _strip(text: str, ws: int, we: int, keep_base: bool = True) -> tuple[int, int]:
+    """The span without its leading and trailing whitespace (but with the whitespace character a
+    combining mark sits on, should the span start with one, unless not `keep_base`)."""
     piece = text[ws:we]
     core = piece.strip()
     if not core:
         return ws, ws
-    ws += len(piece) - len(piece.lstrip())
-    return ws, ws + len(core)
+    start = ws + len(piece) - len(piece.lstrip())
+    end = start + len(core)
+    if keep_base and start > ws and core[0] >= "\u0300" and joins_previous(text, start):
+        start -= 1
+    return start, end
 
 
-def _render(text: str, ws: int, we: int, hits: list[_Hit], starts: list[int], fmt: Formatter) -> str:
-    """text[ws:we] with its hits marked and whitespace runs collapsed to one space."""
-    out = []
-    pos = ws
-    k = bisect_left(starts, ws)
-    while k < len(hits) and hits[k].start < we:
-        hit = hits[k]
-        if pos < hit.start:
-            out.append(fmt.text(_SPACES.sub(" ", text[pos:hit.start])))
-        out.append(fmt.mark(_SPACES.sub(" ", text[hit.start:hit.end])))
-        pos = hit.end
-        k += 1
-    if pos < we:
-        out.append(fmt.text(_SPACES.sub(" ", text[pos:we])))
-    return "".join(out)
+# Where a fragment may start or end: not inside a word (a run of \w characters and the combining
+# marks on them), nor inside one user-perceived character (a base and its combining marks, an
+# emoji sequence joined by ZWJ or with a modifier, a surrogate pair), nor inside a mark. Python
+# indexes code points, so without this a cut could fall between "e" and U+0301.
+_ZWJ = "\u200d"
+# Unicode's stream-safe text has at most 30 combining marks in a row: a longer cluster may be cut.
+_LONGEST_CLUSTER = 32
+_MARK_CATEGORIES = frozenset(("Mn", "Mc", "Me"))
+_NON_WORD = re.compile(r"\W")
+_WORD_PREFIX = re.compile(r"\w*")
 
 
-# -- the entry point ---------------------------------------------------------------------------
+def joins_previous(text: str, p: int) -> bool:
+    """Whether the characters on both sides of position p (0 < p < len(text)) are one grapheme:
+    what follows extends what precedes (a combining mark, a variation selector, ZWJ, an emoji
+    modifier or tag, the low half of a surrogate pair), or a ZWJ precedes something visible."""
+    if not 0 < p < len(text):
+        return False
+    c, b = text[p], text[p - 1]
+    if b == _ZWJ:
+        return not c.isspace()
+    if c < "\u0300":  # nothing below U+0300 extends a character
+        return False
+    if "\udc00" <= c <= "\udfff":
+        return "\ud800" <= b <= "\udbff"
+    return (unicodedata.category(c) in _MARK_CATEGORIES or c == _ZWJ
+            or "\U0001f3fb" <= c <= "\U0001f3ff" or "\U000e0020" <= c <= "\U000e007f")
 
 
-def highlight(
-    text: str,
-    analyzer: Analyzer,
-    terms: Mapping[str, float],
-    phrases: Sequence[Sequence[tuple[int, str]]] = (),
-    *,
-    formatter: "str | Formatter" = "html",
-    fragment_chars: int = 200,
-    max_fragments: int = 3,
-    separator: str = " … ",
-    span: tuple[int, int] | None = None,
-) -> str:
-    """A snippet of `text`: its best fragments, in text order, with query matches marked.
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_" or (c >= "\u0300" and unicodedata.category(c) in _MARK_CATEGORIES)
 
-    `terms` maps analysed query terms to their weights (idf); a token matches when its term is a
-    key. Each phrase is a list of `(relative_position, term)` and is marked as one span from its
-    first word to its last. `span` restricts the snippet to `text[span[0]:span[1]]` (a passage).
-    Fragments are about `fragment_chars` long; at most `max_fragments` are joined by `separator`,
-    with an ellipsis where the snippet starts after, or ends before, the edge of the text (span).
-    When nothing matches, the leading fragment is returned. Whitespace runs become one space.
-    """
-    fmt = get_formatter(formatter)
-    if fragment_chars < 1:
-        raise ValueError(f"fragment_chars must be at least 1, got {fragment_chars}")
-    if max_fragments < 1:
-        raise ValueError(f"max_fragments must be at least 1, got {max_fragments}")
-    region_start, region_end = 0, len(text)
-    if span is not None:
-        region_start, region_end = span
-        if not 0 <= region_start <= region_end <= len(text):
-            raise ValueError(f"span {span!r} is not within the text (length {len(text)})")
-    content_start, content_end = _strip(text, region_start, region_end)
-    if content_start == content_end:
-        return ""
 
-    wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
-    tokens = analyzer.tokens_matching(text[content_start:content_end], wanted)  # all a match needs
-    hits = _find_hits(tokens, content_start, terms, phrases)
-    starts = [h.start for h in hits]
+def _is_edge(text: str, p: int, lo: int, hi: int) -> bool:
+    """Whether a fragment may start or end at p, with [lo, hi] the region the snippet is made from
+    (whose edges are always allowed): not inside a word or a grapheme."""
+    if p <= lo or p >= hi:
+        return True
+    return not joins_previous(text, p) and not (_is_word_char(text[p - 1]) and _is_word_char(text[p]))
+
+
+def _cuttable(text: str, p: int, limit: int, lo: int, hi: int) -> bool:
+    """Whether a fragment may start or end at p: an edge (see _is_edge), or a place inside a run of
+    \\w longer than `limit` (too long for a fragment of `limit` characters) that is not inside a
+    grapheme."""
+    if _is_edge(text, p, lo, hi):
+        return True
+    if joins_previous(text, p):
+        return False
+    m = _NON_WORD.search(text, p, p + limit + 1)
+    after = (m.start() if m else min(len(text), p + limit + 1)) - p
+    return after + _WORD_PREFIX.match(text[max(0, p - limit - 1):p][::-1]).end() > limit
+
+
+def _inside(p: int, starts: list[int], hits: list[_Hit]) -> _Hit | None:
+    """The hit p falls strictly inside, if any."""
+    k = bisect_right(starts, p) - 1
+    return hits[k] if k >= 0 and hits[k].start < p < hits[k].end else None
+
+
+def _edge_after(text: str, p: int, stop: int, limit: int, lo: int, hi: int, starts: list[int],
+                hits: list[_Hit]) -> int | None:
+    """The first position in [p, stop] where a fragment may start or end (see _cuttable), not
+    inside a hit, crossing at most `limit` characters of \\w runs outside hits and at most
+    `limit` + _LONGEST_CLUSTER other characters (a hit is crossed freely)."""
+    budget, others = limit, limit + _LONGEST_CLUSTER
+    while p <= stop:
+        k = bisect_right(starts, p) - 1  # the last hit starting at p or before
+        if k >= 0 and p < hits[k].end and (p > hits[k].start or not _cuttable(text, p, limit, lo, hi)):
+            p = hits[k].end
+        elif _cuttable(text, p, limit, lo, hi):
+            return p
+        elif text[p].isalnum() or text[p] == "_":  # inside a run of \w: the next chance is where it ends
+            reach = min(stop, p + budget, starts[k + 1] if k + 1 < len(starts) else stop)
+            if reach <= p:
+                return None
+            m = _NON_WORD.search(text, p + 1, reach)
+            budget -= (m.start() if m else reach) - p
+            p = m.start() if m else reach
+        elif others:
+            others -= 1
+            p += 1
+        else:
+            return None
+    return None
+
+
+def _edge_before(text: str, p: int, stop: int, limit: int, lo: int, hi: int, starts: list[int],
+                 hits: list[_Hit]) -> int | None:
+    """The last position in [stop, p] where a fragment may start or end (see _cuttable), not
+    inside a hit, crossing at most `limit` characters of \\w runs outside hits and at most
+    `limit` + _LONGEST_CLUSTER other characters."""
+    budget, others = limit, limit + _LONGEST_CLUSTER
+    while p >= stop:
+        k = bisect_left(starts, p) - 1  # the last hit starting before p
+        if k >= 0 and p <= hits[k].end and (p < hits[k].end or not _cuttable(text, p, limit, lo, hi)):
+            p = hits[k].start
+        elif _cuttable(text, p, limit, lo, hi):
+            return p
+        elif text[p - 1].isalnum() or text[p - 1] == "_":  # after a run of \w: back to where it starts
+            reach = max(stop, p - budget, hits[k].end if k >= 0 else stop)
+            if reach >= p:
+                return None
+            run = _WORD_PREFIX.match(text[reach:p][::-1]).end()  # the run read backwards
+            budget -= run
+            p -= run
+        elif others:
+            others -= 1
+            p -= 1
+        else:
+            return None
+    return None
+
+
+def _settle(text: str, p: int, low: int, high: int, widen_down: bool, limit: int, lo: int, hi: int,
+            starts: list[int], hits: list[_Hit]) -> int:
+    """p moved to the nearest position in [low, high] where a fragment may start or end (see
+    _cuttable), not inside a hit, reached without crossing more than `limit` characters of words;
+    ties go to the side that narrows the fragment (down for an end, up for a start). With none so
+    near, p moved off the hits and the grapheme (of at most _LONGEST_CLUSTER characters) it is
+    inside: down for a start (`widen_down`), up for an end."""
+    if _cuttable(text, p, limit, lo, hi) and _inside(p, starts, hits) is None:
+        return p
+    before = _edge_before(text, p, low, limit, lo, hi, starts, hits)
+    after = _edge_after(text, p, high, limit, lo, hi, starts, hits)
+    if before is not None and after is not None:
+        nearer_after = (after - p, not widen_down) < (p - before, widen_down)
+        return after if nearer_after else before
+    if before is not None or after is not None:
+        return before if after is None else after
+    step, others = (-1 if widen_down else 1), _LONGEST_CLUSTER
+    while True:
+        hit = _inside(p, starts, hits)
+        if hit is not None:
+            p = hit.start if widen_down else hit.end
+        elif others and joins_previous(text, p) and low <= p + step <= high:
+            others -= 1
+            p += step
+        else:
+            return p
+
+
+# -- the chosen fragments ----------------------------------------------------------------------
+
+
+def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_start: int, content_end: int,
+            fragment_chars: int, max_fragments: int) -> list[tuple[int, int]]:
+    """The spans of the best fragments of `text[content_start:content_end]` around `hits`, in text
+    order, none overlapping and none cutting a hit; the leading fragment when there is no hit."""
     near = max(10, fragment_chars // 5)
-
     if not hits:
         we = _snap_end(text, min(content_start + fragment_chars, content_end), content_start, content_end, True, near)
-        ws, we = _strip(text, content_start, we)
-        if ws == we:  # the window held only part of one long word: cut it there
+        if _strip(text, content_start, we)[1] == content_start:  # the window held part of one long word
             we = content_start + fragment_chars
-        return fmt.text(_SPACES.sub(" ", text[content_start:we])) + (ELLIPSIS if we < content_end else "")
+        we = _settle(text, we, content_start + 1, content_end, False, fragment_chars, content_start, content_end,
+                     [], [])
+        return [_strip(text, content_start, we)]
 
+    starts = [h.start for h in hits]
     # The chosen fragments, kept sorted and non-overlapping, as two parallel lists of edges.
     chosen_starts: list[int] = []
     chosen_ends: list[int] = []
-    for i, j in _rank_candidates(hits, terms, fragment_chars):
+    for i, j in _rank_candidates(hits, weights, fragment_chars):
         first, last = hits[i].start, hits[j - 1].end
         k = bisect_left(chosen_starts, last)  # chosen fragments before k start before the cluster ends
         if k and chosen_ends[k - 1] > first:
@@ -393,20 +534,216 @@ def highlight(
             we = min(hi, we + (snapped - ws))
         ws = snapped
         we = _snap_end(text, we, last, hi, hi == content_end, near)
-        ws, we = _strip(text, *_uncut(ws, we, lo, hi, starts, hits))
+        ws, we = _uncut(ws, we, lo, hi, starts, hits)
+        # Next to whitespace (as the edges usually are by now) a fragment may start or end (see
+        # _is_edge: "\u0300" is the first combining mark); elsewhere, find where it may.
+        if content_start < ws < content_end and not (
+                text[ws].isspace() or text[ws - 1].isspace() and text[ws] < "\u0300"):
+            ws = _settle(text, ws, lo, first, True, fragment_chars, content_start, content_end, starts, hits)
+        if content_start < we < content_end and not (
+                text[we].isspace() or text[we - 1].isspace() and text[we] < "\u0300"):
+            we = _settle(text, we, last, hi, False, fragment_chars, content_start, content_end, starts, hits)
+        ws, we = _strip(text, ws, we)
         chosen_starts.insert(k, ws)
         chosen_ends.insert(k, we)
         if len(chosen_starts) == max_fragments:
             break
 
-    chosen = list(zip(chosen_starts, chosen_ends))
-    merged = [chosen[0]]
-    for ws, we in chosen[1:]:
+    merged = [(chosen_starts[0], chosen_ends[0])]
+    for ws, we in zip(chosen_starts[1:], chosen_ends[1:]):
         if not text[merged[-1][1]:ws].strip():  # only whitespace between: one fragment
             merged[-1] = (merged[-1][0], we)
         else:
             merged.append((ws, we))
-    body = separator.join(_render(text, ws, we, hits, starts, fmt) for ws, we in merged)
-    head = ELLIPSIS if merged[0][0] > content_start else ""
-    tail = ELLIPSIS if merged[-1][1] < content_end else ""
-    return head + body + tail
+    return merged
+
+
+class Fragment(NamedTuple):
+    """One piece of a snippet: `text[start:end]` of the stored text, with the marked spans in it.
+
+    Offsets are character (code point) offsets into the original text; `marks` are `(start, end)`
+    pairs in text order, each wholly inside the fragment."""
+
+    start: int
+    end: int
+    marks: tuple[tuple[int, int], ...]
+
+
+def _cuts(text: str, fragment: Fragment) -> tuple[str, list[int], bool]:
+    """The fragment as it shows, and where to cut it: `(shown, cuts, collapse)`, with
+    `shown[cuts[0]:cuts[1]]` text, `shown[cuts[1]:cuts[2]]` a mark, and so on, text last (any of
+    them possibly empty). It shows the document text without control characters and escape
+    sequences (tabs and newlines as spaces, see _clean), each whitespace run as one space, which
+    is for the caller to do to each piece when `collapse` is true.
+
+    The text is cleaned whole, before it is cut: a tokenizer reads "\\x1b[31mred" as the word
+    "31mred", and a cut there would leave half a sequence to each piece. A mark that shows
+    nothing is dropped. Most fragments hold no control character and are cut directly (their
+    marks hold no whitespace at either end, so no whitespace run spans a cut)."""
+    start, end = fragment.start, fragment.end
+    raw = text[start:end]
+    if raw.isprintable() and "  " not in raw:  # the usual case, quickly: nothing to clean or collapse
+        return text, [start, *chain.from_iterable(fragment.marks), end], False
+    if not _UNSAFE.search(raw):
+        return text, [start, *chain.from_iterable(fragment.marks), end], bool(_COLLAPSIBLE.search(raw))
+    # Where each offset of the fragment lands: first in the text without the removed sequences
+    # (an offset inside one lands where it was), then in that text with whitespace collapsed
+    # (an offset inside a run lands after its space for a mark's start, before it for its end).
+    removed = [m.span() for m in _CONTROLS.finditer(raw)]
+    removed_starts = [a for a, _ in removed]
+    removed_before = list(accumulate((b - a for a, b in removed), initial=0))
+    kept = "".join(raw[b:a] for (_, b), (a, _) in zip([(0, 0), *removed], [*removed, (len(raw), 0)]))
+    kept = kept.replace("\t", " ").replace("\n", " ")
+    runs = [m.span() for m in _SPACES.finditer(kept)]
+    run_starts = [a for a, _ in runs]
+    shrunk_before = list(accumulate((b - a - 1 for a, b in runs), initial=0))
+    shown = _SPACES.sub(" ", kept)
+
+    def land(offset: int, is_start: bool) -> int:
+        k = bisect_right(removed_starts, offset) - 1
+        if k >= 0:
+            a, b = removed[k]
+            offset = (a if offset < b else offset - (b - a)) - removed_before[k]
+        k = bisect_right(run_starts, offset) - 1
+        if k < 0:
+            return offset
+        a, b = runs[k]
+        if offset >= b:
+            return offset - shrunk_before[k + 1]
+        return a - shrunk_before[k] + (offset > a and is_start)
+
+    cuts = [0]
+    for a, b in fragment.marks:
+        a, b = max(cuts[-1], land(a - start, True)), land(b - start, False)
+        if a < b:
+            cuts += (a, b)
+    cuts.append(len(shown))
+    return shown, cuts, False
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A snippet as data: fragments of `text` in text order, not overlapping, with their marks.
+
+    `ellipsis_before` / `ellipsis_after` say whether text (of the span the snippet was made
+    from) precedes the first fragment / follows the last one. `render()` turns it into text; it
+    has no fragments when that span holds only whitespace.
+    """
+
+    text: str
+    fragments: tuple[Fragment, ...]
+    ellipsis_before: bool = False
+    ellipsis_after: bool = False
+
+    def render(self, formatter: "str | Formatter" = "html", separator: str = " … ") -> str:
+        """The fragments through `formatter`, joined by `separator`, with an ellipsis where text
+        was left out before or after them. Each fragment shows its text without the document's
+        control characters and escape sequences (removed whole, even where a mark starts or ends
+        inside one), each whitespace run as one space."""
+        fmt = get_formatter(formatter)
+        text = self.text
+        rendered = []
+        for fragment in self.fragments:
+            shown, cuts, collapse = _cuts(text, fragment)
+            out = []
+            for i in range(len(cuts) - 1):
+                a, b = cuts[i], cuts[i + 1]
+                if a < b:
+                    piece = _SPACES.sub(" ", shown[a:b]) if collapse else shown[a:b]
+                    out.append(fmt.mark(piece) if i % 2 else fmt.text(piece))
+            rendered.append("".join(out))
+        return ((ELLIPSIS if self.ellipsis_before else "") + separator.join(rendered)
+                + (ELLIPSIS if self.ellipsis_after else ""))
+
+    def to_html(self, tag: str = "mark", css_class: str | None = None, separator: str = " … ") -> str:
+        """The snippet as HTML: document text escaped, marks wrapped in `<tag class="css_class">`."""
+        return self.render(HtmlFormatter(tag, css_class), separator)
+
+    def to_plain(self, start: str = "[", end: str = "]", separator: str = " … ") -> str:
+        """The snippet as plain text, marks between `start` and `end`."""
+        return self.render(PlainFormatter(start, end), separator)
+
+
+# -- the entry points --------------------------------------------------------------------------
+
+
+def make_snippet(
+    text: str,
+    analyzer: Analyzer | None = None,
+    terms: Mapping[str, float] | None = None,
+    phrases: Sequence[Sequence[tuple[int, str]]] = (),
+    *,
+    marks: Iterable[tuple[int, int]] | None = None,
+    fragment_chars: int = 200,
+    max_fragments: int = 3,
+    span: tuple[int, int] | None = None,
+) -> Snippet:
+    """The best fragments of `text`, in text order, with query matches marked (as data).
+
+    What to mark is given one of two ways. Either `analyzer` and `terms` (with `phrases`): `terms`
+    maps analysed query terms to their weights (idf), and a token matches when its term is a key;
+    each phrase is a list of `(relative_position, term)` and is marked as one span from its first
+    word to its last. Or `marks`: `(start, end)` character spans of `text` that matched, already
+    known (from the positions where a query matched, say); the same fragments are chosen around
+    them, each distinct marked text counting as one term of weight 1.
+
+    `span` restricts the snippet to `text[span[0]:span[1]]` (a passage). Fragments are about
+    `fragment_chars` long, at most `max_fragments` of them; one starts and ends neither inside a
+    word (unless the word is longer than `fragment_chars`) nor inside a character with its
+    combining marks, and never inside a mark. When nothing matches, the snippet is the leading
+    fragment, unmarked.
+    """
+    if marks is None and analyzer is None:
+        raise TypeError("make_snippet() needs an analyzer and terms, or marks")
+    if marks is not None and (analyzer is not None or terms or phrases):
+        raise TypeError("make_snippet() takes an analyzer and terms, or marks, not both")
+    if fragment_chars < 1:
+        raise ValueError(f"fragment_chars must be at least 1, got {fragment_chars}")
+    if max_fragments < 1:
+        raise ValueError(f"max_fragments must be at least 1, got {max_fragments}")
+    region_start, region_end = 0, len(text)
+    if span is not None:
+        region_start, region_end = span
+        if not 0 <= region_start <= region_end <= len(text):
+            raise ValueError(f"span {span!r} is not within the text (length {len(text)})")
+    content_start, content_end = _strip(text, region_start, region_end)
+    if content_start == content_end:
+        return Snippet(text, ())
+
+    if marks is not None:
+        hits, terms = _hits_from_marks(text, marks, content_start, content_end)
+    else:
+        terms = terms or {}
+        wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
+        tokens = analyzer.tokens_matching(text[content_start:content_end], wanted)  # all a match needs
+        hits = find_hits(tokens, content_start, terms, phrases)
+    spans = _choose(text, hits, terms, content_start, content_end, fragment_chars, max_fragments)
+    starts = [h.start for h in hits]
+    ends = [h.end for h in hits]
+    fragments = []
+    for ws, we in spans:
+        k, m = bisect_left(starts, ws), bisect_left(starts, we)
+        fragments.append(Fragment(ws, we, tuple(zip(starts[k:m], ends[k:m]))))
+    return Snippet(text, tuple(fragments), spans[0][0] > content_start, spans[-1][1] < content_end)
+
+
+def highlight(
+    text: str,
+    analyzer: Analyzer | None = None,
+    terms: Mapping[str, float] | None = None,
+    phrases: Sequence[Sequence[tuple[int, str]]] = (),
+    *,
+    marks: Iterable[tuple[int, int]] | None = None,
+    formatter: "str | Formatter" = "html",
+    fragment_chars: int = 200,
+    max_fragments: int = 3,
+    separator: str = " … ",
+    span: tuple[int, int] | None = None,
+) -> str:
+    """A snippet of `text` as text: `make_snippet()` (which see for the arguments) rendered by
+    `formatter`, fragments joined by `separator`, with an ellipsis where the snippet starts after,
+    or ends before, the edge of the text (span). Whitespace runs become one space."""
+    fmt = get_formatter(formatter)
+    snippet = make_snippet(text, analyzer, terms, phrases, marks=marks, fragment_chars=fragment_chars,
+                           max_fragments=max_fragments, span=span)
+    return snippet.render(fmt, separator)

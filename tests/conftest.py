@@ -1,8 +1,10 @@
 """Shared pytest fixtures, and helpers test modules import with `from conftest import ids, ranked`
 (pytest puts this directory on sys.path: the tests directory has no __init__.py)."""
+import json
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +146,17 @@ def edit_manifest(ix_path: Path, change) -> Manifest:
     manifest.generation += 1
     write_manifest(ix_path, manifest)
     return manifest
+
+
+def set_manifest_format(ix_path: Path, fmt: str) -> Path:
+    """Give the newest manifest the format name `fmt` (its CRC recomputed), as an index written
+    by a release with that format would have it; return the manifest's path."""
+    path = ix_path / manifest_name(generations(ix_path)[-1])
+    body = json.loads(json.loads(path.read_bytes())["manifest"])
+    body["format"] = fmt
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    path.write_text(json.dumps({"crc32": zlib.crc32(text.encode()), "manifest": text}), encoding="utf-8")
+    return path
 
 
 def rewrite(ix, segment: int, fname: str, array: np.ndarray) -> Path:

@@ -21,7 +21,6 @@ from itertools import compress
 from pathlib import Path
 from typing import Iterator
 
-import marisa_trie
 import numpy as np
 
 from ..storage.arrays import chunks, gather_ranges, release_free_memory, release_pages
@@ -106,10 +105,8 @@ class _Source:
 
     def live_terms(self) -> tuple[list[str], np.ndarray]:
         """The terms with at least one surviving posting, and their old term ids."""
-        items = self.f.trie.items()
-        old_ids = np.fromiter((old for _, old in items), dtype=np.int64, count=len(items))
-        live = self.df[old_ids] > 0
-        return list(compress((key for key, _ in items), live.tolist())), old_ids[live]
+        live = self.df > 0
+        return list(compress(self.f.dictionary.terms(), live.tolist())), np.flatnonzero(live)
 
     def chunks(self) -> Iterator[tuple[int, int]]:
         return chunks(self.pptr if self.has_pos else self.ptr, CHUNK)
@@ -161,9 +158,10 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     vocab: set[str] = set()
     for keys, _ in live_terms:
         vocab.update(keys)
-    trie = marisa_trie.Trie(vocab)
+    terms = sorted(vocab)  # the merged term ids are ranks in code-point order
     del vocab
-    n_terms = len(trie)
+    n_terms = len(terms)
+    merged_id = dict(zip(terms, range(n_terms)))
 
     # Per input segment: the merged id of each of its term ids (-1 for a dropped term), and which
     # of its terms are kept.
@@ -171,10 +169,10 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     kept_terms: list[np.ndarray] = []
     for src, (keys, old_ids) in zip(sources, live_terms):
         remap = np.full(len(src.df), -1, dtype=np.int64)
-        remap[old_ids] = [trie[key] for key in keys]
+        remap[old_ids] = np.fromiter(map(merged_id.__getitem__, keys), dtype=np.int64, count=len(keys))
         remaps.append(remap)
         kept_terms.append(remap >= 0)
-    del live_terms
+    del live_terms, merged_id
 
     # Where each merged term's postings and positions start.
     df = np.zeros(n_terms, dtype=np.int64)
@@ -240,7 +238,7 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     if all(f.pairs is not None for f in fields):  # a segment without them cannot lend its pairs
         pairs = merge_pairs([(f.pairs, remap, src.keep_unit, src.new_unit)
                              for f, remap, src in zip(fields, remaps, sources)], CHUNK)
-    return FieldArrays(trie, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span,
+    return FieldArrays(terms, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span,
                        pairs=pairs)
 
 

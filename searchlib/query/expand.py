@@ -2,13 +2,14 @@
 
 A prefix, wildcard or fuzzy query is expanded once per search over every segment's dictionary of
 its field; the union of the terms found is then scored like an OR of ordinary terms, each with its
-index-wide document frequency. All the scanning happens in C: `trie.items(prefix)` walks the
-marisa trie for a prefix; a wildcard is one regular expression run over the newline-separated term
-list (narrowed to the trie's prefix terms when the pattern starts with a literal, so only a leading
-wildcard ever reads the whole dictionary), built so that it runs in time linear in the length of
-each term (see wildcard_regex); fuzzy candidates share the query's first
-`prefix_length` characters and are measured with rapidfuzz's optimal string alignment distance (a
-swap of two adjacent characters is one edit). No Python code runs per dictionary term.
+index-wide document frequency. A term's id is its rank in the segment's dictionary
+(storage/termdict.py), so the terms with a prefix are one range of ids, found by two binary
+searches. The scanning happens in C: a wildcard is one regular expression run over the
+newline-separated terms (only those with the pattern's literal prefix, so only a leading wildcard
+ever reads the whole dictionary), built so that it runs in time linear in the length of each term
+(see wildcard_regex); fuzzy candidates share the query's first `prefix_length` characters and are
+measured with rapidfuzz's optimal string alignment distance (a swap of two adjacent characters is
+one edit). No Python code runs per dictionary term.
 
 Caps keep a runaway query cheap: at most `max_expansions` terms are kept (1024 for prefix and
 wildcard, the most frequent first; 50 for fuzzy, the closest first, then the most frequent). The
@@ -66,7 +67,7 @@ class Expansion:
 
 def wildcard_regex(pattern: str) -> "re.Pattern[str]":
     """A regex matching whole lines of a newline-separated term list that fit `pattern`
-    (`?` one character, `*` any run, everything else literal); run it with wildcard_matches.
+    (`?` one character, `*` any run, everything else literal), for TermDictionary.matching.
 
     The plain translation (`*` to `.*`) backtracks: `^.*a.*a.*a.*a.*a.*b$` tries every way of
     placing the a's, so one 200-letter term held a search for minutes. Instead the pattern is cut
@@ -86,14 +87,6 @@ def wildcard_regex(pattern: str) -> "re.Pattern[str]":
     return re.compile(f"^{pieces[0]}{found}.*{tail}$", re.MULTILINE)
 
 
-def wildcard_matches(regex: "re.Pattern[str]", text: str) -> list[str]:
-    """The lines of `text` (terms, one per line) that a wildcard_regex matches, in order; the
-    scan runs in C, so no Python code runs per term."""
-    if not regex.groups:
-        return regex.findall(text)
-    return list(map(re.Match.group, regex.finditer(text)))
-
-
 def literal_prefix(pattern: str) -> str:
     """The characters of a wildcard pattern before its first `?` or `*`."""
     return re.split(r"[?*]", pattern, maxsplit=1)[0]
@@ -102,34 +95,26 @@ def literal_prefix(pattern: str) -> str:
 def term_range_ids(fr: FieldReader, low: str | None, high: str | None, include_low: bool = True,
                    include_high: bool = True) -> np.ndarray:
     """Ids of the field's terms between `low` and `high` in code-point order (None: open end),
-    found by two binary searches over the sorted term list: no term is decoded in between."""
-    start, end = fr.rank_range(low, high, include_low, include_high)
-    return np.asarray(fr.lex_ids[start:end], dtype=np.int64)
-
-
-def _ids(fr: FieldReader, terms: list[str]) -> np.ndarray:
-    return np.fromiter(map(fr.trie.__getitem__, terms), dtype=np.int64, count=len(terms))
+    found by two binary searches over the dictionary: no term is decoded in between."""
+    start, end = fr.dictionary.range(low, high, include_low, include_high)
+    return np.arange(start, end, dtype=np.int64)
 
 
 def _prefix_terms(fr: FieldReader, prefix: str) -> tuple[list[str], np.ndarray]:
-    items = fr.trie.items(prefix)
-    if not items:
-        return [], np.zeros(0, dtype=np.int64)
-    terms, ids = zip(*items)
-    return list(terms), np.array(ids, dtype=np.int64)
+    lo, hi = fr.dictionary.prefix_range(prefix)
+    return fr.dictionary.terms(lo, hi), np.arange(lo, hi, dtype=np.int64)
 
 
 def _wildcard_terms(fr: FieldReader, pattern: str) -> tuple[list[str], np.ndarray]:
-    regex = wildcard_regex(pattern)
-    prefix = literal_prefix(pattern)
-    # With a leading wildcard, one regex pass over the whole sorted term list.
-    terms = wildcard_matches(regex, "\n".join(fr.trie.keys(prefix)) if prefix else fr.lex_text())
-    return terms, _ids(fr, terms)
+    # With a leading wildcard, one regex pass over the whole dictionary.
+    lo, hi = fr.dictionary.prefix_range(literal_prefix(pattern))
+    return fr.dictionary.matching(wildcard_regex(pattern), lo, hi)
 
 
 def _fuzzy_terms(fr: FieldReader, text: str, max_dist: int, prefix_length: int
                  ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    candidates = fr.trie.keys(text[:prefix_length])
+    lo, hi = fr.dictionary.prefix_range(text[:prefix_length])
+    candidates = fr.dictionary.terms(lo, hi)
     lengths = np.fromiter(map(len, candidates), dtype=np.int64, count=len(candidates))
     near = np.flatnonzero(np.abs(lengths - len(text)) <= max_dist)  # more edits than that otherwise
     if not len(near):
@@ -139,8 +124,7 @@ def _fuzzy_terms(fr: FieldReader, text: str, max_dist: int, prefix_length: int
     dist = process.cdist([text], candidates, scorer=OSA.distance, score_cutoff=max_dist,
                          dtype=np.int32, workers=1)[0]
     keep = np.flatnonzero(dist <= max_dist)
-    terms = [candidates[i] for i in keep]
-    return terms, _ids(fr, terms), dist[keep].astype(np.int64)
+    return [candidates[i] for i in keep], lo + near[keep], dist[keep].astype(np.int64)
 
 
 class Expander:

@@ -18,7 +18,7 @@
     *:*                          every document
     \\+word  a\\*  "a \\" quote"   a backslash makes the next character literal
 
-Grammar (tokens come from `_Lexer`; whitespace separates tokens and is otherwise ignored):
+Grammar (tokens come from `Lexer`; whitespace separates tokens and is otherwise ignored):
 
     query     := or_expr?
     or_expr   := sequence ("OR" sequence)*
@@ -81,7 +81,7 @@ class Tok:
     value: object = None
 
 
-class _Lexer:
+class Lexer:
     """Splits query text into tokens in one left-to-right pass; `steps` counts characters read."""
 
     def __init__(self, text: str):
@@ -327,7 +327,7 @@ class _Lexer:
         return j
 
 
-class _Parser:
+class TokenParser:
     """Recursive descent over the tokens of one query; `steps` counts tokens peeked and taken."""
 
     def __init__(self, text: str, toks: list[Tok], fields: Container[str] | None, default_and: bool):
@@ -518,12 +518,12 @@ class _Parser:
 
 _LENIENT_WORD = re.compile(r"\w+(?:['’.,\-]\w+)*")
 # Text of only letters and digits separated by spaces: no syntax, so the words are the query.
-_PLAIN = re.compile(r"\s*[^\W_]+(?:\s+[^\W_]+)*\s*\Z")
+PLAIN_WORDS = re.compile(r"\s*[^\W_]+(?:\s+[^\W_]+)*\s*\Z")
 # One range of plain values on a plain field name: `year:[2010 TO 2020]`, `name:{a TO m]`.
-_PLAIN_RANGE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*):([\[{])\s*([A-Za-z0-9][A-Za-z0-9.\-]*)\s+TO\s+"
+PLAIN_RANGE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*):([\[{])\s*([A-Za-z0-9][A-Za-z0-9.\-]*)\s+TO\s+"
                           r"([A-Za-z0-9][A-Za-z0-9.\-]*)\s*([\]}])\s*\Z")
 # One quoted phrase of such words, maybe with a slop: `"a b"` or `"a b"~3`.
-_PLAIN_PHRASE = re.compile(r'\s*"\s*([^\W_]+(?:\s+[^\W_]+)*)\s*"(?:~([0-9]{1,%d}))?\s*\Z' % _MAX_SLOP_DIGITS)
+PLAIN_PHRASE = re.compile(r'\s*"\s*([^\W_]+(?:\s+[^\W_]+)*)\s*"(?:~([0-9]{1,%d}))?\s*\Z' % _MAX_SLOP_DIGITS)
 
 
 def _words_query(words: list[str], all_required: bool) -> Query:
@@ -541,7 +541,7 @@ def plain_words(text: str) -> tuple[list[str], str | None] | None:
     """The words of text made only of plain words, and how the grammar combines them: None (the
     default operator) for bare words, "AND" or "OR" for a uniform chain `w AND w ...` / `w OR w
     ...` (operands that are not operators). None for any other text, which needs the grammar."""
-    if not _PLAIN.match(text):
+    if not PLAIN_WORDS.match(text):
         return None
     words = text.split()
     if KEYWORDS.isdisjoint(words):
@@ -556,7 +556,7 @@ def plain_words(text: str) -> tuple[list[str], str | None] | None:
 def plain_phrase(text: str) -> tuple[list[str], int] | None:
     """The words and slop of text that is one quoted phrase of plain words (`"a b"`, `"a b"~3`),
     what the grammar reads as that Phrase; None for any other text."""
-    m = _PLAIN_PHRASE.match(text)
+    m = PLAIN_PHRASE.match(text)
     return (m.group(1).split(), int(m.group(2) or 0)) if m else None
 
 
@@ -588,14 +588,14 @@ class QueryParser:
         if phrase is not None:  # a lone phrase: the Phrase the grammar builds
             self.steps = len(text) + 1
             return Phrase(None, phrase[0], 1.0, phrase[1])
-        rng = _PLAIN_RANGE.match(text)
+        rng = PLAIN_RANGE.match(text)
         if rng and (self.fields is None or rng.group(1) in self.fields) and "TO" not in (rng.group(3), rng.group(4)):
             self.steps = len(text) + 1  # a lone range: the Range the grammar builds
             return Range(rng.group(1), rng.group(3), rng.group(4), rng.group(2) == "[", rng.group(5) == "]")
-        lexer, parser = _Lexer(text), None
+        lexer, parser = Lexer(text), None
         try:
             toks = lexer.run()
-            parser = _Parser(text, toks, self.fields, self.default_operator == "AND")
+            parser = TokenParser(text, toks, self.fields, self.default_operator == "AND")
             return parser.parse()
         except QuerySyntaxError:
             if not self.lenient:

@@ -2,16 +2,16 @@
 
 A collector is fed one whole batch per segment (`SegmentMatches`: numpy arrays, never a call per
 document), then `result()` merges what it kept over the segments (tantivy's `merge_fruits`).
-`search()`'s keyword options choose them (Whoosh's `Searcher.collector()`): `Count` (the total),
-`TopScores` (best k by score, documents or flat passages), `SortedBy` (a field's order),
+`search()`'s keyword options choose them (Whoosh's `Searcher.collector()`): `Count` (the total,
+which the others count too), `TopScores` (best k by score, documents or flat passages), `SortedBy` (a field's order),
 `Filtered` (drops what a filter does not match, before the collectors it feeds).
 
 Rows are (score, segment, document, passage field id, passage unit); field -1 is the whole
 document. By score, ties go to index order (segment, document, unit), so pages never overlap.
 
 `min_competitive_score` is the score a document must beat to enter a top-k collector (Lucene's
-`setMinCompetitiveScore`): the search hands it to each segment's scorer, the seam on which
-pruning (skipping blocks that cannot beat it) is built.
+`setMinCompetitiveScore`): the search hands the collector to each segment's scorer, which may ask
+for it; the seam on which pruning (skipping blocks that cannot beat it) is built.
 """
 from __future__ import annotations
 
@@ -110,10 +110,10 @@ class Collector:
 
 
 class Count(Collector):
-    """How many documents matched."""
+    """How many documents matched. The top-k collectors count too (as Lucene's count total hits),
+    so a search feeds one collector, not two."""
 
-    def __init__(self):
-        self.total = 0
+    total = 0
 
     def collect(self, batch: SegmentMatches) -> None:
         self.total += len(batch.docs)
@@ -122,7 +122,7 @@ class Count(Collector):
         return self.total
 
 
-class TopScores(Collector):
+class TopScores(Count):
     """The best `k` by score: documents (ranked by their best passage) or, with `group=False`,
     passages (and documents that matched outside split fields)."""
 
@@ -143,6 +143,7 @@ class TopScores(Collector):
         return float(np.partition(pool, len(pool) - self.k)[len(pool) - self.k])
 
     def collect(self, batch: SegmentMatches) -> None:
+        self.total += len(batch.docs)
         if not len(batch.docs) or not self.k:
             return
         if batch.matches is None:
@@ -179,7 +180,7 @@ def _ranked(table: np.ndarray) -> Ranked:
     return Ranked(table[:, 1].astype(np.int64), table[:, 2].astype(np.int64), table.tolist())
 
 
-class SortedBy(Collector):
+class SortedBy(Count):
     """The first `k` in the order of a NUMERIC or DATETIME field or the unique ID (`reverse`:
     largest first); documents without a value come last, ties go by score, then index order.
     `id_ranks(seg)` gives, per document of a segment, its key's rank among the segment's keys;
@@ -193,6 +194,7 @@ class SortedBy(Collector):
         self.keys: list[tuple[np.ndarray, np.ndarray]] = []
 
     def collect(self, batch: SegmentMatches) -> None:
+        self.total += len(batch.docs)
         if not len(batch.docs) or not self.k:
             return
         table = np.concatenate(segment_rows(batch, ALL, self.group, self.field_ids))

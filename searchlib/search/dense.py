@@ -88,9 +88,9 @@ class DenseScorer(LeafScorer):
                 return self.term_range_docs(w.leaf)
         return self.evaluate(w).docs
 
-    def matches(self, w: Weighted, min_score: float = -np.inf) -> SegmentMatches:
+    def matches(self, w: Weighted, collector=None) -> SegmentMatches:
         """The live documents `w` matches, with the dense result their passages are ranked from.
-        (`min_score`, the score a document must beat to be collected, is the pruning seam; the
+        (`collector`, whose `min_competitive_score` a pruning scorer would ask, is the seam; the
         dense combiner scores every document.)"""
         m = self.evaluate(w)
         live = self.reader.live

@@ -150,7 +150,7 @@ class LeafScorer:
         if fr is None:
             return docs
         tids = term_range_ids(fr, leaf.low, leaf.high, leaf.include_low, leaf.include_high)
-        if len(tids) == len(fr.trie):
+        if len(tids) == len(fr.dictionary):
             units = np.asarray(fr.unit)  # the whole dictionary: every posting
         else:
             units = np.asarray(fr.unit)[posting_slots(fr, tids)[0]]

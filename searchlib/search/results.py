@@ -147,16 +147,13 @@ def unique_keys(searcher, segs: np.ndarray | None, docs: np.ndarray) -> list:
     readers = searcher.readers
     if len(readers) == 1:  # one segment (the common case): one gather, no grouping
         fr = readers[0].fields[key_field]
-        restore = fr.trie.restore_key
-        return [restore(tid) if tid >= 0 else None for tid in fr.unit_terms()[docs].tolist()]
+        return fr.dictionary.terms_of(fr.unit_terms()[docs].tolist())
     keys: list = [None] * len(docs)
     for seg in distinct(segs).tolist():
         at = (segs == seg).nonzero()[0]
         fr = readers[seg].fields[key_field]
-        restore = fr.trie.restore_key
-        for i, tid in zip(at.tolist(), fr.unit_terms()[docs[at]].tolist()):
-            if tid >= 0:
-                keys[i] = restore(tid)
+        for i, key in zip(at.tolist(), fr.dictionary.terms_of(fr.unit_terms()[docs[at]].tolist())):
+            keys[i] = key
     return keys
 
 

@@ -22,8 +22,8 @@ from ..errors import IndexFileMissingError, InvalidArgumentError, SchemaError, S
 from ..highlight import Formatter
 from ..query.ast import Query
 from ..query.budget import check_clauses, check_length
-from ..query.compile import Compiler, ExpandLeaf, Node, leaves
-from ..query.expand import ExpansionLimitWarning
+from ..query.compile import BoolNode, Compiler, ExpandLeaf, Node, leaves
+from ..query.expand import Expansion, ExpansionLimitWarning
 from ..query.filters import filter_query
 from ..query.parser import parse_query, plain_phrase, plain_words
 from ..schema import DATETIME, NUMERIC, Schema
@@ -31,7 +31,7 @@ from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
-from .collectors import Count, Filtered, SortedBy, TopScores
+from .collectors import Filtered, SortedBy, TopScores
 from .postings import term_postings
 from .results import Results, hits
 from .stats import Stats
@@ -53,7 +53,6 @@ class Searcher:
         self.field_names = list(self.schema)
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
-        self._id_rank_cache: dict[int, np.ndarray] = {}
         self._default_params = BM25(self.settings.k1, self.settings.b)
 
     @classmethod
@@ -144,20 +143,28 @@ class Searcher:
         Lucene; an unfielded word over several TEXT fields is scored BM25F (see search/leaves.py).
         """
         started = time.perf_counter()
-        self._check_open()
-        _whole("limit", limit, 0)
-        _whole("offset", offset, 0)
+        if self._closed:
+            self._check_open()
+        if type(limit) is not int or limit < 0 or type(offset) is not int or offset < 0:
+            _whole("limit", limit, 0)
+            _whole("offset", offset, 0)
         q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
-        if node is None or restrict is False:
-            return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(node, restrict))
+        if node is None or restrict is False:  # nothing can match: the expansions are still reported
+            expanded = [self.stats.expand(leaf) for part in (node, restrict) if part
+                        for leaf, _ in leaves(part) if isinstance(leaf, ExpandLeaf)]
+            return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
         params = self._params(k1, b)
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
-        count, top = Count(), self._top_collector(offset + limit, group, sort_by, reverse)      # collectors
-        collector = Filtered(restrict and Weight(restrict, self.stats, params, self.scorers).root, [count, top])
+        top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
+            else self._sorted_by(sort_by, reverse, offset + limit, group)                       # collectors
+        collector = top
+        if restrict is not None:
+            restrict = Weight(restrict, self.stats, params, self.scorers)
+            collector = Filtered(restrict.root, [top])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
-            batch = weight.scorer(seg).matches(weight.root, top.min_competitive_score)
+            batch = weight.scorer(seg).matches(weight.root, top)  # the scorer may ask top for its threshold
             matches[seg] = batch.matches
             collector.collect(batch)
         ranked = top.result(offset)                                                             # merge segments
@@ -165,7 +172,8 @@ class Searcher:
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
-        return Results(q, found, count.total, (time.perf_counter() - started) * 1000, self._warn(node, restrict))
+        expanded = weight.expansions + restrict.expansions if restrict is not None else weight.expansions
+        return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.
@@ -245,7 +253,8 @@ class Searcher:
         words and lone plain phrases, the usual text, compile without building query objects."""
         compiler = self._compiler(fields, operator, lenient, max_expansions)
         if isinstance(query, str):
-            check_length(query, self.settings)
+            if len(query) > self.settings.max_query_chars:
+                check_length(query, self.settings)
             words = plain_words(query)
             phrase = plain_phrase(query) if words is None else None
             if words is not None or phrase is not None:
@@ -253,11 +262,13 @@ class Searcher:
                     node = compiler.compile_words(words[0], (words[1] or operator or self.settings.operator) == "AND")
                 else:
                     node = compiler.compile_phrase(*phrase)
-                check_clauses(node, self.settings)
+                if type(node) is BoolNode:
+                    check_clauses(node, self.settings)
                 return (lambda: self.parse(query, lenient=lenient, operator=operator)), node
         q = self.parse(query, lenient=lenient, operator=operator)
         node = compiler.compile(q)
-        check_clauses(node, self.settings)
+        if type(node) is BoolNode:
+            check_clauses(node, self.settings)
         return q, node
 
     def _params(self, k1: float | None, b: float | None) -> BM25:
@@ -278,27 +289,19 @@ class Searcher:
         check_clauses(node, self.settings)
         return False if node is None else node
 
-    def _warn(self, *nodes) -> list[str]:
+    def _warn(self, expansions: "list[Expansion]") -> list[str]:
         """Warn (ExpansionLimitWarning) about every expansion of the query that hit its cap."""
         notes = []
-        for node in nodes:
-            if node is None or node is False:
-                continue
-            for leaf, _ in leaves(node):
-                if not isinstance(leaf, ExpandLeaf):
-                    continue
-                exp = self.stats.expand(leaf)
-                if exp.truncated and exp.message() not in notes:
-                    notes.append(exp.message())
+        for exp in expansions:
+            if exp.truncated and exp.message() not in notes:
+                notes.append(exp.message())
         for note in notes:
             _warnings.warn(note, ExpansionLimitWarning, stacklevel=3)
         return notes
 
     # -- collectors ---------------------------------------------------------------------------
-    def _top_collector(self, k: int, group: bool, sort_by: str | None, reverse: bool) -> "TopScores | SortedBy":
-        """Top k by score, or by a field's order."""
-        if sort_by is None:
-            return TopScores(k, group, self._field_ids, len(self.readers) == 1)
+    def _sorted_by(self, sort_by: str, reverse: bool, k: int, group: bool) -> SortedBy:
+        """The first k in a field's order (a NUMERIC or DATETIME field, or the unique ID)."""
         ft = self.schema[sort_by]
         is_id = sort_by == self.schema.unique_field
         if not (isinstance(ft, (NUMERIC, DATETIME)) or is_id):
@@ -309,17 +312,8 @@ class Searcher:
 
     def _id_ranks(self, seg: int) -> np.ndarray:
         """For each document of a segment, the rank of its unique key among the segment's keys
-        in code-point order (-1: none); computed once per segment."""
-        cached = self._id_rank_cache.get(seg)
-        if cached is None:
-            fr = self.readers[seg].fields[self.schema.unique_field]
-            n_terms = len(fr.trie)
-            term_of_doc = fr.unit_terms()
-            rank_of_term = np.empty(n_terms, dtype=np.int64)
-            rank_of_term[np.asarray(fr.lex_ids)] = np.arange(n_terms)
-            cached = np.where(term_of_doc >= 0, rank_of_term[np.maximum(term_of_doc, 0)], -1)
-            self._id_rank_cache[seg] = cached
-        return cached
+        in code-point order (-1: none): its term id, which is that rank (built once per segment)."""
+        return self.readers[seg].fields[self.schema.unique_field].unit_terms()
 
 
 def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", lenient: bool = False,

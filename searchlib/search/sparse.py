@@ -85,10 +85,11 @@ class SparseScorer(LeafScorer):
             return self._fields(w)
         raise TypeError(f"cannot evaluate {w!r}")
 
-    def matches(self, w: Weighted, min_score: float = -np.inf) -> SegmentMatches:
-        """The live documents `w` matches and their scores. `min_score` is the score a document
-        must beat to be collected (the collector's threshold): the seam for skipping documents
-        that cannot enter the top k; every document is scored for now."""
+    def matches(self, w: Weighted, collector=None) -> SegmentMatches:
+        """The live documents `w` matches and their scores. `collector` is the collector the
+        batch feeds: a scorer that can skip documents asks it for `min_competitive_score`, the
+        score a document must beat to enter its top k (the seam pruning is built on; every
+        document is scored for now)."""
         docs, scores = self.evaluate(w)
         live = self.reader.live
         if len(docs) and live is not None:

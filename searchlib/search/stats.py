@@ -36,6 +36,7 @@ class Stats:
                 self.units[name] = self.units.get(name, 0) + fr.info.get("nonempty", r.doc_count)
                 self.tokens[name] = self.tokens.get(name, 0) + fr.info.get("tokens", 0)
         self._df: dict[tuple[str, str], int] = {}
+        self._idf: dict[tuple[str, str], float] = {}
         self._fields_df: dict[tuple, int] = {}
         self.expander = Expander(readers)
 
@@ -54,7 +55,11 @@ class Stats:
         return max(self.units.get(fname, 0), 1)
 
     def idf(self, fname: str, term: str) -> float:
-        return float(idf(self.field_units(fname), self.doc_freq(fname, term)))
+        key = (fname, term)
+        value = self._idf.get(key)
+        if value is None:
+            value = self._idf[key] = float(idf(self.field_units(fname), self.doc_freq(fname, term)))
+        return value
 
     def fields_doc_freq(self, terms: Mapping[str, str]) -> int:
         """Documents holding the word in any of the fields (each field's own term), index-wide."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..query.compile import ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
+from ..query.expand import Expansion
 from ..schema import Schema
 from ..scoring import BM25, Explanation
 from .dense import DenseScorer, passage_totals
@@ -35,10 +36,11 @@ class Scorers:
         self.stats, self.limit, self.sparse = stats, limit, sparse
         self._split = [any(fr.split for fr in r.fields.values()) for r in stats.readers]
         self._cache: dict[tuple, tuple[DenseScorer, SparseScorer | None]] = {}
+        self._lists: dict = {}
 
     def get(self, seg: int, bm25: BM25 | None, dense: bool = False) -> "DenseScorer | SparseScorer":
         """The segment's scorer: sparse unless the segment has passages or `dense` is asked for."""
-        key = (seg, bm25)
+        key = (seg, bm25.k1, bm25.b) if bm25 is not None else (seg,)
         pair = self._cache.get(key)
         if pair is None:
             reader = self.stats.readers[seg]
@@ -49,18 +51,32 @@ class Scorers:
                 self._cache[key] = pair
         return pair[0] if dense or pair[1] is None else pair[1]
 
+    def for_params(self, bm25: BM25 | None) -> list:
+        """Every segment's scorer for these BM25 parameters, in segment order."""
+        key = (bm25.k1, bm25.b) if bm25 is not None else None
+        found = self._lists.get(key)
+        if found is None:
+            found = [self.get(seg, bm25) for seg in range(len(self._split))]
+            if len(self._lists) < self.limit:
+                self._lists[key] = found
+        return found
+
 
 class Weight:
     """A compiled query weighed with `stats` for BM25 parameters `bm25` (None: matching only,
     every term worth its idf). Holds no segment state: `scorer(seg)` gives each segment's."""
 
+    __slots__ = ("node", "stats", "bm25", "scorers", "root", "expansions", "_segment_scorers")
+
     def __init__(self, node: Node, stats: Stats, bm25: BM25 | None, scorers: Scorers | None = None):
         self.node, self.stats, self.bm25 = node, stats, bm25
         self.scorers = Scorers(stats) if scorers is None else scorers
-        self.root = weigh(node, stats)
+        self.expansions: list[Expansion] = []  # what its prefix, wildcard and fuzzy clauses expanded to
+        self.root = weigh(node, stats, self.expansions)
+        self._segment_scorers = self.scorers.for_params(bm25)  # one dict lookup once the first search made them
 
     def scorer(self, seg: int) -> "DenseScorer | SparseScorer":
-        return self.scorers.get(seg, self.bm25)
+        return self._segment_scorers[seg]
 
     def terms(self) -> dict[str, tuple[dict[str, float], list]]:
         """Per field: {term: idf} and exact phrases [(relative position, term), ...] of the

@@ -1,6 +1,6 @@
 """A compiled query with its statistics fixed: every leaf's idf times boost, every expansion resolved.
 
-`weigh(node, stats)` walks the compiled tree (query/compile.py) once per search and reads from
+`weigh(node, stats, expansions)` walks the compiled tree (query/compile.py) once per search and reads from
 `stats` everything scoring needs that depends on more than one segment: idfs (one per word, the sum
 over a phrase's words, BM25F's over several fields), document frequencies choosing a sloppy
 phrase's anchor, the terms a prefix, wildcard or fuzzy clause expands to. The segment scorers
@@ -83,21 +83,24 @@ class WeightedBool:
 Weighted = WeightedTerm | WeightedPhrase | WeightedFields | WeightedExpansion | ConstantScore | WeightedBool
 
 
-def weigh(node: Node, stats: Stats) -> Weighted:
-    """The weighted form of a compiled node for these statistics."""
+def weigh(node: Node, stats: Stats, expansions: list[Expansion]) -> Weighted:
+    """The weighted form of a compiled node for these statistics; the expansions of its prefix,
+    wildcard and fuzzy clauses are appended to `expansions`, in query order."""
     kind = type(node)
     if kind is TermLeaf:
         return WeightedTerm(node, stats.idf(node.field, node.term) * node.boost)
     if kind is BoolNode:
+        must = [weigh(c, stats, expansions) for c in node.must]
         words: dict[str, list[WeightedTerm]] = {}
         others = []
         for child in node.should:
             if type(child) is TermLeaf:
-                words.setdefault(child.field, []).append(weigh(child, stats))
+                term = WeightedTerm(child, stats.idf(child.field, child.term) * child.boost)
+                words.setdefault(child.field, []).append(term)
             else:
-                others.append(weigh(child, stats))
-        return WeightedBool([weigh(c, stats) for c in node.must], list(words.items()), others,
-                            [weigh(c, stats) for c in node.must_not], node.boost)
+                others.append(weigh(child, stats, expansions))
+        return WeightedBool(must, list(words.items()), others, [weigh(c, stats, expansions) for c in node.must_not],
+                            node.boost)
     if kind is PhraseLeaf:
         weight = sum(stats.idf(node.field, t) for _, t in node.terms) * node.boost
         dfs = [stats.doc_freq(node.field, t) for _, t in node.terms] if node.slop else []
@@ -106,6 +109,7 @@ def weigh(node: Node, stats: Stats) -> Weighted:
         return WeightedFields(node, np.float32(stats.fields_idf(node.terms) * node.boost))
     if kind is ExpandLeaf:
         expansion, idfs = stats.expansion_idf(node)
+        expansions.append(expansion)
         return WeightedExpansion(node, expansion, idfs * node.boost)
     if kind is TermRangeLeaf or kind is ColumnLeaf or kind is AllLeaf:
         return ConstantScore(node)

@@ -5,14 +5,14 @@ older ones kept for readers) and compares its size and CRC-32 with the manifest,
 (files.verify with `fresh`: the per-process memory that lets searchers skip re-verification is
 not trusted, only updated). It then checks that the files of each segment agree with each other
 and with the manifest: posting arrays against their pointers, unit numbers against the unit
-count, position counts against term frequencies, the sorted term list against the term
-dictionary, stored blocks against their offsets, deletion bitsets against the document count,
-and meta.json counts against the manifest. Every problem is collected (checking goes on after
-the first), each naming the file concerned.
+count, position counts against term frequencies, the term dictionary's terms, offsets and keys
+against each other, stored blocks against their offsets, deletion bitsets against the document
+count, and meta.json counts against the manifest. Every problem is collected (checking goes on
+after the first), each naming the file concerned.
 
 As Lucene's CheckIndex runs over the codec's readers, the files are decoded by the code searching
-uses (arrays, meta.json, the term dictionary, the sorted term list, stored blocks) and judged by
-the validators opening a segment shares: both read the bytes the same way, and a finding of a
+uses (arrays, meta.json, the term dictionary, stored blocks) and judged by the validators
+opening a segment shares: both read the bytes the same way, and a finding of a
 shared validator reads the same in a check report and in the searcher's IndexCorruptError.
 
 Nothing is ever read outside the index directory: names in a manifest are validated before use
@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import marisa_trie
 import numpy as np
 
 from ..errors import IndexCorruptError, IndexNotFoundError
@@ -37,8 +36,9 @@ from . import validate
 from .components import SEGMENTS_DIR, Component, segment_number
 from .files import EXHAUSTED, LINK_REFUSED, missing, read_array, verify
 from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
-from .segment import META, TermList, column_problem, deletes_problem, load_meta, meta_problem, open_trie
+from .segment import META, column_problem, deletes_problem, load_meta, meta_problem
 from .stored import BLOCK_DOCS, DATA, POINTERS, StoredReader, offsets_problem
+from .termdict import TermDictionary
 
 
 @dataclass
@@ -242,7 +242,7 @@ def _check_segment(root: Path, entry: SegmentEntry, report: CheckReport, verifie
 
 class _SegmentStructure:
     """Cross-checks the verified files of one segment, decoded by the code that searching uses
-    (files.read_array, segment.load_meta, segment.open_trie, segment.TermList, StoredReader) and
+    (files.read_array, segment.load_meta, termdict.TermDictionary, StoredReader) and
     judged by the validators opening shares (meta_problem, column_problem, deletes_problem,
     pairs.problems), then scanned further. Files that failed verification are skipped (their
     damage is already reported) and every check is guarded, so a malformed file is a problem in
@@ -360,7 +360,7 @@ class _SegmentStructure:
 
 class _FieldStructure:
     """The checks of one indexed field of a segment: term dictionary, postings, positions, unit
-    lengths, passages, pair postings and the sorted term list, against each other and meta.json."""
+    lengths, passages and pair postings, against each other and meta.json."""
 
     def __init__(self, segment: _SegmentStructure, name: str, info: dict, doc_count: int):
         self.segment = segment
@@ -389,8 +389,8 @@ class _FieldStructure:
 
     def check(self) -> None:
         info = self.info
-        trie = self.trie()
-        n_terms = len(trie) if trie is not None else int(info.get("terms", -1))
+        n_terms = int(info.get("terms", -1))
+        self.guarded(Component.LEX, self.dictionary)
         ptr = self.array(Component.PTR)
         if ptr.ndim != 1 or len(ptr) != n_terms + 1:
             self.problem(Component.PTR, f"has {len(ptr)} entries for {n_terms} terms (expected terms + 1)")
@@ -410,20 +410,20 @@ class _FieldStructure:
             self.guarded(Component.UDOC, self.passages)
         if "pairs" in info:
             self.guarded(Component.PAIRKEY, lambda: self.pairs(n_terms))
-        self.guarded(Component.LEX, lambda: self.lexicon(trie, n_terms))
 
-    def trie(self) -> marisa_trie.Trie | None:
-        """The term dictionary, opened as a searcher opens it; None when absent or unreadable."""
-        if not self.segment.usable(self.file(Component.TRIE)):
-            return None
-        try:
-            trie = open_trie(self.segment.directory / self.file(Component.TRIE))
-        except IndexCorruptError as exc:
-            self.problem(Component.TRIE, exc.message)
-            return None
-        if len(trie) != self.info.get("terms"):
-            self.problem(Component.TRIE, f"holds {len(trie)} terms, meta.json says {self.info.get('terms')}")
-        return trie
+    def dictionary(self) -> None:
+        """The term dictionary, opened as a searcher opens it (termdict.TermDictionary: its
+        files against each other and meta.json's term count), then scanned term by term: every
+        term UTF-8, in strict code-point order, with its key."""
+        lex = self.file(Component.LEX)
+        usable = self.segment.usable(lex)  # (one the manifest does not list is reported)
+        offsets, keys = self.array(Component.LEXOFF), self.array(Component.LEXKEY)
+        if not usable:
+            return
+        size = int(self.segment.entry.files[lex]["size"])
+        dictionary = TermDictionary.open(self.segment.directory, self.name, size, offsets, keys, self.info["terms"])
+        for component, message in dictionary.scan_problems():
+            self.problem(component, message)
 
     def report(self, found: "list[tuple[Component | None, str]]") -> None:
         for component, message in found:
@@ -484,41 +484,6 @@ class _FieldStructure:
             self.problem(Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)")
         if len(udoc) == units and span.shape == (units, 2):
             self.report(validate.passages_problems(udoc, span, self.doc_count))
-
-    def lexicon(self, trie: marisa_trie.Trie | None, n_terms: int) -> None:
-        """The sorted term list: offsets covering it term by term, ids ordering the dictionary's,
-        then every term read through a TermList (as searches read it) equal to the dictionary's
-        term of its id, newline-terminated, in strict code-point order."""
-        lex = self.file(Component.LEX)
-        offsets = self.array(Component.LEXOFF)
-        ids = self.array(Component.LEXID)
-        if lex not in self.segment.entry.files:
-            self.problem(Component.LEX, "missing from the manifest")
-            return
-        size = int(self.segment.entry.files[lex].get("size", -1))
-        if len(offsets) != n_terms + 1 or offsets[0] != 0 or offsets[-1] != size or np.any(np.diff(offsets) < 1):
-            self.problem(Component.LEXOFF, f"offsets do not cover {lex} term by term")
-            return
-        if len(ids) != n_terms or (n_terms and (ids.min() < 0 or ids.max() >= n_terms
-                                               or np.any(np.bincount(ids, minlength=n_terms) != 1))):
-            self.problem(Component.LEXID, "is not an ordering of the term ids")
-            return
-        if lex not in self.segment.good or trie is None:
-            return
-        terms = TermList(self.segment.directory / lex, size, offsets, ids)
-        if n_terms and np.any(terms.data[offsets[1:] - 1] != 0x0A):
-            self.problem(Component.LEX, "a term is not followed by a newline")
-            return
-        previous = None
-        for i in range(n_terms):
-            term = terms.term_at(i)
-            if term != trie.restore_key(int(ids[i])):
-                self.problem(Component.LEX, f"term {i} ({term!r}) differs from the term dictionary")
-                return
-            if previous is not None and term <= previous:
-                self.problem(Component.LEX, f"terms are not in code-point order at term {i}")
-                return
-            previous = term
 
 
 class _Skip(Exception):

@@ -7,9 +7,9 @@ code that reads or checks it.
 
 An index directory holds its manifests (manifest.py), the writer lock (lock.py) and SEGMENTS_DIR,
 in which each segment is a directory named segment_name(number). A segment's files are:
-  per indexed field `f` (Scope.FIELD): the term dictionary, the sorted term list, postings,
-    positions, unit lengths and passages, and the optional pair postings (pairs.py); per
-    NUMERIC or DATETIME field `f`, its column;
+  per indexed field `f` (Scope.FIELD): the term dictionary (termdict.py), postings, positions,
+    unit lengths and passages, and the optional pair postings (pairs.py); per NUMERIC or
+    DATETIME field `f`, its column;
   per segment (Scope.SEGMENT): meta.json and the stored fields (stored.py);
   per commit that changed its deletions (Scope.COMMIT): the deletions bitset of that generation.
 """
@@ -35,8 +35,7 @@ class Kind(Enum):
     """How a component's bytes are written and decoded."""
 
     ARRAY = "array"    # a .npy array: files.write_array, files.load_array (memory-mapped, pickling refused)
-    TRIE = "trie"      # a marisa trie, memory-mapped (segment.open_trie)
-    TEXT = "text"      # UTF-8 text, memory-mapped (segment.TermList)
+    TEXT = "text"      # UTF-8 text, memory-mapped (termdict.TermDictionary)
     JSON = "json"      # a small JSON object, read whole (segment.read_meta)
     STORED = "stored"  # zlib-compressed blocks of JSON documents (stored.StoredReader)
 
@@ -55,10 +54,11 @@ class Component(Enum):
     varies), its kind and what it holds (T terms, P postings, U units: documents, or passages of a
     split field; K word pairs, Q pair postings)."""
 
-    TRIE = "{field}.trie", Kind.TRIE, "the term dictionary; a term's id is its key id in the trie"
-    LEX = "{field}.lex.txt", Kind.TEXT, "the terms in code-point order, each followed by a newline"
+    LEX = ("{field}.lex.txt", Kind.TEXT,
+           "the terms in code-point order, each followed by a newline; a term's id is its rank here")
     LEXOFF = "{field}.lexoff.npy", Kind.ARRAY, "int64[T+1] byte offset of each term in the term list (and of its end)"
-    LEXID = "{field}.lexid.npy", Kind.ARRAY, "int64[T] term id of each term of the term list, in its order"
+    LEXKEY = ("{field}.lexkey.npy", Kind.ARRAY,
+              "uint64[T] each term's first 8 bytes (zero-padded) as a big-endian number, non-decreasing")
     PTR = "{field}.ptr.npy", Kind.ARRAY, "int64[T+1] postings of term t are [ptr[t], ptr[t+1])"
     UNIT = "{field}.unit.npy", Kind.ARRAY, "uint32[P] the unit of each posting, ascending within a term"
     TF = "{field}.tf.npy", Kind.ARRAY, "uint32[P] term frequency in that unit"

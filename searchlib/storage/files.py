@@ -418,16 +418,14 @@ def open_verified(path: Path, entry: dict) -> int:
     return fd
 
 
-def map_file(path: Path, size: int) -> np.ndarray:
-    """A segment's file of `size` bytes (already verified), as read-only uint8 memory-mapped from a
-    descriptor opened by open_file (an empty file as an empty array)."""
+def map_file(path: Path, size: int) -> "_mmap.mmap | bytes":
+    """A segment's file of `size` bytes (already verified), memory-mapped read-only from a
+    descriptor opened by open_file (an empty file, which cannot be mapped, as b"")."""
     fd = open_file(path)
     try:
         found = os.fstat(fd).st_size
         if found != size:
             raise IndexCorruptError(str(path), f"size is {found} bytes, expected {size}")
-        if not size:
-            return np.zeros(0, np.uint8)
-        return np.frombuffer(_map(fd, path), dtype=np.uint8)
+        return _map(fd, path) if size else b""
     finally:
         os.close(fd)

@@ -11,7 +11,8 @@ next writer removes and `check` reports as notes.
 
 A manifest read from disk is someone else's data: each segment's counts must be non-negative
 integers, no more deleted than documents, and no more documents than its declared files can hold
-(see max_documents), so that nothing is ever sized from a forged count.
+(see max_documents), so that nothing is ever sized from a forged count. A manifest in the format
+of an earlier release (OLD_FORMATS) is an IndexFormatError: that index must be rebuilt.
 """
 from __future__ import annotations
 
@@ -22,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexCorruptError, IndexFileMissingError, IndexNotFoundError
+from ..errors import IndexCorruptError, IndexFileMissingError, IndexFormatError, IndexNotFoundError
 from .components import SEGMENTS_DIR
 from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
-FORMAT = "searchlib-1"
+FORMAT = "searchlib-2"  # 2: the term dictionary is sorted arrays (termdict.py), no longer a marisa trie
+OLD_FORMATS = {"searchlib-1": "0.1"}  # formats of earlier releases: the release that wrote them
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
 _LISTING_ATTEMPTS = 20
@@ -125,8 +127,12 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: dict) -> "Manifest":
-        if data.get("format") != FORMAT:
-            raise ValueError(f"unsupported format {data.get('format')!r}, expected {FORMAT!r}")
+        found = data.get("format")
+        if found in OLD_FORMATS:
+            raise IndexFormatError("", f"built by searchlib {OLD_FORMATS[found]} (format {found}): rebuild it "
+                                       f"(this version reads format {FORMAT})")
+        if found != FORMAT:
+            raise ValueError(f"unsupported format {found!r}, expected {FORMAT!r}")
         return cls(generation=int(data["generation"]), schema=data["schema"], settings=data.get("settings", {}),
                    segments=[SegmentEntry.from_json(s) for s in data["segments"]], counter=int(data["counter"]),
                    metadata=data.get("metadata", {}))
@@ -145,6 +151,8 @@ def _decode(path: Path) -> Manifest:
         if zlib.crc32(body.encode()) != outer["crc32"]:
             raise IndexCorruptError(str(path), "checksum mismatch (the manifest is damaged)")
         return Manifest.from_json(json.loads(body))
+    except IndexFormatError as exc:
+        raise IndexFormatError(str(path), exc.message) from None
     except IndexCorruptError as exc:
         if exc.path == str(path):
             raise

@@ -1,11 +1,10 @@
 """Immutable segments: the postings, lengths, passages, columns and stored fields of a batch of documents.
 
 A segment is a directory of files written once (components.py names and describes each): per
-indexed field, its term dictionary (a marisa trie; a term's id is its key id in the trie), the
-terms again as a sorted list (for wildcards and ranges), postings (unit and term frequency, by term
-id) and positions, the token count of each unit (TEXT), each passage's document and character span
-(split TEXT) and optionally the postings of adjacent word pairs (pairs.py); per NUMERIC or DATETIME
-field a column (float64 with NaN for missing, int64 with MISSING_TIME); stored fields (stored.py);
+indexed field, its term dictionary (termdict.py: the sorted terms; a term's id is its rank),
+postings (unit and term frequency, by term id) and positions, the token count of each unit
+(TEXT), each passage's document and character span (split TEXT) and optionally the postings of
+adjacent word pairs (pairs.py); per NUMERIC or DATETIME field a column (float64 with NaN for missing, int64 with MISSING_TIME); stored fields (stored.py);
 and `meta.json` with per-field counts. A commit that deletes some of its documents adds a
 deletions bitset named after its generation; the manifest names the segment's current one, and
 older ones go when no kept commit names them.
@@ -13,12 +12,9 @@ older ones go when no kept commit names them.
 from __future__ import annotations
 
 import json
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import marisa_trie
 import numpy as np
 
 from ..errors import IndexCorruptError
@@ -26,9 +22,10 @@ from . import pairs as _pairs
 from . import validate
 from .arrays import gather_ranges, run_starts
 from .components import Component, Kind
-from .files import io_error, load_array, map_file, open_file, read_file, verify, write_array, write_bytes
+from .files import load_array, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
+from .termdict import TermDictionary, encode as encode_terms
 
 META = Component.META.file()
 MISSING_TIME = np.iinfo(np.int64).min
@@ -56,9 +53,10 @@ def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
 
 @dataclass
 class FieldArrays:
-    """One field's postings, sorted by (term id in `trie`, unit), ready to be written."""
+    """One field's postings, sorted by (term id, unit), ready to be written; `terms` are the
+    field's distinct terms in code-point order, a term's id its index there."""
 
-    trie: marisa_trie.Trie
+    terms: list[str]
     ptr: np.ndarray
     unit: np.ndarray
     tf: np.ndarray
@@ -75,16 +73,15 @@ class FieldArrays:
         """Postings from a token stream given in (unit, position) order, and with
         `index_phrases` the postings of adjacent word pairs (pairs.py; needs positions).
 
-        `terms` are the field's terms, `term_of_token` indexes into them. Every term is used by
-        some token: a buffer's vocabulary only receives the terms of tokens it keeps (documents
-        are validated before any of their terms enter it), so no term is written without postings.
+        `terms` are the field's distinct terms, `term_of_token` indexes into them. Every term is
+        used by some token: a buffer's vocabulary only receives the terms of tokens it keeps
+        (documents are validated before any of their terms enter it), so no term is written
+        without postings.
         """
-        trie = marisa_trie.Trie(terms)
-        if len(terms):
-            remap = np.fromiter((trie[t] for t in terms), dtype=np.int64, count=len(terms))
-            tid = remap[term_of_token]
-        else:
-            tid = np.zeros(0, dtype=np.int64)
+        by_term = sorted(range(len(terms)), key=terms.__getitem__)  # term ids are ranks in code-point order
+        rank = np.empty(len(terms), dtype=np.int64)
+        rank[by_term] = np.arange(len(terms))
+        tid = rank[term_of_token] if len(terms) else np.zeros(0, dtype=np.int64)
         pairs = None
         if index_phrases and pos_of_token is not None:
             pairs = _pairs.from_tokens(tid, unit_of_token, pos_of_token)
@@ -99,10 +96,11 @@ class FieldArrays:
         if pos_of_token is not None:
             pos = pos_of_token[order].astype(np.uint32)
             pptr = np.searchsorted(tid, np.arange(len(terms) + 1)).astype(np.int64)
-        return cls(trie, ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs, **unit_arrays)
+        return cls([terms[i] for i in by_term], ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs,
+                   **unit_arrays)
 
     def arrays(self) -> dict[Component, np.ndarray]:
-        """The field's arrays by component, those it has (the term dictionary and term list aside)."""
+        """The field's arrays by component, those it has (the term dictionary aside)."""
         found = {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf,
                  Component.PPTR: self.pptr, Component.POS: self.pos, Component.LEN: self.lengths,
                  Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span}
@@ -123,17 +121,11 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
 
     meta = {"doc_count": doc_count, "fields": {}}
     for name, fa in fields.items():
-        write(Component.TRIE, fa.trie.tobytes(), name)
-        by_term = sorted(fa.trie.items())
-        encoded = [term.encode("utf-8") + b"\n" for term, _ in by_term]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        write(Component.LEX, b"".join(encoded), name)
-        write(Component.LEXOFF, offsets, name)
-        write(Component.LEXID, np.array([tid for _, tid in by_term], dtype=np.int64), name)
+        for component, data in encode_terms(fa.terms).items():
+            write(component, data, name)
         for component, arr in fa.arrays().items():
             write(component, arr, name)
-        info = {"terms": len(fa.trie), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
+        info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
                 "split": fa.unit_doc is not None}
         if fa.pairs is not None:
             info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
@@ -148,78 +140,8 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
     return files
 
 
-def open_trie(path: Path) -> marisa_trie.Trie:
-    """The term dictionary at `path`, memory-mapped (the file verified first, by the caller)."""
-    trie = marisa_trie.Trie()
-    fd = open_file(path)  # refuses a link; marisa then maps the file this descriptor holds
-    try:
-        trie.mmap(f"/proc/self/fd/{fd}" if os.path.isdir("/proc/self/fd") else str(path))
-    except Exception as exc:  # marisa raises plain exceptions, for malformed files and failed opens alike
-        try:
-            os.close(os.dup(fd))  # can this process open one more file, map one more?
-        except OSError as resources:
-            raise io_error(resources, path, "opening") from None
-        raise IndexCorruptError(str(path), f"unreadable term dictionary: {exc}") from None
-    finally:
-        os.close(fd)
-    return trie
-
-
-class TermList:
-    """A field's terms in code-point order, each followed by a newline (`data`: the Component.LEX
-    file, memory-mapped), with the byte offset (`lex_offsets`) and term id (`lex_ids`) of each: ranges
-    and patterns over the whole dictionary, in C. Searching reads it through a FieldReader;
-    `check` walks it term by term through the same code."""
-
-    def __init__(self, path: Path, size: int, offsets: np.ndarray, ids: np.ndarray):
-        """Map the term list at `path` (`size` bytes, verified by the caller)."""
-        self.data = map_file(path, size)
-        self.lex_offsets, self.lex_ids = offsets, ids
-        self._lex_text: str | None = None
-
-    @property
-    def term_count(self) -> int:
-        return len(self.lex_offsets) - 1
-
-    def term_at(self, rank: int) -> str:
-        """The term at position `rank` in code-point order."""
-        a, b = int(self.lex_offsets[rank]), int(self.lex_offsets[rank + 1])
-        return self.data[a:b - 1].tobytes().decode("utf-8")
-
-    def rank(self, term: str, after: bool = False) -> int:
-        """How many terms sort before `term` (or up to and including it, with `after`)."""
-        lo, hi = 0, self.term_count
-        while lo < hi:
-            mid = (lo + hi) // 2
-            t = self.term_at(mid)
-            if t < term or (after and t == term):
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
-
-    def rank_range(self, low: str | None, high: str | None, include_low: bool = True,
-                   include_high: bool = True) -> tuple[int, int]:
-        """[start, end) of the terms between `low` and `high` in the sorted term list (None: open
-        end; a bound not included is strict), by two binary searches."""
-        start = 0 if low is None else self.rank(low, after=not include_low)
-        end = self.term_count if high is None else self.rank(high, after=include_high)
-        return start, max(start, end)
-
-    def lex_text(self) -> str:
-        """The whole sorted dictionary as one string, a term per line (decoded once, then cached)."""
-        if self._lex_text is None:
-            self._lex_text = self.data.tobytes().decode("utf-8")
-        return self._lex_text
-
-    def terms_matching(self, pattern: "re.Pattern[str]") -> list[str]:
-        """Terms the compiled pattern matches whole; the pattern is run over the sorted term list
-        (`^` and `$` anchored per line, re.MULTILINE), so the scan happens in C."""
-        return pattern.findall(self.lex_text())
-
-
-class FieldReader(TermList):
-    """Memory-mapped postings of one field in one segment, and its sorted term list."""
+class FieldReader:
+    """Memory-mapped postings of one field in one segment, and its term dictionary."""
 
     def __init__(self, directory: Path, name: str, files: dict[str, dict], info: dict, doc_count: int):
         self.name = name
@@ -232,10 +154,6 @@ class FieldReader(TermList):
                 raise IndexCorruptError(str(directory / fname), "missing from the manifest, though meta.json "
                                                                 f"lists the field {name!r}")
             return files[fname]
-
-        trie_path = directory / Component.TRIE.file(name)
-        verify(trie_path, listed(Component.TRIE))
-        self.trie = open_trie(trie_path)
 
         def arr(component: Component, required: bool = False):
             if component.file(name) in files or required:
@@ -251,19 +169,18 @@ class FieldReader(TermList):
         self._pos_cached = 0
         lex_path = directory / Component.LEX.file(name)
         verify(lex_path, listed(Component.LEX))
-        super().__init__(lex_path, listed(Component.LEX)["size"], arr(Component.LEXOFF, True),
-                         arr(Component.LEXID, True))
-        if len(self.lex_offsets) != len(self.trie) + 1:
-            raise IndexCorruptError(str(directory / Component.LEXOFF.file(name)), "does not match the term dictionary")
-        if len(self.ptr) != len(self.trie) + 1:
+        self.dictionary = TermDictionary.open(directory, name, listed(Component.LEX)["size"],
+                                              arr(Component.LEXOFF, True), arr(Component.LEXKEY, True), info["terms"])
+        if len(self.ptr) != len(self.dictionary) + 1:
             raise IndexCorruptError(str(directory / Component.PTR.file(name)), "does not match the term dictionary")
         self._validate(directory, files, doc_count)
 
     def field_arrays(self) -> dict[Component, np.ndarray | None]:
-        """The field's arrays by component (None for those it does not have), pairs aside."""
+        """The field's arrays by component (None for those it does not have), pairs and the term
+        dictionary aside."""
         return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
                 Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
-                Component.USPAN: self.unit_span, Component.LEXOFF: self.lex_offsets, Component.LEXID: self.lex_ids}
+                Component.USPAN: self.unit_span}
 
     def _validate(self, directory: Path, files: dict[str, dict], doc_count: int) -> None:
         """Refuse arrays a search could not rely on (validate.py): their sizes and counts always,
@@ -274,7 +191,7 @@ class FieldReader(TermList):
         if problem is None and key not in _validated:
             p = self.pairs
             pairs = [p.keys, p.ptr, p.unit, p.tf] if p is not None else None
-            found = validate.content_problems(self.name, self.info, self.field_arrays(), pairs, self.data, doc_count)
+            found = validate.content_problems(self.info, self.field_arrays(), pairs, doc_count)
             if found:
                 problem = found[0]
             else:
@@ -305,7 +222,7 @@ class FieldReader(TermList):
         """For a one-term-per-unit field (an ID): each unit's term id, -1 for none (built once)."""
         if self._unit_terms is None:
             terms = np.full(self.units, -1, dtype=np.int64)
-            terms[np.asarray(self.unit)] = np.repeat(np.arange(len(self.trie)), np.diff(np.asarray(self.ptr)))
+            terms[np.asarray(self.unit)] = np.repeat(np.arange(len(self.dictionary)), np.diff(np.asarray(self.ptr)))
             self._unit_terms = terms
         return self._unit_terms
 
@@ -314,12 +231,11 @@ class FieldReader(TermList):
         terms = self.unit_terms()
         if unit >= len(terms) or terms[unit] < 0:
             return None
-        return self.trie.restore_key(int(terms[unit]))
+        return self.dictionary.term(int(terms[unit]))
 
     def term_id(self, term: str) -> int:
         """The term's id, or -1 when the segment does not hold it."""
-        tid = self.trie.get(term)
-        return -1 if tid is None else tid
+        return self.dictionary.id(term)
 
     def doc_freq(self, term: str) -> int:
         tid = self.term_id(term)

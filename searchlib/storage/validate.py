@@ -11,13 +11,12 @@ message), the same words in a searcher's IndexCorruptError and in a `check` repo
 - content_problems, one pass over the field's arrays: pointers that never decrease, unit numbers
   in range and strictly ascending within a term, frequencies of at least 1, position pointers
   that are the running sum of the frequencies, lengths and passages that agree with meta.json and
-  the documents, pair postings alike, and a sorted term list that covers its file term by term
-  in valid UTF-8 with each term id once. A searcher runs it once per process for the same files
+  the documents, and pair postings alike. A searcher runs it once per process for the same files
   (FieldReader: remembered by their names, sizes and checksums, as files.verify remembers the
   files it checksummed), since opening reads every file for its checksum anyway the first time.
 
-Nothing here compares terms with the term dictionary or sorts the term list: what a forged but
-self-consistent dictionary can do is return wrong results, which `check` reports.
+The term dictionary checks its own files (termdict.py). What forged but self-consistent arrays
+can still do is give wrong results, which `check` looks further for.
 """
 from __future__ import annotations
 
@@ -35,8 +34,7 @@ _CHUNK = 1 << 20  # postings examined at a time: temporaries stay a few megabyte
 # The type of each of a field's arrays (components.py describes them); all one-dimensional but USPAN.
 FIELD_DTYPES = {Component.PTR: np.int64, Component.UNIT: np.uint32, Component.TF: np.uint32,
                 Component.PPTR: np.int64, Component.POS: np.uint32, Component.LEN: np.uint32,
-                Component.UDOC: np.uint32, Component.USPAN: np.int64, Component.LEXOFF: np.int64,
-                Component.LEXID: np.int64}
+                Component.UDOC: np.uint32, Component.USPAN: np.int64}
 
 
 def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
@@ -78,11 +76,6 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
         return Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)"
     if info.get("nonempty", 0) > units:
         return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
-    offsets, ids = arrays.get(Component.LEXOFF), arrays.get(Component.LEXID)
-    if offsets is not None and len(offsets) != len(ptr):
-        return Component.LEXOFF, f"has {len(offsets)} offsets for {len(ptr) - 1} terms (expected terms + 1)"
-    if ids is not None and len(ids) != len(ptr) - 1:
-        return Component.LEXID, f"has {len(ids)} term ids for {len(ptr) - 1} terms"
     return None
 
 
@@ -171,28 +164,10 @@ def pairs_problems(arrays: "list[np.ndarray]", n_terms: int, units: int) -> "lis
                                      "pair")
 
 
-def term_list_problems(name: str, offsets: np.ndarray, ids: np.ndarray, data: np.ndarray) -> "list[Problem]":
-    """Field `name`'s sorted term list (`data`, the bytes of Component.LEX): offsets covering it
-    term by term, every term followed by a newline, the whole valid UTF-8, and ids naming each
-    term id once."""
-    n_terms = len(ids)
-    if offsets[0] != 0 or offsets[-1] != len(data) or np.any(offsets[1:] <= offsets[:-1]):
-        return [(Component.LEXOFF, f"offsets do not cover {Component.LEX.file(name)} term by term")]
-    if n_terms and (ids.min() < 0 or ids.max() >= n_terms or np.any(np.bincount(ids, minlength=n_terms) != 1)):
-        return [(Component.LEXID, "is not an ordering of the term ids")]
-    if n_terms and np.any(data[offsets[1:] - 1] != 0x0A):
-        return [(Component.LEX, "a term is not followed by a newline")]
-    try:
-        data.tobytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return [(Component.LEX, f"is not valid UTF-8 (at byte {exc.start})")]
-    return []
-
-
-def content_problems(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
-                     pairs: "list[np.ndarray] | None", lex: "np.ndarray | None", doc_count: int) -> "list[Problem]":
-    """Everything above that applies to field `name`, whose arrays passed field_problem (and its
-    pair arrays pairs.problems), in one pass over each array."""
+def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", pairs: "list[np.ndarray] | None",
+                     doc_count: int) -> "list[Problem]":
+    """Everything above that applies to a field whose arrays passed field_problem (and its pair
+    arrays pairs.problems), in one pass over each array."""
     ptr, unit, tf, pptr = (arrays[c] for c in (Component.PTR, Component.UNIT, Component.TF, Component.PPTR))
     units = info.get("units", doc_count)
     found = postings_problems(ptr, unit, tf, units)
@@ -206,6 +181,4 @@ def content_problems(name: str, info: dict, arrays: "dict[Component, np.ndarray 
         found += passages_problems(arrays[Component.UDOC], arrays[Component.USPAN], doc_count)
     if pairs is not None:
         found += pairs_problems(pairs, len(ptr) - 1, units)
-    if lex is not None:
-        found += term_list_problems(name, arrays[Component.LEXOFF], arrays[Component.LEXID], lex)
     return found

@@ -119,7 +119,7 @@ def test_ids_and_titles_cannot_send_escape_sequences_to_a_terminal(tmp_path: Pat
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # sys.stdout is capsys's stand-in here
     example.show_results(ix, "storyline", 5)
     out = capsys.readouterr().out
-    assert "evil]0;pwned  (score" in out and "Title [31mred[0m2J" in out
+    assert "evil  (score" in out and "Title red" in out
     assert "\x1b]" not in out and "\x07" not in out and "\x1b[31m" not in out and "\x9b" not in out
 
 
@@ -141,3 +141,24 @@ def test_example_keys_documents_by_the_configured_key_field(tmp_path):
     ix = example.open_or_build(tmp_path / "ix", corpus, config, ())  # reused: nothing is added twice
     assert ix.doc_count() == 1
     assert [h.id for h in ix.search("storyline")] == ["one"]
+
+
+def test_an_index_built_by_an_earlier_release_is_rebuilt(tmp_path, capsys):
+    import importlib.util
+
+    from conftest import set_manifest_format
+    from searchlib import load_config
+
+    spec = importlib.util.spec_from_file_location("example_search_format", SCRIPT)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    config = load_config(example.CONFIG)
+    index_dir = tmp_path / "sample"
+    example.open_or_build(index_dir, example.SAMPLE_CORPUS, config, example.SAMPLE_EXCLUDE)
+    set_manifest_format(index_dir, "searchlib-1")  # as searchlib 0.1 left it in indexes/
+    capsys.readouterr()
+    ix = example.open_or_build(index_dir, example.SAMPLE_CORPUS, config, example.SAMPLE_EXCLUDE)
+    out = capsys.readouterr().out
+    assert "Rebuilding" in out and "built by searchlib 0.1 (format searchlib-1): rebuild it" in out
+    assert "Indexed 25 documents" in out
+    assert [h.id for h in ix.search("miscarriage storyline", limit=1)] == [SEED]

@@ -266,8 +266,8 @@ def test_ansi_strips_injected_escapes_and_uses_colour_codes():
 
 def test_ansi_formatter_custom_codes_and_newlines():
     fmt = AnsiFormatter(start="<<", end=">>")
-    assert fmt.mark("a\nb\x1bc") == "<<a bc>>"
-    assert fmt.text("x\ty\r\n") == "x\ty "
+    assert fmt.mark("a\nb\x1bc") == "<<a b>>"  # ESC c is a whole escape sequence (terminal reset)
+    assert fmt.text("x\ty\r\n") == "x y "  # tabs and newlines become spaces
 
 
 def test_plain_formatter_brackets():
@@ -346,14 +346,14 @@ def _count_work(monkeypatch) -> _Work:
                 return method(*args, **kwargs)
             return counted
 
-    find_hits = highlight_module._find_hits
+    original = highlight_module.find_hits
 
     def counted_find_hits(*args, **kwargs):
-        hits = CountedHits(find_hits(*args, **kwargs))
+        hits = CountedHits(original(*args, **kwargs))
         work.hits += len(hits)
         return hits
 
-    monkeypatch.setattr(highlight_module, "_find_hits", counted_find_hits)
+    monkeypatch.setattr(highlight_module, "find_hits", counted_find_hits)
     for name, value in list(vars(highlight_module).items()):
         if isinstance(value, re.Pattern):
             monkeypatch.setattr(highlight_module, name, CountedPattern(value))

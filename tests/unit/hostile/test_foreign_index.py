@@ -77,8 +77,8 @@ def _replace_by_link(path: Path, outside: Path) -> Path:
 
 
 # Every kind of segment file, opened by each of the readers: arrays (memory-mapped and read whole),
-# the term dictionary, the sorted term list, meta.json, stored fields and a deletions file.
-_SEGMENT_FILES = ["body.unit.npy", "stored.ptr.npy", "body.trie", "body.lex.txt", "meta.json", "stored.bin",
+# the term dictionary's text and keys, meta.json, stored fields and a deletions file.
+_SEGMENT_FILES = ["body.unit.npy", "stored.ptr.npy", "body.lexkey.npy", "body.lex.txt", "meta.json", "stored.bin",
                   "n.col.npy", "del-"]
 
 
@@ -317,7 +317,7 @@ def test_stored_block_offsets_are_checked_when_opening(tmp_path, offsets, proble
     ("body", {"units": 10 ** 9}, "body.len.npy"),
     ("notes", {"units": 10 ** 9}, "notes.len.npy"),
     ("body", {"postings": 10 ** 9}, "meta.json"),
-    ("body", {"terms": 10 ** 9}, "meta.json"),
+    ("body", {"terms": 10 ** 9}, "body.lexoff.npy"),  # the term dictionary's own check (termdict.py)
     ("body", {"nonempty": 10 ** 9}, "meta.json"),
 ])
 def test_meta_counts_are_checked_against_the_arrays_they_describe(tmp_path, field, counts, file):

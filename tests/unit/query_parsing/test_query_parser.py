@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from searchlib import ID, TEXT, Index, Schema
 from searchlib.errors import QuerySyntaxError
-from searchlib.query import parser as _parser_module
+from searchlib.query import parser as parser_module
 from searchlib.query.ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
 from searchlib.query.parser import MAX_DEPTH, QueryParser, parse_query
 
@@ -273,10 +273,10 @@ def test_parse_query_arguments():
 
 def test_primary_falls_through_to_one_error_on_tokens_its_callers_stop_at():
     from searchlib.errors import QuerySyntaxError
-    from searchlib.query.parser import _Lexer, _Parser
+    from searchlib.query.parser import Lexer, TokenParser
 
     for text in (")", "AND", "OR"):  # never reach primary() through the grammar; called directly
-        parser = _Parser(text, _Lexer(text).run(), None, False)
+        parser = TokenParser(text, Lexer(text).run(), None, False)
         with pytest.raises(QuerySyntaxError, match="expected a word, a phrase or a group") as err:
             parser.primary(None)
         assert err.value.column == 1
@@ -289,34 +289,34 @@ def counting_lexer():
     """Record every text the grammar's lexer is built for: a text a fast path answers never reaches
     it, so an empty record means the fast path was taken."""
     lexed: list[str] = []
-    original = _parser_module._Lexer
+    original = parser_module.Lexer
 
     class CountingLexer(original):
         def __init__(self, text: str):
             lexed.append(text)
             super().__init__(text)
 
-    _parser_module._Lexer = CountingLexer
+    parser_module.Lexer = CountingLexer
     try:
         yield lexed
     finally:
-        _parser_module._Lexer = original
+        parser_module.Lexer = original
 
 
 @contextmanager
 def grammar_only():
     """Turn the fast paths off (their regexes never match), so every text goes through the lexer
     and the grammar; yields the record of counting_lexer."""
-    names = ("_PLAIN", "_PLAIN_PHRASE", "_PLAIN_RANGE")
-    originals = [getattr(_parser_module, name) for name in names]
+    names = ("PLAIN_WORDS", "PLAIN_PHRASE", "PLAIN_RANGE")
+    originals = [getattr(parser_module, name) for name in names]
     try:
         for name in names:
-            setattr(_parser_module, name, _parser_module.re.compile(r"(?!)"))
+            setattr(parser_module, name, parser_module.re.compile(r"(?!)"))
         with counting_lexer() as lexed:
             yield lexed
     finally:
         for name, original in zip(names, originals):
-            setattr(_parser_module, name, original)
+            setattr(parser_module, name, original)
 
 
 def steps_for(text: str, **kw) -> int:
@@ -528,7 +528,7 @@ def _fast_and_grammar(text: str, op: str, fields=None):
     """(what parse() gives with its fast paths, what the full grammar gives): a Query or the error."""
     def outcome():
         try:
-            return _parser_module.QueryParser(fields, op).parse(text)
+            return parser_module.QueryParser(fields, op).parse(text)
         except QuerySyntaxError as exc:
             return ("error", str(exc))
 
@@ -542,7 +542,7 @@ def _takes_fast_path(text: str, op: str, fields=None) -> bool:
     """Whether parse() answers `text` without running the lexer (a fast path)."""
     with counting_lexer() as lexed:
         try:
-            _parser_module.QueryParser(fields, op).parse(text)
+            parser_module.QueryParser(fields, op).parse(text)
         except QuerySyntaxError:
             pass
     return not lexed
@@ -656,9 +656,9 @@ def test_phrases_and_ranges_take_the_fast_path(text, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("the lexer ran")
 
-    expected = _parser_module.QueryParser(None, "OR").parse(text)
-    monkeypatch.setattr(_parser_module, "_Lexer", fail)
-    assert _parser_module.QueryParser(None, "OR").parse(text) == expected
+    expected = parser_module.QueryParser(None, "OR").parse(text)
+    monkeypatch.setattr(parser_module, "Lexer", fail)
+    assert parser_module.QueryParser(None, "OR").parse(text) == expected
     assert isinstance(expected, (Phrase, Range))
 
 
@@ -671,8 +671,8 @@ def test_operator_chains_take_the_fast_path(text, monkeypatch):
     words = text.split()[0::2]
     terms = tuple(Term(None, w) for w in words)
     expected = Boolean(must=terms) if " AND " in text else Boolean(should=terms)
-    monkeypatch.setattr(_parser_module, "_Lexer", fail)
-    assert _parser_module.QueryParser(None, "AND").parse(text) == expected
+    monkeypatch.setattr(parser_module, "Lexer", fail)
+    assert parser_module.QueryParser(None, "AND").parse(text) == expected
 
 
 # -- one parsing rule for an index, its writers and its searchers -----------------------------

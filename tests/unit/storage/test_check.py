@@ -63,7 +63,7 @@ def test_clean_index_passes(tmp_path, capsys):
     assert status == 0 and data["ok"] is True and data["problems"] == []
 
 
-SUFFIXES = ["body.trie", "title.trie", "body.pos.npy", "title.tf.npy", "body.udoc.npy", "n.col.npy", "stored.bin",
+SUFFIXES = ["body.lexkey.npy", "title.lex.txt", "body.pos.npy", "title.tf.npy", "body.udoc.npy", "n.col.npy", "stored.bin",
             "stored.ptr.npy", "meta.json", "body.lex.txt", "title.lexoff.npy", "del-", "manifest"]
 
 
@@ -85,7 +85,7 @@ def test_flipped_byte_is_reported_even_when_this_process_verified_the_file(tmp_p
     assert_searcher_refuses(ix.path, path)
 
 
-@pytest.mark.parametrize("suffix", ["body.unit.npy", "stored.bin", "title.trie", "meta.json", "manifest"])
+@pytest.mark.parametrize("suffix", ["body.unit.npy", "stored.bin", "title.lexkey.npy", "meta.json", "manifest"])
 def test_truncated_file_is_reported(tmp_path, capsys, suffix):
     ix = build(tmp_path / "ix")
     path = segment_file(ix, suffix)
@@ -111,7 +111,7 @@ def test_deleted_file_is_reported(tmp_path, capsys, suffix):
 def test_every_problem_is_reported_not_just_the_first(tmp_path, capsys):
     ix = build(tmp_path / "ix")
     damaged = [segment_file(ix, "body.pos.npy", 0), segment_file(ix, "stored.bin", 1),
-               segment_file(ix, "title.trie", 1)]
+               segment_file(ix, "title.lexkey.npy", 1)]
     flip_byte(damaged[0])
     truncate(damaged[1], 1)
     damaged[2].unlink()

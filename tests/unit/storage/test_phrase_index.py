@@ -188,7 +188,7 @@ def expected_pairs(reader, field: str, docs: "list[int] | None" = None) -> dict[
             terms, pos = ENGLISH.index_terms(piece)
             for i in range(len(terms) - 1):
                 if pos[i + 1] == pos[i] + 1:
-                    out[(fr.trie[terms[i]], fr.trie[terms[i + 1]], u)] += 1
+                    out[(fr.term_id(terms[i]), fr.term_id(terms[i + 1]), u)] += 1
     return dict(out)
 
 
@@ -326,7 +326,7 @@ def test_pair_lookup_on_a_hand_written_corpus(tmp_path):
         (reader,) = s.readers
         fr = reader.fields["body"]
         assert reader.fields["title"].pairs is None  # no index_phrases on that field
-        t = {term: fr.trie[term] for term in ("new", "york", "rate", "growth")}
+        t = {term: fr.term_id(term) for term in ("new", "york", "rate", "growth")}
 
         def lookup(a, b):
             found = fr.pairs.lookup(t[a], t[b])
@@ -361,7 +361,7 @@ def test_deleted_documents_pairs_are_gone_after_a_merge(tmp_path):
         assert len(s.readers) == 2
         # still in the segment (deletions only mask it) but never found
         fr = s.readers[0].fields["body"]
-        assert fr.pairs.lookup(fr.trie["york"], fr.trie["new"]) is not None
+        assert fr.pairs.lookup(fr.term_id("york"), fr.term_id("new")) is not None
         assert s.search('body:"york new"').total == 0
         assert s.search('body:"new york"').total == 1
     ix.optimize()
@@ -369,8 +369,8 @@ def test_deleted_documents_pairs_are_gone_after_a_merge(tmp_path):
         (reader,) = s.readers
         fr = reader.fields["body"]
         assert reader.doc_count == 4 and reader.live is None
-        assert fr.pairs.lookup(fr.trie["york"], fr.trie["new"]) is None
-        found = fr.pairs.lookup(fr.trie["new"], fr.trie["york"])
+        assert fr.pairs.lookup(fr.term_id("york"), fr.term_id("new")) is None
+        found = fr.pairs.lookup(fr.term_id("new"), fr.term_id("york"))
         assert (np.asarray(found[0]).tolist(), np.asarray(found[1]).tolist()) == ([1], [1])  # c, renumbered
         assert decode(fr.pairs) == expected_pairs(reader, "body")
         assert fr.info["pair_postings"] == len(fr.pairs.unit) == 5
@@ -719,7 +719,7 @@ def test_config_index_phrases_builds_pairs(tmp_path):
     with ix.searcher() as s:
         fr = s.readers[0].fields["body"]
         assert fr.pairs is not None and s.readers[0].fields["title"].pairs is None
-        assert fr.pairs.lookup(fr.trie["new"], fr.trie["york"]) is not None
+        assert fr.pairs.lookup(fr.term_id("new"), fr.term_id("york")) is not None
     assert [h.id for h in ix.search('body:"new york"')] == ["a", "c"]
     # reopening with the same configuration finds the same schema; the dumped YAML keeps the flag
     assert Index.from_config(cfg).schema == ix.schema

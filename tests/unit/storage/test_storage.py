@@ -228,7 +228,7 @@ def test_optimize_drops_terms_whose_documents_were_all_deleted(tmp_path):
     try:
         for name, fr in reader.fields.items():
             assert np.all(np.diff(np.asarray(fr.ptr)) > 0), f"{name} keeps a term without postings"
-        assert sorted(reader.fields["body"].trie.keys()) == sorted(["common"] + [f"uniq{i}" for i in range(90, 100)])
+        assert reader.fields["body"].dictionary.terms() == sorted(["common"] + [f"uniq{i}" for i in range(90, 100)])
         assert reader.fields["body"].doc_freq("uniq5") == 0
     finally:
         reader.close()
@@ -576,7 +576,7 @@ def test_no_pickle_marshal_or_eval_in_the_code_base():
     assert offenders == []
 
 
-@pytest.mark.parametrize("suffix", ["meta.json", "stored.bin", "stored.ptr.npy", "body.trie", "body.pos.npy",
+@pytest.mark.parametrize("suffix", ["meta.json", "stored.bin", "stored.ptr.npy", "body.lexkey.npy", "body.pos.npy",
                                     "title.tf.npy", "id.unit.npy", "n.col.npy"])
 def test_flipped_byte_is_detected(tmp_path, suffix):
     ix = build(tmp_path / "ix", make_docs(20))
@@ -585,7 +585,7 @@ def test_flipped_byte_is_detected(tmp_path, suffix):
     assert_searcher_refuses(ix.path, path)
 
 
-@pytest.mark.parametrize("suffix", ["stored.bin", "body.unit.npy", "title.trie"])
+@pytest.mark.parametrize("suffix", ["stored.bin", "body.unit.npy", "title.lex.txt"])
 def test_truncated_file_is_detected(tmp_path, suffix):
     ix = build(tmp_path / "ix", make_docs(20))
     path = segment_file(ix, suffix)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import edit_manifest, rewrite
-from searchlib import ID, TEXT, Index, IndexCorruptError, Schema
+from searchlib import ID, TEXT, Index, IndexCorruptError, Schema, SearchlibError
 from searchlib.storage import validate
 from searchlib.storage.check import check_index
 from searchlib.storage.components import SEGMENTS_DIR
@@ -130,3 +130,22 @@ def test_manifest_file_entry_that_is_no_size_and_checksum_is_refused(tmp_path, e
     with pytest.raises(IndexCorruptError, match=r"the entry of body\.tf\.npy is no size and CRC-32"):
         ix.searcher().close()
     assert not check_index(ix.path).ok
+
+
+# -- a forged schema or settings in a manifest -----------------------------------------------------------
+
+@pytest.mark.parametrize("change", [
+    lambda m: m.schema["body"].update(boosX=1),         # an option the field type does not take
+    lambda m: m.schema.__setitem__("body", 5),          # a field spec that is no mapping
+    lambda m: m.schema.__setitem__("body", [1]),
+    lambda m: m.schema["body"].update(type=["text"]),   # a type that is no name
+    lambda m: setattr(m, "schema", [1]),                 # a schema that is no mapping
+    lambda m: setattr(m, "settings", 7),                 # settings that are no mapping
+    lambda m: setattr(m, "settings", [[1]]),
+], ids=["option", "spec-int", "spec-list", "type-list", "schema-list", "settings-int", "settings-list"])
+def test_forged_schema_or_settings_in_a_manifest_is_a_searchlib_error(tmp_path, change):
+    # 0.1: TypeError or AttributeError from Index(path) (found by the fuzz test).
+    ix = _index(tmp_path / "ix")
+    edit_manifest(ix.path, change)
+    with pytest.raises(SearchlibError, match=r"body|schema|settings"):
+        Index(ix.path).searcher().close()

@@ -391,6 +391,7 @@ class _FieldStructure:
         info = self.info
         n_terms = int(info.get("terms", -1))
         self.guarded(Component.LEX, self.dictionary)
+        self.guarded(Component.PTR, self.counts)
         ptr = self.array(Component.PTR)
         if ptr.ndim != 1 or len(ptr) != n_terms + 1:
             self.problem(Component.PTR, f"has {len(ptr)} entries for {n_terms} terms (expected terms + 1)")
@@ -424,6 +425,18 @@ class _FieldStructure:
         dictionary = TermDictionary.open(self.segment.directory, self.name, size, offsets, keys, self.info["terms"])
         for component, message in dictionary.scan_problems():
             self.problem(component, message)
+
+    def counts(self) -> None:
+        """The field's arrays against their types, each other and meta.json's counts, as opening
+        judges them (validate.field_problem); skipped when one of them is already reported."""
+        listed = [c for c in validate.FIELD_DTYPES if self.file(c) in self.segment.entry.files]
+        if any(self.file(c) not in self.segment.good for c in listed):
+            return
+        arrays = {c: self.array(c) if c in listed else None for c in validate.FIELD_DTYPES}
+        if any(arrays[c] is None for c in (Component.PTR, Component.UNIT, Component.TF)):
+            return
+        problem = validate.field_problem(self.name, self.info, arrays, self.doc_count)
+        self.report([problem] if problem is not None else [])
 
     def report(self, found: "list[tuple[Component | None, str]]") -> None:
         for component, message in found:

@@ -330,6 +330,9 @@ def test_meta_counts_are_checked_against_the_arrays_they_describe(tmp_path, fiel
         with ix.searcher() as s:
             s.search("*:*", sort_by="id")
     assert info.value.path == str(directory / file)
+    report = check_index(ix.path)
+    assert any(p.path == str(directory / file) and p.message == info.value.message for p in report.problems), \
+        (info.value.message, report.format())
 
 
 # -- (10) running out of descriptors is not damage --------------------------------------------------------

@@ -153,6 +153,7 @@ def test_index_directory_reached_through_a_users_link_opens(tmp_path):
     assert Index(link).doc_count() == 40
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 @pytest.mark.parametrize("name", ["stored.bin", "manifest"])
 def test_a_named_pipe_in_place_of_a_file_is_refused_without_blocking(tmp_path, name):
     ix = _small_index(tmp_path / "ix")
@@ -337,6 +338,7 @@ def test_meta_counts_are_checked_against_the_arrays_they_describe(tmp_path, fiel
 
 # -- (10) running out of descriptors is not damage --------------------------------------------------------
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd (Linux)")
 def test_out_of_descriptors_while_opening_says_so_not_that_the_index_is_corrupt(tmp_path):
     # 0.1: "IndexCorruptError: ...: not a valid array file: [Errno 24] Too many open files". The
     # child opens a searcher, then checks the index, under every limit on open files from what it

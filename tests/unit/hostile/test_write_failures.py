@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import textwrap
 from pathlib import Path
 from typing import Callable
@@ -61,6 +62,10 @@ def _assert_rolled_back(ix: Index, w, exc: IndexIOError, before: set[str]) -> No
     assert ix.doc_count() == 11
 
 
+_LINUX_FDS = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names descriptors through /proc (Linux)")
+
+
+@_LINUX_FDS
 @pytest.mark.parametrize("nth", [1, 2, 5])
 def test_disk_full_while_flushing_names_the_file_and_rolls_the_batch_back(tmp_path, monkeypatch, nth):
     ix = _index(tmp_path / "ix")
@@ -76,6 +81,7 @@ def test_disk_full_while_flushing_names_the_file_and_rolls_the_batch_back(tmp_pa
     _assert_rolled_back(ix, w, info.value, before)
 
 
+@_LINUX_FDS
 def test_disk_full_while_writing_the_manifest_names_it_and_commits_nothing(tmp_path, monkeypatch):
     ix = _index(tmp_path / "ix")
     before, generation = _segments(ix), ix.generation
@@ -91,6 +97,7 @@ def test_disk_full_while_writing_the_manifest_names_it_and_commits_nothing(tmp_p
     _assert_rolled_back(ix, w, info.value, before)
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE and SIGXFSZ (POSIX)")
 def test_a_write_refused_by_the_system_names_the_file(tmp_path):
     # A real failing write(2): the child may not write files over 64 KiB (RLIMIT_FSIZE), so
     # writing a segment's large stored.bin fails with EFBIG.

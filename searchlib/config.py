@@ -62,6 +62,8 @@ class Settings:
                   ) -> "Settings":
         """Settings from `to_json()` output (or the flattened YAML), validated (against `schema`
         when given); a missing key keeps its default. ConfigError names the key under `where`."""
+        if data is not None and not isinstance(data, Mapping):
+            raise ConfigError(where, f"settings are a mapping of keys to values, not {type(data).__name__}")
         data = dict(data or {})
         _check_keys(data, {"k1", "b", "default_fields", "operator", "passages_per_hit", "highlight", *LIMITS}, where)
         hl = _section(data, "highlight", f"{where}.highlight")

@@ -1,6 +1,8 @@
 """The exception hierarchy: every error searchlib raises on purpose is a SearchlibError."""
 from __future__ import annotations
 
+import os
+
 
 class SearchlibError(Exception):
     """Root of every error searchlib raises deliberately."""
@@ -64,6 +66,23 @@ class IndexFileMissingError(IndexCorruptError):
 class IndexFormatError(IndexCorruptError):
     """The index was written in an on-disk format this version does not read (an older
     release's): nothing is wrong with its files, but it must be rebuilt."""
+
+
+class IndexIOError(SearchlibError, OSError):
+    """The operating system refused to open, map, read or write a file of an index: too many open
+    files or no memory while opening (the index is not damaged), a full disk while writing (the
+    batch is rolled back). `errno`, `strerror` and `filename` are those of the OSError; the
+    message says what happened, to which file, and what it means for the index."""
+
+    def __init__(self, errno: int, filename: str, message: str):
+        super().__init__(errno, os.strerror(errno), filename)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):
+        return type(self), (self.errno, self.filename, self.message)
 
 
 class DocumentError(SearchlibError, ValueError):

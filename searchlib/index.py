@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import stat
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -156,7 +157,8 @@ class Index:
                                 "avg_length": round(s.stats.avg_length(name), 3)}
                 if getattr(ft, "index_phrases", False):
                     fields[name]["pairs_per_segment"] = [r.fields[name].info.get("pairs", 0) for r in s.readers]
-        size = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        found = (p.lstat() for p in self.path.rglob("*"))  # lstat: the size of a link's target is not the index's
+        size = sum(st.st_size for st in found if stat.S_ISREG(st.st_mode))
         return {"path": str(self.path), "generation": manifest.generation, "documents": s.doc_count(),
                 "deleted": sum(e.deleted for e in manifest.segments), "segments": len(manifest.segments),
                 "size_bytes": size, "fields": fields, "settings": self.settings.to_json()}

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import DocumentError
 from .indexing import buffer as _buffer
+from .storage.stored import MAX_NESTING, nested_deeper
 
 if TYPE_CHECKING:
     from .indexing.writer import IndexWriter
@@ -36,11 +37,6 @@ TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 CSV_SUFFIXES = (".csv",)
 TITLE_MAX_CHARS = 120  # a first line at least this long is prose, not a title
-# The deepest a JSONL value may nest (arrays and objects inside each other). json decodes up to
-# Python's recursion limit (1000), but storing a value and reading it back recurse too, with
-# more frames per level, so a value a few hundred levels deep would index and then break every
-# search that finds it. No real document nests anywhere near this deep.
-MAX_NESTING = 100
 
 _BOM = "\ufeff"
 
@@ -276,24 +272,10 @@ def _load_jsonl(file: Path, keys: _Keys) -> Iterator[dict]:
             raise DocumentError(f"{file}, line {number}: expected a JSON object, got {type(record).__name__}")
         if line.count("[") + line.count("{") > MAX_NESTING:  # else no value can nest deeper: cheap, in C
             for key, value in record.items():
-                if _nested_deeper(value, MAX_NESTING):
+                if nested_deeper(value, MAX_NESTING):
                     raise DocumentError(f"{file}, line {number}: field {key!r} nests arrays or objects more than "
                                         f"{MAX_NESTING} levels deep")
         yield keys.map_record(record)
-
-
-def _nested_deeper(value: Any, limit: int) -> bool:
-    """True when decoded JSON `value` has arrays or objects more than `limit` levels deep (walked
-    with a list, not recursion, so the walk itself cannot overflow)."""
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if not isinstance(item, (dict, list)):
-            continue
-        if depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
 
 
 class _CsvLines:

@@ -278,14 +278,22 @@ class Schema:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Mapping]) -> "Schema":
-        """Rebuild a schema from `to_json()` output (as stored in an index manifest)."""
+        """Rebuild a schema from `to_json()` output (as stored in an index manifest, which may have
+        been forged: whatever it holds is a SchemaError naming the field, never a TypeError)."""
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"a schema is a mapping of field names to fields, not {type(data).__name__}")
         fields = {}
         for name, spec in data.items():
+            if not isinstance(name, str) or not isinstance(spec, Mapping):
+                raise SchemaError(f"field {name!r}: a field is a mapping with its 'type', not {type(spec).__name__}")
             spec = dict(spec)
             kind = spec.pop("type", None)
-            if kind not in FIELD_TYPES:
+            if not isinstance(kind, str) or kind not in FIELD_TYPES:
                 raise SchemaError(f"field {name!r}: unknown type {kind!r}")
-            fields[name] = FIELD_TYPES[kind](**spec)
+            try:
+                fields[name] = FIELD_TYPES[kind](**spec)
+            except TypeError as exc:  # an option the type does not take
+                raise SchemaError(f"field {name!r}: {exc}") from None
         return cls(**fields)
 
     def __eq__(self, other) -> bool:

@@ -22,6 +22,8 @@ from ..errors import DocumentError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from ..storage.arrays import release_free_memory
 from ..storage.segment import MISSING_TIME, FieldArrays, write_segment
+from ..storage import stored as _stored
+from ..storage.stored import MAX_NESTING, nested_deeper, stored_size
 from .analyze import Analysis, Source, TextBatch
 
 # The largest field value accepted, in bytes of UTF-8 (TEXT, ID, KEYWORD; for STORED, characters
@@ -261,6 +263,9 @@ class SegmentBuffer:
                 if isinstance(ft, DATETIME):
                     value = DATETIME.parse(value).isoformat()
             elif isinstance(ft, STORED):
+                if nested_deeper(value, MAX_NESTING):  # before json.dumps, which would recurse that deep
+                    raise DocumentError(f"{where}: a STORED value may not nest arrays or objects more than "
+                                        f"{MAX_NESTING} levels deep")
                 try:
                     size = len(json.dumps(value, allow_nan=False))
                 except (TypeError, ValueError) as exc:
@@ -270,6 +275,13 @@ class SegmentBuffer:
                 chars += size
             if ft.stored:
                 stored[name] = value
+        # Stored fields whose JSON could exceed the limit of one document (each character takes at
+        # most 6 bytes, \u escaped) are measured exactly; most documents are far below.
+        most = _stored.MAX_STORED_DOC_BYTES
+        bound = 6 * (chars + text_chars + sum(map(len, stored))) + 64 * len(stored)
+        if bound > most and (size := stored_size(stored)) > most:
+            raise DocumentError(f"{what}: its stored fields take {size:,} bytes of JSON, over the limit of "
+                                f"{most:,} bytes ({most / 2**20:g} MiB) for one document; store less of it")
         # Everything validated: append to the buffers (nothing above touched them).
         for name, fb in self.fields.items():
             if name in self._queued:

@@ -30,14 +30,14 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..config import Settings
-from ..errors import DocumentError, IndexCorruptError, SchemaError, SearchlibError
+from ..errors import DocumentError, IndexCorruptError, IndexIOError, SchemaError, SearchlibError
 from ..query.ast import Query
 from ..query.budget import check_clauses
 from ..query.compile import Compiler
 from ..schema import Schema
 from ..search import Stats, Weight, parse_index_query
 from ..storage.components import SEGMENTS_DIR, Component, segment_name
-from ..storage.files import fsync_dir
+from ..storage.files import fsync_dir, io_error
 from ..storage.lock import WriteLock
 from ..storage.manifest import (KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name,
                                 read_manifest, write_manifest)
@@ -343,7 +343,8 @@ class IndexWriter:
             yield
         except BaseException as exc:
             self._failure = f"{step} failed: {type(exc).__name__}: {exc}"
-            if (self.directory / manifest_name(generation)).exists():
+            committed = (self.directory / manifest_name(generation)).exists()
+            if committed:
                 # The manifest was renamed into place (only the final directory fsync failed): the
                 # commit is visible, so its files must stay; the next writer cleans up the rest.
                 self._close_readers()
@@ -351,7 +352,21 @@ class IndexWriter:
                 self._lock.release()
             else:
                 self.cancel()
+            if isinstance(exc, OSError):  # a full disk, say: name the file and say what became of the batch
+                raise self._batch_error(exc, committed) from None
             raise
+
+    def _batch_error(self, exc: OSError, committed: bool) -> IndexIOError:
+        """The error a failed write `exc` ends the batch with: the file it was writing and whether
+        the batch was committed (only when the manifest was already in place) or rolled back."""
+        if not isinstance(exc, IndexIOError):
+            exc = io_error(exc, Path(exc.filename) if exc.filename else self.directory, "writing")
+        if committed:
+            outcome = ("the batch was committed (its manifest is in place), but may not be durable until the "
+                       "index directory is synced")
+        else:
+            outcome = "nothing of this batch was committed (it was rolled back: the index is as it was)"
+        return IndexIOError(exc.errno, exc.filename, f"{exc.message}: {outcome}")
 
     def _key_field(self) -> str:
         if self.schema.unique_field is None:

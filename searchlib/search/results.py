@@ -12,10 +12,11 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..errors import SearchlibError
+from ..errors import IndexCorruptError, SearchlibError
 from ..highlight import Formatter, get_formatter, highlight
 from ..query.ast import Query
 from ..schema import TEXT
+from ..storage.components import Component
 from .collectors import Ranked
 from .dense import Matches, passage_scores
 from .postings import distinct
@@ -239,6 +240,10 @@ class HitSource:
             fname = names[f]
             start, end = (int(x) for x in reader.fields[fname].unit_span[u])
             text = stored.get(fname) if schema.fields[fname].stored else None
+            if isinstance(text, str) and not 0 <= start <= end <= len(text):  # where the two files meet
+                raise IndexCorruptError(str(reader.directory / Component.USPAN.file(fname)),
+                                        f"passage {u} spans characters {start}:{end} of document {doc}, whose "
+                                        f"stored {fname!r} has {len(text)}")
             out.append(Passage(fname, start, end, score, u - firsts[f],
                                text[start:end] if isinstance(text, str) else None))
         return out

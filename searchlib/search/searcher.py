@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..config import Settings
-from ..errors import IndexCorruptError, IndexFileMissingError, InvalidArgumentError, SchemaError, SearchlibError
+from ..errors import IndexFileMissingError, InvalidArgumentError, SchemaError, SearchlibError
 from ..highlight import Formatter
 from ..query.ast import Query
 from ..query.budget import check_clauses, check_length
@@ -68,11 +68,12 @@ class Searcher:
                     readers.append(SegmentReader(Path(directory) / SEGMENTS_DIR / entry.name, entry.files,
                                                  entry.deletes, doc_count=entry.doc_count, deleted=entry.deleted))
                 return cls(directory, manifest, readers)
-            except IndexCorruptError as exc:
+            except BaseException as exc:  # whatever failed, nothing opened so far stays open
                 for r in readers:
                     r.close()
-                newer = read_manifest(directory).generation != manifest.generation
-                if not (newer and isinstance(exc, IndexFileMissingError)) or attempt == attempts - 1:
+                if not isinstance(exc, IndexFileMissingError) or attempt == attempts - 1:
+                    raise
+                if read_manifest(directory).generation == manifest.generation:
                     raise
         raise AssertionError("unreachable")
 

@@ -65,7 +65,12 @@ def release_pages(*arrays: "np.ndarray | None") -> None:
     kernel it will not need those pages (they stay in the page cache; a later read maps them again).
     """
     for arr in arrays:
-        mm = getattr(getattr(arr, "base", None), "_mmap", None)  # numpy.memmap keeps its mmap here
+        mm = getattr(arr, "base", None)
+        while isinstance(mm, np.ndarray):  # views over the array read_array made over its map
+            mm = mm.base
+        if isinstance(mm, memoryview):  # np.frombuffer's view of the map
+            mm = mm.obj
+        mm = getattr(mm, "_mmap", mm)  # numpy.memmap keeps its mmap here
         if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
             try:
                 mm.madvise(mmap.MADV_DONTNEED)

@@ -32,11 +32,12 @@ import numpy as np
 
 from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
+from . import validate
 from .components import SEGMENTS_DIR, Component, segment_number
-from .files import missing, read_array, verify
+from .files import EXHAUSTED, LINK_REFUSED, missing, read_array, verify
 from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
 from .segment import META, column_problem, deletes_problem, load_meta, meta_problem
-from .stored import BLOCK_DOCS, DATA, POINTERS, StoredReader
+from .stored import BLOCK_DOCS, DATA, POINTERS, StoredReader, offsets_problem
 from .termdict import TermDictionary
 
 
@@ -63,6 +64,7 @@ class CheckReport:
     files_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # harmless findings (leftovers of interrupted writers)
+    _seen: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -74,9 +76,12 @@ class CheckReport:
         return list(dict.fromkeys(p.path for p in self.problems))
 
     def add(self, path: "Path | str", message: str) -> None:
-        problem = Problem(str(path), message)
-        if problem not in self.problems:
-            self.problems.append(problem)
+        """Record a problem, once however often it is found (a set remembers which: looking it up
+        in the list made a check quadratic in the problems it found)."""
+        key = (str(path), message)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.problems.append(Problem(*key))
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "ok": self.ok, "generation": self.generation,
@@ -169,10 +174,11 @@ def _verify_file(path: Path, entry: dict, report: CheckReport) -> bool:
         report.add(path, missing(path).message)
         return False
     except OSError as exc:
+        _unless_exhausted(exc)
         report.add(path, f"cannot be examined: {exc.strerror or exc}")
         return False
     if stat.S_ISLNK(st.st_mode):
-        report.add(path, "is a symbolic link (index files are never links; not followed)")
+        report.add(path, LINK_REFUSED)
         return False
     if not stat.S_ISREG(st.st_mode):
         report.add(path, "is not a regular file")
@@ -186,9 +192,17 @@ def _verify_file(path: Path, entry: dict, report: CheckReport) -> bool:
         report.add(path, exc.message)
         return False
     except OSError as exc:
+        _unless_exhausted(exc)
         report.add(path, f"cannot be read: {exc.strerror or exc}")
         return False
     return True
+
+
+def _unless_exhausted(exc: BaseException) -> None:
+    """Raise `exc` again if it says the process ran out of descriptors or memory: that is no finding
+    about the index, and the check cannot go on (IndexIOError says so)."""
+    if isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno in EXHAUSTED):
+        raise exc
 
 
 def _check_segment(root: Path, entry: SegmentEntry, report: CheckReport, verified: dict[tuple, bool],
@@ -196,8 +210,11 @@ def _check_segment(root: Path, entry: SegmentEntry, report: CheckReport, verifie
     seg_root = root / SEGMENTS_DIR
     directory = seg_root / entry.name
     for d in (seg_root, directory):
-        if d.is_symlink() or (d.exists() and not d.is_dir()):
-            report.add(d, "is not a directory of the index (a link or a file); not followed")
+        if d.is_symlink():
+            report.add(d, LINK_REFUSED)
+            return
+        if d.exists() and not d.is_dir():
+            report.add(d, "is not a directory")
             return
     if not directory.is_dir():
         report.add(directory, "segment directory is missing")
@@ -248,6 +265,7 @@ class _SegmentStructure:
         except IndexCorruptError as exc:  # a reader refused the file: its own words
             self.report.add(exc.path, exc.message)
         except Exception as exc:  # malformed content of any kind is a finding, not a crash
+            _unless_exhausted(exc)
             self.problem(fname, f"unreadable: {type(exc).__name__}: {exc}")
 
     def usable(self, fname: str) -> bool:
@@ -313,9 +331,9 @@ class _SegmentStructure:
         its share of the documents as JSON objects."""
         offsets = self.array(POINTERS)
         blocks = math.ceil(doc_count / BLOCK_DOCS)
-        size = int(self.entry.files.get(DATA, {}).get("size", -1))
-        if offsets.shape != (blocks + 1,) or offsets[0] != 0 or offsets[-1] != size or np.any(np.diff(offsets) < 0):
-            self.problem(POINTERS, f"block offsets do not cover {DATA} ({blocks} blocks of {doc_count} documents)")
+        problem = offsets_problem(offsets, doc_count, int(self.entry.files.get(DATA, {}).get("size", -1)))
+        if problem is not None:
+            self.problem(POINTERS, problem)
             return
         if DATA not in self.good:
             return
@@ -373,6 +391,7 @@ class _FieldStructure:
         info = self.info
         n_terms = int(info.get("terms", -1))
         self.guarded(Component.LEX, self.dictionary)
+        self.guarded(Component.PTR, self.counts)
         ptr = self.array(Component.PTR)
         if ptr.ndim != 1 or len(ptr) != n_terms + 1:
             self.problem(Component.PTR, f"has {len(ptr)} entries for {n_terms} terms (expected terms + 1)")
@@ -407,27 +426,36 @@ class _FieldStructure:
         for component, message in dictionary.scan_problems():
             self.problem(component, message)
 
+    def counts(self) -> None:
+        """The field's arrays against their types, each other and meta.json's counts, as opening
+        judges them (validate.field_problem); skipped when one of them is already reported."""
+        listed = [c for c in validate.FIELD_DTYPES if self.file(c) in self.segment.entry.files]
+        if any(self.file(c) not in self.segment.good for c in listed):
+            return
+        arrays = {c: self.array(c) if c in listed else None for c in validate.FIELD_DTYPES}
+        if any(arrays[c] is None for c in (Component.PTR, Component.UNIT, Component.TF)):
+            return
+        problem = validate.field_problem(self.name, self.info, arrays, self.doc_count)
+        self.report([problem] if problem is not None else [])
+
+    def report(self, found: "list[tuple[Component | None, str]]") -> None:
+        for component, message in found:
+            self.segment.problem(META if component is None else self.file(component), message)
+
     def postings(self, ptr: np.ndarray, postings: int) -> np.ndarray | None:
-        """Units in range and ascending within a term, frequencies of at least 1; the frequencies
-        (None when unusable)."""
+        """Units and frequencies as a searcher requires them (validate.postings_problems: units in
+        range and ascending within a term, frequencies of at least 1); the frequencies (None when
+        unusable)."""
         unit, tf = self.optional(Component.UNIT), self.optional(Component.TF)
-        if unit is not None:
-            if len(unit) != postings:
-                self.problem(Component.UNIT, f"has {len(unit)} postings, the pointers say {postings}")
-            elif postings:
-                if int(unit.max()) >= self.units:
-                    self.problem(Component.UNIT, f"a unit number reaches {int(unit.max())}, "
-                                                 f"but there are {self.units} units")
-                starts = np.zeros(postings, dtype=bool)
-                starts[ptr[:-1][ptr[:-1] < postings]] = True
-                ascending = np.diff(unit.astype(np.int64)) > 0
-                if not np.all(ascending | starts[1:]):
-                    self.problem(Component.UNIT, "units of a term are not in ascending order")
-        if tf is not None:
-            if len(tf) != postings:
-                self.problem(Component.TF, f"has {len(tf)} frequencies, the pointers say {postings}")
-            elif postings and int(tf.min()) < 1:
-                self.problem(Component.TF, "a term frequency is 0")
+        if unit is not None and len(unit) != postings:
+            self.problem(Component.UNIT, f"has {len(unit)} postings, the pointers say {postings}")
+            unit = None
+        if tf is not None and len(tf) != postings:
+            self.problem(Component.TF, f"has {len(tf)} frequencies, the pointers say {postings}")
+            tf = None
+        empty = np.zeros(0, dtype=np.uint32)
+        self.report(validate.postings_problems(ptr, empty if unit is None else unit, empty if tf is None else tf,
+                                               self.units))
         return tf
 
     def positions(self, ptr: np.ndarray, tf: np.ndarray | None, postings: int) -> None:
@@ -435,61 +463,40 @@ class _FieldStructure:
         pos = self.array(Component.POS)
         if tf is None or len(tf) != postings:
             raise _Skip
-        cum = np.zeros(postings + 1, dtype=np.int64)
-        np.cumsum(tf, out=cum[1:])
-        if len(pos) != cum[-1]:
-            self.problem(Component.POS, f"has {len(pos)} positions, the term frequencies sum to {int(cum[-1])}")
-        if pptr.ndim != 1 or len(pptr) != len(ptr) or not np.array_equal(pptr, cum[ptr]):
+        total = int(tf.sum(dtype=np.int64))
+        if len(pos) != total:
+            self.problem(Component.POS, f"has {len(pos)} positions, the term frequencies sum to {total}")
+        if pptr.ndim != 1 or len(pptr) != len(ptr) or pptr[0] != 0:
             self.problem(Component.PPTR, "position pointers do not match the term frequencies")
+            return
+        self.report(validate.positions_problems(ptr, tf, pptr))
 
     def pairs(self, n_terms: int) -> None:
-        """Pair postings (pairs.py): what a searcher requires (pairs.problems: types, counts),
-        then keys strictly ascending with both term ids in the dictionary, every pair with a
-        posting, frequencies of at least 1, units in range and ascending within a pair."""
+        """Pair postings (pairs.py): what a searcher requires (pairs.problems: types, counts;
+        validate.pairs_problems: keys strictly ascending with both term ids in the dictionary,
+        every pair with a posting, frequencies of at least 1, units in range and ascending within
+        a pair)."""
         arrays = [self.array(component) for component in pair_files.COMPONENTS]
         found = pair_files.problems(arrays, self.info.get("pairs"), self.info.get("pair_postings"))
-        for component, message in found:
-            self.problem(component, message)
-        if found:
-            raise _Skip
-        keys, ptr, unit, tf = arrays
-        ascending = bool(np.all(keys[1:] > keys[:-1]))
-        if len(keys) and (not ascending or max(int(ids.max()) for ids in pair_files.pair_terms(keys)) >= n_terms):
-            self.problem(Component.PAIRKEY, "pair keys are not ascending term-id pairs of this dictionary")
-        if np.any(np.diff(ptr) < 1):
-            self.problem(Component.PAIRPTR, "pair pointers do not run from 0 to the pair postings")
-            raise _Skip
-        if len(unit):
-            if int(tf.min()) < 1:
-                self.problem(Component.PAIRTF, "a pair frequency is 0")
-            starts = np.zeros(len(unit), dtype=bool)
-            starts[ptr[:-1]] = True
-            if int(unit.max()) >= self.units or not np.all((np.diff(unit.astype(np.int64)) > 0) | starts[1:]):
-                self.problem(Component.PAIRUNIT, "pair units are out of range or not ascending within a pair")
+        self.report(found or validate.pairs_problems(arrays, n_terms, self.units))
 
     def lengths(self) -> None:
         lengths = self.array(Component.LEN)
         if len(lengths) != self.units:
             self.problem(Component.LEN, f"has {len(lengths)} lengths, meta.json says {self.units} units")
             return
-        tokens = int(lengths.sum(dtype=np.int64))
-        if tokens != self.info.get("tokens"):
-            self.problem(Component.LEN, f"lengths sum to {tokens} tokens, meta.json says {self.info.get('tokens')}")
-        if "nonempty" in self.info and int(np.count_nonzero(lengths)) != self.info["nonempty"]:
-            self.problem(Component.LEN, "the count of non-empty units differs from meta.json")
+        self.report(validate.lengths_problems(lengths, self.info))
 
     def passages(self) -> None:
         units = self.units
         udoc = self.array(Component.UDOC)
+        span = self.array(Component.USPAN)
         if len(udoc) != units:
             self.problem(Component.UDOC, f"has {len(udoc)} entries, meta.json says {units} units")
-        elif units and (int(udoc.max()) >= self.doc_count or np.any(np.diff(udoc.astype(np.int64)) < 0)):
-            self.problem(Component.UDOC, "passage documents are out of range or out of order")
-        span = self.array(Component.USPAN)
         if span.shape != (units, 2):
             self.problem(Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)")
-        elif units and np.any(span[:, 0] > span[:, 1]):
-            self.problem(Component.USPAN, "a passage ends before it starts")
+        if len(udoc) == units and span.shape == (units, 2):
+            self.report(validate.passages_problems(udoc, span, self.doc_count))
 
 
 class _Skip(Exception):

@@ -3,19 +3,33 @@
 Every index file is written once, fsynced, and recorded in a manifest with its size and CRC-32;
 readers check both before trusting a byte, so damage surfaces as IndexCorruptError, never as
 wrong results. Arrays are raw .npy files opened memory-mapped with pickling disabled.
+
+Every file of an index is opened here (open_file), as a descriptor, without following a
+symbolic link at the file or at any directory between the index directory and the file: the
+path is walked one directory at a time (openat with O_NOFOLLOW), so nothing outside the index
+directory is read, and no link can be swapped in between a check and the open. Only a regular
+file is accepted (a FIFO would block the reader). Sizes, checksums and maps then all come from
+that one descriptor.
 """
 from __future__ import annotations
 
+import errno
+import io
+import mmap as _mmap
 import os
 import re
+import stat
+import struct
+import sys
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
+from tokenize import TokenError
 from typing import Iterator
 
 import numpy as np
 
-from ..errors import IndexCorruptError, IndexFileMissingError
+from ..errors import IndexCorruptError, IndexFileMissingError, IndexIOError
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}\Z")
 TEMP_SUFFIX = ".tmp"  # of a file atomic_write has not renamed into place yet
@@ -36,20 +50,144 @@ def missing(path: Path) -> IndexFileMissingError:
     return IndexFileMissingError(str(path), "file is missing")
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+# Directories between the index directory and a file, which must not be links either: a segment's
+# files lie in <index>/segments/<segment>/; a manifest lies in the index directory itself.
+IN_SEGMENT = 2
+IN_INDEX = 0
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+LINK_REFUSED = "is a symbolic link (nothing in an index is a link; not followed)"
+_LINK_ERRNOS = (errno.ELOOP, errno.EMLINK)  # what O_NOFOLLOW meets at a link: Linux, FreeBSD
+
+
+# What the process, not the index, ran out of: an index met with these is not damaged.
+EXHAUSTED = {errno.EMFILE: "too many open files", errno.ENFILE: "too many open files in the system",
+             errno.ENOMEM: "out of memory"}
+
+
+def io_error(exc: "OSError | MemoryError", path: Path, doing: str) -> IndexIOError:
+    """`exc`, met while `doing` ("opening", "mapping", "reading", "writing") the index file `path`,
+    as an IndexIOError saying what happened to which file: running out of descriptors or memory
+    says the index is not damaged (it is not IndexCorruptError)."""
+    code = errno.ENOMEM if isinstance(exc, MemoryError) else exc.errno or errno.EIO
+    name = errno.errorcode.get(code, str(code))
+    if code in EXHAUSTED:
+        return IndexIOError(code, str(path), f"{EXHAUSTED[code]} ({name}) {doing} {path}: the index is not damaged")
+    what = os.strerror(code)
+    return IndexIOError(code, str(path), f"{what[:1].lower()}{what[1:]} ({name}) {doing} {path}")
+
+
+def _refused(path: Path, exc: OSError, file: Path) -> Exception:
+    """The error for `path` (`file` or a directory above it) that the OS would not open without
+    following a link (ELOOP for a file, ENOTDIR for a directory on Linux), or at all: nothing of
+    a link's target is named."""
     try:
-        os.fsync(fd)
+        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        is_link = exc.errno in _LINK_ERRNOS
+    if is_link:
+        return IndexCorruptError(str(path), LINK_REFUSED)
+    if exc.errno == errno.ENOENT:
+        return missing(file)
+    if exc.errno == errno.ENOTDIR:
+        return IndexCorruptError(str(path), "is not a directory")
+    return io_error(exc, file, "opening")
+
+
+def open_file(path: Path, below: int = IN_SEGMENT) -> int:
+    """A read-only descriptor of the regular file at `path`, opened without following a symbolic
+    link at it or at any of the `below` directories above it (those between the index directory and
+    the file: IN_SEGMENT for a segment's file, IN_INDEX for a manifest; the index directory itself
+    may be reached through links the user made). A link is IndexCorruptError naming it (and nothing
+    of its target), a missing file IndexFileMissingError, any other refusal IndexIOError (io_error).
+    The caller closes the descriptor."""
+    path = Path(path)
+    parts = path.parts
+    if len(parts) < below + 1:
+        raise IndexCorruptError(str(path), "is not inside an index directory")
+    base = Path(*parts[:len(parts) - below - 1]) if len(parts) > below + 1 else Path(".")
+    try:
+        fd = os.open(base, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    except OSError as exc:
+        raise _refused(base, exc, path) from None
+    current = base
+    try:
+        for name in parts[len(parts) - below - 1:-1]:
+            current = current / name
+            try:
+                inner = os.open(name, os.O_RDONLY | _DIRECTORY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
+            except OSError as exc:
+                raise _refused(current, exc, path) from None
+            os.close(fd)
+            fd = inner
+        try:
+            found = os.open(parts[-1], os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
+        except OSError as exc:
+            raise _refused(path, exc, path) from None
+    finally:
+        os.close(fd)
+    try:
+        if not stat.S_ISREG(os.fstat(found).st_mode):
+            raise IndexCorruptError(str(path), "is not a regular file")
+        if _NONBLOCK:
+            os.set_blocking(found, True)
+    except BaseException:
+        os.close(found)
+        raise
+    return found
+
+
+def read_file(path: Path, below: int = IN_SEGMENT) -> bytes:
+    """The whole content of an index file (opened by open_file)."""
+    fd = open_file(path, below)
+    try:
+        with io.FileIO(fd, "rb", closefd=False) as fh:
+            return fh.readall()
+    except (OSError, MemoryError) as exc:
+        raise io_error(exc, path, "reading") from None
     finally:
         os.close(fd)
 
 
-def crc32_file(path: Path) -> int:
+@contextmanager
+def _naming(path: Path, doing: str) -> Iterator[None]:
+    """Run a step of `doing` (writing, syncing) the file or directory `path`: an OSError in it, a
+    full disk say, becomes IndexIOError naming `path` (one that already names its file passes)."""
+    try:
+        yield
+    except IndexIOError:
+        raise
+    except OSError as exc:
+        raise io_error(exc, path, doing) from None
+
+
+def fsync_dir(path: Path) -> None:
+    with _naming(path, "syncing the directory"):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _crc32_fd(fd: int) -> int:
     crc = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            crc = zlib.crc32(chunk, crc)
+    offset = 0
+    while chunk := os.pread(fd, _CHUNK, offset):
+        crc = zlib.crc32(chunk, crc)
+        offset += len(chunk)
     return crc
+
+
+def crc32_file(path: Path) -> int:
+    """The CRC-32 of the file at `path` (not followed if it is a link)."""
+    fd = open_file(path, IN_INDEX)
+    try:
+        return _crc32_fd(fd)
+    finally:
+        os.close(fd)
 
 
 class _ChecksummingWriter:
@@ -75,8 +213,9 @@ class _ChecksummingWriter:
 def write_stream(path: Path) -> Iterator[_ChecksummingWriter]:
     """A new file written piece by piece, checksummed as it goes and fsynced when the block ends
     (normally: an exception leaves a partial file, which no manifest names). Take the manifest
-    entry from the writer's `entry()` after the block."""
-    with open(path, "xb") as fh:
+    entry from the writer's `entry()` after the block. An OSError while the file is written (a
+    full disk, at a write, the flush or the fsync) is IndexIOError naming it."""
+    with _naming(path, "writing"), open(path, "xb") as fh:
         out = _ChecksummingWriter(fh)
         yield out
         fh.flush()
@@ -99,13 +238,20 @@ def write_array(path: Path, array: np.ndarray) -> dict:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
+    """Replace `path` with `data` so that readers see the old or the new file, never a mix. An
+    OSError before the rename is IndexIOError naming `path` (the temporary file is removed, and
+    `path` is as it was); after it, the directory's sync failed (fsync_dir)."""
     tmp = path.with_name(path.name + TEMP_SUFFIX)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with _naming(path, "writing"):
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     fsync_dir(path.parent)
 
 
@@ -113,36 +259,26 @@ _verified: dict[tuple, bool] = {}
 _VERIFIED_LIMIT = 100_000  # files remembered as verified; beyond it the memory starts over
 
 
-def _mismatch(path: Path, size: int, entry: dict) -> str | None:
-    """What is wrong with the file at `path`, `size` bytes long, against its manifest entry: its
-    size, then its CRC-32 read from disk; None when both match. OSError (FileNotFoundError
-    included) passes through."""
+def _mismatch(fd: int, size: int, entry: dict) -> str | None:
+    """What is wrong with the file open as `fd`, `size` bytes long, against its manifest entry: its
+    size, then its CRC-32 read from disk; None when both match."""
     if size != entry.get("size"):
         return f"size is {size} bytes, the manifest says {entry.get('size')} (truncated or overwritten)"
-    if crc32_file(path) != entry.get("crc32"):
+    if _crc32_fd(fd) != entry.get("crc32"):
         return "checksum mismatch (the file is damaged)"
     return None
 
 
-def verify(path: Path, entry: dict, fresh: bool = False) -> None:
-    """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records.
-
-    A file verified once is remembered by (path, inode, size, mtime, expected size and CRC-32) so
-    reopening costs nothing; the memory is forgotten whole when it exceeds _VERIFIED_LIMIT files.
-    With `fresh` (as `check` does), the bytes are read and checksummed again even when remembered,
-    and the memory follows what they show.
-    """
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise missing(path) from None
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, entry.get("size"), entry.get("crc32"))
+def _verify_fd(fd: int, path: Path, entry: dict, fresh: bool = False) -> None:
+    """verify, for the file at `path` open as `fd`."""
+    st = os.fstat(fd)
+    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, entry.get("size"), entry.get("crc32"))
     if key in _verified and not fresh:
         return
     try:
-        problem = _mismatch(path, st.st_size, entry)
-    except FileNotFoundError:
-        raise missing(path) from None
+        problem = _mismatch(fd, st.st_size, entry)
+    except OSError as exc:
+        raise io_error(exc, path, "reading") from None
     if problem is not None:
         _verified.pop(key, None)
         raise IndexCorruptError(str(path), problem)
@@ -151,22 +287,145 @@ def verify(path: Path, entry: dict, fresh: bool = False) -> None:
     _verified[key] = True
 
 
-def read_array(path: Path, size: int, mmap: bool = True) -> np.ndarray:
-    """The array of a .npy file of `size` bytes (already verified), refusing pickled object arrays:
-    memory-mapped, unless `mmap` is false or the file is at most a header (128 bytes: an empty or
-    tiny array, cheaper to read than to map). Raises IndexCorruptError for what is no array file."""
+def verify(path: Path, entry: dict, fresh: bool = False, below: int = IN_SEGMENT) -> None:
+    """Raise IndexCorruptError unless the file has the size and CRC-32 its manifest entry records
+    (opened by open_file: a link is refused, not followed).
+
+    A file verified once is remembered by (path, device, inode, size, mtime, expected size and
+    CRC-32) so reopening costs nothing; the memory is forgotten whole when it exceeds
+    _VERIFIED_LIMIT files. With `fresh` (as `check` does), the bytes are read and checksummed again
+    even when remembered, and the memory follows what they show.
+    """
+    fd = open_file(path, below)
     try:
-        if size <= 128 or not mmap:
-            return np.load(path, allow_pickle=False)
-        # A plain ndarray view over the map: numpy's memmap subclass adds overhead to every slice.
-        return np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
-    except FileNotFoundError:
-        raise missing(path) from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise IndexCorruptError(str(path), f"not a valid array file: {exc}") from None
+        _verify_fd(fd, path, entry, fresh)
+    finally:
+        os.close(fd)
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+_MAX_NPY_HEADER = 4096  # bytes of .npy header accepted (np.save writes 128 for the arrays of an index)
+_NPY_KINDS = "biuf"  # booleans, integers and floats: the only arrays of the format
+
+
+def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, int]:
+    """(shape, fortran order, dtype, offset of the data) of the .npy file open as `fd`, of `size`
+    bytes, after checking that the header is small, declares a plain numeric array (no pickled
+    objects, no records) and that its shape times its item size is exactly the bytes that follow
+    it: nothing is mapped or allocated from a declared shape the file's bytes do not hold."""
+    head = os.pread(fd, min(size, 12 + _MAX_NPY_HEADER), 0)
+    if not head.startswith(_NPY_MAGIC) or len(head) < 10:
+        raise IndexCorruptError(str(path), "not a valid array file: no .npy header")
+    version = (head[6], head[7])
+    if version == (1, 0):
+        length, reader = struct.unpack("<H", head[8:10])[0], np.lib.format.read_array_header_1_0
+    elif version == (2, 0) and len(head) >= 12:
+        length, reader = struct.unpack("<I", head[8:12])[0], np.lib.format.read_array_header_2_0
+    else:
+        raise IndexCorruptError(str(path), f"not a valid array file: .npy version {version} is not supported")
+    if length > _MAX_NPY_HEADER:
+        raise IndexCorruptError(str(path), f"not a valid array file: a header of {length:,} bytes")
+    fh = io.BytesIO(head)
+    fh.seek(8)
+    try:
+        shape, fortran, dtype = reader(fh, max_header_size=_MAX_NPY_HEADER)
+    except (ValueError, TypeError, SyntaxError, TokenError, OverflowError, RecursionError, MemoryError,
+            EOFError) as exc:  # what numpy's parser of the header's Python literal may raise
+        raise IndexCorruptError(str(path), f"not a valid array file: {str(exc)[:200]}") from None
+    if dtype.hasobject:
+        raise IndexCorruptError(str(path), "not a valid array file: it holds Python objects (pickled data "
+                                           "is never loaded)")
+    if dtype.kind not in _NPY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise IndexCorruptError(str(path), f"not a valid array file: it holds {dtype}, not numbers")
+    if any(n < 0 for n in shape):
+        raise IndexCorruptError(str(path), f"not a valid array file: the impossible shape {shape}")
+    offset = fh.tell()
+    count = 1
+    for n in shape:
+        count *= n
+    if offset + count * dtype.itemsize != size:
+        raise IndexCorruptError(str(path), f"declares {count:,} values of {dtype} ({count * dtype.itemsize:,} "
+                                           f"bytes), but {size - offset:,} bytes follow its header")
+    return shape, fortran, dtype, offset
+
+
+def _array_from_fd(fd: int, path: Path, size: int, mmap: bool) -> np.ndarray:
+    """The array of the .npy file open as `fd`, `size` bytes long (see read_array)."""
+    shape, fortran, dtype, offset = _npy_layout(fd, path, size)
+    order = "F" if fortran else "C"
+    count = (size - offset) // dtype.itemsize if dtype.itemsize else 0
+    if size <= 128 or not mmap or count == 0:
+        try:
+            data = np.empty(count, dtype=dtype)
+            view = memoryview(data).cast("B")
+            with io.FileIO(fd, "rb", closefd=False) as fh:
+                fh.seek(offset)
+                done = 0
+                while done < len(view):
+                    got = fh.readinto(view[done:])
+                    if not got:
+                        raise IndexCorruptError(str(path), "ended while being read (truncated meanwhile)")
+                    done += got
+        except (OSError, MemoryError) as exc:
+            raise io_error(exc, path, "reading") from None
+        return data.reshape(shape, order=order)
+    # A plain ndarray over the map (no numpy.memmap: its subclass adds overhead to every slice).
+    return np.frombuffer(_map(fd, path), dtype=dtype, count=count, offset=offset).reshape(shape, order=order)
+
+
+def _map(fd: int, path: Path) -> _mmap.mmap:
+    """The whole file open as `fd`, mapped read-only; the map outlives the descriptor."""
+    options = {"trackfd": False} if sys.version_info >= (3, 13) else {}  # no descriptor kept per map
+    try:
+        return _mmap.mmap(fd, 0, access=_mmap.ACCESS_READ, **options)
+    except OSError as exc:  # before 3.13 the map keeps a duplicate of the descriptor: EMFILE, or ENOMEM
+        raise io_error(exc, path, "mapping") from None
+
+
+def read_array(path: Path, size: int, mmap: bool = True, below: int = IN_SEGMENT) -> np.ndarray:
+    """The array of a .npy file of `size` bytes (already verified): memory-mapped, unless `mmap` is
+    false or the file is at most a header (128 bytes: an empty or tiny array, cheaper to read than
+    to map). Raises IndexCorruptError for what is no array file of numbers, or declares more values
+    than its bytes hold (the file is opened by open_file: never through a link)."""
+    fd = open_file(path, below)
+    try:
+        if os.fstat(fd).st_size != size:
+            raise IndexCorruptError(str(path), f"size is {os.fstat(fd).st_size} bytes, expected {size}")
+        return _array_from_fd(fd, path, size, mmap)
+    finally:
+        os.close(fd)
 
 
 def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
-    """Load a .npy file after verifying it against its manifest entry (see read_array)."""
-    verify(path, entry)
-    return read_array(path, entry.get("size", 0), mmap)
+    """Load a segment's .npy file after verifying it against its manifest entry (see read_array);
+    both from one descriptor."""
+    fd = open_verified(path, entry)
+    try:
+        return _array_from_fd(fd, path, entry["size"], mmap)
+    finally:
+        os.close(fd)
+
+
+def open_verified(path: Path, entry: dict) -> int:
+    """A descriptor of a segment's file (open_file) after verifying it against its manifest entry
+    through that descriptor. The caller closes it."""
+    fd = open_file(path)
+    try:
+        _verify_fd(fd, path, entry)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def map_file(path: Path, size: int) -> "_mmap.mmap | bytes":
+    """A segment's file of `size` bytes (already verified), memory-mapped read-only from a
+    descriptor opened by open_file (an empty file, which cannot be mapped, as b"")."""
+    fd = open_file(path)
+    try:
+        found = os.fstat(fd).st_size
+        if found != size:
+            raise IndexCorruptError(str(path), f"size is {found} bytes, expected {size}")
+        return _map(fd, path) if size else b""
+    finally:
+        os.close(fd)

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexCorruptError, IndexFormatError, IndexNotFoundError
+from ..errors import IndexCorruptError, IndexFileMissingError, IndexFormatError, IndexNotFoundError
 from .components import SEGMENTS_DIR
-from .files import TEMP_SUFFIX, atomic_write, check_name, missing
+from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
 FORMAT = "searchlib-2"  # 2: the term dictionary is sorted arrays (termdict.py), no longer a marisa trie
@@ -66,8 +66,11 @@ class SegmentEntry:
         if doc_count > most:
             raise IndexCorruptError(name, f"declares {doc_count} documents, but its {POINTERS} of "
                                           f"{entry.files[POINTERS]['size']} bytes holds offsets for at most {most}")
-        for fname in entry.files:
+        for fname, sizes in entry.files.items():
             check_name(fname)
+            if not isinstance(sizes, dict) or not _is_count(sizes.get("size")) or not _is_count(sizes.get("crc32")) \
+                    or sizes["crc32"] >= 1 << 32:
+                raise IndexCorruptError(name, f"the entry of {fname} is no size and CRC-32: {str(sizes)[:80]}")
         if entry.deletes is not None:
             check_name(entry.deletes)
             if entry.deletes not in entry.files:
@@ -93,6 +96,10 @@ def max_documents(entry: SegmentEntry) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise IndexCorruptError(entry.name, f"no usable size for {POINTERS} (every segment has one): {sizes!r}")
     return BLOCK_DOCS * max(0, size // 8 - 1)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _count(segment: str, key: str, value: Any) -> int:
@@ -137,7 +144,7 @@ def _encode(manifest: Manifest) -> bytes:
 
 
 def _decode(path: Path) -> Manifest:
-    data = path.read_bytes()  # FileNotFoundError passes through: read_manifest decides what it means
+    data = read_file(path, IN_INDEX)  # a link is refused; IndexFileMissingError passes through
     try:
         outer = json.loads(data)
         body = outer["manifest"]
@@ -171,11 +178,7 @@ def read_manifest(directory: Path, generation: int | None = None) -> Manifest:
     """The manifest of `generation`, or of the newest commit. A damaged newest manifest is an error:
     falling back silently to an older commit would hide lost data."""
     if generation is not None:
-        path = Path(directory) / manifest_name(generation)
-        try:
-            return _decode(path)
-        except FileNotFoundError:
-            raise missing(path) from None
+        return _decode(Path(directory) / manifest_name(generation))
     for attempt in range(_LISTING_ATTEMPTS):
         gens = generations(directory)
         if not gens:
@@ -183,11 +186,11 @@ def read_manifest(directory: Path, generation: int | None = None) -> Manifest:
         path = Path(directory) / manifest_name(gens[-1])
         try:
             return _decode(path)
-        except FileNotFoundError:
+        except IndexFileMissingError:
             # A writer retired it after newer commits since the listing: list again (a bounded
-            # number of times: a dangling link named like a manifest must not loop forever).
+            # number of times).
             if attempt == _LISTING_ATTEMPTS - 1:
-                raise missing(path) from None
+                raise
     raise AssertionError("unreachable")
 
 

@@ -19,9 +19,10 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
+from . import validate
 from .arrays import gather_ranges, run_starts
 from .components import Component, Kind
-from .files import load_array, missing, verify, write_array, write_bytes
+from .files import load_array, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 from .termdict import TermDictionary, encode as encode_terms
@@ -31,6 +32,8 @@ MISSING_TIME = np.iinfo(np.int64).min
 # positions stay below 2**31, so unit * POSITION_STRIDE + position is unique (a position key)
 POSITION_STRIDE = np.int64(1) << np.int64(32)
 _POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader keeps (32 MB)
+_validated: set[tuple] = set()  # fields whose contents passed validate.content_problems (by their files)
+_VALIDATED_LIMIT = 100_000  # beyond it the memory starts over
 
 
 def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
@@ -170,6 +173,35 @@ class FieldReader:
                                               arr(Component.LEXOFF, True), arr(Component.LEXKEY, True), info["terms"])
         if len(self.ptr) != len(self.dictionary) + 1:
             raise IndexCorruptError(str(directory / Component.PTR.file(name)), "does not match the term dictionary")
+        self._validate(directory, files, doc_count)
+
+    def field_arrays(self) -> dict[Component, np.ndarray | None]:
+        """The field's arrays by component (None for those it does not have), pairs and the term
+        dictionary aside."""
+        return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
+                Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
+                Component.USPAN: self.unit_span}
+
+    def _validate(self, directory: Path, files: dict[str, dict], doc_count: int) -> None:
+        """Refuse arrays a search could not rely on (validate.py): their sizes and counts always,
+        their contents the first time this process opens these files."""
+        problem = validate.field_problem(self.name, self.info, self.field_arrays(), doc_count)
+        key = (str(directory), self.name, doc_count,
+               tuple(sorted((f, e.get("size"), e.get("crc32")) for f, e in files.items() if f.startswith(self.name))))
+        if problem is None and key not in _validated:
+            p = self.pairs
+            pairs = [p.keys, p.ptr, p.unit, p.tf] if p is not None else None
+            found = validate.content_problems(self.info, self.field_arrays(), pairs, doc_count)
+            if found:
+                problem = found[0]
+            else:
+                if len(_validated) >= _VALIDATED_LIMIT:
+                    _validated.clear()
+                _validated.add(key)
+        if problem is not None:
+            component, message = problem
+            raise IndexCorruptError(str(directory / (META if component is None else component.file(self.name))),
+                                    message)
 
     def _pairs(self, directory: Path, arr) -> PairArrays:
         """The field's pair postings, which meta.json says it has."""
@@ -317,9 +349,7 @@ def deletes_problem(packed: np.ndarray, doc_count: int, deleted: int | None = No
 def load_meta(path: Path):
     """The decoded meta.json at `path` (verified by the caller), not yet judged (meta_problem)."""
     try:
-        return json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise missing(path) from None
+        return json.loads(read_file(path))
     except ValueError as exc:
         raise IndexCorruptError(str(path), f"unreadable: {exc}") from None
 
@@ -352,9 +382,6 @@ class SegmentReader:
         self.doc_count = self.meta["doc_count"]
         self.fields = {name: FieldReader(directory, name, files, info, self.doc_count)
                        for name, info in self.meta["fields"].items() if fields is None or name in fields}
-        for name, fr in self.fields.items():
-            if fr.lengths is not None and len(fr.lengths) != fr.info.get("units"):
-                raise IndexCorruptError(str(directory / Component.LEN.file(name)), "length does not match meta.json")
         self.columns: dict[str, np.ndarray] = {}
         if fields is None:
             for fname, entry in files.items():
@@ -373,7 +400,7 @@ class SegmentReader:
                 raise IndexCorruptError(str(directory / deletes), problem)
             self.live = ~np.unpackbits(packed, count=self.doc_count).astype(bool)
         # last: the stored fields hold a file descriptor, which a failed open must not leak
-        self.stored = None if fields is not None else StoredReader(directory, files)
+        self.stored = None if fields is not None else StoredReader(directory, files, self.doc_count)
 
     def is_live(self, doc: int) -> bool:
         return self.live is None or bool(self.live[doc])

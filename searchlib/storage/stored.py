@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 import zlib
 from pathlib import Path
 from typing import Iterable
@@ -15,14 +16,50 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from .components import Component
-from .files import load_array, missing, verify, write_array, write_stream
+from .files import io_error, load_array, open_verified, write_array, write_stream
 
 BLOCK_DOCS = 16
 DATA, POINTERS = Component.STORED.file(), Component.STORED_PTR.file()
+# The most JSON one document's stored fields may take (stored_size): the writer refuses a larger
+# document, so a block decompresses to at most block_limit() bytes and a reader stops there (a
+# forged block could otherwise decompress a thousandfold, to gigabytes). Twice the largest field
+# value (indexing/buffer.py's MAX_FIELD_BYTES), so one value of any size fits beside the rest.
+MAX_STORED_DOC_BYTES = 64 * 1024 * 1024
+
+
+def _encode(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def stored_size(doc: dict) -> int:
+    """The bytes a document's stored fields take in its block, as written."""
+    return len(_encode(doc))
+
+
+def block_limit() -> int:
+    """The most bytes a block of BLOCK_DOCS documents written within MAX_STORED_DOC_BYTES decodes
+    to: the documents, the commas between them and the brackets around them."""
+    return BLOCK_DOCS * (MAX_STORED_DOC_BYTES + 1) + 1
 
 
 def _compress_block(block: list[dict]) -> bytes:
-    return zlib.compress(json.dumps(block, ensure_ascii=False, separators=(",", ":")).encode(), 1)
+    return zlib.compress(_encode(block), 1)
+
+
+def _decompress_block(data: bytes) -> bytes:
+    """A block's JSON text, decompressed up to block_limit() bytes: ValueError beyond it, or for a
+    stream that is truncated or followed by more bytes (zlib.error for a malformed one)."""
+    limit = block_limit()
+    inflater = zlib.decompressobj()
+    text = inflater.decompress(data, limit)
+    if not inflater.eof:
+        if len(text) >= limit:
+            raise ValueError(f"it decompresses to more than {limit:,} bytes, the most {BLOCK_DOCS} documents "
+                             f"of at most {MAX_STORED_DOC_BYTES:,} bytes each can take")
+        raise ValueError("the compressed block is truncated")
+    if inflater.unused_data:
+        raise ValueError(f"{len(inflater.unused_data):,} bytes follow the compressed block")
+    return text
 
 
 def write_stored(directory: Path, docs: Iterable[dict]) -> dict[str, dict]:
@@ -45,26 +82,83 @@ def write_stored(directory: Path, docs: Iterable[dict]) -> dict[str, dict]:
             POINTERS: write_array(directory / POINTERS, np.asarray(offsets, dtype=np.int64))}
 
 
+# The deepest a stored value may nest (arrays and objects inside each other). json decodes up to
+# Python's recursion limit (1000), but storing a value and handing it back must not depend on
+# how deep it is, so the writer refuses deeper values (and the loaders deeper JSONL lines). No
+# real document nests anywhere near this deep.
+MAX_NESTING = 100
+
+
+def _children(value) -> "Iterable":
+    return value.values() if isinstance(value, dict) else value
+
+
+def nested_deeper(value, limit: int) -> bool:
+    """True when `value` has arrays or objects (dicts, lists, tuples) more than `limit` levels deep.
+    Walked with a list, not recursion, so the walk itself cannot overflow (a container holding
+    itself counts as infinitely deep)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if not isinstance(item, (dict, list, tuple)):
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in _children(item))
+    return False
+
+
 def _copy(value):
-    """A deep copy of decoded JSON (dicts, lists and immutable scalars), faster than copy.deepcopy."""
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+    """A deep copy of decoded JSON (dicts, lists and immutable scalars), faster than copy.deepcopy,
+    without recursion: an index written before values were limited to MAX_NESTING levels may hold
+    deeper ones, which must read back like any other."""
+    if not isinstance(value, (dict, list)):
+        return value
+    root = type(value)()
+    pending = [(value, root)]  # (a container, its copy: still empty)
+    while pending:
+        original, copy = pending.pop()
+        items = original.items() if isinstance(original, dict) else enumerate(original)
+        for k, v in items:
+            if isinstance(v, (dict, list)):
+                child = type(v)()
+                pending.append((v, child))
+            else:
+                child = v
+            if isinstance(copy, dict):
+                copy[k] = child
+            else:
+                copy.append(child)
+    return root
+
+
+def offsets_problem(offsets: np.ndarray, doc_count: int, size: int) -> str | None:
+    """What is wrong with the block offsets (stored.ptr.npy) of `doc_count` documents in a stored.bin
+    of `size` bytes: one int64 per block and one for the end, from 0 to the size, never
+    decreasing (so no block is read from outside the file, nor sized from a forged number)."""
+    blocks = -(-doc_count // BLOCK_DOCS)
+    if (offsets.dtype != np.int64 or offsets.shape != (blocks + 1,) or offsets[0] != 0 or offsets[-1] != size
+            or np.any(offsets[1:] < offsets[:-1])):
+        return f"block offsets do not cover {DATA} ({blocks} blocks of {doc_count} documents, {size} bytes)"
+    return None
 
 
 class StoredReader:
     """Random access to one segment's stored documents."""
 
-    def __init__(self, directory: Path, files: dict[str, dict]):
+    def __init__(self, directory: Path, files: dict[str, dict], doc_count: int | None = None):
+        """Open the stored fields; with the segment's `doc_count`, their block offsets are checked
+        against it (offsets_problem)."""
         self.path = directory / DATA
-        verify(self.path, files[DATA])
         self.offsets = load_array(directory / POINTERS, files[POINTERS], mmap=False)
-        try:
-            self._fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            raise missing(self.path) from None
+        if doc_count is not None:
+            problem = offsets_problem(self.offsets, doc_count, files[DATA].get("size"))
+            if problem is not None:
+                raise IndexCorruptError(str(directory / POINTERS), problem)
+        self._fd = open_verified(self.path, files[DATA])
+        # A reader dropped without close() (as `s = s.refresh()` drops the old searcher) closes its
+        # descriptor when it is collected; close() runs the same finalizer, once.
+        self._release = weakref.finalize(self, os.close, self._fd)
         self._cache: tuple[int, list] | None = None
 
     def block(self, b: int) -> list:
@@ -75,9 +169,15 @@ class StoredReader:
             raise IndexCorruptError(str(self.path), f"no stored block {b}")
         start, end = int(self.offsets[b]), int(self.offsets[b + 1])
         try:
-            docs = json.loads(zlib.decompress(os.pread(self._fd, end - start, start)))
+            data = os.pread(self._fd, end - start, start)
+        except OSError as exc:
+            raise io_error(exc, self.path, "reading") from None
+        try:
+            docs = json.loads(_decompress_block(data))
         except (zlib.error, ValueError) as exc:
             raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: {exc}") from None
+        except RecursionError:  # json's decoder stops at Python's recursion limit
+            raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: JSON nested too deeply") from None
         self._cache = (b, docs)
         return docs
 
@@ -94,6 +194,5 @@ class StoredReader:
         return _copy(found)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._release()
+        self._fd = -1

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from .components import Component
-from .files import missing
+from .files import map_file
 
 COMPONENTS = (Component.LEX, Component.LEXOFF, Component.LEXKEY)
 KEY_BYTES = 8
@@ -332,19 +332,9 @@ class TermDictionary:
 
 
 def _map(path: Path, size: int) -> "bytes | mmap.mmap":
-    """The `size` bytes of the file at `path`, memory-mapped (an empty file cannot be)."""
-    if not size:
-        return b""
-    try:
-        with open(path, "rb") as fh:
-            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    except FileNotFoundError:
-        raise missing(path) from None
-    except (OSError, ValueError) as exc:  # ValueError: an empty file, where the manifest says `size` bytes
-        raise IndexCorruptError(str(path), f"cannot be mapped: {exc}") from None
-    if len(mapped) != size:
-        raise IndexCorruptError(str(path), f"is {len(mapped)} bytes, the manifest says {size}")
-    return mapped
+    """The `size` bytes of the file at `path`, memory-mapped (files.map_file: never through a link;
+    an empty file cannot be mapped)."""
+    return map_file(path, size)
 
 
 def _array_problem(array: np.ndarray, dtype, length: int, what: str) -> str | None:

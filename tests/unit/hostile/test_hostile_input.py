@@ -16,6 +16,7 @@ import textwrap
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,6 +32,7 @@ from searchlib.storage.check import check_index
 from searchlib.storage.lock import WriteLock
 from searchlib.storage.manifest import generations, manifest_name, read_manifest
 from searchlib.storage.components import SEGMENTS_DIR
+from searchlib.storage.files import write_array, write_bytes
 from searchlib.storage.termdict import TermDictionary
 
 
@@ -219,14 +221,34 @@ def _nested_list(depth: int) -> list:
     return value
 
 
-@pytest.mark.xfail(raises=RecursionError, strict=False,
-                   reason="STORED values are validated by json.dumps in searchlib/indexing/buffer.py "
-                          "(SegmentBuffer.add, the STORED branch), which catches TypeError and ValueError "
-                          "but not RecursionError; that file is being moved to searchlib/indexing/")
-def test_deeply_nested_stored_value_is_a_document_error_naming_the_field(tmp_path):
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 900, 100_000])
+def test_deeply_nested_stored_value_is_a_document_error_naming_the_field(tmp_path, depth):
+    # 0.1: RecursionError from json.dumps for 100,000 levels; 900 levels were stored, and every
+    # search finding the document then failed reading it back.
     ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), meta=STORED()))
-    with ix.writer() as w, pytest.raises(DocumentError, match="meta"):
-        w.add({"id": "1", "meta": _nested_list(100_000)})
+    with ix.writer() as w:
+        with pytest.raises(DocumentError, match=rf"'meta'.*more than {MAX_NESTING} levels"):
+            w.add({"id": "1", "meta": _nested_list(depth)})
+        w.add({"id": "2", "meta": _nested_list(MAX_NESTING - 1)})  # MAX_NESTING levels: stored
+    with ix.searcher() as s:
+        assert [h.id for h in s.search("id:2")] == ["2"]
+
+
+def test_index_holding_a_900_deep_stored_value_still_searches(tmp_path):
+    # Written by 0.1 (which stored such values): reading it back recursed past Python's limit.
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), meta=STORED()))
+    with ix.writer() as w:
+        w.add({"id": "1", "meta": "shallow"})
+    segment = ix.path / SEGMENTS_DIR / read_manifest(ix.path).segments[0].name
+    for name in (stored.DATA, stored.POINTERS):
+        (segment / name).unlink()
+    deep = _nested_list(900)
+    entries = stored.write_stored(segment, [{"id": "1", "meta": deep}])
+    edit_manifest(ix.path, lambda manifest: manifest.segments[0].files.update(entries))
+    with ix.searcher() as s:
+        hit = s.search("id:1")[0]
+        assert hit.fields["meta"] == deep
+        assert [d["id"] for d in s.documents()] == ["1"]
 
 
 # -- (14) no infinity in NUMERIC values, strict JSON from the command ----------------------------------
@@ -382,3 +404,20 @@ def test_jsonl_value_nested_deeper_than_the_limit_is_refused_naming_line_and_fie
     assert next(documents)["id"] == "1"
     with pytest.raises(DocumentError, match=rf"docs\.jsonl, line 2: field 'meta' .*more than {MAX_NESTING} levels"):
         next(documents)
+
+
+def test_stored_block_nested_beyond_the_recursion_limit_is_corrupt(tmp_path):
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), meta=STORED()))
+    with ix.writer() as w:
+        w.add({"id": "1", "meta": "shallow"})
+    segment = ix.path / SEGMENTS_DIR / read_manifest(ix.path).segments[0].name
+    block = zlib.compress(b'[{"id":"1","meta":' + _nested_json(100_000).encode() + b"}]")
+    for name in (stored.DATA, stored.POINTERS):
+        (segment / name).unlink()
+    entries = {stored.DATA: write_bytes(segment / stored.DATA, block),
+               stored.POINTERS: write_array(segment / stored.POINTERS, np.array([0, len(block)], dtype=np.int64))}
+    edit_manifest(ix.path, lambda manifest: manifest.segments[0].files.update(entries))
+    with ix.searcher() as s:
+        hit = s.search("id:1")[0]
+        with pytest.raises(IndexCorruptError, match=r"stored\.bin.*nested too deeply"):
+            hit.fields

@@ -1,0 +1,184 @@
+"""What an indexed field's arrays must hold, checked before a search relies on them.
+
+A manifest's checksums only say that the files are the ones it names; someone who forged the
+files can sign them too. So opening a segment checks what searching relies on, in two steps,
+each returning the problems found as (component whose file is at fault, or None for meta.json,
+message), the same words in a searcher's IndexCorruptError and in a `check` report:
+
+- field_problem, O(1): each array's type and dimensions, the pointers running from 0 to the
+  postings and positions, and meta.json's counts agreeing with the arrays (a count from meta.json
+  sizes arrays at search time);
+- content_problems, one pass over the field's arrays: pointers that never decrease, unit numbers
+  in range and strictly ascending within a term, frequencies of at least 1, position pointers
+  that are the running sum of the frequencies, lengths and passages that agree with meta.json and
+  the documents, and pair postings alike. A searcher runs it once per process for the same files
+  (FieldReader: remembered by their names, sizes and checksums, as files.verify remembers the
+  files it checksummed), since opening reads every file for its checksum anyway the first time.
+
+The term dictionary checks its own files (termdict.py). What forged but self-consistent arrays
+can still do is give wrong results, which `check` looks further for.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from . import pairs as _pairs
+from .arrays import chunks
+from .components import Component
+
+Problem = "tuple[Component | None, str]"
+_CHUNK = 1 << 20  # postings examined at a time: temporaries stay a few megabytes whatever the field's size
+
+# The type of each of a field's arrays (components.py describes them); all one-dimensional but USPAN.
+FIELD_DTYPES = {Component.PTR: np.int64, Component.UNIT: np.uint32, Component.TF: np.uint32,
+                Component.PPTR: np.int64, Component.POS: np.uint32, Component.LEN: np.uint32,
+                Component.UDOC: np.uint32, Component.USPAN: np.int64}
+
+
+def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
+                  doc_count: int) -> "Problem | None":
+    """What is wrong with an indexed field's arrays (by component; None where absent) against
+    their types, each other and meta.json's counts (`info`); None when they agree. O(1): what
+    opening a segment requires before a count from meta.json sizes anything."""
+    for component, a in arrays.items():
+        dims = 2 if component is Component.USPAN else 1
+        if a is not None and (a.dtype != FIELD_DTYPES[component] or a.ndim != dims):
+            return component, f"holds {a.dtype} in {a.ndim} dimensions, expected {np.dtype(FIELD_DTYPES[component])}"
+    ptr, unit, tf = arrays[Component.PTR], arrays[Component.UNIT], arrays[Component.TF]
+    pptr, pos = arrays[Component.PPTR], arrays[Component.POS]
+    lengths, udoc, span = arrays[Component.LEN], arrays[Component.UDOC], arrays[Component.USPAN]
+    if info.get("terms") != len(ptr) - 1:
+        return None, f"field {name!r}: says {info.get('terms')} terms, its posting pointers are for {len(ptr) - 1}"
+    if len(ptr) == 0 or ptr[0] != 0 or ptr[-1] != len(unit):
+        return Component.PTR, f"posting pointers do not run from 0 to the {len(unit)} postings"
+    if len(tf) != len(unit):
+        return Component.TF, f"has {len(tf)} frequencies for {len(unit)} postings"
+    if info.get("postings") != len(unit):
+        return None, f"field {name!r}: says {info.get('postings')} postings, there are {len(unit)}"
+    if (pptr is None) != (pos is None) or bool(info.get("positions")) != (pos is not None):
+        return None, (f"field {name!r}: positions are {'' if info.get('positions') else 'not '}listed, "
+                      f"but {'no' if pos is None else 'a'} position file is")
+    if pptr is not None and (len(pptr) != len(ptr) or pptr[0] != 0 or pptr[-1] != len(pos)):
+        return Component.PPTR, f"position pointers do not run from 0 to the {len(pos)} positions, term by term"
+    units = info.get("units", doc_count)
+    if lengths is None and udoc is None and units != doc_count:
+        return None, f"field {name!r}: says {units} units, but it has one per document ({doc_count})"
+    if lengths is not None and len(lengths) != units:
+        return Component.LEN, f"has {len(lengths)} lengths, meta.json says {units} units"
+    if bool(info.get("split")) != (udoc is not None) or (udoc is None) != (span is None):
+        return None, (f"field {name!r}: passages are {'' if info.get('split') else 'not '}listed, but "
+                      f"{'no' if udoc is None else 'a'} passage file is")
+    if udoc is not None and len(udoc) != units:
+        return Component.UDOC, f"has {len(udoc)} passages, meta.json says {units} units"
+    if span is not None and span.shape != (units, 2):
+        return Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)"
+    if info.get("nonempty", 0) > units:
+        return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
+    return None
+
+
+def _runs(ptr: np.ndarray) -> Iterator[tuple[int, int, int, int]]:
+    """(first group, end group, first item, end item) of chunks of about _CHUNK items of the groups
+    `ptr` delimits (group g holds items [ptr[g], ptr[g + 1]); `ptr` never decreases)."""
+    for g1, g2 in chunks(ptr, _CHUNK):
+        yield g1, g2, int(ptr[g1]), int(ptr[g2])
+
+
+def postings_problems(ptr: np.ndarray, unit: np.ndarray, tf: np.ndarray, units: int,
+                      components: "tuple[Component, Component, Component]" = (Component.PTR, Component.UNIT,
+                                                                               Component.TF),
+                      what: str = "term") -> "list[Problem]":
+    """Posting lists (of terms, or of pairs with `components` and `what`): pointers that never
+    decrease, unit numbers below `units` and strictly ascending within a list, frequencies of at
+    least 1. field_problem's sizes hold."""
+    ptr_c, unit_c, tf_c = components
+    if len(ptr) > 1 and np.any(ptr[1:] < ptr[:-1]):
+        return [(ptr_c, "posting pointers do not start at 0 and increase")]
+    found: list = []
+    if len(unit) and int(unit.max()) >= units:
+        found.append((unit_c, f"a unit number reaches {int(unit.max())}, but there are {units} units"))
+    if len(tf) and int(tf.min()) < 1:
+        found.append((tf_c, f"a {what} frequency is 0"))
+    for g1, g2, a, b in _runs(ptr):
+        if b - a < 2:
+            continue
+        ascending = unit[a + 1:b] > unit[a:b - 1]  # [i]: posting a + i + 1 against the one before
+        starts = ptr[g1 + 1:g2]
+        ascending[starts[(starts > a) & (starts < b)] - a - 1] = True  # a new list may start anywhere
+        if not np.all(ascending):
+            found.append((unit_c, f"units of a {what} are not in ascending order"))
+            break
+    return found
+
+
+def positions_problems(ptr: np.ndarray, tf: np.ndarray, pptr: np.ndarray) -> "list[Problem]":
+    """Position pointers that are the running sum of the frequencies at each term's first
+    posting (so every posting's positions lie inside the position file). The posting pointers
+    never decrease (postings_problems)."""
+    for g1, g2, a, b in _runs(ptr):
+        sums = np.empty(b - a + 1, dtype=np.int64)
+        sums[0] = pptr[g1]
+        np.cumsum(tf[a:b], out=sums[1:])
+        sums[1:] += sums[0]
+        if not np.array_equal(pptr[g1:g2 + 1], sums[ptr[g1:g2 + 1] - a]):
+            return [(Component.PPTR, "position pointers do not match the term frequencies")]
+    return []
+
+
+def lengths_problems(lengths: np.ndarray, info: dict) -> "list[Problem]":
+    """Unit lengths that sum to meta.json's tokens, with its count of non-empty units."""
+    found: list = []
+    tokens = int(lengths.sum(dtype=np.int64))
+    if tokens != info.get("tokens"):
+        found.append((Component.LEN, f"lengths sum to {tokens} tokens, meta.json says {info.get('tokens')}"))
+    if "nonempty" in info and int(np.count_nonzero(lengths)) != info["nonempty"]:
+        found.append((Component.LEN, "the count of non-empty units differs from meta.json"))
+    return found
+
+
+def passages_problems(udoc: np.ndarray, span: np.ndarray, doc_count: int) -> "list[Problem]":
+    """Passages of documents in range and in order, each span starting at 0 or later and ending no
+    sooner than it starts (where it ends against its stored text is checked when the text is read)."""
+    found: list = []
+    if len(udoc) and (int(udoc.max()) >= doc_count or np.any(udoc[1:] < udoc[:-1])):
+        found.append((Component.UDOC, "passage documents are out of range or out of order"))
+    if len(span) and (int(span[:, 0].min()) < 0 or np.any(span[:, 0] > span[:, 1])):
+        found.append((Component.USPAN, "a passage ends before it starts"))
+    return found
+
+
+def pairs_problems(arrays: "list[np.ndarray]", n_terms: int, units: int) -> "list[Problem]":
+    """Pair postings beyond pairs.problems (types and counts): keys strictly ascending, both term
+    ids in the dictionary, every pair with a posting, then their posting lists as postings_problems
+    judges a term's."""
+    keys, ptr, unit, tf = arrays
+    found: list = []
+    if len(keys) and (np.any(keys[1:] <= keys[:-1])
+                      or max(int(ids.max()) for ids in _pairs.pair_terms(keys)) >= n_terms):
+        found.append((Component.PAIRKEY, "pair keys are not ascending term-id pairs of this dictionary"))
+    if np.any(ptr[1:] <= ptr[:-1]):
+        return found + [(Component.PAIRPTR, "pair pointers do not run from 0 to the pair postings")]
+    return found + postings_problems(ptr, unit, tf, units, (Component.PAIRPTR, Component.PAIRUNIT, Component.PAIRTF),
+                                     "pair")
+
+
+def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", pairs: "list[np.ndarray] | None",
+                     doc_count: int) -> "list[Problem]":
+    """Everything above that applies to a field whose arrays passed field_problem (and its pair
+    arrays pairs.problems), in one pass over each array."""
+    ptr, unit, tf, pptr = (arrays[c] for c in (Component.PTR, Component.UNIT, Component.TF, Component.PPTR))
+    units = info.get("units", doc_count)
+    found = postings_problems(ptr, unit, tf, units)
+    if found:
+        return found
+    if pptr is not None:
+        found += positions_problems(ptr, tf, pptr)
+    if arrays[Component.LEN] is not None:
+        found += lengths_problems(arrays[Component.LEN], info)
+    if arrays[Component.UDOC] is not None:
+        found += passages_problems(arrays[Component.UDOC], arrays[Component.USPAN], doc_count)
+    if pairs is not None:
+        found += pairs_problems(pairs, len(ptr) - 1, units)
+    return found

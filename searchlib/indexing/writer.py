@@ -37,7 +37,7 @@ from ..query.compile import Compiler
 from ..schema import Schema
 from ..search import Stats, Weight, parse_index_query
 from ..storage.components import SEGMENTS_DIR, Component, segment_name
-from ..storage.files import fsync_dir, io_error
+from ..storage.files import LINK_REFUSED, fsync_dir, io_error
 from ..storage.lock import WriteLock
 from ..storage.manifest import (KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name,
                                 read_manifest, write_manifest)
@@ -60,6 +60,8 @@ class IndexWriter:
         self._lock = WriteLock(self.directory).acquire(timeout)
         try:
             self._base = read_manifest(self.directory)
+            if (self.directory / SEGMENTS_DIR).is_symlink():  # new segments would be written through it
+                raise IndexCorruptError(str(self.directory / SEGMENTS_DIR), LINK_REFUSED)
             self.schema = Schema.from_json(self._base.schema)
             self.settings = Settings.from_json(self._base.settings)  # the settings of the index it writes
             self._remove_unreferenced()

@@ -432,3 +432,27 @@ def test_stored_reader_closes_its_descriptor_once_whether_closed_or_dropped(tmp_
     assert stored_bin in _open_files()
     del s
     assert stored_bin not in _open_files()
+
+
+@pytest.mark.parametrize("segments", [0, 2])
+def test_writer_refuses_a_segments_directory_that_is_a_link(tmp_path, segments):
+    # The readers refuse it; a writer wrote its new segments through it, outside the index, and
+    # committed them when it had no older segment's file to read first.
+    ix = _small_index(tmp_path / "ix", commits=segments) if segments else Index.create(tmp_path / "ix", _schema())
+    outside = tmp_path / "secret-target"
+    if segments:
+        link = _replace_by_link(ix.path / SEGMENTS_DIR, outside)
+    else:
+        outside.mkdir()
+        link = ix.path / SEGMENTS_DIR
+        link.symlink_to(outside, target_is_directory=True)
+    before = sorted(p.name for p in outside.iterdir())
+    with pytest.raises(IndexCorruptError, match="symbolic link") as info:
+        w = ix.writer()
+        try:
+            w.add({"id": "new", "body": "text"})
+            w.commit(merge=False)  # no merge to plan: no older segment's file is read
+        finally:
+            w.close()
+    assert info.value.path == str(link)
+    assert sorted(p.name for p in outside.iterdir()) == before  # nothing written or removed there

@@ -11,7 +11,8 @@
 from .analysis import Analyzer, get_analyzer
 from .config import Config, Settings, load_config
 from .errors import (ConfigError, DocumentError, IndexCorruptError, IndexFileMissingError, IndexFormatError,
-                     IndexIOError, IndexLockedError, IndexNotFoundError, QuerySyntaxError, SchemaError, SearchlibError)
+                     IndexIOError, IndexLockedError, IndexNotFoundError, InvalidArgumentError, QuerySyntaxError,
+                     SchemaError, SearchlibError)
 from .index import Index
 from .indexing.writer import IndexWriter
 from .query.ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
@@ -26,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Analyzer", "Boolean", "Config", "ConfigError", "DATETIME", "DocumentError", "Every", "ExpansionLimitWarning",
     "Explanation", "Fuzzy", "Hit", "ID", "Index",
-    "IndexCorruptError", "IndexFileMissingError", "IndexFormatError", "IndexIOError", "IndexLockedError",
+    "IndexCorruptError", "InvalidArgumentError", "IndexFileMissingError", "IndexFormatError", "IndexIOError", "IndexLockedError",
     "IndexNotFoundError", "IndexWriter", "KEYWORD", "NUMERIC", "Nothing",
     "Passage", "PassageSpec", "Phrase", "Prefix", "Query", "QuerySyntaxError", "Range", "Results", "STORED", "Schema", "SchemaError",
     "Searcher", "SearchlibError", "Settings", "TEXT", "Term", "Wildcard", "get_analyzer", "load_config", "parse_query",

@@ -32,26 +32,34 @@ def _text(rng: random.Random, n: int) -> str:
     return " ".join(WORDS[min(int(rng.expovariate(0.25)), len(WORDS) - 1)] for _ in range(n))
 
 
-@pytest.fixture(scope="module")
-def searcher(tmp_path_factory):
-    rng = random.Random(7)
+def _searcher(path, seed: int, n: int, body_words: int, commit_at: tuple, delete_every: int, passages=None,
+              dates: bool = True):
+    """A searcher over `n` generated documents written in len(commit_at) + 1 commits, every
+    `delete_every`-th deleted; the body split into `passages` when given."""
+    rng = random.Random(seed)
     schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True, boost=2.0),
-                    body=TEXT(analyzer="english", stored=True), tags=KEYWORD(lowercase=True),
+                    body=TEXT(analyzer="english", stored=True, passages=passages), tags=KEYWORD(lowercase=True),
                     year=NUMERIC(), when=DATETIME())
-    ix = Index.create(tmp_path_factory.mktemp("sparse") / "ix", schema)
+    ix = Index.create(path, schema)
     with ix.writer() as w:
-        for i in range(400):
-            doc = {"id": f"d{i}", "title": _text(rng, rng.randint(1, 4)), "body": _text(rng, rng.randint(0, 40)),
+        for i in range(n):
+            doc = {"id": f"d{i}", "title": _text(rng, rng.randint(1, 4)), "body": _text(rng, rng.randint(0, body_words)),
                    "tags": " ".join(rng.sample(TAGS, rng.randint(0, 2))), "year": 1990 + i % 30}
-            if i % 3:
+            if dates and i % 3:
                 doc["when"] = f"20{10 + i % 10}-0{1 + i % 9}-1{i % 10}"
             w.add(doc)
-            if i in (150, 300):
+            if i in commit_at:
                 w.commit()
-        for i in range(0, 400, 17):
+        for i in range(0, n, delete_every):
             w.delete(f"d{i}")
     s = ix.searcher()
-    assert len(s.readers) == 3 and any(r.live is not None for r in s.readers)
+    assert len(s.readers) == len(commit_at) + 1 and any(r.live is not None for r in s.readers)
+    return s
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory):
+    s = _searcher(tmp_path_factory.mktemp("sparse") / "ix", 7, 400, 40, (150, 300), 17)
     yield s
     s.close()
 
@@ -123,22 +131,9 @@ def test_both_combiners_give_identical_searches(searcher, monkeypatch, q, offset
 
 @pytest.fixture(scope="module")
 def passage_searcher(tmp_path_factory):
-    """Like `searcher`, with the body split into sentences of a few words (dense segments)."""
-    rng = random.Random(9)
-    schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True, boost=2.0),
-                    body=TEXT(analyzer="english", stored=True, passages={"mode": "window", "size": 6, "overlap": 2}),
-                    tags=KEYWORD(lowercase=True), year=NUMERIC(), when=DATETIME())
-    ix = Index.create(tmp_path_factory.mktemp("dense") / "ix", schema)
-    with ix.writer() as w:
-        for i in range(200):
-            w.add({"id": f"d{i}", "title": _text(rng, rng.randint(1, 4)), "body": _text(rng, rng.randint(0, 30)),
-                   "tags": " ".join(rng.sample(TAGS, rng.randint(0, 2))), "year": 1990 + i % 30})
-            if i == 120:
-                w.commit()
-        for i in range(0, 200, 13):
-            w.delete(f"d{i}")
-    s = ix.searcher()
-    assert len(s.readers) == 2 and any(r.live is not None for r in s.readers)
+    """Like `searcher`, with the body split into windows of a few words (dense segments)."""
+    s = _searcher(tmp_path_factory.mktemp("dense") / "ix", 9, 200, 30, (120,), 13,
+                  passages={"mode": "window", "size": 6, "overlap": 2}, dates=False)
     yield s
     s.close()
 

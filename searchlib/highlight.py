@@ -209,20 +209,42 @@ def _merged(spans: list[_Hit]) -> list[_Hit]:
     return hits
 
 
-def _hits_from_marks(text: str, marks: Iterable[tuple[int, int]], lo: int, hi: int) -> tuple[list[_Hit], dict]:
+class Mark(NamedTuple):
+    """A span of the text a query matched, known before the snippet is made (search/marks.py):
+    `terms` are the query terms it stands for (a phrase match: its words), `bonus` what it adds
+    to a fragment beyond their weights (a phrase match: the phrase's weight)."""
+
+    start: int
+    end: int
+    terms: tuple = ()
+    bonus: float = 0.0
+
+
+def _hits_from_marks(text: str, marks: Iterable, lo: int, hi: int,
+                     weights: Mapping[str, float] | None) -> tuple[list[_Hit], dict]:
     """Hits for spans the caller marked, and their weights: each span clipped to [lo, hi] and
-    stripped of whitespace (dropped when nothing is left), overlapping spans merged. A span's term
-    is its text, case-folded, of weight 1: a fragment with more different marked words wins."""
+    stripped of whitespace (dropped when nothing is left), overlapping spans merged. A Mark with
+    terms stands for them (weighed by `weights`, 1 where missing) plus its bonus; a bare
+    (start, end) pair stands for its text, case-folded, of weight 1: a fragment with more
+    different marked words wins."""
     spans = []
     for mark in marks:
-        start, end = mark
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
-            raise ValueError(f"mark {mark!r} is not a (start, end) span within the text (length {len(text)})")
+        start, end = mark[0], mark[1] if len(mark) > 1 else None
+        if not (len(mark) in (2, 4) and isinstance(start, int) and isinstance(end, int)
+                and 0 <= start <= end <= len(text)) or (len(mark) == 4 and not (
+                isinstance(mark[2], tuple) and all(isinstance(t, str) for t in mark[2])
+                and isinstance(mark[3], (int, float)))):
+            raise ValueError(f"mark {mark!r} is not a (start, end) span within the text (length {len(text)}) "
+                             "nor a Mark(start, end, terms, bonus)")
         start, end = _strip(text, max(start, lo), min(end, hi), keep_base=False)
         if start < end:
-            spans.append(_Hit(start, end, frozenset((_SPACES.sub(" ", text[start:end]).casefold(),)), 0.0))
+            if len(mark) == 4 and mark[2]:
+                spans.append(_Hit(start, end, frozenset(mark[2]), float(mark[3])))
+            else:
+                spans.append(_Hit(start, end, frozenset((_SPACES.sub(" ", text[start:end]).casefold(),)), 0.0))
     hits = _merged(spans)
-    return hits, {term: 1.0 for hit in hits for term in hit.terms}
+    given = weights or {}
+    return hits, {term: given.get(term, 1.0) for hit in hits for term in hit.terms}
 
 
 # -- choosing fragments ------------------------------------------------------------------------
@@ -683,9 +705,10 @@ def make_snippet(
     What to mark is given one of two ways. Either `analyzer` and `terms` (with `phrases`): `terms`
     maps analysed query terms to their weights (idf), and a token matches when its term is a key;
     each phrase is a list of `(relative_position, term)` and is marked as one span from its first
-    word to its last. Or `marks`: `(start, end)` character spans of `text` that matched, already
-    known (from the positions where a query matched, say); the same fragments are chosen around
-    them, each distinct marked text counting as one term of weight 1.
+    word to its last. Or `marks`: the character spans of `text` that matched, already known (a
+    search knows them from the positions where its query matched: search/marks.py), as Marks
+    (weighed by `terms`, when given) or `(start, end)` pairs (each distinct marked text counting
+    as one term of weight 1); the same fragments are chosen around them.
 
     `span` restricts the snippet to `text[span[0]:span[1]]` (a passage). Fragments are about
     `fragment_chars` long, at most `max_fragments` of them; one starts and ends neither inside a
@@ -695,8 +718,9 @@ def make_snippet(
     """
     if marks is None and analyzer is None:
         raise TypeError("make_snippet() needs an analyzer and terms, or marks")
-    if marks is not None and (analyzer is not None or terms or phrases):
-        raise TypeError("make_snippet() takes an analyzer and terms, or marks, not both")
+    if marks is not None and (analyzer is not None or phrases):
+        raise TypeError("make_snippet() takes an analyzer with terms and phrases, or marks (with terms to "
+                        "weigh them), not both")
     if fragment_chars < 1:
         raise ValueError(f"fragment_chars must be at least 1, got {fragment_chars}")
     if max_fragments < 1:
@@ -711,7 +735,7 @@ def make_snippet(
         return Snippet(text, ())
 
     if marks is not None:
-        hits, terms = _hits_from_marks(text, marks, content_start, content_end)
+        hits, terms = _hits_from_marks(text, marks, content_start, content_end, terms)
     else:
         terms = terms or {}
         wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))

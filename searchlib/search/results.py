@@ -7,20 +7,22 @@ Weight reports for the field (`Weight.terms()`), so highlighting reads the same 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, fields as dataclass_fields
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import IndexCorruptError, SearchlibError
-from ..highlight import Formatter, get_formatter, highlight
+from ..config import FORMATTER_NAMES, HighlightSettings
+from ..errors import IndexCorruptError, InvalidArgumentError, SearchlibError
+from ..highlight import Formatter, Mark, get_formatter, make_snippet
 from ..query.ast import Query
 from ..schema import TEXT
 from ..storage.components import Component
 from .collectors import Ranked
 from .dense import Matches, passage_scores
+from .marks import matched_in, unit_marks
 from .postings import distinct
-from .weight import Weight
+from .weight import FieldTerms, Weight
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Hit:
     them while the searcher is open.
     """
 
-    __slots__ = ("id", "score", "snippet", "rank", "_fields", "_passages", "_source", "_row")
+    __slots__ = ("id", "score", "snippet", "rank", "_fields", "_passages", "_source", "_row", "_highlights")
 
     def __init__(self, id: Any, score: float, fields: "dict[str, Any] | None" = None, snippet: str = "",
                  passages: "list[Passage] | None" = None, rank: int = 0, source: "HitSource | None" = None,
@@ -54,6 +56,7 @@ class Hit:
         self.id, self.score, self.snippet, self.rank = id, score, snippet, rank
         self._fields, self._passages = fields, passages
         self._source, self._row = source, row  # where lazily read fields and passages come from
+        self._highlights: "dict[str, str] | None" = None
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -71,9 +74,31 @@ class Hit:
             self._passages = self._source.passages(self._row) if self._source is not None else []
         return list(self._passages)
 
+    @property
+    def highlights(self) -> dict[str, str]:
+        """Field -> highlighted text, for every stored TEXT field the hit matched in (of the
+        search's highlight fields): the best fragments of the field (of its best passage, for a
+        field split into passages) with what the query matched there marked, through the
+        search's formatter. Elasticsearch's `highlight.fields`; a field without a match is absent."""
+        if self._highlights is None:
+            self._highlights = self._source.highlights(self) if self._source is not None else {}
+        return dict(self._highlights)
+
+    def highlight(self, field: str) -> str:
+        """The field highlighted (see `highlights`); for a stored TEXT field the hit did not match
+        in, its leading fragment without marks (through the same formatter, so it is safe to show
+        the same way); "" when the document has no text in it."""
+        found = self.highlights.get(field)
+        if found is not None:
+            return found
+        return self._source.unmarked(self, field) if self._source is not None else ""
+
     def to_dict(self) -> dict:
-        return {"rank": self.rank, "id": self.id, "score": round(self.score, 6), "fields": self.fields,
-                "snippet": self.snippet, "passages": [p.to_dict() for p in self.passages]}
+        out = {"rank": self.rank, "id": self.id, "score": round(self.score, 6), "fields": self.fields,
+               "snippet": self.snippet, "passages": [p.to_dict() for p in self.passages]}
+        if self._highlights:
+            out["highlights"] = dict(self._highlights)
+        return out
 
     def __repr__(self) -> str:
         return f"Hit(rank={self.rank}, id={self.id!r}, score={self.score:.4f})"
@@ -124,10 +149,13 @@ class Results:
 
 
 def hits(searcher, ranked: Ranked, weight: Weight, matches: dict[int, "Matches | None"], n_passages: int,
-         first_rank: int) -> list[Hit]:
+         first_rank: int, options: "SnippetOptions | None" = None) -> list[Hit]:
     """Hits for a collector's merged rows, ranked from `first_rank`; stored fields, passages and
-    snippets are read when first used, through one HitSource."""
-    source = HitSource(searcher, weight, matches, n_passages)
+    snippets are read when first used, through one HitSource (`options`: how snippets are made,
+    the index's highlight settings when None)."""
+    if options is None:
+        options = snippet_options(searcher.settings.highlight)
+    source = HitSource(searcher, weight, matches, n_passages, options)
     keys = unique_keys(searcher, ranked.segs, ranked.docs)
     ranks = range(first_rank, first_rank + len(keys))
     if ranked.rows is not None:
@@ -157,32 +185,89 @@ def unique_keys(searcher, segs: np.ndarray | None, docs: np.ndarray) -> list:
     return keys
 
 
+@dataclass(frozen=True)
+class SnippetOptions:
+    """How one search makes its snippets: the index's highlight settings with the query's
+    overrides (`snippet_options`). `fields` limits `Hit.highlights` (None: every stored TEXT field)."""
+
+    formatter: Formatter
+    fragment_chars: int
+    max_fragments: int
+    separator: str
+    field: str | None
+    fields: tuple[str, ...] | None = None
+
+
+_OPTION_KEYS = {f.name for f in dataclass_fields(HighlightSettings)} | {"fields"}
+
+
+def snippet_options(settings: HighlightSettings, overrides: "Mapping[str, Any] | None" = None,
+                    formatter: "str | Formatter | None" = None, schema=None) -> SnippetOptions:
+    """The snippet options of a search: `settings` (the index's), then the query's `overrides`
+    (search(highlight={...}): formatter, fragment_chars, max_fragments, separator, field, fields),
+    then its `formatter` argument. A bad override is an InvalidArgumentError naming it."""
+    chosen = {f.name: getattr(settings, f.name) for f in dataclass_fields(HighlightSettings)}
+    chosen["fields"] = None
+    if overrides:
+        unknown = sorted(set(overrides) - _OPTION_KEYS)
+        if unknown:
+            raise InvalidArgumentError(f"unknown highlight option {unknown[0]!r}; choose from "
+                                       f"{', '.join(sorted(_OPTION_KEYS))}")
+        chosen.update(overrides)
+    if formatter is not None:
+        chosen["formatter"] = formatter
+    for key in ("fragment_chars", "max_fragments"):
+        value = chosen[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidArgumentError(f"highlight {key} must be a whole number >= 1, got {value!r}")
+    if not isinstance(chosen["separator"], str):
+        raise InvalidArgumentError(f"highlight separator must be text, got {chosen['separator']!r}")
+    fmt = chosen["formatter"]
+    if not isinstance(fmt, Formatter) and fmt not in FORMATTER_NAMES:
+        raise InvalidArgumentError(f"formatter must be one of {', '.join(FORMATTER_NAMES)} or a Formatter, "
+                                   f"got {fmt!r}")
+    fields = chosen["fields"]
+    if isinstance(fields, str):
+        fields = (fields,)
+    if fields is not None:
+        fields = tuple(fields)
+    if schema is not None:
+        for name in (chosen["field"], *(fields or ())):
+            if name is not None and not (name in schema.fields and isinstance(schema.fields[name], TEXT)
+                                         and schema.fields[name].stored):
+                raise InvalidArgumentError(f"highlight field {name!r} is not a stored TEXT field")
+    return SnippetOptions(get_formatter(fmt), chosen["fragment_chars"], chosen["max_fragments"],
+                          chosen["separator"], chosen["field"], fields)
+
+
 class HitSource:
     """What the hits of one search share to read their fields, passages and snippets when first
-    asked: the searcher (its open segments), the Weight, and each segment's dense matches."""
+    asked: the searcher (its open segments), the Weight, each segment's dense matches and the
+    snippet options."""
 
-    __slots__ = ("searcher", "weight", "matches", "n_passages", "_terms", "_snippet_field")
+    __slots__ = ("searcher", "weight", "matches", "n_passages", "options", "_terms", "_snippet_field")
 
-    def __init__(self, searcher, weight: Weight, matches: dict, n_passages: int):
+    def __init__(self, searcher, weight: Weight, matches: dict, n_passages: int, options: SnippetOptions):
         self.searcher, self.weight, self.matches, self.n_passages = searcher, weight, matches, n_passages
+        self.options = options
         self._terms: dict | None = None
         self._snippet_field: "str | None | bool" = False  # not chosen yet
 
-    def terms(self) -> dict:
+    def terms(self) -> "dict[str, FieldTerms]":
         """The query's terms to mark, per field (Weight.terms), worked out once per search."""
         if self._terms is None:
             self._terms = self.weight.terms()
         return self._terms
 
     def snippet_field(self) -> str | None:
-        """The field whole-field passages and snippets come from, chosen once per search: the
-        configured one, or the longest stored TEXT field the query has terms in (split fields
-        first)."""
+        """The field whole-field passages and snippets come from by preference, chosen once per
+        search: the configured one, or the longest stored TEXT field the query has terms in (split
+        fields first). A hit that did not match in it takes a field it matched in (see passages)."""
         if self._snippet_field is False:
-            schema, settings = self.searcher.schema, self.searcher.settings
-            chosen = settings.highlight.field
+            schema = self.searcher.schema
+            chosen = self.options.field
             if not chosen:
-                stored_text = [f for f, ft in schema.items() if isinstance(ft, TEXT) and ft.stored]
+                stored_text = self._stored_text()
                 if stored_text:
                     terms = self.terms()
                     pool = [f for f in stored_text if f in terms] or stored_text
@@ -190,6 +275,9 @@ class HitSource:
                                                       self.searcher.stats.avg_length(f)))
             self._snippet_field = chosen or None
         return self._snippet_field
+
+    def _stored_text(self) -> list[str]:
+        return [f for f, ft in self.searcher.schema.items() if isinstance(ft, TEXT) and ft.stored]
 
     def _reader(self, row: list, what: str):
         readers = self.searcher.readers
@@ -200,12 +288,25 @@ class HitSource:
     def fields(self, row: list) -> dict:
         return self._reader(row, "fields").stored.get(int(row[2]))
 
+    def _whole_field(self, reader, doc: int) -> str | None:
+        """The field a hit of a document without split fields (or without text in them) shows:
+        the snippet field if the document matched there, else the first unsplit stored TEXT field
+        (in schema order) it matched in, else the snippet field."""
+        preferred = self.snippet_field()
+        terms = self.terms()
+        for fname in [preferred, *self._stored_text()]:
+            fr = reader.fields.get(fname)
+            if fname in terms and fr is not None and not fr.split and matched_in(reader, fname, doc, terms[fname]):
+                return fname
+        return preferred
+
     def passages(self, row: list) -> list[Passage]:
         """The hit's passages, best first. A row of one passage (a flat hit) gives that passage; a
         whole-document row (every grouped hit, and a flat hit of a document whose matches are
         outside its split fields) gives the document's best `n_passages` over its split fields,
         ties in field-name then text order (only those scoring above 0, or else the first); a
-        document without split fields gives its whole snippet field. Scores follow
+        document without split fields gives the whole stored TEXT field it matched in (_whole_field),
+        none when that is empty (no passage of no text carries the score). Scores follow
         dense.passage_scores, the rule collectors rank by, so the first passage's score is the hit's."""
         reader = self._reader(row, "passages")
         schema = self.searcher.schema
@@ -227,9 +328,9 @@ class HitSource:
             units.append(these)
             scores.append(passage_scores(m, pscore, these, doc))
         if not names:
-            fname = self.snippet_field()
+            fname = self._whole_field(reader, doc)
             text = reader.stored.get(doc).get(fname) if fname else None
-            return [Passage(fname, 0, len(text), row[0], 0, text)] if isinstance(text, str) else []
+            return [Passage(fname, 0, len(text), row[0], 0, text)] if isinstance(text, str) and text.strip() else []
         which = np.concatenate([np.full(len(u), i) for i, u in enumerate(units)])
         all_units, all_scores = np.concatenate(units), np.concatenate(scores)
         best = np.lexsort((all_units, which, -all_scores))[:self.n_passages]  # score, then field name, then text order
@@ -248,20 +349,87 @@ class HitSource:
                                text[start:end] if isinstance(text, str) else None))
         return out
 
-    def snippet(self, hit: Hit, formatter: "str | Formatter | None") -> str:
-        """The hit's best passage highlighted (a span of a split field, or the whole snippet
-        field); "" when the hit has no passage or the passage's field is not stored TEXT."""
+    # -- snippets ------------------------------------------------------------------------------
+    def _render(self, text: str, fname: str, marks: list[Mark], span: tuple[int, int]) -> str:
+        o = self.options
+        weights = self.terms().get(fname)
+        snippet = make_snippet(text, marks=marks, terms=weights.words if weights else None,
+                               fragment_chars=o.fragment_chars, max_fragments=o.max_fragments, span=span)
+        return snippet.render(o.formatter, o.separator)
+
+    def _marks(self, reader, fname: str, unit: int, text: str, span: tuple[int, int]) -> list[Mark]:
+        fterms = self.terms().get(fname)
+        if fterms is None:
+            return []
+        return unit_marks(reader, fname, unit, text, span[0], span[1], fterms, self.searcher.schema.fields[fname].analyzer)
+
+    def _passage_unit(self, reader, fname: str, doc: int, index: int) -> int:
+        """The unit of a split field's passage `index` of document `doc`."""
+        return int(np.searchsorted(reader.fields[fname].unit_doc, doc)) + index
+
+    def snippet(self, hit: Hit) -> str:
+        """The hit's best passage highlighted (a span of a split field, or the whole field the
+        document matched in) with what the query matched there; when nothing matched in it (a
+        document that matched only in an unsplit field beside its split ones), the first field
+        of `hit.highlights`. "" when the hit has no passage with stored text."""
         passages = hit.passages
-        if not passages:  # no split field, and the snippet field holds no stored text
+        if not passages:
             return ""
         best = passages[0]
-        schema = self.searcher.schema
-        ft = schema.fields.get(best.field)
+        ft = self.searcher.schema.fields.get(best.field)
         text = hit.fields.get(best.field)
         if not isinstance(text, str) or not isinstance(ft, TEXT):
             return ""
-        hl = self.searcher.settings.highlight
-        weights, phrases = self.terms().get(best.field, ({}, []))
-        return highlight(text, ft.analyzer, weights, phrases,
-                         formatter=get_formatter(formatter or hl.formatter), fragment_chars=hl.fragment_chars,
-                         max_fragments=hl.max_fragments, separator=hl.separator, span=(best.start, best.end))
+        reader = self._reader(hit._row, "snippets")
+        doc = int(hit._row[2])
+        unit = self._passage_unit(reader, best.field, doc, best.index) if ft.passages is not None else doc
+        span = (best.start, best.end)
+        marks = self._marks(reader, best.field, unit, text, span)
+        if not marks:
+            for fname, shown in hit.highlights.items():
+                return shown
+        return self._render(text, best.field, marks, span)
+
+    def highlights(self, hit: Hit) -> dict[str, str]:
+        """Every stored TEXT field the hit matched in (of the options' fields), highlighted: the
+        whole field, or for a split field its best passage there that matched."""
+        reader = self._reader(hit._row, "highlights")
+        doc = int(hit._row[2])
+        m = self.matches.get(int(hit._row[1]))
+        schema = self.searcher.schema
+        wanted = self.options.fields
+        out = {}
+        for fname, fterms in self.terms().items():
+            ft = schema.fields.get(fname)
+            if not (isinstance(ft, TEXT) and ft.stored) or (wanted is not None and fname not in wanted):
+                continue
+            text = hit.fields.get(fname)
+            if not isinstance(text, str) or not text.strip():
+                continue
+            fr = reader.fields.get(fname)
+            if fr is None:
+                continue
+            if not fr.split:
+                candidates = [(doc, (0, len(text)))]
+            else:
+                lo, hi = (int(x) for x in np.searchsorted(fr.unit_doc, [doc, doc + 1]))
+                order = np.arange(lo, hi)
+                pscore = m.passage_score.get(fname) if m is not None else None
+                if pscore is not None:
+                    order = order[np.argsort(-pscore[order], kind="stable")]
+                candidates = [(u, tuple(int(x) for x in fr.unit_span[u])) for u in order.tolist()]
+            for unit, span in candidates:
+                if not 0 <= span[0] <= span[1] <= len(text) or not matched_in(reader, fname, unit, fterms):
+                    continue
+                marks = self._marks(reader, fname, unit, text, span)
+                if marks:
+                    out[fname] = self._render(text, fname, marks, span)
+                    break
+        return out
+
+    def unmarked(self, hit: Hit, fname: str) -> str:
+        """A stored TEXT field's leading fragment, unmarked, through the search's formatter."""
+        text = hit.fields.get(fname)
+        if not isinstance(text, str) or not isinstance(self.searcher.schema.fields.get(fname), TEXT):
+            return ""
+        return self._render(text, fname, [], (0, len(text)))

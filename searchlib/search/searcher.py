@@ -33,7 +33,7 @@ from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
 from .collectors import Filtered, SortedBy, TopScores
 from .postings import term_postings
-from .results import Results, hits
+from .results import Results, hits, snippet_options
 from .stats import Stats
 from .weight import Scorers, Weight
 from .weighted import weigh
@@ -121,7 +121,7 @@ class Searcher:
     # -- searching --------------------------------------------------------------------------
     def search(self, query: "str | Query", limit: int = 10, *, offset: int = 0,
                fields: "Sequence[str] | Mapping[str, float] | None" = None, operator: str | None = None,
-               lenient: bool = False, group: bool = True, highlight: bool = True,
+               lenient: bool = False, group: bool = True, highlight: "bool | Mapping[str, Any]" = True,
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
                passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
                sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None) -> Results:
@@ -131,6 +131,9 @@ class Searcher:
         operator ("OR"/"AND"). `lenient=True` never raises on malformed text. `group=False`
         returns one hit per matching passage instead of per document (a document that matches
         only outside its split fields stays one whole-document hit). `k1`/`b` override BM25 settings.
+        `highlight=False` makes no snippets; a mapping sets this query's snippet options
+        (`formatter`, `fragment_chars`, `max_fragments`, `separator`, `field`: where snippets
+        come from by preference, `fields`: the fields `Hit.highlights` covers).
 
         `filter` restricts the matches without changing their scores: a query (text is parsed
         strictly) or a mapping {field: value} where a value matches exactly, a list matches any of
@@ -169,10 +172,12 @@ class Searcher:
             matches[seg] = batch.matches
             collector.collect(batch)
         ranked = top.result(offset)                                                             # merge segments
-        found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1)
-        if highlight:                                                                           # snippets
+        options = snippet_options(self.settings.highlight, highlight if isinstance(highlight, Mapping) else None,
+                                  formatter, self.schema)
+        found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1, options)
+        if highlight or isinstance(highlight, Mapping):                                          # snippets
             for hit in found:
-                hit.snippet = hit._source.snippet(hit, formatter)
+                hit.snippet = hit._source.snippet(hit)
         return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:

@@ -67,6 +67,9 @@ class Component(Enum):
     LEN = "{field}.len.npy", Kind.ARRAY, "uint32[U] tokens per unit (TEXT)"
     UDOC = "{field}.udoc.npy", Kind.ARRAY, "uint32[U] document of each passage (split TEXT)"
     USPAN = "{field}.uspan.npy", Kind.ARRAY, "int64[U,2] character span of each passage in the field (split TEXT)"
+    OFFS = ("{field}.offs.npy", Kind.ARRAY,
+            "uint32[N,2] character span in the field's stored text of each token position, unit by unit (TEXT with offsets)")
+    OPTR = "{field}.optr.npy", Kind.ARRAY, "int64[U+1] the token positions of unit u are offs[optr[u]:optr[u+1]]"
     PAIRKEY = "{field}.pairkey.npy", Kind.ARRAY, "uint64[K] the distinct pair keys, ascending"
     PAIRPTR = "{field}.pairptr.npy", Kind.ARRAY, "int64[K+1] postings of pair k are [pairptr[k], pairptr[k+1])"
     PAIRUNIT = "{field}.pairunit.npy", Kind.ARRAY, "uint32[Q] the unit of each pair posting, ascending within a pair"

@@ -28,7 +28,10 @@ from .components import SEGMENTS_DIR
 from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
-FORMAT = "searchlib-2"  # 2: the term dictionary is sorted arrays (termdict.py), no longer a marisa trie
+# 2: the term dictionary is sorted arrays (termdict.py), no longer a marisa trie; 3: TEXT fields may
+# keep token offsets (OFFS, OPTR), which a format-2 index lacks and a searcher does without
+FORMAT = "searchlib-3"
+READS = {"searchlib-2", FORMAT}  # formats this version reads as they are
 OLD_FORMATS = {"searchlib-1": "0.1"}  # formats of earlier releases: the release that wrote them
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
@@ -131,7 +134,7 @@ class Manifest:
         if found in OLD_FORMATS:
             raise IndexFormatError("", f"built by searchlib {OLD_FORMATS[found]} (format {found}): rebuild it "
                                        f"(this version reads format {FORMAT})")
-        if found != FORMAT:
+        if found not in READS:
             raise ValueError(f"unsupported format {found!r}, expected {FORMAT!r}")
         return cls(generation=int(data["generation"]), schema=data["schema"], settings=data.get("settings", {}),
                    segments=[SegmentEntry.from_json(s) for s in data["segments"]], counter=int(data["counter"]),

@@ -34,7 +34,8 @@ _CHUNK = 1 << 20  # postings examined at a time: temporaries stay a few megabyte
 # The type of each of a field's arrays (components.py describes them); all one-dimensional but USPAN.
 FIELD_DTYPES = {Component.PTR: np.int64, Component.UNIT: np.uint32, Component.TF: np.uint32,
                 Component.PPTR: np.int64, Component.POS: np.uint32, Component.LEN: np.uint32,
-                Component.UDOC: np.uint32, Component.USPAN: np.int64}
+                Component.UDOC: np.uint32, Component.USPAN: np.int64, Component.OFFS: np.uint32,
+                Component.OPTR: np.int64}
 
 
 def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
@@ -43,7 +44,7 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
     their types, each other and meta.json's counts (`info`); None when they agree. O(1): what
     opening a segment requires before a count from meta.json sizes anything."""
     for component, a in arrays.items():
-        dims = 2 if component is Component.USPAN else 1
+        dims = 2 if component in (Component.USPAN, Component.OFFS) else 1
         if a is not None and (a.dtype != FIELD_DTYPES[component] or a.ndim != dims):
             return component, f"holds {a.dtype} in {a.ndim} dimensions, expected {np.dtype(FIELD_DTYPES[component])}"
     ptr, unit, tf = arrays[Component.PTR], arrays[Component.UNIT], arrays[Component.TF]
@@ -74,6 +75,14 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
         return Component.UDOC, f"has {len(udoc)} passages, meta.json says {units} units"
     if span is not None and span.shape != (units, 2):
         return Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)"
+    offs, optr = arrays.get(Component.OFFS), arrays.get(Component.OPTR)
+    if bool(info.get("offsets")) != (offs is not None) or (offs is None) != (optr is None):
+        return None, (f"field {name!r}: offsets are {'' if info.get('offsets') else 'not '}listed, but "
+                      f"{'no' if offs is None else 'an'} offsets file is")
+    if offs is not None and offs.shape[1:] != (2,):
+        return Component.OFFS, f"has shape {offs.shape}, expected (positions, 2)"
+    if optr is not None and (len(optr) != units + 1 or optr[0] != 0 or optr[-1] != len(offs)):
+        return Component.OPTR, f"offset pointers do not run from 0 to the {len(offs)} token positions, unit by unit"
     if info.get("nonempty", 0) > units:
         return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
     return None
@@ -181,4 +190,9 @@ def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", p
         found += passages_problems(arrays[Component.UDOC], arrays[Component.USPAN], doc_count)
     if pairs is not None:
         found += pairs_problems(pairs, len(ptr) - 1, units)
+    optr, offs = arrays.get(Component.OPTR), arrays.get(Component.OFFS)
+    if optr is not None and np.any(optr[1:] < optr[:-1]):
+        found.append((Component.OPTR, "offset pointers decrease"))
+    if offs is not None and len(offs) and np.any(offs[:, 0] > offs[:, 1]):
+        found.append((Component.OFFS, "a token ends before it starts"))
     return found

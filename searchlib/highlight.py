@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from itertools import accumulate, chain
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
+import numpy as np
+
 from .analysis import Analyzer, Token
 from .errors import ConfigError
 from .passages import BLANK_LINE, SENTENCE_BREAK, SENTENCE_TAIL
@@ -580,6 +582,173 @@ def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_s
     return merged
 
 
+# -- the quick path: marks known as arrays (a search's), fragments cut at spaces ------------------
+
+_HIT_STRIDE = 1 << 40  # hit * _HIT_STRIDE + offset orders the marks of many texts at once
+
+
+def _quick_start(text: str, ws: int, first: int, lo: int, near: int) -> int | None:
+    """A fragment start close to `ws`, in [lo, first]: after the ". " nearest to it (within `near`
+    characters), else after a space or newline, moving forward first (the fragment does not
+    grow); None where there is none so near (the caller takes the careful path)."""
+    if ws <= lo:
+        return lo
+    a = text.rfind(". ", max(lo, ws - near), ws)
+    b = text.find(". ", ws, min(first - 1, ws + near))
+    if a >= 0 or b >= 0:
+        return min(first, (a if b < 0 or (a >= 0 and ws - a <= b - ws) else b) + 2)
+    if text[ws - 1] in " \n" or text[ws] in " \n":
+        return ws
+    for space in (" ", "\n"):
+        b = text.find(space, ws, first)
+        if b >= 0:
+            return b + 1
+    a = max(text.rfind(" ", max(lo, ws - near), ws), text.rfind("\n", max(lo, ws - near), ws))
+    if a >= 0:
+        return a + 1
+    return lo if ws - lo <= near else None
+
+
+def _quick_end(text: str, we: int, last: int, hi: int, near: int) -> int | None:
+    """A fragment end close to `we`, in [last, hi]: after the "." of the ". " nearest to it, else
+    before a space or newline, moving backward first; None where there is none so near."""
+    if we >= hi:
+        return hi
+    a = text.rfind(". ", max(last, we - near), we)
+    b = text.find(". ", we, min(hi, we + near))
+    if a >= 0 or b >= 0:
+        return (a if b < 0 or (a >= 0 and we - a <= b - we) else b) + 1
+    if text[we] in " \n" or text[we - 1] in " \n":
+        return we
+    a = max(text.rfind(" ", max(last, we - near), we), text.rfind("\n", max(last, we - near), we))
+    if a >= last:
+        return a
+    for space in (" ", "\n"):
+        b = text.find(space, we, min(hi, we + near))
+        if b >= 0:
+            return b
+    return hi if hi - we <= near else None
+
+
+def _choose_quick(text: str, starts: list, ends: list, order: list, j: list, content_start: int, content_end: int, fragment_chars: int, max_fragments: int
+                  ) -> list[tuple[int, int]] | None:
+    """_choose for one text's sorted, merged marks (in `starts`, `ends`), candidates ranked by
+    `order` (clusters i..j[i]): the same placement (the cluster centred in a window of
+    `fragment_chars`, kept off the fragments already chosen), each edge at a sentence end or a
+    space nearby; None when an edge has neither (a long word, text without spaces) or would sit
+    on a combining mark: _choose knows those."""
+    near = max(10, fragment_chars // 5)
+    chosen_starts: list[int] = []
+    chosen_ends: list[int] = []
+    for i in order:
+        first, last = starts[i], ends[j[i] - 1]
+        k = bisect_left(chosen_starts, last)
+        if k and chosen_ends[k - 1] > first:
+            continue
+        lo = chosen_ends[k - 1] if k else content_start
+        hi = chosen_starts[k] if k < len(chosen_starts) else content_end
+        length = max(fragment_chars, last - first)
+        ws = first - (length - (last - first)) // 2
+        we = ws + length
+        if ws < lo:
+            ws, we = lo, we + (lo - ws)
+        if we > hi:
+            ws, we = max(lo, ws - (we - hi)), hi
+        snapped = _quick_start(text, ws, first, lo, near)
+        if snapped is None:
+            return None
+        if snapped > ws:
+            we = min(hi, we + (snapped - ws))
+        we = _quick_end(text, we, last, hi, near)
+        if we is None:
+            return None
+        ws = snapped
+        while ws < we and text[ws] in " \n":
+            ws += 1
+        while we > ws and text[we - 1] in " \n":
+            we -= 1
+        if ws < we and (text[ws] >= "\u0300" and joins_previous(text, ws)
+                        or we < content_end and text[we] >= "\u0300" and joins_previous(text, we)):
+            return None
+        chosen_starts.insert(k, ws)
+        chosen_ends.insert(k, we)
+        if len(chosen_starts) == max_fragments:
+            break
+    merged = [(chosen_starts[0], chosen_ends[0])]
+    for ws, we in zip(chosen_starts[1:], chosen_ends[1:]):
+        if not text[merged[-1][1]:ws].strip():
+            merged[-1] = (merged[-1][0], we)
+        else:
+            merged.append((ws, we))
+    return merged
+
+
+def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                         keys: np.ndarray, bonus: np.ndarray, weights: np.ndarray, *, fragment_chars: int = 200,
+                         max_fragments: int = 3, spans: "Sequence[tuple[int, int]] | None" = None) -> list["Snippet"]:
+    """make_snippet for many texts at once, with marks a search found (search/marks.py) given as
+    arrays: mark m belongs to `texts[hit[m]]` and spans characters `starts[m]:ends[m]` inside that
+    text's span (`spans`, default the whole text; token spans, with no whitespace at their edges);
+    `keys[m]` is a bit set (uint64: bit b stands for a key of weight `weights[b]`, at most 64 keys)
+    and `bonus[m]` what it adds beyond them. Overlapping marks merge and candidate fragments are
+    ranked as make_snippet ranks them, vectorised over every text; fragments are placed the same
+    way, each edge at a sentence end or a space nearby (where there is none, by make_snippet's
+    careful rules)."""
+    hit = np.asarray(hit, dtype=np.int64)
+    snippets: list = [None] * len(texts)
+    if len(hit):
+        # sort by (text, start); merge overlapping marks of a text
+        order = np.lexsort((starts, hit))
+        hit, starts, ends, keys, bonus = hit[order], starts[order], ends[order], keys[order], bonus[order]
+        skey = hit * _HIT_STRIDE + starts
+        ekey = hit * _HIT_STRIDE + ends
+        if len(hit) > 1:
+            reach = np.maximum.accumulate(ekey)
+            new = np.empty(len(hit), dtype=bool)
+            new[0] = True
+            np.greater_equal(skey[1:], reach[:-1], out=new[1:])
+            if not new.all():
+                at = np.flatnonzero(new)
+                hit, skey, starts = hit[at], skey[at], starts[at]
+                ekey = np.maximum.reduceat(ekey, at)
+                ends = ekey - hit * _HIT_STRIDE
+                keys = np.bitwise_or.reduceat(keys, at)
+                bonus = np.add.reduceat(bonus, at)
+        # rank every text's candidate clusters (mark i and those ending within fragment_chars)
+        n = len(hit)
+        arange = np.arange(n)
+        j = np.maximum(np.searchsorted(ekey, skey + fragment_chars, side="right"), arange + 1)
+        held = np.bitwise_or.reduceat(np.append(keys, np.uint64(0)), np.stack([arange, j], axis=1).ravel())[::2]
+        bits = (held[:, None] >> np.arange(len(weights), dtype=np.uint64)) & np.uint64(1)
+        summed = np.concatenate([[0.0], np.cumsum(bonus)])
+        score = np.round(bits.astype(np.float64) @ weights + (summed[j] - summed[:n]), 9)
+        ranked = np.lexsort((starts, -(j - arange), -score, hit))
+        bounds = np.searchsorted(hit, np.arange(len(texts) + 1)).tolist()
+        s_list, e_list, j_list, r_list = starts.tolist(), ends.tolist(), j.tolist(), ranked.tolist()
+        k_list, b_list = keys.tolist(), bonus.tolist()
+    for t, text in enumerate(texts):
+        lo, hi = (0, len(text)) if spans is None else spans[t]
+        if not len(hit) or bounds[t] == bounds[t + 1]:
+            snippets[t] = make_snippet(text, marks=(), fragment_chars=fragment_chars, max_fragments=max_fragments,
+                                       span=(lo, hi))
+            continue
+        content_start, content_end = _strip(text, lo, hi)
+        a, b = bounds[t], bounds[t + 1]
+        chosen = _choose_quick(text, s_list, e_list, r_list[a:b], j_list, content_start, content_end,
+                               fragment_chars, max_fragments)
+        if chosen is None:  # the careful path, on the same marks
+            keyed = [frozenset(f"#{x}" for x in range(len(weights)) if (k >> x) & 1) for k in k_list[a:b]]
+            hits = [_Hit(s_, e_, ks, x) for s_, e_, ks, x in zip(s_list[a:b], e_list[a:b], keyed, b_list[a:b])]
+            chosen = _choose(text, hits, {f"#{x}": float(w) for x, w in enumerate(weights.tolist())},
+                             content_start, content_end, fragment_chars, max_fragments)
+        fragments = []
+        for ws, we in chosen:
+            k, m = bisect_left(s_list, ws, a, b), bisect_left(s_list, we, a, b)
+            fragments.append(Fragment(ws, we, tuple(zip(s_list[k:m], e_list[k:m]))))
+        snippets[t] = Snippet(text, tuple(fragments), chosen[0][0] > content_start, chosen[-1][1] < content_end)
+    return snippets
+
+
 class Fragment(NamedTuple):
     """One piece of a snippet: `text[start:end]` of the stored text, with the marked spans in it.
 
@@ -643,6 +812,30 @@ def _cuts(text: str, fragment: Fragment) -> tuple[str, list[int], bool]:
     return shown, cuts, False
 
 
+def _quick_marked(text: str, fragment: Fragment, collapse: bool) -> str:
+    """The fragment's text (each whitespace run as one space with `collapse`) with each mark
+    between "\\x00" and "\\x01", which a fragment without control characters cannot hold."""
+    out, at = [], fragment.start
+    for a, b in fragment.marks:
+        out += (text[at:a], "\x00", text[a:b], "\x01")
+        at = b
+    out.append(text[at:fragment.end])
+    marked = "".join(out)
+    return _SPACES.sub(" ", marked) if collapse else marked
+
+
+def _quick_html(fmt: "HtmlFormatter", marked: str) -> str:
+    return html.escape(marked, quote=True).replace("\x00", fmt._open).replace("\x01", fmt._close)
+
+
+def _quick_plain(fmt: "PlainFormatter", marked: str) -> str:
+    return marked.replace("\x00", fmt.start).replace("\x01", fmt.end)
+
+
+def _quick_unmarked(fmt: Formatter, marked: str) -> str:
+    return marked.replace("\x00", "").replace("\x01", "")
+
+
 @dataclass(frozen=True)
 class Snippet:
     """A snippet as data: fragments of `text` in text order, not overlapping, with their marks.
@@ -665,7 +858,14 @@ class Snippet:
         fmt = get_formatter(formatter)
         text = self.text
         rendered = []
+        quick = _QUICK_MARKS.get(type(fmt))
         for fragment in self.fragments:
+            if quick is not None:  # a built-in formatter on text without controls: a few string operations
+                raw = text[fragment.start:fragment.end]
+                clean = raw.isprintable()
+                if clean or not _UNSAFE.search(raw):
+                    rendered.append(quick(fmt, _quick_marked(text, fragment, not clean or "  " in raw)))
+                    continue
             shown, cuts, collapse = _cuts(text, fragment)
             out = []
             for i in range(len(cuts) - 1):
@@ -771,3 +971,11 @@ def highlight(
     snippet = make_snippet(text, analyzer, terms, phrases, marks=marks, fragment_chars=fragment_chars,
                            max_fragments=max_fragments, span=span)
     return snippet.render(fmt, separator)
+
+
+# The built-in formatters' renderings of a fragment without control characters (but tab and
+# newline), from _quick_marked: what the piece-by-piece rendering of Snippet.render gives (marks
+# hold no whitespace at their edges, so collapsing whitespace whole or piece by piece is the same);
+# other formatters go piece by piece.
+_QUICK_MARKS = {HtmlFormatter: _quick_html, PlainFormatter: _quick_plain, AnsiFormatter: _quick_plain,
+                Formatter: _quick_unmarked}

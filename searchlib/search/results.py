@@ -14,13 +14,13 @@ import numpy as np
 
 from ..config import FORMATTER_NAMES, HighlightSettings
 from ..errors import IndexCorruptError, InvalidArgumentError, SearchlibError
-from ..highlight import Formatter, Mark, get_formatter, make_snippet
+from ..highlight import Formatter, get_formatter, make_snippet, snippets_from_arrays
 from ..query.ast import Query
 from ..schema import TEXT
 from ..storage.components import Component
 from .collectors import Ranked
 from .dense import Matches, passage_scores
-from .marks import matched_in, unit_marks
+from .marks import NO_MARKS, FieldMarks, has_match
 from .postings import distinct
 from .weight import FieldTerms, Weight
 
@@ -245,13 +245,16 @@ class HitSource:
     asked: the searcher (its open segments), the Weight, each segment's dense matches and the
     snippet options."""
 
-    __slots__ = ("searcher", "weight", "matches", "n_passages", "options", "_terms", "_snippet_field")
+    __slots__ = ("searcher", "weight", "matches", "n_passages", "options", "_terms", "_snippet_field", "_marks",
+                 "_split")
 
     def __init__(self, searcher, weight: Weight, matches: dict, n_passages: int, options: SnippetOptions):
         self.searcher, self.weight, self.matches, self.n_passages = searcher, weight, matches, n_passages
         self.options = options
         self._terms: dict | None = None
         self._snippet_field: "str | None | bool" = False  # not chosen yet
+        self._marks: dict = {}  # (segment, field) -> FieldMarks
+        self._split: list = [None] * len(searcher.readers)  # per segment: has it split fields (when asked)
 
     def terms(self) -> "dict[str, FieldTerms]":
         """The query's terms to mark, per field (Weight.terms), worked out once per search."""
@@ -296,7 +299,7 @@ class HitSource:
         terms = self.terms()
         for fname in [preferred, *self._stored_text()]:
             fr = reader.fields.get(fname)
-            if fname in terms and fr is not None and not fr.split and matched_in(reader, fname, doc, terms[fname]):
+            if fname in terms and fr is not None and not fr.split and has_match(fr, doc, terms[fname]):
                 return fname
         return preferred
 
@@ -350,18 +353,86 @@ class HitSource:
         return out
 
     # -- snippets ------------------------------------------------------------------------------
-    def _render(self, text: str, fname: str, marks: list[Mark], span: tuple[int, int]) -> str:
+    def field_marks(self, seg: int, fname: str) -> "FieldMarks | None":
+        """What marking field `fname` of segment `seg` needs (marks.FieldMarks), built once per
+        search; None when the query has nothing to mark there."""
+        key = (seg, fname)
+        found = self._marks.get(key, False)
+        if found is False:
+            fterms = self.terms().get(fname)
+            ft = self.searcher.schema.fields.get(fname)
+            found = None
+            if fterms is not None and isinstance(ft, TEXT):
+                found = FieldMarks(self.searcher.readers[seg].fields.get(fname), fterms, ft.analyzer)
+            self._marks[key] = found
+        return found
+
+    def _unit_marks(self, seg: int, fname: str, unit: int, text: str, span: tuple[int, int]):
+        """The Marks of one unit of a field (whose text is `text[span[0]:span[1]]`)."""
+        fm = self.field_marks(seg, fname)
+        if fm is None:
+            return NO_MARKS
+        found = fm.of(np.array([unit]))
+        return fm.from_text(unit, text, *span) if found is None else found[1]
+
+    def _render(self, seg: int, text: str, fname: str, marks, span: tuple[int, int]) -> str:
         o = self.options
-        weights = self.terms().get(fname)
-        snippet = make_snippet(text, marks=marks, terms=weights.words if weights else None,
-                               fragment_chars=o.fragment_chars, max_fragments=o.max_fragments, span=span)
+        fm = self.field_marks(seg, fname)
+        if fm is None or not len(marks[0]):
+            snippet = make_snippet(text, marks=(), fragment_chars=o.fragment_chars, max_fragments=o.max_fragments,
+                                   span=span)
+        else:
+            snippet = snippets_from_arrays([text], np.zeros(len(marks[0]), np.int64), *marks, fm.weights,
+                                           fragment_chars=o.fragment_chars, max_fragments=o.max_fragments,
+                                           spans=[span])[0]
         return snippet.render(o.formatter, o.separator)
 
-    def _marks(self, reader, fname: str, unit: int, text: str, span: tuple[int, int]) -> list[Mark]:
-        fterms = self.terms().get(fname)
-        if fterms is None:
-            return []
-        return unit_marks(reader, fname, unit, text, span[0], span[1], fterms, self.searcher.schema.fields[fname].analyzer)
+    def snippets(self, hits: list[Hit]) -> None:
+        """Set every hit's snippet (`snippet`), the usual case in one go: for the hits of a
+        segment without split fields whose document matched in the snippet field, the marks of all
+        of them come from one pass over the query's postings (FieldMarks.of) and their fragments
+        from one ranking (highlight.snippets_from_arrays)."""
+        fname = self.snippet_field()
+        by_seg: dict[int, list[Hit]] = {}
+        for hit in hits:
+            seg = int(hit._row[1])
+            reader = self._reader(hit._row, "snippets")
+            if self._split[seg] is None:
+                self._split[seg] = any(fr.split for fr in reader.fields.values())
+            if fname is not None and not self._split[seg] and hit._passages is None:
+                by_seg.setdefault(seg, []).append(hit)
+            else:
+                hit.snippet = self.snippet(hit)
+        o = self.options
+        for seg, group in by_seg.items():
+            fm = self.field_marks(seg, fname)
+            found = fm.of(np.array([int(h._row[2]) for h in group])) if fm is not None else None
+            if found is None:  # no offsets: one by one
+                for hit in group:
+                    hit.snippet = self.snippet(hit)
+                continue
+            which, marks = found
+            matched = np.zeros(len(group), dtype=bool)
+            matched[which] = True
+            stored = self.searcher.readers[seg].stored
+            texts, batch = [], []
+            for i, hit in enumerate(group):
+                text = stored.value(int(hit._row[2]), fname) if matched[i] else None
+                if isinstance(text, str):
+                    texts.append(text)
+                    batch.append(i)
+                else:  # matched elsewhere (or nothing stored): one by one
+                    hit.snippet = self.snippet(hit)
+            if not batch:
+                continue
+            renumber = np.full(len(group), -1, dtype=np.int64)
+            renumber[batch] = np.arange(len(batch))
+            which = renumber[which]
+            keep = which >= 0
+            made = snippets_from_arrays(texts, which[keep], *(m[keep] for m in marks), fm.weights,
+                                        fragment_chars=o.fragment_chars, max_fragments=o.max_fragments)
+            for i, snippet in zip(batch, made):
+                group[i].snippet = snippet.render(o.formatter, o.separator)
 
     def _passage_unit(self, reader, fname: str, doc: int, index: int) -> int:
         """The unit of a split field's passage `index` of document `doc`."""
@@ -381,21 +452,21 @@ class HitSource:
         if not isinstance(text, str) or not isinstance(ft, TEXT):
             return ""
         reader = self._reader(hit._row, "snippets")
-        doc = int(hit._row[2])
+        seg, doc = int(hit._row[1]), int(hit._row[2])
         unit = self._passage_unit(reader, best.field, doc, best.index) if ft.passages is not None else doc
         span = (best.start, best.end)
-        marks = self._marks(reader, best.field, unit, text, span)
-        if not marks:
-            for fname, shown in hit.highlights.items():
+        marks = self._unit_marks(seg, best.field, unit, text, span)
+        if not len(marks[0]):
+            for shown in hit.highlights.values():
                 return shown
-        return self._render(text, best.field, marks, span)
+        return self._render(seg, text, best.field, marks, span)
 
     def highlights(self, hit: Hit) -> dict[str, str]:
         """Every stored TEXT field the hit matched in (of the options' fields), highlighted: the
         whole field, or for a split field its best passage there that matched."""
         reader = self._reader(hit._row, "highlights")
-        doc = int(hit._row[2])
-        m = self.matches.get(int(hit._row[1]))
+        seg, doc = int(hit._row[1]), int(hit._row[2])
+        m = self.matches.get(seg)
         schema = self.searcher.schema
         wanted = self.options.fields
         out = {}
@@ -404,10 +475,8 @@ class HitSource:
             if not (isinstance(ft, TEXT) and ft.stored) or (wanted is not None and fname not in wanted):
                 continue
             text = hit.fields.get(fname)
-            if not isinstance(text, str) or not text.strip():
-                continue
             fr = reader.fields.get(fname)
-            if fr is None:
+            if not isinstance(text, str) or not text.strip() or fr is None:
                 continue
             if not fr.split:
                 candidates = [(doc, (0, len(text)))]
@@ -419,11 +488,11 @@ class HitSource:
                     order = order[np.argsort(-pscore[order], kind="stable")]
                 candidates = [(u, tuple(int(x) for x in fr.unit_span[u])) for u in order.tolist()]
             for unit, span in candidates:
-                if not 0 <= span[0] <= span[1] <= len(text) or not matched_in(reader, fname, unit, fterms):
+                if not 0 <= span[0] <= span[1] <= len(text) or not has_match(fr, unit, fterms):
                     continue
-                marks = self._marks(reader, fname, unit, text, span)
-                if marks:
-                    out[fname] = self._render(text, fname, marks, span)
+                marks = self._unit_marks(seg, fname, unit, text, span)
+                if len(marks[0]):
+                    out[fname] = self._render(seg, text, fname, marks, span)
                     break
         return out
 
@@ -432,4 +501,4 @@ class HitSource:
         text = hit.fields.get(fname)
         if not isinstance(text, str) or not isinstance(self.searcher.schema.fields.get(fname), TEXT):
             return ""
-        return self._render(text, fname, [], (0, len(text)))
+        return self._render(int(hit._row[1]), text, fname, NO_MARKS, (0, len(text)))

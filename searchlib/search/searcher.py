@@ -175,9 +175,8 @@ class Searcher:
         options = snippet_options(self.settings.highlight, highlight if isinstance(highlight, Mapping) else None,
                                   formatter, self.schema)
         found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1, options)
-        if highlight or isinstance(highlight, Mapping):                                          # snippets
-            for hit in found:
-                hit.snippet = hit._source.snippet(hit)
+        if found and (highlight or isinstance(highlight, Mapping)):                              # snippets
+            found[0]._source.snippets(found)
         return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:

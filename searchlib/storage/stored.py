@@ -24,7 +24,7 @@ BLOCK_DOCS = 16
 # Decoded blocks a reader keeps (least recently used dropped first), and the most decoded JSON
 # they may hold in all: the hits of a search are read once for their fields and again for
 # their snippet and highlights, and the next searches often return some of the same documents.
-CACHE_BLOCKS = 256
+CACHE_BLOCKS = 4096
 CACHE_BYTES = 32 * 1024 * 1024
 DATA, POINTERS = Component.STORED.file(), Component.STORED_PTR.file()
 # The most JSON one document's stored fields may take (stored_size): the writer refuses a larger
@@ -207,6 +207,18 @@ class StoredReader:
         if not isinstance(found, dict):
             raise IndexCorruptError(str(self.path), f"stored document {doc} is not a JSON object")
         return _copy(found)
+
+    def value(self, doc: int, name: str):
+        """One stored value of a document, as stored (None when absent): what a snippet reads,
+        without copying the document (a value the caller must not change, like get's)."""
+        block = self.block(doc // BLOCK_DOCS)
+        try:
+            found = block[doc % BLOCK_DOCS]
+        except IndexError:
+            raise IndexCorruptError(str(self.path), f"no stored document {doc}") from None
+        if not isinstance(found, dict):
+            raise IndexCorruptError(str(self.path), f"stored document {doc} is not a JSON object")
+        return found.get(name)
 
     def close(self) -> None:
         self._release()

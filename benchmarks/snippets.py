@@ -74,7 +74,7 @@ class Searchlib:
     def __init__(self, docs: list[dict], workdir: Path):
         from searchlib import ID, TEXT, Index, Schema
         schema = Schema(id=ID(unique=True, stored=True), body=TEXT(analyzer="english", stored=True))
-        self.ix = Index.create(workdir / "searchlib", schema)
+        self.ix = Index.create(workdir / self.name, schema)
         with self.ix.writer() as w:
             for d in docs:
                 w.add(d)
@@ -85,6 +85,15 @@ class Searchlib:
 
     def close(self) -> None:
         self.searcher.close()
+
+
+class SearchlibRanking(Searchlib):
+    """searchlib's top 10 without snippets (`highlight=False`): what the snippets cost, by difference."""
+
+    name = "searchlib-ranking"
+
+    def run(self, text: str) -> list[tuple[str, str]]:
+        return [(h.id, "") for h in self.searcher.search(text, limit=10, lenient=True, highlight=False)]
 
 
 class Tantivy:
@@ -150,7 +159,7 @@ class Fts5:
         self.db.close()
 
 
-ENGINES = {"searchlib": Searchlib, "tantivy": Tantivy, "sqlite-fts5": Fts5}
+ENGINES = {"searchlib": Searchlib, "tantivy": Tantivy, "sqlite-fts5": Fts5, "searchlib-ranking": SearchlibRanking}
 
 
 def measure(name: str, docs: list[dict], queries: list[str], engines: list[str], repeat: int) -> dict:
@@ -204,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("scifact", nargs="?", type=Path, help="SciFact in BEIR layout (skipped when not given)")
     parser.add_argument("--long-docs", type=int, default=500, help="documents of 3,000+ words (0: skip)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--engines", default="searchlib,tantivy,sqlite-fts5")
+    parser.add_argument("--engines", default="searchlib,tantivy,sqlite-fts5",
+                        help=f"comma-separated, from {', '.join(ENGINES)}")
     parser.add_argument("--json", type=Path, help="also save the numbers here")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]

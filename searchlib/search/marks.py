@@ -66,28 +66,28 @@ class FieldMarks:
             return _EMPTY_I, NO_MARKS
         if fr.offsets is None:
             return None
-        hit_parts, pos_parts, bit_parts = [], [], []
-        unit_arr, tf_arr, pos_arr, ptr = fr.unit, fr.tf, fr.pos, fr.ptr
-        for tid, bit in self.words:
+        hit_parts, start_parts, tf_parts, bit_parts = [], [], [], []
+        unit_arr, tf_arr, ptr = fr.unit, fr.tf, fr.ptr
+        for tid, bit in self.words:  # where each word's postings hold the units: a binary search each
             a, b = int(ptr[tid]), int(ptr[tid + 1])
             if b == a:
                 continue
             plist = unit_arr[a:b]
             at = plist.searchsorted(units)
             np.minimum(at, b - a - 1, out=at)
-            found = plist[at] == units
-            which = np.flatnonzero(found)
+            which = np.flatnonzero(plist[at] == units)
             if not len(which):
                 continue
             picks = at[which]
-            tf = tf_arr[a + picks].astype(np.int64)
-            pos_parts.append(pos_arr[gather_ranges(fr.position_starts(tid)[picks], tf)])
-            hit_parts.append(np.repeat(which, tf))
-            bit_parts.append(np.full(len(pos_parts[-1]), bit, dtype=np.uint64))
-        if hit_parts:
-            hit = np.concatenate(hit_parts)
-            pos = np.concatenate(pos_parts).astype(np.int64)
-            bits = np.concatenate(bit_parts)
+            hit_parts.append(which)
+            start_parts.append(fr.position_starts(tid)[picks])
+            tf_parts.append(tf_arr[a + picks])
+            bit_parts.append(np.full(len(which), bit, dtype=np.uint64))
+        if hit_parts:  # then every position of every word in every unit, in one gather
+            tf = np.concatenate(tf_parts).astype(np.int64)
+            hit = np.repeat(np.concatenate(hit_parts), tf)
+            bits = np.repeat(np.concatenate(bit_parts), tf)
+            pos = fr.pos[gather_ranges(np.concatenate(start_parts), tf)].astype(np.int64)
             optr = fr.offsets_ptr
             first = optr[units[hit]]
             ok = pos < optr[units[hit] + 1] - first  # a forged index cannot reach another unit's offsets

@@ -55,6 +55,7 @@ class Searcher:
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
         self._default_params = BM25(self.settings.k1, self.settings.b)
+        self._snippet_options: dict = {}  # formatter name (None: the settings') -> SnippetOptions
 
     @classmethod
     def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
@@ -172,8 +173,13 @@ class Searcher:
             matches[seg] = batch.matches
             collector.collect(batch)
         ranked = top.result(offset)                                                             # merge segments
-        options = snippet_options(self.settings.highlight, highlight if isinstance(highlight, Mapping) else None,
-                                  formatter, self.schema)
+        if isinstance(highlight, Mapping) or not isinstance(formatter, (str, type(None))):
+            options = snippet_options(self.settings.highlight, highlight if isinstance(highlight, Mapping) else None,
+                                      formatter, self.schema)
+        else:  # the index's settings, maybe another formatter by name: made once per searcher
+            options = self._snippet_options.get(formatter)
+            if options is None:
+                options = self._snippet_options[formatter] = snippet_options(self.settings.highlight, None, formatter)
         found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1, options)
         if found and (highlight or isinstance(highlight, Mapping)):                              # snippets
             found[0]._source.snippets(found)

@@ -96,9 +96,6 @@ class HtmlFormatter(Formatter):
         attr = f' class="{html.escape(css_class, quote=True)}"' if css_class else ""
         self._open = f"<{tag}{attr}>"
         self._close = f"</{tag}>"
-        # html.escape(quote=True) as a table, plus _quick_marked's two mark characters
-        self._table = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
-                                     "\x00": self._open, "\x01": self._close})
 
     def text(self, s: str) -> str:
         return html.escape(_clean(s), quote=True)
@@ -735,7 +732,10 @@ def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarr
             snippets[t] = make_snippet(text, marks=(), fragment_chars=fragment_chars, max_fragments=max_fragments,
                                        span=(lo, hi))
             continue
-        content_start, content_end = _strip(text, lo, hi)
+        if lo < hi and not (text[lo].isspace() or text[hi - 1].isspace()):
+            content_start, content_end = lo, hi  # nothing to strip (the usual case), without copying the text
+        else:
+            content_start, content_end = _strip(text, lo, hi)
         a, b = bounds[t], bounds[t + 1]
         chosen = _choose_quick(text, s_list, e_list, r_list[a:b], j_list, content_start, content_end,
                                fragment_chars, max_fragments)
@@ -828,8 +828,7 @@ def _quick_marked(text: str, fragment: Fragment, collapse: bool) -> str:
 
 
 def _quick_html(fmt: "HtmlFormatter", marked: str) -> str:
-    """html.escape(marked, quote=True) with the two marks replaced by the tags, in one pass."""
-    return marked.translate(fmt._table)
+    return html.escape(marked, quote=True).replace("\x00", fmt._open).replace("\x01", fmt._close)
 
 
 def _quick_plain(fmt: "PlainFormatter", marked: str) -> str:

@@ -67,34 +67,35 @@ class FieldMarks:
         if fr.offsets is None:
             return None
         hit_parts, start_parts, tf_parts, bit_parts = [], [], [], []
-        unit_arr, tf_arr, ptr = fr.unit, fr.tf, fr.ptr
+        # plain ndarray views of the memory-mapped arrays: what is taken from a np.memmap is a
+        # np.memmap, whose every later operation costs a Python-level wrap
+        unit_arr, tf_arr, ptr = np.asarray(fr.unit), np.asarray(fr.tf), fr.ptr
         for tid, bit in self.words:  # where each word's postings hold the units: a binary search each
             a, b = int(ptr[tid]), int(ptr[tid + 1])
             if b == a:
                 continue
             plist = unit_arr[a:b]
             at = plist.searchsorted(units)
-            np.minimum(at, b - a - 1, out=at)
-            which = np.flatnonzero(plist[at] == units)
+            which = np.flatnonzero(plist.take(at, mode="clip") == units)
             if not len(which):
                 continue
             picks = at[which]
             hit_parts.append(which)
             start_parts.append(fr.position_starts(tid)[picks])
             tf_parts.append(tf_arr[a + picks])
-            bit_parts.append(np.full(len(which), bit, dtype=np.uint64))
+            bit_parts.append(bit)
         if hit_parts:  # then every position of every word in every unit, in one gather
             tf = np.concatenate(tf_parts).astype(np.int64)
             hit = np.repeat(np.concatenate(hit_parts), tf)
-            bits = np.repeat(np.concatenate(bit_parts), tf)
-            pos = fr.pos[gather_ranges(np.concatenate(start_parts), tf)].astype(np.int64)
-            optr = fr.offsets_ptr
+            bits = np.repeat(np.repeat(np.array(bit_parts, dtype=np.uint64), [len(w) for w in hit_parts]), tf)
+            pos = np.asarray(fr.pos)[gather_ranges(np.concatenate(start_parts), tf)].astype(np.int64)
+            optr = np.asarray(fr.offsets_ptr)
             first = optr[units[hit]]
             ok = pos < optr[units[hit] + 1] - first  # a forged index cannot reach another unit's offsets
             if not ok.all():
                 hit, pos, bits, first = hit[ok], pos[ok], bits[ok], first[ok]
-            rows = fr.offsets[first + pos].astype(np.int64)
-            marks = (rows[:, 0], rows[:, 1], np.left_shift(np.uint64(1), bits), np.zeros(len(hit)))
+            rows = np.asarray(fr.offsets)[first + pos].astype(np.int64)
+            marks = (rows[:, 0].copy(), rows[:, 1].copy(), np.left_shift(np.uint64(1), bits), np.zeros(len(hit)))
         else:
             hit, marks = _EMPTY_I, NO_MARKS
         if self.fterms.phrases:
@@ -120,7 +121,7 @@ class FieldMarks:
                 a, b = fr.offsets_ptr[unit:unit + 2].tolist()
                 if int(matches.max()) >= b - a:
                     continue  # positions past the unit's offsets: a forged index
-                spans = fr.offsets[a + matches].astype(np.int64)  # (matches, words, 2)
+                spans = np.asarray(fr.offsets)[a + matches].astype(np.int64)  # (matches, words, 2)
             else:
                 found = [[tokens_at.get(p) for p in row] for row in matches.tolist()]
                 found = [row for row in found if None not in row]

@@ -827,6 +827,19 @@ def _quick_marked(text: str, fragment: Fragment, collapse: bool) -> str:
     return _SPACES.sub(" ", marked) if collapse else marked
 
 
+def _quick_all(text: str, fragments: "Sequence[Fragment]") -> str | None:
+    """Every fragment through _quick_marked, joined by "\\x02" (for the separator); None when one
+    holds a control character other than tab and newline (those go piece by piece)."""
+    out = []
+    for fragment in fragments:
+        raw = text[fragment.start:fragment.end]
+        clean = raw.isprintable()
+        if not clean and _UNSAFE.search(raw):
+            return None
+        out.append(_quick_marked(text, fragment, not clean or "  " in raw))
+    return "\x02".join(out)
+
+
 def _quick_html(fmt: "HtmlFormatter", marked: str) -> str:
     return html.escape(marked, quote=True).replace("\x00", fmt._open).replace("\x01", fmt._close)
 
@@ -860,15 +873,14 @@ class Snippet:
         inside one), each whitespace run as one space."""
         fmt = get_formatter(formatter)
         text = self.text
-        rendered = []
         quick = _QUICK_MARKS.get(type(fmt))
+        if quick is not None and self.fragments:  # a built-in formatter: all fragments in one go
+            marked = _quick_all(text, self.fragments)
+            if marked is not None:
+                return ((ELLIPSIS if self.ellipsis_before else "") + quick(fmt, marked).replace("\x02", separator)
+                        + (ELLIPSIS if self.ellipsis_after else ""))
+        rendered = []
         for fragment in self.fragments:
-            if quick is not None:  # a built-in formatter on text without controls: a few string operations
-                raw = text[fragment.start:fragment.end]
-                clean = raw.isprintable()
-                if clean or not _UNSAFE.search(raw):
-                    rendered.append(quick(fmt, _quick_marked(text, fragment, not clean or "  " in raw)))
-                    continue
             shown, cuts, collapse = _cuts(text, fragment)
             out = []
             for i in range(len(cuts) - 1):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from engines import SqliteFts5Engine, _body  # noqa: E402
+from engines import SqliteFts5Engine, TantivyEngine, _body  # noqa: E402
 
 import scale  # noqa: E402
 
@@ -102,31 +101,16 @@ class Tantivy:
     def __init__(self, docs: list[dict], workdir: Path):
         import tantivy
         self.tantivy = tantivy
-        sb = tantivy.SchemaBuilder()
-        sb.add_text_field("id", stored=True, tokenizer_name="raw")
-        sb.add_text_field("body", stored=True, tokenizer_name="en_stem")
-        self.schema = sb.build()
-        (workdir / "tantivy").mkdir()
-        self.ix = tantivy.Index(self.schema, path=str(workdir / "tantivy"))
-        writer = self.ix.writer(heap_size=256_000_000)
-        for d in docs:
-            writer.add_document(tantivy.Document(id=d["id"], body=d["body"]))
-        writer.commit()
-        writer.wait_merging_threads()
-        self.ix.reload()
-        self.searcher = self.ix.searcher()
-
-    def _parse(self, text: str):
-        try:
-            return self.ix.parse_query(text, ["body"])
-        except ValueError:
-            return self.ix.parse_query_lenient(text, ["body"])[0]
+        self.engine = TantivyEngine()  # engines.py's index and query parsing, with the body stored
+        self.engine.stored_body = True
+        self.engine.index([{"_id": d["id"], "text": d["body"]} for d in docs])
 
     def run(self, text: str) -> list[tuple[str, str]]:
-        query = self._parse(text)
-        searcher = self.searcher
+        engine = self.engine
+        query = engine._parse(text)
+        searcher = engine.searcher
         hits = searcher.search(query, 10).hits
-        generator = self.tantivy.SnippetGenerator.create(searcher, query, self.schema, "body")
+        generator = self.tantivy.SnippetGenerator.create(searcher, query, engine.schema, "body")
         out = []
         for _score, address in hits:
             doc = searcher.doc(address)
@@ -134,29 +118,25 @@ class Tantivy:
         return out
 
     def close(self) -> None:
-        self.searcher = self.ix = None
+        self.engine.close()
 
 
 class Fts5:
     name = "sqlite-fts5"
 
     def __init__(self, docs: list[dict], workdir: Path):
-        self.db = sqlite3.connect(str(workdir / "fts5.db"))
-        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, body, tokenize='porter unicode61')")
-        with self.db:
-            self.db.executemany("INSERT INTO docs(id, body) VALUES (?, ?)", ((d["id"], d["body"]) for d in docs))
-        self.db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
-        self.db.commit()
+        self.engine = SqliteFts5Engine()  # engines.py's table: id UNINDEXED, body, porter unicode61
+        self.engine.index([{"_id": d["id"], "text": d["body"]} for d in docs])
 
     def run(self, text: str) -> list[tuple[str, str]]:
         match = SqliteFts5Engine.escape(text)
         if not match:
             return []
-        return self.db.execute("SELECT id, snippet(docs, 1, '<b>', '</b>', '…', 30) FROM docs WHERE docs MATCH ? "
-                               "ORDER BY bm25(docs, 0.0, 1.0) LIMIT 10", (match,)).fetchall()
+        return self.engine.db.execute("SELECT id, snippet(docs, 1, '<b>', '</b>', '…', 30) FROM docs "
+                                      "WHERE docs MATCH ? ORDER BY bm25(docs, 0.0, 1.0) LIMIT 10", (match,)).fetchall()
 
     def close(self) -> None:
-        self.db.close()
+        self.engine.close()
 
 
 ENGINES = {"searchlib": Searchlib, "tantivy": Tantivy, "sqlite-fts5": Fts5, "searchlib-ranking": SearchlibRanking}

@@ -213,10 +213,10 @@ def _print_results(results: Any, fmt_name: str, flat: bool) -> None:
     for hit in results:
         title = hit.fields.get("title")
         head = f"{hit.rank:>3}. {hit.score:7.3f}  {fmt.text(str(hit.id))}"
-        if isinstance(title, str) and title.strip():
-            head += f"  {fmt.text(title.strip())}"
+        if isinstance(title, str) and title.strip():  # highlighted where the query matched it
+            head += f"  {hit.highlight('title') or fmt.text(title.strip())}"
         print(head)
-        if hit.snippet:
+        if hit.snippet and hit.snippet != hit.highlights.get("title"):
             print(f"     {hit.snippet}")
         print()
     if flat:

@@ -521,6 +521,38 @@ def _settle(text: str, p: int, low: int, high: int, widen_down: bool, limit: int
 # -- the chosen fragments ----------------------------------------------------------------------
 
 
+def _window(chosen_starts: list[int], chosen_ends: list[int], first: int, last: int, content_start: int,
+            content_end: int, fragment_chars: int) -> "tuple[int, int, int, int, int] | None":
+    """Where a cluster of marks spanning [first, last] would go among the fragments already
+    chosen (kept sorted, as two lists of edges): None when it overlaps one; else (k, lo, hi, ws,
+    we): its place k among them, the room [lo, hi] between its neighbours, and a window of
+    `fragment_chars` (or the cluster's length) centred on it, shifted to stay inside the room."""
+    k = bisect_left(chosen_starts, last)  # chosen fragments before k start before the cluster ends
+    if k and chosen_ends[k - 1] > first:
+        return None
+    lo = chosen_ends[k - 1] if k else content_start
+    hi = chosen_starts[k] if k < len(chosen_starts) else content_end
+    length = max(fragment_chars, last - first)
+    ws = first - (length - (last - first)) // 2
+    we = ws + length
+    if ws < lo:
+        ws, we = lo, we + (lo - ws)
+    if we > hi:
+        ws, we = max(lo, ws - (we - hi)), hi
+    return k, lo, hi, ws, we
+
+
+def _joined(text: str, chosen_starts: list[int], chosen_ends: list[int]) -> list[tuple[int, int]]:
+    """The chosen fragments in text order, two with only whitespace between them made one."""
+    merged = [(chosen_starts[0], chosen_ends[0])]
+    for ws, we in zip(chosen_starts[1:], chosen_ends[1:]):
+        if not text[merged[-1][1]:ws].strip():
+            merged[-1] = (merged[-1][0], we)
+        else:
+            merged.append((ws, we))
+    return merged
+
+
 def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_start: int, content_end: int,
             fragment_chars: int, max_fragments: int) -> list[tuple[int, int]]:
     """The spans of the best fragments of `text[content_start:content_end]` around `hits`, in text
@@ -540,19 +572,10 @@ def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_s
     chosen_ends: list[int] = []
     for i, j in _rank_candidates(hits, weights, fragment_chars):
         first, last = hits[i].start, hits[j - 1].end
-        k = bisect_left(chosen_starts, last)  # chosen fragments before k start before the cluster ends
-        if k and chosen_ends[k - 1] > first:
+        placed = _window(chosen_starts, chosen_ends, first, last, content_start, content_end, fragment_chars)
+        if placed is None:
             continue  # the cluster overlaps a fragment already chosen
-        lo = chosen_ends[k - 1] if k else content_start
-        hi = chosen_starts[k] if k < len(chosen_starts) else content_end
-        # Centre the cluster in a window of fragment_chars, shifted to stay inside [lo, hi].
-        length = max(fragment_chars, last - first)
-        ws = first - (length - (last - first)) // 2
-        we = ws + length
-        if ws < lo:
-            ws, we = lo, we + (lo - ws)
-        if we > hi:
-            ws, we = max(lo, ws - (we - hi)), hi
+        k, lo, hi, ws, we = placed
         snapped = _snap_start(text, ws, first, lo, lo == content_start, near)
         if snapped > ws:  # starting later (at a sentence or word start) frees room at the end
             we = min(hi, we + (snapped - ws))
@@ -573,13 +596,7 @@ def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_s
         if len(chosen_starts) == max_fragments:
             break
 
-    merged = [(chosen_starts[0], chosen_ends[0])]
-    for ws, we in zip(chosen_starts[1:], chosen_ends[1:]):
-        if not text[merged[-1][1]:ws].strip():  # only whitespace between: one fragment
-            merged[-1] = (merged[-1][0], we)
-        else:
-            merged.append((ws, we))
-    return merged
+    return _joined(text, chosen_starts, chosen_ends)
 
 
 # -- the quick path: marks known as arrays (a search's), fragments cut at spaces ------------------
@@ -630,8 +647,8 @@ def _quick_end(text: str, we: int, last: int, hi: int, near: int) -> int | None:
     return hi if hi - we <= near else None
 
 
-def _choose_quick(text: str, starts: list, ends: list, order: list, j: list, content_start: int, content_end: int, fragment_chars: int, max_fragments: int
-                  ) -> list[tuple[int, int]] | None:
+def _choose_quick(text: str, starts: list, ends: list, order: list, j: list, content_start: int,
+                  content_end: int, fragment_chars: int, max_fragments: int) -> list[tuple[int, int]] | None:
     """_choose for one text's sorted, merged marks (in `starts`, `ends`), candidates ranked by
     `order` (clusters i..j[i]): the same placement (the cluster centred in a window of
     `fragment_chars`, kept off the fragments already chosen), each edge at a sentence end or a
@@ -641,19 +658,12 @@ def _choose_quick(text: str, starts: list, ends: list, order: list, j: list, con
     chosen_starts: list[int] = []
     chosen_ends: list[int] = []
     for i in order:
-        first, last = starts[i], ends[j[i] - 1]
-        k = bisect_left(chosen_starts, last)
-        if k and chosen_ends[k - 1] > first:
+        placed = _window(chosen_starts, chosen_ends, starts[i], ends[j[i] - 1], content_start, content_end,
+                         fragment_chars)
+        if placed is None:
             continue
-        lo = chosen_ends[k - 1] if k else content_start
-        hi = chosen_starts[k] if k < len(chosen_starts) else content_end
-        length = max(fragment_chars, last - first)
-        ws = first - (length - (last - first)) // 2
-        we = ws + length
-        if ws < lo:
-            ws, we = lo, we + (lo - ws)
-        if we > hi:
-            ws, we = max(lo, ws - (we - hi)), hi
+        k, lo, hi, ws, we = placed
+        first, last = starts[i], ends[j[i] - 1]
         snapped = _quick_start(text, ws, first, lo, near)
         if snapped is None:
             return None
@@ -674,13 +684,7 @@ def _choose_quick(text: str, starts: list, ends: list, order: list, j: list, con
         chosen_ends.insert(k, we)
         if len(chosen_starts) == max_fragments:
             break
-    merged = [(chosen_starts[0], chosen_ends[0])]
-    for ws, we in zip(chosen_starts[1:], chosen_ends[1:]):
-        if not text[merged[-1][1]:ws].strip():
-            merged[-1] = (merged[-1][0], we)
-        else:
-            merged.append((ws, we))
-    return merged
+    return _joined(text, chosen_starts, chosen_ends)
 
 
 def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray, ends: np.ndarray,

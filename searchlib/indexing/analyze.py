@@ -147,14 +147,17 @@ class FieldAnalysis:
         batch is marked `last`, so the buffer and `Analysis` can forget the numbering with it."""
         ids, counts, owner = array("i"), array("I"), array("I")
         spans = array("q") if self.passages is not None else None
-        if self.offsets:
-            return self._run_with_offsets(texts, ids, counts, owner, spans)
+        # with offsets: the character span of every token position (relative to the field's text;
+        # a passage's tokens are read from its text and moved by its start, `base`)
+        starts, ends, base = (array("I"), array("I"), array("q")) if self.offsets else (None, None, None)
         for i, text in enumerate(texts):
             if self.passages is None:
-                unit = self._ids(text)
+                unit = self._ids(text) if starts is None else self._ids_offsets(text, starts, ends)
                 ids.extend(unit)
                 counts.append(len(unit))
                 owner.append(i)
+                if base is not None:
+                    base.append(0)
                 continue
             if self.passages.mode == "window" and self.analyzer.fused:
                 # one tokenization: windows are slices of the field's words (re-tokenizing each
@@ -166,51 +169,25 @@ class FieldAnalysis:
                     counts.append(b - a)
                     owner.append(i)
                     spans.extend((tokens[a].start_char, tokens[b - 1].end_char))
+                    if starts is not None:
+                        starts.extend(t.start_char for t in tokens[a:b])
+                        ends.extend(t.end_char for t in tokens[a:b])
+                        base.append(0)
                 continue
             for a, b in split_passages(text, self.passages, self.analyzer):
-                unit = self._ids(text[a:b])
+                unit = self._ids(text[a:b]) if starts is None else self._ids_offsets(text[a:b], starts, ends)
                 ids.extend(unit)
                 counts.append(len(unit))
                 owner.append(i)
                 spans.extend((a, b))
-        return self._batch(ids, counts, owner, spans, None)
-
-    def _run_with_offsets(self, texts: list[str], ids: array, counts: array, owner: array, spans: "array | None"
-                          ) -> TextBatch:
-        """`run`, keeping the character span of every token position (offsets relative to the
-        field's text; a passage's tokens are read from its text and moved by its start)."""
-        starts, ends, base = array("I"), array("I"), array("q")
-        for i, text in enumerate(texts):
-            if self.passages is None:
-                unit = self._ids_offsets(text, starts, ends)
-                ids.extend(unit)
-                counts.append(len(unit))
-                owner.append(i)
-                base.append(0)
-                continue
-            if self.passages.mode == "window" and self.analyzer.fused:
-                tokens = list(self.analyzer.tokenizer(text))
-                word_ids = self._word_list_ids([t.term for t in tokens])
-                for a, b in window_ranges(len(tokens), self.passages.size, self.passages.overlap):
-                    ids.extend(word_ids[a:b])
-                    counts.append(b - a)
-                    owner.append(i)
-                    spans.extend((tokens[a].start_char, tokens[b - 1].end_char))
-                    starts.extend(t.start_char for t in tokens[a:b])
-                    ends.extend(t.end_char for t in tokens[a:b])
-                    base.append(0)
-                continue
-            for a, b in split_passages(text, self.passages, self.analyzer):
-                unit = self._ids_offsets(text[a:b], starts, ends)
-                ids.extend(unit)
-                counts.append(len(unit))
-                owner.append(i)
-                spans.extend((a, b))
-                base.append(a)
-        offsets = np.stack([np.frombuffer(starts, dtype=np.uint32), np.frombuffer(ends, dtype=np.uint32)], axis=1)
-        shift = np.frombuffer(base, dtype=np.int64)
-        if shift.any():
-            offsets += np.repeat(shift, np.frombuffer(counts, dtype=np.uint32)).astype(np.uint32)[:, None]
+                if base is not None:
+                    base.append(a)
+        offsets = None
+        if starts is not None:
+            offsets = np.stack([np.frombuffer(starts, dtype=np.uint32), np.frombuffer(ends, dtype=np.uint32)], axis=1)
+            shift = np.frombuffer(base, dtype=np.int64)
+            if shift.any():
+                offsets += np.repeat(shift, np.frombuffer(counts, dtype=np.uint32)).astype(np.uint32)[:, None]
         return self._batch(ids, counts, owner, spans, offsets)
 
     def _batch(self, ids: array, counts: array, owner: array, spans: "array | None",

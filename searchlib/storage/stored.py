@@ -199,6 +199,10 @@ class StoredReader:
     def get(self, doc: int) -> dict:
         """The document's stored values: a copy the caller may change (the decoded block is
         cached for the next read of a neighbouring document and must stay as stored)."""
+        return _copy(self._document(doc))
+
+    def _document(self, doc: int) -> dict:
+        """The document as decoded in its (cached) block, not copied."""
         block = self.block(doc // BLOCK_DOCS)
         try:
             found = block[doc % BLOCK_DOCS]
@@ -206,19 +210,12 @@ class StoredReader:
             raise IndexCorruptError(str(self.path), f"no stored document {doc}") from None
         if not isinstance(found, dict):
             raise IndexCorruptError(str(self.path), f"stored document {doc} is not a JSON object")
-        return _copy(found)
+        return found
 
     def value(self, doc: int, name: str):
         """One stored value of a document, as stored (None when absent): what a snippet reads,
         without copying the document (a value the caller must not change, like get's)."""
-        block = self.block(doc // BLOCK_DOCS)
-        try:
-            found = block[doc % BLOCK_DOCS]
-        except IndexError:
-            raise IndexCorruptError(str(self.path), f"no stored document {doc}") from None
-        if not isinstance(found, dict):
-            raise IndexCorruptError(str(self.path), f"stored document {doc} is not a JSON object")
-        return found.get(name)
+        return self._document(doc).get(name)
 
     def close(self) -> None:
         self._release()

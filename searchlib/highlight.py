@@ -357,6 +357,10 @@ def _strip(text: str, ws: int, we: int, keep_base: bool = True) -> tuple[int, in
 # emoji sequence joined by ZWJ or with a modifier, a surrogate pair), nor inside a mark. Python
 # indexes code points, so without this a cut could fall between "e" and U+0301.
 _ZWJ = "\u200d"
+_REGIONAL, _REGIONAL_END = "\U0001f1e6", "\U0001f1ff"  # regional indicators: two make a flag
+# Letters that extend the character before them, though not marks: half-width Katakana voiced
+# sound marks (ｶﾞ), Thai and Lao SARA AM (ำ).
+_EXTENDING_LETTERS = frozenset("\uff9e\uff9f\u0e33\u0eb3")
 # Unicode's stream-safe text has at most 30 combining marks in a row: a longer cluster may be cut.
 _LONGEST_CLUSTER = 32
 _MARK_CATEGORIES = frozenset(("Mn", "Mc", "Me"))
@@ -377,7 +381,12 @@ def joins_previous(text: str, p: int) -> bool:
         return False
     if "\udc00" <= c <= "\udfff":
         return "\ud800" <= b <= "\udbff"
-    return (unicodedata.category(c) in _MARK_CATEGORIES or c == _ZWJ
+    if _REGIONAL <= c <= _REGIONAL_END and _REGIONAL <= b <= _REGIONAL_END:  # a flag is a pair of them
+        run, stop = p - 1, max(0, p - 1 - _LONGEST_CLUSTER)  # bounded: a cut may pair a long run wrongly
+        while run > stop and _REGIONAL <= text[run - 1] <= _REGIONAL_END:
+            run -= 1
+        return (p - run) % 2 == 1
+    return (unicodedata.category(c) in _MARK_CATEGORIES or c in _EXTENDING_LETTERS or c == _ZWJ
             or "\U0001f3fb" <= c <= "\U0001f3ff" or "\U000e0020" <= c <= "\U000e007f")
 
 

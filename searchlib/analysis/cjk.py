@@ -39,8 +39,9 @@ _COMPLEX = regex.compile(r"[\p{M}\u200c\u200d\u1100-\u11ff\ua960-\ua97f\ud7b0-\u
 def _pattern(scripts: Sequence[str]) -> regex.Pattern:
     run = "".join(rf"\p{{scx={SCRIPTS[s]}}}" for s in scripts)
     other = rf"[\w--[{run}\u200c\u200d]]"  # a word character of the other scripts (joiners are not)
+    first = rf"[\w--[{run}\p{{M}}\u200c\u200d]]"  # ... that can start a word (a lone mark, say U+FE0F, is none)
     digit = rf"[\d--[{run}]]"
-    return regex.compile(rf"(?V1)([[{run}]&&\w]+)|{digit}+(?:[.,]{digit}+)+|{other}+(?:['’]{other}+)*")
+    return regex.compile(rf"(?V1)([[{run}]&&\w]+)|{digit}+(?:[.,]{digit}+)+|{first}{other}*(?:['’]{other}+)*")
 
 
 def _units(run: str, start: int) -> list[tuple[str, int, int]]:

@@ -30,6 +30,30 @@ from .tokenizers import Token, Tokenizer
 _WORDLIKE = regex.compile(r"[\w--[\u200c\u200d]]", regex.V1)  # a letter, digit or mark: a word
 
 
+# Text is given to a segmenter in pieces of at most this many characters, cut after a line break,
+# else a sentence end, else a space, where there is one in the piece's second half: SudachiPy refuses input
+# over 49,149 bytes, and the others hold a whole input's lattice in memory.
+CHUNK_CHARS = 10_000
+_BREAKS = ("\n", "。", "．", "！", "？", ". ", "! ", "? ", " ", "\u3000", "、", "，")
+
+
+def _chunks(text: str) -> list[tuple[int, int]]:
+    """Spans covering `text`, each at most CHUNK_CHARS long, cut where a word is least likely."""
+    spans, start = [], 0
+    while len(text) - start > CHUNK_CHARS:
+        end, half = start + CHUNK_CHARS, start + CHUNK_CHARS // 2
+        cut = end
+        for b in _BREAKS:  # in order of preference
+            i = text.rfind(b, half, end)
+            if i >= 0:
+                cut = min(end, i + len(b))
+                break
+        spans.append((start, cut))
+        start = cut
+    spans.append((start, len(text)))
+    return spans
+
+
 class MissingPackageError(ValueError):
     """A tokenizer needs a package that is not installed (the message says how to install it)."""
 
@@ -61,8 +85,14 @@ class DictionaryTokenizer(Tokenizer):
                     self._segment = self._load()
         if not text or text.isspace():
             return []
-        search = _WORDLIKE.search
-        return [p for p in self._segment(text) if search(text, p[1], p[2])]
+        search, segment = _WORDLIKE.search, self._segment
+        if len(text) <= CHUNK_CHARS:
+            return [p for p in segment(text) if search(text, p[1], p[2])]
+        out = []
+        for a, b in _chunks(text):
+            chunk = text[a:b]
+            out.extend((term, a + s, a + e) for term, s, e in segment(chunk) if search(chunk, s, e))
+        return out
 
     def __call__(self, text: str) -> Iterator[Token]:
         for pos, (term, start, end) in enumerate(self._pieces(text)):
@@ -106,7 +136,7 @@ class JapaneseTokenizer(DictionaryTokenizer):
     def _load(self):
         from sudachipy import Dictionary, SplitMode
 
-        tokenize = Dictionary(dict="core").create(mode=SplitMode.C).tokenize
+        tokenize = Dictionary(dict="core").tokenizer(mode=SplitMode.C).tokenize
         return lambda text: [(m.dictionary_form(), m.begin(), m.end()) for m in tokenize(text)]
 
 

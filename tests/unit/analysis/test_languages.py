@@ -3,13 +3,15 @@ and searching, phrases, highlighting and snippets over Chinese, Japanese, Korean
 Latin, emoji and combining marks. Every expected token and offset below was checked by hand."""
 from __future__ import annotations
 
-import regex
 import pytest
+import regex
 
-from searchlib import ID, TEXT, Index, Schema
+from conftest import REPO, run_python
+from searchlib import ID, TEXT, Index, Schema, load_config
 from searchlib.analysis import (CaseFoldFilter, NormalizeFilter, UnicodeWordTokenizer, get_analyzer)
 from searchlib.analysis.cjk import CJKTokenizer
 from searchlib.highlight import joins_previous, make_snippet
+from searchlib.loaders import index_documents, load_documents
 
 
 def toks(analyzer, text):
@@ -213,3 +215,56 @@ def test_query_prefix_and_fuzzy_text_is_width_folded(cjk_index):
 def test_graphemes_that_are_not_marks_are_never_split():
     text = "🇯🇵🇫🇷ｶﾞกำ"
     assert [p for p in range(1, len(text)) if not joins_previous(text, p)] == sorted(_graphemes(text) - {0, len(text)})
+
+
+def test_a_bigram_is_marked_only_inside_the_word_that_matched(cjk_index):
+    with cjk_index.searcher() as s:
+        (hit,) = s.search("检索技术 北京", formatter="plain")
+        # 技术 alone is no query word: it is marked only as part of 检索技术
+        assert hit.snippet == "全文搜索引擎是一种信息[检索技术]。我们在[北京]大学学习Python。"
+        (hit,) = s.search("技术", formatter="plain")
+        assert hit.snippet == "全文搜索引擎是一种信息检索[技术]。我们在北京大学学习Python。"
+
+
+# -- the multilingual example corpus, end to end -------------------------------------------------
+
+CORPUS = REPO / "examples" / "corpus-multilingual"
+
+
+@pytest.fixture(scope="module")
+def corpus_index(tmp_path_factory):
+    config = load_config(CORPUS / "searchlib.yaml")
+    ix = Index.create(tmp_path_factory.mktemp("ml") / "ix", config.schema, config.settings)
+    with ix.writer() as w:
+        index_documents(w, load_documents(CORPUS))
+    return ix
+
+
+@pytest.mark.parametrize("query, first, others", [
+    ("搜索引擎", "zh-search-engines", {"en-unicode"}),
+    ("北京大学", "zh-beijing-travel", set()),
+    ("东京", None, set()),  # simplified 东 is not the Japanese 東
+    ("東京タワー", "ja-tokyo-tower", set()),
+    ("ガイドブック", "ja-tokyo-tower", set()),  # written in half-width Katakana in the document
+    ("ラーメン 札幌", "ja-ramen", set()),
+    ("서울", "ko-seoul", {"ko-search"}),
+    ('"검색 엔진"', "ko-search", {"en-unicode"}),
+    ("กรุงเทพมหานคร", "th-bangkok", set()),
+    ("การค้นหา", "th-search", {"en-unicode"}),
+    ("café", "en-unicode", set()),
+    ("python", "ja-search", set()),
+    ("茶 龙井茶", "zh-tea", set()),
+])
+def test_the_multilingual_corpus(corpus_index, query, first, others):
+    with corpus_index.searcher() as s:
+        ids = [h.id for h in s.search(query, limit=20)]
+    assert (ids[0] if ids else None) == first, ids
+    assert set(ids[1:]) == others
+
+
+def test_the_example_script_searches_the_multilingual_corpus(tmp_path):
+    done = run_python(REPO / "examples" / "search.py", "--corpus", str(CORPUS), "--index-dir", str(tmp_path / "ix"),
+                      "--limit", "2", "東京タワー", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1. ja-tokyo-tower" in done.stdout
+    assert "[東京タワー]は1958年に完成した電波塔" in done.stdout

@@ -268,3 +268,21 @@ def test_the_example_script_searches_the_multilingual_corpus(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "1. ja-tokyo-tower" in done.stdout
     assert "[東京タワー]は1958年に完成した電波塔" in done.stdout
+
+
+def test_fields_of_several_languages_searched_at_once(tmp_path):
+    """The README's multilingual schema: each field reads the query with its own analyzer."""
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True),
+                                              title_en=TEXT(analyzer="english", stored=True),
+                                              title_zh=TEXT(analyzer="cjk", stored=True)))
+    with ix.writer() as w:
+        w.add({"id": "zh", "title_zh": "全文搜索引擎"})
+        w.add({"id": "en", "title_en": "Searching with engines"})
+        w.add({"id": "none", "title_en": "Cooking", "title_zh": "中国茶文化"})
+    with ix.searcher() as s:
+        both = {"title_en": 1.0, "title_zh": 1.0}
+        assert {h.id for h in s.search("搜索引擎 search", fields=both)} == {"zh", "en"}  # search: stemmed in title_en
+        assert {h.id for h in s.search("title_zh:搜索引擎 OR title_en:engine")} == {"zh", "en"}
+        assert {h.id for h in s.search("引擎搜索", fields=both)} == set()
+        (hit,) = s.search("搜索引擎", fields=both, formatter="plain")
+        assert hit.id == "zh" and hit.snippet == "全文[搜索引擎]"

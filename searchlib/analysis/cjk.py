@@ -44,6 +44,11 @@ def _pattern(scripts: Sequence[str]) -> regex.Pattern:
     return regex.compile(rf"(?V1)([[{run}]&&\w]+)|{digit}+(?:[.,]{digit}+)+|{first}{other}*(?:['’]{other}+)*")
 
 
+def _simple(run: str) -> bool:
+    """Whether each character of a run is a unit of its own, as it is (most Han, Kana, Hangul)."""
+    return unicodedata.is_normalized("NFKC", run) and not _COMPLEX.search(run)
+
+
 def _units(run: str, start: int) -> list[tuple[str, int, int]]:
     """The characters of a run in NFKC form, each with the span of the original grapheme it comes
     from (a grapheme whose normal form is several characters gives each of them its span)."""
@@ -70,15 +75,14 @@ class CJKTokenizer(Tokenizer):
         self._re = _pattern(self.scripts)
 
     def _pieces(self, text: str) -> Iterator[tuple[str, int, int]]:
-        normalized = unicodedata.is_normalized
         for m in self._re.finditer(text):
             run = m.group(1)
             start, end = m.span()
             if run is None:
                 yield m.group(), start, end
-            elif len(run) == 1 and normalized("NFKC", run):
-                yield run, start, end
-            elif normalized("NFKC", run) and not _COMPLEX.search(run):  # one character per unit
+            elif _simple(run):  # one character per unit
+                if len(run) == 1:
+                    yield run, start, end
                 for i in range(start, end - 1):
                     yield text[i:i + 2], i, i + 2
             else:
@@ -93,7 +97,20 @@ class CJKTokenizer(Tokenizer):
             yield Token(term, pos, start, end)
 
     def words(self, text: str) -> list[str]:
-        return [term for term, _, _ in self._pieces(text)]
+        """The terms of `__call__`, without offsets: what indexing needs, built a run at a time."""
+        out: list[str] = []
+        for m in self._re.finditer(text):
+            run = m.group(1)
+            if run is None:
+                out.append(m.group())
+            elif len(run) == 1 and _simple(run):
+                out.append(run)
+            elif _simple(run):
+                out.extend([run[i:i + 2] for i in range(len(run) - 1)])
+            else:
+                units = _units(run, 0)
+                out.extend([a + b for (a, _, _), (b, _, _) in zip(units, units[1:])] or [units[0][0]])
+        return out
 
     def spec(self) -> dict:
         if self.scripts == list(SCRIPTS):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, run_python
 from searchlib import ID, TEXT, Index, Schema, load_config
@@ -80,6 +82,16 @@ def test_cjk_scripts_can_be_chosen():
     assert tokenizer.spec() == {"type": "cjk", "scripts": ["han", "hiragana", "katakana"]}
     with pytest.raises(ValueError, match="scripts must be"):
         CJKTokenizer(scripts=["klingon"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="全文搜ｶﾞｲﾄﾞガ한\u1112\u1161\u11abภา่ไe\u0301ab1.' 。😀\u200d🇯\ufe0fＡ", max_size=30))
+def test_words_and_tokens_agree_on_any_mix(text):
+    tokenizer = CJKTokenizer()
+    tokens = list(tokenizer(text))
+    assert tokenizer.words(text) == [t.term for t in tokens]
+    assert [t.position for t in tokens] == list(range(len(tokens)))
+    assert all(0 <= t.start_char < t.end_char <= len(text) for t in tokens)
 
 
 def test_words_and_tokens_agree():

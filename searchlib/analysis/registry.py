@@ -129,8 +129,8 @@ def lookup(kind: str, name: str) -> Callable[..., Any]:
     hint = f" ({name!r} is a {other})" if name in _BUILTIN[other] or name in _registered[other] else ""
     raise UnknownComponentError(
         f"unknown {kind} {name!r}{hint}: it is not built in, not registered in this process and no installed "
-        f"package provides it as a {ENTRY_POINT_GROUP!r} entry point. If the index was built with a {kind} of "
-        f"your own, register it before opening: searchlib.analysis.register({name!r}, factory). "
+        f"package provides it as a {ENTRY_POINT_GROUP!r} entry point. A {kind} of your own must be registered "
+        f"in every process that builds or opens an index with it: searchlib.analysis.register({name!r}, factory). "
         f"Built-in {kind}s: {', '.join(sorted(_BUILTIN[kind]))}")
 
 

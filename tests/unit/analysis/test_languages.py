@@ -94,6 +94,15 @@ def test_words_and_tokens_agree_on_any_mix(text):
     assert all(0 <= t.start_char < t.end_char <= len(text) for t in tokens)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=40))
+def test_the_quick_path_for_latin_text_finds_the_same_words(text):
+    tokenizer = CJKTokenizer()
+    assert tokenizer.words(text) == tokenizer._plain.findall(text)
+    assert [(m.group(), m.start()) for m in tokenizer._re.finditer(text)] == [
+        (t.term, t.start_char) for t in tokenizer(text)]
+
+
 def test_words_and_tokens_agree():
     tokenizer = CJKTokenizer()
     text = "全文ｶﾞｲﾄﾞ 한국어 ภาษาไทย e\u0301te\u0301 3.5 don't 😀 Ｐｙｔｈｏｎ"

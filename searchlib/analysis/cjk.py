@@ -33,15 +33,17 @@ SCRIPTS = {
 
 _CLUSTER = regex.compile(r"\X")
 # In text of characters up to U+02FF (Latin) but for the six that `regex` does not count as word
-# characters while `re` does, and but for any that belong to a run (U+02BC, whose Script_Extensions
-# include Thai), there is no run, mark or joiner, and the `re` pattern of the regex tokenizer finds exactly
-# the words of the `regex` pattern below, three times quicker.
+# characters while `re` does, and for any that belong to a run (U+02BC, whose Script_Extensions
+# include Thai), there is no run, mark or joiner, and the `re` pattern of the regex tokenizer finds
+# exactly the words of the `regex` pattern below, three times quicker.
 _LATIN_WORDS = re.compile(WORD_PATTERN)
 
 
 def _not_latin(run_char: regex.Pattern) -> re.Pattern:
     in_runs = "".join(chr(c) for c in range(0x300) if run_char.match(chr(c)))
     return re.compile(rf"[^\x00-\u02ff]|[²³¹¼½¾{re.escape(in_runs)}]")
+
+
 # Characters that make a run need the grapheme-by-grapheme reading: marks, joiners, conjoining
 # Hangul jamo (a syllable typed as its letters).
 _COMPLEX = regex.compile(r"[\p{M}\u200c\u200d\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff]")

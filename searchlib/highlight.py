@@ -732,7 +732,9 @@ def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarr
         n = len(hit)
         arange = np.arange(n)
         j = np.maximum(np.searchsorted(ekey, skey + fragment_chars, side="right"), arange + 1)
-        held = np.bitwise_or.reduceat(np.append(keys, np.uint64(0)), np.stack([arange, j], axis=1).ravel())[::2]
+        bounds2 = np.empty(2 * n, dtype=np.int64)  # [i, j[i]] pairs: reduceat over each cluster
+        bounds2[0::2], bounds2[1::2] = arange, j
+        held = np.bitwise_or.reduceat(np.concatenate([keys, np.zeros(1, np.uint64)]), bounds2)[::2]
         bits = (held[:, None] >> np.arange(len(weights), dtype=np.uint64)) & np.uint64(1)
         summed = np.concatenate([[0.0], np.cumsum(bonus)])
         score = np.round(bits.astype(np.float64) @ weights + (summed[j] - summed[:n]), 9)

@@ -425,11 +425,13 @@ class HitSource:
                     hit.snippet = self.snippet(hit)
             if not batch:
                 continue
-            renumber = np.full(len(group), -1, dtype=np.int64)
-            renumber[batch] = np.arange(len(batch))
-            which = renumber[which]
-            keep = which >= 0
-            made = snippets_from_arrays(texts, which[keep], *(m[keep] for m in marks), fm.weights,
+            if len(batch) < len(group):  # marks of the hits left out go; the others are renumbered
+                renumber = np.full(len(group), -1, dtype=np.int64)
+                renumber[batch] = np.arange(len(batch))
+                which = renumber[which]
+                keep = which >= 0
+                which, marks = which[keep], tuple(m[keep] for m in marks)
+            made = snippets_from_arrays(texts, which, *marks, fm.weights,
                                         fragment_chars=o.fragment_chars, max_fragments=o.max_fragments)
             for i, snippet in zip(batch, made):
                 group[i].snippet = snippet.render(o.formatter, o.separator)

@@ -15,6 +15,11 @@ one word seen twice. The best fragments that do not overlap are snapped to sente
 boundaries and kept in text order. Everything is linear in the length of the text apart from two
 sorts: of the matched spans (into hits) and of the candidate fragments (by score).
 
+A search knows its marks before it reads the text (search/marks.py: positions from the postings,
+spans from the offsets the index keeps), so it calls `snippets_from_arrays()` for all its hits at
+once: the same ranking of candidate fragments, vectorised over every hit with numpy, and the same
+placement, with edges at ". " or a space nearby (the careful rules below where there is none).
+
 A Formatter decides how document text and marked spans are rendered; it is also the one place
 where document text is made safe for its medium: every formatter removes the document's control
 characters and escape sequences, and HTML escapes it before marking.

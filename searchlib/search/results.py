@@ -1,9 +1,12 @@
-"""What a search returns: Results, Hit, Passage, and the lazy loading of stored fields and passages.
+"""What a search returns: Results, Hit, Passage, and the lazy loading of stored fields, passages and snippets.
 
 A hit is built from a collector's row (score, segment, document, passage field, unit) and reads
-its stored fields, passages and snippet only when asked (most callers need the key and score), from
-the search's `HitSource`, which the hits of one search share. Snippets mark the terms the query's
-Weight reports for the field (`Weight.terms()`), so highlighting reads the same object as scoring.
+its stored fields, passages and highlights only when asked (most callers need the key and score),
+from the search's `HitSource`, which the hits of one search share with the search's snippet
+options (`snippet_options`: the index's highlight settings and the query's overrides). Snippets
+mark what the query's Weight matched (`Weight.terms()`, positions through search/marks.py), so
+highlighting reads the same object as scoring; the snippets of a search's hits are made together
+(`HitSource.snippets`), the highlights of other fields when `Hit.highlights` is first read.
 """
 from __future__ import annotations
 

@@ -95,6 +95,16 @@ class SearchlibRanking(Searchlib):
         return [(h.id, "") for h in self.searcher.search(text, limit=10, lenient=True, highlight=False)]
 
 
+class SearchlibOneFragment(Searchlib):
+    """searchlib with tantivy's snippet shape: one fragment of at most ~150 characters."""
+
+    name = "searchlib-1x150"
+
+    def run(self, text: str) -> list[tuple[str, str]]:
+        return [(h.id, h.snippet) for h in self.searcher.search(
+            text, limit=10, lenient=True, highlight={"max_fragments": 1, "fragment_chars": 150})]
+
+
 class Tantivy:
     name = "tantivy"
 
@@ -139,7 +149,8 @@ class Fts5:
         self.engine.close()
 
 
-ENGINES = {"searchlib": Searchlib, "tantivy": Tantivy, "sqlite-fts5": Fts5, "searchlib-ranking": SearchlibRanking}
+ENGINES = {"searchlib": Searchlib, "tantivy": Tantivy, "sqlite-fts5": Fts5, "searchlib-ranking": SearchlibRanking,
+           "searchlib-1x150": SearchlibOneFragment}
 
 
 def measure(name: str, docs: list[dict], queries: list[str], engines: list[str], repeat: int) -> dict:

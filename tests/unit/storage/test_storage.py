@@ -460,7 +460,7 @@ def test_second_writer_is_locked_out(tmp_path):
     first = ix.writer()
     try:
         with pytest.raises(IndexLockedError):
-            ix.writer()
+            ix.writer(timeout=0)
         with pytest.raises(IndexLockedError, match="after waiting"):
             ix.writer(timeout=0.05)
     finally:

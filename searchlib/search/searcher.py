@@ -100,7 +100,7 @@ class Searcher:
         self._check_open()
         for reader in self.readers:
             for doc in reader.live_docs():
-                yield reader.stored.get(int(doc))
+                yield self.schema.typed(reader.stored.get(int(doc)))
 
     def close(self) -> None:
         for reader in self.readers:

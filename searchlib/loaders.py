@@ -98,7 +98,8 @@ def load_documents(path: "str | Path", *, id_field: str = "id", text_field: str 
         documents = _load_csv(source, keys, errors)
     else:  # a folder, or one text file
         documents = _load_text_files(root, files, keys, errors)
-    return Documents(root, files, documents, errors.skipped)
+    return Documents(root, files, documents, errors.skipped, per_line=suffix in JSONL_SUFFIXES + CSV_SUFFIXES,
+                     header=suffix in CSV_SUFFIXES)
 
 
 class Documents(Iterator[dict]):
@@ -108,17 +109,28 @@ class Documents(Iterator[dict]):
     (one message each, naming the file and the line), and `total_bytes` the size of the files,
     for a progress bar."""
 
-    def __init__(self, root: Path, files: list[Path], documents: Iterator[dict], skipped: list[str]):
+    def __init__(self, root: Path, files: list[Path], documents: Iterator[dict], skipped: list[str],
+                 per_line: bool = False, header: bool = False):
         self._root, self._files, self._documents = root, files, documents
+        self._per_line, self._header = per_line, header
         self.skipped = skipped
 
-    @property
-    def total_bytes(self) -> int:
-        return sum(file.stat().st_size for file in self._files)
-
-    @property
-    def file_count(self) -> int:
-        return len(self._files)
+    def count_hint(self) -> int:
+        """About how many documents the load yields, for a progress bar's total: the files of a
+        folder, or the non-blank lines of a JSONL file (those of a CSV file, less its header;
+        a quoted value spanning lines makes it an overestimate). Reads a JSONL/CSV file once,
+        in large chunks (about a second per GB)."""
+        if not self._per_line:
+            return len(self._files)
+        lines = blank = 0
+        last = b"\n"
+        with open(self._files[0], "rb") as handle:
+            while chunk := handle.read(1 << 24):
+                lines += chunk.count(b"\n")
+                blank += chunk.count(b"\n\n") + (last == b"\n" and chunk[:1] == b"\n")
+                last = chunk[-1:]
+        lines += last != b"\n"
+        return max(0, lines - blank - self._header)
 
     def __iter__(self) -> "Documents":
         return self

@@ -210,7 +210,7 @@ class IndexWriter:
         q = parse_index_query(self.schema, self.settings, query)
         compiler = Compiler(self.schema, self.settings.fields_for(self.schema),
                             default_and=self.settings.operator == "AND")
-        node = compiler.compile(q)
+        node = compiler.compile_text(q, query if isinstance(query, str) else None)
         check_clauses(node, self.settings)
         if node is None:
             return 0

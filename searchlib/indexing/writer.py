@@ -48,7 +48,9 @@ from .buffer import SegmentBuffer
 from .merge import MERGE_FACTOR, merge_segments, plan_merges
 
 
-_FEW_KEYS = 256  # fewer buffered keys than this are looked up one by one in a segment not read yet
+# A segment's key terms are read into an array (once per writer) when the buffer holds at least
+# 1/_LOOKUP_RATIO as many keys as the segment has terms; fewer are binary-searched one by one.
+_LOOKUP_RATIO = 8
 
 
 class IndexWriter:
@@ -137,7 +139,7 @@ class IndexWriter:
         documents sharing a key the last one stays, and the documents of the other segments
         with one of the buffer's keys are marked deleted. Once per flush, vectorised: the keys
         are searched in each segment's sorted key terms at once (a segment's terms are read once
-        per writer); a few keys against a segment not read yet use the dictionary's binary search."""
+        per writer); a few keys against a large segment not read yet use its binary search."""
         by_key = buffer._by_key  # live buffered documents by key, in the order they were added
         if self.schema.unique_field is None or not by_key:
             return
@@ -153,7 +155,7 @@ class IndexWriter:
         for entry in self._segments:
             field = self._key_reader(entry).fields[self.schema.unique_field]
             terms = self._key_terms.get(entry.name)
-            if terms is None and len(keys) <= _FEW_KEYS:
+            if terms is None and len(keys) * _LOOKUP_RATIO < len(field.dictionary):
                 tids = np.array([t for t in map(field.term_id, keys) if t >= 0], dtype=np.int64)
             else:
                 if terms is None:

@@ -45,7 +45,7 @@ def test_the_last_of_several_adds_with_one_key_in_a_batch_wins(tmp_path):
 
 @pytest.mark.parametrize("few", [True, False], ids=["binary-search", "vectorised"])
 def test_bulk_adds_replace_by_key_in_both_lookup_paths(tmp_path, monkeypatch, few):
-    monkeypatch.setattr(writer_module, "_FEW_KEYS", 10_000 if few else 0)
+    monkeypatch.setattr(writer_module, "_LOOKUP_RATIO", 10**9 if few else 0)
     ix = Index.create(tmp_path / "ix", schema())
     with ix.writer() as w:
         for i in range(500):

@@ -380,13 +380,13 @@ def run_search(args: argparse.Namespace) -> int:
             explanations = [searcher.explain(args.query, hit.id, fields=args.fields, lenient=not args.strict,
                                              operator="AND" if args.match_all else None) for hit in results]
         if args.json:
-            _write_json(_results_json(results, ix.schema, args.show, args.passages, explanations))
+            _write_json(_results_json(results, args.show, args.passages, explanations))
         else:
             _print_results(results, fmt_name, flat=args.flat, show=args.show, explanations=explanations)
     return EXIT_OK
 
 
-def _results_json(results: Any, schema: Schema, show: "list[str] | None", passages: bool,
+def _results_json(results: Any, show: "list[str] | None", passages: bool,
                   explanations: "list | None") -> dict:
     """The JSON of `search --json`: per hit its rank, id, score, title (when stored) and snippet;
     the stored fields of --show and the passages of --passages only when asked for."""

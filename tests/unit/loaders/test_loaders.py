@@ -122,12 +122,17 @@ def test_jsonl_beir_mapping(tmp_path: Path):
 # -- issue 14, item 4: records without an id --------------------------------------------------
 
 
+def keyless(tmp_path: Path, suffix: str, texts: list) -> Path:
+    """A JSONL or CSV file whose first record has the id "a" and the others none."""
+    if suffix == "jsonl":
+        lines = [json.dumps({"id": "a", "text": texts[0]})] + [json.dumps({"text": t}) for t in texts[1:]]
+        return write(tmp_path / "c.jsonl", "\n".join(lines) + "\n")
+    return write(tmp_path / "c.csv", "id,text\n" + f"a,{texts[0]}\n" + "".join(f",{t}\n" for t in texts[1:]))
+
+
 @pytest.mark.parametrize("suffix", ["jsonl", "csv"])
 def test_record_without_an_id_is_refused_with_its_line(tmp_path: Path, suffix):
-    if suffix == "jsonl":
-        path = write(tmp_path / "c.jsonl", '{"id": "a", "text": "one"}\n{"text": "two"}\n')
-    else:
-        path = write(tmp_path / "c.csv", "id,text\na,one\n,two\n")
+    path = keyless(tmp_path, suffix, ["one", "two"])
     line = 2 if suffix == "jsonl" else 3  # a CSV's header is its line 1
     with pytest.raises(DocumentError, match=rf"c.{suffix}, line {line}: no id .*--ids content"):
         list(load_documents(path))
@@ -135,10 +140,7 @@ def test_record_without_an_id_is_refused_with_its_line(tmp_path: Path, suffix):
 
 @pytest.mark.parametrize("suffix", ["jsonl", "csv"])
 def test_indexing_a_file_again_never_duplicates(tmp_path: Path, suffix):
-    if suffix == "jsonl":
-        path = write(tmp_path / "c.jsonl", '{"id": "a", "text": "one"}\n{"text": "two"}\n{"text": "three"}\n')
-    else:
-        path = write(tmp_path / "c.csv", "id,text\na,one\n,two\n,three\n")
+    path = keyless(tmp_path, suffix, ["one", "two", "three"])
     ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), body=TEXT(stored=True)))
     for _ in range(3):
         with ix.writer() as w:

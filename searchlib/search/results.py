@@ -292,7 +292,7 @@ class HitSource:
         return readers[int(row[1])]
 
     def fields(self, row: list) -> dict:
-        return self._reader(row, "fields").stored.get(int(row[2]))
+        return self.searcher.schema.typed(self._reader(row, "fields").stored.get(int(row[2])))
 
     def _whole_field(self, reader, doc: int) -> str | None:
         """The field a hit of a document without split fields (or without text in them) shows:

@@ -22,16 +22,17 @@ from ..errors import IndexFileMissingError, InvalidArgumentError, SchemaError, S
 from ..highlight import Formatter
 from ..query.ast import Query
 from ..query.budget import check_clauses, check_length
-from ..query.compile import BoolNode, Compiler, ExpandLeaf, Node, leaves
+from ..query.compile import AllLeaf, BoolNode, Compiler, ExpandLeaf, Node, leaves
 from ..query.expand import Expansion, ExpansionLimitWarning
 from ..query.filters import filter_query
 from ..query.parser import parse_query, plain_phrase, plain_words
-from ..schema import DATETIME, NUMERIC, Schema
+from ..schema import DATETIME, ID, KEYWORD, NUMERIC, Schema
 from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
-from .collectors import Filtered, SortedBy, TopScores
+from .collectors import Collapsed, Faceted, Filtered, SortedBy, TopScores
+from .facets import DocTermsCache, counters as facet_counters
 from .postings import term_postings
 from .results import Results, hits
 from .stats import Stats
@@ -55,6 +56,7 @@ class Searcher:
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
         self._default_params = BM25(self.settings.k1, self.settings.b)
+        self._doc_terms = DocTermsCache(readers)  # per-document values of KEYWORD/ID fields (facets)
 
     @classmethod
     def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
@@ -124,7 +126,10 @@ class Searcher:
                lenient: bool = False, group: bool = True, highlight: bool = True,
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
                passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
-               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None) -> Results:
+               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
+               facets: "Sequence[str] | Mapping[str, Any] | None" = None, facet_limit: int = 10,
+               post_filter: "str | Query | Mapping[str, Any] | None" = None, collapse: str | None = None,
+               suggest: "bool | int" = False) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
@@ -142,6 +147,15 @@ class Searcher:
         issues an ExpansionLimitWarning and is noted in `Results.warnings`. Ranges, exact
         NUMERIC/DATETIME values and `field:*` are constant-score clauses worth their boost, as in
         Lucene; an unfielded word over several TEXT fields is scored BM25F (see search/leaves.py).
+
+        `facets` counts field values over every match (`Results.facets`, search/facets.py): field
+        names, or a mapping of a field to None, a list of (low, high) ranges or a histogram
+        interval; `facet_limit` caps the values of each. `post_filter` (same forms as `filter`)
+        narrows the hits but not the facets: with a mapping, each field's facet counts as if that
+        field's own clause were absent (drill-sideways), so the other choices stay visible.
+        `collapse` keeps the best hit per value of a KEYWORD or ID field (`hit.group_size` counts
+        the group's matches, `Results.groups` the groups). `suggest=True` (or a number n: fewer
+        than n hits; True is 1) sets `Results.suggestion` to a corrected query that finds more.
         """
         started = time.perf_counter()
         if self._closed:
@@ -154,26 +168,52 @@ class Searcher:
         if node is None or restrict is False:  # nothing can match: the expansions are still reported
             expanded = [self.stats.expand(leaf) for part in (node, restrict) if part
                         for leaf, _ in leaves(part) if isinstance(leaf, ExpandLeaf)]
-            return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
+            res = Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
+            if facets is not None:
+                res.facets = {name: c.result() for name, c in self._facet_counters(facets, facet_limit).items()}
+            if collapse is not None:
+                res.groups = 0
+            return res
         params = self._params(k1, b)
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
-        top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
-            else self._sorted_by(sort_by, reverse, offset + limit, group)                       # collectors
+        if collapse is not None:
+            top = self._collapsed(collapse, offset + limit, group, sort_by)
+        else:
+            top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
+                else self._sorted_by(sort_by, reverse, offset + limit, group)                   # collectors
         collector, expanded = top, weight.expansions
+        faceted = None
+        if facets is not None or post_filter is not None:
+            expanded = list(expanded)
+            faceted = self._faceted(facets, facet_limit, post_filter, top, fields, operator, max_expansions, expanded)
+            collector = faceted
         if restrict is not None:  # the filter is weighed like the query; segments only match it
             expanded = list(expanded)
-            collector = Filtered(weigh(restrict, self.stats, expanded), [top])
+            collector = Filtered(weigh(restrict, self.stats, expanded), [collector])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
-            batch = weight.scorer(seg).matches(weight.root, top)  # the scorer may ask top for its threshold
+            batch = weight.scorer(seg).matches(weight.root, collector)  # it may ask for the threshold
             matches[seg] = batch.matches
             collector.collect(batch)
-        ranked = top.result(offset)                                                             # merge segments
+        groups = None
+        if collapse is not None:
+            ranked, group_values, group_sizes, groups = top.result(offset)
+        else:
+            ranked = top.result(offset)                                                         # merge segments
         found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1)
+        if collapse is not None:
+            for hit, value, size in zip(found, group_values, group_sizes):
+                hit.group_value, hit.group_size = value, size
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
-        return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
+        res = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
+        res.groups = groups
+        if faceted is not None:
+            res.facets = faceted.result()
+        if suggest is not False and suggest is not None and isinstance(query, str):
+            res.suggestion = self._suggestion(query, res.total, 1 if suggest is True else suggest, fields, filter)
+        return res
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.
@@ -310,6 +350,46 @@ class Searcher:
                               "or the unique ID field")
         return SortedBy(sort_by, reverse, k, group, self._field_ids, is_id, self._id_ranks,
                         lambda seg, doc: self.readers[seg].fields[sort_by].unit_term(doc))
+
+    def _facet_counters(self, facets, facet_limit: int) -> dict:
+        _whole("facet_limit", facet_limit, 1)
+        return facet_counters(facets, self.schema, facet_limit, self.readers, self._doc_terms)
+
+    def _faceted(self, facets, facet_limit: int, post_filter, hits_collector, fields, operator: str | None,
+                 max_expansions: int | None, expanded: list) -> Faceted:
+        """The collector counting `facets` over every match, with `post_filter` narrowing the hits
+        only: a mapping is split into one clause per field (drill-sideways), anything else is one
+        clause that no facet sees."""
+        counters = self._facet_counters(facets, facet_limit) if facets is not None else {}
+        post: list = []
+        if post_filter is not None:
+            parts = [(name, {name: value}) for name, value in post_filter.items()] \
+                if isinstance(post_filter, Mapping) else [(None, post_filter)]
+            for name, spec in parts:
+                node = self._filter_node(spec, fields, operator, max_expansions)
+                if node is False:  # matches nothing: a clause no document passes
+                    node = BoolNode(must=[AllLeaf()], must_not=[AllLeaf()])
+                post.append((name, weigh(node, self.stats, expanded)))
+        return Faceted(counters, post, hits_collector)
+
+    def _collapsed(self, field: str, k: int, group: bool, sort_by: str | None) -> Collapsed:
+        """The best k hits, one per value of a KEYWORD or ID field."""
+        ft = self.schema[field]
+        if not isinstance(ft, (KEYWORD, ID)):
+            raise SchemaError(f"cannot collapse on {field!r} ({ft.kind}): collapse by a KEYWORD or ID field")
+        if sort_by is not None or not group:
+            raise InvalidArgumentError("collapse keeps the best-scoring document per value: it cannot be "
+                                       "combined with sort_by or group=False")
+
+        def doc_groups(seg: int, docs: np.ndarray) -> np.ndarray:
+            terms = self._doc_terms.get(seg, field)
+            return np.full(len(docs), -1, dtype=np.int64) if terms is None else terms.first(docs)
+
+        def group_names(seg: int, ids: list[int]) -> list:
+            fr = self.readers[seg].fields.get(field)
+            return [None] * len(ids) if fr is None else fr.dictionary.terms_of(ids)
+
+        return Collapsed(k, self._field_ids, doc_groups, group_names)
 
     def _id_ranks(self, seg: int) -> np.ndarray:
         """For each document of a segment, the rank of its unique key among the segment's keys

@@ -1,0 +1,290 @@
+"""Facets: counts of field values over every matching document, not just the page shown.
+
+`search(facets=...)` names what to count (Whoosh's `groupedby`, Elasticsearch's terms, range and
+histogram aggregations). Each facet is a `FacetCounter` fed one array of matching live documents
+per segment (by collectors.Faceted) and merged over segments at the end:
+
+- a KEYWORD or ID field: each value's document count, most frequent first, then by value;
+- a NUMERIC or DATETIME field: each distinct value's count, or with explicit ranges
+  `[(low, high), ...]` (low included, high excluded, None an open end, as Elasticsearch's range
+  aggregation) the count in each, or a histogram: a bucket width for NUMERIC, a calendar unit
+  ("year", "quarter", "month", "week", "day", "hour", "minute") for DATETIME.
+
+Counting is numpy over the matching documents (`bincount`, `unique`, a comparison per range), never
+a Python step per document. NUMERIC and DATETIME fields have a column per document already; for a
+KEYWORD or ID field the per-document values are derived once per segment from the postings (the
+inverse of the field's postings: `DocTerms`) and kept while the searcher is open, so the on-disk
+format is unchanged and nothing is re-read from stored fields.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections import Counter
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import InvalidArgumentError, SchemaError
+from ..schema import DATETIME, ID, KEYWORD, NUMERIC, FieldType, Schema
+from ..storage.arrays import gather_ranges
+from ..storage.segment import MISSING_TIME, FieldReader, SegmentReader, stable_order
+
+CALENDAR_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute")
+_NUMPY_UNIT = {"year": "Y", "quarter": "M", "month": "M", "week": "D", "day": "D", "hour": "h", "minute": "m"}
+_MONDAY_SHIFT = 3  # 1970-01-01 was a Thursday: days + 3 counts from the Monday before it
+
+
+class DocTerms:
+    """One KEYWORD or ID field's terms per document in one segment, built from its postings:
+    `single` (one term id per document, -1 for none) when no document has two values, else
+    `starts`/`terms` (document d's term ids are terms[starts[d]:starts[d + 1]])."""
+
+    def __init__(self, fr: FieldReader, doc_count: int):
+        ptr, unit = np.asarray(fr.ptr), np.asarray(fr.unit)
+        self.count = len(fr.dictionary)
+        term_of_posting = np.repeat(np.arange(self.count, dtype=np.int64), np.diff(ptr))
+        per_doc = np.bincount(unit, minlength=doc_count) if len(unit) else np.zeros(doc_count, np.int64)
+        self.single: np.ndarray | None = None
+        self.starts = self.terms = None
+        if not len(per_doc) or per_doc.max() <= 1:
+            self.single = np.full(doc_count, -1, dtype=np.int64)
+            self.single[unit] = term_of_posting
+        else:
+            order = stable_order(unit, doc_count)
+            self.terms = term_of_posting[order]
+            self.starts = np.zeros(doc_count + 1, dtype=np.int64)
+            np.cumsum(per_doc, out=self.starts[1:])
+
+    def counts(self, docs: np.ndarray) -> np.ndarray:
+        """How many of `docs` hold each term id (an array over the segment's term ids)."""
+        if self.single is not None:
+            tids = self.single[docs]
+            tids = tids[tids >= 0]
+        else:
+            tids = self.terms[gather_ranges(self.starts[docs], self.starts[docs + 1] - self.starts[docs])]
+        return np.bincount(tids, minlength=self.count)
+
+    def first(self, docs: np.ndarray) -> np.ndarray:
+        """Each document's first term id in code-point order (-1: none), e.g. to collapse by."""
+        if self.single is not None:
+            return self.single[docs]
+        lo, hi = self.starts[docs], self.starts[docs + 1]
+        out = np.full(len(docs), -1, dtype=np.int64)
+        has = hi > lo
+        if has.any():
+            idx = gather_ranges(lo[has], hi[has] - lo[has])
+            owner = np.repeat(np.flatnonzero(has), (hi - lo)[has])
+            firsts = np.full(len(docs), np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(firsts, owner, self.terms[idx])
+            out[has] = firsts[has]
+        return out
+
+
+class DocTermsCache:
+    """The DocTerms of a searcher's segments, built on first use and kept for the snapshot."""
+
+    def __init__(self, readers: list[SegmentReader]):
+        self.readers = readers
+        self._built: dict[tuple[int, str], DocTerms | None] = {}
+
+    def get(self, seg: int, field: str) -> DocTerms | None:
+        key = (seg, field)
+        if key not in self._built:
+            reader = self.readers[seg]
+            fr = reader.fields.get(field)
+            self._built[key] = None if fr is None else DocTerms(fr, reader.doc_count)
+        return self._built[key]
+
+
+def column_values(reader: SegmentReader, field: str, docs: np.ndarray) -> np.ndarray:
+    """The values of a NUMERIC (float64) or DATETIME (int64 microseconds) column for `docs`,
+    documents without one left out."""
+    col = reader.columns.get(field)
+    if col is None:
+        return np.zeros(0)
+    values = np.asarray(col)[docs]
+    return values[values != MISSING_TIME] if values.dtype.kind == "i" else values[~np.isnan(values)]
+
+
+class FacetCounter:
+    """Counts one facet: `add(seg, docs)` per segment (sorted live document numbers), then
+    `result()`: [(value, count), ...]."""
+
+    def add(self, seg: int, docs: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def result(self) -> list[tuple[Any, int]]:
+        raise NotImplementedError
+
+
+class TermCounts(FacetCounter):
+    """The values of a KEYWORD or ID field by document count, then value; at most `limit`."""
+
+    def __init__(self, field: str, limit: int, readers: list[SegmentReader], doc_terms: DocTermsCache):
+        self.field, self.limit, self.readers, self.doc_terms = field, limit, readers, doc_terms
+        self.parts: list[tuple[int, np.ndarray]] = []  # (segment, counts by term id)
+
+    def add(self, seg: int, docs: np.ndarray) -> None:
+        terms = self.doc_terms.get(seg, self.field)
+        if terms is not None and len(docs):
+            self.parts.append((seg, terms.counts(docs)))
+
+    def result(self) -> list[tuple[str, int]]:
+        if len(self.parts) == 1:  # term ids are ranks: ordering by id is ordering by value
+            seg, counts = self.parts[0]
+            tids = np.flatnonzero(counts)
+            order = np.lexsort((tids, -counts[tids]))[:self.limit]
+            values = self.readers[seg].fields[self.field].dictionary.terms_of(tids[order].tolist())
+            return list(zip(values, counts[tids[order]].tolist()))
+        total: Counter = Counter()
+        for seg, counts in self.parts:
+            tids = np.flatnonzero(counts)
+            values = self.readers[seg].fields[self.field].dictionary.terms_of(tids.tolist())
+            total.update(dict(zip(values, counts[tids].tolist())))
+        return sorted(total.items(), key=lambda vc: (-vc[1], vc[0]))[:self.limit]
+
+
+class ColumnFacet(FacetCounter):
+    """A NUMERIC or DATETIME facet: gathers the matching documents' values per segment, then
+    counts them as `bucket` says (distinct values, ranges or a histogram)."""
+
+    def __init__(self, field: str, ft: FieldType, bucket: "Buckets", readers: list[SegmentReader]):
+        self.field, self.ft, self.bucket, self.readers = field, ft, bucket, readers
+        self.values: list[np.ndarray] = []
+
+    def add(self, seg: int, docs: np.ndarray) -> None:
+        if len(docs):
+            self.values.append(column_values(self.readers[seg], self.field, docs))
+
+    def result(self) -> list[tuple[Any, int]]:
+        dtype = np.int64 if isinstance(self.ft, DATETIME) else np.float64
+        values = np.concatenate(self.values) if self.values else np.zeros(0, dtype=dtype)
+        return self.bucket.count(values)
+
+
+class Buckets:
+    """How a column facet turns values into (key, count) pairs."""
+
+    def count(self, values: np.ndarray) -> list[tuple[Any, int]]:
+        raise NotImplementedError
+
+
+class Distinct(Buckets):
+    """Each distinct value by count, then value; at most `limit`."""
+
+    def __init__(self, ft: FieldType, limit: int):
+        self.ft, self.limit = ft, limit
+
+    def count(self, values):
+        keys, counts = np.unique(values, return_counts=True)
+        order = np.lexsort((keys, -counts))[:self.limit]
+        return [(_value(self.ft, k), int(c)) for k, c in zip(keys[order].tolist(), counts[order].tolist())]
+
+
+class Ranges(Buckets):
+    """Counts in explicit ranges [low, high) (None: open), in the order given; each key is the
+    range as the caller wrote it."""
+
+    def __init__(self, field: str, ft: FieldType, ranges: Sequence):
+        self.keys, self.bounds = [], []
+        for r in ranges:
+            if not isinstance(r, (tuple, list)) or len(r) != 2:
+                raise InvalidArgumentError(f"facet {field!r}: a range is a (low, high) pair, got {r!r}")
+            try:
+                low, high = (None if v is None else ft.to_value(v) for v in r)
+            except (TypeError, ValueError) as exc:
+                raise InvalidArgumentError(f"facet {field!r}: range {r!r}: {exc}") from None
+            self.keys.append(tuple(r))
+            self.bounds.append((low, high))
+
+    def count(self, values):
+        out = []
+        for key, (low, high) in zip(self.keys, self.bounds):
+            inside = np.ones(len(values), dtype=bool)
+            if low is not None:
+                inside &= values >= low
+            if high is not None:
+                inside &= values < high
+            out.append((key, int(np.count_nonzero(inside))))
+        return out
+
+
+class Histogram(Buckets):
+    """Counts per bucket, in key order, empty buckets left out: NUMERIC buckets of a width
+    (key: the bucket's lower end), DATETIME buckets of a calendar unit (key: the bucket's start as
+    ISO text: "2024", "2024-Q1", "2024-03", the Monday "2024-03-04", "2024-03-05",
+    "2024-03-05T14", "2024-03-05T14:30")."""
+
+    def __init__(self, field: str, ft: FieldType, interval: Any):
+        self.ft, self.interval = ft, interval
+        if isinstance(ft, DATETIME):
+            if interval not in CALENDAR_UNITS:
+                raise InvalidArgumentError(f"facet {field!r}: a date histogram's interval is one of "
+                                           f"{', '.join(CALENDAR_UNITS)}, got {interval!r}")
+        elif isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0 \
+                or not math.isfinite(interval):
+            raise InvalidArgumentError(f"facet {field!r}: a histogram's interval is a number > 0, got {interval!r}")
+
+    def count(self, values):
+        if isinstance(self.ft, NUMERIC):
+            keys, counts = np.unique(np.floor(values / self.interval) * self.interval, return_counts=True)
+            return [(_number(k), int(c)) for k, c in zip(keys.tolist(), counts.tolist())]
+        unit = self.interval
+        stamps = values.astype("datetime64[us]")
+        if unit == "week":
+            days = stamps.astype("datetime64[D]").astype(np.int64)
+            buckets = ((days + _MONDAY_SHIFT) // 7 * 7 - _MONDAY_SHIFT).astype("datetime64[D]")
+        else:
+            buckets = stamps.astype(f"datetime64[{_NUMPY_UNIT[unit]}]")
+            if unit == "quarter":
+                months = buckets.astype(np.int64)
+                buckets = (months // 3 * 3).astype("datetime64[M]")
+        keys, counts = np.unique(buckets, return_counts=True)
+        labels = [str(k) for k in keys]
+        if unit == "quarter":
+            labels = [f"{k[:4]}-Q{(int(k[5:7]) - 1) // 3 + 1}" for k in labels]
+        return list(zip(labels, counts.tolist()))
+
+
+def _number(x: float) -> "int | float":
+    return int(x) if float(x).is_integer() else x
+
+
+def _value(ft: FieldType, raw: Any) -> Any:
+    """A column value for the caller: a NUMERIC as an int when whole, a DATETIME as a datetime."""
+    if isinstance(ft, DATETIME):
+        return np.datetime64(int(raw), "us").astype(object).replace(tzinfo=_dt.timezone.utc)
+    return _number(raw)
+
+
+
+def counters(spec: "Sequence[str] | Mapping[str, Any]", schema: Schema, limit: int, readers: list[SegmentReader],
+             doc_terms: DocTermsCache) -> dict[str, FacetCounter]:
+    """The counters `search(facets=spec)` asks for. `spec` names fields (each counted by value)
+    or maps a field to None (by value), a list of (low, high) ranges, or a histogram interval."""
+    if isinstance(spec, str):
+        spec = [spec]
+    items = spec.items() if isinstance(spec, Mapping) else ((name, None) for name in spec)
+    out: dict[str, FacetCounter] = {}
+    for name, how in items:
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"facets name fields, got {name!r}")
+        ft = schema[name]  # SchemaError naming the fields there are
+        if isinstance(ft, (KEYWORD, ID)):
+            if how is not None:
+                raise InvalidArgumentError(f"facet {name!r} is a {ft.kind} field: it counts values, "
+                                           f"and takes no ranges or interval (got {how!r})")
+            out[name] = TermCounts(name, limit, readers, doc_terms)
+        elif isinstance(ft, (NUMERIC, DATETIME)):
+            if how is None:
+                bucket: Buckets = Distinct(ft, limit)
+            elif isinstance(how, (list, tuple)):
+                bucket = Ranges(name, ft, how)
+            else:
+                bucket = Histogram(name, ft, how)
+            out[name] = ColumnFacet(name, ft, bucket, readers)
+        else:
+            raise SchemaError(f"cannot facet on {name!r} ({ft.kind}): facets count KEYWORD, ID, NUMERIC "
+                              "or DATETIME fields")
+    return out

@@ -20,22 +20,25 @@ import numpy as np
 from ..config import Settings
 from ..errors import IndexFileMissingError, InvalidArgumentError, SchemaError, SearchlibError
 from ..highlight import Formatter
-from ..query.ast import Query
+from ..query.ast import Nothing, Query
 from ..query.budget import check_clauses, check_length
 from ..query.compile import AllLeaf, BoolNode, Compiler, ExpandLeaf, Node, leaves
 from ..query.expand import Expansion, ExpansionLimitWarning
 from ..query.filters import filter_query
 from ..query.parser import parse_query, plain_phrase, plain_words
-from ..schema import DATETIME, ID, KEYWORD, NUMERIC, Schema
+from ..schema import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
 from .collectors import Collapsed, Faceted, Filtered, SortedBy, TopScores
+from .complete import Completion, complete as complete_text
 from .facets import DocTermsCache, counters as facet_counters
 from .postings import term_postings
 from .results import Results, hits
+from .similar import DEFAULTS as MLT_DEFAULTS, Compiled, KeyTerm, key_terms, like_query
 from .stats import Stats
+from .suggest import Corrector
 from .weight import Scorers, Weight
 from .weighted import weigh
 
@@ -121,7 +124,7 @@ class Searcher:
         self.close()
 
     # -- searching --------------------------------------------------------------------------
-    def search(self, query: "str | Query", limit: int = 10, *, offset: int = 0,
+    def search(self, query: "str | Query | Compiled", limit: int = 10, *, offset: int = 0,
                fields: "Sequence[str] | Mapping[str, float] | None" = None, operator: str | None = None,
                lenient: bool = False, group: bool = True, highlight: bool = True,
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
@@ -232,19 +235,7 @@ class Searcher:
         whose `value` is exactly the score `search()` gives the document (0 when it does not
         match). `print(explanation)` shows it as indented lines."""
         self._check_open()
-        key_field = self.schema.unique_field
-        if key_field is None:
-            raise SchemaError("explain needs a unique ID field to name the document")
-        where = None
-        for seg, reader in enumerate(self.readers):
-            found = term_postings(reader, key_field, str(doc_id))
-            if found is not None:
-                docs = np.asarray(found[0])
-                live = docs if reader.live is None else docs[reader.live[docs]]
-                if len(live):
-                    where = (seg, int(live[0]))
-        if where is None:
-            raise SearchlibError(f"no document with {key_field} {doc_id!r} in this snapshot")
+        where = self._locate(doc_id, "explain")
         q, node = self._compile(self.parse(query, lenient=lenient, operator=operator), fields, operator, lenient,
                                 max_expansions)
         if node is None:
@@ -260,6 +251,108 @@ class Searcher:
             first = int(np.searchsorted(np.asarray(self.readers[seg].fields[passage[0]].unit_doc), doc))
             where_text = f"its best passage, {passage[0]} #{passage[1] - first}"
         return Explanation(expl.value, f"score of {doc_id!r} ({where_text}), k1={params.k1:g} b={params.b:g}:", [expl])
+
+    def _locate(self, doc_id: Any, what: str) -> tuple[int, int]:
+        """(segment, document) of the live document whose unique key is `doc_id`."""
+        key_field = self.schema.unique_field
+        if key_field is None:
+            raise SchemaError(f"{what} needs a unique ID field to name the document")
+        where = None
+        for seg, reader in enumerate(self.readers):
+            found = term_postings(reader, key_field, str(doc_id))
+            if found is not None:
+                docs = np.asarray(found[0])
+                live = docs if reader.live is None else docs[reader.live[docs]]
+                if len(live):
+                    where = (seg, int(live[0]))
+        if where is None:
+            raise SearchlibError(f"no document with {key_field} {doc_id!r} in this snapshot")
+        return where
+
+    # -- beyond ranking: suggestions, completion, similar documents ---------------------------
+    def suggest(self, text: str, limit: int = 5, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
+                max_dist: int = 2, prefix_length: int = 1, popular: float = 10.0) -> list[str]:
+        """"Did you mean": corrected versions of query `text`, best first ([] when nothing needs
+        correcting). Misspelled words of terms and phrases are replaced by dictionary terms at
+        most `max_dist` edits away (OSA) sharing the first `prefix_length` characters, fewest edits
+        then most frequent first; a known word only by a term one edit away that is `popular`
+        times as frequent. Fields, phrases and operators stay as typed (search/suggest.py)."""
+        self._check_open()
+        _whole("limit", limit, 1)
+        _whole("max_dist", max_dist, 1)
+        _whole("prefix_length", prefix_length, 0)
+        corrector = Corrector(self.schema, self.readers, self.stats.expander,
+                              self.settings.fields_for(self.schema, fields), max_dist, prefix_length, popular)
+        return corrector.suggest(text, lambda t: self.parse(t, lenient=True), limit)
+
+    def _suggestion(self, text: str, total: int, below: int, fields, filter) -> str | None:
+        """The first correction of `text` that finds more than `total` hits, when `total` < `below`."""
+        _whole("suggest", below, 1)
+        if total >= below:
+            return None
+        for corrected in self.suggest(text, 3, fields=fields):
+            if self.search(corrected, 0, fields=fields, filter=filter, lenient=True, highlight=False).total > total:
+                return corrected
+        return None
+
+    def complete(self, text: str, field: str | None = None, limit: int = 10, *, phrases: bool = True
+                 ) -> list[Completion]:
+        """Completions of the last word of `text` in `field` (default: the first default field),
+        most frequent first: (the text with the word completed, document frequency). With
+        `index_phrases` on the field, the words that follow the previous word come first
+        (search/complete.py)."""
+        self._check_open()
+        _whole("limit", limit, 1)
+        if not isinstance(text, str):
+            raise InvalidArgumentError(f"complete takes text, not {type(text).__name__}")
+        if field is None:
+            field = next(iter(self.settings.fields_for(self.schema)), None)
+            if field is None:
+                raise SchemaError("the index has no default field to complete from: name one")
+        ft = self.schema[field]
+        if not isinstance(ft, (TEXT, KEYWORD, ID)):
+            raise SchemaError(f"cannot complete {field!r} ({ft.kind}): complete a TEXT, KEYWORD or ID field")
+        return complete_text(self.readers, field, ft, text, limit, phrases)
+
+    def key_terms(self, doc_id: Any, fields: "Sequence[str] | None" = None, **options: Any) -> list[KeyTerm]:
+        """The most characteristic terms of the document with unique key `doc_id` in `fields`
+        (default: the default TEXT fields), as (field, term, tf x idf weight), best first. Options
+        (Lucene MoreLikeThis's, with its defaults): min_term_freq=2, min_doc_freq=5,
+        max_doc_freq=None, min_word_len=0, max_word_len=0, max_query_terms=25."""
+        self._check_open()
+        seg, doc = self._locate(doc_id, "key_terms")
+        return key_terms(self.readers[seg], doc, self._like_fields(fields), self.stats, **options)
+
+    def more_like_this(self, doc_id: Any, fields: "Sequence[str] | None" = None, limit: int = 10,
+                       **options: Any) -> Results:
+        """Documents like the one with unique key `doc_id`: its key terms (`key_terms`, same
+        options) run as an OR query boosted by weight, the document itself left out. Takes the
+        options of `search()` (filter, facets, highlight, ...) besides those of `key_terms`."""
+        like = {k: options.pop(k) for k in list(options) if k in MLT_DEFAULTS}
+        terms = self.key_terms(doc_id, fields, **like)
+        _whole("limit", limit, 0)
+        compiled = like_query([KeyTerm(f, t, w * self.schema.fields[f].boost) for f, t, w in terms])
+        if compiled is None:
+            return Results(Nothing(), [], 0, 0.0)
+        res = self.search(compiled, limit + 1, **options)
+        source = str(doc_id)
+        kept = [h for h in res.hits if str(h.id) != source]
+        if len(kept) < len(res.hits):
+            res.total -= 1
+        res.hits = kept[:limit]
+        for rank, hit in enumerate(res.hits, (options.get("offset") or 0) + 1):
+            hit.rank = rank
+        return res
+
+    def _like_fields(self, fields: "Sequence[str] | None") -> list[str]:
+        if fields is None:
+            names = [f for f in self.settings.fields_for(self.schema) if isinstance(self.schema.fields.get(f), TEXT)]
+        else:
+            names = [fields] if isinstance(fields, str) else list(fields)
+            for f in names:
+                if not isinstance(self.schema[f], TEXT):
+                    raise SchemaError(f"more like this reads TEXT fields; {f!r} is {self.schema[f].kind}")
+        return names
 
     # -- query text to a compiled node --------------------------------------------------------
     def parse(self, text: "str | Query", lenient: bool = False, operator: str | None = None) -> Query:
@@ -291,6 +384,8 @@ class Searcher:
                  ) -> "tuple[Query | Callable[[], Query], Node | None]":
         """(the query, or a function that parses it, for Results) and its compiled node. Plain
         words and lone plain phrases, the usual text, compile without building query objects."""
+        if isinstance(query, Compiled):  # more-like-this: compiled already
+            return query.query, query.node
         compiler = self._compiler(fields, operator, lenient, max_expansions)
         if isinstance(query, str):
             if len(query) > self.settings.max_query_chars:

@@ -1,0 +1,152 @@
+"""Did you mean: corrected query text, from the index's own term dictionaries.
+
+Each word of the query's terms and phrases (a word in a prefix, wildcard, fuzzy or range clause
+is left as typed) is analysed like the field it searches, and its candidates are the dictionary
+terms within `max_dist` edits (optimal string alignment through rapidfuzz: a swap of two adjacent
+letters is one edit) that share its first `prefix_length` characters, found as the fuzzy query
+finds its terms (query/expand.py). A word the dictionary lacks takes its best candidate: fewest
+edits, then highest index-wide document frequency, then code-point order. A word the dictionary
+holds is left alone unless a term one edit away is at least `popular` times as frequent (a rare
+spelling of a common word, Elasticsearch's "popular" mode for words that exist).
+
+The corrections go back into the query text in place of the misspelled words only, so fields,
+phrases, operators and boosts stay as typed (Whoosh's `correct_query` does the same from the
+parsed query). A corrected term shows as the word it stands for in the documents (words.py), so a
+stemmed "miscarriag" reads "miscarriage".
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from typing import Callable, Mapping
+
+from rapidfuzz.distance import OSA
+
+from ..query.ast import Boolean, Phrase, Query, Term
+from ..query.expand import Expander
+from ..schema import TEXT, Schema
+from ..storage.segment import SegmentReader
+from .words import surface_words
+
+CANDIDATES = 50  # terms the fuzzy expansion keeps per word and field (closest, then most frequent)
+CHOICES = 3  # corrections kept per word when combining several words' corrections
+
+
+class Candidate:
+    """One correction of a word: the word to show, its edits from the typed word, its document frequency."""
+
+    __slots__ = ("word", "dist", "df")
+
+    def __init__(self, word: str, dist: int, df: int):
+        self.word, self.dist, self.df = word, dist, df
+
+    def rank(self) -> tuple:
+        return self.dist, -self.df, self.word
+
+
+def query_words(q: Query) -> list[tuple[str | None, str]]:
+    """(field or None for the default fields, word) of every term and phrase word of a query, in order."""
+    if isinstance(q, Term):
+        return [(q.field, q.text)]
+    if isinstance(q, Phrase):
+        return [(q.field, w) for w in q.words]
+    if isinstance(q, Boolean):
+        return [pair for part in (*q.must, *q.should, *q.must_not) for pair in query_words(part)]
+    return []
+
+
+class Corrector:
+    """Corrections of words against a snapshot's dictionaries (see the module docstring)."""
+
+    def __init__(self, schema: Schema, readers: list[SegmentReader], expander: Expander,
+                 default_fields: Mapping[str, float], max_dist: int = 2, prefix_length: int = 1,
+                 popular: float = 10.0):
+        self.schema, self.readers, self.expander = schema, readers, expander
+        self.default_text = [f for f in default_fields if isinstance(schema.fields.get(f), TEXT)]
+        self.max_dist, self.prefix_length, self.popular = max_dist, prefix_length, popular
+
+    def candidates(self, field: str | None, word: str) -> list[Candidate]:
+        """The word's corrections, best first; [] when it needs none (or has none)."""
+        fields = self.default_text if field is None else [field]
+        found: dict[str, tuple[int, int, str]] = {}  # term -> (distance, df, field of most df)
+        own_df = 0
+        for f in fields:
+            ft = self.schema.fields.get(f)
+            if not isinstance(ft, TEXT):
+                continue
+            terms = ft.analyzer.index_terms(word)[0]
+            if len(terms) != 1:  # a stop word, or a word the analyzer splits: left as typed
+                continue
+            term = terms[0]
+            exp = self.expander.expand(f, "fuzzy", term, CANDIDATES, self.max_dist, self.prefix_length)
+            for t, df in zip(exp.terms, exp.doc_freq.tolist()):
+                if t == term:
+                    own_df += df
+                    continue
+                dist = OSA.distance(term, t)
+                dist0, df0, f0 = found.get(t, (dist, 0, f))
+                found[t] = (min(dist, dist0), df0 + df, f if df > df0 else f0)
+        if own_df:  # a known word: only a far more frequent one an edit away replaces it
+            found = {t: v for t, v in found.items() if v[0] == 1 and v[1] >= self.popular * own_df}
+        best = sorted(found.items(), key=lambda tv: (tv[1][0], -tv[1][1], tv[0]))[:CHOICES]
+        out = []
+        for t, (dist, df, f) in best:
+            word_of = surface_words(self.readers, f, self.schema.fields[f], [t])
+            out.append(Candidate(_like(word, word_of[t]), dist, df))
+        return out
+
+    def suggest(self, text: str, parse: Callable[[str], Query], limit: int = 5) -> list[str]:
+        """Corrected versions of query `text`, best first (fewest edits in all, then the most
+        frequent corrections); [] when every word is known (or has no correction)."""
+        fixes: dict[tuple[str | None, str], list[Candidate]] = {}
+        for field, word in query_words(parse(text)):
+            if (field, word) not in fixes:
+                fixes[(field, word)] = self.candidates(field, word)
+        fixes = {k: v for k, v in fixes.items() if v}
+        if not fixes:
+            return []
+        keys = list(fixes)
+        combos = itertools.islice(itertools.product(*(fixes[k] for k in keys)), 256)
+        scored = sorted(combos, key=lambda c: (sum(x.dist for x in c), -sum(math.log1p(x.df) for x in c),
+                                               [x.word for x in c]))
+        out: list[str] = []
+        for combo in scored:
+            corrected = rewrite(text, {k: c.word for k, c in zip(keys, combo)})
+            if corrected != text and corrected not in out:
+                out.append(corrected)
+            if len(out) == limit:
+                break
+        return out
+
+
+def rewrite(text: str, replacements: Mapping[tuple[str | None, str], str]) -> str:
+    """`text` with each (field, word) replaced by its correction where it stands as a word of that
+    field: `field:word`, a bare word (field None), or a word in a quoted phrase (after `field:"`
+    or a bare quote), never a field name or an operator."""
+    out = text
+    for (field, word), new in replacements.items():
+        if field:
+            pattern = re.compile(r"(?<![\w.])(" + re.escape(field) + r':(?:"[^"]*?)?)(?<![\w])' + re.escape(word) +
+                                 r"(?![\w:])")
+            out = pattern.sub(lambda m: m.group(1) + new, out)
+        else:
+            pattern = re.compile(r"(?<![\w:.\\])" + re.escape(word) + r"(?![\w:])")
+            out = _outside_fielded(out, pattern, new)
+    return out
+
+
+def _outside_fielded(text: str, pattern: "re.Pattern[str]", new: str) -> str:
+    """Replace `pattern` in `text` except inside a fielded phrase (`field:"..."`), whose words
+    belong to that field."""
+    pieces = re.split(r'(\w+:"[^"]*")', text)
+    return "".join(p if i % 2 else pattern.sub(lambda m: new, p) for i, p in enumerate(pieces))
+
+
+def _like(typed: str, word: str) -> str:
+    """`word` with the typed word's capitalisation (all capitals, or a capital first letter)."""
+    if typed.isupper() and len(typed) > 1:
+        return word.upper()
+    if typed[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from .config import Settings, load_config
-from .errors import SearchlibError
+from .errors import InvalidArgumentError, SearchlibError
 from .highlight import FORMATTERS, get_formatter
 from .index import Index
 from .loaders import index_documents, load_documents
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("search", help="search an index", description="Search an index and print the best hits.")
     p.add_argument("index_dir", metavar="INDEX_DIR", type=Path)
-    p.add_argument("query", metavar="QUERY")
+    p.add_argument("query", metavar="QUERY", nargs="?", help="the query (not needed with --more-like or --complete)")
     p.add_argument("-n", "--limit", type=_whole_number, default=10, help="hits to show (default: 10)")
     p.add_argument("--offset", type=_whole_number, default=0, help="hits to skip first (for paging)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flat", action="store_true", help="one hit per passage instead of per document")
     p.add_argument("--format", choices=sorted(FORMATTERS), help="how matches are marked (default: ansi on a "
                                                                "terminal, else plain; plain in JSON)")
+    add_discovery_flags(p)
     p.set_defaults(run=run_search)
 
     p = commands.add_parser("stats", help="show an index's statistics", description="Show an index's statistics.")
@@ -197,14 +198,101 @@ def run_search(args: argparse.Namespace) -> int:
     else:
         fmt_name = args.format or ("ansi" if _is_terminal(sys.stdout) else "plain")
     with ix.searcher() as searcher:
+        if run_discovery(args, searcher, fmt_name):
+            return EXIT_OK
         results = searcher.search(args.query, args.limit, offset=args.offset, fields=args.fields,
                                   operator="AND" if args.match_all else None, lenient=not args.strict,
-                                  group=not args.flat, formatter=fmt_name)
+                                  group=not args.flat, formatter=fmt_name, **discovery_options(args))
         if args.json:
             _write_json(results.to_dict())
         else:
             _print_results(results, fmt_name, flat=args.flat)
+            print_discovery(results)
     return EXIT_OK
+
+
+# -- search: facets, collapse, did you mean, more like this, autocomplete -------------------------
+
+
+def add_discovery_flags(p: argparse.ArgumentParser) -> None:
+    """The `search` options beyond ranking (facets, collapse, suggestions, similar documents,
+    completion), kept together."""
+    p.add_argument("--facet", action="append", default=[], metavar="FIELD[=INTERVAL]",
+                   help="count the matches' values of a KEYWORD/ID/NUMERIC/DATETIME field (repeatable); "
+                        "FIELD=month (year, quarter, week, day, hour, minute) for a date histogram, "
+                        "FIELD=10 for numeric buckets of that width")
+    p.add_argument("--facet-limit", type=_whole_number, default=10, metavar="N", help="values per facet (default: 10)")
+    p.add_argument("--collapse", metavar="FIELD", help="keep the best hit per value of a KEYWORD or ID field")
+    p.add_argument("--suggest", action="store_true",
+                   help="say 'did you mean' when the query finds nothing and a correction finds hits")
+    p.add_argument("--more-like", metavar="ID", help="documents like the one with this id (instead of QUERY)")
+    p.add_argument("--complete", metavar="PREFIX", help="complete the last word of PREFIX (instead of QUERY); "
+                                                        "the field is the first of --fields, or the default")
+
+
+def discovery_options(args: argparse.Namespace) -> dict:
+    """search() keywords for --facet, --facet-limit, --collapse and --suggest."""
+    options: dict = {}
+    if args.facet:
+        facets: dict = {}
+        for spec in args.facet:
+            name, _, interval = spec.partition("=")
+            facets[name] = _interval(interval) if interval else None
+        options.update(facets=facets, facet_limit=args.facet_limit or 1)
+    if args.collapse:
+        options["collapse"] = args.collapse
+    if args.suggest:
+        options["suggest"] = True
+    return options
+
+
+def _interval(text: str) -> "str | float":
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def run_discovery(args: argparse.Namespace, searcher: Any, fmt_name: str) -> bool:
+    """Answer --complete or --more-like (True), or check that a QUERY was given (False: search it)."""
+    if args.complete is not None:
+        field = args.fields[0] if args.fields else None
+        found = searcher.complete(args.complete, field=field, limit=args.limit or 1)
+        if args.json:
+            _write_json({"prefix": args.complete, "completions": [{"text": c.text, "doc_freq": c.doc_freq}
+                                                                  for c in found]})
+        else:
+            for c in found:
+                print(f"{c.doc_freq:>8}  {c.text}")
+            if not found:
+                print(f"no completions of {args.complete!r}")
+        return True
+    if args.more_like is not None:
+        results = searcher.more_like_this(args.more_like, fields=args.fields, limit=args.limit, offset=args.offset,
+                                          formatter=fmt_name, **discovery_options(args))
+        if args.json:
+            _write_json({**results.to_dict(), "like": args.more_like})
+        else:
+            print(f"like {args.more_like}: {results.query}\n")
+            _print_results(results, fmt_name, flat=False)
+            print_discovery(results)
+        return True
+    if args.query is None:
+        raise InvalidArgumentError("search needs a QUERY (or --more-like ID, or --complete PREFIX)")
+    return False
+
+
+def print_discovery(results: Any) -> None:
+    """Facet counts, collapsed groups and "did you mean", below the hits."""
+    if results.groups is not None:
+        print(f"{results.groups} groups")
+    for name, counts in results.facets.items():
+        print(f"\n{name}:")
+        for value, count in counts:
+            label = "-".join("*" if v is None else str(v) for v in value) if isinstance(value, tuple) else str(value)
+            print(f"  {count:>8}  {label}")
+    if results.suggestion:
+        print(f"\ndid you mean: {results.suggestion}")
 
 
 def _print_results(results: Any, fmt_name: str, flat: bool) -> None:
@@ -215,6 +303,8 @@ def _print_results(results: Any, fmt_name: str, flat: bool) -> None:
         head = f"{hit.rank:>3}. {hit.score:7.3f}  {fmt.text(str(hit.id))}"
         if isinstance(title, str) and title.strip():
             head += f"  {fmt.text(title.strip())}"
+        if hit.group_size is not None and hit.group_size > 1:
+            head += f"  (+{hit.group_size - 1} more with {fmt.text(str(hit.group_value))})"
         print(head)
         if hit.snippet:
             print(f"     {hit.snippet}")

@@ -14,12 +14,14 @@ corpus nor the configuration has changed, and rebuilds it when either has (or wh
 release of searchlib built it, in a format this one does not read).
 
 It uses only the public API (`searchlib`), `searchlib.loaders` and `searchlib.highlight`. Besides the
-hits it shows the facet counts of the documents' topics (a KEYWORD field filled from the file names)
+hits it shows the facet counts of the documents' topics (a KEYWORD field the script adds to the schema
+and fills from the file names)
 and, on the sample run, "did you mean" for a misspelled query.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -40,7 +42,7 @@ try:
 except ImportError:  # run from a checkout without installing: use the package next to this folder
     sys.path.insert(0, str(REPO_ROOT))
 
-from searchlib import Config, Index, IndexFormatError, SearchlibError, load_config
+from searchlib import KEYWORD, Config, Index, IndexFormatError, Schema, SearchlibError, load_config
 from searchlib.highlight import get_formatter
 from searchlib.loaders import index_documents, load_documents
 
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     exclude = SAMPLE_EXCLUDE if args.corpus is None else ()
     index_dir = args.index_dir if args.index_dir is not None else REPO_ROOT / "indexes" / corpus_name(args.corpus)
     try:
-        config = load_config(CONFIG)
+        config = with_topics_field(load_config(CONFIG))
         ix = open_or_build(index_dir, corpus, config, exclude)
         show_results(ix, args.query, args.limit)
         if args.query == SAMPLE_QUERY:
@@ -128,6 +130,15 @@ def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[
         writer.close()
     print(f"Indexed {count} documents in {time.perf_counter() - started:.2f} s")
     return ix
+
+
+def with_topics_field(config: Config) -> Config:
+    """The configuration with a `topics` KEYWORD field added to its schema (stored, so hits show
+    it): exact keywords to count as facets. searchlib.yaml leaves it out, so that the command line
+    and this script can share the YAML's schema with the command's default one."""
+    if FACET_FIELD in config.schema:
+        return config
+    return dataclasses.replace(config, schema=Schema(**config.schema.fields, **{FACET_FIELD: KEYWORD(stored=True)}))
 
 
 def with_topics(documents, id_field: str):

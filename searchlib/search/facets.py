@@ -28,10 +28,11 @@ import numpy as np
 from ..errors import InvalidArgumentError, SchemaError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, FieldType, Schema
 from ..storage.arrays import gather_ranges
-from ..storage.segment import MISSING_TIME, FieldReader, SegmentReader, stable_order
+from ..storage.segment import MISSING_TIME, FieldReader, SegmentReader
 
 CALENDAR_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute")
 _NUMPY_UNIT = {"year": "Y", "quarter": "M", "month": "M", "week": "D", "day": "D", "hour": "h", "minute": "m"}
+_MICROS = {"minute": 60_000_000, "hour": 3_600_000_000, "day": 86_400_000_000}
 _MONDAY_SHIFT = 3  # 1970-01-01 was a Thursday: days + 3 counts from the Monday before it
 
 
@@ -43,15 +44,16 @@ class DocTerms:
     def __init__(self, fr: FieldReader, doc_count: int):
         ptr, unit = np.asarray(fr.ptr), np.asarray(fr.unit)
         self.count = len(fr.dictionary)
-        term_of_posting = np.repeat(np.arange(self.count, dtype=np.int64), np.diff(ptr))
+        term_of_posting = np.repeat(np.arange(self.count, dtype=np.int32 if self.count < 1 << 31 else np.int64),
+                                    np.diff(ptr))
         per_doc = np.bincount(unit, minlength=doc_count) if len(unit) else np.zeros(doc_count, np.int64)
         self.single: np.ndarray | None = None
         self.starts = self.terms = None
         if not len(per_doc) or per_doc.max() <= 1:
-            self.single = np.full(doc_count, -1, dtype=np.int64)
+            self.single = np.full(doc_count, -1, dtype=term_of_posting.dtype)
             self.single[unit] = term_of_posting
         else:
-            order = stable_order(unit, doc_count)
+            order = np.argsort(unit, kind="stable")  # by document; each document's terms keep their order
             self.terms = term_of_posting[order]
             self.starts = np.zeros(doc_count + 1, dtype=np.int64)
             np.cumsum(per_doc, out=self.starts[1:])
@@ -70,15 +72,8 @@ class DocTerms:
         if self.single is not None:
             return self.single[docs]
         lo, hi = self.starts[docs], self.starts[docs + 1]
-        out = np.full(len(docs), -1, dtype=np.int64)
-        has = hi > lo
-        if has.any():
-            idx = gather_ranges(lo[has], hi[has] - lo[has])
-            owner = np.repeat(np.flatnonzero(has), (hi - lo)[has])
-            firsts = np.full(len(docs), np.iinfo(np.int64).max, dtype=np.int64)
-            np.minimum.at(firsts, owner, self.terms[idx])
-            out[has] = firsts[has]
-        return out
+        # a document's term ids ascend (postings run by term, and the sort by document is stable)
+        return np.where(hi > lo, self.terms[np.minimum(lo, max(len(self.terms) - 1, 0))], -1)
 
 
 class DocTermsCache:
@@ -231,17 +226,20 @@ class Histogram(Buckets):
             keys, counts = np.unique(np.floor(values / self.interval) * self.interval, return_counts=True)
             return [(_number(k), int(c)) for k, c in zip(keys.tolist(), counts.tolist())]
         unit = self.interval
-        stamps = values.astype("datetime64[us]")
-        if unit == "week":
-            days = stamps.astype("datetime64[D]").astype(np.int64)
-            buckets = ((days + _MONDAY_SHIFT) // 7 * 7 - _MONDAY_SHIFT).astype("datetime64[D]")
-        else:
-            buckets = stamps.astype(f"datetime64[{_NUMPY_UNIT[unit]}]")
-            if unit == "quarter":
-                months = buckets.astype(np.int64)
-                buckets = (months // 3 * 3).astype("datetime64[M]")
-        keys, counts = np.unique(buckets, return_counts=True)
-        labels = [str(k) for k in keys]
+        if unit in ("hour", "minute"):  # fixed lengths: integer division
+            keys, counts = np.unique(values // _MICROS[unit], return_counts=True)
+            buckets = keys.astype(f"datetime64[{_NUMPY_UNIT[unit]}]")
+        else:  # calendar units: numpy's calendar arithmetic only on the distinct days
+            days, day_counts = np.unique(values // _MICROS["day"], return_counts=True)
+            if unit == "week":
+                starts = ((days + _MONDAY_SHIFT) // 7 * 7 - _MONDAY_SHIFT).astype("datetime64[D]")
+            else:
+                starts = days.astype("datetime64[D]").astype(f"datetime64[{_NUMPY_UNIT[unit]}]")
+                if unit == "quarter":
+                    starts = (starts.astype(np.int64) // 3 * 3).astype("datetime64[M]")
+            buckets, where = np.unique(starts, return_inverse=True)
+            counts = np.bincount(where.ravel(), weights=day_counts, minlength=len(buckets)).astype(np.int64)
+        labels = [str(k) for k in buckets]
         if unit == "quarter":
             labels = [f"{k[:4]}-Q{(int(k[5:7]) - 1) // 3 + 1}" for k in labels]
         return list(zip(labels, counts.tolist()))

@@ -121,6 +121,11 @@ def test_column_facets_equal_brute_force(searcher, q, filter):
     assert res_hist.facets["year"] == sorted(buckets.items())
     weeks = Counter((w.date() - dt.timedelta(days=w.weekday())).isoformat() for w in whens)
     assert res_week.facets["when"] == sorted(weeks.items())
+    for unit, label in (("hour", lambda w: w.strftime("%Y-%m-%dT%H")), ("year", lambda w: w.strftime("%Y")),
+                        ("quarter", lambda w: f"{w.year}-Q{(w.month - 1) // 3 + 1}"),
+                        ("day", lambda w: w.strftime("%Y-%m-%d"))):
+        got = searcher.search(q, 0, facets={"when": unit}, filter=filter).facets["when"]
+        assert got == sorted(Counter(map(label, whens)).items())
     values = Counter(int(y) if y.is_integer() else y for y in years)
     assert res_values.facets["year"] == sorted(values.items(), key=lambda vc: (-vc[1], vc[0]))
 

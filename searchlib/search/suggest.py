@@ -21,16 +21,19 @@ import math
 import re
 from typing import Callable, Mapping
 
+import numpy as np
 from rapidfuzz.distance import OSA
 
 from ..query.ast import Boolean, Phrase, Query, Term
 from ..query.expand import Expander
 from ..schema import TEXT, Schema
 from ..storage.segment import SegmentReader
-from .words import surface_words
+from .words import surface_variants, terms_are_words
 
 CANDIDATES = 50  # terms the fuzzy expansion keeps per word and field (closest, then most frequent)
 CHOICES = 3  # corrections kept per word when combining several words' corrections
+VARIANT_DOCS = 3  # stored documents read for the words a corrected stem stands for
+SURFACE_CHECKS = 8  # stems near a prefix of a word whose stored words are compared with it
 
 
 class Candidate:
@@ -69,12 +72,13 @@ class Corrector:
     def candidates(self, field: str | None, word: str) -> list[Candidate]:
         """The word's corrections, best first; [] when it needs none (or has none)."""
         fields = self.default_text if field is None else [field]
+        fields = [f for f in fields if isinstance(self.schema.fields.get(f), TEXT)]
+        if not fields:  # an ID, KEYWORD or unknown field: matched exactly, nothing to correct
+            return []
         found: dict[str, tuple[int, int, str]] = {}  # term -> (distance, df, field of most df)
         own_df = 0
         for f in fields:
-            ft = self.schema.fields.get(f)
-            if not isinstance(ft, TEXT):
-                continue
+            ft = self.schema.fields[f]
             terms = ft.analyzer.index_terms(word)[0]
             if len(terms) != 1:  # a stop word, or a word the analyzer splits: left as typed
                 continue
@@ -92,9 +96,60 @@ class Corrector:
         best = sorted(found.items(), key=lambda tv: (tv[1][0], -tv[1][1], tv[0]))[:CHOICES]
         out = []
         for t, (dist, df, f) in best:
-            word_of = surface_words(self.readers, f, self.schema.fields[f], [t])
-            out.append(Candidate(_like(word, word_of[t]), dist, df))
+            shown, _ = self._closest_word(fields, t, word)
+            out.append(Candidate(_like(word, shown), dist, df))
+        if not out and not own_df:
+            out = self._stems_of_prefix(fields, word)
         return out
+
+    def _closest_word(self, fields: list[str], term: str, typed: str) -> tuple[str, int]:
+        """Of the words `term` stands for in the documents of `fields` (words.surface_variants),
+        the one fewest edits from the typed word, and those edits; the term itself when none is
+        stored."""
+        words: dict[str, None] = {}
+        for f in fields:
+            words.update(dict.fromkeys(surface_variants(self.readers, f, self.schema.fields[f], term, VARIANT_DOCS)))
+        typed = self.schema.fields[fields[0]].analyzer.normalize(typed)
+        best = min(words or [term], key=lambda w: (OSA.distance(typed, w), w))
+        return best, OSA.distance(typed, best)
+
+    def _stems_of_prefix(self, fields: list[str], word: str) -> list[Candidate]:
+        """Corrections of a word whose typo changed how a stemmer cuts it ("televisiion" keeps a
+        suffix the stemmer would drop, so its stem is 4 edits from "televis"): stems at most one
+        edit from a prefix of the typed word, the most frequent first, checked against the words
+        they stand for in the documents (at most `max_dist` edits from the typed word)."""
+        found: dict[str, tuple[int, int, str]] = {}  # stem -> (edits from the prefix, df, field)
+        for f in fields:
+            ft = self.schema.fields[f]
+            if terms_are_words(ft):
+                continue
+            typed = ft.analyzer.normalize(word)
+            if len(typed) <= self.prefix_length + 2:
+                continue
+            for reader in self.readers:
+                fr = reader.fields.get(f)
+                if fr is None:
+                    continue
+                lo, hi = fr.dictionary.prefix_range(typed[:self.prefix_length])
+                lengths = np.diff(np.asarray(fr.dictionary.offsets[lo:hi + 1])) - 1  # bytes
+                near = np.flatnonzero((lengths >= max(3, len(typed) // 2)) & (lengths <= len(typed)))
+                if not len(near):
+                    continue
+                terms = fr.dictionary.terms_of((lo + near).tolist())
+                df = np.diff(np.asarray(fr.ptr))[lo + near]
+                for t, n in zip(terms, df.tolist()):
+                    edits = OSA.distance(typed[:len(t)], t, score_cutoff=1)
+                    if edits <= 1:
+                        prev = found.get(t, (edits, 0, f))
+                        found[t] = (edits, prev[1] + n, prev[2])
+        out = []
+        # fewest edits, then the longest stem (the most of the word explained), then the most frequent
+        ranked = sorted(found.items(), key=lambda tv: (tv[1][0], -len(tv[0]), -tv[1][1], tv[0]))
+        for t, (_, df, f) in ranked[:SURFACE_CHECKS]:
+            shown, dist = self._closest_word(fields, t, word)
+            if dist <= self.max_dist:
+                out.append(Candidate(_like(word, shown), dist, df))
+        return sorted(out, key=Candidate.rank)[:CHOICES]
 
     def suggest(self, text: str, parse: Callable[[str], Query], limit: int = 5) -> list[str]:
         """Corrected versions of query `text`, best first (fewest edits in all, then the most

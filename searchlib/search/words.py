@@ -39,26 +39,38 @@ def terms_are_words(ft: FieldType) -> bool:
 def surface_words(readers: list[SegmentReader], field: str, ft: FieldType, terms: list[str]) -> dict[str, str]:
     """For each term, the word (lower-cased) it stands for in the first stored document holding it;
     the term itself when the field's terms are its words, or no stored text holds it."""
-    out = {t: t for t in terms}
-    if terms_are_words(ft) or not ft.stored:
-        return out
+    out = {}
     for term in terms:
-        for reader in readers:
-            fr = reader.fields.get(field)
-            tid = -1 if fr is None else fr.term_id(term)
-            if tid < 0:
-                continue
-            units, _ = fr.postings(tid)
-            units = np.asarray(units)
-            docs = np.asarray(fr.unit_doc)[units] if fr.split else units
-            if reader.live is not None:
-                docs = docs[reader.live[docs]]
-            if not len(docs):
-                continue
-            text = reader.stored.get(int(docs[0])).get(field)
-            if isinstance(text, str):
-                found = ft.analyzer.tokens_matching(text, {term})
-                if found:
-                    out[term] = text[found[0].start_char:found[0].end_char].lower()
-                    break
+        found = surface_variants(readers, field, ft, term, 1)
+        out[term] = found[0] if found else term
     return out
+
+
+def surface_variants(readers: list[SegmentReader], field: str, ft: FieldType, term: str, docs: int = 5) -> list[str]:
+    """The distinct words (lower-cased) that became `term` in the first `docs` live stored documents
+    holding it, in the order met; [term] when the field's terms are its words; [] when no stored
+    text holds it. (A stem stands for several words: "minim" for minimize, minimized, minimal.)"""
+    if terms_are_words(ft):
+        return [term]
+    if not ft.stored:
+        return []
+    found: dict[str, None] = {}
+    left = docs
+    for reader in readers:
+        fr = reader.fields.get(field)
+        tid = -1 if fr is None else fr.term_id(term)
+        if tid < 0:
+            continue
+        units = np.asarray(fr.postings(tid)[0])
+        holders = np.asarray(fr.unit_doc)[units] if fr.split else units
+        if reader.live is not None:
+            holders = holders[reader.live[holders]]
+        for doc in dict.fromkeys(holders[:left * 4].tolist()):  # a document's passages: once
+            text = reader.stored.get(int(doc)).get(field)
+            if isinstance(text, str):
+                for tok in ft.analyzer.tokens_matching(text, {term}):
+                    found[text[tok.start_char:tok.end_char].lower()] = None
+            left -= 1
+            if left == 0:
+                return list(found)
+    return list(found)

@@ -313,10 +313,20 @@ class Collapsed(Count):
         sizes = np.diff(np.append(starts, len(groups)))
         self.parts.append((scores[starts], docs[starts], groups[starts], sizes, batch.seg))
 
-    def result(self, offset: int = 0) -> "tuple[Ranked, list, list[int], int]":
-        """(the hits offset..k, each hit's group value, each hit's group size, the number of groups)."""
+    values: list = []  # after result(): each hit's group value (None: a document without one)
+    sizes: list[int] = []  # each hit's group size
+    groups = 0  # the groups matched
+
+    def annotate(self, results) -> None:
+        """Set each hit's group value and size, and the results' number of groups."""
+        for hit, value, size in zip(results.hits, self.values, self.sizes):
+            hit.group_value, hit.group_size = value, size
+        results.groups = self.groups
+
+    def result(self, offset: int = 0) -> Ranked:
+        """The hits offset..k, best first; `values`, `sizes` and `groups` describe their groups."""
         if not self.parts:
-            return _NOTHING, [], [], 0
+            return _NOTHING
         scores = np.concatenate([p[0] for p in self.parts])
         docs = np.concatenate([p[1] for p in self.parts])
         segs = np.concatenate([np.full(len(p[0]), p[4]) for p in self.parts])
@@ -338,9 +348,7 @@ class Collapsed(Count):
             scores, docs, segs = scores[keep], docs[keep], segs[keep]
             names = [names[i] for i in keep.tolist()]
         order = np.lexsort((docs, segs, -scores))[offset:self.k]
-        ranked = _ranked(rows(scores[order], 0, docs[order], -1, -1))
-        ranked.segs = segs[order].astype(np.int64)
-        ranked.rows = [[s, g, d, -1, -1] for s, g, d in zip(scores[order].tolist(), ranked.segs.tolist(),
-                                                               docs[order].tolist())]
-        values = [None if isinstance(names[i], tuple) else names[i] for i in order.tolist()]
-        return ranked, values, sizes[order].tolist(), len(scores)
+        ranked = Ranked(segs[order].astype(np.int64), docs[order], scores=scores[order].tolist())
+        self.values = [None if isinstance(names[i], tuple) else names[i] for i in order.tolist()]
+        self.sizes, self.groups = sizes[order].tolist(), len(scores)
+        return ranked

@@ -179,42 +179,28 @@ class Searcher:
             return res
         params = self._params(k1, b)
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
-        if collapse is not None:
-            top = self._collapsed(collapse, offset + limit, group, sort_by)
-        else:
-            top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
-                else self._sorted_by(sort_by, reverse, offset + limit, group)                   # collectors
-        collector, expanded = top, weight.expansions
-        faceted = None
-        if facets is not None or post_filter is not None:
-            expanded = list(expanded)
-            faceted = self._faceted(facets, facet_limit, post_filter, top, fields, operator, max_expansions, expanded)
-            collector = faceted
+        top = self._top(collapse, sort_by, reverse, offset + limit, group)                      # collectors
+        collector, expanded = top, list(weight.expansions)
+        if facets is not None or post_filter is not None:  # counts every match, then post-filters hits
+            collector = self._faceted(facets, facet_limit, post_filter, top, fields, operator, max_expansions, expanded)
         if restrict is not None:  # the filter is weighed like the query; segments only match it
-            expanded = list(expanded)
             collector = Filtered(weigh(restrict, self.stats, expanded), [collector])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
             batch = weight.scorer(seg).matches(weight.root, collector)  # it may ask for the threshold
             matches[seg] = batch.matches
             collector.collect(batch)
-        groups = None
-        if collapse is not None:
-            ranked, group_values, group_sizes, groups = top.result(offset)
-        else:
-            ranked = top.result(offset)                                                         # merge segments
+        ranked = top.result(offset)                                                             # merge segments
         found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1)
-        if collapse is not None:
-            for hit, value, size in zip(found, group_values, group_sizes):
-                hit.group_value, hit.group_size = value, size
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
         res = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
-        res.groups = groups
-        if faceted is not None:
-            res.facets = faceted.result()
-        if suggest is not False and suggest is not None and isinstance(query, str):
+        if collapse is not None:
+            top.annotate(res)
+        if isinstance(collector, (Faceted, Filtered)):
+            res.facets = _facets_of(collector)
+        if suggest is not False and isinstance(query, str):                                     # did you mean
             res.suggestion = self._suggestion(query, res.total, 1 if suggest is True else suggest, fields, filter)
         return res
 
@@ -467,6 +453,14 @@ class Searcher:
                 post.append((name, weigh(node, self.stats, expanded)))
         return Faceted(counters, post, hits_collector)
 
+    def _top(self, collapse: str | None, sort_by: str | None, reverse: bool, k: int, group: bool):
+        """The collector of the hits: best k by score, by a field, or best per value of a field."""
+        if collapse is not None:
+            return self._collapsed(collapse, k, group, sort_by)
+        if sort_by is not None:
+            return self._sorted_by(sort_by, reverse, k, group)
+        return TopScores(k, group, self._field_ids, len(self.readers) == 1)
+
     def _collapsed(self, field: str, k: int, group: bool, sort_by: str | None) -> Collapsed:
         """The best k hits, one per value of a KEYWORD or ID field."""
         ft = self.schema[field]
@@ -490,6 +484,13 @@ class Searcher:
         """For each document of a segment, the rank of its unique key among the segment's keys
         in code-point order (-1: none): its term id, which is that rank (built once per segment)."""
         return self.readers[seg].fields[self.schema.unique_field].unit_terms()
+
+
+def _facets_of(collector) -> dict:
+    """The facet counts of a Faceted collector, itself or under a Filtered one ({} without)."""
+    while isinstance(collector, Filtered):
+        collector = collector.collectors[0]
+    return collector.result() if isinstance(collector, Faceted) else {}
 
 
 def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", lenient: bool = False,

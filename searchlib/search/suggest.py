@@ -7,12 +7,15 @@ letters is one edit) that share its first `prefix_length` characters, found as t
 finds its terms (query/expand.py). A word the dictionary lacks takes its best candidate: fewest
 edits, then highest index-wide document frequency, then code-point order. A word the dictionary
 holds is left alone unless a term one edit away is at least `popular` times as frequent (a rare
-spelling of a common word, Elasticsearch's "popular" mode for words that exist).
+spelling of a common word, Elasticsearch's "popular" mode for words that exist). When a typo
+changes how a stemmer cuts the word ("televisiion" keeps a suffix, so its stem is 4 edits from
+"televis"), stems one edit from a prefix of the typed word are tried next, each kept only if a
+word it stands for in the documents is within `max_dist` edits of the typed word.
 
 The corrections go back into the query text in place of the misspelled words only, so fields,
 phrases, operators and boosts stay as typed (Whoosh's `correct_query` does the same from the
-parsed query). A corrected term shows as the word it stands for in the documents (words.py), so a
-stemmed "miscarriag" reads "miscarriage".
+parsed query). A corrected term shows as the word it stands for in the documents closest to the
+typed one (words.py: a few stored documents holding it are read), so "miscarriag" reads "miscarriage".
 """
 from __future__ import annotations
 
@@ -75,7 +78,7 @@ class Corrector:
         fields = [f for f in fields if isinstance(self.schema.fields.get(f), TEXT)]
         if not fields:  # an ID, KEYWORD or unknown field: matched exactly, nothing to correct
             return []
-        found: dict[str, tuple[int, int, str]] = {}  # term -> (distance, df, field of most df)
+        found: dict[str, tuple[int, int]] = {}  # term -> (distance, df over the fields)
         own_df = 0
         for f in fields:
             ft = self.schema.fields[f]
@@ -89,13 +92,13 @@ class Corrector:
                     own_df += df
                     continue
                 dist = OSA.distance(term, t)
-                dist0, df0, f0 = found.get(t, (dist, 0, f))
-                found[t] = (min(dist, dist0), df0 + df, f if df > df0 else f0)
+                dist0, df0 = found.get(t, (dist, 0))
+                found[t] = (min(dist, dist0), df0 + df)
         if own_df:  # a known word: only a far more frequent one an edit away replaces it
             found = {t: v for t, v in found.items() if v[0] == 1 and v[1] >= self.popular * own_df}
         best = sorted(found.items(), key=lambda tv: (tv[1][0], -tv[1][1], tv[0]))[:CHOICES]
         out = []
-        for t, (dist, df, f) in best:
+        for t, (dist, df) in best:
             shown, _ = self._closest_word(fields, t, word)
             out.append(Candidate(_like(word, shown), dist, df))
         if not out and not own_df:
@@ -118,7 +121,7 @@ class Corrector:
         suffix the stemmer would drop, so its stem is 4 edits from "televis"): stems at most one
         edit from a prefix of the typed word, the most frequent first, checked against the words
         they stand for in the documents (at most `max_dist` edits from the typed word)."""
-        found: dict[str, tuple[int, int, str]] = {}  # stem -> (edits from the prefix, df, field)
+        found: dict[str, tuple[int, int]] = {}  # stem -> (edits from the prefix, df over the fields)
         for f in fields:
             ft = self.schema.fields[f]
             if terms_are_words(ft):
@@ -140,12 +143,11 @@ class Corrector:
                 for t, n in zip(terms, df.tolist()):
                     edits = OSA.distance(typed[:len(t)], t, score_cutoff=1)
                     if edits <= 1:
-                        prev = found.get(t, (edits, 0, f))
-                        found[t] = (edits, prev[1] + n, prev[2])
+                        found[t] = (edits, found.get(t, (edits, 0))[1] + n)
         out = []
         # fewest edits, then the longest stem (the most of the word explained), then the most frequent
         ranked = sorted(found.items(), key=lambda tv: (tv[1][0], -len(tv[0]), -tv[1][1], tv[0]))
-        for t, (_, df, f) in ranked[:SURFACE_CHECKS]:
+        for t, (_, df) in ranked[:SURFACE_CHECKS]:
             shown, dist = self._closest_word(fields, t, word)
             if dist <= self.max_dist:
                 out.append(Candidate(_like(word, shown), dist, df))

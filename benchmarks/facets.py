@@ -66,7 +66,7 @@ def schema() -> Schema:
                   bucket=KEYWORD(), tags=KEYWORD(), year=NUMERIC(stored=False), when=DATETIME(stored=False))
 
 
-def build(path: Path, docs: int) -> float:
+def build(path: Path, docs: int, commits: int = 1) -> float:
     vocab = words(VOCABULARY)
     tag_names = np.array([f"tag{i:04d}" for i in range(TAGS)], dtype=object)
     rng = np.random.default_rng(SEED)
@@ -75,8 +75,11 @@ def build(path: Path, docs: int) -> float:
     ix = Index.create(path, schema(), overwrite=True)
     started = time.perf_counter()
     chunk = 10_000
+    every = max(docs // max(commits, 1) // chunk, 1) * chunk  # documents per commit
     with ix.writer() as w:
         for lo in range(0, docs, chunk):
+            if lo and lo % every == 0:
+                w.commit()  # a segment per commit (until merges join them)
             n = min(chunk, docs - lo)
             common = vocab[zipf(rng, VOCABULARY, 3 * n)].reshape(n, 3)
             ntags = rng.integers(1, 4, n)
@@ -170,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--docs", type=int, default=1_000_000)
     p.add_argument("--index", type=Path, help="where the index lives (default: /tmp/searchlib-facets-<docs>)")
     p.add_argument("--rebuild", action="store_true", help="build the index even if it exists")
+    p.add_argument("--commits", type=int, default=1, help="build the index in this many commits (more segments)")
     p.add_argument("--repeat", type=int, default=15)
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--json", type=Path)
@@ -177,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     path = args.index or Path(f"/tmp/searchlib-facets-{args.docs}")
     if args.rebuild or not Index.exists(path) or Index.open(path).doc_count() != args.docs:
         print(f"building {args.docs:,} documents into {path} ...", flush=True)
-        print(f"indexed in {build(path, args.docs):.1f} s", flush=True)
+        print(f"indexed in {build(path, args.docs, args.commits):.1f} s", flush=True)
     result = run(path, args.repeat)
     print(json.dumps(result, indent=1))
     if args.markdown:

@@ -20,6 +20,7 @@ range of keys, ranked by the pair's document frequency.
 """
 from __future__ import annotations
 
+import heapq
 import re
 from typing import NamedTuple
 
@@ -32,6 +33,7 @@ from .words import doc_freqs, surface_words
 
 _LAST_WORD = re.compile(r"(\S*)\Z")
 _START = 16  # terms each segment offers first
+FULL_MERGE = 1 << 15  # prefix terms over all segments read whole when offers keep tying (else offers grow)
 
 
 class Completion(NamedTuple):
@@ -61,6 +63,8 @@ def prefix_terms(readers: list[SegmentReader], field: str, prefix: str, limit: i
         return list(zip(fr.dictionary.terms_of((lo + best).tolist()), df[best].tolist()))
     m = max(limit, _START)
     while True:
+        if m > _START * 16 and sum(len(df) for _, _, df in ranges) <= FULL_MERGE:  # ties persist: read them all
+            return _merge_all(ranges, limit)
         offered: set[str] = set()
         bound = 0
         for fr, lo, df in ranges:
@@ -74,6 +78,15 @@ def prefix_terms(readers: list[SegmentReader], field: str, prefix: str, limit: i
         if bound == 0 or (len(ranked) == limit and ranked[-1][1] > bound):
             return ranked
         m *= 4
+
+
+def _merge_all(ranges: list, limit: int) -> list[tuple[str, int]]:
+    """The `limit` most frequent terms of the segments' whole prefix ranges, summed by term."""
+    sums: dict[str, int] = {}
+    for fr, lo, df in ranges:
+        for term, n in zip(fr.dictionary.terms(lo, lo + len(df)), df.tolist()):
+            sums[term] = sums.get(term, 0) + n
+    return heapq.nsmallest(limit, sums.items(), key=lambda tc: (-tc[1], tc[0]))
 
 
 def following_terms(readers: list[SegmentReader], field: str, previous: str, prefix: str, limit: int

@@ -228,8 +228,13 @@ def test_completion_equals_prefix_scan(searcher, field, prefix):
         assert prefix_terms(searcher.readers, field, prefix, limit) == _brute_complete(searcher, field, prefix, limit)
 
 
-def test_completion_many_segments_is_exact(tmp_path):
-    """Terms frequent overall but never among any one segment's first offers rank right."""
+@pytest.mark.parametrize("full_merge", [0, 1 << 15])
+def test_completion_many_segments_is_exact(tmp_path, monkeypatch, full_merge):
+    """Terms frequent overall but never among any one segment's first offers rank right, by the
+    threshold merge alone (full_merge=0) and with its fallback of reading the ranges whole."""
+    import searchlib.search.complete as complete
+    monkeypatch.setattr(complete, "FULL_MERGE", full_merge)
+    monkeypatch.setattr(complete, "_START", 2)
     ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True), body=TEXT(analyzer="standard")))
     rng = random.Random(3)
     words = [f"w{i:03d}" for i in range(300)]

@@ -53,8 +53,12 @@ class DocTerms:
             self.single = np.full(doc_count, -1, dtype=term_of_posting.dtype)
             self.single[unit] = term_of_posting
         else:
-            order = np.argsort(unit, kind="stable")  # by document; each document's terms keep their order
-            self.terms = term_of_posting[order]
+            # (document, term) keys sorted: by document, each document's term ids ascending (a plain
+            # sort of int64 keys runs several times faster than a stable argsort by document)
+            keys = unit.astype(np.int64) * self.count + term_of_posting
+            keys.sort()
+            keys -= np.repeat(np.arange(doc_count, dtype=np.int64) * self.count, per_doc)  # (no slow `%`)
+            self.terms = keys.astype(term_of_posting.dtype)
             self.starts = np.zeros(doc_count + 1, dtype=np.int64)
             np.cumsum(per_doc, out=self.starts[1:])
 
@@ -227,10 +231,10 @@ class Histogram(Buckets):
             return [(_number(k), int(c)) for k, c in zip(keys.tolist(), counts.tolist())]
         unit = self.interval
         if unit in ("hour", "minute"):  # fixed lengths: integer division
-            keys, counts = np.unique(values // _MICROS[unit], return_counts=True)
+            keys, counts = _count_ints(values // _MICROS[unit])
             buckets = keys.astype(f"datetime64[{_NUMPY_UNIT[unit]}]")
         else:  # calendar units: numpy's calendar arithmetic only on the distinct days
-            days, day_counts = np.unique(values // _MICROS["day"], return_counts=True)
+            days, day_counts = _count_ints(values // _MICROS["day"])
             if unit == "week":
                 starts = ((days + _MONDAY_SHIFT) // 7 * 7 - _MONDAY_SHIFT).astype("datetime64[D]")
             else:
@@ -243,6 +247,20 @@ class Histogram(Buckets):
         if unit == "quarter":
             labels = [f"{k[:4]}-Q{(int(k[5:7]) - 1) // 3 + 1}" for k in labels]
         return list(zip(labels, counts.tolist()))
+
+
+def _count_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct integers of `values` ascending and how often each occurs: a bincount over
+    their span when it is not much larger than the values (days of a few decades), else a sort."""
+    if not len(values):
+        return values, np.zeros(0, dtype=np.int64)
+    low = int(values.min())
+    span = int(values.max()) - low + 1
+    if span > max(4 * len(values), 1 << 16):
+        return np.unique(values, return_counts=True)
+    counts = np.bincount(values - low, minlength=span)
+    keys = np.flatnonzero(counts)
+    return keys + low, counts[keys]
 
 
 def _number(x: float) -> "int | float":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections import Counter
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -81,11 +80,26 @@ class DocTerms:
 
 
 class DocTermsCache:
-    """The DocTerms of a searcher's segments, built on first use and kept for the snapshot."""
+    """The DocTerms of a searcher's segments, and each field's ordinals over all segments, built
+    on first use and kept for the snapshot."""
 
     def __init__(self, readers: list[SegmentReader]):
         self.readers = readers
         self._built: dict[tuple[int, str], DocTerms | None] = {}
+        self._ordinals: dict[str, tuple[list[str], list[np.ndarray | None]]] = {}
+
+    def ordinals(self, field: str) -> tuple[list[str], list[np.ndarray | None]]:
+        """The field's distinct terms over every segment in code-point order, and per segment
+        the position there of each of its term ids (None: a segment without the field), so counts
+        of several segments add up as arrays (Lucene's OrdinalMap)."""
+        if field not in self._ordinals:
+            per_segment = [r.fields[field].dictionary.terms() if field in r.fields else None for r in self.readers]
+            merged = sorted(set().union(*(t for t in per_segment if t is not None)))
+            where = {term: i for i, term in enumerate(merged)}
+            maps = [None if t is None else np.fromiter(map(where.__getitem__, t), dtype=np.int64, count=len(t))
+                    for t in per_segment]
+            self._ordinals[field] = (merged, maps)
+        return self._ordinals[field]
 
     def get(self, seg: int, field: str) -> DocTerms | None:
         key = (seg, field)
@@ -136,12 +150,13 @@ class TermCounts(FacetCounter):
             order = np.lexsort((tids, -counts[tids]))[:self.limit]
             values = self.readers[seg].fields[self.field].dictionary.terms_of(tids[order].tolist())
             return list(zip(values, counts[tids[order]].tolist()))
-        total: Counter = Counter()
+        merged, maps = self.doc_terms.ordinals(self.field)
+        total = np.zeros(len(merged), dtype=np.int64)
         for seg, counts in self.parts:
-            tids = np.flatnonzero(counts)
-            values = self.readers[seg].fields[self.field].dictionary.terms_of(tids.tolist())
-            total.update(dict(zip(values, counts[tids].tolist())))
-        return sorted(total.items(), key=lambda vc: (-vc[1], vc[0]))[:self.limit]
+            total[maps[seg]] += counts  # a segment's ordinals are distinct: no index repeats
+        found = np.flatnonzero(total)
+        order = np.lexsort((found, -total[found]))[:self.limit]  # ordinals ascend with the values
+        return [(merged[i], int(total[i])) for i in found[order].tolist()]
 
 
 class ColumnFacet(FacetCounter):

@@ -168,8 +168,9 @@ class ColumnFacet(FacetCounter):
         self.values: list[np.ndarray] = []
 
     def add(self, seg: int, docs: np.ndarray) -> None:
-        if len(docs):
-            self.values.append(column_values(self.readers[seg], self.field, docs))
+        values = column_values(self.readers[seg], self.field, docs) if len(docs) else ()
+        if len(values):  # (a segment without the column gives none, of no particular type)
+            self.values.append(values)
 
     def result(self) -> list[tuple[Any, int]]:
         dtype = np.int64 if isinstance(self.ft, DATETIME) else np.float64

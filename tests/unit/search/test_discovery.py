@@ -163,6 +163,20 @@ def test_facets_on_generated_indexes(tmp_path_factory, seed, n, commits, delete_
             assert res.facets == _brute_facets(s, _matching(s, q), 100)
 
 
+def test_facets_of_fields_some_segments_lack(tmp_path):
+    schema = Schema(id=ID(unique=True), body=TEXT(), tags=KEYWORD(), when=DATETIME(), year=NUMERIC())
+    ix = Index.create(tmp_path / "ix", schema)
+    with ix.writer() as w:
+        w.add({"id": "a", "body": "x"})
+    with ix.writer() as w:
+        w.add({"id": "b", "body": "x", "tags": "t", "when": "2020-05-01", "year": 3})
+    with ix.searcher() as s:
+        assert len(s.readers) == 2
+        res = s.search("x", facets={"tags": None, "when": "month", "year": [(None, 5)]})
+        assert res.facets == {"tags": [("t", 1)], "when": [("2020-05", 1)], "year": [((None, 5), 1)]}
+        assert s.search("x", collapse="tags").groups == 2
+
+
 def test_facet_errors(searcher):
     with pytest.raises(SchemaError, match="cannot facet on 'title'"):
         searcher.search("apple", facets=["title"])

@@ -371,6 +371,8 @@ class Searcher:
         """(the query, or a function that parses it, for Results) and its compiled node. Plain
         words and lone plain phrases, the usual text, compile without building query objects."""
         if isinstance(query, Compiled):  # more-like-this: compiled already
+            if type(query.node) is BoolNode:
+                check_clauses(query.node, self.settings)
             return query.query, query.node
         compiler = self._compiler(fields, operator, lenient, max_expansions)
         if isinstance(query, str):

@@ -14,7 +14,8 @@ Counting is numpy over the matching documents (`bincount`, `unique`, a compariso
 a Python step per document. NUMERIC and DATETIME fields have a column per document already; for a
 KEYWORD or ID field the per-document values are derived once per segment from the postings (the
 inverse of the field's postings: `DocTerms`) and kept while the searcher is open, so the on-disk
-format is unchanged and nothing is re-read from stored fields.
+format is unchanged and nothing is re-read from stored fields; over several segments, counts add up
+through the field's ordinals (its distinct terms over all segments, `DocTermsCache.ordinals`).
 """
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ class DocTerms:
         if self.single is not None:
             return self.single[docs]
         lo, hi = self.starts[docs], self.starts[docs + 1]
-        # a document's term ids ascend (postings run by term, and the sort by document is stable)
+        # a document's term ids ascend (its keys were sorted by document, then term)
         return np.where(hi > lo, self.terms[np.minimum(lo, max(len(self.terms) - 1, 0))], -1)
 
 

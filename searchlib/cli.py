@@ -287,7 +287,7 @@ def print_discovery(results: Any) -> None:
     if results.groups is not None:
         print(f"{results.groups} groups")
     for name, counts in results.facets.items():
-        print(f"\n{name}:")
+        print(f"\n{name}:" + ("" if counts else " (no values among the matches)"))
         for value, count in counts:
             label = "-".join("*" if v is None else str(v) for v in value) if isinstance(value, tuple) else str(value)
             print(f"  {count:>8}  {label}")

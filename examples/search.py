@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         config = with_topics_field(load_config(args.config if args.config is not None else corpus_config(corpus)))
         ix = open_or_build(index_dir, corpus, config, exclude)
         show_results(ix, args.query, args.limit)
-        if args.query == SAMPLE_QUERY:
+        if args.query == SAMPLE_QUERY and args.corpus is None:  # the sample run: show "did you mean" too
             show_suggestion(ix, MISSPELLED_QUERY)
     except BrokenPipeError:  # output piped into `head`, which stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit succeeds

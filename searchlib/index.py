@@ -63,7 +63,12 @@ class Index:
 
     @classmethod
     def open(cls, path: "str | Path") -> "Index":
-        """Open an existing index; IndexNotFoundError if there is none at `path`."""
+        """Open an existing index; IndexNotFoundError if there is none at `path`. A sharded
+        index's directory gives a searchlib.cluster.ShardedIndex (searched in this process)."""
+        from .cluster.layout import is_sharded  # a later stage, imported only when asked for
+        if is_sharded(path):
+            from .cluster.index import ShardedIndex
+            return ShardedIndex(path)
         return cls(path)
 
     @staticmethod

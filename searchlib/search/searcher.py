@@ -51,17 +51,19 @@ class Searcher:
         self._closed = False
         self.stats = Stats(readers)
         self.scorers = Scorers(self.stats)
+        self._outside: tuple = (None, None)  # (lengths, Scorers) for statistics supplied from outside
         self.field_names = list(self.schema)
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
         self._default_params = BM25(self.settings.k1, self.settings.b)
 
     @classmethod
-    def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
-        """Open the newest commit. If a concurrent writer removes an old commit's files while they
-        are being opened, open the newer commit instead."""
+    def open(cls, directory: Path, attempts: int = 5, generation: int | None = None) -> "Searcher":
+        """Open the newest commit (or exactly commit `generation`, as a sharded index's manifest
+        names it). If a concurrent writer removes an old commit's files while they are being
+        opened, open the newer commit instead (never instead of a named generation)."""
         for attempt in range(attempts):
-            manifest = read_manifest(directory)
+            manifest = read_manifest(directory, generation)
             readers: list[SegmentReader] = []
             try:
                 for entry in manifest.segments:
@@ -71,7 +73,7 @@ class Searcher:
             except BaseException as exc:  # whatever failed, nothing opened so far stays open
                 for r in readers:
                     r.close()
-                if not isinstance(exc, IndexFileMissingError) or attempt == attempts - 1:
+                if not isinstance(exc, IndexFileMissingError) or attempt == attempts - 1 or generation is not None:
                     raise
                 if read_manifest(directory).generation == manifest.generation:
                     raise
@@ -124,7 +126,8 @@ class Searcher:
                lenient: bool = False, group: bool = True, highlight: bool = True,
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
                passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
-               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None) -> Results:
+               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
+               stats: Stats | None = None) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
@@ -142,6 +145,8 @@ class Searcher:
         issues an ExpansionLimitWarning and is noted in `Results.warnings`. Ranges, exact
         NUMERIC/DATETIME values and `field:*` are constant-score clauses worth their boost, as in
         Lucene; an unfielded word over several TEXT fields is scored BM25F (see search/leaves.py).
+        `stats` replaces this snapshot's statistics (a shard scoring with a coordinator's sums of
+        `query_stats` over shards: search/stats.py SuppliedStats).
         """
         started = time.perf_counter()
         if self._closed:
@@ -151,18 +156,20 @@ class Searcher:
             _whole("offset", offset, 0)
         q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
+        stats = self.stats if stats is None else stats
         if node is None or restrict is False:  # nothing can match: the expansions are still reported
-            expanded = [self.stats.expand(leaf) for part in (node, restrict) if part
+            expanded = [stats.expand(leaf) for part in (node, restrict) if part
                         for leaf, _ in leaves(part) if isinstance(leaf, ExpandLeaf)]
             return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
         params = self._params(k1, b)
-        weight = Weight(node, self.stats, params, self.scorers)                                # weight
+        scorers = self.scorers if stats is self.stats else self._scorers_for(stats)
+        weight = Weight(node, stats, params, scorers)                                          # weight
         top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
             else self._sorted_by(sort_by, reverse, offset + limit, group)                       # collectors
         collector, expanded = top, weight.expansions
         if restrict is not None:  # the filter is weighed like the query; segments only match it
             expanded = list(expanded)
-            collector = Filtered(weigh(restrict, self.stats, expanded), [top])
+            collector = Filtered(weigh(restrict, stats, expanded), [top])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
             batch = weight.scorer(seg).matches(weight.root, top)  # the scorer may ask top for its threshold
@@ -174,6 +181,26 @@ class Searcher:
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
         return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
+
+    def query_stats(self, query: "str | Query", *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
+                    operator: str | None = None, lenient: bool = False,
+                    filter: "str | Query | Mapping[str, Any] | None" = None, max_expansions: int | None = None
+                    ) -> dict[str, Any]:
+        """This snapshot's part of the statistics `search` with these options scores with
+        (Stats.gather): what a coordinator of shards sums (stats.sum_stats) and hands back to every
+        shard's `search(..., stats=SuppliedStats(...))`."""
+        self._check_open()
+        _, node = self._compile(query, fields, operator, lenient, max_expansions)
+        restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
+        return self.stats.gather([node, restrict if restrict is not False else None])
+
+    def _scorers_for(self, stats: Stats) -> Scorers:
+        """Segment scorers normalising lengths by `stats` (kept for the last lengths seen: a shard
+        is handed the same index-wide lengths query after query)."""
+        key = (stats.doc_count, tuple(sorted(stats.units.items())), tuple(sorted(stats.tokens.items())))
+        if self._outside[0] != key:
+            self._outside = (key, Scorers(stats))
+        return self._outside[1]
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.

@@ -1,0 +1,81 @@
+"""One shard held open for searching: what a long-lived Dask worker (as an actor) or the
+coordinator's own process keeps per shard, and the two phases it answers.
+
+Phase 1, `gather`: the shard's part of the query's statistics (Searcher.query_stats). Phase 2,
+`score`: the shard searches with the statistics the coordinator summed over every shard
+(stats.SuppliedStats), so each document scores as it would in one index holding every shard's
+documents, and returns its best `offset + limit` hits as plain data (stored fields, passages and
+snippet read here, where the files are), with the value each hit sorts by.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..query.expand import ExpansionLimitWarning
+from ..search import Hit, Searcher
+from ..search.stats import SuppliedStats
+from ..storage.segment import MISSING_TIME
+
+# The options of Searcher.search that decide a query's statistics (phase 1).
+STATS_OPTIONS = ("fields", "operator", "lenient", "filter", "max_expansions")
+
+
+class ShardServer:
+    """A searcher on exactly commit `generation` of the shard at `path`, kept open."""
+
+    def __init__(self, path: str, generation: int, shard: int):
+        self.path, self.generation, self.shard = str(path), generation, shard
+        self.searcher = Searcher.open(Path(path), generation=generation)
+
+    def gather(self, query: Any, options: dict) -> dict:
+        """Phase 1: this shard's part of the statistics of `query` with `options`."""
+        return self.searcher.query_stats(query, **{k: options[k] for k in STATS_OPTIONS if k in options})
+
+    def gather_many(self, queries: list, options: dict) -> list[dict]:
+        return [self.gather(q, options) for q in queries]
+
+    def score(self, query: Any, options: dict, totals: dict) -> dict:
+        """Phase 2: the shard's best offset + limit hits scored with the summed `totals`: plain
+        Hits (fields, passages and snippet read), their sort values, the match count, warnings."""
+        opts = dict(options)
+        limit, offset = opts.pop("limit", 10), opts.pop("offset", 0)
+        sort_by = opts.get("sort_by")
+        stats = SuppliedStats(self.searcher.readers, totals, self.searcher.stats.expander)
+        with warnings.catch_warnings():  # the coordinator warns once, not once per shard
+            warnings.simplefilter("ignore", ExpansionLimitWarning)
+            res = self.searcher.search(query, limit + offset, stats=stats, **opts)
+        hits, keys = [], []
+        for hit in res:
+            hits.append(Hit(hit.id, hit.score, hit.fields, hit.snippet, hit.passages))
+            keys.append(self._sort_value(hit, sort_by) if sort_by else None)
+        return {"hits": hits, "keys": keys, "total": res.total, "warnings": res.warnings}
+
+    def score_many(self, queries: list, options: dict, totals: list[dict]) -> list[dict]:
+        return [self.score(q, options, t) for q, t in zip(queries, totals)]
+
+    def _sort_value(self, hit: Hit, field: str) -> Any:
+        """The value `hit` sorts by (None: it has none, so it sorts last)."""
+        if field == self.searcher.schema.unique_field:
+            return hit.id
+        _, seg, doc = hit._row[:3]
+        col = self.searcher.readers[int(seg)].columns.get(field)
+        if col is None:
+            return None
+        value = col[int(doc)].item()
+        if isinstance(value, float):
+            return None if math.isnan(value) else value
+        return None if value == MISSING_TIME else value
+
+    def counts(self) -> dict:
+        """Live documents and this snapshot's identity, for stats and checks."""
+        return {"shard": self.shard, "path": self.path, "generation": self.generation,
+                "documents": self.searcher.doc_count()}
+
+    def documents(self) -> list[dict]:
+        return list(self.searcher.documents())
+
+    def close(self) -> None:
+        self.searcher.close()

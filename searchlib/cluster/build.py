@@ -127,7 +127,7 @@ def _local_client() -> Any:
     """A LocalCluster with one single-threaded worker process per core, and its client."""
     from distributed import Client, LocalCluster
     cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     return Client(cluster)
 
 

@@ -177,3 +177,32 @@ def test_build_without_a_client_starts_a_local_cluster(tmp_path, single):
 def s_docs(ix):
     with ix.searcher() as s:
         return list(s.documents())
+
+
+def test_the_command_builds_searches_and_describes_a_sharded_index(real_cluster, single, tmp_path, capsys):
+    from searchlib.cli import main
+    source = tmp_path / "docs.jsonl"
+    source.write_text("".join(json.dumps(d) + "\n" for d in documents()))
+    path = tmp_path / "sharded"
+    assert main(["index", str(path), str(source), "--shards", "2", "--scheduler", real_cluster, "--no-progress",
+                 "--config", str(_config(tmp_path))]) == 0
+    assert f"now holds {N} documents in 2 shards" in capsys.readouterr().out
+    assert main(["search", str(path), "apple pear", "-n", "5", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    want = single.search("apple pear", 5, formatter="plain")
+    assert got["total"] == want.total
+    assert np.array_equal(np.float32([h["score"] for h in got["hits"]]), np.float32([round(h.score, 6) for h in want]))
+    assert main(["stats", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "(sharded)" in out and "b0001-s001" in out
+    extra = tmp_path / "more.jsonl"  # adding to it routes each document through the sharded writer
+    extra.write_text(json.dumps({"id": "new1", "title": "zebra", "body": "zebra crossing"}) + "\n")
+    assert main(["index", str(path), str(extra), "--no-progress"]) == 0
+    assert Index.open(path).search("zebra").total == 1
+
+
+def _config(tmp_path: Path) -> Path:
+    from searchlib.config import Config, Settings, dump_config
+    path = tmp_path / "schema.yaml"
+    path.write_text(dump_config(Config(None, schema(), Settings())))
+    return path

@@ -2,14 +2,15 @@
 
 As distributed Lucene does it: (1) every shard reports its part of the query's statistics
 (document frequencies, unit and token counts, uncapped expansions) and the coordinator sums them
-(stats.sum_stats); (2) every shard scores with the sums and returns its best offset + limit hits
-with scores, stored fields, passages and snippets; the coordinator merges them by score (or by
-the sort field) and cuts the page. Each document gets the score it gets in one index holding
+(stats.sum_stats); (2) every shard scores with the sums and returns the scores (and sort values)
+of its best offset + limit hits; the coordinator merges them by score (or by the sort field) and
+cuts the page; (3) the shards holding the page's hits read their stored fields, passages and
+snippets (Elasticsearch's query-then-fetch), so snippets cost what they cost in one index. Each document gets the score it gets in one index holding
 every shard's documents; only hits of equal score may come in another order.
 
 The shards are served by `ShardServer`s: in this process (`LocalShards`, no Dask needed) or as
 Dask actors on long-lived workers (`DaskShards`), so a query costs two round trips, not opening
-files. `search_many` sends many queries in one round trip per phase.
+files. `search_many` sends many queries (BATCH at a time) in one round trip per phase.
 """
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ from ..errors import InvalidArgumentError, SearchlibError
 from ..query.ast import Query
 from ..query.expand import ExpansionLimitWarning
 from ..schema import Schema
-from ..search import Hit, Results, parse_index_query
+from ..search import Results, parse_index_query
 from ..search.stats import sum_stats
 from ..storage.manifest import read_manifest
 from .layout import TopManifest, read_top
 from .shard import ShardServer
+
+BATCH = 256  # queries per round trip in search_many (each shard holds a batch's hits until they are fetched)
 
 
 class ShardUnavailableError(SearchlibError):
@@ -196,34 +199,51 @@ class ShardedSearcher:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidArgumentError(f"{name} must be a whole number >= 0, got {value!r}")
         opts = dict(options, limit=limit)
-        n = self.top.shards
-        parts = self.shards.call("gather_many", [(queries, opts)] * n)                   # phase 1
-        totals = [sum_stats([parts[s][q] for s in range(n)]) for q in range(len(queries))]
-        answers = self.shards.call("score_many", [(queries, opts, totals)] * n)          # phase 2
+        out = []
+        for start in range(0, len(queries), BATCH):
+            out += self._batch(queries[start:start + BATCH], opts, offset, limit, options)
         elapsed = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
+        for res in out:
+            res.elapsed_ms = elapsed
+        return out
+
+    def _batch(self, queries: list, opts: dict, offset: int, limit: int, options: dict) -> list[Results]:
+        n = self.top.shards
+        parts = self.shards.call("gather_many", [(queries, opts)] * n)                   # phase 1: statistics
+        totals = [sum_stats([parts[s][q] for s in range(n)]) for q in range(len(queries))]
+        answers = self.shards.call("score_many", [(queries, opts, totals)] * n)          # phase 2: query
+        pages = [merge([answers[s][q] for s in range(n)], offset, limit, options.get("sort_by"),
+                       options.get("reverse", False)) for q in range(len(queries))]
+        picks: list[list] = [[] for _ in range(n)]
+        for q, page in enumerate(pages):
+            for s in range(n):
+                picks[s].append((answers[s][q]["token"], [i for shard, i in page if shard == s]))
+        fetched = self.shards.call("fetch", [(p,) for p in picks])                        # phase 3: fetch
         out = []
         for q, query in enumerate(queries):
             found = [answers[s][q] for s in range(n)]
             notes = list(dict.fromkeys(w for a in found for w in a["warnings"]))
             for note in notes:
-                warnings.warn(note, ExpansionLimitWarning, stacklevel=3)
-            hits = merge(found, offset, limit, options.get("sort_by"), options.get("reverse", False))
+                warnings.warn(note, ExpansionLimitWarning, stacklevel=4)
+            taken = [iter(fetched[s][q]) for s in range(n)]
+            hits = [next(taken[shard]) for shard, _ in pages[q]]
+            for rank, hit in enumerate(hits, offset + 1):
+                hit.rank = rank
             parsed = query if isinstance(query, Query) else (
                 lambda text=query: self.parse(text, options.get("lenient", False), options.get("operator")))
-            out.append(Results(parsed, hits, sum(a["total"] for a in found), elapsed, notes))
+            out.append(Results(parsed, hits, sum(a["total"] for a in found), 0.0, notes))
         return out
 
 
-def merge(answers: list[dict], offset: int, limit: int, sort_by: str | None, reverse: bool) -> list[Hit]:
-    """The hits offset..offset+limit of the shards' answers (each already in order): by score,
-    or by the sort value (missing values last, ties by score) when `sort_by` is given."""
-    pool = [(hit, key) for a in answers for hit, key in zip(a["hits"], a["keys"])]
-    pool.sort(key=lambda e: -e[0].score)  # stable: equal scores keep shard order
+def merge(answers: list[dict], offset: int, limit: int, sort_by: str | None, reverse: bool) -> list[tuple[int, int]]:
+    """(shard, position in its answer) of the hits offset..offset+limit of the shards' answers
+    (each already in order): by score, or by the sort value (missing values last, ties by score)
+    when `sort_by` is given."""
+    pool = [(score, key, s, i) for s, a in enumerate(answers) for i, (score, key) in enumerate(zip(a["scores"],
+                                                                                                   a["keys"]))]
+    pool.sort(key=lambda e: -e[0])  # stable: equal scores keep shard order
     if sort_by is not None:
         present = [e for e in pool if e[1] is not None]
         present.sort(key=lambda e: e[1], reverse=reverse)
         pool = present + [e for e in pool if e[1] is None]
-    page = [hit for hit, _ in pool[offset:offset + limit]]
-    for rank, hit in enumerate(page, offset + 1):
-        hit.rank = rank
-    return page
+    return [(s, i) for _, _, s, i in pool[offset:offset + limit]]

@@ -7,10 +7,13 @@ The corpus is benchmarks/scale.py's (Zipf-distributed made-up words, titles of 3
 of 50-300), written once to a JSONL file. Measured, on this machine:
 
 - build: `searchlib index` of the file in one process (its default: analysis forked over the
-  cores when the process is single-threaded), the same with one analysis process, and
+  cores when the process is single-threaded), and
   `searchlib.cluster.build` of the same file into 2 shards on a 2-worker LocalCluster (one
   single-threaded worker process per core; the cluster's start-up reported apart). Peak resident
   memory of each worker process (ru_maxrss) after the build.
+- CPU seconds beside wall seconds (this process and its children; the workers' own, asked
+  through client.run): on a machine other jobs share, the wall-clock ratio of a 2-process run
+  says how many cores the others left free; the CPU split says what sharding costs.
 - search, engines alternating query by query: single-query latency (median and p90 over 3-word
   queries) of one Searcher and of the sharded searcher whose shards are Dask actors on the two
   workers; throughput of 1,000 queries through `search_many` against one Searcher running them
@@ -47,16 +50,26 @@ def write_corpus(n: int, path: Path) -> None:
                 fh.write(json.dumps(doc) + "\n")
 
 
-def build_one(source: Path, path: Path, workers: int | None) -> float:
-    started = time.perf_counter()
+def build_one(source: Path, path: Path, workers: int | None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and its forked analysis workers)."""
+    started, cpu = time.perf_counter(), cpu_s() + cpu_s(resource.RUSAGE_CHILDREN)
     ix = Index.create(path, default_schema(), overwrite=True)
     with ix.writer(workers=workers) as w:
         index_documents(w, load_documents(source))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_s() + cpu_s(resource.RUSAGE_CHILDREN) - cpu
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def workers_cpu_s(client) -> float:
+    return sum(client.run(cpu_s).values())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -76,16 +89,16 @@ def main(argv: list[str] | None = None) -> None:
         write_corpus(args.docs, source)
         out: dict = {"docs": args.docs, "cores": os.cpu_count()}
 
-        out["build_one_process_s"] = build_one(source, work / "one", None)
-        out["build_one_process_1_analysis_s"] = build_one(source, work / "one1", 1)
+        out["build_one_process_s"], out["build_one_process_cpu_s"] = build_one(source, work / "one", None)
 
         started = time.perf_counter()
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster)
         out["cluster_start_s"] = time.perf_counter() - started
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), workers_cpu_s(client)
         build(source, work / "sharded", schema=default_schema(), shards=2, client=client)
         out["build_sharded_s"] = time.perf_counter() - started
+        out["build_sharded_workers_cpu_s"] = workers_cpu_s(client) - cpu
         out["worker_peak_rss_mb_after_build"] = sorted(client.run(peak_rss_mb).values())
         out["build_ratio"] = out["build_sharded_s"] / out["build_one_process_s"]
 
@@ -112,15 +125,21 @@ def main(argv: list[str] | None = None) -> None:
         out["latency_sharded_ms"] = {"median": statistics.median(lat_sharded), "p90": p90(lat_sharded)}
         out["latency_overhead_ms"] = out["latency_sharded_ms"]["median"] - out["latency_one_ms"]["median"]
 
-        runs_one, runs_sharded = [], []
+        runs_one, runs_sharded, cpu_one, cpu_sharded = [], [], [], []
         for _ in range(3):  # alternating, median of three
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu_s()
             for q in queries:
                 one.search(q)
             runs_one.append(len(queries) / (time.perf_counter() - t))
-            t = time.perf_counter()
+            cpu_one.append((cpu_s() - c) * 1000 / len(queries))
+            t, c, w = time.perf_counter(), cpu_s(), workers_cpu_s(client)
             sharded.search_many(queries)
             runs_sharded.append(len(queries) / (time.perf_counter() - t))
+            cpu_sharded.append({"coordinator": (cpu_s() - c) * 1000 / len(queries),
+                                "workers": (workers_cpu_s(client) - w) * 1000 / len(queries)})
+        out["cpu_ms_per_query_one"] = statistics.median(cpu_one)
+        out["cpu_ms_per_query_sharded"] = {k: statistics.median(r[k] for r in cpu_sharded)
+                                           for k in ("coordinator", "workers")}
         out["throughput_one_qps"] = statistics.median(runs_one)
         out["throughput_sharded_search_many_qps"] = statistics.median(runs_sharded)
         out["throughput_ratio"] = out["throughput_sharded_search_many_qps"] / out["throughput_one_qps"]

@@ -120,18 +120,27 @@ class ShardedSearcher:
     Searcher API: search, search_page, search_many, documents, doc_count; close it (or `with`).
     `client` (a dask.distributed Client) serves the shards on its workers; None, in this process."""
 
-    def __init__(self, path: "str | Path", client: Any = None, timeout: float = 60.0):
-        self.path, self.client, self.timeout = Path(path), client, timeout
+    def __init__(self, path: "str | Path", client: Any = None, timeout: float = 60.0, local_stats: bool = True):
+        self.path, self.client, self.timeout, self.local_stats = Path(path), client, timeout, local_stats
         self.top = read_top(self.path)
         manifest = read_manifest(self.top.shard_paths(self.path)[0], self.top.shard_generations[0])
         self.schema = Schema.from_json(manifest.schema)
         self.settings = Settings.from_json(manifest.settings)
-        self.shards = self._serve(self.top)
+        self.shards, self.statistics = self._serve(self.top)
 
-    def _serve(self, top: TopManifest) -> "LocalShards | DaskShards":
+    def _serve(self, top: TopManifest) -> "tuple[LocalShards | DaskShards, LocalShards | DaskShards]":
+        """The shards' servers, and who answers phase 1: the servers, or (`local_stats`, with a
+        client) the shards opened in this process too, which saves a round trip per query when
+        this process reaches the shards' files (their dictionaries are memory-mapped, not read)."""
         if self.client is None:
-            return LocalShards(self.path, top)
-        return DaskShards(self.path, top, self.client, self.timeout)
+            shards = LocalShards(self.path, top)
+            return shards, shards
+        shards = DaskShards(self.path, top, self.client, self.timeout)
+        try:
+            return shards, LocalShards(self.path, top) if self.local_stats else shards
+        except BaseException:
+            shards.close()
+            raise
 
     @property
     def generation(self) -> int:
@@ -143,16 +152,18 @@ class ShardedSearcher:
     def reopen(self) -> "ShardedSearcher":
         """Serve the newest state again (every shard re-opened, on the live workers): after a
         worker died, or to see newer commits. Returns self."""
-        old = self.shards
+        old = (self.shards, self.statistics)
         self.top = read_top(self.path)
-        self.shards = self._serve(self.top)
-        old.close()
+        self.shards, self.statistics = self._serve(self.top)
+        for servers in old:  # closing twice (the same LocalShards serving both) does nothing
+            servers.close()
         return self
 
     refresh = reopen
 
     def close(self) -> None:
         self.shards.close()
+        self.statistics.close()
 
     def __enter__(self) -> "ShardedSearcher":
         return self
@@ -209,16 +220,20 @@ class ShardedSearcher:
 
     def _batch(self, queries: list, opts: dict, offset: int, limit: int, options: dict) -> list[Results]:
         n = self.top.shards
-        parts = self.shards.call("gather_many", [(queries, opts)] * n)                   # phase 1: statistics
+        parts = self.statistics.call("gather_many", [(queries, opts)] * n)              # phase 1: statistics
         totals = [sum_stats([parts[s][q] for s in range(n)]) for q in range(len(queries))]
-        answers = self.shards.call("score_many", [(queries, opts, totals)] * n)          # phase 2: query
+        eager = len(queries) == 1  # one query: fetch with the scores (a round trip less), not after
+        answers = self.shards.call("score_many", [(queries, opts, totals, eager)] * n)   # phase 2: query
         pages = [merge([answers[s][q] for s in range(n)], offset, limit, options.get("sort_by"),
                        options.get("reverse", False)) for q in range(len(queries))]
-        picks: list[list] = [[] for _ in range(n)]
-        for q, page in enumerate(pages):
-            for s in range(n):
-                picks[s].append((answers[s][q]["token"], [i for shard, i in page if shard == s]))
-        fetched = self.shards.call("fetch", [(p,) for p in picks])                        # phase 3: fetch
+        if eager:
+            fetched = [[[answers[s][0]["hits"][i] for shard, i in pages[0] if shard == s]] for s in range(n)]
+        else:
+            picks: list[list] = [[] for _ in range(n)]
+            for q, page in enumerate(pages):
+                for s in range(n):
+                    picks[s].append((answers[s][q]["token"], [i for shard, i in page if shard == s]))
+            fetched = self.shards.call("fetch", [(p,) for p in picks])                    # phase 3: fetch
         out = []
         for q, query in enumerate(queries):
             found = [answers[s][q] for s in range(n)]

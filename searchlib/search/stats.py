@@ -135,22 +135,24 @@ def sum_stats(parts: "list[dict[str, Any]]") -> dict[str, Any]:
     `gather`ed parts: counts and document frequencies add up; an expansion is the union of the
     parts' terms with summed frequencies, capped by the same rule as one index's (query/expand.py)."""
     total: dict[str, Any] = {"doc_count": 0, "units": {}, "tokens": {}, "df": {}, "fields_df": {}, "expansions": {}}
-    found: dict[tuple, dict[str, int]] = {}
+    found: dict[tuple, list] = {}
     for part in parts:
         total["doc_count"] += part["doc_count"]
         for what in ("units", "tokens", "df", "fields_df"):
             into = total[what]
             for key, value in part[what].items():
                 into[key] = into.get(key, 0) + value
-        for key, (terms, df) in part["expansions"].items():
-            into = found.setdefault(key, {})
-            for term, n in zip(terms, df.tolist()):
-                into[term] = into.get(term, 0) + n
-    for key, counts in found.items():
+        for key, pair in part["expansions"].items():
+            found.setdefault(key, []).append(pair)
+    for key, pairs in found.items():
         field, kind, text, max_dist, prefix_length, max_expansions = key
         limit = DEFAULT_MAX_EXPANSIONS[kind] if max_expansions is None else int(max_expansions)
-        terms = list(counts)
-        df = np.fromiter(counts.values(), dtype=np.int64, count=len(terms))
+        # the union of the parts' terms, merged in C (dict and map), frequencies added by position
+        position = dict(zip(dict.fromkeys(itertools.chain.from_iterable(t for t, _ in pairs)), itertools.count()))
+        terms = list(position)
+        df = np.zeros(len(terms), dtype=np.int64)
+        for part_terms, part_df in pairs:
+            df[np.fromiter(map(position.__getitem__, part_terms), dtype=np.int64, count=len(part_terms))] += part_df
         dist = np.zeros(len(terms), dtype=np.int64)
         if kind == "fuzzy" and terms:
             dist = process.cdist([text], terms, scorer=OSA.distance, dtype=np.int32, workers=1)[0].astype(np.int64)

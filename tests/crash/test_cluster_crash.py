@@ -11,18 +11,16 @@ top-level manifest names. SEARCHLIB_CRASH_ITERATIONS (default 25) sets half the 
 from __future__ import annotations
 
 import random
-import signal
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import TESTS, start_python
+from conftest import TESTS
 from searchlib import Index
 from searchlib.cluster.layout import TopManifest, read_top, shard_dir_name, write_top
 from searchlib.storage.manifest import generations
 
-from test_crash import ITERATIONS, SEED, Lines, Model, crash_schema, logged_batches
+from test_crash import ITERATIONS, SEED, Model, crash_schema, kill_writer, logged_batches
 
 HERE = Path(__file__).resolve().parent
 SHARDS = 3
@@ -99,22 +97,7 @@ def test_sharded_writer_killed_at_random_moments_shows_whole_batches_only(tmp_pa
     orphans_seen = 0
     for iteration in range(max(ITERATIONS // 2, len(PHASES))):
         target = PHASES[iteration % len(PHASES)]
-        proc = start_python(script, path, log)
-        lines = Lines(proc.stdout)
-        try:
-            assert lines.wait_for("ready", 60), "the writer script did not start"
-            if target == "any":
-                time.sleep(rng.uniform(0.0, 0.6))
-            else:
-                for _ in range(rng.randint(1, 4)):
-                    lines.wait_for(target, 15)
-                time.sleep(rng.choice([0.0, rng.uniform(0.0, 0.01)]))
-        finally:
-            proc.kill()
-            proc.wait()
-        stderr = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        assert proc.returncode == -signal.SIGKILL, f"the writer died by itself:\n{stderr}"
+        kill_writer(script, path, log, target, rng)
 
         logged = logged_batches(log)
         last = logged[-1] if logged else 0
@@ -125,7 +108,7 @@ def test_sharded_writer_killed_at_random_moments_shows_whole_batches_only(tmp_pa
         assert committed in matching
         orphans_seen += not no_orphans(path)
 
-        with Index.open(path).writer() as w:  # rolls orphaned shard commits back, then commits
+        with Index.open(path).writer():  # rolls orphaned shard commits back, then commits
             pass
         assert no_orphans(path)
         assert sharded_contents(path)[0] == contents

@@ -38,9 +38,10 @@ class ShardedIndex:
     def metadata(self) -> dict:
         return dict(read_top(self.path).metadata)
 
-    def searcher(self, timeout: float = 60.0) -> ShardedSearcher:
-        """A searcher on the newest state, its shards held open (on the client's workers)."""
-        return ShardedSearcher(self.path, self.client, timeout)
+    def searcher(self, timeout: float = 60.0, local_stats: bool = True) -> ShardedSearcher:
+        """A searcher on the newest state, its shards held open (on the client's workers);
+        see ShardedSearcher for `timeout` and `local_stats`."""
+        return ShardedSearcher(self.path, self.client, timeout, local_stats)
 
     def search(self, query: "str | Query", limit: int = 10, **options: Any) -> Results:
         """Open a searcher, run one query, close it (keep a searcher for many queries)."""

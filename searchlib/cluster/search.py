@@ -118,7 +118,10 @@ class DaskShards:
 class ShardedSearcher:
     """Answers queries against one state of a sharded index (one top-level manifest), with the
     Searcher API: search, search_page, search_many, documents, doc_count; close it (or `with`).
-    `client` (a dask.distributed Client) serves the shards on its workers; None, in this process."""
+    `client` (a dask.distributed Client) serves the shards on its workers; None, in this process.
+    `timeout`: seconds to wait for a shard's answer before it counts as unavailable.
+    `local_stats`: answer phase 1 in this process (it must reach the shards' files; False asks
+    the workers, one round trip more)."""
 
     def __init__(self, path: "str | Path", client: Any = None, timeout: float = 60.0, local_stats: bool = True):
         self.path, self.client, self.timeout, self.local_stats = Path(path), client, timeout, local_stats

@@ -91,7 +91,8 @@ def test_real_cluster_builds_from_a_loader_path_and_serves_equal_results(real_cl
     with distributed.Client(real_cluster) as client:
         ix = build(source, tmp_path / "sharded", schema=schema(), shards=3, client=client)
         assert ix.doc_count() == N and ix.shards == 3
-        with open_sharded(ix.path, client).searcher() as s:
+        with open_sharded(ix.path, client).searcher(local_stats=False) as s:  # all three phases on the workers
+            assert s.statistics is s.shards
             assert s.doc_count() == N
             assert len(set(s.shards.workers)) == 2  # the shards are spread over both workers
             queries = generated_queries(21, 34)

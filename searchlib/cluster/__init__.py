@@ -9,7 +9,7 @@ The modules, each importing only from the ones before it:
 
     layout  the top-level manifest, shard directories, routing by a stable hash of the unique key
     writer  ShardedWriter: add/update/delete routed by key, commits atomic over shards
-    shard   ShardServer: one shard's searcher held open, answering the two phases
+    shard   ShardServer: one shard's searcher held open, answering the search phases
     search  ShardedSearcher: gather and sum statistics, score on every shard, merge
     index   ShardedIndex: the Index API over a sharded directory
     build   build(): one Dask task per shard

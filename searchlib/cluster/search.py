@@ -1,16 +1,19 @@
-"""The sharded searcher: two phases over the shards of one top-level manifest, then a merge.
+"""The sharded searcher: statistics, query and fetch phases over the shards of one top-level manifest.
 
 As distributed Lucene does it: (1) every shard reports its part of the query's statistics
 (document frequencies, unit and token counts, uncapped expansions) and the coordinator sums them
 (stats.sum_stats); (2) every shard scores with the sums and returns the scores (and sort values)
 of its best offset + limit hits; the coordinator merges them by score (or by the sort field) and
 cuts the page; (3) the shards holding the page's hits read their stored fields, passages and
-snippets (Elasticsearch's query-then-fetch), so snippets cost what they cost in one index. Each document gets the score it gets in one index holding
-every shard's documents; only hits of equal score may come in another order.
+snippets (Elasticsearch's query-then-fetch), so snippets cost what they cost in one index.
+Each document gets the score it gets in one index holding every shard's documents; only hits of
+equal score may come in another order.
 
 The shards are served by `ShardServer`s: in this process (`LocalShards`, no Dask needed) or as
-Dask actors on long-lived workers (`DaskShards`), so a query costs two round trips, not opening
-files. `search_many` sends many queries (BATCH at a time) in one round trip per phase.
+Dask actors on long-lived workers (`DaskShards`), so a query costs round trips, not opening files.
+Phase 1 is answered in this process when it reaches the shards' files (`local_stats`), and a
+single query is scored and fetched in one call: `search()` is one round trip to the workers,
+`search_many()` two per batch of BATCH queries (one more each without `local_stats`).
 """
 from __future__ import annotations
 
@@ -157,6 +160,8 @@ class ShardedSearcher:
         worker died, or to see newer commits. Returns self."""
         old = (self.shards, self.statistics)
         self.top = read_top(self.path)
+        manifest = read_manifest(self.top.shard_paths(self.path)[0], self.top.shard_generations[0])
+        self.schema, self.settings = Schema.from_json(manifest.schema), Settings.from_json(manifest.settings)
         self.shards, self.statistics = self._serve(self.top)
         for servers in old:  # closing twice (the same LocalShards serving both) does nothing
             servers.close()

@@ -1,5 +1,5 @@
 """One shard held open for searching: what a long-lived Dask worker (as an actor) or the
-coordinator's own process keeps per shard, and the two phases it answers.
+coordinator's own process keeps per shard, and the phases it answers.
 
 Phase 1, `gather`: the shard's part of the query's statistics (Searcher.query_stats). Phase 2,
 `score`: the shard searches with the statistics the coordinator summed over every shard

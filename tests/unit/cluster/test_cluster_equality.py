@@ -3,7 +3,7 @@ same float32 scores (only equal scores may come in another order), the same tota
 passages and snippets, for generated queries of every kind and every search option, on 2, 3 and 7
 shards. Both indexes are written the same way (adds, updates and deletes in several commits),
 the sharded one through the ShardedWriter; these shards are searched in this process (the same
-two phases that Dask actors answer: test_cluster_dask.py)."""
+phases that Dask actors answer: test_cluster_dask.py)."""
 from __future__ import annotations
 
 import random

@@ -20,6 +20,19 @@ from .storage.lock import LOCK_NAME, WriteLock
 from .storage.manifest import Manifest, generations, read_manifest, write_manifest
 
 
+def checked_settings(schema: Schema, settings: "Settings | Mapping | None") -> Settings:
+    """The settings to create an index of `schema` with (the defaults for None, a mapping read as
+    JSON settings), validated against the schema."""
+    if not isinstance(schema, Schema):
+        raise TypeError(f"schema must be a Schema, not {type(schema).__name__}")
+    if settings is None:
+        settings = Settings()
+    elif not isinstance(settings, Settings):
+        settings = Settings.from_json(settings)
+    settings.validate("settings", schema)
+    return settings
+
+
 class Index:
     """An index directory. Cheap to construct; every call reads the newest commit."""
 
@@ -35,13 +48,7 @@ class Index:
                overwrite: bool = False) -> "Index":
         """Create an empty index at `path` (a new or empty directory, or any index if `overwrite`)."""
         path = Path(path)
-        if not isinstance(schema, Schema):
-            raise TypeError(f"schema must be a Schema, not {type(schema).__name__}")
-        if settings is None:
-            settings = Settings()
-        elif not isinstance(settings, Settings):
-            settings = Settings.from_json(settings)
-        settings.validate("settings", schema)
+        settings = checked_settings(schema, settings)
         path.mkdir(parents=True, exist_ok=True)
         lock = WriteLock(path).acquire()
         try:

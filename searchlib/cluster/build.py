@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 
 from ..config import Settings, load_config
 from ..errors import ConfigError, DocumentError, SearchlibError
-from ..index import Index
+from ..index import Index, checked_settings
 from ..loaders import index_documents, load_documents
 from ..schema import Schema
 from ..storage.lock import LOCK_NAME, WriteLock
@@ -102,14 +102,7 @@ def _resolve(schema, settings, config, path) -> tuple[Schema, Settings, Path]:
         path = path if path is not None else loaded.path
     if path is None:
         raise ConfigError("path", "no index path: pass path= or set 'path:' in the configuration")
-    if not isinstance(schema, Schema):
-        raise TypeError(f"schema must be a Schema, not {type(schema).__name__}")
-    if settings is None:
-        settings = Settings()
-    elif not isinstance(settings, Settings):
-        settings = Settings.from_json(settings)
-    settings.validate("settings", schema)
-    return schema, settings, Path(path)
+    return schema, checked_settings(schema, settings), Path(path)
 
 
 def _previous(path: Path, overwrite: bool) -> "TopManifest | None":

@@ -17,8 +17,10 @@ Where the documents come from decides how they reach the tasks:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -70,9 +72,10 @@ def build(source: Any, path: "str | Path | None" = None, *, schema: Schema | Non
         spec = (schema.to_json(), settings.to_json())
         futures = _submit(client, source, targets, spec, key, dict(text_field=text_field, title_field=title_field,
                                                                        exclude=list(exclude)))
-        if progress:
+        if progress:  # Dask's text bar, on stderr like every progress bar of searchlib
             from distributed import progress as show
-            show(futures)
+            with contextlib.redirect_stdout(sys.stderr):
+                show(futures)
         try:
             written = _gather(client, futures, targets)
         except BaseException:

@@ -40,7 +40,8 @@ SHARD_WRITER_OPTIONS = {"workers": 1}
 def build(source: Any, path: "str | Path | None" = None, *, schema: Schema | None = None,
           settings: "Settings | Mapping | None" = None, config: "str | Path | None" = None,
           shards: int | None = None, client: Any = None, overwrite: bool = False, progress: bool = False,
-          text_field: str = "body", title_field: str = "title", exclude: Iterable[str] = ()) -> ShardedIndex:
+          text_field: str = "body", title_field: str = "title", exclude: Iterable[str] = (),
+          **loader_options: Any) -> ShardedIndex:
     """Build a sharded index at `path` from `source` and return it (searched in this process;
     pass `client` to ShardedIndex to search on the cluster).
 
@@ -50,7 +51,8 @@ def build(source: Any, path: "str | Path | None" = None, *, schema: Schema | Non
     a LocalCluster with one single-threaded worker process per core for the build. `overwrite`
     replaces an existing sharded index (atomically: the old one stays searchable until the new
     manifest is written). `progress` shows Dask's progress bar. `text_field`, `title_field`,
-    `exclude` are the loader's options for a path source.
+    `exclude` and `loader_options` (encoding, on_error, ids) are load_documents' options for a
+    path source.
     """
     schema, settings, path = _resolve(schema, settings, config, path)
     key = require_key(schema)
@@ -71,7 +73,7 @@ def build(source: Any, path: "str | Path | None" = None, *, schema: Schema | Non
         targets = [str(path / d) for d in dirs]
         spec = (schema.to_json(), settings.to_json())
         futures = _submit(client, source, targets, spec, key, dict(text_field=text_field, title_field=title_field,
-                                                                       exclude=list(exclude)))
+                                                                       exclude=list(exclude), **loader_options))
         if progress:  # Dask's text bar, on stderr like every progress bar of searchlib
             from distributed import progress as show
             with contextlib.redirect_stdout(sys.stderr):

@@ -52,6 +52,14 @@ class ShardedIndex:
         """The sharded index's single writer (see ShardedWriter)."""
         return ShardedWriter(self.path, timeout=timeout, **options)
 
+    def optimize(self, timeout: float = 0.0) -> None:
+        """Merge every shard into one segment, dropping deleted documents (one sharded commit)."""
+        w = self.writer(timeout=timeout)
+        try:
+            w.optimize()
+        finally:
+            w.close()
+
     def parse_query(self, text: "str | Query", lenient: bool = False) -> Query:
         return parse_index_query(self.schema, self.settings, text, lenient)
 

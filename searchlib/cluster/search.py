@@ -30,7 +30,7 @@ from ..schema import Schema
 from ..search import Results, parse_index_query
 from ..search.stats import sum_stats
 from ..storage.manifest import read_manifest
-from .layout import TopManifest, read_top
+from .layout import TopManifest, read_top, shard_of
 from .shard import ShardServer
 
 BATCH = 256  # queries per round trip in search_many (each shard holds a batch's hits until they are fetched)
@@ -61,6 +61,9 @@ class LocalShards:
     def call(self, method: str, args: Sequence[tuple]) -> list:
         """`method(*args[i])` on shard i, for every shard; their answers in shard order."""
         return [getattr(server, method)(*a) for server, a in zip(self.servers, args)]
+
+    def call_one(self, shard: int, method: str, args: tuple) -> Any:
+        return getattr(self.servers[shard], method)(*args)
 
     def where(self, shard: int) -> str:
         return self.servers[shard].path
@@ -107,6 +110,15 @@ class DaskShards:
             except Exception as exc:
                 raise ShardUnavailableError(i, self.where(i), exc) from exc
         return [self._result(i, c) for i, c in enumerate(calls)]
+
+    def call_one(self, shard: int, method: str, args: tuple) -> Any:
+        try:
+            call = getattr(self.actors[shard], method)(*args)
+        except SearchlibError:
+            raise
+        except Exception as exc:
+            raise ShardUnavailableError(shard, self.where(shard), exc) from exc
+        return self._result(shard, call)
 
     def where(self, shard: int) -> str:
         return f"{self.paths[shard]} on worker {self.workers[shard]}"
@@ -199,6 +211,14 @@ class ShardedSearcher:
         """Search every shard; the options and the answer are those of Searcher.search (hits'
         fields, passages and snippets already read)."""
         return self.search_many([query], limit, **options)[0]
+
+    def explain(self, query: "str | Query", doc_id: Any, **options: Any) -> Any:
+        """How the document with unique key `doc_id` scores for `query` (Searcher.explain's
+        options): explained on the shard its key routes to, with the statistics summed over
+        every shard, so its value is the score a search gives it."""
+        n = self.top.shards
+        parts = self.statistics.call("gather", [(query, options)] * n)
+        return self.shards.call_one(shard_of(doc_id, n), "explain", (query, doc_id, options, sum_stats(parts)))
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         for name, value in (("page", page), ("page_size", page_size)):

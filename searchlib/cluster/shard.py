@@ -94,6 +94,11 @@ class ShardServer:
             out.append(Hit(hit.id, hit.score, hit.fields, snippet, hit.passages))
         return out
 
+    def explain(self, query: Any, doc_id: Any, options: dict, totals: dict) -> Any:
+        """How the document `doc_id` (held by this shard) scores with the summed `totals`."""
+        stats = SuppliedStats(self.searcher.readers, totals, self.searcher.stats.expander)
+        return self.searcher.explain(query, doc_id, stats=stats, **options)
+
     def _sort_value(self, hit: Hit, field: str) -> Any:
         """The value `hit` sorts by (None: it has none, so it sorts last)."""
         if field == self.searcher.schema.unique_field:

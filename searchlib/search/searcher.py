@@ -102,7 +102,7 @@ class Searcher:
         self._check_open()
         for reader in self.readers:
             for doc in reader.live_docs():
-                yield reader.stored.get(int(doc))
+                yield self.schema.typed(reader.stored.get(int(doc)))
 
     def close(self) -> None:
         for reader in self.readers:
@@ -213,11 +213,12 @@ class Searcher:
 
     def explain(self, query: "str | Query", doc_id: Any, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                 operator: str | None = None, lenient: bool = False, k1: float | None = None,
-                b: float | None = None, max_expansions: int | None = None) -> Explanation:
+                b: float | None = None, max_expansions: int | None = None, stats: Stats | None = None
+                ) -> Explanation:
         """How the document with unique key `doc_id` scores for `query`: a tree of the BM25
         arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
         whose `value` is exactly the score `search()` gives the document (0 when it does not
-        match). `print(explanation)` shows it as indented lines."""
+        match). `print(explanation)` shows it as indented lines. `stats` as in `search()`."""
         self._check_open()
         key_field = self.schema.unique_field
         if key_field is None:
@@ -238,7 +239,9 @@ class Searcher:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
         params = self._params(k1, b)
         seg, doc = where
-        explained = Weight(node, self.stats, params, self.scorers).explain(seg, doc, self.schema)
+        stats = self.stats if stats is None else stats
+        scorers = self.scorers if stats is self.stats else self._scorers_for(stats)
+        explained = Weight(node, stats, params, scorers).explain(seg, doc, self.schema)
         if explained is None:
             return Explanation(0.0, f"no match: document {doc_id!r} does not satisfy {str(q)!r}")
         expl, passage = explained
@@ -293,7 +296,7 @@ class Searcher:
                     check_clauses(node, self.settings)
                 return (lambda: self.parse(query, lenient=lenient, operator=operator)), node
         q = self.parse(query, lenient=lenient, operator=operator)
-        node = compiler.compile(q)
+        node = compiler.compile_text(q, query if isinstance(query, str) else None)
         if type(node) is BoolNode:
             check_clauses(node, self.settings)
         return q, node
@@ -312,7 +315,8 @@ class Searcher:
         else:
             raise InvalidArgumentError(f"filter must be query text, a Query or a mapping of field to value, "
                                        f"not {type(spec).__name__}")
-        node = self._compiler(fields, operator, False, max_expansions).compile(q)
+        node = self._compiler(fields, operator, False, max_expansions).compile_text(q, spec if isinstance(spec, str)
+                                                                                    else None)
         if type(node) is BoolNode:
             check_clauses(node, self.settings)
         return False if node is None else node

@@ -171,7 +171,7 @@ class SuppliedStats(Stats):
         self.readers = readers
         self.doc_count = totals["doc_count"]
         self.units, self.tokens = totals["units"], totals["tokens"]
-        self._df, self._fields_df = totals.get("df", {}), totals.get("fields_df", {})
+        self._df, self._fields_df = dict(totals.get("df", {})), totals.get("fields_df", {})
         self._expansions = totals.get("expansions", {})
         self._idf = {}
         self.expander = Expander(readers) if expander is None else expander
@@ -205,4 +205,5 @@ class SuppliedStats(Stats):
                         for ids in local.segment_ids)
         done = self._expanded[key] = Expansion(leaf.field, leaf.kind, leaf.text, terms, df, seg_ids, candidates,
                                                limit)
+        self._df.update(zip(zip(itertools.repeat(leaf.field), terms), df.tolist()))  # what explain asks per term
         return done

@@ -198,3 +198,11 @@ def test_index_open_of_a_sharded_directory_has_the_index_api(sharded, single):
                           np.float32([h.score for h in single.search("cherry pie", limit=3)]))
     stats = ix.stats()
     assert stats["documents"] == single.doc_count() and len(stats["shards"]) == sharded.top.shards
+
+
+def test_explain_on_the_shard_that_holds_the_document_gives_its_score(single, sharded):
+    for q in ("apple pear", '"cherry date"~2 fig', "gr*", "title:lemon kiwi"):
+        for hit in sharded.search(q, limit=3):
+            explained = sharded.explain(q, hit.id)
+            assert np.float32(explained.value) == np.float32(hit.score)
+            assert np.float32(explained.value) == np.float32(single.explain(q, hit.id).value)

@@ -48,11 +48,12 @@ class ShardedIndex:
         with self.searcher() as s:
             return s.search(query, limit, **options)
 
-    def writer(self, timeout: float = 0.0, **options: Any) -> ShardedWriter:
-        """The sharded index's single writer (see ShardedWriter)."""
-        return ShardedWriter(self.path, timeout=timeout, **options)
+    def writer(self, timeout: float | None = None, **options: Any) -> ShardedWriter:
+        """The sharded index's single writer (see ShardedWriter); waits up to `timeout` seconds for
+        another writer (default: the index's `lock_timeout` setting, as Index.writer)."""
+        return ShardedWriter(self.path, timeout=self.settings.lock_timeout if timeout is None else timeout, **options)
 
-    def optimize(self, timeout: float = 0.0) -> None:
+    def optimize(self, timeout: float | None = None) -> None:
         """Merge every shard into one segment, dropping deleted documents (one sharded commit)."""
         w = self.writer(timeout=timeout)
         try:

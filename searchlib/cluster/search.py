@@ -33,6 +33,7 @@ from ..storage.manifest import read_manifest
 from .layout import TopManifest, read_top, shard_of
 from .shard import ShardServer
 
+NOT_SHARDED = {"facets", "facet_limit", "post_filter", "collapse", "suggest"}  # search() options not merged yet
 BATCH = 256  # queries per round trip in search_many (each shard holds a batch's hits until they are fetched)
 
 
@@ -233,6 +234,10 @@ class ShardedSearcher:
         all of them (the throughput path). Results in the order of `queries`."""
         started = time.perf_counter()
         queries = list(queries)
+        unsupported = sorted(set(options) & NOT_SHARDED)
+        if unsupported:
+            raise InvalidArgumentError(f"{', '.join(unsupported)}: not available on a sharded index yet (each shard "
+                                       "would count only its own documents)")
         offset = options.get("offset", 0)
         for name, value in (("limit", limit), ("offset", offset)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

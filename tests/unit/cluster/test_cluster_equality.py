@@ -206,3 +206,9 @@ def test_explain_on_the_shard_that_holds_the_document_gives_its_score(single, sh
             explained = sharded.explain(q, hit.id)
             assert np.float32(explained.value) == np.float32(hit.score)
             assert np.float32(explained.value) == np.float32(single.explain(q, hit.id).value)
+
+
+def test_options_not_merged_over_shards_are_refused(sharded):
+    from searchlib import InvalidArgumentError
+    with pytest.raises(InvalidArgumentError, match="facets: not available on a sharded index"):
+        sharded.search("apple", facets=["tags"])

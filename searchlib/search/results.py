@@ -10,14 +10,14 @@ highlighting reads the same object as scoring; the snippets of a search's hits a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields as dataclass_fields
+from dataclasses import dataclass, fields as dataclass_fields, replace
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
 from ..config import FORMATTER_NAMES, HighlightSettings
 from ..errors import IndexCorruptError, InvalidArgumentError, SearchlibError
-from ..highlight import Formatter, get_formatter, make_snippet, snippets_from_arrays
+from ..highlight import FORMATTERS, Formatter, get_formatter, make_snippet, snippets_from_arrays
 from ..query.ast import Query
 from ..schema import TEXT
 from ..storage.components import Component
@@ -471,11 +471,16 @@ class HitSource:
         """The unit of a split field's passage `index` of document `doc`."""
         return int(np.searchsorted(reader.fields[fname].unit_doc, doc)) + index
 
-    def snippet(self, hit: Hit) -> str:
+    def snippet(self, hit: Hit, formatter: "str | Formatter | None" = None) -> str:
         """The hit's best passage highlighted (a span of a split field, or the whole field the
         document matched in) with what the query matched there; when nothing matched in it (a
         document that matched only in an unsplit field beside its split ones), the first field
-        of `hit.highlights`. "" when the hit has no passage with stored text."""
+        of `hit.highlights`. "" when the hit has no passage with stored text. `formatter`, when
+        given, replaces the search's from now on (a shard renders hits it searched without)."""
+        if formatter is not None:
+            fmt = self.options.formatter
+            if not (formatter is fmt or isinstance(formatter, str) and type(fmt) is FORMATTERS.get(formatter)):
+                self.options = replace(self.options, formatter=get_formatter(formatter))
         passages = hit.passages
         if not passages:
             return ""

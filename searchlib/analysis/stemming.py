@@ -59,6 +59,8 @@ def _nltk_module(name: str) -> types.ModuleType:
         stand_ins["nltk"].__path__ = [root]
         stand_ins["nltk.stem"].__path__ = [f"{root}/stem"]
         stand_ins["nltk.corpus"].stopwords = None  # Snowball's ignore_stopwords only, never used here
+        for helper in ("redos", "termsec"):  # used by demos (and Snowball's Arabic): loaded when first read
+            stand_ins[f"nltk.{helper}"] = _on_first_use(f"nltk.{helper}", f"{root}/{helper}.py")
         sys.modules.update(stand_ins)
         try:
             return importlib.import_module(f"nltk.{name}")
@@ -66,6 +68,25 @@ def _nltk_module(name: str) -> types.ModuleType:
             for key in set(sys.modules) - before:
                 if key == "nltk" or key.startswith("nltk."):
                     del sys.modules[key]
+
+
+def _on_first_use(name: str, path: str) -> types.ModuleType:
+    """A stand-in for the module `name` (a file of nltk's that imports nothing of nltk) that
+    imports the file at `path`, under a name of searchlib's own, when an attribute is first read:
+    nltk.redos imports the `regex` package (~20 ms), which the stemmers searchlib calls never use."""
+    stand_in = types.ModuleType(name)
+
+    def __getattr__(attribute: str):
+        real = sys.modules.get(f"searchlib._{name}")
+        if real is None:
+            spec = importlib.util.spec_from_file_location(f"searchlib._{name}", path)
+            real = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(real)
+            sys.modules[f"searchlib._{name}"] = real
+        return getattr(real, attribute)
+
+    stand_in.__getattr__ = __getattr__
+    return stand_in
 
 
 def _build(name: str) -> Callable[[str], str] | None:

@@ -42,8 +42,9 @@ from .weighted import weigh
 class Searcher:
     """Answers queries against one committed snapshot of an index. Close it (or use `with`)."""
 
-    def __init__(self, directory: Path, manifest: Manifest, readers: list[SegmentReader]):
+    def __init__(self, directory: Path, manifest: Manifest, readers: list[SegmentReader], verify: bool = False):
         self.directory = Path(directory)
+        self.verify = verify
         self.manifest = manifest
         self.schema = Schema.from_json(manifest.schema)
         self.settings = Settings.from_json(manifest.settings)
@@ -57,17 +58,23 @@ class Searcher:
         self._default_params = BM25(self.settings.k1, self.settings.b)
 
     @classmethod
-    def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
+    def open(cls, directory: Path, attempts: int = 5, verify: bool = False) -> "Searcher":
         """Open the newest commit. If a concurrent writer removes an old commit's files while they
-        are being opened, open the newer commit instead."""
+        are being opened, open the newer commit instead.
+
+        Opening checks each file's size, the checksum of its last bytes and its header, and reads
+        the small metadata whole (milliseconds, whatever the index's size); `verify` checksums every
+        byte and checks the arrays' contents too (once per process for the same files), as `check`
+        does: for an index you do not trust, or to find a flipped byte before it is searched."""
         for attempt in range(attempts):
             manifest = read_manifest(directory)
             readers: list[SegmentReader] = []
             try:
                 for entry in manifest.segments:
                     readers.append(SegmentReader(Path(directory) / SEGMENTS_DIR / entry.name, entry.files,
-                                                 entry.deletes, doc_count=entry.doc_count, deleted=entry.deleted))
-                return cls(directory, manifest, readers)
+                                                 entry.deletes, doc_count=entry.doc_count, deleted=entry.deleted,
+                                                 full=verify))
+                return cls(directory, manifest, readers, verify)
             except BaseException as exc:  # whatever failed, nothing opened so far stays open
                 for r in readers:
                     r.close()
@@ -93,7 +100,7 @@ class Searcher:
         """A searcher on the newest commit (this one, if nothing newer was committed)."""
         if self.up_to_date():
             return self
-        return Searcher.open(self.directory)
+        return Searcher.open(self.directory, verify=self.verify)
 
     def documents(self) -> Iterator[dict]:
         """The stored fields of every live document in this snapshot."""

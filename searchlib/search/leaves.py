@@ -174,14 +174,18 @@ class LeafScorer:
 
 class SegmentMatches:
     """One segment's matching live documents, as a scorer found them: what collectors are fed,
-    one whole batch per segment. `docs` ascend; `scores` are the documents' float32 scores where
+    one whole batch per segment (where pruning skipped documents that cannot enter the top k,
+    `at_least` is a lower bound of the matches, else None). `docs` ascend; `scores` are the documents' float32 scores where
     the segment has no passages; `matches` holds the dense result (document and passage scores)
     where it has them (`scores` is then None: the collector chooses grouped or flat ranking)."""
 
-    __slots__ = ("seg", "scorer", "docs", "scores", "matches")
+    __slots__ = ("seg", "scorer", "docs", "scores", "matches", "at_least")
 
-    def __init__(self, scorer: "LeafScorer", docs: np.ndarray, scores: "np.ndarray | None", matches=None):
+    def __init__(self, scorer: "LeafScorer", docs: np.ndarray, scores: "np.ndarray | None", matches=None,
+                 at_least: "int | None" = None):
         self.seg, self.scorer, self.docs, self.scores, self.matches = scorer.seg, scorer, docs, scores, matches
+        # None: `docs` are every match; else pruning skipped some, and at least this many matched
+        self.at_least = at_least
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the documents where `mask` (one bool per document of the batch) is true."""

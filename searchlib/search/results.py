@@ -80,7 +80,9 @@ class Hit:
 
 
 class Results:
-    """The hits of one search, best first; `total` counts every matching document.
+    """The hits of one search, best first; `total` counts the matching documents: all of them
+    when `total_is_exact`, else at least that many (a search by score counts exactly up to its
+    `total_threshold`, 1,000 by default, then may skip documents that cannot enter its hits).
 
     `query` is the query that ran (for plain words, built when first read). `warnings` lists what
     the search could not do in full (a prefix, wildcard or fuzzy query that hit its expansion
@@ -89,8 +91,9 @@ class Results:
 
     def __init__(self, query: "Query | Callable[[], Query]", hits: list[Hit], total: int, elapsed_ms: float,
                  warnings: list[str] | None = None, page: int | None = None, page_count: int | None = None,
-                 page_size: int | None = None):
+                 page_size: int | None = None, total_is_exact: bool = True):
         self._query = query
+        self.total_is_exact = total_is_exact
         self.hits, self.total, self.elapsed_ms = hits, total, elapsed_ms
         self.warnings = [] if warnings is None else warnings
         self.page, self.page_count, self.page_size = page, page_count, page_size

@@ -39,6 +39,9 @@ from .weight import Scorers, Weight
 from .weighted import weigh
 
 
+TOTAL_THRESHOLD = 1_000  # matches counted exactly before a search by score may prune (Lucene's default too)
+
+
 class Searcher:
     """Answers queries against one committed snapshot of an index. Close it (or use `with`)."""
 
@@ -131,7 +134,8 @@ class Searcher:
                lenient: bool = False, group: bool = True, highlight: bool = True,
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
                passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
-               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None) -> Results:
+               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
+               exact_total: bool = False, total_threshold: int = TOTAL_THRESHOLD) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
@@ -146,7 +150,12 @@ class Searcher:
         score (`reverse=True`: largest first); documents without a value come last, ties go by
         score, then index order, so pages never overlap. `max_expansions` caps the terms a
         prefix, wildcard or fuzzy query expands to (default 1024, fuzzy 50); hitting the cap
-        issues an ExpansionLimitWarning and is noted in `Results.warnings`. Ranges, exact
+        issues an ExpansionLimitWarning and is noted in `Results.warnings`.
+
+        `Results.total` counts every match up to `total_threshold` (1,000); beyond it, a search by
+        score may skip documents that cannot enter the top hits (dynamic pruning, search/prune.py)
+        and the total is then a lower bound: `Results.total_is_exact` says which. `exact_total=True`
+        counts every match (and scores every posting), as sorting and filters always do. Ranges, exact
         NUMERIC/DATETIME values and `field:*` are constant-score clauses worth their boost, as in
         Lucene; an unfielded word over several TEXT fields is scored BM25F (see search/leaves.py).
         """
@@ -164,8 +173,11 @@ class Searcher:
             return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
         params = self._params(k1, b)
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
-        top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
-            else self._sorted_by(sort_by, reverse, offset + limit, group)                       # collectors
+        if type(total_threshold) is not int or total_threshold < 0:
+            _whole("total_threshold", total_threshold, 0)
+        prune_total = None if exact_total or restrict is not None else total_threshold
+        top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1, prune_total) \
+            if sort_by is None else self._sorted_by(sort_by, reverse, offset + limit, group)    # collectors
         collector, expanded = top, weight.expansions
         if restrict is not None:  # the filter is weighed like the query; segments only match it
             expanded = list(expanded)
@@ -180,7 +192,8 @@ class Searcher:
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
-        return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
+        return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded),
+                       total_is_exact=top.total_is_exact)
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.

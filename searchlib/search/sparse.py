@@ -20,6 +20,7 @@ import numpy as np
 
 from ..query.compile import AllLeaf, ColumnLeaf, TermRangeLeaf
 from .leaves import LeafScorer, SegmentMatches
+from .prune import top_candidates
 from .postings import distinct, intersect, positions_in, run_sums, term_postings
 from .weighted import (ConstantScore, Weighted, WeightedBool, WeightedExpansion, WeightedFields, WeightedPhrase,
                        WeightedTerm)
@@ -86,10 +87,15 @@ class SparseScorer(LeafScorer):
         raise TypeError(f"cannot evaluate {w!r}")
 
     def matches(self, w: Weighted, collector=None) -> SegmentMatches:
-        """The live documents `w` matches and their scores. `collector` is the collector the
-        batch feeds: a scorer that can skip documents asks it for `min_competitive_score`, the
-        score a document must beat to enter its top k (the seam pruning is built on; every
-        document is scored for now)."""
+        """The live documents `w` matches and their scores. `collector` is the top-k collector
+        the batch feeds: where it allows pruning (its `prune_total`: the matches it must count
+        exactly) and `w` is a disjunction of words, only the documents that can enter its top k
+        are returned (prune.py), with their exact scores and a lower bound of the matches."""
+        if collector is not None and getattr(collector, "prune_total", None) is not None:
+            found = top_candidates(self, w, collector.k, collector.min_competitive_score,
+                                   max(0, collector.prune_total - collector.total))
+            if found is not None:
+                return SegmentMatches(self, found[0], found[1], at_least=found[2])
         docs, scores = self.evaluate(w)
         live = self.reader.live
         if len(docs) and live is not None:

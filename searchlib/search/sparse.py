@@ -61,6 +61,11 @@ def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int, positive: b
 class SparseScorer(LeafScorer):
     """Evaluates weighted queries on one segment without passages, as DocScores."""
 
+    def restricted(self, view) -> "SparseScorer":
+        """This scorer over `view`, a reader of part of this segment's postings (prune.py), with
+        the segment's norms."""
+        return SparseScorer(view, self.seg, self.norm)
+
     def evaluate(self, w: Weighted) -> DocScores:
         kind = type(w)
         if kind is WeightedTerm:
@@ -128,6 +133,11 @@ class SparseScorer(LeafScorer):
             return EMPTY
         if len(parts) == 1:
             _, docs, tf = parts[0]
+        elif sum(len(units) for _, units, _ in parts) * 16 < self.n:  # few postings: merge the lists
+            docs = distinct(np.concatenate([units for _, units, _ in parts]))
+            tf = np.zeros(len(docs), dtype=np.float32)
+            for _, units, part in parts:  # the same float32 additions, in field order
+                tf[docs.searchsorted(units)] += part
         else:
             total = np.zeros(self.n, dtype=np.float32)
             for _, units, part in parts:

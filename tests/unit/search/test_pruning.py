@@ -47,7 +47,10 @@ def indexes(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def prune_small_lists(monkeypatch):
-    monkeypatch.setattr(prune, "MIN_POSTINGS", 50)  # the generated indexes are small: prune them anyway
+    # the generated indexes are small: prune them anyway, in windows small enough to skip some
+    monkeypatch.setattr(prune, "MIN_POSTINGS", 50)
+    monkeypatch.setattr(prune, "WINDOW", 16)
+    monkeypatch.setattr(prune, "MOST_READ", 1.0)
 
 
 QUERY = st.lists(st.sampled_from(WORDS + ["absent"]), min_size=1, max_size=8).map(" ".join)

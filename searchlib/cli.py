@@ -24,13 +24,10 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from tqdm import tqdm
-
 from .config import Settings, load_config
 from .errors import SearchlibError
 from .highlight import FORMATTERS, get_formatter
 from .index import Index
-from .loaders import index_documents, load_documents
 from .storage.check import check_index
 from .schema import ID, TEXT, Schema
 
@@ -134,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_index(args: argparse.Namespace) -> int:
     """`searchlib index`: create or open the index, stream the documents into one commit, summarise."""
+    from tqdm import tqdm  # imported here: `searchlib search` starts without it
+
+    from .loaders import index_documents, load_documents
+
     existing = Index.open(args.index_dir) if Index.exists(args.index_dir) else None
     schema, settings = _requested_schema(args.config, existing)
     if existing is not None and not args.overwrite:
@@ -362,6 +363,8 @@ def _tolerate_unencodable_output() -> None:
 
 def _warn(message: str) -> None:
     """A warning on stderr that does not break a running progress bar."""
+    from tqdm import tqdm
+
     tqdm.write(f"{PROG}: warning: {message}", file=sys.stderr)
 
 

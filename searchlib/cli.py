@@ -220,10 +220,11 @@ def _print_results(results: Any, fmt_name: str, flat: bool) -> None:
         if hit.snippet:
             print(f"     {hit.snippet}")
         print()
+    total = results.total if results.total_is_exact else f"at least {results.total:,}"
     if flat:
-        summary = f"{len(results)} passages from {results.total} matching documents"
+        summary = f"{len(results)} passages from {total} matching documents"
     else:
-        summary = f"{len(results)} of {results.total} documents"
+        summary = f"{len(results)} of {total} documents"
     print(f"{summary} ({results.elapsed_ms:.1f} ms)")
 
 

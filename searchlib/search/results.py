@@ -117,7 +117,8 @@ class Results:
         return f"Results(query={str(self.query)!r}, total={self.total}, hits={self.hits!r})"
 
     def to_dict(self) -> dict:
-        out = {"query": str(self.query), "total": self.total, "elapsed_ms": round(self.elapsed_ms, 3),
+        out = {"query": str(self.query), "total": self.total, "total_is_exact": self.total_is_exact,
+               "elapsed_ms": round(self.elapsed_ms, 3),
                "hits": [h.to_dict() for h in self.hits]}
         if self.warnings:
             out["warnings"] = list(self.warnings)

@@ -23,7 +23,7 @@ from . import validate
 from .blocks import block_bounds
 from .arrays import gather_ranges, run_starts
 from .components import Component, Kind
-from .files import check_file, load_array, read_file, verify, write_array, write_bytes
+from .files import check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 from .termdict import TermDictionary, encode as encode_terms
@@ -389,6 +389,11 @@ class SegmentReader:
         manifest entry's counts: when given, meta.json and the deletions file must agree with them.
         Every file's size and tail are checked; with `full`, every byte's checksum and the
         arrays' contents (validate.content_problems) too, as merges and Index.open(verify=True) do."""
+        with held_directory(directory):
+            self._open(directory, files, deletes, fields, doc_count, deleted, full)
+
+    def _open(self, directory: Path, files: dict[str, dict], deletes: str | None, fields: "set[str] | None",
+              doc_count: int | None, deleted: int | None, full: bool) -> None:
         self.directory = directory
         self.files = files
         self.meta = read_meta(directory, files, doc_count)

@@ -33,8 +33,8 @@ from .weighted import WeightedBool, WeightedFields, WeightedTerm
 
 MARGIN = 1e-4  # relative: bounds are raised by this much over their float64 arithmetic
 MIN_POSTINGS = 50_000  # below this many postings in a segment, scoring them all costs less than deciding what to skip
-WINDOW = 256  # documents per window
-SEED_WINDOWS = 4  # windows scored first, the best by bound, for a threshold
+WINDOW = 64  # documents per window
+SEED_WINDOWS = 16  # windows scored first, the best by bound, for a threshold
 EXACT_PART = 2 * BLOCK  # a term with at most this many postings is bounded posting by posting
 MOST_READ = 0.7  # pruning reading more than this share of the postings gives way to scoring them all
 
@@ -61,15 +61,10 @@ class _Part:
             return x
         c, d = int(fr.block_ptr[self.tid]), int(fr.block_ptr[self.tid + 1])
         bounds = np.asarray(fr.block_max[c:d], dtype=np.float64)
-        starts = np.arange(d - c, dtype=np.int64) * BLOCK
-        first = (units[starts] // WINDOW).astype(np.int64)
-        last = (units[np.minimum(starts + BLOCK, b - a) - 1] // WINDOW).astype(np.int64)
-        values = to_x(self.fname, bounds[:, 0], bounds[:, 1])
-        if np.array_equal(first, last):  # every block within one window (a frequent word)
-            np.maximum.at(x, first, values)
-        else:
-            spans = last - first + 1
-            np.maximum.at(x, gather_ranges(first, spans), np.repeat(values, spans))
+        values = np.repeat(to_x(self.fname, bounds[:, 0], bounds[:, 1]), BLOCK)[:b - a]  # each posting's block's
+        window = units // WINDOW  # non-decreasing: the windows holding postings, each a run
+        starts = np.flatnonzero(np.diff(window, prepend=-1))
+        x[window[starts]] = np.maximum.reduceat(values, starts)
         return x
 
 

@@ -36,7 +36,7 @@ MIN_POSTINGS = 50_000  # below this many postings in a segment, scoring them all
 WINDOW = 64  # documents per window
 SEED_WINDOWS = 16  # windows scored first, the best by bound, for a threshold
 EXACT_PART = 2 * BLOCK  # a term with at most this many postings is bounded posting by posting
-MOST_READ = 0.7  # pruning reading more than this share of the postings gives way to scoring them all
+MOST_READ = 0.5  # where more than this share of the windows can compete, every posting is scored instead
 
 
 class _Part:
@@ -61,10 +61,19 @@ class _Part:
             return x
         c, d = int(fr.block_ptr[self.tid]), int(fr.block_ptr[self.tid + 1])
         bounds = np.asarray(fr.block_max[c:d], dtype=np.float64)
-        values = np.repeat(to_x(self.fname, bounds[:, 0], bounds[:, 1]), BLOCK)[:b - a]  # each posting's block's
-        window = units // WINDOW  # non-decreasing: the windows holding postings, each a run
-        starts = np.flatnonzero(np.diff(window, prepend=-1))
-        x[window[starts]] = np.maximum.reduceat(values, starts)
+        values = to_x(self.fname, bounds[:, 0], bounds[:, 1])
+        starts = np.arange(d - c, dtype=np.int64) * BLOCK
+        ends = np.minimum(starts + BLOCK, b - a)
+        first = (units[starts] // WINDOW).astype(np.int64)
+        last = (units[ends - 1] // WINDOW).astype(np.int64)
+        dense = last - first <= 1  # a block within two windows: bounded there, read from the block alone
+        np.maximum.at(x, first[dense], values[dense])
+        np.maximum.at(x, last[dense], values[dense])
+        sparse = ~dense  # a block spread over many windows: bounded only in those holding its postings
+        if sparse.any():
+            counts = ends[sparse] - starts[sparse]
+            idx = gather_ranges(starts[sparse], counts)
+            np.maximum.at(x, units[idx] // WINDOW, np.repeat(values[sparse], counts))
         return x
 
 
@@ -231,29 +240,30 @@ def top_candidates(scorer, w, k: int, threshold: float, least_total: int):
         return None
     boost = float(w.boost) if type(w) is WeightedBool else 1.0
     bound = sum(c.bound(windows) for c in found) * ((1.0 + MARGIN) * boost)
-    order = np.argsort(-bound, kind="stable")
-    seed = np.zeros(windows, dtype=bool)
-    seed[order[:SEED_WINDOWS]] = True
-    seed &= bound > 0
     theta = threshold
-    sub = scorer.restricted(_Restricted(scorer.reader, found, _runs(seed)))
-    docs, scores = sub.evaluate(w)
-    if live is not None and len(docs):
-        keep = live[docs]
-        docs, scores = docs[keep], scores[keep]
-    if len(docs) >= k:
-        theta = max(theta, float(np.partition(scores, len(scores) - k)[len(scores) - k]))
+    if SEED_WINDOWS and not np.isfinite(theta):  # no threshold yet: the best windows' k-th score
+        seed = np.zeros(windows, dtype=bool)
+        seed[np.argsort(-bound, kind="stable")[:SEED_WINDOWS]] = True
+        docs, scores = _live(scorer, scorer.restricted(_Restricted(scorer.reader, found, _runs(seed & (bound > 0))))
+                             .evaluate(w))
+        if len(docs) >= k:
+            theta = float(np.partition(scores, len(scores) - k)[len(scores) - k])
     if not np.isfinite(theta):
         return None
     chosen = bound >= theta
+    if np.count_nonzero(chosen) > MOST_READ * np.count_nonzero(bound):
+        return None  # most windows can hold a competitive document: reading them all costs less
     if not chosen.any():
         return np.zeros(0, np.int64), np.zeros(0, np.float32), at_least
-    sub = scorer.restricted(_Restricted(scorer.reader, found, _runs(chosen)))
-    read = sum(len(f.unit) for f in sub.reader.fields.values())
-    if read > MOST_READ * postings:  # little was skipped: copying the rest costs more than it saves
-        return None
-    docs, scores = sub.evaluate(w)
+    docs, scores = _live(scorer, scorer.restricted(_Restricted(scorer.reader, found, _runs(chosen))).evaluate(w))
+    return docs, scores, max(at_least, len(docs))
+
+
+def _live(scorer, found) -> tuple[np.ndarray, np.ndarray]:
+    """The live documents of an evaluation's (documents, scores)."""
+    docs, scores = found
+    live = scorer.reader.live
     if live is not None and len(docs):
         keep = live[docs]
         docs, scores = docs[keep], scores[keep]
-    return docs, scores, max(at_least, len(docs))
+    return docs, scores

@@ -68,7 +68,7 @@ def test_pruned_search_equals_exhaustive(indexes, words, which, fields, limit, o
     k1, b = params
     with ix.searcher() as s:
         pruned = s.search(q, limit=limit, offset=offset, fields=fields, k1=k1, b=b, highlight=False,
-                          total_threshold=threshold)
+                          exact_total=False, total_threshold=threshold)
         full = s.search(q, limit=limit, offset=offset, fields=fields, k1=k1, b=b, highlight=False, exact_total=True)
     assert [(h.id, h.score) for h in pruned] == [(h.id, h.score) for h in full]
     assert full.total_is_exact
@@ -84,7 +84,7 @@ def test_pruning_happens_and_skips_postings(indexes, monkeypatch):
     pruned = 0
     with ix.searcher() as s:
         for q in ["w0", "w0 w1", "w0 w1 w2 w5", "w1 w30"]:
-            res = s.search(q, limit=5, highlight=False, total_threshold=10)
+            res = s.search(q, limit=5, highlight=False, exact_total=False, total_threshold=10)
             pruned += not res.total_is_exact
             assert res.total <= s.search(q, limit=5, highlight=False, exact_total=True).total
     assert pruned >= 3
@@ -93,7 +93,8 @@ def test_pruning_happens_and_skips_postings(indexes, monkeypatch):
 def test_filters_sorting_and_exact_totals_do_not_prune(indexes):
     ix = indexes[0]
     with ix.searcher() as s:
-        for options in ({"filter": "tags:a"}, {"sort_by": "id"}, {"exact_total": True}):
+        for options in ({"filter": "tags:a", "exact_total": False}, {"sort_by": "id", "exact_total": False},
+                        {}):  # {}: exact totals are the default
             res = s.search("w0 w1", limit=3, highlight=False, total_threshold=0, **options)
             assert res.total_is_exact
 

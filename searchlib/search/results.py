@@ -151,12 +151,12 @@ def unique_keys(searcher, segs: np.ndarray | None, docs: np.ndarray) -> list:
     readers = searcher.readers
     if len(readers) == 1:  # one segment (the common case): one gather, no grouping
         fr = readers[0].fields[key_field]
-        return fr.dictionary.terms_of(fr.unit_terms()[docs].tolist())
+        return fr.dictionary.terms_of(fr.unit_term_ids(docs).tolist())
     keys: list = [None] * len(docs)
     for seg in distinct(segs).tolist():
         at = (segs == seg).nonzero()[0]
         fr = readers[seg].fields[key_field]
-        for i, key in zip(at.tolist(), fr.dictionary.terms_of(fr.unit_terms()[docs[at]].tolist())):
+        for i, key in zip(at.tolist(), fr.dictionary.terms_of(fr.unit_term_ids(docs[at]).tolist())):
             keys[i] = key
     return keys
 

@@ -35,6 +35,7 @@ POSITION_STRIDE = np.int64(1) << np.int64(32)
 _POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader keeps (32 MB)
 _validated: set[tuple] = set()  # fields whose contents passed validate.content_problems (by their files)
 _VALIDATED_LIMIT = 100_000  # beyond it the memory starts over
+_SCAN_UNITS, _SCANS = 64, 8  # unit_term_ids: lookups of at most this many units answered by a scan, this many times
 
 
 def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
@@ -174,6 +175,7 @@ class FieldReader:
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self.block_ptr, self.block_max = arr(Component.BLOCKPTR), arr(Component.BLOCKMAX)
         self._unit_terms: np.ndarray | None = None
+        self._scans = 0  # unit_term_ids answered by scanning, before unit_terms is built
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
         self._pos_cached = 0
         lex_path = directory / Component.LEX.file(name)
@@ -235,6 +237,27 @@ class FieldReader:
             terms[np.asarray(self.unit)] = np.repeat(np.arange(len(self.dictionary)), np.diff(np.asarray(self.ptr)))
             self._unit_terms = terms
         return self._unit_terms
+
+    def unit_term_ids(self, units: np.ndarray) -> np.ndarray:
+        """The term id of each of `units` in a one-term-per-unit field (an ID; -1 for none). The
+        first few calls for a few units scan the postings once each (O(postings), no allocation per
+        unit) instead of building unit_terms' array over every unit, so that a first query on a
+        large index does not pay for it; later calls build and use that array."""
+        units = np.asarray(units, dtype=np.int64)
+        if self._unit_terms is None and len(units) <= _SCAN_UNITS and self._scans < _SCANS:
+            self._scans += 1
+            unit = np.asarray(self.unit)
+            at = np.flatnonzero(np.isin(unit, units))  # the postings of the wanted units
+            out = np.full(len(units), -1, dtype=np.int64)
+            if len(at):
+                found = unit[at].astype(np.int64)
+                order = np.argsort(found, kind="stable")
+                where = np.minimum(found[order].searchsorted(units), len(found) - 1)
+                hit = found[order][where] == units
+                tids = np.searchsorted(np.asarray(self.ptr), at[order][where], side="right") - 1
+                out[hit] = tids[hit]
+            return out
+        return self.unit_terms()[units]
 
     def unit_term(self, unit: int) -> str | None:
         """The single term of `unit` in a one-term-per-unit field (an ID), or None."""

@@ -64,3 +64,17 @@ def test_truncation_torn_writes_and_missing_files_are_refused_at_open(tmp_path, 
     with pytest.raises(IndexCorruptError) as info:
         ix.searcher()
     assert info.value.path == str(path)
+
+
+def test_first_searches_read_keys_without_an_array_of_every_document(tmp_path):
+    ix = _index(tmp_path / "ix")
+    with ix.searcher() as s:
+        ids = [h.id for h in s.search("w1 w2", limit=20, highlight=False)]
+        assert all(r.fields["id"]._unit_terms is None for r in s.readers)  # answered by scanning
+        for r in s.readers:
+            fr = r.fields["id"]
+            docs = list(range(0, r.doc_count, 37))
+            scanned = fr.unit_term_ids(docs)
+            assert (scanned == fr.unit_terms()[docs]).all() and (scanned >= 0).all()
+    with ix.searcher() as s:
+        assert [h.id for h in s.search("w1 w2", limit=20, highlight=False)] == ids

@@ -20,8 +20,8 @@ import numpy as np
 
 from ..query.compile import AllLeaf, ColumnLeaf, TermRangeLeaf
 from .leaves import LeafScorer, SegmentMatches
-from .prune import top_candidates
 from .postings import distinct, intersect, positions_in, run_sums, term_postings
+from .prune import top_candidates
 from .weighted import (ConstantScore, Weighted, WeightedBool, WeightedExpansion, WeightedFields, WeightedPhrase,
                        WeightedTerm)
 
@@ -133,11 +133,6 @@ class SparseScorer(LeafScorer):
             return EMPTY
         if len(parts) == 1:
             _, docs, tf = parts[0]
-        elif sum(len(units) for _, units, _ in parts) * 16 < self.n:  # few postings: merge the lists
-            docs = distinct(np.concatenate([units for _, units, _ in parts]))
-            tf = np.zeros(len(docs), dtype=np.float32)
-            for _, units, part in parts:  # the same float32 additions, in field order
-                tf[docs.searchsorted(units)] += part
         else:
             total = np.zeros(self.n, dtype=np.float32)
             for _, units, part in parts:

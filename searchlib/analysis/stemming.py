@@ -71,19 +71,30 @@ def _nltk_module(name: str) -> types.ModuleType:
 
 
 def _on_first_use(name: str, path: str) -> types.ModuleType:
-    """A stand-in for the module `name` (a file of nltk's that imports nothing of nltk) that
-    imports the file at `path`, under a name of searchlib's own, when an attribute is first read:
-    nltk.redos imports the `regex` package (~20 ms), which the stemmers searchlib calls never use."""
+    """A stand-in for the module `name` (a file of nltk's that imports nothing of nltk) whose
+    attributes are functions that import the file at `path`, under a name of searchlib's own, when
+    first called, then call the real function: nltk.redos imports the `regex` package (~20 ms) and
+    nltk.termsec builds a table (~5 ms) for functions the stem modules import (`from nltk.termsec
+    import safe_print`) but the stemmers searchlib calls never use (demos, Snowball's Arabic)."""
     stand_in = types.ModuleType(name)
 
-    def __getattr__(attribute: str):
+    def load() -> types.ModuleType:
         real = sys.modules.get(f"searchlib._{name}")
         if real is None:
             spec = importlib.util.spec_from_file_location(f"searchlib._{name}", path)
             real = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(real)
             sys.modules[f"searchlib._{name}"] = real
-        return getattr(real, attribute)
+        return real
+
+    def __getattr__(attribute: str):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+
+        def forward(*args, **kwargs):
+            return getattr(load(), attribute)(*args, **kwargs)
+
+        return forward
 
     stand_in.__getattr__ = __getattr__
     return stand_in

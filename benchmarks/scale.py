@@ -350,7 +350,7 @@ def run_compare(path: Path, tantivy_path: Path, query_file: Path, repeat: int) -
                 best = float("inf")
                 for _ in range(repeat):
                     t0 = time.perf_counter()
-                    ids = run(q)
+                    run(q)
                     best = min(best, time.perf_counter() - t0)
                 times[name].append(best * 1000)
             a, b = set(ours(q)), set(theirs(q))
@@ -421,7 +421,7 @@ def compare_with_tantivy(size: int, workdir: Path, count: int, repeat: int, open
     query_file.write_text(json.dumps(kind_queries(vocab, cdf, count)))
     sets = json.loads(query_file.read_text())
     kinds = _child(["_compare", str(path), str(tpath), str(query_file), str(repeat)])
-    lines = [f"| documents | kind | searchlib ms | tantivy ms | ratio | top-10 Jaccard |", "|---:|---|---:|---:|---:|---:|"]
+    lines = ["| documents | kind | searchlib ms | tantivy ms | ratio | top-10 Jaccard |", "|---:|---|---:|---:|---:|---:|"]
     for kind in KIND_NAMES:
         r = kinds[kind]
         lines.append(f"| {size:,} | {kind} | {r['searchlib']:.3f} | {r['tantivy']:.3f} | "

@@ -23,6 +23,19 @@ from .storage.manifest import Manifest, generations, read_manifest, write_manife
 from .writequeue import QueueApplier, QueueReport, WriteQueue
 
 
+def checked_settings(schema: Schema, settings: "Settings | Mapping | None") -> Settings:
+    """The settings to create an index of `schema` with (the defaults for None, a mapping read as
+    JSON settings), validated against the schema."""
+    if not isinstance(schema, Schema):
+        raise TypeError(f"schema must be a Schema, not {type(schema).__name__}")
+    if settings is None:
+        settings = Settings()
+    elif not isinstance(settings, Settings):
+        settings = Settings.from_json(settings)
+    settings.validate("settings", schema)
+    return settings
+
+
 class Index:
     """An index directory. Cheap to construct; every call reads the newest commit."""
 
@@ -40,13 +53,7 @@ class Index:
                overwrite: bool = False) -> "Index":
         """Create an empty index at `path` (a new or empty directory, or any index if `overwrite`)."""
         path = Path(path)
-        if not isinstance(schema, Schema):
-            raise TypeError(f"schema must be a Schema, not {type(schema).__name__}")
-        if settings is None:
-            settings = Settings()
-        elif not isinstance(settings, Settings):
-            settings = Settings.from_json(settings)
-        settings.validate("settings", schema)
+        settings = checked_settings(schema, settings)
         made_dir = not path.exists()
         path.mkdir(parents=True, exist_ok=True)
         had_lock = (path / LOCK_NAME).exists()
@@ -78,10 +85,16 @@ class Index:
 
     @classmethod
     def open(cls, path: "str | Path", verify: bool = False) -> "Index":
-        """Open an existing index; IndexNotFoundError if there is none at `path`. Its searchers
-        check each file's size, header and last bytes (milliseconds); with `verify=True` they
-        also checksum every byte and check the arrays' contents, as `check` does (an index you do
-        not trust, or damage to find before it is searched: see the README's Guarantees)."""
+        """Open an existing index; IndexNotFoundError if there is none at `path`. A sharded
+        index's directory gives a searchlib.cluster.ShardedIndex (searched in this process). Its
+        searchers check each file's size, header and last bytes (milliseconds); with
+        `verify=True` they also checksum every byte and check the arrays' contents, as `check`
+        does (an index you do not trust, or damage to find before it is searched: see the
+        README's Guarantees)."""
+        from .cluster.layout import is_sharded  # a later stage, imported only when asked for
+        if is_sharded(path):
+            from .cluster.index import ShardedIndex
+            return ShardedIndex(path)
         return cls(path, verify)
 
     @staticmethod

@@ -570,10 +570,11 @@ def _print_results(results: Any, fmt_name: str, flat: bool, show: "list[str] | N
             for line in str(explanations[i]).splitlines():
                 print(f"       {line}")
         print()
+    total = results.total if results.total_is_exact else f"at least {results.total:,}"
     if flat:
-        summary = f"{len(results)} passages from {results.total} matching documents"
+        summary = f"{len(results)} passages from {total} matching documents"
     else:
-        summary = f"{len(results)} of {results.total} documents"
+        summary = f"{len(results)} of {total} documents"
     print(f"{summary} ({results.elapsed_ms:.1f} ms)")
 
 

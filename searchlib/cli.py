@@ -37,8 +37,6 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from tqdm import tqdm
-
 from . import __version__
 from .config import Settings, load_config
 from .errors import InvalidArgumentError, SearchlibError
@@ -333,6 +331,8 @@ def _index_into(ix: Index, documents: Documents, args: argparse.Namespace, repla
     try:
         if replace:
             writer.delete_all()
+        from tqdm import tqdm  # imported when a progress bar is shown: `searchlib search` starts faster
+
         # No tqdm monitor thread: the writer forks analysis workers only from a single-threaded process.
         tqdm.monitor_interval = 0
         progress = tqdm(documents, total=documents.count_hint(), desc="Indexing", unit=" docs", file=sys.stderr,
@@ -790,6 +790,8 @@ def _tolerate_unencodable_output() -> None:
 
 def _warn(message: str) -> None:
     """A warning on stderr that does not break a running progress bar."""
+    from tqdm import tqdm
+
     tqdm.write(f"{PROG}: warning: {message}", file=sys.stderr)
 
 

@@ -70,6 +70,10 @@ class Component(Enum):
     OFFS = ("{field}.offs.npy", Kind.ARRAY,
             "uint32[N,2] character span in the field's stored text of each token position, unit by unit (TEXT with offsets)")
     OPTR = "{field}.optr.npy", Kind.ARRAY, "int64[U+1] the token positions of unit u are offs[optr[u]:optr[u+1]]"
+    BLOCKPTR = ("{field}.blockptr.npy", Kind.ARRAY,
+                "int64[T+1] the posting blocks of term t are [blockptr[t], blockptr[t+1]) (TEXT; blocks.py)")
+    BLOCKMAX = ("{field}.blockmax.npy", Kind.ARRAY,
+                "uint32[B,2] each block's largest term frequency and smallest unit length (TEXT; blocks.py)")
     PAIRKEY = "{field}.pairkey.npy", Kind.ARRAY, "uint64[K] the distinct pair keys, ascending"
     PAIRPTR = "{field}.pairptr.npy", Kind.ARRAY, "int64[K+1] postings of pair k are [pairptr[k], pairptr[k+1])"
     PAIRUNIT = "{field}.pairunit.npy", Kind.ARRAY, "uint32[Q] the unit of each pair posting, ascending within a pair"

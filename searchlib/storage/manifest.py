@@ -28,11 +28,10 @@ from .components import SEGMENTS_DIR
 from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
-# 2: the term dictionary is sorted arrays (termdict.py), no longer a marisa trie; 3: TEXT fields may
-# keep token offsets (OFFS, OPTR), which a format-2 index lacks and a searcher does without
+# 3: block bounds (blocks.py) and each file's tail checksum, and TEXT fields may keep token offsets
+# (OFFS, OPTR: an index without them reads as before, snippets re-read the text); 2: the term dictionary as arrays
 FORMAT = "searchlib-3"
-READS = {"searchlib-2", FORMAT}  # formats this version reads as they are
-OLD_FORMATS = {"searchlib-1": "0.1"}  # formats of earlier releases: the release that wrote them
+OLD_FORMATS = {"searchlib-1": "0.1", "searchlib-2": "0.2 before block bounds"}  # formats of earlier releases: the release that wrote them
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
 _LISTING_ATTEMPTS = 20
@@ -72,7 +71,7 @@ class SegmentEntry:
         for fname, sizes in entry.files.items():
             check_name(fname)
             if not isinstance(sizes, dict) or not _is_count(sizes.get("size")) or not _is_count(sizes.get("crc32")) \
-                    or sizes["crc32"] >= 1 << 32:
+                    or sizes["crc32"] >= 1 << 32 or not _is_crc(sizes.get("tail", 0)):
                 raise IndexCorruptError(name, f"the entry of {fname} is no size and CRC-32: {str(sizes)[:80]}")
         if entry.deletes is not None:
             check_name(entry.deletes)
@@ -103,6 +102,10 @@ def max_documents(entry: SegmentEntry) -> int:
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_crc(value: Any) -> bool:
+    return _is_count(value) and value < 1 << 32
 
 
 def _count(segment: str, key: str, value: Any) -> int:
@@ -136,7 +139,7 @@ class Manifest:
         if found in OLD_FORMATS:
             raise IndexFormatError("", f"built by searchlib {OLD_FORMATS[found]} (format {found}): rebuild it "
                                        f"(this version reads format {FORMAT})")
-        if found not in READS:
+        if found != FORMAT:
             raise ValueError(f"unsupported format {found!r}, expected {FORMAT!r}")
         return cls(generation=int(data["generation"]), schema=data["schema"], settings=data.get("settings", {}),
                    segments=[SegmentEntry.from_json(s) for s in data["segments"]], counter=int(data["counter"]),

@@ -11,7 +11,7 @@ negated clause marks nowhere.
 Positions become character spans through the offsets the index keeps for every token position
 of a stored TEXT field (storage: OFFS, OPTR), so no text is analysed again: the marks of a
 search's hits are a few array operations per query term, for all hits at once (`FieldMarks.of`).
-A field indexed without offsets (format searchlib-2, or `offsets=False`) has its unit's text read
+A field indexed without offsets (`offsets=False`) has its unit's text read
 by the field's analyzer instead, keeping only the tokens of the terms the marks need; their
 positions are the index's, since indexing numbers tokens the same way.
 

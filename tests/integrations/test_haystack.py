@@ -103,6 +103,7 @@ def test_signal_processor_indexes_saves_and_deletes():
     assert sqs().filter(content="horse").count() == 0
 
 
+@pytest.mark.slow
 def test_management_commands():
     assert sqs().count() == 8
     call_command("clear_index", interactive=False, verbosity=0, using=["default"])

@@ -251,15 +251,29 @@ class SearchlibSearchBackend(BaseSearchBackend):
                 extra = tuple(searcher.parse(f"({escape(str(word))})^{float(value)!r}") for word, value in boost.items())
                 query = Boolean(must=(main,), should=extra)
             hits, total = self._ranked(searcher, query, sort_by, start_offset, end_offset, restrict, bool(highlight))
+            facet_counts = {}
+            if query_facets:
+                facet_counts["queries"] = self._query_facets(searcher, query, restrict, query_facets)
         except SearchlibError as exc:
             if not self.silently_fail:
                 raise SearchBackendError(f"searchlib could not run {query_string!r}: {exc}") from exc
             self.log.error("Failed to query searchlib using '%s': %s", query_string, exc)
             return {"results": [], "hits": 0, "spelling_suggestion": None}
         results = self._results(hits, bool(highlight), result_class)
-        out = {"results": results, "hits": total - (len(hits) - len(results)), "facets": {},
-               "spelling_suggestion": None}
-        return out
+        return {"results": results, "hits": total - (len(hits) - len(results)), "facets": facet_counts,
+                "spelling_suggestion": None}
+
+    def _query_facets(self, searcher: Searcher, query, restrict: str | None, query_facets) -> dict[str, int]:
+        """`query_facet(field, query)` counts, keyed "field:query" as Solr's backend keys them: the
+        documents matching the search and the facet query (a count, no hits are read)."""
+        counts = {}
+        for field, facet_query in query_facets:
+            clause = f"{field}:({facet_query})"
+            where = clause if restrict is None else f"({restrict}) AND {clause}"
+            counts[f"{field}:{facet_query}"] = searcher.search(
+                query, limit=0, fields=[self.content_field_name], operator=DEFAULT_OPERATOR, filter=where,
+                highlight=False).total
+        return counts
 
     def _restriction(self, narrow_queries, models, limit_to_registered_models) -> str | None:
         """The filter every result must pass: the models asked for (or all registered ones) and the
@@ -415,7 +429,8 @@ class SearchlibSearchQuery(BaseSearchQuery):
             name, kind = "", "string"
         else:
             name = connections[self._using].get_unified_index().get_index_fieldname(field)
-            self.backend.setup_complete or self.backend.setup()
+            if not self.backend.setup_complete:
+                self.backend.setup()
             kind = self.backend.field_types.get(name, "string")
             if isinstance(self.backend._schema.fields.get(name), ID_FIELD):
                 kind = "exact"

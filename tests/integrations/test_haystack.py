@@ -241,6 +241,13 @@ def test_auto_query_raw_search_and_autocomplete():
     assert titles(sqs().autocomplete(author_ngram="ove")) == {"Python search engines", "Search relevance tuning"}
 
 
+def test_query_facets_count_matches_of_each_facet_query():
+    counts = sqs().filter(content="python").query_facet("rating", "[4 TO 5]").query_facet("rating", "[* TO 3]")
+    assert counts.facet_counts()["queries"] == {"rating:[4 TO 5]": 2, "rating:[* TO 3]": 0}
+    everything = sqs().models(Note).query_facet("tags", "garden OR food").facet_counts()
+    assert everything["queries"] == {"tags:garden OR food": 2}
+
+
 def test_counts_slices_and_values():
     everything = sqs().models(Note)
     assert len(everything) == 6 and everything.count() == 6

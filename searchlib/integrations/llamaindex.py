@@ -14,6 +14,7 @@ vector side too when `vector_retriever=` is fused in.
 """
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
@@ -83,6 +84,10 @@ class SearchlibRetriever(BaseRetriever):
     # -- retrieving ---------------------------------------------------------------------------
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return self.search(query_bundle.query_str)
+
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        """The search in the default executor, so that an event loop is not blocked by it."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.search, query_bundle.query_str)
 
     def search(self, query: str, *, similarity_top_k: Optional[int] = None, filters: Any = None,
                syntax: Optional[str] = None, **options: Any) -> list[NodeWithScore]:

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 
 import pytest
 
@@ -88,9 +89,14 @@ def test_from_texts(tmp_path):
         SearchlibRetriever.from_texts(["a"], [{}, {}], path=tmp_path / "u")
 
 
-def test_async_invoke(retriever):
+def test_async_invoke_runs_in_the_default_executor(retriever, monkeypatch):
+    threads = []
+    search = retriever._store.search
+    monkeypatch.setattr(retriever._store, "search",
+                        lambda *a, **k: threads.append(threading.get_ident()) or search(*a, **k))
     docs = asyncio.run(retriever.ainvoke("tomatoes", k=1))
     assert [d.id for d in docs] == ["garden"]
+    assert threads and threads[0] != threading.get_ident()  # not on the event loop's thread
 
 
 def test_an_existing_index(tmp_path):

@@ -4,6 +4,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -81,8 +82,12 @@ def test_insert_and_delete_nodes(retriever):
     assert retriever.retrieve("fox") == []
 
 
-def test_async_retrieve(retriever):
+def test_async_retrieve_runs_in_the_default_executor(retriever, monkeypatch):
+    threads = []
+    search = retriever.search
+    monkeypatch.setattr(retriever, "search", lambda *a, **k: threads.append(threading.get_ident()) or search(*a, **k))
     assert ids(asyncio.run(retriever.aretrieve("tomatoes"))) == {"garden"}
+    assert threads and threads[0] != threading.get_ident()  # not on the event loop's thread
 
 
 class Fixed(BaseRetriever):

@@ -122,7 +122,7 @@ class SearchlibSearchBackend(BaseSearchBackend):
                 schema[name] = NUMERIC(stored=True)
             elif kind == "boolean":
                 schema[name] = KEYWORD(stored=True, lowercase=True)
-            elif getattr(field, "facet_for", None) is not None or (kind == "string" and _is_facet(field)):
+            elif _is_facet(field):  # a faceted copy (`*_exact`) of a text field: whole values
                 schema[name] = ID_FIELD(stored=True)
             elif kind in ("ngram", "edge_ngram"):
                 schema[name] = TEXT(analyzer="standard", stored=True, boost=field.boost)

@@ -91,6 +91,19 @@ def test_results_carry_stored_fields_as_python_values():
     assert sqs().models(Note).filter(content="gardening")[0].published is False
 
 
+def test_an_index_of_other_fields_waits_for_rebuild_index(tmp_path):
+    from haystack.exceptions import SearchBackendError
+
+    from searchlib import Schema as SearchlibSchema
+    from searchlib.integrations.haystack import SearchlibSearchBackend
+    Index.create(tmp_path / "old", SearchlibSchema(id=ID(unique=True), text=TEXT()))  # SearchIndexes changed since
+    backend = SearchlibSearchBackend("default", PATH=str(tmp_path / "old"), SILENTLY_FAIL=False)
+    with pytest.raises(SearchBackendError, match="rebuild_index"):
+        backend.search("python")
+    backend.clear()  # what rebuild_index does first
+    assert backend.search("*:*")["hits"] == 0 and "rating" in Index.open(tmp_path / "old").schema
+
+
 # -- signal processor and management commands -------------------------------------------------------
 def test_signal_processor_indexes_saves_and_deletes():
     note = Note.objects.create(title="Zebra crossing", body="Stripes everywhere.", author="X", rating=1, price=1.0,

@@ -45,7 +45,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("searchlib.integrations.haystack needs Django and django-haystack 3: "
                       "pip install \"searchlib[django]\"") from exc
 
-from ..errors import SearchlibError
+from ..errors import DocumentError, SearchlibError
 from ..highlight import HtmlFormatter
 from ..index import Index
 from ..query.ast import Boolean, Query
@@ -161,7 +161,13 @@ class SearchlibSearchBackend(BaseSearchBackend):
         try:
             with ix.writer(timeout=self.timeout) as w:
                 for obj, doc in docs:
-                    w.update(doc)
+                    try:
+                        w.update(doc)
+                    except DocumentError:  # the rest of the batch is unaffected (searchlib's promise)
+                        if not self.silently_fail:
+                            raise
+                        self.log.exception("Preparing object for update", extra={"data": {
+                            "index": index, "object": get_identifier(obj)}})
         except SearchlibError:
             if not self.silently_fail:
                 raise

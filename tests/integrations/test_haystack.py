@@ -135,6 +135,27 @@ def test_management_commands():
     call_command("update_index", "haystack_app.Book", verbosity=0, using=["default"])
 
 
+def test_a_bad_document_is_skipped_or_raised_and_the_others_are_indexed(caplog):
+    from searchlib import DocumentError
+    backend = connections["default"].get_backend()
+    index = connections["default"].get_unified_index().get_index(Note)
+    good = Note(pk=9001, title="Walrus", body="ok", author="Z", rating=1, price=1.0, pub_date=dt.datetime(2024, 1, 1),
+                day=dt.date(2024, 1, 1), tags="")
+    bad = Note(pk=9002, title="Walrus \x00bad", body="x", author="Z", rating=1, price=1.0,
+               pub_date=dt.datetime(2024, 1, 1), day=dt.date(2024, 1, 1), tags="nul\x00tag")
+    backend.silently_fail = True
+    try:
+        backend.update(index, [bad, good])
+        assert [r.pk for r in sqs().filter(content="walrus")] == ["9001"]
+        assert "Preparing object for update" in caplog.text
+        backend.silently_fail = False
+        with pytest.raises(DocumentError):
+            backend.update(index, [bad])
+    finally:
+        backend.silently_fail = False
+        backend.remove("haystack_app.note.9001")
+
+
 def test_update_index_remove_drops_stale_documents():
     note = Note.objects.create(title="Ephemeral", body="gone soon", author="Y", rating=1, price=1.0,
                                pub_date=dt.datetime(2024, 1, 1), day=dt.date(2024, 1, 1), tags="")

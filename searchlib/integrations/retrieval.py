@@ -4,7 +4,8 @@ searched for passages, with no framework imported.
 A `PassageStore` either opens an index someone built (any schema: the passage text comes from its
 `text_field`, the metadata from its other stored fields) or builds one from records
 (`PassageStore.create`): the id is the unique key, the text one TEXT field (optionally split into
-passages), the metadata kept whole as JSON in a STORED field, and each metadata key whose values
+passages), the metadata kept whole as JSON in a STORED field (values JSON cannot hold become text: dates in
+ISO 8601, other objects their str()), and each metadata key whose values
 are all strings, numbers or lists of strings also indexed under its own name, so that
 `filter={"source": "a.txt", "year": (2010, None)}` works. A metadata key first seen after the index
 was created is kept with the record but cannot be filtered on (the schema is fixed at creation).
@@ -15,6 +16,7 @@ and the record's metadata; `search_fused` fuses them with another retriever's ra
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import re
 import threading
@@ -88,7 +90,7 @@ def record_schema(records: Sequence[tuple[Any, str, Mapping]], analyzer: Any = "
     """The schema `PassageStore.create` builds for these records (see the module docstring)."""
     seen: dict[str, list] = {}
     for _, _, metadata in records:
-        for key, value in (metadata or {}).items():
+        for key, value in jsonable(dict(metadata or {})).items():
             seen.setdefault(key, []).append(value)
     fields: dict[str, Any] = {ID_FIELD: ID(unique=True, stored=True),
                               TEXT_FIELD: TEXT(analyzer=analyzer, stored=True, passages=passages),
@@ -141,7 +143,7 @@ class PassageStore:
         with self.index.writer(timeout=30.0) as w:
             for doc_id, text, metadata in records:
                 doc_id = uuid.uuid4().hex if doc_id is None else str(doc_id)
-                metadata = dict(metadata or {})
+                metadata = jsonable(dict(metadata or {}))
                 doc = {self.key: doc_id, self.text_field: text}
                 if METADATA_FIELD in schema and isinstance(schema.fields[METADATA_FIELD], STORED):
                     doc[METADATA_FIELD] = metadata
@@ -228,6 +230,22 @@ class PassageStore:
             if self._searcher is not None:
                 self._searcher.close()
                 self._searcher = None
+
+
+def jsonable(value: Any) -> Any:
+    """Metadata as JSON can hold it (a STORED field is JSON): dates and times in ISO 8601, tuples
+    and sets as lists, non-finite numbers as None, keys as text, anything else as its str()."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        return value.isoformat()
+    return str(value)
 
 
 def _fits(ftype: Any, value: Any) -> bool:

@@ -81,6 +81,17 @@ def test_add_documents_and_delete(retriever):
     assert retriever.invoke("fox") == [] and {d.id for d in retriever.invoke("tomatoes")} == {ids[0]}
 
 
+def test_metadata_json_cannot_hold_is_kept_as_text(tmp_path):
+    import datetime as dt
+    docs = [Document(page_content="alpha", metadata={"when": dt.date(2024, 5, 1), "path": tmp_path, "pair": (1, 2),
+                                                     "bad": float("nan")}, id="a")]
+    r = SearchlibRetriever.from_documents(docs, path=tmp_path / "j")
+    meta = r.invoke("alpha")[0].metadata
+    assert meta["when"] == "2024-05-01" and meta["path"] == str(tmp_path) and meta["pair"] == [1, 2]
+    assert meta["bad"] is None
+    assert [d.id for d in r.invoke("alpha", filter={"when": "2024-05-01"})] == ["a"]  # indexed as text
+
+
 def test_from_texts(tmp_path):
     r = SearchlibRetriever.from_texts(["alpha beta", "beta gamma"], [{"n": 1}, {"n": 2}], ids=["x", "y"],
                                       path=tmp_path / "t")

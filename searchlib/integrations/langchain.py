@@ -15,7 +15,7 @@ with reciprocal-rank fusion; its documents must carry the same ids (`Document.id
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Literal, Optional
 
 try:
     from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
@@ -46,12 +46,12 @@ class SearchlibRetriever(BaseRetriever):
     path: str
     k: int = 4
     filter: Any = None
-    syntax: str = "lenient"
+    syntax: Literal["lenient", "strict", "plain"] = "lenient"
     group: bool = False
     text_field: Optional[str] = None
     search_kwargs: dict = {}
     vector_retriever: Optional[BaseRetriever] = None
-    fusion: str = "rrf"
+    fusion: Literal["rrf", "normalized"] = "rrf"
     weights: Optional[list[float]] = None
     _store: PassageStore = PrivateAttr()
 

@@ -65,6 +65,8 @@ def test_query_syntax_options(retriever):
     assert retriever.invoke('storyline ("unbalanced') is not None  # lenient: no error
     with pytest.raises(QuerySyntaxError):
         retriever.invoke('storyline ("unbalanced', syntax="strict")
+    with pytest.raises(ValueError, match="syntax"):
+        SearchlibRetriever(path=retriever.path, syntax="loose")
     assert [d.id for d in retriever.invoke("quick fox zebra", operator="AND")] == []  # a search option
     assert [d.id for d in retriever.invoke("quick fox zebra")] == ["fox"]
 

@@ -294,6 +294,8 @@ class Schema:
                 fields[name] = FIELD_TYPES[kind](**spec)
             except TypeError as exc:  # an option the type does not take
                 raise SchemaError(f"field {name!r}: {exc}") from None
+            except SchemaError as exc:  # an analyzer this process cannot build (unregistered, not installed)
+                raise SchemaError(f"field {name!r}: {exc}") from None
         return cls(**fields)
 
     def __eq__(self, other) -> bool:

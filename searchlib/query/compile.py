@@ -217,6 +217,7 @@ class Compiler:
             weight = boost * ft.boost
             if len(terms) == 1:
                 return TermLeaf(fname, terms[0], weight)
+            phrase = phrase or ft.analyzer.phrase_words  # a CJK word split in bigrams or words is a phrase
             if phrase and ft.positions:
                 first = positions[0]
                 return PhraseLeaf(fname, [(p - first, t) for p, t in zip(positions, terms)], weight, slop)
@@ -249,7 +250,8 @@ class Compiler:
         others = [self._word(f, text, boost * fb, False) for f, fb in self.default_fields.items()
                   if f not in self._text_defaults]
         others = [n for n in others if n is not None]
-        if len({len(t) for t in tokens.values()}) > 1:  # fields split the word differently: sum per field
+        if len({len(t) for t in tokens.values()}) > 1 or any(  # split differently, or as a phrase: per field
+                len(t) > 1 and self.schema.fields[f].analyzer.phrase_words for f, t in tokens.items()):
             nodes = [self._word(f, text, boost * self.default_fields[f], False) for f in tokens]
             return _any(nodes + others)
         if not tokens:

@@ -25,7 +25,9 @@ with haystack's default operator (AND, or HAYSTACK_DEFAULT_OPERATOR).
 """
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -258,6 +260,8 @@ class SearchlibSearchBackend(BaseSearchBackend):
                 query = Boolean(must=(main,), should=extra)
             hits, total = self._ranked(searcher, query, sort_by, start_offset, end_offset, restrict, bool(highlight))
             facet_counts = {}
+            if facets or date_facets:
+                facet_counts.update(self._facets(searcher, query, restrict, facets or {}, date_facets or {}))
             if query_facets:
                 facet_counts["queries"] = self._query_facets(searcher, query, restrict, query_facets)
         except SearchlibError as exc:
@@ -268,6 +272,61 @@ class SearchlibSearchBackend(BaseSearchBackend):
         results = self._results(hits, bool(highlight), result_class)
         return {"results": results, "hits": total - (len(hits) - len(results)), "facets": facet_counts,
                 "spelling_suggestion": None}
+
+    def _facets(self, searcher: Searcher, query, restrict: str | None, facets: Mapping, date_facets: Mapping
+                ) -> dict:
+        """`facet()` and `date_facet()` counts over every match.
+        Field facets: (value, count), most frequent first then by value, all values unless the
+        facet asked for a `limit` (and `mincount`, default 1). Date facets: (bucket start, count)
+        for each bucket from start_date to end_date, in time order, empty buckets included."""
+        spec: dict[str, Any] = {name: None for name in facets}
+        buckets = {}
+        for name, details in date_facets.items():
+            buckets[name] = _date_buckets(details["start_date"], details["end_date"], details["gap_by"],
+                                          details.get("gap_amount", 1))
+            spec[name] = buckets[name]
+        if len(spec) < len(facets) + len(date_facets):
+            raise SearchBackendError("a field cannot have both facet() and date_facet() in one search")
+        counted = self._count(searcher, query, restrict, spec)
+        out: dict[str, dict] = {"fields": {}, "dates": {}}
+        for name, options in facets.items():
+            limit, least = options.get("limit"), options.get("mincount", 1)
+            rows = [(self._facet_value(name, v), n) for v, n in counted.get(name, []) if n >= least]
+            out["fields"][name] = rows if limit is None or limit < 0 else rows[:limit]
+        for name in date_facets:
+            found = dict(counted.get(name, []))
+            out["dates"][name] = [(low, found.get((low, high), 0)) for low, high in buckets[name]]
+        return out
+
+    def _facet_value(self, name: str, value: Any) -> Any:
+        if self.field_types.get(name) == "boolean":
+            return value == "true"
+        if self.field_types.get(name) == "integer" and isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    def _count(self, searcher: Searcher, query, restrict: str | None, spec: Mapping[str, Any]) -> dict[str, list]:
+        """Per field of `spec`: (value, count) most frequent first then by value (spec None), or
+        ((low, high), count) per [low, high) range of datetimes; counted from the stored values of
+        every match (searchlib's own facets, when present, count from the index instead)."""
+        res = searcher.search(query, limit=searcher.doc_count(), fields=[self.content_field_name],
+                              operator=DEFAULT_OPERATOR, filter=restrict, highlight=False)
+        counts: dict[str, Counter] = {name: Counter() for name in spec}
+        lows = {name: [_utc(low) for low, _ in ranges] for name, ranges in spec.items() if ranges is not None}
+        for hit in res:
+            stored = hit.fields
+            for name, ranges in spec.items():
+                value = stored.get(name)
+                if value is None:
+                    continue
+                if ranges is None:
+                    counts[name].update(value if isinstance(value, list) else [value])
+                    continue
+                moment = _utc(_dt.datetime.fromisoformat(value)) if isinstance(value, str) else None
+                at = bisect.bisect_right(lows[name], moment) - 1 if moment is not None else -1
+                if at >= 0 and moment < _utc(ranges[at][1]):
+                    counts[name][ranges[at]] += 1
+        return {name: sorted(c.items(), key=lambda item: (-item[1], str(item[0]))) for name, c in counts.items()}
 
     def _query_facets(self, searcher: Searcher, query, restrict: str | None, query_facets) -> dict[str, int]:
         """`query_facet(field, query)` counts, keyed "field:query" as Solr's backend keys them: the
@@ -367,6 +426,34 @@ class SearchlibSearchBackend(BaseSearchBackend):
         if field is not None and hasattr(field, "convert") and not field.is_multivalued:
             return field.convert(value)
         return value
+
+
+def _date_buckets(start: Any, end: Any, gap_by: str, amount: int = 1) -> list[tuple]:
+    """[low, high) buckets of `amount` `gap_by`s (year, month, day, hour, minute, second) from
+    `start` to `end`, the last one cut at `end` (as Whoosh's DateRangeFacet)."""
+    def moment(value):
+        return value if isinstance(value, _dt.datetime) else _dt.datetime(value.year, value.month, value.day)
+    low, end = moment(start), moment(end)
+    if not isinstance(amount, int) or amount < 1:
+        raise SearchBackendError(f"gap_amount must be a whole number >= 1, got {amount!r}")
+    out = []
+    while low < end and len(out) < 10_000:
+        if gap_by in ("year", "month"):
+            months = low.month - 1 + amount * (12 if gap_by == "year" else 1)
+            year = low.year + months // 12
+            day = min(low.day, 28)  # a start after the 28th would not exist in every month
+            high = low.replace(year=year, month=months % 12 + 1, day=day)
+        else:
+            high = low + _dt.timedelta(**{f"{gap_by}s": amount})
+        high = min(high, end)
+        out.append((low, high))
+        low = high
+    return out
+
+
+def _utc(moment: _dt.datetime) -> _dt.datetime:
+    """A datetime in UTC (a naive one is taken as UTC, as searchlib's DATETIME fields take it)."""
+    return moment.replace(tzinfo=_dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(_dt.timezone.utc)
 
 
 def _is_facet(field) -> bool:

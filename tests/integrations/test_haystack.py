@@ -282,6 +282,26 @@ def test_query_facets_count_matches_of_each_facet_query():
     assert everything["queries"] == {"tags:garden OR food": 2}
 
 
+def test_field_facets_count_whole_values_over_every_match():
+    counts = sqs().models(Note).facet("author").facet("tags").facet_counts()["fields"]
+    assert counts["author"][0] == ("Ada Lovelace", 2) and len(counts["author"]) == 5  # by count, then value
+    assert counts["author"][1:3] == [("Brian Kernighan", 1), ("Edsger Dijkstra", 1)]
+    assert dict(counts["tags"]) == {"python": 2, "search": 2, "garden": 2, "food": 1, "ranking": 1, "sport": 1}
+    narrowed = sqs().filter(content="python").facet("author", limit=1).facet_counts()["fields"]
+    assert narrowed["author"] == [("Ada Lovelace", 1)]
+    chosen = sqs().models(Note).facet("author").narrow('author_exact:"Ada Lovelace"')
+    assert titles(chosen) == {"Python search engines", "Search relevance tuning"}
+
+
+def test_date_facets_count_each_bucket():
+    counts = sqs().models(Note).date_facet("pub_date", dt.datetime(2018, 1, 1), dt.datetime(2024, 1, 1),
+                                           "year").facet_counts()["dates"]["pub_date"]
+    assert counts == [(dt.datetime(year, 1, 1), 1) for year in range(2018, 2024)]
+    two = sqs().models(Note).date_facet("day", dt.date(2019, 1, 1), dt.date(2021, 1, 1), "month", gap_amount=6)
+    assert two.facet_counts()["dates"]["day"] == [(dt.datetime(2019, 1, 1), 1), (dt.datetime(2019, 7, 1), 0),
+                                                  (dt.datetime(2020, 1, 1), 1), (dt.datetime(2020, 7, 1), 0)]
+
+
 def test_counts_slices_and_values():
     everything = sqs().models(Note)
     assert len(everything) == 6 and everything.count() == 6

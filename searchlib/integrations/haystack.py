@@ -322,7 +322,7 @@ class SearchlibSearchBackend(BaseSearchBackend):
                 if ranges is None:
                     counts[name].update(value if isinstance(value, list) else [value])
                     continue
-                moment = _utc(_dt.datetime.fromisoformat(value)) if isinstance(value, str) else None
+                moment = DATETIME.parse(value) if isinstance(value, (str, _dt.datetime)) else None  # aware, UTC
                 at = bisect.bisect_right(lows[name], moment) - 1 if moment is not None else -1
                 if at >= 0 and moment < _utc(ranges[at][1]):
                     counts[name][ranges[at]] += 1
@@ -418,8 +418,9 @@ class SearchlibSearchBackend(BaseSearchBackend):
         if kind == "boolean" and isinstance(self._schema.fields.get(name), KEYWORD):
             values = [v == "true" for v in (value if isinstance(value, list) else [value])]
             return values if field is not None and field.is_multivalued else values[0]
-        if kind in ("date", "datetime") and isinstance(value, str) and isinstance(self._schema.fields.get(name), DATETIME):
-            moment = _dt.datetime.fromisoformat(value).astimezone(_dt.timezone.utc)
+        if kind in ("date", "datetime") and isinstance(self._schema.fields.get(name), DATETIME) and \
+                isinstance(value, (str, _dt.datetime)):
+            moment = DATETIME.parse(value)  # aware, in UTC
             if kind == "date":
                 return moment.date()
             return moment if getattr(settings, "USE_TZ", False) else moment.replace(tzinfo=None)

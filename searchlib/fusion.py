@@ -146,19 +146,17 @@ def filter_ids(searcher: Searcher, ids: Iterable[Any], filter: "str | Query | Ma
     return passed
 
 
-def hybrid_search(searcher: Searcher, query: "str | Query", others: Sequence[Any], *, limit: int = 10,
-                  depth: int | None = None, method: str = "rrf", k: float = 60.0,
-                  weights: "Sequence[float] | None" = None,
-                  filter: "str | Query | Mapping[str, Any] | None" = None, **search_options: Any) -> list[Fused]:
-    """Search `query` (the best `depth` hits, default 2×limit, at least 20) and fuse that ranking
-    with each list in `others` (`(id, score[, payload])` tuples, ids being the index's unique key)
-    by `method` "rrf" or "normalized". `filter` restricts both sides alike: the search through
-    `filter=`, and the other lists to the ids `filter_ids` lets through. `weights`: one per list,
-    the searchlib ranking first. `search_options` go to `Searcher.search`."""
-    if method not in ("rrf", "normalized"):
-        raise InvalidArgumentError(f"method must be 'rrf' or 'normalized', got {method!r}")
-    depth = max(2 * limit, 20) if depth is None else depth
-    lexical = searcher.search(query, limit=depth, filter=filter, **search_options)
+FUSIONS = ("rrf", "normalized")
+
+
+def fuse(searcher: Searcher, lexical: Any, others: Sequence[Any], *, method: str = "rrf", k: float = 60.0,
+         weights: "Sequence[float] | None" = None, limit: int | None = None,
+         filter: "str | Query | Mapping[str, Any] | None" = None) -> list[Fused]:
+    """Fuse a searchlib ranking (`lexical`, found with `filter` already) with `others` by `method`
+    ("rrf" or "normalized"), the other lists first cut to the ids `filter_ids` lets through when
+    a filter is given: one filter for both sides. `weights`: one per list, `lexical` first."""
+    if method not in FUSIONS:
+        raise InvalidArgumentError(f"fusion method must be 'rrf' or 'normalized', got {method!r}")
     lists: list[Any] = [lexical]
     for other in others:
         entries = _entries(other)
@@ -169,3 +167,17 @@ def hybrid_search(searcher: Searcher, query: "str | Query", others: Sequence[Any
     if method == "rrf":
         return rrf(*lists, k=k, weights=weights, limit=limit)
     return normalized(*lists, weights=weights, limit=limit)
+
+
+def hybrid_search(searcher: Searcher, query: "str | Query", others: Sequence[Any], *, limit: int = 10,
+                  depth: int | None = None, method: str = "rrf", k: float = 60.0,
+                  weights: "Sequence[float] | None" = None,
+                  filter: "str | Query | Mapping[str, Any] | None" = None, **search_options: Any) -> list[Fused]:
+    """Search `query` (the best `depth` hits, default 2×limit, at least 20) and `fuse` that ranking
+    with each list in `others` (`(id, score[, payload])` tuples, ids being the index's unique key).
+    `filter` restricts both sides alike. `search_options` go to `Searcher.search`."""
+    if method not in FUSIONS:  # before searching
+        raise InvalidArgumentError(f"fusion method must be 'rrf' or 'normalized', got {method!r}")
+    depth = max(2 * limit, 20) if depth is None else depth
+    lexical = searcher.search(query, limit=depth, filter=filter, **search_options)
+    return fuse(searcher, lexical, others, method=method, k=k, weights=weights, limit=limit, filter=filter)

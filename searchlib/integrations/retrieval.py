@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import InvalidArgumentError, SchemaError
-from ..fusion import filter_ids, normalized, rrf
+from ..fusion import fuse
 from ..index import Index
 from ..schema import ID, KEYWORD, NUMERIC, STORED, TEXT, FIELD_NAME, Schema
 from ..search import Hit, Searcher
@@ -195,19 +195,9 @@ class PassageStore:
         """`search` fused with other rankings of `(id, score, payload)` tuples (ids: this index's
         keys): the best `k` as (fused score, Found) for documents searchlib found, (fused score,
         payload) for the others. The filter restricts the other rankings too (`filter_ids`)."""
-        if method not in ("rrf", "normalized"):
-            raise InvalidArgumentError(f"fusion must be 'rrf' or 'normalized', got {method!r}")
         depth = max(2 * k, 20) if depth is None else depth
         lexical = [(h.id, h.score, h) for h in self._hits(query, depth, filter, syntax, group, options)]
-        lists: list[Any] = [lexical]
-        for other in others:
-            other = list(other)
-            if filter is not None:
-                allowed = filter_ids(self.searcher(), [row[0] for row in other], filter)
-                other = [row for row in other if row[0] in allowed]
-            lists.append(other)
-        fused = rrf(*lists, k=rrf_k, weights=weights, limit=k) if method == "rrf" else \
-            normalized(*lists, weights=weights, limit=k)
+        fused = fuse(self.searcher(), lexical, others, method=method, k=rrf_k, weights=weights, limit=k, filter=filter)
         return [(f.score, self.found(f.hit) if f.hit is not None else f.payload) for f in fused]
 
     def found(self, hit: Hit) -> Found:

@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .config import Settings, load_config
-from .errors import SearchlibError
+from .errors import InvalidArgumentError, SearchlibError
 from .highlight import FORMATTERS, get_formatter
 from .index import Index, settings_differences
 from .loaders import IDS, ON_ERROR, Documents, index_documents, load_documents
@@ -145,7 +145,7 @@ def _add_index(commands: Any) -> None:
 def _add_search(commands: Any) -> None:
     p = commands.add_parser("search", help="search an index", description="Search an index and print the best hits.")
     p.add_argument("index_dir", metavar="INDEX_DIR", type=Path)
-    p.add_argument("query", metavar="QUERY")
+    p.add_argument("query", metavar="QUERY", nargs="?", help="the query (not needed with --more-like or --complete)")
     p.add_argument("-n", "--limit", type=_whole_number, default=10, help="hits to show (default: 10)")
     p.add_argument("--offset", type=_whole_number, default=None, help="hits to skip first (for paging)")
     p.add_argument("--page", type=_page_number, default=None, help="the page of -n hits to show, from 1")
@@ -167,6 +167,7 @@ def _add_search(commands: Any) -> None:
     p.add_argument("--show", type=_show_list, metavar="A,B|all",
                    help="stored fields to print with each hit or put in the JSON (all: every stored field)")
     p.add_argument("--passages", action="store_true", help="with --json: include each hit's best passages")
+    add_discovery_flags(p)
     p.set_defaults(run=run_search)
 
 
@@ -371,10 +372,12 @@ def run_search(args: argparse.Namespace) -> int:
     sort_by, reverse = args.sort if args.sort is not None else (None, False)
     query_filter = " AND ".join(f"({text})" for text in args.filter) or None
     with ix.searcher() as searcher:
+        if run_discovery(args, searcher, fmt_name, offset, query_filter):
+            return EXIT_OK
         results = searcher.search(args.query, args.limit, offset=offset, fields=args.fields,
                                   operator="AND" if args.match_all else None, lenient=not args.strict,
                                   group=not args.flat, formatter=fmt_name, filter=query_filter, sort_by=sort_by,
-                                  reverse=reverse)
+                                  reverse=reverse, **discovery_options(args))
         explanations = None
         if args.explain:
             explanations = [searcher.explain(args.query, hit.id, fields=args.fields, lenient=not args.strict,
@@ -383,6 +386,7 @@ def run_search(args: argparse.Namespace) -> int:
             _write_json(_results_json(results, args.show, args.passages, explanations))
         else:
             _print_results(results, fmt_name, flat=args.flat, show=args.show, explanations=explanations)
+            print_discovery(results)
     return EXIT_OK
 
 
@@ -404,6 +408,8 @@ def _results_json(results: Any, show: "list[str] | None", passages: bool,
             item["passages"] = [p.to_dict() for p in hit.passages]
         if explanations is not None:
             item["explanation"] = explanations[i].to_dict()
+        if hit.group_size is not None:  # --collapse
+            item.update(group_value=hit.group_value, group_size=hit.group_size)
         hits.append(item)
     out["hits"] = hits
     return out
@@ -411,6 +417,90 @@ def _results_json(results: Any, show: "list[str] | None", passages: bool,
 
 def _shown(fields: dict, show: list[str]) -> dict:
     return dict(fields) if show == ["all"] else {name: fields[name] for name in show if name in fields}
+
+# -- search: facets, collapse, did you mean, more like this, autocomplete -------------------------
+
+
+def add_discovery_flags(p: argparse.ArgumentParser) -> None:
+    """The `search` options beyond ranking (facets, collapse, suggestions, similar documents,
+    completion), kept together."""
+    p.add_argument("--facet", action="append", default=[], metavar="FIELD[=INTERVAL]",
+                   help="count the matches' values of a KEYWORD/ID/NUMERIC/DATETIME field (repeatable); "
+                        "FIELD=month (year, quarter, week, day, hour, minute) for a date histogram, "
+                        "FIELD=10 for numeric buckets of that width")
+    p.add_argument("--facet-limit", type=_whole_number, default=10, metavar="N", help="values per facet (default: 10)")
+    p.add_argument("--collapse", metavar="FIELD", help="keep the best hit per value of a KEYWORD or ID field")
+    p.add_argument("--suggest", action="store_true",
+                   help="say 'did you mean' when the query finds nothing and a correction finds hits")
+    p.add_argument("--more-like", metavar="ID", help="documents like the one with this id (instead of QUERY)")
+    p.add_argument("--complete", metavar="PREFIX", help="complete the last word of PREFIX (instead of QUERY); "
+                                                        "the field is the first of --fields, or the default")
+
+
+def discovery_options(args: argparse.Namespace) -> dict:
+    """search() keywords for --facet, --facet-limit, --collapse and --suggest."""
+    options: dict = {}
+    if args.facet:
+        facets: dict = {}
+        for spec in args.facet:
+            name, _, interval = spec.partition("=")
+            facets[name] = _interval(interval) if interval else None
+        options.update(facets=facets, facet_limit=args.facet_limit or 1)
+    if args.collapse:
+        options["collapse"] = args.collapse
+    if args.suggest:
+        options["suggest"] = True
+    return options
+
+
+def _interval(text: str) -> "str | float":
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def run_discovery(args: argparse.Namespace, searcher: Any, fmt_name: str, offset: int, query_filter: str | None
+                  ) -> bool:
+    """Answer --complete or --more-like (True), or check that a QUERY was given (False: search it)."""
+    if args.complete is not None:
+        field = args.fields[0] if args.fields else None
+        found = searcher.complete(args.complete, field=field, limit=args.limit or 1)
+        if args.json:
+            _write_json({"prefix": args.complete, "completions": [{"text": c.text, "doc_freq": c.doc_freq}
+                                                                  for c in found]})
+        else:
+            for c in found:
+                print(f"{c.doc_freq:>8}  {c.text}")
+            if not found:
+                print(f"no completions of {args.complete!r}")
+        return True
+    if args.more_like is not None:
+        results = searcher.more_like_this(args.more_like, fields=args.fields, limit=args.limit, offset=offset,
+                                          formatter=fmt_name, filter=query_filter, **discovery_options(args))
+        if args.json:
+            _write_json({**_results_json(results, args.show, args.passages, None), "like": args.more_like})
+        else:
+            print(f"like {args.more_like}: {results.query}\n")
+            _print_results(results, fmt_name, flat=False, show=args.show)
+            print_discovery(results)
+        return True
+    if args.query is None:
+        raise InvalidArgumentError("search needs a QUERY (or --more-like ID, or --complete PREFIX)")
+    return False
+
+
+def print_discovery(results: Any) -> None:
+    """Facet counts, collapsed groups and "did you mean", below the hits."""
+    if results.groups is not None:
+        print(f"{results.groups} groups")
+    for name, counts in results.facets.items():
+        print(f"\n{name}:" + ("" if counts else " (no values among the matches)"))
+        for value, count in counts:
+            label = "-".join("*" if v is None else str(v) for v in value) if isinstance(value, tuple) else str(value)
+            print(f"  {count:>8}  {label}")
+    if results.suggestion:
+        print(f"\ndid you mean: {results.suggestion}")
 
 
 def _print_results(results: Any, fmt_name: str, flat: bool, show: "list[str] | None" = None,
@@ -422,6 +512,8 @@ def _print_results(results: Any, fmt_name: str, flat: bool, show: "list[str] | N
         head = f"{hit.rank:>3}. {hit.score:7.3f}  {fmt.text(str(hit.id))}"
         if isinstance(title, str) and title.strip():
             head += f"  {fmt.text(title.strip())}"
+        if hit.group_size is not None and hit.group_size > 1:
+            head += f"  (+{hit.group_size - 1} more with {fmt.text(str(hit.group_value))})"
         print(head)
         if hit.snippet:
             print(f"     {hit.snippet}")

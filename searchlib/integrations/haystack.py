@@ -25,9 +25,7 @@ with haystack's default operator (AND, or HAYSTACK_DEFAULT_OPERATOR).
 """
 from __future__ import annotations
 
-import bisect
 import datetime as _dt
-from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -56,6 +54,7 @@ from ..search import Hit, Searcher
 from .retrieval import escape
 
 _NOTHING = "(*:* AND NOT *:*)"  # matches no document (an `in` lookup with no values)
+_ALL_VALUES = 1_000_000  # a field facet counts every value, as Whoosh's backend does, unless limited
 _SORTABLE = (NUMERIC, DATETIME)
 
 
@@ -264,6 +263,9 @@ class SearchlibSearchBackend(BaseSearchBackend):
                 facet_counts.update(self._facets(searcher, query, restrict, facets or {}, date_facets or {}))
             if query_facets:
                 facet_counts["queries"] = self._query_facets(searcher, query, restrict, query_facets)
+            suggestion = None
+            if self.include_spelling:
+                suggestion = self._spelling(searcher, spelling_query or query_string)
         except SearchlibError as exc:
             if not self.silently_fail:
                 raise SearchBackendError(f"searchlib could not run {query_string!r}: {exc}") from exc
@@ -271,11 +273,11 @@ class SearchlibSearchBackend(BaseSearchBackend):
             return {"results": [], "hits": 0, "spelling_suggestion": None}
         results = self._results(hits, bool(highlight), result_class)
         return {"results": results, "hits": total - (len(hits) - len(results)), "facets": facet_counts,
-                "spelling_suggestion": None}
+                "spelling_suggestion": suggestion}
 
     def _facets(self, searcher: Searcher, query, restrict: str | None, facets: Mapping, date_facets: Mapping
                 ) -> dict:
-        """`facet()` and `date_facet()` counts over every match.
+        """`facet()` and `date_facet()` counts over every match (searchlib's `search(facets=...)`).
         Field facets: (value, count), most frequent first then by value, all values unless the
         facet asked for a `limit` (and `mincount`, default 1). Date facets: (bucket start, count)
         for each bucket from start_date to end_date, in time order, empty buckets included."""
@@ -306,27 +308,10 @@ class SearchlibSearchBackend(BaseSearchBackend):
         return value
 
     def _count(self, searcher: Searcher, query, restrict: str | None, spec: Mapping[str, Any]) -> dict[str, list]:
-        """Per field of `spec`: (value, count) most frequent first then by value (spec None), or
-        ((low, high), count) per [low, high) range of datetimes; counted from the stored values of
-        every match (searchlib's own facets, when present, count from the index instead)."""
-        res = searcher.search(query, limit=searcher.doc_count(), fields=[self.content_field_name],
-                              operator=DEFAULT_OPERATOR, filter=restrict, highlight=False)
-        counts: dict[str, Counter] = {name: Counter() for name in spec}
-        lows = {name: [_utc(low) for low, _ in ranges] for name, ranges in spec.items() if ranges is not None}
-        for hit in res:
-            stored = hit.fields
-            for name, ranges in spec.items():
-                value = stored.get(name)
-                if value is None:
-                    continue
-                if ranges is None:
-                    counts[name].update(value if isinstance(value, list) else [value])
-                    continue
-                moment = DATETIME.parse(value) if isinstance(value, (str, _dt.datetime)) else None  # aware, UTC
-                at = bisect.bisect_right(lows[name], moment) - 1 if moment is not None else -1
-                if at >= 0 and moment < _utc(ranges[at][1]):
-                    counts[name][ranges[at]] += 1
-        return {name: sorted(c.items(), key=lambda item: (-item[1], str(item[0]))) for name, c in counts.items()}
+        """searchlib's facets over every match: per field of `spec`, (value, count) most frequent
+        first then by value (spec None), or ((low, high), count) per range in the order given."""
+        return searcher.search(query, limit=0, fields=[self.content_field_name], operator=DEFAULT_OPERATOR,
+                               filter=restrict, highlight=False, facets=spec, facet_limit=_ALL_VALUES).facets
 
     def _query_facets(self, searcher: Searcher, query, restrict: str | None, query_facets) -> dict[str, int]:
         """`query_facet(field, query)` counts, keyed "field:query" as Solr's backend keys them: the
@@ -429,6 +414,42 @@ class SearchlibSearchBackend(BaseSearchBackend):
         return value
 
 
+    def _spelling(self, searcher: Searcher, text: str) -> str | None:
+        """searchlib's "did you mean" for the query, as the words alone (Whoosh's backend also
+        returns the corrected words without the query's syntax); None when nothing needs correcting."""
+        found = searcher.suggest(force_str(text), 1, fields=[self.content_field_name])
+        if not found:
+            return None
+        words = found[0]
+        for char in self.RESERVED_CHARACTERS:
+            words = words.replace(char, " ")
+        return " ".join(w for w in words.split() if w not in self.RESERVED_WORDS) or None
+
+    def more_like_this(self, model_instance, additional_query_string=None, start_offset=0, end_offset=None,
+                       models=None, limit_to_registered_models=None, result_class=None, **kwargs) -> dict:
+        """Documents like `model_instance`'s, by the key terms of its document field (searchlib's
+        `more_like_this`: tf x idf from the postings; a term must be in at least one other document),
+        narrowed by the rest of the SearchQuerySet and its models."""
+        searcher = self.searcher()
+        narrow = {additional_query_string} if additional_query_string and additional_query_string != "*" else None
+        restrict = self._restriction(narrow, models, limit_to_registered_models)
+        start = int(start_offset or 0)
+        end = searcher.doc_count() if end_offset is None else max(int(end_offset), start)
+        try:
+            res = searcher.more_like_this(get_identifier(model_instance), fields=[self.content_field_name],
+                                          limit=end, filter=restrict, highlight=False, min_term_freq=1,
+                                          min_doc_freq=2)
+        except SearchlibError as exc:
+            if not self.silently_fail:
+                raise SearchBackendError(f"searchlib could not find documents like {model_instance!r}: {exc}") \
+                    from exc
+            self.log.error("Failed to find documents like %r: %s", model_instance, exc)
+            return {"results": [], "hits": 0}
+        hits = list(res)[start:end]
+        results = self._results(hits, False, result_class)
+        return {"results": results, "hits": res.total - (len(hits) - len(results))}
+
+
 def _date_buckets(start: Any, end: Any, gap_by: str, amount: int = 1) -> list[tuple]:
     """[low, high) buckets of `amount` `gap_by`s (year, month, day, hour, minute, second) from
     `start` to `end`, the last one cut at `end` (as Whoosh's DateRangeFacet)."""
@@ -450,11 +471,6 @@ def _date_buckets(start: Any, end: Any, gap_by: str, amount: int = 1) -> list[tu
         out.append((low, high))
         low = high
     return out
-
-
-def _utc(moment: _dt.datetime) -> _dt.datetime:
-    """A datetime in UTC (a naive one is taken as UTC, as searchlib's DATETIME fields take it)."""
-    return moment.replace(tzinfo=_dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(_dt.timezone.utc)
 
 
 def _is_facet(field) -> bool:

@@ -21,7 +21,7 @@ if not settings.configured:
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         HAYSTACK_CONNECTIONS={
             "default": {"ENGINE": "searchlib.integrations.haystack.SearchlibEngine", "PATH": f"{ROOT}/searchlib",
-                        "SILENTLY_FAIL": False},
+                        "SILENTLY_FAIL": False, "INCLUDE_SPELLING": True},
             "whoosh": {"ENGINE": "haystack.backends.whoosh_backend.WhooshEngine", "PATH": f"{ROOT}/whoosh"},
         },
         HAYSTACK_SIGNAL_PROCESSOR="haystack.signals.RealtimeSignalProcessor",

@@ -302,6 +302,21 @@ def test_date_facets_count_each_bucket():
                                                   (dt.datetime(2020, 1, 1), 1), (dt.datetime(2020, 7, 1), 0)]
 
 
+def test_more_like_this():
+    source = Note.objects.get(title="Cooking with tomatoes")
+    similar = sqs().more_like_this(source)
+    assert titles(similar) and "Cooking with tomatoes" not in titles(similar)
+    assert "Gardening basics" in titles(similar)  # shares tomatoes, sun, garden
+    assert titles(sqs().models(Book).more_like_this(source)) <= {"The garden book"}
+
+
+def test_spelling_suggestion():
+    assert sqs().filter(content="tomatpes").spelling_suggestion() == "tomatoes"
+    assert sqs().filter(content="tomatos").spelling_suggestion() is None  # stemmed, it finds tomatoes already
+    assert sqs().auto_query("marathn").spelling_suggestion("marathn") == "marathon"
+    assert sqs().filter(content="tomatoes").spelling_suggestion() is None  # nothing to correct
+
+
 def test_counts_slices_and_values():
     everything = sqs().models(Note)
     assert len(everything) == 6 and everything.count() == 6

@@ -19,7 +19,7 @@ CHECK = """
 from django.test import Client
 import re
 page = Client().get("/", {"q": "tomatoes -cooking"}).content.decode()
-print(re.findall("<h3>(.*?)</h3>", page), "<em>Tomatoes</em>" in page)
+print(re.findall("<h3>(.*?)</h3>", page), "<em>Tomatoes</em>" in page, "Grace (1)" in page)
 """
 
 
@@ -35,4 +35,4 @@ def test_example_django_project(tmp_path):
     manage("migrate", "--run-syncdb", "-v0")
     assert "4 notes" in manage("seed_notes")
     manage("rebuild_index", "--noinput")
-    assert manage("shell", "-c", CHECK).strip().splitlines()[-1] == "['Gardening basics'] True"
+    assert manage("shell", "-c", CHECK).strip().splitlines()[-1] == "['Gardening basics'] True True"

@@ -28,7 +28,9 @@ from .components import SEGMENTS_DIR
 from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
-FORMAT = "searchlib-3"  # 3: block bounds (blocks.py) and each file's tail checksum; 2: the term dictionary as arrays
+# 3: block bounds (blocks.py) and each file's tail checksum, and TEXT fields may keep token offsets
+# (OFFS, OPTR: an index without them reads as before, snippets re-read the text); 2: the term dictionary as arrays
+FORMAT = "searchlib-3"
 OLD_FORMATS = {"searchlib-1": "0.1", "searchlib-2": "0.2 before block bounds"}  # formats of earlier releases: the release that wrote them
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")

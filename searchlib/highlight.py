@@ -990,6 +990,23 @@ def make_snippet(
     return Snippet(text, tuple(fragments), spans[0][0] > content_start, spans[-1][1] < content_end)
 
 
+def render_all(snippets: "Sequence[Snippet]", formatter: "str | Formatter" = "html",
+               separator: str = " … ") -> list[str]:
+    """`[s.render(formatter, separator) for s in snippets]`, in one go for a built-in formatter:
+    every snippet's marked fragments (see _quick_all) are joined by "\\x03" (which a fragment
+    on that path cannot hold) and escaped and marked as one string, then split again; a snippet
+    with control characters, or none with fragments, is rendered on its own."""
+    fmt = get_formatter(formatter)
+    quick = _QUICK_MARKS.get(type(fmt))
+    if quick is None or "\x03" in separator:
+        return [snippet.render(fmt, separator) for snippet in snippets]
+    marked = [_quick_all(snippet.text, snippet.fragments) if snippet.fragments else None for snippet in snippets]
+    rendered = quick(fmt, "\x03".join(m or "" for m in marked)).replace("\x02", separator).split("\x03")
+    return [snippet.render(fmt, separator) if m is None else
+            (ELLIPSIS if snippet.ellipsis_before else "") + shown + (ELLIPSIS if snippet.ellipsis_after else "")
+            for snippet, m, shown in zip(snippets, marked, rendered)]
+
+
 def highlight(
     text: str,
     analyzer: Analyzer | None = None,

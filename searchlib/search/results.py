@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import FORMATTER_NAMES, HighlightSettings
 from ..errors import IndexCorruptError, InvalidArgumentError, SearchlibError
-from ..highlight import FORMATTERS, Formatter, get_formatter, make_snippet, snippets_from_arrays
+from ..highlight import FORMATTERS, Formatter, get_formatter, make_snippet, render_all, snippets_from_arrays
 from ..query.ast import Query
 from ..schema import TEXT
 from ..storage.components import Component
@@ -468,8 +468,8 @@ class HitSource:
                 which, marks = which[keep], tuple(m[keep] for m in marks)
             made = snippets_from_arrays(texts, which, *marks, fm.weights,
                                         fragment_chars=o.fragment_chars, max_fragments=o.max_fragments)
-            for i, snippet in zip(batch, made):
-                group[i].snippet = snippet.render(o.formatter, o.separator)
+            for i, shown in zip(batch, render_all(made, o.formatter, o.separator)):
+                group[i].snippet = shown
 
     def _passage_unit(self, reader, fname: str, doc: int, index: int) -> int:
         """The unit of a split field's passage `index` of document `doc`."""

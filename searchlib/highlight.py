@@ -673,12 +673,13 @@ def _choose_quick(text: str, starts: list, ends: list, order: list, j: list, con
     chosen_starts: list[int] = []
     chosen_ends: list[int] = []
     for i in order:
-        placed = _window(chosen_starts, chosen_ends, starts[i], ends[j[i] - 1], content_start, content_end,
-                         fragment_chars)
-        if placed is None:
-            continue
-        k, lo, hi, ws, we = placed
         first, last = starts[i], ends[j[i] - 1]
+        if chosen_starts:  # most candidates overlap a chosen fragment: _window's first test, inline
+            k = bisect_left(chosen_starts, last)
+            if k and chosen_ends[k - 1] > first:
+                continue
+        k, lo, hi, ws, we = _window(chosen_starts, chosen_ends, first, last, content_start, content_end,
+                                    fragment_chars)
         snapped = _quick_start(text, ws, first, lo, near)
         if snapped is None:
             return None
@@ -713,8 +714,69 @@ def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarr
     ranked as make_snippet ranks them, vectorised over every text; fragments are placed the same
     way, each edge at a sentence end or a space nearby (where there is none, by make_snippet's
     careful rules)."""
+    placed, s_list, e_list = _place_from_arrays(texts, hit, starts, ends, keys, bonus, weights, fragment_chars,
+                                                max_fragments, spans)
+    return [p if isinstance(p, Snippet) else _snippet_placed(text, p, s_list, e_list)
+            for text, p in zip(texts, placed)]
+
+
+def rendered_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                         keys: np.ndarray, bonus: np.ndarray, weights: np.ndarray, *, fragment_chars: int = 200,
+                         max_fragments: int = 3, spans: "Sequence[tuple[int, int]] | None" = None,
+                         formatter: "str | Formatter" = "html", separator: str = " … ") -> list[str]:
+    """`[s.render(formatter, separator) for s in snippets_from_arrays(...)]` (same arguments), the
+    text made in one go for a built-in formatter: each text's fragments are marked straight from
+    the arrays (see _quick_all), all texts joined by "\\x03" (which a fragment on that path
+    cannot hold), escaped and marked as one string and split again. A text without marks, or
+    with control characters in a fragment, is rendered on its own as a Snippet."""
+    fmt = get_formatter(formatter)
+    quick = _QUICK_MARKS.get(type(fmt))
+    placed, s_list, e_list = _place_from_arrays(texts, hit, starts, ends, keys, bonus, weights, fragment_chars,
+                                                max_fragments, spans)
+    marked: list = [None] * len(texts)
+    if quick is not None and "\x03" not in separator:
+        for t, p in enumerate(placed):
+            if not isinstance(p, Snippet):
+                chosen, a, b = p[0], p[1], p[2]
+                marked[t] = _quick_all(texts[t], [(ws, we, zip(s_list[k:m], e_list[k:m])) for ws, we, k, m in
+                                                  _fragment_marks(chosen, s_list, a, b)])
+    rendered = quick(fmt, "\x03".join(m or "" for m in marked)).replace("\x02", separator).split("\x03") \
+        if quick is not None and "\x03" not in separator else marked
+    out = []
+    for text, p, m, shown in zip(texts, placed, marked, rendered):
+        if m is None:
+            out.append((p if isinstance(p, Snippet) else _snippet_placed(text, p, s_list, e_list)).render(fmt, separator))
+        else:
+            out.append((ELLIPSIS if p[3] else "") + shown + (ELLIPSIS if p[4] else ""))
+    return out
+
+
+def _fragment_marks(chosen: list[tuple[int, int]], s_list: list, a: int, b: int) -> "list[tuple[int, int, int, int]]":
+    """Each chosen fragment (ws, we) with the range [k, m) of the marks (of a..b) inside it."""
+    out = []
+    for ws, we in chosen:
+        k = bisect_left(s_list, ws, a, b)
+        out.append((ws, we, k, bisect_left(s_list, we, k, b)))
+    return out
+
+
+def _snippet_placed(text: str, placed: tuple, s_list: list, e_list: list) -> "Snippet":
+    """The Snippet of fragments placed by _place_from_arrays."""
+    chosen, a, b, before, after = placed
+    return Snippet(text, tuple(Fragment(ws, we, tuple(zip(s_list[k:m], e_list[k:m])))
+                               for ws, we, k, m in _fragment_marks(chosen, s_list, a, b)), before, after)
+
+
+def _place_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                       keys: np.ndarray, bonus: np.ndarray, weights: np.ndarray, fragment_chars: int,
+                       max_fragments: int, spans: "Sequence[tuple[int, int]] | None") -> tuple[list, list, list]:
+    """snippets_from_arrays up to the fragments: `(placed, s_list, e_list)`, the merged marks'
+    starts and ends (all texts, sorted by text then start) and per text a Snippet (no marks) or
+    `(chosen, a, b, ellipsis_before, ellipsis_after)`: the chosen (start, end) spans in text
+    order, the text's marks being s_list[a:b]."""
     hit = np.asarray(hit, dtype=np.int64)
     snippets: list = [None] * len(texts)
+    s_list = e_list = []
     if len(hit):
         # sort by (text, start); merge overlapping marks of a text
         order = np.lexsort((starts, hit))
@@ -765,12 +827,8 @@ def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarr
             hits = [_Hit(s_, e_, ks, x) for s_, e_, ks, x in zip(s_list[a:b], e_list[a:b], keyed, b_list[a:b])]
             chosen = _choose(text, hits, {f"#{x}": float(w) for x, w in enumerate(weights.tolist())},
                              content_start, content_end, fragment_chars, max_fragments)
-        fragments = []
-        for ws, we in chosen:
-            k, m = bisect_left(s_list, ws, a, b), bisect_left(s_list, we, a, b)
-            fragments.append(Fragment(ws, we, tuple(zip(s_list[k:m], e_list[k:m]))))
-        snippets[t] = Snippet(text, tuple(fragments), chosen[0][0] > content_start, chosen[-1][1] < content_end)
-    return snippets
+        snippets[t] = (chosen, a, b, chosen[0][0] > content_start, chosen[-1][1] < content_end)
+    return snippets, s_list, e_list
 
 
 class Fragment(NamedTuple):
@@ -836,28 +894,29 @@ def _cuts(text: str, fragment: Fragment) -> tuple[str, list[int], bool]:
     return shown, cuts, False
 
 
-def _quick_marked(text: str, fragment: Fragment, collapse: bool) -> str:
-    """The fragment's text (each whitespace run as one space with `collapse`) with each mark
+def _quick_marked(text: str, start: int, end: int, marks: "Iterable[tuple[int, int]]", collapse: bool) -> str:
+    """`text[start:end]` (each whitespace run as one space with `collapse`) with each of `marks`
     between "\\x00" and "\\x01", which a fragment without control characters cannot hold."""
-    out, at = [], fragment.start
-    for a, b in fragment.marks:
+    out, at = [], start
+    for a, b in marks:
         out += (text[at:a], "\x00", text[a:b], "\x01")
         at = b
-    out.append(text[at:fragment.end])
+    out.append(text[at:end])
     marked = "".join(out)
     return _SPACES.sub(" ", marked) if collapse else marked
 
 
-def _quick_all(text: str, fragments: "Sequence[Fragment]") -> str | None:
-    """Every fragment through _quick_marked, joined by "\\x02" (for the separator); None when one
-    holds a control character other than tab and newline (those go piece by piece)."""
+def _quick_all(text: str, fragments: "Iterable[tuple[int, int, Iterable[tuple[int, int]]]]") -> str | None:
+    """Every fragment (a Fragment, or any (start, end, marks)) through _quick_marked, joined by
+    "\\x02" (for the separator); None when one holds a control character other than tab and
+    newline (those go piece by piece)."""
     out = []
-    for fragment in fragments:
-        raw = text[fragment.start:fragment.end]
+    for start, end, marks in fragments:
+        raw = text[start:end]
         clean = raw.isprintable()
         if not clean and _UNSAFE.search(raw):
             return None
-        out.append(_quick_marked(text, fragment, not clean or "  " in raw))
+        out.append(_quick_marked(text, start, end, marks, not clean or "  " in raw))
     return "\x02".join(out)
 
 
@@ -988,23 +1047,6 @@ def make_snippet(
         k, m = bisect_left(starts, ws), bisect_left(starts, we)
         fragments.append(Fragment(ws, we, tuple(zip(starts[k:m], ends[k:m]))))
     return Snippet(text, tuple(fragments), spans[0][0] > content_start, spans[-1][1] < content_end)
-
-
-def render_all(snippets: "Sequence[Snippet]", formatter: "str | Formatter" = "html",
-               separator: str = " … ") -> list[str]:
-    """`[s.render(formatter, separator) for s in snippets]`, in one go for a built-in formatter:
-    every snippet's marked fragments (see _quick_all) are joined by "\\x03" (which a fragment
-    on that path cannot hold) and escaped and marked as one string, then split again; a snippet
-    with control characters, or none with fragments, is rendered on its own."""
-    fmt = get_formatter(formatter)
-    quick = _QUICK_MARKS.get(type(fmt))
-    if quick is None or "\x03" in separator:
-        return [snippet.render(fmt, separator) for snippet in snippets]
-    marked = [_quick_all(snippet.text, snippet.fragments) if snippet.fragments else None for snippet in snippets]
-    rendered = quick(fmt, "\x03".join(m or "" for m in marked)).replace("\x02", separator).split("\x03")
-    return [snippet.render(fmt, separator) if m is None else
-            (ELLIPSIS if snippet.ellipsis_before else "") + shown + (ELLIPSIS if snippet.ellipsis_after else "")
-            for snippet, m, shown in zip(snippets, marked, rendered)]
 
 
 def highlight(

@@ -913,10 +913,16 @@ def _quick_all(text: str, fragments: "Iterable[tuple[int, int, Iterable[tuple[in
     out = []
     for start, end, marks in fragments:
         raw = text[start:end]
-        clean = raw.isprintable()
-        if not clean and _UNSAFE.search(raw):
+        if raw.isprintable():
+            out.append(_quick_marked(text, start, end, marks, "  " in raw))
+        elif _UNSAFE.search(raw):
             return None
-        out.append(_quick_marked(text, start, end, marks, not clean or "  " in raw))
+        else:
+            one_line = raw.replace("\n", " ")
+            if one_line.isprintable() and "  " not in one_line:  # its whitespace: spaces and lone newlines
+                out.append(_quick_marked(text, start, end, marks, False).replace("\n", " "))
+            else:
+                out.append(_quick_marked(text, start, end, marks, True))
     return "\x02".join(out)
 
 

@@ -894,36 +894,35 @@ def _cuts(text: str, fragment: Fragment) -> tuple[str, list[int], bool]:
     return shown, cuts, False
 
 
-def _quick_marked(text: str, start: int, end: int, marks: "Iterable[tuple[int, int]]", collapse: bool) -> str:
-    """`text[start:end]` (each whitespace run as one space with `collapse`) with each of `marks`
-    between "\\x00" and "\\x01", which a fragment without control characters cannot hold."""
-    out, at = [], start
-    for a, b in marks:
-        out += (text[at:a], "\x00", text[a:b], "\x01")
-        at = b
-    out.append(text[at:end])
-    marked = "".join(out)
-    return _SPACES.sub(" ", marked) if collapse else marked
-
-
 def _quick_all(text: str, fragments: "Iterable[tuple[int, int, Iterable[tuple[int, int]]]]") -> str | None:
-    """Every fragment (a Fragment, or any (start, end, marks)) through _quick_marked, joined by
-    "\\x02" (for the separator); None when one holds a control character other than tab and
-    newline (those go piece by piece)."""
+    """The fragments (Fragments, or any (start, end, marks)) as they show, each mark between
+    "\\x00" and "\\x01", joined by "\\x02" (for the separator); None when one holds a control
+    character other than tab and newline (those go piece by piece), so none holds the three.
+
+    Each whitespace run shows as one space. That is done to the whole string, as the fragment
+    that needs most asks: nothing (a fragment of single spaces), newlines made spaces (a fragment
+    whose other whitespace is single spaces), or runs collapsed; each changes nothing in a
+    fragment that needs less (marks hold no whitespace at their edges, so the separators split
+    no run)."""
     out = []
+    need = 0
     for start, end, marks in fragments:
         raw = text[start:end]
-        if raw.isprintable():
-            out.append(_quick_marked(text, start, end, marks, "  " in raw))
-        elif _UNSAFE.search(raw):
-            return None
-        else:
+        if not raw.isprintable():
+            if _UNSAFE.search(raw):
+                return None
             one_line = raw.replace("\n", " ")
-            if one_line.isprintable() and "  " not in one_line:  # its whitespace: spaces and lone newlines
-                out.append(_quick_marked(text, start, end, marks, False).replace("\n", " "))
-            else:
-                out.append(_quick_marked(text, start, end, marks, True))
-    return "\x02".join(out)
+            need = max(need, 1 if one_line.isprintable() and "  " not in one_line else 2)
+        elif "  " in raw:
+            need = 2
+        at = start
+        for a, b in marks:
+            out += (text[at:a], "\x00", text[a:b], "\x01")
+            at = b
+        out += (text[at:end], "\x02")
+    out.pop()
+    marked = "".join(out)
+    return marked if not need else marked.replace("\n", " ") if need == 1 else _SPACES.sub(" ", marked)
 
 
 def _quick_html(fmt: "HtmlFormatter", marked: str) -> str:
@@ -1078,7 +1077,7 @@ def highlight(
 
 
 # The built-in formatters' renderings of a fragment without control characters (but tab and
-# newline), from _quick_marked: what the piece-by-piece rendering of Snippet.render gives (marks
+# newline), from _quick_all: what the piece-by-piece rendering of Snippet.render gives (marks
 # hold no whitespace at their edges, so collapsing whitespace whole or piece by piece is the same);
 # other formatters go piece by piece.
 _QUICK_MARKS = {HtmlFormatter: _quick_html, PlainFormatter: _quick_plain, AnsiFormatter: _quick_plain,

@@ -808,7 +808,6 @@ def _place_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray
         ranked = np.lexsort((starts, -(j - arange), -score, hit))
         bounds = np.searchsorted(hit, np.arange(len(texts) + 1)).tolist()
         s_list, e_list, j_list, r_list = starts.tolist(), ends.tolist(), j.tolist(), ranked.tolist()
-        k_list, b_list = keys.tolist(), bonus.tolist()
     for t, text in enumerate(texts):
         lo, hi = (0, len(text)) if spans is None else spans[t]
         if not len(hit) or bounds[t] == bounds[t + 1]:
@@ -823,8 +822,9 @@ def _place_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray
         chosen = _choose_quick(text, s_list, e_list, r_list[a:b], j_list, content_start, content_end,
                                fragment_chars, max_fragments)
         if chosen is None:  # the careful path, on the same marks
-            keyed = [frozenset(f"#{x}" for x in range(len(weights)) if (k >> x) & 1) for k in k_list[a:b]]
-            hits = [_Hit(s_, e_, ks, x) for s_, e_, ks, x in zip(s_list[a:b], e_list[a:b], keyed, b_list[a:b])]
+            keyed = [frozenset(f"#{x}" for x in range(len(weights)) if (k >> x) & 1) for k in keys[a:b].tolist()]
+            hits = [_Hit(s_, e_, ks, x)
+                    for s_, e_, ks, x in zip(s_list[a:b], e_list[a:b], keyed, bonus[a:b].tolist())]
             chosen = _choose(text, hits, {f"#{x}": float(w) for x, w in enumerate(weights.tolist())},
                              content_start, content_end, fragment_chars, max_fragments)
         snippets[t] = (chosen, a, b, chosen[0][0] > content_start, chosen[-1][1] < content_end)

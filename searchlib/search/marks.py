@@ -120,7 +120,7 @@ class FieldMarks:
             word = np.searchsorted(word_start, found, side="right") - 1
             tf = np.concatenate([tf_arr[a:b] for a, b in bounds]).astype(np.int64)
             before = np.concatenate([[0], np.cumsum(tf)])  # positions of the postings before each
-            starts = np.asarray(fr.pptr)[tids][word] + before[found] - before[word_start[word]]
+            starts = np.asarray(fr.pptr)[tids].astype(np.int64)[word] + before[found] - before[word_start[word]]
             return order[at[found]], bit_of_word[word], starts, tf[found]
         hit_parts, start_parts, tf_parts, bit_parts = [], [], [], []
         for (tid, bit), a, b in zip(self.words, first.tolist(), last.tolist()):  # a binary search each

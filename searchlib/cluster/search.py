@@ -241,6 +241,7 @@ class ShardedSearcher:
             _whole("facet_limit", options.get("facet_limit", 10), 1)
         if options.get("suggest", False) is not False:
             _whole("suggest", 1 if options["suggest"] is True else options["suggest"], 1)
+            self._local_readers()  # refused up front, not only when a query finds too few hits
         opts = dict(options, limit=limit)
         out = []
         for start in range(0, len(queries), BATCH):
@@ -304,18 +305,23 @@ class ShardedSearcher:
         over the shards, as one index holding every shard's documents ranks them. The corrections
         are read from the shards' dictionaries in this process, so it must reach the shards'
         files (`local_stats=True`, the default)."""
-        if not isinstance(self.statistics, LocalShards):
-            raise InvalidArgumentError("suggest on a sharded index reads the shards' dictionaries in this process: "
-                                       "open the searcher with local_stats=True where the shard files are reachable")
         for name, value, least in (("limit", limit, 1), ("max_dist", max_dist, 1), ("prefix_length", prefix_length, 0)):
             _whole(name, value, least)
-        if self._corrector is None or self._corrector[0] is not self.statistics:
-            readers = [r for server in self.statistics.servers for r in server.searcher.readers]
-            self._corrector = (self.statistics, readers, Expander(readers))
-        _, readers, expander = self._corrector
+        readers, expander = self._local_readers()
         corrector = Corrector(self.schema, readers, expander, self.settings.fields_for(self.schema, fields),
                               max_dist, prefix_length, popular)
         return corrector.suggest(text, lambda t: self.parse(t, lenient=True), limit)
+
+    def _local_readers(self) -> tuple[list, Expander]:
+        """Every shard's segments as opened in this process, and an Expander over all of them
+        (document frequencies summed over the shards), made once per state served."""
+        if not isinstance(self.statistics, LocalShards):
+            raise InvalidArgumentError("suggest on a sharded index reads the shards' dictionaries in this process: "
+                                       "open the searcher with local_stats=True where the shard files are reachable")
+        if self._corrector is None or self._corrector[0] is not self.statistics:
+            readers = [r for server in self.statistics.servers for r in server.searcher.readers]
+            self._corrector = (self.statistics, readers, Expander(readers))
+        return self._corrector[1:]
 
     def _suggestion(self, text: str, total: int, fields: Any, filter: Any) -> str | None:
         """The first correction of `text` that finds more than `total` hits (as Searcher's)."""

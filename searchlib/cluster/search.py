@@ -4,7 +4,9 @@ As distributed Lucene does it: (1) every shard reports its part of the query's s
 (document frequencies, unit and token counts, uncapped expansions) and the coordinator sums them
 (stats.sum_stats); (2) every shard scores with the sums and returns the scores (and sort values)
 of its best offset + limit hits; the coordinator merges them by score (or by the sort field) and
-cuts the page; (3) the shards holding the page's hits read their stored fields, passages and
+cuts the page (the same reply carries each shard's partial facet counts and, collapsing, its best
+hit per group value and every group's size: the coordinator adds them up, `merge_facets`,
+`merge_collapsed`); (3) the shards holding the page's hits read their stored fields, passages and
 snippets (Elasticsearch's query-then-fetch), so snippets cost what they cost in one index.
 Each document gets the score it gets in one index holding every shard's documents; only hits of
 equal score may come in another order.
@@ -28,6 +30,7 @@ from ..query.ast import Query
 from ..query.expand import Expander, ExpansionLimitWarning
 from ..schema import Schema
 from ..search import Results, parse_index_query
+from ..search.searcher import _whole
 from ..search.stats import sum_stats
 from ..search.suggest import Corrector
 from ..storage.manifest import read_manifest
@@ -329,11 +332,6 @@ class ShardedSearcher:
             if self.search(corrected, 0, fields=fields, filter=filter, lenient=True, highlight=False).total > total:
                 return corrected
         return None
-
-
-def _whole(name: str, value: Any, least: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise InvalidArgumentError(f"{name} must be a whole number >= {least}, got {value!r}")
 
 
 def merge(answers: list[dict], offset: int, limit: int, sort_by: str | None, reverse: bool) -> list[tuple[int, int]]:

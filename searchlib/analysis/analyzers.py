@@ -32,6 +32,12 @@ class Analyzer:
         self.fused = all(isinstance(f, TermFilter) for f in self.filters)
         self._maps = [f.map for f in self.filters] if self.fused else []
         self._cache: dict[str, str | None] = {}
+        # map_word runs the chain in two stages: the filters up to the last normalising one
+        # (cheap: case, accents, possessives), then the rest (stemming: slow) through a cache keyed
+        # by the first stage's output, so "Word" and "word", in any field, are stemmed once.
+        cut = max((i + 1 for i, f in enumerate(self.filters) if f.normalizes), default=0) if self.fused else 0
+        self._head, self._tail = (self._maps[:cut], self._maps[cut:]) if 0 < cut < len(self._maps) else (self._maps, [])
+        self._tail_cache: dict[str, str | None] = {}
         for f in self.filters:
             if f.normalizes and not isinstance(f, TermFilter):
                 raise TypeError(f"{type(f).__name__} says it normalizes but is not a TermFilter: "
@@ -46,12 +52,29 @@ class Analyzer:
 
     # -- the word-level function behind fused analyzers ------------------------------------
     def map_word(self, word: str) -> str | None:
-        """The term one word becomes (None if the chain drops it), not cached: for callers that
-        keep their own cache, such as the writer's per-word numbering."""
-        for fn in self._maps:
+        """The term one word becomes (None if the chain drops it), not cached by `word`: for
+        callers that keep their own cache, such as the writer's per-word numbering. The slow end of
+        the chain (after the normalising filters) is cached by its input, for every caller."""
+        for fn in self._head:
             word = fn(word)
             if word is None or word == "":
                 return None
+        if not self._tail:
+            return word
+        cache = self._tail_cache
+        try:
+            return cache[word]
+        except KeyError:
+            pass
+        key = word
+        for fn in self._tail:
+            word = fn(word)
+            if word is None or word == "":
+                word = None
+                break
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        cache[key] = word
         return word
 
     def term(self, word: str) -> str | None:

@@ -2,9 +2,9 @@
 
 Analysis dominates indexing. A FieldAnalysis keeps, for the life of a writer, a cache from each
 raw word to a small local term id, so a token costs one dict lookup; a batch comes back as numpy
-arrays plus the terms first seen in it. Large batches are split: the writer's process analyses
-one share while forked worker processes analyse the others, each with its own FieldAnalysis
-(their local ids are mapped to the segment's ids by the buffer). Worker processes inherit the
+arrays plus the terms first seen in it. Large batches go to forked worker processes while the
+writer goes on (see Analysis), each worker with its own FieldAnalysis (their local ids are mapped
+to the segment's ids by the buffer). Worker processes inherit the
 schema through fork; nothing but plain text, lists and numpy arrays crosses the process boundary.
 
 Memory stays bounded however many documents a writer sees: a FieldAnalysis that has numbered more
@@ -22,6 +22,7 @@ import sys
 import threading
 from array import array
 from dataclasses import dataclass
+from itertools import chain, islice
 
 import numpy as np
 
@@ -78,40 +79,54 @@ class FieldAnalysis:
     def _word_id(self, word: str) -> int:
         wid = self.word_ids.get(word)
         if wid is None:
-            term = self.analyzer.map_word(word)  # this cache is the only one needed here
+            term = self.analyzer.map_word(word)  # shares the analyzer's cache of stems (see map_word)
             wid = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
             self.word_ids[word] = wid
         return wid
 
-    def _ids(self, text: str) -> list[int]:
+    def _ids(self, text: str) -> np.ndarray:
         if not self.analyzer.fused:  # a stream filter: no per-word cache, positions from the tokens
             vocab = self.vocab
             out: list[int] = []
             for tok in self.analyzer(text):
                 out.extend([-1] * (tok.position + 1 - len(out)))
                 out[tok.position] = vocab.setdefault(tok.term, len(vocab))
-            return out
+            return np.array(out, dtype=np.int32)
         return self._word_list_ids(self.analyzer.tokenizer.words(text))
 
-    def _word_list_ids(self, words: list[str]) -> list[int]:
-        """The local id of each word (-1: dropped), through the word cache."""
+    def _word_list_ids(self, words: list[str]) -> np.ndarray:
+        """The local id of each word (-1: dropped), through the word cache, as int32: one C-level
+        pass of dict lookups; only words never seen before cost Python work (once each)."""
         get = self.word_ids.get
-        ids = [get(w, _UNSEEN) for w in words]
-        if _UNSEEN in ids:
+        ids = list(map(get, words))
+        if None in ids:  # number the new words in order of first occurrence, then look up again
             fn = self._word_id
-            ids = [fn(w) if i == _UNSEEN else i for i, w in zip(ids, words)]
-        return ids
+            for word in dict.fromkeys(words):
+                fn(word)
+            ids = list(map(self.word_ids.__getitem__, words))
+        return np.array(ids, dtype=np.int32)
+
+    def _whole_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, counts) of texts that are units of their own, analysed by a fused analyzer: one
+        tokenizer call per text, then one bulk look-up over the words of all of them."""
+        per_text = list(map(self.analyzer.tokenizer.words, texts))
+        counts = np.fromiter(map(len, per_text), dtype=np.uint32, count=len(per_text))
+        ids = self._word_list_ids(list(chain.from_iterable(per_text)))
+        return ids, counts
 
     def run(self, texts: list[str]) -> TextBatch:
         """Analyse `texts` into one batch. Every id in it belongs to one numbering: resets happen
         only after a batch (one that ended over the limit), never in the middle of one, and that
         batch is marked `last`, so the buffer and `Analysis` can forget the numbering with it."""
+        if self.passages is None and self.analyzer.fused:
+            ids_arr, counts_arr = self._whole_texts(texts)
+            return self._batch(ids_arr, counts_arr, np.arange(len(texts), dtype=np.uint32), None)
         ids, counts, owner = array("i"), array("I"), array("I")
         spans = array("q") if self.passages is not None else None
         for i, text in enumerate(texts):
             if self.passages is None:
                 unit = self._ids(text)
-                ids.extend(unit)
+                ids.frombytes(unit.tobytes())
                 counts.append(len(unit))
                 owner.append(i)
                 continue
@@ -121,22 +136,26 @@ class FieldAnalysis:
                 tokens = list(self.analyzer.tokenizer(text))
                 word_ids = self._word_list_ids([t.term for t in tokens])
                 for a, b in window_ranges(len(tokens), self.passages.size, self.passages.overlap):
-                    ids.extend(word_ids[a:b])
+                    ids.frombytes(word_ids[a:b].tobytes())
                     counts.append(b - a)
                     owner.append(i)
                     spans.extend((tokens[a].start_char, tokens[b - 1].end_char))
                 continue
             for a, b in split_passages(text, self.passages, self.analyzer):
                 unit = self._ids(text[a:b])
-                ids.extend(unit)
+                ids.frombytes(unit.tobytes())
                 counts.append(len(unit))
                 owner.append(i)
                 spans.extend((a, b))
-        terms = list(self.vocab)[self._reported:] if len(self.vocab) > self._reported else []
+        return self._batch(np.frombuffer(ids, dtype=np.int32).copy(), np.frombuffer(counts, dtype=np.uint32).copy(),
+                           np.frombuffer(owner, dtype=np.uint32).copy(),
+                           np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None)
+
+    def _batch(self, ids: np.ndarray, counts: np.ndarray, owner: np.ndarray, spans: np.ndarray | None) -> TextBatch:
+        """The batch of these arrays, with the terms first numbered since the previous batch."""
+        terms = list(islice(self.vocab, self._reported, None)) if len(self.vocab) > self._reported else []
         first, self._reported = self._reported, len(self.vocab)
-        batch = TextBatch((os.getpid(), self.epoch), first, terms, np.frombuffer(ids, dtype=np.int32).copy(),
-                          np.frombuffer(counts, dtype=np.uint32).copy(), np.frombuffer(owner, dtype=np.uint32).copy(),
-                          np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None)
+        batch = TextBatch((os.getpid(), self.epoch), first, terms, ids, counts, owner, spans)
         batch.last = self._start_over_if_full()  # free the words now, not at the next batch
         return batch
 
@@ -162,9 +181,29 @@ def default_workers() -> int:
     return max(1, min(cpus, 4))
 
 
+class _Done:
+    """A batch analysed in this process, behind the interface of a worker's pending result."""
+
+    def __init__(self, batch: TextBatch):
+        self.batch = batch
+
+    def ready(self) -> bool:
+        return True
+
+    def get(self) -> TextBatch:
+        return self.batch
+
+
 class Analysis:
     """The text analysis of one writer: its own FieldAnalysis per field, plus worker processes
-    for large batches when more than one core is available and forking is safe."""
+    for large batches when more than one core is available and forking is safe.
+
+    A pipeline, not batch-then-wait: `submit` hands a large batch to an idle worker process and
+    returns at once, so the writer validates, stores and flushes documents while workers analyse;
+    when every worker is busy the batch is analysed here instead (this process would otherwise
+    wait), so `workers` processes in all, this one included, stay busy. Results are taken back in
+    submission order (`collect`), which keeps each numbering's batches in the order they were made.
+    """
 
     MIN_PARALLEL_CHARS = 2_000_000  # below this a batch is analysed in this process only
 
@@ -175,6 +214,7 @@ class Analysis:
         self._pool = None
         self._token = id(self)
         self._terms: dict[tuple[Source, str], list[str]] = {}  # (source, field) -> its terms by local id
+        self._in_flight: list = []  # results of batches handed to workers, not yet known to be done
 
     def _can_fork(self) -> bool:
         if self._pool is not None:
@@ -190,19 +230,23 @@ class Analysis:
             self._pool = multiprocessing.get_context("fork").Pool(self.workers - 1)
         return self._pool
 
-    def run(self, field: str, texts: list[str], chars: int) -> list[TextBatch]:
-        """Batches covering `texts` in order (units of batch i come before those of batch i+1)."""
-        if chars < self.MIN_PARALLEL_CHARS or len(texts) < 2 * self.workers or not self._can_fork():
-            return self._record(field, [self.local[field].run(texts)])
-        shares = np.array_split(np.arange(len(texts)), self.workers)
-        pool = self._get_pool()
-        pending = [pool.apply_async(_analyze_in_worker, (self._token, field, texts[s[0]:s[-1] + 1]))
-                   for s in shares[1:]]
-        first = self.local[field].run(texts[shares[0][0]:shares[0][-1] + 1])
-        batches = [first] + [p.get() for p in pending]
-        for batch, share in zip(batches, shares):
-            batch.owner += np.uint32(share[0])
-        return self._record(field, batches)
+    def _idle_worker(self) -> bool:
+        self._in_flight = [r for r in self._in_flight if not r.ready()]
+        return len(self._in_flight) < self.workers - 1
+
+    def submit(self, field: str, texts: list[str], chars: int):
+        """Start analysing `texts` (one batch); return its pending result for `collect`. The list
+        must not be changed afterwards (a worker process may not have received it yet)."""
+        if chars >= self.MIN_PARALLEL_CHARS and self._can_fork() and self._idle_worker():
+            result = self._get_pool().apply_async(_analyze_in_worker, (self._token, field, texts))
+            self._in_flight.append(result)
+            return result
+        return _Done(self.local[field].run(texts))
+
+    def collect(self, field: str, pending) -> TextBatch:
+        """The batch of a pending result of `submit` (waiting for it if need be). Call it once per
+        submitted batch, in submission order."""
+        return self._record(field, [pending.get()])[0]
 
     def _record(self, field: str, batches: list[TextBatch]) -> list[TextBatch]:
         # A numbering's terms are forgotten with its `last` batch (terms_of): every numbering ends
@@ -226,4 +270,5 @@ class Analysis:
             self._pool.terminate()
             self._pool.join()
             self._pool = None
+        self._in_flight = []
         _SCHEMAS.pop(self._token, None)

@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py                         # 10,000 / 100,000 / 1,000,000 documents
     python benchmarks/scale.py --sizes 10000,100000 --markdown --out /tmp/scale.json
+    python benchmarks/scale.py --sizes 100000 --engines all --repeat 3   # indexing beside tantivy, bm25s
 
 Corpora are generated deterministically: a vocabulary of pronounceable made-up words (plus the
 commonest English function words at the top ranks, so stop-word removal behaves as on real text),
@@ -272,6 +273,127 @@ def run_huge_document(path: Path, distinct_words: int) -> dict:
             "peak_rss_kb": _status_kb("VmHWM")}
 
 
+# -- indexing side by side with other engines ---------------------------------------------------
+ENGINES = ("searchlib", "tantivy-1", "tantivy", "bm25s")  # tantivy-1: one indexing thread
+
+
+def run_engine_index(engine: str, size: int, path: Path) -> dict:
+    """Index `size` documents with `engine` (one of ENGINES) into `path`, in this process; return
+    the wall time of adding and committing (not generating the documents) and the index size.
+
+    The same fields everywhere: searchlib as in run_index (title and body stored, `english`);
+    tantivy title and body stored with positions, `en_stem`, its default 128 MB writer heap;
+    bm25s over title + body (stemmed, English stop words), saved with its corpus ids."""
+    vocab = vocabulary()
+    cdf = zipf_cdf(len(vocab))
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    seconds = 0.0
+    if engine == "searchlib":
+        return run_index(size, path, {})
+    if engine.startswith("tantivy"):
+        import tantivy
+        sb = tantivy.SchemaBuilder()
+        sb.add_text_field("id", stored=True, tokenizer_name="raw")
+        sb.add_text_field("title", stored=True, tokenizer_name="en_stem")
+        sb.add_text_field("body", stored=True, tokenizer_name="en_stem")
+        ix = tantivy.Index(sb.build(), path=str(path))
+        writer = ix.writer(heap_size=128_000_000, num_threads=1 if engine == "tantivy-1" else 0)
+        for docs in documents(size, vocab, cdf):
+            started = time.perf_counter()
+            for d in docs:
+                writer.add_document(tantivy.Document(id=d["id"], title=d["title"], body=d["body"]))
+            seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        writer.commit()
+        writer.wait_merging_threads()
+        seconds += time.perf_counter() - started
+    elif engine == "bm25s":
+        import bm25s
+        import Stemmer
+        texts, ids = [], []
+        for docs in documents(size, vocab, cdf):  # bm25s indexes a whole corpus at once
+            texts += [d["title"] + "\n" + d["body"] for d in docs]
+            ids += [d["id"] for d in docs]
+        started = time.perf_counter()
+        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        retriever.save(str(path), corpus=[{"id": i} for i in ids])
+        seconds = time.perf_counter() - started
+    else:
+        raise SystemExit(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return {"docs": size, "seconds": seconds, "index_bytes": _disk_size(path), "peak_rss_kb": _status_kb("VmHWM")}
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory (kB) of a process and all its descendants, now."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            total = next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            children = [int(c) for c in fh.read().split()]
+    except OSError:
+        return total
+    return total + sum(_tree_rss_kb(c) for c in children)
+
+
+def _tree_child(args: list[str]) -> dict:
+    """Run this script in a fresh process; return its JSON answer, plus the peak resident memory
+    of its whole process tree (forked workers included), sampled from outside every 20 ms."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    peak = 0
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=err, env=env, cwd=ROOT)
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            time.sleep(0.02)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            sys.stderr.write(err.read())
+            raise SystemExit(f"child {' '.join(args)} failed with exit code {proc.returncode}")
+        answer = json.loads(out.read().strip().splitlines()[-1])
+    answer["tree_peak_rss_kb"] = max(peak, answer.get("peak_rss_kb", 0))
+    return answer
+
+
+def compare_indexing(sizes: list[int], workdir: Path, engines: list[str], repeat: int) -> list[dict]:
+    """Index each size with each engine, each run in its own fresh process, engines alternating
+    within a round; print and return the median over `repeat` rounds of wall seconds, peak RSS of
+    the process tree and size on disk."""
+    rows = []
+    for size in sizes:
+        runs: dict[str, list[dict]] = {e: [] for e in engines}
+        for _ in range(repeat):
+            for engine in engines:
+                path = workdir / f"engine-{engine}-{size}"
+                print(f"indexing {size:,} documents with {engine} ...", file=sys.stderr, flush=True)
+                runs[engine].append(_tree_child(["_engine", engine, str(size), str(path)]))
+                shutil.rmtree(path, ignore_errors=True)
+        for engine in engines:
+            got = runs[engine]
+            rows.append({"docs": size, "engine": engine, "seconds": float(np.median([r["seconds"] for r in got])),
+                         "tree_peak_rss_mb": float(np.median([r["tree_peak_rss_kb"] for r in got])) / 1024,
+                         "index_mb": float(np.median([r["index_bytes"] for r in got])) / 2**20,
+                         "runs": len(got)})
+    print("| documents | engine | wall s | peak RSS (process tree) MB | on disk MB |")
+    print("|---:|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['docs']:,} | {r['engine']} | {r['seconds']:.1f} | {r['tree_peak_rss_mb']:,.0f} | {r['index_mb']:,.0f} |")
+    by = {(r["docs"], r["engine"]): r for r in rows}
+    for size in sizes:
+        ours, ref = by.get((size, "searchlib")), by.get((size, "tantivy-1"))
+        if ours and ref:
+            print(f"{size:,} documents, searchlib / tantivy-1: wall {ours['seconds'] / ref['seconds']:.2f}x, "
+                  f"RSS {ours['tree_peak_rss_mb'] / ref['tree_peak_rss_mb']:.2f}x, "
+                  f"disk {ours['index_mb'] / ref['index_mb']:.2f}x")
+    return rows
+
+
 # -- the driver -----------------------------------------------------------------------------------
 
 def _sample(pid: int) -> dict[str, int]:
@@ -419,11 +541,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="save all measurements as JSON")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--report", type=Path, help="instead: print the table of a saved --out file")
+    parser.add_argument("--engines", help="instead: compare indexing (wall, process-tree RSS, disk) with these "
+                        f"engines, comma-separated from {','.join(ENGINES)} ('all' for every one)")
+    parser.add_argument("--repeat", type=int, default=1, help="with --engines: rounds (medians are reported)")
     parser.add_argument("--huge-document", action="store_true",
                         help="instead: index single documents of millions of distinct words (the field size limit)")
     args = parser.parse_args(argv)
     if args.huge_document:
         huge_documents(args.workdir)
+        return
+    if args.engines:
+        engines = list(ENGINES) if args.engines == "all" else args.engines.split(",")
+        workdir = args.workdir or Path(tempfile.mkdtemp(prefix="searchlib-engines-"))
+        try:
+            rows = compare_indexing([int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()],
+                                    workdir, engines, args.repeat)
+        finally:
+            if args.workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+        if args.out:
+            args.out.write_text(json.dumps({"engines": rows}, indent=1))
         return
     if args.report:
         rows = rows_from(args.report)
@@ -479,6 +616,8 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_index":
         print(json.dumps(run_index(int(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_engine":
+        print(json.dumps(run_engine_index(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "_huge":
         print(json.dumps(run_huge_document(Path(sys.argv[2]), int(sys.argv[3]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "_search":

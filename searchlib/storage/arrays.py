@@ -1,4 +1,4 @@
-"""numpy helpers the storage modules share: runs of equal rows, gathered ranges, chunks of
+"""numpy helpers the storage modules share: the narrowest type for counts, runs of equal rows, gathered ranges, chunks of
 ranges, releasing the pages of memory-mapped inputs and the memory freed by large temporaries.
 
 They sit below segment.py, pairs.py and indexing/merge.py (segment.py imports pairs.py, the merge
@@ -14,6 +14,16 @@ import sys
 from typing import Iterator
 
 import numpy as np
+
+
+def narrowest_uint(top: int) -> np.dtype:
+    """The narrowest unsigned type (8, 16 or 32 bits) that holds every value up to `top`: term
+    frequencies and positions are written in it (most documents are short, so most segments
+    store them in one or two bytes instead of four), as Lucene packs integers to the bits they need."""
+    for dtype in (np.uint8, np.uint16):
+        if top <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.uint32)
 
 
 def run_start_mask(*columns: np.ndarray) -> np.ndarray:

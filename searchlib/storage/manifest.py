@@ -12,7 +12,8 @@ next writer removes and `check` reports as notes.
 A manifest read from disk is someone else's data: each segment's counts must be non-negative
 integers, no more deleted than documents, and no more documents than its declared files can hold
 (see max_documents), so that nothing is ever sized from a forged count. A manifest in the format
-of an earlier release (OLD_FORMATS) is an IndexFormatError: that index must be rebuilt.
+of an earlier release (OLD_FORMATS) is an IndexFormatError: that index must be rebuilt; one of
+READ_FORMATS is read as it is (a writer adds segments of the current format to it).
 """
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ from .components import SEGMENTS_DIR
 from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
-FORMAT = "searchlib-2"  # 2: the term dictionary is sorted arrays (termdict.py), no longer a marisa trie
+# 2: the term dictionary is sorted arrays (termdict.py), no longer a marisa trie; 3: term
+# frequencies and positions in the narrowest unsigned type that holds them (uint8/16/32)
+FORMAT = "searchlib-3"
+READ_FORMATS = ("searchlib-2",)  # earlier formats read as they are (their uint32 arrays are one of format 3's types)
 OLD_FORMATS = {"searchlib-1": "0.1"}  # formats of earlier releases: the release that wrote them
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
@@ -131,7 +135,7 @@ class Manifest:
         if found in OLD_FORMATS:
             raise IndexFormatError("", f"built by searchlib {OLD_FORMATS[found]} (format {found}): rebuild it "
                                        f"(this version reads format {FORMAT})")
-        if found != FORMAT:
+        if found != FORMAT and found not in READ_FORMATS:
             raise ValueError(f"unsupported format {found!r}, expected {FORMAT!r}")
         return cls(generation=int(data["generation"]), schema=data["schema"], settings=data.get("settings", {}),
                    segments=[SegmentEntry.from_json(s) for s in data["segments"]], counter=int(data["counter"]),

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from . import validate
-from .arrays import gather_ranges, run_starts
+from .arrays import gather_ranges, narrowest_uint, run_starts
 from .components import Component, Kind
 from .files import load_array, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
@@ -89,12 +89,14 @@ class FieldArrays:
         tid, units = tid[order], unit_of_token[order]
         n = len(tid)
         starts = run_starts(tid, units)  # the first token of each (term, unit) posting
-        tf = np.diff(np.append(starts, n)).astype(np.uint32)
+        tf = np.diff(np.append(starts, n))
+        tf = tf.astype(narrowest_uint(int(tf.max()) if len(tf) else 0))
         ptid = tid[starts]
         ptr = np.searchsorted(ptid, np.arange(len(terms) + 1)).astype(np.int64)
         pptr = pos = None
         if pos_of_token is not None:
-            pos = pos_of_token[order].astype(np.uint32)
+            pos = pos_of_token[order]
+            pos = pos.astype(narrowest_uint(int(pos.max()) if len(pos) else 0))
             pptr = np.searchsorted(tid, np.arange(len(terms) + 1)).astype(np.int64)
         return cls([terms[i] for i in by_term], ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs,
                    **unit_arrays)

@@ -163,27 +163,31 @@ def run_index(size: int, path: Path, options: dict) -> dict:
     ix = Index.create(path, schema)
     rss_before = _status_kb("VmRSS")
     rss_trace = []  # (documents added, VmRSS kB): memory must not grow with the corpus
-    seconds = 0.0
+    seconds = cpu = 0.0
     added = 0
     writer = ix.writer(**options)
     try:
         for docs in documents(size, vocab, cdf):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for doc in docs:
                 writer.add(doc)
             seconds += time.perf_counter() - started
+            cpu += time.process_time() - cpu_started
             added += len(docs)
             if added % max(CHUNK_DOCS, size // 20) == 0 or added == size:
                 rss_trace.append((added, _status_kb("VmRSS")))
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         writer.commit()
         commit_seconds = time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
     finally:
         writer.close()
     seconds += commit_seconds
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the analysis workers, ended by close()
+    cpu += workers.ru_utime + workers.ru_stime
     stats = ix.stats()
     return {
-        "docs": size, "seconds": seconds, "commit_seconds": commit_seconds, "docs_per_s": size / seconds,
+        "docs": size, "seconds": seconds, "cpu_seconds": cpu, "commit_seconds": commit_seconds, "docs_per_s": size / seconds,
         "index_bytes": _disk_size(path), "segments": stats["segments"],
         "tokens": sum(f["tokens"] for f in stats["fields"].values() if "tokens" in f),
         "terms_body": max(stats["fields"]["body"]["terms_per_segment"], default=0),
@@ -279,7 +283,8 @@ ENGINES = ("searchlib", "tantivy-1", "tantivy", "bm25s")  # tantivy-1: one index
 
 def run_engine_index(engine: str, size: int, path: Path) -> dict:
     """Index `size` documents with `engine` (one of ENGINES) into `path`, in this process; return
-    the wall time of adding and committing (not generating the documents) and the index size.
+    the wall and CPU time (all threads and worker processes) of adding and committing (not of
+    generating the documents) and the index size.
 
     The same fields everywhere: searchlib as in run_index (title and body stored, `english`);
     tantivy title and body stored with positions, `en_stem`, its default 128 MB writer heap;
@@ -289,7 +294,7 @@ def run_engine_index(engine: str, size: int, path: Path) -> dict:
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
-    seconds = 0.0
+    seconds = cpu = 0.0
     if engine == "searchlib":
         return run_index(size, path, {})
     if engine.startswith("tantivy"):
@@ -301,14 +306,16 @@ def run_engine_index(engine: str, size: int, path: Path) -> dict:
         ix = tantivy.Index(sb.build(), path=str(path))
         writer = ix.writer(heap_size=128_000_000, num_threads=1 if engine == "tantivy-1" else 0)
         for docs in documents(size, vocab, cdf):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for d in docs:
                 writer.add_document(tantivy.Document(id=d["id"], title=d["title"], body=d["body"]))
             seconds += time.perf_counter() - started
-        started = time.perf_counter()
+            cpu += time.process_time() - cpu_started
+        started, cpu_started = time.perf_counter(), time.process_time()
         writer.commit()
         writer.wait_merging_threads()
         seconds += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
     elif engine == "bm25s":
         import bm25s
         import Stemmer
@@ -316,15 +323,17 @@ def run_engine_index(engine: str, size: int, path: Path) -> dict:
         for docs in documents(size, vocab, cdf):  # bm25s indexes a whole corpus at once
             texts += [d["title"] + "\n" + d["body"] for d in docs]
             ids += [d["id"] for d in docs]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         tokens = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
         retriever = bm25s.BM25()
         retriever.index(tokens, show_progress=False)
         retriever.save(str(path), corpus=[{"id": i} for i in ids])
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
     else:
         raise SystemExit(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    return {"docs": size, "seconds": seconds, "index_bytes": _disk_size(path), "peak_rss_kb": _status_kb("VmHWM")}
+    return {"docs": size, "seconds": seconds, "cpu_seconds": cpu, "index_bytes": _disk_size(path),
+            "peak_rss_kb": _status_kb("VmHWM")}
 
 
 def _tree_rss_kb(pid: int) -> int:
@@ -377,18 +386,21 @@ def compare_indexing(sizes: list[int], workdir: Path, engines: list[str], repeat
         for engine in engines:
             got = runs[engine]
             rows.append({"docs": size, "engine": engine, "seconds": float(np.median([r["seconds"] for r in got])),
+                         "cpu_seconds": float(np.median([r["cpu_seconds"] for r in got])),
                          "tree_peak_rss_mb": float(np.median([r["tree_peak_rss_kb"] for r in got])) / 1024,
                          "index_mb": float(np.median([r["index_bytes"] for r in got])) / 2**20,
                          "runs": len(got)})
-    print("| documents | engine | wall s | peak RSS (process tree) MB | on disk MB |")
-    print("|---:|---|---:|---:|---:|")
+    print("| documents | engine | wall s | CPU s | peak RSS (process tree) MB | on disk MB |")
+    print("|---:|---|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['docs']:,} | {r['engine']} | {r['seconds']:.1f} | {r['tree_peak_rss_mb']:,.0f} | {r['index_mb']:,.0f} |")
+        print(f"| {r['docs']:,} | {r['engine']} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} "
+              f"| {r['tree_peak_rss_mb']:,.0f} | {r['index_mb']:,.0f} |")
     by = {(r["docs"], r["engine"]): r for r in rows}
     for size in sizes:
         ours, ref = by.get((size, "searchlib")), by.get((size, "tantivy-1"))
         if ours and ref:
             print(f"{size:,} documents, searchlib / tantivy-1: wall {ours['seconds'] / ref['seconds']:.2f}x, "
+                  f"CPU {ours['cpu_seconds'] / ref['cpu_seconds']:.2f}x, "
                   f"RSS {ours['tree_peak_rss_mb'] / ref['tree_peak_rss_mb']:.2f}x, "
                   f"disk {ours['index_mb'] / ref['index_mb']:.2f}x")
     return rows

@@ -336,29 +336,40 @@ def run_engine_index(engine: str, size: int, path: Path) -> dict:
             "peak_rss_kb": _status_kb("VmHWM")}
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory (kB) of a process and all its descendants, now."""
-    total = 0
+def _tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(Rss, Pss) in kB of a process and all its descendants, now. A forked worker's RSS counts the
+    pages it shares with its parent again; PSS divides shared pages among the processes sharing
+    them, so the tree's PSS is the memory it really holds."""
+    rss = pss = 0
     try:
-        with open(f"/proc/{pid}/status") as fh:
-            total = next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
         with open(f"/proc/{pid}/task/{pid}/children") as fh:
             children = [int(c) for c in fh.read().split()]
     except OSError:
-        return total
-    return total + sum(_tree_rss_kb(c) for c in children)
+        return rss, pss
+    for child in children:
+        r, p = _tree_memory_kb(child)
+        rss, pss = rss + r, pss + p
+    return rss, pss
 
 
 def _tree_child(args: list[str]) -> dict:
     """Run this script in a fresh process; return its JSON answer, plus the peak resident memory
-    of its whole process tree (forked workers included), sampled from outside every 20 ms."""
+    and proportional memory of its whole process tree (forked workers included), sampled from
+    outside every 20 ms."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    peak = 0
+    peak = peak_pss = 0
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=err, env=env, cwd=ROOT)
         while proc.poll() is None:
-            peak = max(peak, _tree_rss_kb(proc.pid))
+            rss, pss = _tree_memory_kb(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(0.02)
         out.seek(0)
         err.seek(0)
@@ -367,13 +378,14 @@ def _tree_child(args: list[str]) -> dict:
             raise SystemExit(f"child {' '.join(args)} failed with exit code {proc.returncode}")
         answer = json.loads(out.read().strip().splitlines()[-1])
     answer["tree_peak_rss_kb"] = max(peak, answer.get("peak_rss_kb", 0))
+    answer["tree_peak_pss_kb"] = peak_pss
     return answer
 
 
 def compare_indexing(sizes: list[int], workdir: Path, engines: list[str], repeat: int) -> list[dict]:
     """Index each size with each engine, each run in its own fresh process, engines alternating
     within a round; print and return the median over `repeat` rounds of wall seconds, peak RSS of
-    the process tree and size on disk."""
+    the process tree (RSS and PSS) and size on disk."""
     rows = []
     for size in sizes:
         runs: dict[str, list[dict]] = {e: [] for e in engines}
@@ -388,13 +400,15 @@ def compare_indexing(sizes: list[int], workdir: Path, engines: list[str], repeat
             rows.append({"docs": size, "engine": engine, "seconds": float(np.median([r["seconds"] for r in got])),
                          "cpu_seconds": float(np.median([r["cpu_seconds"] for r in got])),
                          "tree_peak_rss_mb": float(np.median([r["tree_peak_rss_kb"] for r in got])) / 1024,
+                         "tree_peak_pss_mb": float(np.median([r["tree_peak_pss_kb"] for r in got])) / 1024,
                          "index_mb": float(np.median([r["index_bytes"] for r in got])) / 2**20,
                          "runs": len(got)})
-    print("| documents | engine | wall s | CPU s | peak RSS (process tree) MB | on disk MB |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print("| documents | engine | wall s | CPU s | peak RSS (process tree) MB | peak PSS (process tree) MB "
+          "| on disk MB |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['docs']:,} | {r['engine']} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} "
-              f"| {r['tree_peak_rss_mb']:,.0f} | {r['index_mb']:,.0f} |")
+              f"| {r['tree_peak_rss_mb']:,.0f} | {r['tree_peak_pss_mb']:,.0f} | {r['index_mb']:,.0f} |")
     by = {(r["docs"], r["engine"]): r for r in rows}
     for size in sizes:
         ours, ref = by.get((size, "searchlib")), by.get((size, "tantivy-1"))
@@ -402,6 +416,7 @@ def compare_indexing(sizes: list[int], workdir: Path, engines: list[str], repeat
             print(f"{size:,} documents, searchlib / tantivy-1: wall {ours['seconds'] / ref['seconds']:.2f}x, "
                   f"CPU {ours['cpu_seconds'] / ref['cpu_seconds']:.2f}x, "
                   f"RSS {ours['tree_peak_rss_mb'] / ref['tree_peak_rss_mb']:.2f}x, "
+                  f"PSS {ours['tree_peak_pss_mb'] / ref['tree_peak_pss_mb']:.2f}x, "
                   f"disk {ours['index_mb'] / ref['index_mb']:.2f}x")
     return rows
 

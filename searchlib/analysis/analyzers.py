@@ -38,6 +38,7 @@ class Analyzer:
         cut = max((i + 1 for i, f in enumerate(self.filters) if f.normalizes), default=0) if self.fused else 0
         self._head, self._tail = (self._maps[:cut], self._maps[cut:]) if 0 < cut < len(self._maps) else (self._maps, [])
         self._tail_cache: dict[str, str | None] = {}
+        self._stem_log: list[tuple[str, str | None]] | None = None  # see log_stems
         for f in self.filters:
             if f.normalizes and not isinstance(f, TermFilter):
                 raise TypeError(f"{type(f).__name__} says it normalizes but is not a TermFilter: "
@@ -75,7 +76,30 @@ class Analyzer:
         if len(cache) >= CACHE_LIMIT:
             cache.clear()
         cache[key] = word
+        if self._stem_log is not None:
+            self._stem_log.append((key, word))
         return word
+
+    def log_stems(self, on: bool = True) -> None:
+        """Start (or stop) recording the results map_word computes for its slow end, so that
+        processes analysing the same corpus can hand them to each other (learn_stems) instead of
+        each stemming every word: the writer's analysis workers do."""
+        self._stem_log = [] if on else None
+
+    def logged_stems(self) -> list[tuple[str, str | None]]:
+        """The results recorded since the previous call (empty when not recording)."""
+        if not self._stem_log:
+            return []
+        taken, self._stem_log = self._stem_log, []
+        return taken
+
+    def learn_stems(self, stems: list[tuple[str, str | None]]) -> None:
+        """Take results of map_word's slow end computed elsewhere (logged_stems of another process
+        with the same analyzer); they are not recorded again."""
+        cache = self._tail_cache
+        if len(cache) + len(stems) > CACHE_LIMIT:
+            return  # the cache would start over: these are not worth it
+        cache.update(stems)
 
     def term(self, word: str) -> str | None:
         """The term one word becomes (None if the chain drops it); cached."""

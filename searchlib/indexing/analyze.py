@@ -21,8 +21,10 @@ import os
 import sys
 import threading
 from array import array
-from dataclasses import dataclass
-from itertools import chain, islice
+from dataclasses import dataclass, field as dataclass_field
+from functools import partial
+from itertools import chain, compress, islice
+from operator import is_
 
 import numpy as np
 
@@ -30,11 +32,11 @@ from ..passages import split_passages, window_ranges
 from ..schema import TEXT, Schema
 
 
-_UNSEEN = -2
 # Words plus terms one FieldAnalysis numbers before it starts over (per field and process). An
 # entry costs ~100 bytes (the string and its dict slot; measured), so a full numbering is ~100 MB.
 # Read at every batch, so tests can lower it.
 WORD_CACHE_LIMIT = 1_000_000
+_is_none = partial(is_, None)  # a missed look-up, tested in C
 
 Source = tuple[int, int]  # (process id, epoch) of the numbering a batch's local ids belong to
 
@@ -52,6 +54,7 @@ class TextBatch:
     spans: np.ndarray | None  # int64 (units, 2) character spans, for fields split into passages
     field: str = ""
     last: bool = False  # the source starts a new numbering after this batch: no batch follows from it
+    stems: list = dataclass_field(default_factory=list)  # stems a worker computed for it (Analyzer.logged_stems)
 
 
 class FieldAnalysis:
@@ -101,7 +104,7 @@ class FieldAnalysis:
         ids = list(map(get, words))
         if None in ids:  # number the new words in order of first occurrence, then look up again
             fn = self._word_id
-            for word in dict.fromkeys(words):
+            for word in dict.fromkeys(compress(words, map(_is_none, ids))):
                 fn(word)
             ids = list(map(self.word_ids.__getitem__, words))
         return np.array(ids, dtype=np.int32)
@@ -165,11 +168,18 @@ _SCHEMAS: dict[int, Schema] = {}  # set in the parent before forking; read by th
 _WORKER_STATE: dict[tuple[int, str], FieldAnalysis] = {}
 
 
-def _analyze_in_worker(token: int, field: str, texts: list[str]) -> TextBatch:
-    key = (token, field)
+def _analyze_in_worker(token: int, name: str, texts: list[str], stems: list) -> TextBatch:
+    """A batch analysed in a worker process, knowing the `stems` the writer's process computed
+    since its previous task, and returning those this process computed."""
+    key = (token, name)
     if key not in _WORKER_STATE:
-        _WORKER_STATE[key] = FieldAnalysis(_SCHEMAS[token].fields[field])
-    return _WORKER_STATE[key].run(texts)
+        _WORKER_STATE[key] = FieldAnalysis(_SCHEMAS[token].fields[name])
+        _WORKER_STATE[key].analyzer.log_stems()
+    analyzer = _WORKER_STATE[key].analyzer
+    analyzer.learn_stems(stems)
+    batch = _WORKER_STATE[key].run(texts)
+    batch.stems = analyzer.logged_stems()
+    return batch
 
 
 def default_workers() -> int:
@@ -228,6 +238,8 @@ class Analysis:
         if self._pool is None:
             _SCHEMAS[self._token] = self.schema
             self._pool = multiprocessing.get_context("fork").Pool(self.workers - 1)
+            for fa in self.local.values():  # from now on, stems are shared with the workers
+                fa.analyzer.log_stems()
         return self._pool
 
     def _idle_worker(self) -> bool:
@@ -238,7 +250,9 @@ class Analysis:
         """Start analysing `texts` (one batch); return its pending result for `collect`. The list
         must not be changed afterwards (a worker process may not have received it yet)."""
         if chars >= self.MIN_PARALLEL_CHARS and self._can_fork() and self._idle_worker():
-            result = self._get_pool().apply_async(_analyze_in_worker, (self._token, field, texts))
+            pool = self._get_pool()
+            stems = self.local[field].analyzer.logged_stems()
+            result = pool.apply_async(_analyze_in_worker, (self._token, field, texts, stems))
             self._in_flight.append(result)
             return result
         return _Done(self.local[field].run(texts))
@@ -246,7 +260,11 @@ class Analysis:
     def collect(self, field: str, pending) -> TextBatch:
         """The batch of a pending result of `submit` (waiting for it if need be). Call it once per
         submitted batch, in submission order."""
-        return self._record(field, [pending.get()])[0]
+        batch = pending.get()
+        if batch.stems:
+            self.local[field].analyzer.learn_stems(batch.stems)
+            batch.stems = []
+        return self._record(field, [batch])[0]
 
     def _record(self, field: str, batches: list[TextBatch]) -> list[TextBatch]:
         # A numbering's terms are forgotten with its `last` batch (terms_of): every numbering ends
@@ -270,5 +288,7 @@ class Analysis:
             self._pool.terminate()
             self._pool.join()
             self._pool = None
+            for fa in self.local.values():
+                fa.analyzer.log_stems(False)
         self._in_flight = []
         _SCHEMAS.pop(self._token, None)

@@ -488,3 +488,32 @@ def test_indexing_works_without_nltk_data(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().endswith("OK")
     assert "Resource" not in proc.stderr and "download" not in proc.stderr.lower()
+
+
+def test_stems_computed_in_one_analyzer_are_learned_by_another(monkeypatch):
+    # The writer's analysis workers hand each other the stems they compute (logged_stems ->
+    # learn_stems), so a word is stemmed once however many processes meet it.
+    calls: list[str] = []
+
+    class CountingStemFilter(StemFilter):
+        def map(self, term):
+            calls.append(term)
+            return super().map(term)
+
+    def build():
+        return Analyzer(RegexTokenizer(), [LowercaseFilter(), StopFilter("english"), CountingStemFilter("porter")])
+
+    worker, writer = build(), build()
+    assert worker.logged_stems() == []  # not recording
+    worker.log_stems()
+    assert [worker.map_word(w) for w in ("Running", "the", "jumped", "running")] == ["run", None, "jump", "run"]
+    stems = worker.logged_stems()
+    assert sorted(stems) == [("jumped", "jump"), ("running", "run"), ("the", None)]  # once per lower-cased word
+    assert worker.logged_stems() == []  # taken
+    calls.clear()
+    writer.learn_stems(stems)
+    assert [writer.map_word(w) for w in ("RUNNING", "jumped")] == ["run", "jump"]
+    assert calls == []  # learned, not stemmed again
+    writer.log_stems()
+    writer.learn_stems([("flying", "fli")])
+    assert writer.logged_stems() == []  # learned stems are not recorded again

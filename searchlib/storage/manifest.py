@@ -30,7 +30,8 @@ from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
 # 2: the term dictionary is sorted arrays (termdict.py), no longer a marisa trie; 3: term
-# frequencies and positions in the narrowest unsigned type that holds them (uint8/16/32)
+# frequencies and positions in the narrowest unsigned type that holds them (uint8/16/32), posting
+# and position pointers in int32 when they fit
 FORMAT = "searchlib-3"
 READ_FORMATS = ("searchlib-2",)  # earlier formats read as they are (their uint32 arrays are one of format 3's types)
 OLD_FORMATS = {"searchlib-1": "0.1"}  # formats of earlier releases: the release that wrote them

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from . import validate
-from .arrays import gather_ranges, narrowest_uint, run_starts
+from .arrays import gather_ranges, narrow_offsets, narrowest_uint, run_starts
 from .components import Component, Kind
 from .files import load_array, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
@@ -103,8 +103,8 @@ class FieldArrays:
 
     def arrays(self) -> dict[Component, np.ndarray]:
         """The field's arrays by component, those it has (the term dictionary aside)."""
-        found = {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf,
-                 Component.PPTR: self.pptr, Component.POS: self.pos, Component.LEN: self.lengths,
+        found = {Component.PTR: narrow_offsets(self.ptr), Component.UNIT: self.unit, Component.TF: self.tf,
+                 Component.PPTR: None if self.pptr is None else narrow_offsets(self.pptr), Component.POS: self.pos, Component.LEN: self.lengths,
                  Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span}
         if self.pairs is not None:
             found.update(zip(_pairs.COMPONENTS, self.pairs.arrays().values()))

@@ -32,10 +32,12 @@ Problem = "tuple[Component | None, str]"
 _CHUNK = 1 << 20  # postings examined at a time: temporaries stay a few megabytes whatever the field's size
 
 # The types each of a field's arrays may have (components.py describes them); all one-dimensional
-# but USPAN. Frequencies and positions are in the narrowest unsigned type that holds them.
+# but USPAN. Frequencies and positions are in the narrowest unsigned type that holds them,
+# pointers in int32 when they fit.
 _COUNTS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32))
-FIELD_DTYPES = {Component.PTR: (np.dtype(np.int64),), Component.UNIT: (np.dtype(np.uint32),), Component.TF: _COUNTS,
-                Component.PPTR: (np.dtype(np.int64),), Component.POS: _COUNTS, Component.LEN: (np.dtype(np.uint32),),
+_OFFSETS = (np.dtype(np.int32), np.dtype(np.int64))
+FIELD_DTYPES = {Component.PTR: _OFFSETS, Component.UNIT: (np.dtype(np.uint32),), Component.TF: _COUNTS,
+                Component.PPTR: _OFFSETS, Component.POS: _COUNTS, Component.LEN: (np.dtype(np.uint32),),
                 Component.UDOC: (np.dtype(np.uint32),), Component.USPAN: (np.dtype(np.int64),)}
 
 

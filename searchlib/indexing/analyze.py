@@ -22,9 +22,7 @@ import sys
 import threading
 from array import array
 from dataclasses import dataclass, field as dataclass_field
-from functools import partial
-from itertools import chain, compress, islice
-from operator import is_
+from itertools import islice
 
 import numpy as np
 
@@ -36,8 +34,6 @@ from ..schema import TEXT, Schema
 # entry costs ~100 bytes (the string and its dict slot; measured), so a full numbering is ~100 MB.
 # Read at every batch, so tests can lower it.
 WORD_CACHE_LIMIT = 1_000_000
-_is_none = partial(is_, None)  # a missed look-up, tested in C
-
 Source = tuple[int, int]  # (process id, epoch) of the numbering a batch's local ids belong to
 
 
@@ -57,6 +53,19 @@ class TextBatch:
     stems: list = dataclass_field(default_factory=list)  # stems a worker computed for it (Analyzer.logged_stems)
 
 
+class _WordIds(dict):
+    """Word -> local term id (-1: the analyzer drops it); a word not seen yet is numbered by
+    `number` on its first look-up, so a look-up is one C-level dict access (map over words)."""
+
+    def __init__(self, number):
+        super().__init__()
+        self.number = number
+
+    def __missing__(self, word: str) -> int:
+        wid = self[word] = self.number(word)
+        return wid
+
+
 class FieldAnalysis:
     """Analyses texts of one TEXT field into local term ids, remembering the words it has seen
     (up to WORD_CACHE_LIMIT words and terms; then it starts a new numbering, see `run`)."""
@@ -65,7 +74,7 @@ class FieldAnalysis:
         self.analyzer = ft.analyzer
         self.passages = ft.passages
         self.vocab: dict[str, int] = {}
-        self.word_ids: dict[str, int] = {}
+        self.word_ids: dict[str, int] = _WordIds(self._number)
         self._reported = 0  # terms already returned in a batch
         self.epoch = 0  # how many times the numbering started over
 
@@ -74,18 +83,15 @@ class FieldAnalysis:
         numbering; return whether it did."""
         if len(self.word_ids) + len(self.vocab) <= WORD_CACHE_LIMIT:
             return False
-        self.vocab, self.word_ids = {}, {}
+        self.vocab, self.word_ids = {}, _WordIds(self._number)
         self._reported = 0
         self.epoch += 1
         return True
 
-    def _word_id(self, word: str) -> int:
-        wid = self.word_ids.get(word)
-        if wid is None:
-            term = self.analyzer.map_word(word)  # shares the analyzer's cache of stems (see map_word)
-            wid = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
-            self.word_ids[word] = wid
-        return wid
+    def _number(self, word: str) -> int:
+        """The local id of a word met for the first time (its term's, numbered if new)."""
+        term = self.analyzer.map_word(word)  # shares the analyzer's cache of stems (see map_word)
+        return -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
 
     def _ids(self, text: str) -> np.ndarray:
         if not self.analyzer.fused:  # a stream filter: no per-word cache, positions from the tokens
@@ -98,24 +104,21 @@ class FieldAnalysis:
         return self._word_list_ids(self.analyzer.tokenizer.words(text))
 
     def _word_list_ids(self, words: list[str]) -> np.ndarray:
-        """The local id of each word (-1: dropped), through the word cache, as int32: one C-level
-        pass of dict lookups; only words never seen before cost Python work (once each)."""
-        get = self.word_ids.get
-        ids = list(map(get, words))
-        if None in ids:  # number the new words in order of first occurrence, then look up again
-            fn = self._word_id
-            for word in dict.fromkeys(compress(words, map(_is_none, ids))):
-                fn(word)
-            ids = list(map(self.word_ids.__getitem__, words))
-        return np.array(ids, dtype=np.int32)
+        """The local id of each word (-1: dropped), as int32: one C-level pass of dict look-ups;
+        only words never seen before cost Python work (once each)."""
+        return np.fromiter(map(self.word_ids.__getitem__, words), dtype=np.int32, count=len(words))
 
     def _whole_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, counts) of texts that are units of their own, analysed by a fused analyzer: one
-        tokenizer call per text, then one bulk look-up over the words of all of them."""
-        per_text = list(map(self.analyzer.tokenizer.words, texts))
-        counts = np.fromiter(map(len, per_text), dtype=np.uint32, count=len(per_text))
-        ids = self._word_list_ids(list(chain.from_iterable(per_text)))
-        return ids, counts
+        """(ids, counts) of texts that are units of their own, analysed by a fused analyzer: per
+        text, one tokenizer call and one C-level pass of look-ups appended to a typed array (a text
+        at a time: its words are freed while still in the processor's cache)."""
+        words, look_up = self.analyzer.tokenizer.words, self.word_ids.__getitem__
+        ids, counts = array("i"), array("I")
+        for text in texts:
+            found = words(text)
+            ids.extend(map(look_up, found))
+            counts.append(len(found))
+        return np.frombuffer(ids, dtype=np.int32).copy(), np.frombuffer(counts, dtype=np.uint32).copy()
 
     def run(self, texts: list[str]) -> TextBatch:
         """Analyse `texts` into one batch. Every id in it belongs to one numbering: resets happen

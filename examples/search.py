@@ -5,9 +5,12 @@
     python examples/search.py 'title:soap -radio'      #   phrases, fields, +required, -excluded)
     python examples/search.py --corpus my_docs/ "query"    # a folder of .txt/.md files, .jsonl or .csv
     python examples/search.py --limit 3 --index-dir /tmp/ix "query"
+    python examples/search.py --corpus examples/corpus-multilingual "搜索引擎"   # Chinese, Japanese,
+                                                                  #   Korean, Thai: its own searchlib.yaml
 
-The index is built from examples/searchlib.yaml (schema, analyzers, BM25 and snippet settings)
-into indexes/<corpus name>/ in the repository. A fingerprint of the corpus files (names, sizes,
+The index is built from examples/searchlib.yaml (schema, analyzers, BM25 and snippet settings), or
+from the searchlib.yaml inside the corpus folder when it has one, or from --config, into
+indexes/<corpus name>/ in the repository. A fingerprint of the corpus files (names, sizes,
 modification times) is saved with the commit, so the next run reuses the index when neither the
 corpus nor the configuration has changed, and rebuilds it when either has (or when an earlier
 release of searchlib built it, in a format this one does not read).
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     exclude = SAMPLE_EXCLUDE if args.corpus is None else ()
     index_dir = args.index_dir if args.index_dir is not None else REPO_ROOT / "indexes" / corpus_name(args.corpus)
     try:
-        config = load_config(CONFIG)
+        config = load_config(args.config if args.config is not None else corpus_config(corpus))
         ix = open_or_build(index_dir, corpus, config, exclude)
         show_results(ix, args.query, args.limit)
     except BrokenPipeError:  # output piped into `head`, which stopped reading: not an error
@@ -68,6 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("query", nargs="?", default=SAMPLE_QUERY, help=f"what to search for (default: {SAMPLE_QUERY!r})")
     parser.add_argument("--corpus", type=Path, metavar="PATH",
                         help="a folder of .txt/.md files, a .jsonl or a .csv file (default: examples/corpus)")
+    parser.add_argument("--config", type=Path, metavar="YAML",
+                        help="the index configuration (default: the corpus folder's searchlib.yaml if it has one, "
+                             "else examples/searchlib.yaml)")
     parser.add_argument("--limit", type=int, default=5, metavar="N", help="results to show (default: 5)")
     parser.add_argument("--index-dir", type=Path, metavar="DIR",
                         help="where the index lives (default: indexes/<corpus name> in the repository)")
@@ -75,6 +81,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.limit < 1:
         parser.error("--limit must be at least 1")
     return args
+
+
+def corpus_config(corpus: Path) -> Path:
+    """The configuration of a corpus: a folder's own searchlib.yaml, else the example's."""
+    own = corpus / "searchlib.yaml"
+    return own if corpus.is_dir() and own.is_file() else CONFIG
 
 
 def corpus_name(corpus: Path | None) -> str:

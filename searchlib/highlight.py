@@ -28,7 +28,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import accumulate, chain
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import Container, Iterable, Mapping, NamedTuple, Sequence
 
 from .analysis import Analyzer, Token
 from .errors import ConfigError
@@ -183,14 +183,15 @@ def _phrase_spans(tokens: list[Token], offset: int, weights: Mapping[str, float]
 
 
 def find_hits(tokens: list[Token], offset: int, weights: Mapping[str, float],
-               phrases: Sequence[Sequence[tuple[int, str]]]) -> list[_Hit]:
+               phrases: Sequence[Sequence[tuple[int, str]]], phrase_only: Container[str] = ()) -> list[_Hit]:
     """The spans to mark (token offsets shifted by `offset`), sorted and non-overlapping.
 
     Overlapping spans are merged (a word inside a phrase match joins the phrase's span rather
-    than being marked on its own; two overlapping phrase matches become one span).
+    than being marked on its own; two overlapping phrase matches become one span). Terms in
+    `phrase_only` are marked only inside phrase matches.
     """
     spans = _phrase_spans(tokens, offset, weights, phrases)
-    singletons = {term: frozenset((term,)) for term in weights}
+    singletons = {term: frozenset((term,)) for term in weights if term not in phrase_only}
     spans.extend(_Hit(t.start_char + offset, t.end_char + offset, singletons[t.term], 0.0)
                  for t in tokens if t.term in singletons and t.end_char > t.start_char)
     return _merged(spans)
@@ -357,6 +358,10 @@ def _strip(text: str, ws: int, we: int, keep_base: bool = True) -> tuple[int, in
 # emoji sequence joined by ZWJ or with a modifier, a surrogate pair), nor inside a mark. Python
 # indexes code points, so without this a cut could fall between "e" and U+0301.
 _ZWJ = "\u200d"
+_REGIONAL, _REGIONAL_END = "\U0001f1e6", "\U0001f1ff"  # regional indicators: two make a flag
+# Letters that extend the character before them, though not marks: half-width Katakana voiced
+# sound marks (ｶﾞ), Thai and Lao SARA AM (ำ).
+_EXTENDING_LETTERS = frozenset("\uff9e\uff9f\u0e33\u0eb3")
 # Unicode's stream-safe text has at most 30 combining marks in a row: a longer cluster may be cut.
 _LONGEST_CLUSTER = 32
 _MARK_CATEGORIES = frozenset(("Mn", "Mc", "Me"))
@@ -377,7 +382,12 @@ def joins_previous(text: str, p: int) -> bool:
         return False
     if "\udc00" <= c <= "\udfff":
         return "\ud800" <= b <= "\udbff"
-    return (unicodedata.category(c) in _MARK_CATEGORIES or c == _ZWJ
+    if _REGIONAL <= c <= _REGIONAL_END and _REGIONAL <= b <= _REGIONAL_END:  # a flag is a pair of them
+        run, stop = p - 1, max(0, p - 1 - _LONGEST_CLUSTER)  # bounded: a cut may pair a long run wrongly
+        while run > stop and _REGIONAL <= text[run - 1] <= _REGIONAL_END:
+            run -= 1
+        return (p - run) % 2 == 1
+    return (unicodedata.category(c) in _MARK_CATEGORIES or c in _EXTENDING_LETTERS or c == _ZWJ
             or "\U0001f3fb" <= c <= "\U0001f3ff" or "\U000e0020" <= c <= "\U000e007f")
 
 
@@ -716,7 +726,10 @@ def make_snippet(
         terms = terms or {}
         wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
         tokens = analyzer.tokens_matching(text[content_start:content_end], wanted)  # all a match needs
-        hits = find_hits(tokens, content_start, terms, phrases)
+        # A CJK bigram is no word of its own (索引 inside 倒排索引 for the query 搜索引擎): with an
+        # analyzer whose split words are phrases, a phrase's terms are marked only where it matched.
+        phrase_only = {t for phrase in phrases for _, t in phrase} if getattr(analyzer, "phrase_words", False) else ()
+        hits = find_hits(tokens, content_start, terms, phrases, phrase_only)
     spans = _choose(text, hits, terms, content_start, content_end, fragment_chars, max_fragments)
     starts = [h.start for h in hits]
     ends = [h.end for h in hits]

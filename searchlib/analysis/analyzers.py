@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from typing import Container, Iterable, Iterator, Sequence
 
-from .filters import FILTERS, Filter, TermFilter
+from . import registry
+from .filters import Filter, TermFilter
 from .stemming import SNOWBALL_LANGUAGES
-from .tokenizers import TOKENIZERS, RegexTokenizer, Token, Tokenizer
+from .tokenizers import RegexTokenizer, Token, Tokenizer
 
 # Distinct words remembered per analyzer before the cache starts over (cleared at once: frequent
 # words return after a few misses). An entry costs ~60-120 bytes (the word, often its own term
@@ -30,6 +31,7 @@ class Analyzer:
         self.filters = list(filters)
         self.name = name
         self.fused = all(isinstance(f, TermFilter) for f in self.filters)
+        self.phrase_words = tokenizer.phrase_words  # a query word split in several tokens is a phrase
         self._maps = [f.map for f in self.filters] if self.fused else []
         self._cache: dict[str, str | None] = {}
         # map_word runs the chain in two stages: the filters up to the last normalising one
@@ -225,6 +227,9 @@ PRESETS: dict[str, dict] = {
 }
 PRESETS.update({lang: _language(lang) for lang in SNOWBALL_LANGUAGES if lang != "english"})
 PRESETS["snowball-english"] = _language("english")
+# Scripts without spaces (see cjk.py and segmenters.py): bigrams with no dependency, or a segmenter.
+_FOLD = ({"type": "normalize", "form": "NFKC"}, {"type": "lowercase"}, {"type": "length", "min": 1, "max": 255})
+PRESETS.update({name: _chain({"type": name}, *_FOLD) for name in ("cjk", "chinese", "japanese", "korean", "thai")})
 
 # One shared Analyzer per preset name and per spec, so a word cache is filled once per process
 # however many fields, schemas and indexes use the analyzer (Schema.from_json rebuilds fields at
@@ -257,28 +262,13 @@ def get_analyzer(spec: "str | dict | Analyzer") -> Analyzer:
     raise TypeError(f"an analyzer is a preset name, a mapping or an Analyzer, not {type(spec).__name__}")
 
 
-def _build(registry: dict, spec: "str | dict", what: str):
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    if not isinstance(spec, dict) or "type" not in spec:
-        raise ValueError(f"a {what} is a name or a mapping with 'type', got {spec!r}")
-    args = {k: v for k, v in spec.items() if k != "type"}
-    cls = registry.get(spec["type"])
-    if cls is None:
-        raise ValueError(f"unknown {what} {spec['type']!r}; choose one of {', '.join(sorted(registry))}")
-    try:
-        return cls(**args)
-    except TypeError as exc:
-        raise ValueError(f"bad options for {what} {spec['type']!r}: {exc}") from None
-
-
 def _build_analyzer(spec: dict) -> Analyzer:
     """A new analyzer from a spec mapping (not shared)."""
     unknown = set(spec) - {"tokenizer", "filters"}
     if unknown:
         raise ValueError(f"unknown analyzer keys {sorted(unknown)}; allowed: tokenizer, filters")
-    tokenizer = _build(TOKENIZERS, spec.get("tokenizer", "regex"), "tokenizer")
-    filters = [_build(FILTERS, f, "filter") for f in spec.get("filters", [])]
+    tokenizer = registry.build("tokenizer", spec.get("tokenizer", "regex"))
+    filters = [registry.build("filter", f) for f in spec.get("filters", [])]
     return Analyzer(tokenizer, filters)
 
 

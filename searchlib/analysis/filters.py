@@ -31,12 +31,17 @@ class Filter:
     # True for a filter that may remove a word (stop words, length limits): a fuzzy query's word
     # goes through the other term filters only, so it is never dropped.
     drops_words = False
+    registered_spec: dict | None = None  # set when built by name from the registry (analysis.registry)
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         raise NotImplementedError
 
     def spec(self) -> dict:
-        raise NotImplementedError
+        """A JSON-able description, enough to rebuild this filter (see analyzers.from_spec)."""
+        if self.registered_spec is not None:
+            return self.registered_spec
+        raise NotImplementedError(f"{type(self).__name__} has no spec(): register it "
+                                  "(searchlib.analysis.register) and build it by name, or define spec()")
 
 
 class TermFilter(Filter):

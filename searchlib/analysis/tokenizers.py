@@ -22,6 +22,12 @@ WORD_PATTERN = r"\d+(?:[.,]\d+)+|\w+(?:['’]\w+)*"
 class Tokenizer:
     """Base class. A tokenizer's `words(text)` is its fast path (no offsets) used at index time."""
 
+    # True when a query word that this tokenizer splits into several tokens must match them as a
+    # phrase (scripts without spaces: "搜索引擎" is the phrase of its bigrams or its words), rather
+    # than as separate words combined with the query's default operator ("covid-19").
+    phrase_words = False
+    registered_spec: dict | None = None  # set when built by name from the registry (analysis.registry)
+
     def __call__(self, text: str) -> Iterator[Token]:
         raise NotImplementedError
 
@@ -35,7 +41,10 @@ class Tokenizer:
 
     def spec(self) -> dict:
         """A JSON-able description, enough to rebuild this tokenizer (see analyzers.from_spec)."""
-        raise NotImplementedError
+        if self.registered_spec is not None:
+            return self.registered_spec
+        raise NotImplementedError(f"{type(self).__name__} has no spec(): register it "
+                                  "(searchlib.analysis.register) and build it by name, or define spec()")
 
 
 class RegexTokenizer(Tokenizer):

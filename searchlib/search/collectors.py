@@ -38,8 +38,11 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     kth = np.partition(scores, n - k)[n - k]
     best = (scores >= kth).nonzero()[0]
     if len(best) > k:  # ties at the cut: keep the earliest
-        above = best[scores[best] > kth]
-        best = np.concatenate([above, best[scores[best] == kth][:k - len(above)]])
+        at_best = scores[best]
+        above = best[at_best > kth]
+        if not len(above):  # every candidate ties (a constant-score query): the first k
+            return best[:k]
+        best = np.concatenate([above, best[at_best == kth][:k - len(above)]])
     return best
 
 

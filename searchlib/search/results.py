@@ -198,7 +198,7 @@ class HitSource:
         return readers[int(row[1])]
 
     def fields(self, row: list) -> dict:
-        return self._reader(row, "fields").stored.get(int(row[2]))
+        return self.searcher.schema.typed(self._reader(row, "fields").stored.get(int(row[2])))
 
     def passages(self, row: list) -> list[Passage]:
         """The hit's passages, best first. A row of one passage (a flat hit) gives that passage; a

@@ -100,7 +100,7 @@ class Searcher:
         self._check_open()
         for reader in self.readers:
             for doc in reader.live_docs():
-                yield reader.stored.get(int(doc))
+                yield self.schema.typed(reader.stored.get(int(doc)))
 
     def close(self) -> None:
         for reader in self.readers:
@@ -266,7 +266,7 @@ class Searcher:
                     check_clauses(node, self.settings)
                 return (lambda: self.parse(query, lenient=lenient, operator=operator)), node
         q = self.parse(query, lenient=lenient, operator=operator)
-        node = compiler.compile(q)
+        node = compiler.compile_text(q, query if isinstance(query, str) else None)
         if type(node) is BoolNode:
             check_clauses(node, self.settings)
         return q, node
@@ -285,7 +285,8 @@ class Searcher:
         else:
             raise InvalidArgumentError(f"filter must be query text, a Query or a mapping of field to value, "
                                        f"not {type(spec).__name__}")
-        node = self._compiler(fields, operator, False, max_expansions).compile(q)
+        node = self._compiler(fields, operator, False, max_expansions).compile_text(q, spec if isinstance(spec, str)
+                                                                                    else None)
         if type(node) is BoolNode:
             check_clauses(node, self.settings)
         return False if node is None else node

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchlib.analysis import (PRESETS, SNOWBALL_LANGUAGES, STEMMERS, Analyzer, AsciiFoldingFilter,
-                                KeywordTokenizer, LengthFilter, LowercaseFilter, PossessiveFilter, RegexTokenizer,
+                                KeywordTokenizer, MissingPackageError, LengthFilter, LowercaseFilter, PossessiveFilter, RegexTokenizer,
                                 StemFilter, StopFilter, Token, Tokenizer, WhitespaceTokenizer, from_spec,
                                 get_analyzer, get_stemmer, stopwords)
 from searchlib.analysis.filters import FILTERS
@@ -236,7 +236,10 @@ def test_spec_analyzers_are_shared_per_spec():
 
 def test_presets_are_specs_of_what_they_build():
     for name, spec in PRESETS.items():
-        built = get_analyzer(name)
+        try:
+            built = get_analyzer(name)
+        except MissingPackageError:  # a segmenter preset whose extra is not installed (tested in test_languages)
+            continue
         assert {"tokenizer": built.tokenizer.spec(), "filters": [f.spec() for f in built.filters]} == spec, name
         assert built.spec() == name
     assert terms(get_analyzer("english"), "The dog's running") == ["dog", "run"]

@@ -362,23 +362,14 @@ def _tree_child(args: list[str]) -> dict:
     """Run this script in a fresh process; return its JSON answer, plus the peak resident memory
     and proportional memory of its whole process tree (forked workers included), sampled from
     outside every 20 ms."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    peak = peak_pss = 0
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=err, env=env, cwd=ROOT)
-        while proc.poll() is None:
-            rss, pss = _tree_memory_kb(proc.pid)
-            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
-            time.sleep(0.02)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            sys.stderr.write(err.read())
-            raise SystemExit(f"child {' '.join(args)} failed with exit code {proc.returncode}")
-        answer = json.loads(out.read().strip().splitlines()[-1])
-    answer["tree_peak_rss_kb"] = max(peak, answer.get("peak_rss_kb", 0))
-    answer["tree_peak_pss_kb"] = peak_pss
+    peaks = [0, 0]
+
+    def sample(pid: int) -> None:
+        peaks[:] = map(max, peaks, _tree_memory_kb(pid))
+
+    answer = _run_child(args, sample, 0.02)
+    answer["tree_peak_rss_kb"] = max(peaks[0], answer.get("peak_rss_kb", 0))
+    answer["tree_peak_pss_kb"] = peaks[1]
     return answer
 
 
@@ -436,25 +427,35 @@ def _sample(pid: int) -> dict[str, int]:
     return out
 
 
-def _child(args: list[str]) -> dict:
-    """Run this script in a fresh process; return its JSON answer, plus the peaks of its anonymous
-    and file-backed resident memory, sampled from outside every 50 ms (a sampling thread inside
-    would stop the writer from forking its analysis workers)."""
+def _run_child(args: list[str], sample, interval: float) -> dict:
+    """Run this script with `args` in a fresh process, calling `sample(pid)` every `interval`
+    seconds while it runs; return the JSON answer on its last line of output."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    peaks = {"RssAnon": 0, "RssFile": 0}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=err, env=env, cwd=ROOT)
         while proc.poll() is None:
-            for key, kb in _sample(proc.pid).items():
-                peaks[key] = max(peaks[key], kb)
-            time.sleep(0.05)
+            sample(proc.pid)
+            time.sleep(interval)
         out.seek(0)
         err.seek(0)
         if proc.returncode != 0:
             sys.stderr.write(err.read())
             raise SystemExit(f"child {' '.join(args)} failed with exit code {proc.returncode}")
-        answer = json.loads(out.read().strip().splitlines()[-1])
+        return json.loads(out.read().strip().splitlines()[-1])
+
+
+def _child(args: list[str]) -> dict:
+    """Run this script in a fresh process; return its JSON answer, plus the peaks of its anonymous
+    and file-backed resident memory, sampled from outside every 50 ms (a sampling thread inside
+    would stop the writer from forking its analysis workers)."""
+    peaks = {"RssAnon": 0, "RssFile": 0}
+
+    def sample(pid: int) -> None:
+        for key, kb in _sample(pid).items():
+            peaks[key] = max(peaks[key], kb)
+
+    answer = _run_child(args, sample, 0.05)
     answer["sampled_peak_anon_kb"] = peaks["RssAnon"]
     answer["sampled_peak_file_kb"] = peaks["RssFile"]
     return answer

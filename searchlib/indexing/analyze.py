@@ -4,8 +4,9 @@ Analysis dominates indexing. A FieldAnalysis keeps, for the life of a writer, a 
 raw word to a small local term id, so a token costs one dict lookup; a batch comes back as numpy
 arrays plus the terms first seen in it. Large batches go to forked worker processes while the
 writer goes on (see Analysis), each worker with its own FieldAnalysis (their local ids are mapped
-to the segment's ids by the buffer). Worker processes inherit the
-schema through fork; nothing but plain text, lists and numpy arrays crosses the process boundary.
+to the segment's ids by the buffer); the processes hand each other the stems they compute. Worker
+processes inherit the schema through fork; nothing but plain text, lists and numpy arrays crosses
+the process boundary.
 
 Memory stays bounded however many documents a writer sees: a FieldAnalysis that has numbered more
 than WORD_CACHE_LIMIT words and terms starts a fresh numbering (a new epoch) after the batch that
@@ -34,6 +35,7 @@ from ..schema import TEXT, Schema
 # entry costs ~100 bytes (the string and its dict slot; measured), so a full numbering is ~100 MB.
 # Read at every batch, so tests can lower it.
 WORD_CACHE_LIMIT = 1_000_000
+
 Source = tuple[int, int]  # (process id, epoch) of the numbering a batch's local ids belong to
 
 

@@ -3,6 +3,7 @@
     searchlib index INDEX_DIR SOURCE [--config YAML] [--overwrite] [--no-progress] [--exclude GLOB]
                                      [--title-field title] [--body-field body] [--encoding utf-8]
                                      [--on-error stop|skip] [--ids require|content] [--wait SECONDS]
+                                     [--shards N [--scheduler ADDR]]
     searchlib search INDEX_DIR QUERY [-n 10] [--offset 0 | --page 1] [--json] [--strict] [--and]
                                      [--fields title,body] [--flat] [--format ansi|plain|html]
                                      [--sort FIELD[:desc]] [--filter QUERY] [--explain] [--show A,B|all]
@@ -40,8 +41,9 @@ from tqdm import tqdm
 
 from . import __version__
 from .config import Settings, load_config
-from .errors import SearchlibError
+from .errors import InvalidArgumentError, SearchlibError
 from .highlight import FORMATTERS, get_formatter
+from .cluster.layout import is_sharded
 from .index import Index, settings_differences
 from .loaders import IDS, ON_ERROR, Documents, index_documents, load_documents
 from .storage.check import check_index
@@ -139,13 +141,17 @@ def _add_index(commands: Any) -> None:
                    help="a JSONL/CSV record without an id: an error naming its line (require, the default), or "
                         "an id made from its content, the same on every run (content)")
     _add_wait(p)
+    p.add_argument("--shards", type=_whole_number, metavar="N", help="build a sharded index of N shards on Dask "
+                   "(needs searchlib[dask]; replaces the index at INDEX_DIR only with --overwrite)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler to build on (default: a local "
+                   "cluster, one worker per core)")
     p.set_defaults(run=run_index)
 
 
 def _add_search(commands: Any) -> None:
     p = commands.add_parser("search", help="search an index", description="Search an index and print the best hits.")
     p.add_argument("index_dir", metavar="INDEX_DIR", type=Path)
-    p.add_argument("query", metavar="QUERY")
+    p.add_argument("query", metavar="QUERY", nargs="?", help="the query (not needed with --more-like or --complete)")
     p.add_argument("-n", "--limit", type=_whole_number, default=10, help="hits to show (default: 10)")
     p.add_argument("--offset", type=_whole_number, default=None, help="hits to skip first (for paging)")
     p.add_argument("--page", type=_page_number, default=None, help="the page of -n hits to show, from 1")
@@ -167,6 +173,7 @@ def _add_search(commands: Any) -> None:
     p.add_argument("--show", type=_show_list, metavar="A,B|all",
                    help="stored fields to print with each hit or put in the JSON (all: every stored field)")
     p.add_argument("--passages", action="store_true", help="with --json: include each hit's best passages")
+    add_discovery_flags(p)
     p.set_defaults(run=run_search)
 
 
@@ -226,6 +233,8 @@ def run_index(args: argparse.Namespace) -> int:
 
     A run that fails or is interrupted commits nothing; an index it created is removed again, so
     the directory is as it was."""
+    if args.shards is not None or is_sharded(args.index_dir):
+        return run_index_sharded(args)
     existing = Index.open(args.index_dir) if Index.exists(args.index_dir) else None
     schema, settings = _requested_schema(args.config, existing)
     if existing is not None and not args.overwrite:
@@ -274,6 +283,44 @@ def run_index(args: argparse.Namespace) -> int:
         for message in skipped:
             print(f"  {message}")
     return EXIT_OK
+
+
+def run_index_sharded(args: argparse.Namespace) -> int:
+    """`searchlib index --shards N`: build a sharded index on Dask (one task per shard), or add the
+    files to an existing sharded index through its writer (documents routed by key)."""
+    from .cluster import build
+    started = time.perf_counter()
+    if is_sharded(args.index_dir) and not args.overwrite:
+        if args.shards is not None and args.shards != Index.open(args.index_dir).shards:
+            raise SearchlibError(f"{args.index_dir} has {Index.open(args.index_dir).shards} shards; pass --overwrite "
+                                 f"to rebuild it with {args.shards}")
+        ix = Index.open(args.index_dir)
+        documents = load_documents(args.source, id_field=ix.schema.unique_field or "id", text_field=args.body_field,
+                                   title_field=args.title_field, exclude=args.exclude, **_loader_options(args))
+        with ix.writer(timeout=args.wait) as writer:
+            count = index_documents(writer, documents, warn=_warn)
+    else:
+        schema, settings = _requested_schema(args.config, None)
+        client = None
+        if args.scheduler:
+            from distributed import Client
+            client = Client(args.scheduler)
+        try:
+            ix = build(args.source, args.index_dir, schema=schema, settings=settings, shards=args.shards, client=client,
+                       overwrite=args.overwrite, progress=not args.no_progress, text_field=args.body_field,
+                       title_field=args.title_field, exclude=args.exclude, **_loader_options(args))
+        finally:
+            if client is not None:
+                client.close()
+        count = ix.doc_count()
+    seconds = time.perf_counter() - started
+    print(f"Indexed {count} documents from {args.source} in {seconds:.2f} s; {args.index_dir} now holds "
+          f"{ix.doc_count()} documents in {ix.shards} shards.")
+    return EXIT_OK
+
+
+def _loader_options(args: argparse.Namespace) -> dict:
+    return {"encoding": args.encoding, "on_error": args.on_error, "ids": args.ids}
 
 
 def _index_into(ix: Index, documents: Documents, args: argparse.Namespace, replace: bool
@@ -371,10 +418,12 @@ def run_search(args: argparse.Namespace) -> int:
     sort_by, reverse = args.sort if args.sort is not None else (None, False)
     query_filter = " AND ".join(f"({text})" for text in args.filter) or None
     with ix.searcher() as searcher:
+        if run_discovery(args, searcher, fmt_name, offset, query_filter):
+            return EXIT_OK
         results = searcher.search(args.query, args.limit, offset=offset, fields=args.fields,
                                   operator="AND" if args.match_all else None, lenient=not args.strict,
                                   group=not args.flat, formatter=fmt_name, filter=query_filter, sort_by=sort_by,
-                                  reverse=reverse)
+                                  reverse=reverse, **discovery_options(args))
         explanations = None
         if args.explain:
             explanations = [searcher.explain(args.query, hit.id, fields=args.fields, lenient=not args.strict,
@@ -383,6 +432,7 @@ def run_search(args: argparse.Namespace) -> int:
             _write_json(_results_json(results, args.show, args.passages, explanations))
         else:
             _print_results(results, fmt_name, flat=args.flat, show=args.show, explanations=explanations)
+            print_discovery(results)
     return EXIT_OK
 
 
@@ -404,6 +454,8 @@ def _results_json(results: Any, show: "list[str] | None", passages: bool,
             item["passages"] = [p.to_dict() for p in hit.passages]
         if explanations is not None:
             item["explanation"] = explanations[i].to_dict()
+        if hit.group_size is not None:  # --collapse
+            item.update(group_value=hit.group_value, group_size=hit.group_size)
         hits.append(item)
     out["hits"] = hits
     return out
@@ -411,6 +463,90 @@ def _results_json(results: Any, show: "list[str] | None", passages: bool,
 
 def _shown(fields: dict, show: list[str]) -> dict:
     return dict(fields) if show == ["all"] else {name: fields[name] for name in show if name in fields}
+
+# -- search: facets, collapse, did you mean, more like this, autocomplete -------------------------
+
+
+def add_discovery_flags(p: argparse.ArgumentParser) -> None:
+    """The `search` options beyond ranking (facets, collapse, suggestions, similar documents,
+    completion), kept together."""
+    p.add_argument("--facet", action="append", default=[], metavar="FIELD[=INTERVAL]",
+                   help="count the matches' values of a KEYWORD/ID/NUMERIC/DATETIME field (repeatable); "
+                        "FIELD=month (year, quarter, week, day, hour, minute) for a date histogram, "
+                        "FIELD=10 for numeric buckets of that width")
+    p.add_argument("--facet-limit", type=_whole_number, default=10, metavar="N", help="values per facet (default: 10)")
+    p.add_argument("--collapse", metavar="FIELD", help="keep the best hit per value of a KEYWORD or ID field")
+    p.add_argument("--suggest", action="store_true",
+                   help="say 'did you mean' when the query finds nothing and a correction finds hits")
+    p.add_argument("--more-like", metavar="ID", help="documents like the one with this id (instead of QUERY)")
+    p.add_argument("--complete", metavar="PREFIX", help="complete the last word of PREFIX (instead of QUERY); "
+                                                        "the field is the first of --fields, or the default")
+
+
+def discovery_options(args: argparse.Namespace) -> dict:
+    """search() keywords for --facet, --facet-limit, --collapse and --suggest."""
+    options: dict = {}
+    if args.facet:
+        facets: dict = {}
+        for spec in args.facet:
+            name, _, interval = spec.partition("=")
+            facets[name] = _interval(interval) if interval else None
+        options.update(facets=facets, facet_limit=args.facet_limit or 1)
+    if args.collapse:
+        options["collapse"] = args.collapse
+    if args.suggest:
+        options["suggest"] = True
+    return options
+
+
+def _interval(text: str) -> "str | float":
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def run_discovery(args: argparse.Namespace, searcher: Any, fmt_name: str, offset: int, query_filter: str | None
+                  ) -> bool:
+    """Answer --complete or --more-like (True), or check that a QUERY was given (False: search it)."""
+    if args.complete is not None:
+        field = args.fields[0] if args.fields else None
+        found = searcher.complete(args.complete, field=field, limit=args.limit or 1)
+        if args.json:
+            _write_json({"prefix": args.complete, "completions": [{"text": c.text, "doc_freq": c.doc_freq}
+                                                                  for c in found]})
+        else:
+            for c in found:
+                print(f"{c.doc_freq:>8}  {c.text}")
+            if not found:
+                print(f"no completions of {args.complete!r}")
+        return True
+    if args.more_like is not None:
+        results = searcher.more_like_this(args.more_like, fields=args.fields, limit=args.limit, offset=offset,
+                                          formatter=fmt_name, filter=query_filter, **discovery_options(args))
+        if args.json:
+            _write_json({**_results_json(results, args.show, args.passages, None), "like": args.more_like})
+        else:
+            print(f"like {args.more_like}: {results.query}\n")
+            _print_results(results, fmt_name, flat=False, show=args.show)
+            print_discovery(results)
+        return True
+    if args.query is None:
+        raise InvalidArgumentError("search needs a QUERY (or --more-like ID, or --complete PREFIX)")
+    return False
+
+
+def print_discovery(results: Any) -> None:
+    """Facet counts, collapsed groups and "did you mean", below the hits."""
+    if results.groups is not None:
+        print(f"{results.groups} groups")
+    for name, counts in results.facets.items():
+        print(f"\n{name}:" + ("" if counts else " (no values among the matches)"))
+        for value, count in counts:
+            label = "-".join("*" if v is None else str(v) for v in value) if isinstance(value, tuple) else str(value)
+            print(f"  {count:>8}  {label}")
+    if results.suggestion:
+        print(f"\ndid you mean: {results.suggestion}")
 
 
 def _print_results(results: Any, fmt_name: str, flat: bool, show: "list[str] | None" = None,
@@ -422,6 +558,8 @@ def _print_results(results: Any, fmt_name: str, flat: bool, show: "list[str] | N
         head = f"{hit.rank:>3}. {hit.score:7.3f}  {fmt.text(str(hit.id))}"
         if isinstance(title, str) and title.strip():
             head += f"  {fmt.text(title.strip())}"
+        if hit.group_size is not None and hit.group_size > 1:
+            head += f"  (+{hit.group_size - 1} more with {fmt.text(str(hit.group_value))})"
         print(head)
         if hit.snippet:
             print(f"     {hit.snippet}")
@@ -477,6 +615,8 @@ def run_stats(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(stats)
         return EXIT_OK
+    if "shards" in stats:
+        return _print_sharded_stats(stats)
     print(f"Index       {stats['path']}")
     print(f"Generation  {stats['generation']}")
     print(f"Documents   {stats['documents']:,} live, {stats['deleted']:,} deleted")
@@ -493,6 +633,19 @@ def run_stats(args: argparse.Namespace) -> int:
     for row in rows:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(row[2:], widths[2:])]
         print("  " + "  ".join(cells))
+    return EXIT_OK
+
+
+def _print_sharded_stats(stats: dict) -> int:
+    """A sharded index's totals, then one line per shard."""
+    print(f"Index       {stats['path']} (sharded)")
+    print(f"Generation  {stats['generation']}")
+    print(f"Documents   {stats['documents']:,} live, {stats['deleted']:,} deleted")
+    print(f"Size        {_size(stats['size_bytes'])}")
+    print("Shards      shard  dir          generation  documents  deleted  segments  size")
+    for sh in stats["shards"]:
+        print(f"            {sh['shard']:>5}  {sh['dir']:<11}  {sh['generation']:>10}  {sh['documents']:>9,}  "
+              f"{sh['deleted']:>7,}  {sh['segments']:>8}  {_size(sh['size_bytes'])}")
     return EXIT_OK
 
 

@@ -361,13 +361,13 @@ def _tree_memory_kb(pid: int) -> tuple[int, int]:
 def _tree_child(args: list[str]) -> dict:
     """Run this script in a fresh process; return its JSON answer, plus the peak resident memory
     and proportional memory of its whole process tree (forked workers included), sampled from
-    outside every 20 ms."""
+    outside every 100 ms."""
     peaks = [0, 0]
 
     def sample(pid: int) -> None:
         peaks[:] = map(max, peaks, _tree_memory_kb(pid))
 
-    answer = _run_child(args, sample, 0.02)
+    answer = _run_child(args, sample, 0.1)  # smaps_rollup walks every mapping: not too often
     answer["tree_peak_rss_kb"] = max(peaks[0], answer.get("peak_rss_kb", 0))
     answer["tree_peak_pss_kb"] = peaks[1]
     return answer

@@ -1,6 +1,6 @@
-"""Format searchlib-3: term frequencies and positions are written in the narrowest unsigned type
+"""Format searchlib-4: term frequencies and positions are written in the narrowest unsigned type
 that holds them, posting and position pointers in int32 when they fit; reading, merging and
-searching give the same answers whatever the types, and searchlib-2 indexes are still read."""
+searching give the same answers whatever the types, and searchlib-3 indexes are still read."""
 from __future__ import annotations
 
 import numpy as np
@@ -60,11 +60,11 @@ def test_short_documents_take_one_byte_per_frequency_and_merges_widen(tmp_path):
         assert {h.id for h in s.search('"stone river"')} == {"a"}  # a: river stone river
 
 
-def test_an_index_of_format_2_is_read_as_it_is(tmp_path):
+def test_an_index_of_format_3_is_read_as_it_is(tmp_path):
     ix = Index.create(tmp_path / "ix", schema())
     with ix.writer(workers=1) as w:
         w.add({"id": "a", "body": "river stone"})
-    assert manifest.FORMAT == "searchlib-3"
-    set_manifest_format(tmp_path / "ix", "searchlib-2")
+    assert manifest.FORMAT == "searchlib-4"
+    set_manifest_format(tmp_path / "ix", "searchlib-3")
     with Index.open(tmp_path / "ix").searcher() as s:
         assert [h.id for h in s.search("stone")] == ["a"]

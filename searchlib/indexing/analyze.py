@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import sys
 import threading
 from array import array
@@ -27,10 +28,12 @@ from itertools import islice
 
 import numpy as np
 
+from ..analysis.tokenizers import RegexTokenizer
 from ..passages import split_passages, window_ranges
 from ..schema import TEXT, Schema
 
 
+_START, _END, _GROUP = re.Match.start, re.Match.end, re.Match.group
 # Words plus terms one FieldAnalysis numbers before it starts over (per field and process). An
 # entry costs ~100 bytes (the string and its dict slot; measured), so a full numbering is ~100 MB.
 # Read at every batch, so tests can lower it.
@@ -50,6 +53,7 @@ class TextBatch:
     counts: np.ndarray  # uint32 token positions per unit
     owner: np.ndarray  # uint32 index (into the batch's texts) of each unit's document
     spans: np.ndarray | None  # int64 (units, 2) character spans, for fields split into passages
+    offsets: np.ndarray | None = None  # uint32 (token positions, 2) character span of each, in its field's text
     field: str = ""
     last: bool = False  # the source starts a new numbering after this batch: no batch follows from it
     stems: list = dataclass_field(default_factory=list)  # stems a worker computed for it (Analyzer.logged_stems)
@@ -75,6 +79,11 @@ class FieldAnalysis:
     def __init__(self, ft: TEXT):
         self.analyzer = ft.analyzer
         self.passages = ft.passages
+        self.offsets = ft.offsets
+        regex = getattr(ft.analyzer.tokenizer, "_re", None)
+        # the fused analyzer's words come from this regex, and their positions are the match numbers
+        self._finditer = regex.finditer if ft.analyzer.fused and type(ft.analyzer.tokenizer).__call__ is \
+            RegexTokenizer.__call__ else None
         self.vocab: dict[str, int] = {}
         self.word_ids: dict[str, int] = _WordIds(self._number)
         self._reported = 0  # terms already returned in a batch
@@ -95,48 +104,83 @@ class FieldAnalysis:
         term = self.analyzer.map_word(word)  # shares the analyzer's cache of stems (see map_word)
         return -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
 
-    def _ids(self, text: str) -> np.ndarray:
+    def _ids(self, text: str) -> list[int]:
         if not self.analyzer.fused:  # a stream filter: no per-word cache, positions from the tokens
             vocab = self.vocab
             out: list[int] = []
             for tok in self.analyzer(text):
                 out.extend([-1] * (tok.position + 1 - len(out)))
                 out[tok.position] = vocab.setdefault(tok.term, len(vocab))
-            return np.array(out, dtype=np.int32)
+            return out
         return self._word_list_ids(self.analyzer.tokenizer.words(text))
 
-    def _word_list_ids(self, words: list[str]) -> np.ndarray:
-        """The local id of each word (-1: dropped), as int32: one C-level pass of dict look-ups;
-        only words never seen before cost Python work (once each)."""
-        return np.fromiter(map(self.word_ids.__getitem__, words), dtype=np.int32, count=len(words))
+    def _ids_offsets(self, text: str, starts: array, ends: array) -> list[int]:
+        """`_ids(text)`, and the character span of each token position appended to `starts` and
+        `ends` (a position whose word was dropped by a non-fused analyzer: the end of the one before)."""
+        if self._finditer is not None:
+            found = list(self._finditer(text))
+            starts.extend(map(_START, found))
+            ends.extend(map(_END, found))
+            return self._word_list_ids(list(map(_GROUP, found)))
+        if self.analyzer.fused:
+            tokens = list(self.analyzer.tokenizer(text))
+            starts.extend(t.start_char for t in tokens)
+            ends.extend(t.end_char for t in tokens)
+            return self._word_list_ids([t.term for t in tokens])
+        vocab = self.vocab
+        out: list[int] = []
+        last = 0
+        for tok in self.analyzer(text):
+            while len(out) < tok.position:
+                out.append(-1)
+                starts.append(last)
+                ends.append(last)
+            if len(out) == tok.position:
+                out.append(vocab.setdefault(tok.term, len(vocab)))
+                starts.append(tok.start_char)
+                ends.append(tok.end_char)
+            else:  # a second token at one position (a synonym): the first one's span stays
+                out[tok.position] = vocab.setdefault(tok.term, len(vocab))
+            last = tok.end_char
+        return out
 
-    def _whole_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, counts) of texts that are units of their own, analysed by a fused analyzer: per
-        text, one tokenizer call and one C-level pass of look-ups appended to a typed array (a text
-        at a time: its words are freed while still in the processor's cache)."""
+    def _word_list_ids(self, words: list[str]) -> list[int]:
+        """The local id of each word (-1: dropped): one C-level pass of dict look-ups; only words
+        never seen before cost Python work (once each)."""
+        return list(map(self.word_ids.__getitem__, words))
+
+    def _whole_texts(self, texts: list[str]) -> tuple[array, array]:
+        """(ids, counts) of texts that are units of their own, analysed by a fused analyzer without
+        offsets: per text, one tokenizer call and one C-level pass of look-ups appended to a typed
+        array (a text at a time: its words are freed while still in the processor's cache)."""
         words, look_up = self.analyzer.tokenizer.words, self.word_ids.__getitem__
         ids, counts = array("i"), array("I")
         for text in texts:
             found = words(text)
             ids.extend(map(look_up, found))
             counts.append(len(found))
-        return np.frombuffer(ids, dtype=np.int32).copy(), np.frombuffer(counts, dtype=np.uint32).copy()
+        return ids, counts
 
     def run(self, texts: list[str]) -> TextBatch:
         """Analyse `texts` into one batch. Every id in it belongs to one numbering: resets happen
         only after a batch (one that ended over the limit), never in the middle of one, and that
         batch is marked `last`, so the buffer and `Analysis` can forget the numbering with it."""
-        if self.passages is None and self.analyzer.fused:
-            ids_arr, counts_arr = self._whole_texts(texts)
-            return self._batch(ids_arr, counts_arr, np.arange(len(texts), dtype=np.uint32), None)
+        if self.passages is None and self.analyzer.fused and not self.offsets:  # the common case, fast
+            ids, counts = self._whole_texts(texts)
+            return self._batch(ids, counts, array("I", range(len(texts))), None, None)
         ids, counts, owner = array("i"), array("I"), array("I")
         spans = array("q") if self.passages is not None else None
+        # with offsets: the character span of every token position (relative to the field's text;
+        # a passage's tokens are read from its text and moved by its start, `base`)
+        starts, ends, base = (array("I"), array("I"), array("q")) if self.offsets else (None, None, None)
         for i, text in enumerate(texts):
             if self.passages is None:
-                unit = self._ids(text)
-                ids.frombytes(unit.tobytes())
+                unit = self._ids(text) if starts is None else self._ids_offsets(text, starts, ends)
+                ids.extend(unit)
                 counts.append(len(unit))
                 owner.append(i)
+                if base is not None:
+                    base.append(0)
                 continue
             if self.passages.mode == "window" and self.analyzer.fused:
                 # one tokenization: windows are slices of the field's words (re-tokenizing each
@@ -144,26 +188,39 @@ class FieldAnalysis:
                 tokens = list(self.analyzer.tokenizer(text))
                 word_ids = self._word_list_ids([t.term for t in tokens])
                 for a, b in window_ranges(len(tokens), self.passages.size, self.passages.overlap):
-                    ids.frombytes(word_ids[a:b].tobytes())
+                    ids.extend(word_ids[a:b])
                     counts.append(b - a)
                     owner.append(i)
                     spans.extend((tokens[a].start_char, tokens[b - 1].end_char))
+                    if starts is not None:
+                        starts.extend(t.start_char for t in tokens[a:b])
+                        ends.extend(t.end_char for t in tokens[a:b])
+                        base.append(0)
                 continue
             for a, b in split_passages(text, self.passages, self.analyzer):
-                unit = self._ids(text[a:b])
-                ids.frombytes(unit.tobytes())
+                unit = self._ids(text[a:b]) if starts is None else self._ids_offsets(text[a:b], starts, ends)
+                ids.extend(unit)
                 counts.append(len(unit))
                 owner.append(i)
                 spans.extend((a, b))
-        return self._batch(np.frombuffer(ids, dtype=np.int32).copy(), np.frombuffer(counts, dtype=np.uint32).copy(),
-                           np.frombuffer(owner, dtype=np.uint32).copy(),
-                           np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None)
+                if base is not None:
+                    base.append(a)
+        offsets = None
+        if starts is not None:
+            offsets = np.stack([np.frombuffer(starts, dtype=np.uint32), np.frombuffer(ends, dtype=np.uint32)], axis=1)
+            shift = np.frombuffer(base, dtype=np.int64)
+            if shift.any():
+                offsets += np.repeat(shift, np.frombuffer(counts, dtype=np.uint32)).astype(np.uint32)[:, None]
+        return self._batch(ids, counts, owner, spans, offsets)
 
-    def _batch(self, ids: np.ndarray, counts: np.ndarray, owner: np.ndarray, spans: np.ndarray | None) -> TextBatch:
-        """The batch of these arrays, with the terms first numbered since the previous batch."""
+    def _batch(self, ids: array, counts: array, owner: array, spans: "array | None",
+               offsets: "np.ndarray | None") -> TextBatch:
         terms = list(islice(self.vocab, self._reported, None)) if len(self.vocab) > self._reported else []
         first, self._reported = self._reported, len(self.vocab)
-        batch = TextBatch((os.getpid(), self.epoch), first, terms, ids, counts, owner, spans)
+        batch = TextBatch((os.getpid(), self.epoch), first, terms, np.frombuffer(ids, dtype=np.int32).copy(),
+                          np.frombuffer(counts, dtype=np.uint32).copy(), np.frombuffer(owner, dtype=np.uint32).copy(),
+                          np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None,
+                          offsets)
         batch.last = self._start_over_if_full()  # free the words now, not at the next batch
         return batch
 

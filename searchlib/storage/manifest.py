@@ -29,9 +29,10 @@ from .components import SEGMENTS_DIR
 from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
-# 2: the term dictionary as arrays; 3: block bounds (blocks.py) and each file's tail checksum; 4: term
-# frequencies and positions in the narrowest unsigned type that holds them (uint8/16/32), posting
-# and position pointers in int32 when they fit
+# 2: the term dictionary as arrays; 3: block bounds (blocks.py) and each file's tail checksum, and
+# TEXT fields may keep token offsets (OFFS, OPTR: an index without them reads as before, snippets
+# re-read the text); 4: term frequencies and positions in the narrowest unsigned type that holds
+# them (uint8/16/32), posting and position pointers in int32 when they fit
 FORMAT = "searchlib-4"
 READ_FORMATS = ("searchlib-3",)  # earlier formats read as they are (their uint32/int64 arrays are among format 4's types)
 OLD_FORMATS = {"searchlib-1": "0.1", "searchlib-2": "0.2 before block bounds"}  # formats of earlier releases: the release that wrote them

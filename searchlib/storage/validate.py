@@ -33,16 +33,16 @@ Problem = "tuple[Component | None, str]"
 _CHUNK = 1 << 20  # postings examined at a time: temporaries stay a few megabytes whatever the field's size
 
 # The types each of a field's arrays may have (components.py describes them); all one-dimensional
-# but USPAN and BLOCKMAX. Frequencies and positions are in the narrowest unsigned type that holds
-# them, pointers in int32 when they fit.
+# but USPAN, BLOCKMAX and OFFS. Frequencies and positions are in the narrowest unsigned type that
+# holds them, pointers in int32 when they fit.
 _COUNTS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32))
 _OFFSETS = (np.dtype(np.int32), np.dtype(np.int64))
 _INT64, _UINT32 = (np.dtype(np.int64),), (np.dtype(np.uint32),)
 FIELD_DTYPES = {Component.PTR: _OFFSETS, Component.UNIT: _UINT32, Component.TF: _COUNTS,
                 Component.PPTR: _OFFSETS, Component.POS: _COUNTS, Component.LEN: _UINT32,
                 Component.UDOC: _UINT32, Component.USPAN: _INT64, Component.BLOCKPTR: _INT64,
-                Component.BLOCKMAX: _UINT32}
-_TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX)
+                Component.BLOCKMAX: _UINT32, Component.OFFS: _UINT32, Component.OPTR: _INT64}
+_TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX, Component.OFFS)
 
 
 def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
@@ -83,6 +83,14 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
         return Component.UDOC, f"has {len(udoc)} passages, meta.json says {units} units"
     if span is not None and span.shape != (units, 2):
         return Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)"
+    offs, optr = arrays.get(Component.OFFS), arrays.get(Component.OPTR)
+    if bool(info.get("offsets")) != (offs is not None) or (offs is None) != (optr is None):
+        return None, (f"field {name!r}: offsets are {'' if info.get('offsets') else 'not '}listed, but "
+                      f"{'no' if offs is None else 'an'} offsets file is")
+    if offs is not None and offs.shape[1:] != (2,):
+        return Component.OFFS, f"has shape {offs.shape}, expected (positions, 2)"
+    if optr is not None and (len(optr) != units + 1 or optr[0] != 0 or optr[-1] != len(offs)):
+        return Component.OPTR, f"offset pointers do not run from 0 to the {len(offs)} token positions, unit by unit"
     if info.get("nonempty", 0) > units:
         return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
     bptr, bmax = arrays.get(Component.BLOCKPTR), arrays.get(Component.BLOCKMAX)
@@ -203,4 +211,9 @@ def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", p
         elif not np.array_equal(bmax, arrays[Component.BLOCKMAX]):
             found.append((Component.BLOCKMAX, "block bounds are not those of the postings (pruning would skip "
                                               "postings that score higher)"))
+    optr, offs = arrays.get(Component.OPTR), arrays.get(Component.OFFS)
+    if optr is not None and np.any(optr[1:] < optr[:-1]):
+        found.append((Component.OPTR, "offset pointers decrease"))
+    if offs is not None and len(offs) and np.any(offs[:, 0] > offs[:, 1]):
+        found.append((Component.OFFS, "a token ends before it starts"))
     return found

@@ -16,9 +16,11 @@ boundaries and kept in text order. Everything is linear in the length of the tex
 sorts: of the matched spans (into hits) and of the candidate fragments (by score).
 
 A search knows its marks before it reads the text (search/marks.py: positions from the postings,
-spans from the offsets the index keeps), so it calls `snippets_from_arrays()` for all its hits at
+spans from the offsets the index keeps), so it calls `rendered_from_arrays()` for all its hits at
 once: the same ranking of candidate fragments, vectorised over every hit with numpy, and the same
-placement, with edges at ". " or a space nearby (the careful rules below where there is none).
+placement, with edges at ". " or a space nearby (the careful rules below where there is none);
+then every hit's fragments are marked and escaped as one string (`snippets_from_arrays()` gives
+the same as Snippets).
 
 A Formatter decides how document text and marked spans are rendered; it is also the one place
 where document text is made safe for its medium: every formatter removes the document's control
@@ -731,23 +733,23 @@ def rendered_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarr
     with control characters in a fragment, is rendered on its own as a Snippet."""
     fmt = get_formatter(formatter)
     quick = _QUICK_MARKS.get(type(fmt))
+    in_one_go = quick is not None and "\x03" not in separator
     placed, s_list, e_list = _place_from_arrays(texts, hit, starts, ends, keys, bonus, weights, fragment_chars,
                                                 max_fragments, spans)
     marked: list = [None] * len(texts)
-    if quick is not None and "\x03" not in separator:
+    if in_one_go:
         for t, p in enumerate(placed):
             if not isinstance(p, Snippet):
-                chosen, a, b = p[0], p[1], p[2]
-                marked[t] = _quick_all(texts[t], [(ws, we, zip(s_list[k:m], e_list[k:m])) for ws, we, k, m in
-                                                  _fragment_marks(chosen, s_list, a, b)])
-    rendered = quick(fmt, "\x03".join(m or "" for m in marked)).replace("\x02", separator).split("\x03") \
-        if quick is not None and "\x03" not in separator else marked
+                marked[t] = _quick_all(texts[t], [(ws, we, zip(s_list[k:m], e_list[k:m]))
+                                                  for ws, we, k, m in _fragment_marks(p[0], s_list, p[1], p[2])])
+        rendered = quick(fmt, "\x03".join(m or "" for m in marked)).replace("\x02", separator).split("\x03")
     out = []
-    for text, p, m, shown in zip(texts, placed, marked, rendered):
-        if m is None:
-            out.append((p if isinstance(p, Snippet) else _snippet_placed(text, p, s_list, e_list)).render(fmt, separator))
+    for t, (text, p, m) in enumerate(zip(texts, placed, marked)):
+        if m is not None:
+            out.append((ELLIPSIS if p[3] else "") + rendered[t] + (ELLIPSIS if p[4] else ""))
         else:
-            out.append((ELLIPSIS if p[3] else "") + shown + (ELLIPSIS if p[4] else ""))
+            snippet = p if isinstance(p, Snippet) else _snippet_placed(text, p, s_list, e_list)
+            out.append(snippet.render(fmt, separator))
     return out
 
 

@@ -69,7 +69,8 @@ def test_marks_are_the_same_gathered_or_word_by_word(tmp_path, monkeypatch):
     ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), body=TEXT(stored=True)))
     with ix.writer() as w:
         for d in range(200):
-            w.add({"id": str(d), "body": " ".join(rng.choice(vocab[: 5 + d % 25]) for _ in range(rng.randrange(1, 40)))})
+            words = [rng.choice(vocab[: 5 + d % 25]) for _ in range(rng.randrange(1, 40))]
+            w.add({"id": str(d), "body": " ".join(words)})
     found = {}
     with ix.searcher() as s:
         for limit in (0, 10**9):

@@ -43,6 +43,8 @@ class Settings:
 
     k1: float = 1.2
     b: float = 0.75
+    scoring: str = "bm25"  # the BM25 variant (scoring.VARIANTS)
+    delta: float | None = None  # BM25L's/BM25+'s delta; None: the variant's default
     default_fields: dict[str, float] | None = None  # None: every TEXT field, with its boost
     operator: str = "OR"
     passages_per_hit: int = 3
@@ -65,7 +67,7 @@ class Settings:
         if data is not None and not isinstance(data, Mapping):
             raise ConfigError(where, f"settings are a mapping of keys to values, not {type(data).__name__}")
         data = dict(data or {})
-        _check_keys(data, {"k1", "b", "default_fields", "operator", "passages_per_hit", "highlight", *LIMITS}, where)
+        _check_keys(data, {"k1", "b", "scoring", "delta", "default_fields", "operator", "passages_per_hit", "highlight", *LIMITS}, where)
         hl = _section(data, "highlight", f"{where}.highlight")
         data.pop("highlight", None)
         _check_keys(hl, set(HighlightSettings.__dataclass_fields__), f"{where}.highlight")
@@ -74,9 +76,9 @@ class Settings:
         return settings
 
     def validate(self, where: str = "settings", schema: Schema | None = None) -> None:
-        for key in ("k1", "b"):
+        for key, arg in (("k1", "k1"), ("b", "b"), ("scoring", "variant"), ("delta", "delta")):
             try:
-                BM25(**{key: getattr(self, key)})
+                BM25(**{arg: getattr(self, key)})
             except ValueError as exc:
                 raise ConfigError(f"{where}.{key}", str(exc)) from None
         if self.operator not in OPERATORS:
@@ -164,7 +166,8 @@ def _section(data: Mapping, key: str, where: str) -> dict:
 
 
 # Where Settings.validate's checks live in the YAML layout (Settings are flat; YAML nests them).
-_YAML_PATHS = {"k1": "search.bm25.k1", "b": "search.bm25.b", "operator": "search.operator",
+_YAML_PATHS = {"k1": "search.bm25.k1", "b": "search.bm25.b", "scoring": "search.bm25.scoring",
+               "delta": "search.bm25.delta", "operator": "search.operator",
                "passages_per_hit": "search.passages_per_hit", "default_fields": "search.default_fields",
                "highlight": "highlight", **{key: f"search.{key}" for key in LIMITS}}
 
@@ -255,7 +258,7 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
     search = _section(data, "search", "search")
     _check_keys(search, {"default_fields", "operator", "bm25", "passages_per_hit", *LIMITS}, "search")
     bm25 = _section(search, "bm25", "search.bm25")
-    _check_keys(bm25, {"k1", "b"}, "search.bm25")
+    _check_keys(bm25, {"k1", "b", "scoring", "delta"}, "search.bm25")
     if search.get("operator") is not None:
         search["operator"] = str(search["operator"]).upper()
     # Settings are flat: search.* and search.bm25.* side by side; a null key keeps its default.
@@ -307,7 +310,7 @@ def dump_config(config: Config) -> str:
         data["path"] = str(config.path)
     data["schema"] = config.schema.to_json()
     data["search"] = {"default_fields": s.default_fields, "operator": s.operator,
-                      "bm25": {"k1": s.k1, "b": s.b}, "passages_per_hit": s.passages_per_hit,
+                      "bm25": {"k1": s.k1, "b": s.b, "scoring": s.scoring, "delta": s.delta}, "passages_per_hit": s.passages_per_hit,
                       **{key: getattr(s, key) for key in LIMITS}}
     data["highlight"] = asdict(s.highlight)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -54,7 +54,7 @@ class Searcher:
         self.field_names = list(self.schema)
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
-        self._default_params = BM25(self.settings.k1, self.settings.b)
+        self._default_params = BM25(self.settings.k1, self.settings.b, self.settings.scoring, self.settings.delta)
 
     @classmethod
     def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
@@ -124,13 +124,16 @@ class Searcher:
                lenient: bool = False, group: bool = True, highlight: bool = True,
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
                passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
-               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None) -> Results:
+               sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
+               scoring: str | None = None, delta: float | None = None) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
         operator ("OR"/"AND"). `lenient=True` never raises on malformed text. `group=False`
         returns one hit per matching passage instead of per document (a document that matches
-        only outside its split fields stays one whole-document hit). `k1`/`b` override BM25 settings.
+        only outside its split fields stays one whole-document hit). `k1`/`b` override BM25 settings,
+        `scoring` the BM25 variant ("bm25", "robertson", "bm25l", "bm25+"; see scoring.py) and
+        `delta` BM25L's or BM25+'s delta.
 
         `filter` restricts the matches without changing their scores: a query (text is parsed
         strictly) or a mapping {field: value} where a value matches exactly, a list matches any of
@@ -155,7 +158,7 @@ class Searcher:
             expanded = [self.stats.expand(leaf) for part in (node, restrict) if part
                         for leaf, _ in leaves(part) if isinstance(leaf, ExpandLeaf)]
             return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
-        params = self._params(k1, b)
+        params = self._params(k1, b, scoring, delta)
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
         top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
             else self._sorted_by(sort_by, reverse, offset + limit, group)                       # collectors
@@ -186,7 +189,8 @@ class Searcher:
 
     def explain(self, query: "str | Query", doc_id: Any, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                 operator: str | None = None, lenient: bool = False, k1: float | None = None,
-                b: float | None = None, max_expansions: int | None = None) -> Explanation:
+                b: float | None = None, max_expansions: int | None = None, scoring: str | None = None,
+                delta: float | None = None) -> Explanation:
         """How the document with unique key `doc_id` scores for `query`: a tree of the BM25
         arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
         whose `value` is exactly the score `search()` gives the document (0 when it does not
@@ -209,7 +213,7 @@ class Searcher:
                                 max_expansions)
         if node is None:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
-        params = self._params(k1, b)
+        params = self._params(k1, b, scoring, delta)
         seg, doc = where
         explained = Weight(node, self.stats, params, self.scorers).explain(seg, doc, self.schema)
         if explained is None:
@@ -219,7 +223,9 @@ class Searcher:
         if passage is not None:
             first = int(np.searchsorted(np.asarray(self.readers[seg].fields[passage[0]].unit_doc), doc))
             where_text = f"its best passage, {passage[0]} #{passage[1] - first}"
-        return Explanation(expl.value, f"score of {doc_id!r} ({where_text}), k1={params.k1:g} b={params.b:g}:", [expl])
+        variant = "" if params.variant == "bm25" else f" {params.variant}" + (f" delta={params.d:g}" if params.d else "")
+        return Explanation(expl.value, f"score of {doc_id!r} ({where_text}), k1={params.k1:g} b={params.b:g}{variant}:",
+                           [expl])
 
     # -- query text to a compiled node --------------------------------------------------------
     def parse(self, text: "str | Query", lenient: bool = False, operator: str | None = None) -> Query:
@@ -271,10 +277,14 @@ class Searcher:
             check_clauses(node, self.settings)
         return q, node
 
-    def _params(self, k1: float | None, b: float | None) -> BM25:
-        if k1 is None and b is None:
+    def _params(self, k1: float | None, b: float | None, scoring: str | None = None, delta: float | None = None) -> BM25:
+        if k1 is None and b is None and scoring is None and delta is None:
             return self._default_params
-        return BM25(self.settings.k1 if k1 is None else k1, self.settings.b if b is None else b)
+        s = self.settings
+        scoring = s.scoring if scoring is None else scoring
+        if delta is None and scoring == s.scoring:
+            delta = s.delta
+        return BM25(s.k1 if k1 is None else k1, s.b if b is None else b, scoring, delta)
 
     def _filter_node(self, spec, fields, operator: str | None, max_expansions: int | None) -> "Node | bool":
         """The compiled filter, or False when it can match nothing (text is parsed strictly)."""

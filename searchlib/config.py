@@ -45,6 +45,7 @@ class Settings:
     b: float = 0.75
     scoring: str = "bm25"  # the BM25 variant (scoring.VARIANTS)
     delta: float | None = None  # BM25L's/BM25+'s delta; None: the variant's default
+    expansion: str | None = None  # pseudo-relevance feedback by default: "rm3", "bo1" or None
     default_fields: dict[str, float] | None = None  # None: every TEXT field, with its boost
     operator: str = "OR"
     passages_per_hit: int = 3
@@ -67,7 +68,7 @@ class Settings:
         if data is not None and not isinstance(data, Mapping):
             raise ConfigError(where, f"settings are a mapping of keys to values, not {type(data).__name__}")
         data = dict(data or {})
-        _check_keys(data, {"k1", "b", "scoring", "delta", "default_fields", "operator", "passages_per_hit", "highlight", *LIMITS}, where)
+        _check_keys(data, {"k1", "b", "scoring", "delta", "expansion", "default_fields", "operator", "passages_per_hit", "highlight", *LIMITS}, where)
         hl = _section(data, "highlight", f"{where}.highlight")
         data.pop("highlight", None)
         _check_keys(hl, set(HighlightSettings.__dataclass_fields__), f"{where}.highlight")
@@ -81,6 +82,8 @@ class Settings:
                 BM25(**{arg: getattr(self, key)})
             except ValueError as exc:
                 raise ConfigError(f"{where}.{key}", str(exc)) from None
+        if self.expansion not in (None, "none", "rm3", "bo1"):
+            raise ConfigError(f"{where}.expansion", f"{self.expansion!r} is not one of rm3, bo1, none")
         if self.operator not in OPERATORS:
             raise ConfigError(f"{where}.operator", f"{self.operator!r} is not one of {', '.join(OPERATORS)}")
         for key in ("passages_per_hit", *LIMITS):
@@ -167,7 +170,7 @@ def _section(data: Mapping, key: str, where: str) -> dict:
 
 # Where Settings.validate's checks live in the YAML layout (Settings are flat; YAML nests them).
 _YAML_PATHS = {"k1": "search.bm25.k1", "b": "search.bm25.b", "scoring": "search.bm25.scoring",
-               "delta": "search.bm25.delta", "operator": "search.operator",
+               "delta": "search.bm25.delta", "expansion": "search.expansion", "operator": "search.operator",
                "passages_per_hit": "search.passages_per_hit", "default_fields": "search.default_fields",
                "highlight": "highlight", **{key: f"search.{key}" for key in LIMITS}}
 
@@ -256,7 +259,7 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
         raise ConfigError("schema", str(exc)) from None
 
     search = _section(data, "search", "search")
-    _check_keys(search, {"default_fields", "operator", "bm25", "passages_per_hit", *LIMITS}, "search")
+    _check_keys(search, {"default_fields", "operator", "bm25", "expansion", "passages_per_hit", *LIMITS}, "search")
     bm25 = _section(search, "bm25", "search.bm25")
     _check_keys(bm25, {"k1", "b", "scoring", "delta"}, "search.bm25")
     if search.get("operator") is not None:
@@ -309,7 +312,7 @@ def dump_config(config: Config) -> str:
     if config.path is not None:
         data["path"] = str(config.path)
     data["schema"] = config.schema.to_json()
-    data["search"] = {"default_fields": s.default_fields, "operator": s.operator,
+    data["search"] = {"default_fields": s.default_fields, "operator": s.operator, "expansion": s.expansion,
                       "bm25": {"k1": s.k1, "b": s.b, "scoring": s.scoring, "delta": s.delta}, "passages_per_hit": s.passages_per_hit,
                       **{key: getattr(s, key) for key in LIMITS}}
     data["highlight"] = asdict(s.highlight)

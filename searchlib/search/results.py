@@ -94,6 +94,8 @@ class Results:
         self.hits, self.total, self.elapsed_ms = hits, total, elapsed_ms
         self.warnings = [] if warnings is None else warnings
         self.page, self.page_count, self.page_size = page, page_count, page_size
+        # with pseudo-relevance feedback (search(expand=...)): the words added, {word: weight}
+        self.expanded_query: "dict[str, float] | None" = None
 
     @property
     def query(self) -> Query:

@@ -32,6 +32,7 @@ from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
 from .collectors import Filtered, SortedBy, TopScores
+from .feedback import FeedbackModel, bo1_weights, collection_freq, expanded_node, feedback_model, rm3_weights, term_vectors
 from .postings import term_postings
 from .results import Results, hits
 from .stats import Stats
@@ -125,7 +126,8 @@ class Searcher:
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
                passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
                sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
-               scoring: str | None = None, delta: float | None = None) -> Results:
+               scoring: str | None = None, delta: float | None = None,
+               expand: "str | FeedbackModel | None" = None) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
@@ -133,7 +135,10 @@ class Searcher:
         returns one hit per matching passage instead of per document (a document that matches
         only outside its split fields stays one whole-document hit). `k1`/`b` override BM25 settings,
         `scoring` the BM25 variant ("bm25", "robertson", "bm25l", "bm25+"; see scoring.py) and
-        `delta` BM25L's or BM25+'s delta.
+        `delta` BM25L's or BM25+'s delta. `expand` ("rm3", "bo1", a FeedbackModel, or the
+        settings' `expansion` when None; "none" turns it off) expands the query with words of its
+        best documents (pseudo-relevance feedback, feedback.py): the query runs once for those
+        documents, then expanded; `Results.expanded_query` lists the words added and their weights.
 
         `filter` restricts the matches without changing their scores: a query (text is parsed
         strictly) or a mapping {field: value} where a value matches exactly, a list matches any of
@@ -159,6 +164,10 @@ class Searcher:
                         for leaf, _ in leaves(part) if isinstance(leaf, ExpandLeaf)]
             return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
         params = self._params(k1, b, scoring, delta)
+        model = self._feedback_model(expand)
+        added = None
+        if model is not None:                                                                   # expand (feedback)
+            node, added = self._expand(node, restrict, params, model, fields)
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
         top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
             else self._sorted_by(sort_by, reverse, offset + limit, group)                       # collectors
@@ -176,7 +185,54 @@ class Searcher:
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
-        return Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
+        results = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
+        results.expanded_query = added
+        return results
+
+    def _feedback_model(self, expand: "str | FeedbackModel | None") -> "FeedbackModel | None":
+        expand = self.settings.expansion if expand is None else expand
+        return None if expand is None or expand == "none" else feedback_model(expand)
+
+    def _expand(self, node: Node, restrict, params: BM25, model: FeedbackModel, fields
+                ) -> "tuple[Node, dict[str, dict[str, float]]]":
+        """The node expanded by pseudo-relevance feedback from its best `model.docs` documents
+        (filtered as the search is), and the words added per field with their weights."""
+        weight = Weight(node, self.stats, params, self.scorers)
+        top = TopScores(model.docs, True, self._field_ids, len(self.readers) == 1)
+        collector = top if restrict is None else Filtered(weigh(restrict, self.stats, []), [top])
+        for seg in range(len(self.readers)):
+            collector.collect(weight.scorer(seg).matches(weight.root, top))
+        ranked = top.result(0)
+        if not len(ranked.docs):
+            return node, {}
+        segs = ranked.segs if ranked.segs is not None else np.zeros(len(ranked.docs), dtype=np.int64)
+        picked = list(zip(segs.tolist(), ranked.docs.tolist()))
+        scores = np.array(ranked.scores if ranked.scores is not None else [r[0] for r in ranked.rows])
+        text_fields = {f: w * self.schema.fields[f].boost for f, w in self.settings.fields_for(self.schema, fields).items()
+                       if self.schema.fields[f].kind == "text"}
+        if not text_fields:
+            return node, {}
+        words: list[str] = []
+        tf = np.zeros((len(picked), 0))
+        df = np.zeros(0)
+        for f in text_fields:  # the fields' words together (one analyzer per word, as BM25F assumes)
+            fwords, ftf, fdf = term_vectors(self.readers, f, picked)
+            index = {w: i for i, w in enumerate(words)}
+            extra = [w for w in fwords if w not in index]
+            index.update({w: len(words) + i for i, w in enumerate(extra)})
+            words = words + extra
+            tf = np.hstack([tf, np.zeros((len(picked), len(extra)))])
+            df = np.concatenate([df, np.zeros(len(extra))])
+            cols = [index[w] for w in fwords]
+            tf[:, cols] += ftf
+            df[cols] = np.maximum(df[cols], fdf)  # documents holding the word: at least its most common field's
+        n_docs = max(self.stats.doc_count, 1)
+        if model.method == "rm3":
+            chosen = rm3_weights(words, tf, scores, df, n_docs, model.terms)
+        else:
+            cf = sum(collection_freq(self.readers, f, words) for f in text_fields)
+            chosen = bo1_weights(words, tf, cf, n_docs, model.terms)
+        return expanded_node(node, chosen, model, text_fields), chosen
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.
@@ -190,7 +246,7 @@ class Searcher:
     def explain(self, query: "str | Query", doc_id: Any, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                 operator: str | None = None, lenient: bool = False, k1: float | None = None,
                 b: float | None = None, max_expansions: int | None = None, scoring: str | None = None,
-                delta: float | None = None) -> Explanation:
+                delta: float | None = None, expand: "str | FeedbackModel | None" = None) -> Explanation:
         """How the document with unique key `doc_id` scores for `query`: a tree of the BM25
         arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
         whose `value` is exactly the score `search()` gives the document (0 when it does not
@@ -214,6 +270,9 @@ class Searcher:
         if node is None:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
         params = self._params(k1, b, scoring, delta)
+        model = self._feedback_model(expand)
+        if model is not None:  # the query search(expand=...) runs, feedback words and all
+            node, _ = self._expand(node, None, params, model, fields)
         seg, doc = where
         explained = Weight(node, self.stats, params, self.scorers).explain(seg, doc, self.schema)
         if explained is None:

@@ -12,7 +12,9 @@ next writer removes and `check` reports as notes.
 A manifest read from disk is someone else's data: each segment's counts must be non-negative
 integers, no more deleted than documents, and no more documents than its declared files can hold
 (see max_documents), so that nothing is ever sized from a forged count. A manifest in the format
-of an earlier release (OLD_FORMATS) is an IndexFormatError: that index must be rebuilt.
+of an earlier release (OLD_FORMATS) is an IndexFormatError: that index must be rebuilt; one in a
+READABLE_FORMATS format is read with its renamed presets (and written in the new format at the next
+commit).
 """
 from __future__ import annotations
 
@@ -28,11 +30,26 @@ from .components import SEGMENTS_DIR
 from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
-FORMAT = "searchlib-2"  # 2: the term dictionary is sorted arrays (termdict.py), no longer a marisa trie
+FORMAT = "searchlib-3"  # 3: the `english` preset is nltk stop words + Snowball (2: sorted-array term dictionary)
+# Formats read by renaming what changed meaning: a searchlib-2 schema's `english` is today's
+# `english-classic` (same files otherwise), so its terms are still analysed the way they were indexed.
+READABLE_FORMATS = {"searchlib-2": {"english": "english-classic"}}
 OLD_FORMATS = {"searchlib-1": "0.1"}  # formats of earlier releases: the release that wrote them
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
 _LISTING_ATTEMPTS = 20
+
+
+def _rename_presets(schema: Any, renamed: dict[str, str]) -> Any:
+    """The schema JSON with each field's analyzer preset name renamed as `renamed` says."""
+    if not isinstance(schema, dict):
+        return schema  # the schema's own validation reports it
+    out = {}
+    for name, spec in schema.items():
+        if isinstance(spec, dict) and isinstance(spec.get("analyzer"), str) and spec["analyzer"] in renamed:
+            spec = dict(spec, analyzer=renamed[spec["analyzer"]])
+        out[name] = spec
+    return out
 
 
 def manifest_name(generation: int) -> str:
@@ -131,7 +148,9 @@ class Manifest:
         if found in OLD_FORMATS:
             raise IndexFormatError("", f"built by searchlib {OLD_FORMATS[found]} (format {found}): rebuild it "
                                        f"(this version reads format {FORMAT})")
-        if found != FORMAT:
+        if found in READABLE_FORMATS:
+            data = dict(data, schema=_rename_presets(data["schema"], READABLE_FORMATS[found]))
+        elif found != FORMAT:
             raise ValueError(f"unsupported format {found!r}, expected {FORMAT!r}")
         return cls(generation=int(data["generation"]), schema=data["schema"], settings=data.get("settings", {}),
                    segments=[SegmentEntry.from_json(s) for s in data["segments"]], counter=int(data["counter"]),

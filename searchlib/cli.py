@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--config", dest="configs", action="append", metavar="CONFIG",
                    help="a YAML configuration, or key=value pairs such as 'analyzer=snowball-english,k1=0.9' "
                         "(keys: name, analyzer, fields=single|title-body, title_boost, config, k1, b, "
-                        "scoring=bm25|robertson|bm25l|bm25+, delta, expand=rm3|bo1, operator); repeat to compare (default: the english analyzer, one field)")
+                        "scoring=bm25|robertson|bm25l|bm25+, delta, expand=rm3|bo1, proximity, operator); repeat to compare (default: the english analyzer, one field)")
     p.add_argument("--split", default="test", help="qrels/SPLIT.tsv to score (default: test)")
     p.add_argument("--topics", type=Path, help="TREC topics file (or id<TAB>text lines) instead of queries.jsonl")
     p.add_argument("--qrels", type=Path, help="TREC qrels file instead of qrels/SPLIT.tsv (needs --topics)")

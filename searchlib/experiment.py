@@ -33,7 +33,7 @@ from .schema import ID, TEXT, Schema
 __all__ = ["Configuration", "ConfigResult", "Comparison", "Experiment", "run_experiment", "parse_configuration"]
 
 # per-query options a configuration may carry (passed to Searcher.search)
-SEARCH_OPTIONS = ("k1", "b", "delta", "operator", "scoring", "expand")
+SEARCH_OPTIONS = ("k1", "b", "delta", "proximity", "operator", "scoring", "expand")
 
 
 @dataclass
@@ -77,7 +77,7 @@ def parse_configuration(text: str) -> Configuration:
     """A configuration from the command line: a YAML file's path, or ``key=value`` pairs separated
     by commas, e.g. ``name=snowball,analyzer=snowball-english,k1=0.9``. Keys: name, analyzer,
     fields (``single`` or ``title-body``), title_boost, config (a YAML path) and the per-query
-    options k1, b, delta, operator, scoring (a BM25 variant) and expand (rm3, bo1). ConfigError names an unknown key or a bad value."""
+    options k1, b, delta, proximity, operator, scoring (a BM25 variant) and expand (rm3, bo1). ConfigError names an unknown key or a bad value."""
     if "=" not in text:
         return Configuration.from_yaml(text)
     pairs: dict[str, str] = {}
@@ -92,7 +92,7 @@ def parse_configuration(text: str) -> Configuration:
         if key not in allowed:
             raise ConfigError(f"configuration.{key}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
     options: dict[str, Any] = {}
-    for key in ("k1", "b", "delta"):
+    for key in ("k1", "b", "delta", "proximity"):
         if key in pairs:
             try:
                 options[key] = float(pairs[key])

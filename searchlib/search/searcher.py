@@ -32,6 +32,7 @@ from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
 from .collectors import Filtered, SortedBy, TopScores
+from .proximity import with_pairs
 from .feedback import FeedbackModel, bo1_weights, collection_freq, expanded_node, feedback_model, rm3_weights, term_vectors
 from .postings import term_postings
 from .results import Results, hits
@@ -127,7 +128,7 @@ class Searcher:
                passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
                sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
                scoring: str | None = None, delta: float | None = None,
-               expand: "str | FeedbackModel | None" = None) -> Results:
+               expand: "str | FeedbackModel | None" = None, proximity: float | None = None) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
@@ -139,6 +140,8 @@ class Searcher:
         settings' `expansion` when None; "none" turns it off) expands the query with words of its
         best documents (pseudo-relevance feedback, feedback.py): the query runs once for those
         documents, then expanded; `Results.expanded_query` lists the words added and their weights.
+        `proximity` (default: the settings') is the weight of adjacent query words searched again as
+        sloppy phrases (proximity.py); 0 turns it off.
 
         `filter` restricts the matches without changing their scores: a query (text is parsed
         strictly) or a mapping {field: value} where a value matches exactly, a list matches any of
@@ -164,6 +167,7 @@ class Searcher:
                         for leaf, _ in leaves(part) if isinstance(leaf, ExpandLeaf)]
             return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
         params = self._params(k1, b, scoring, delta)
+        node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
         added = None
         if model is not None:                                                                   # expand (feedback)
@@ -188,6 +192,12 @@ class Searcher:
         results = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
         results.expanded_query = added
         return results
+
+    def _with_pairs(self, node: Node, proximity: float | None) -> Node:
+        weight = self.settings.proximity if proximity is None else proximity
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 100:
+            raise InvalidArgumentError(f"proximity must be a number between 0 and 100, got {weight!r}")
+        return with_pairs(node, float(weight), self.schema) if weight else node
 
     def _feedback_model(self, expand: "str | FeedbackModel | None") -> "FeedbackModel | None":
         expand = self.settings.expansion if expand is None else expand
@@ -246,7 +256,8 @@ class Searcher:
     def explain(self, query: "str | Query", doc_id: Any, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                 operator: str | None = None, lenient: bool = False, k1: float | None = None,
                 b: float | None = None, max_expansions: int | None = None, scoring: str | None = None,
-                delta: float | None = None, expand: "str | FeedbackModel | None" = None) -> Explanation:
+                delta: float | None = None, expand: "str | FeedbackModel | None" = None,
+                proximity: float | None = None) -> Explanation:
         """How the document with unique key `doc_id` scores for `query`: a tree of the BM25
         arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
         whose `value` is exactly the score `search()` gives the document (0 when it does not
@@ -270,6 +281,7 @@ class Searcher:
         if node is None:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
         params = self._params(k1, b, scoring, delta)
+        node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
         if model is not None:  # the query search(expand=...) runs, feedback words and all
             node, _ = self._expand(node, None, params, model, fields)

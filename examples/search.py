@@ -1,6 +1,7 @@
 """Example: index a small corpus and search it, with BM25-ranked, highlighted results.
 
-    python examples/search.py                          # index the sample corpus, run a sample query
+    python examples/search.py                          # index the sample corpus, run a sample query,
+                                                       #   show topic counts and "did you mean"
     python examples/search.py "late miscarriage"       # your own query (the query language works:
     python examples/search.py 'title:soap -radio'      #   phrases, fields, +required, -excluded)
     python examples/search.py --corpus my_docs/ "query"    # a folder of .txt/.md files, .jsonl or .csv
@@ -15,11 +16,15 @@ modification times) is saved with the commit, so the next run reuses the index w
 corpus nor the configuration has changed, and rebuilds it when either has (or when an earlier
 release of searchlib built it, in a format this one does not read).
 
-It uses only the public API (`searchlib`), `searchlib.loaders` and `searchlib.highlight`.
+It uses only the public API (`searchlib`), `searchlib.loaders` and `searchlib.highlight`. Besides the
+hits it shows the facet counts of the documents' topics (a KEYWORD field the script adds to the schema
+and fills from the file names)
+and, on the sample run, "did you mean" for a misspelled query.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -32,13 +37,15 @@ SAMPLE_CORPUS = EXAMPLES / "corpus"
 SAMPLE_EXCLUDE = ("README.md",)  # the corpus's description, not one of its documents
 CONFIG = EXAMPLES / "searchlib.yaml"
 SAMPLE_QUERY = "miscarriage storyline"
+MISSPELLED_QUERY = "miscariage storylne"  # shown corrected ("did you mean") on the sample run
+FACET_FIELD = "topics"
 
 try:
     import searchlib  # noqa: F401  (installed, or on PYTHONPATH)
 except ImportError:  # run from a checkout without installing: use the package next to this folder
     sys.path.insert(0, str(REPO_ROOT))
 
-from searchlib import Config, Index, IndexFormatError, SearchlibError, load_config
+from searchlib import KEYWORD, Config, Index, IndexFormatError, Schema, SearchlibError, load_config
 from searchlib.highlight import get_formatter
 from searchlib.loaders import index_documents, load_documents
 
@@ -50,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     exclude = SAMPLE_EXCLUDE if args.corpus is None else ()
     index_dir = args.index_dir if args.index_dir is not None else REPO_ROOT / "indexes" / corpus_name(args.corpus)
     try:
-        config = load_config(args.config if args.config is not None else corpus_config(corpus))
+        config = with_topics_field(load_config(args.config if args.config is not None else corpus_config(corpus)))
         ix = open_or_build(index_dir, corpus, config, exclude)
         show_results(ix, args.query, args.limit)
+        if args.query == SAMPLE_QUERY and args.corpus is None:  # the sample run: show "did you mean" too
+            show_suggestion(ix, MISSPELLED_QUERY)
     except BrokenPipeError:  # output piped into `head`, which stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit succeeds
         return 0
@@ -105,6 +114,8 @@ def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[
     # name (or a record's _id/id), as in `searchlib index`.
     documents = load_documents(corpus, id_field=config.schema.unique_field or "id", exclude=exclude)
     fingerprint = documents.fingerprint()  # names, sizes and times of exactly these files
+    if FACET_FIELD in config.schema:  # topics to count: the words of each file name
+        documents = with_topics(documents, config.schema.unique_field or "id")
     if Index.exists(index_dir):
         try:
             ix = Index.open(index_dir)
@@ -133,6 +144,24 @@ def open_or_build(index_dir: Path, corpus: Path, config: Config, exclude: tuple[
     return ix
 
 
+def with_topics_field(config: Config) -> Config:
+    """The configuration with a `topics` KEYWORD field added to its schema (stored, so hits show
+    it): exact keywords to count as facets. searchlib.yaml leaves it out, so that the command line
+    and this script can share the YAML's schema with the command's default one."""
+    if FACET_FIELD in config.schema:
+        return config
+    return dataclasses.replace(config, schema=Schema(**config.schema.fields, **{FACET_FIELD: KEYWORD(stored=True)}))
+
+
+def with_topics(documents, id_field: str):
+    """The documents, each with topics from its name: the words of 001_soap-ratings are soap and
+    ratings (a name that is only a number or a hash gives none)."""
+    for doc in documents:
+        slug = str(doc.get(id_field, "")).split("_", 1)[-1]
+        topics = [w for w in re.split(r"[-_ .]+", slug) if w.isalpha() and len(w) > 2]
+        yield {**doc, FACET_FIELD: topics} if topics else doc
+
+
 def show_results(ix: Index, query: str, limit: int) -> None:
     """Run `query` and print each hit: rank, score, id, title, and the highlighted snippet.
 
@@ -140,7 +169,9 @@ def show_results(ix: Index, query: str, limit: int) -> None:
     terminal removes control characters, so a document cannot send escape sequences to it."""
     fmt = get_formatter("ansi" if sys.stdout.isatty() else "plain")
     with ix.searcher() as searcher:
-        results = searcher.search(query, limit, lenient=True, formatter=fmt)
+        facets = [FACET_FIELD] if FACET_FIELD in ix.schema else None
+        results = searcher.search(query, limit, lenient=True, formatter=fmt, facets=facets, facet_limit=8,
+                                  suggest=True)
         print(f"\nQuery: {query}\n")
         for hit in results:
             title = hit.fields.get("title")
@@ -151,6 +182,21 @@ def show_results(ix: Index, query: str, limit: int) -> None:
                 print(f"    {hit.snippet}")
             print()
         print(f"{len(results)} of {results.total} matching documents ({results.elapsed_ms:.1f} ms)")
+        if results.facets.get(FACET_FIELD):  # counted over every match, not just the hits shown
+            counts = ", ".join(f"{fmt.text(value)} {count}" for value, count in results.facets[FACET_FIELD])
+            print(f"Topics of the matching documents: {counts}")
+        if results.suggestion:  # few hits, and a corrected query finds more
+            print(f"Did you mean: {fmt.text(results.suggestion)}")
+
+
+def show_suggestion(ix: Index, query: str) -> None:
+    """"Did you mean" for a misspelled query: the corrected query and how many documents it finds."""
+    with ix.searcher() as searcher:
+        found = searcher.search(query, 0, lenient=True, suggest=True)
+        print(f"\nQuery: {query}  ->  {found.total} matching documents")
+        if found.suggestion:
+            better = searcher.search(found.suggestion, 0, lenient=True).total
+            print(f"Did you mean: {found.suggestion}  ({better} matching documents)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from .config import Config, Settings, load_config
 from .errors import (ConfigError, DocumentError, IndexCorruptError, IndexFileMissingError, IndexFormatError,
                      IndexIOError, IndexLockedError, IndexNotFoundError, InvalidArgumentError, QuerySyntaxError,
                      SchemaError, SearchlibError)
-from .index import Index
+from .index import Index, SettingsIgnoredWarning
 from .indexing.writer import IndexWriter
 from .query.ast import Boolean, Every, Fuzzy, Nothing, Phrase, Prefix, Query, Range, Term, Wildcard
 from .query.expand import ExpansionLimitWarning
@@ -21,6 +21,7 @@ from .query.parser import parse_query
 from .schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, PassageSpec, Schema
 from .scoring import Explanation
 from .search import Hit, Passage, Results, Searcher
+from .writequeue import QueueApplier, QueueEntryWarning, QueueReport
 
 __version__ = "0.1.0"
 
@@ -29,6 +30,7 @@ __all__ = [
     "Explanation", "Fuzzy", "Hit", "ID", "Index",
     "IndexCorruptError", "InvalidArgumentError", "IndexFileMissingError", "IndexFormatError", "IndexIOError", "IndexLockedError",
     "IndexNotFoundError", "IndexWriter", "KEYWORD", "NUMERIC", "Nothing",
-    "Passage", "PassageSpec", "Phrase", "Prefix", "Query", "QuerySyntaxError", "Range", "Results", "STORED", "Schema", "SchemaError",
-    "Searcher", "SearchlibError", "Settings", "TEXT", "Term", "Wildcard", "get_analyzer", "load_config", "parse_query",
+    "Passage", "PassageSpec", "Phrase", "Prefix", "Query", "QueueApplier", "QueueEntryWarning", "QueueReport",
+    "QuerySyntaxError", "Range", "Results", "STORED", "Schema", "SchemaError",
+    "Searcher", "SearchlibError", "Settings", "SettingsIgnoredWarning", "TEXT", "Term", "Wildcard", "get_analyzer", "load_config", "parse_query",
 ]

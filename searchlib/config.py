@@ -8,6 +8,7 @@ checked, and a mistake raises ConfigError naming the key path and what is allowe
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -35,6 +36,7 @@ class HighlightSettings:
 
 
 LIMITS = ("max_query_chars", "max_clauses", "max_expanding_clauses")
+DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a writer waits for the lock by default
 
 
 @dataclass
@@ -57,6 +59,9 @@ class Settings:
     max_query_chars: int = 32_768
     max_clauses: int = 1024
     max_expanding_clauses: int = 64
+    # how long `Index.writer()` waits for another writer to finish before IndexLockedError (YAML
+    # `writer.lock_timeout`); waiting is what a web application's concurrent saves want
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -69,7 +74,8 @@ class Settings:
         if data is not None and not isinstance(data, Mapping):
             raise ConfigError(where, f"settings are a mapping of keys to values, not {type(data).__name__}")
         data = dict(data or {})
-        _check_keys(data, {"k1", "b", "scoring", "delta", "expansion", "proximity", "default_fields", "operator", "passages_per_hit", "highlight", *LIMITS}, where)
+        _check_keys(data, {"k1", "b", "scoring", "delta", "expansion", "proximity", "default_fields", "operator",
+                           "passages_per_hit", "highlight", "lock_timeout", *LIMITS}, where)
         hl = _section(data, "highlight", f"{where}.highlight")
         data.pop("highlight", None)
         _check_keys(hl, set(HighlightSettings.__dataclass_fields__), f"{where}.highlight")
@@ -93,6 +99,9 @@ class Settings:
         for key in ("passages_per_hit", *LIMITS):
             if not is_whole_number(getattr(self, key), 1):
                 raise ConfigError(f"{where}.{key}", f"must be a whole number >= 1, got {getattr(self, key)!r}")
+        t = self.lock_timeout
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
+            raise ConfigError(f"{where}.lock_timeout", f"must be a number of seconds >= 0, got {self.lock_timeout!r}")
         hl = self.highlight
         if hl.formatter not in FORMATTER_NAMES:
             raise ConfigError(f"{where}.highlight.formatter",
@@ -176,7 +185,7 @@ def _section(data: Mapping, key: str, where: str) -> dict:
 _YAML_PATHS = {"k1": "search.bm25.k1", "b": "search.bm25.b", "scoring": "search.bm25.scoring",
                "delta": "search.bm25.delta", "expansion": "search.expansion", "proximity": "search.proximity", "operator": "search.operator",
                "passages_per_hit": "search.passages_per_hit", "default_fields": "search.default_fields",
-               "highlight": "highlight", **{key: f"search.{key}" for key in LIMITS}}
+               "highlight": "highlight", "lock_timeout": "writer.lock_timeout", **{key: f"search.{key}" for key in LIMITS}}
 
 
 # -- YAML -------------------------------------------------------------------------------------
@@ -189,7 +198,7 @@ class Config:
     settings: Settings
 
 
-_TOP = {"path", "schema", "analyzers", "search", "highlight"}
+_TOP = {"path", "schema", "analyzers", "search", "highlight", "writer"}
 # A field's YAML keys are its type's constructor parameters (plus "type"); those with a true/false
 # default are flags.
 _FIELD_PARAMS = {kind: inspect.signature(cls).parameters for kind, cls in FIELD_TYPES.items()}
@@ -268,8 +277,10 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
     _check_keys(bm25, {"k1", "b", "scoring", "delta"}, "search.bm25")
     if search.get("operator") is not None:
         search["operator"] = str(search["operator"]).upper()
-    # Settings are flat: search.* and search.bm25.* side by side; a null key keeps its default.
-    flat = {key: value for key, value in {**search, **bm25, "highlight": data.get("highlight")}.items()
+    writer = _section(data, "writer", "writer")
+    _check_keys(writer, {"lock_timeout"}, "writer")
+    # Settings are flat: search.*, search.bm25.* and writer.* side by side; a null key keeps its default.
+    flat = {key: value for key, value in {**search, **bm25, **writer, "highlight": data.get("highlight")}.items()
             if key != "bm25" and value is not None}
     try:
         settings = Settings.from_json(flat, "", schema)
@@ -321,4 +332,5 @@ def dump_config(config: Config) -> str:
                       "bm25": {"k1": s.k1, "b": s.b, "scoring": s.scoring, "delta": s.delta}, "passages_per_hit": s.passages_per_hit,
                       **{key: getattr(s, key) for key in LIMITS}}
     data["highlight"] = asdict(s.highlight)
+    data["writer"] = {"lock_timeout": s.lock_timeout}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

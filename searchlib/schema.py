@@ -89,6 +89,10 @@ class FieldType:
     def to_json(self) -> dict:
         return {"type": self.kind, "stored": self.stored}
 
+    def from_stored(self, value: Any) -> Any:
+        """A stored value (as JSON gave it back) as the field's Python type."""
+        return value
+
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and self.to_json() == other.to_json()
 
@@ -186,6 +190,19 @@ class NUMERIC(FieldType):
             raise ValueError(f"{value!r} is not a finite number (NaN and infinity are not valid values)")
         return number
 
+    def from_stored(self, value: Any) -> Any:
+        """A number: an int for a whole number given as an int or as text ("2017"), else a float.
+        A value no writer stores (a forged index) comes back as it is."""
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                try:
+                    return float(value)
+                except ValueError:
+                    return value
+        return value
+
 
 class DATETIME(FieldType):
     """A point in time (datetime, date or ISO 8601 string), kept as a column of UTC microseconds."""
@@ -212,6 +229,14 @@ class DATETIME(FieldType):
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=_dt.timezone.utc)
         return moment.astimezone(_dt.timezone.utc)
+
+    def from_stored(self, value: Any) -> Any:
+        """A timezone-aware datetime in UTC (stored as ISO 8601 text); a value no writer stores
+        (a forged index) comes back as it is."""
+        try:
+            return self.parse(value)
+        except (ValueError, OverflowError):
+            return value
 
     def to_value(self, value: Any) -> int:
         moment = self.parse(value)
@@ -254,6 +279,17 @@ class Schema:
         if len(uniques) > 1:
             raise SchemaError(f"only one field can be unique, got {uniques}")
         self.unique_field: str | None = uniques[0] if uniques else None
+        # the stored fields whose JSON value is not yet their Python type (see typed)
+        self._typed = {n: f for n, f in self.fields.items() if f.stored and isinstance(f, (NUMERIC, DATETIME))}
+
+    def typed(self, stored: dict) -> dict:
+        """A document's stored fields as read back from JSON, each as its field's Python type:
+        DATETIME a datetime, NUMERIC a number."""
+        if self._typed:
+            for name, ftype in self._typed.items():
+                if name in stored:
+                    stored[name] = ftype.from_stored(stored[name])
+        return stored
 
     def __getitem__(self, name: str) -> FieldType:
         try:

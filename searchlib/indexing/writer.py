@@ -36,6 +36,7 @@ from ..query.budget import check_clauses
 from ..query.compile import Compiler
 from ..schema import Schema
 from ..search import Stats, Weight, parse_index_query
+from ..storage.arrays import gather_ranges
 from ..storage.components import SEGMENTS_DIR, Component, segment_name
 from ..storage.files import LINK_REFUSED, fsync_dir, io_error
 from ..storage.lock import WriteLock
@@ -45,6 +46,11 @@ from ..storage.segment import SegmentReader, read_meta, write_deletes
 from .analyze import Analysis
 from .buffer import SegmentBuffer
 from .merge import MERGE_FACTOR, merge_segments, plan_merges
+
+
+# A segment's key terms are read into an array (once per writer) when the buffer holds at least
+# 1/_LOOKUP_RATIO as many keys as the segment has terms; fewer are binary-searched one by one.
+_LOOKUP_RATIO = 8
 
 
 class IndexWriter:
@@ -70,6 +76,7 @@ class IndexWriter:
             raise
         self.buffer_tokens, self.buffer_chars, self.merge_factor = buffer_tokens, buffer_chars, merge_factor
         self._analysis = Analysis(self.schema, workers)
+        self._key_terms: dict[str, np.ndarray] = {}  # segment -> its unique field's terms (_replace_by_key)
         self.metadata: dict[str, Any] | None = None  # saved with the next commit when set (JSON-able)
         self._failure: str | None = None  # why the writer was rolled back, if it was
         self._reset()
@@ -85,24 +92,26 @@ class IndexWriter:
         self._deleted: dict[str, np.ndarray] = {}  # segment -> deletion mask changed by this writer
         self._counter = self._base.counter
         self._buffer = SegmentBuffer(self.schema, self._analysis)
+        # how far the write queue is applied, saved with the commit (set by writequeue.py)
+        self.queue_position: dict[str, int] = dict(self._base.queue)
 
     # -- documents ------------------------------------------------------------------------
     def add(self, doc: Mapping[str, Any]) -> None:
-        """Add a document (no check for an existing one with the same key: use update for that)."""
+        """Add a document. With a unique field in the schema, a document whose key is already in
+        the index (or earlier in this batch) replaces that one, as Elasticsearch's index-by-id
+        does: the keys of the buffered documents are looked up when the buffer is flushed."""
         self._check_open()
         self._buffer.add(doc)
         self._flush_if_full()
 
     def update(self, doc: Mapping[str, Any]) -> None:
-        """Replace the document(s) having this document's unique key, or add it if there is none."""
+        """Replace the document(s) having this document's unique key, or add it if there is none:
+        `add`, refusing a document without the key."""
         self._check_open()
         key_field = self._key_field()
         if not isinstance(doc, Mapping) or doc.get(key_field) is None:
             raise DocumentError(f"update needs the unique key field {key_field!r} in the document")
-        first_new = len(self._buffer)
-        self._buffer.add(doc)  # validates: an invalid document deletes nothing
-        self._delete(str(doc[key_field]), keep_from=first_new)
-        self._flush_if_full()
+        self.add(doc)
 
     def _flush_if_full(self) -> None:
         if self._buffer.tokens >= self.buffer_tokens or self._buffer.chars >= self.buffer_chars:
@@ -124,6 +133,43 @@ class IndexWriter:
                 continue
             count += self._mark_deleted(entry, np.asarray(field.postings(tid)[0], dtype=np.int64))
         return count
+
+    def _replace_by_key(self, buffer: SegmentBuffer) -> None:
+        """Make the unique key unique before `buffer` becomes a segment: of the buffered
+        documents sharing a key the last one stays, and the documents of the other segments
+        with one of the buffer's keys are marked deleted. Once per flush, vectorised: the keys
+        are searched in each segment's sorted key terms at once (a segment's terms are read once
+        per writer); a few keys against a large segment not read yet use its binary search."""
+        by_key = buffer._by_key  # live buffered documents by key, in the order they were added
+        if self.schema.unique_field is None or not by_key:
+            return
+        counts = np.fromiter(map(len, by_key.values()), dtype=np.int64, count=len(by_key))
+        if counts.max() > 1:
+            for indices in [v for v, n in zip(by_key.values(), counts) if n > 1]:
+                for i in indices[:-1]:
+                    buffer.deleted[i] = True
+        keys = list(by_key)
+        wanted: np.ndarray | None = None
+        current = {entry.name for entry in self._segments}
+        self._key_terms = {name: terms for name, terms in self._key_terms.items() if name in current}
+        for entry in self._segments:
+            field = self._key_reader(entry).fields[self.schema.unique_field]
+            terms = self._key_terms.get(entry.name)
+            if terms is None and len(keys) * _LOOKUP_RATIO < len(field.dictionary):
+                tids = np.array([t for t in map(field.term_id, keys) if t >= 0], dtype=np.int64)
+            else:
+                if terms is None:
+                    terms = self._key_terms[entry.name] = np.array(field.dictionary.terms(), dtype=str)
+                if wanted is None:
+                    wanted = np.array(keys, dtype=str)
+                at = np.searchsorted(terms, wanted)
+                inside = at < len(terms)
+                inside[inside] = terms[at[inside]] == wanted[inside]
+                tids = at[inside]
+            if len(tids):
+                ptr = np.asarray(field.ptr, dtype=np.int64)
+                docs = np.asarray(field.unit, dtype=np.int64)[gather_ranges(ptr[tids], ptr[tids + 1] - ptr[tids])]
+                self._mark_deleted(entry, docs)
 
     def _mark_deleted(self, entry: SegmentEntry, docs: np.ndarray) -> int:
         """Mark documents of a segment deleted in this batch; return how many were live."""
@@ -166,7 +212,7 @@ class IndexWriter:
         q = parse_index_query(self.schema, self.settings, query)
         compiler = Compiler(self.schema, self.settings.fields_for(self.schema),
                             default_and=self.settings.operator == "AND")
-        node = compiler.compile(q)
+        node = compiler.compile_text(q, query if isinstance(query, str) else None)
         check_clauses(node, self.settings)
         if node is None:
             return 0
@@ -206,6 +252,7 @@ class IndexWriter:
         if buffer.live_count == 0:
             return
         with self._rollback_on_error("flush"):
+            self._replace_by_key(buffer)
             name = self._next_name()
             self._new.add(name)  # before writing, so that a failure cleans up a partial directory
             doc_count, files, deleted = buffer.write(self._segment_path(name))
@@ -281,7 +328,8 @@ class IndexWriter:
             entry.files, entry.deletes = files, fname
         return Manifest(generation=gen, schema=self._base.schema, settings=self._base.settings,
                         segments=self._segments, counter=self._counter,
-                        metadata=dict(metadata) if metadata is not None else self._base.metadata)
+                        metadata=dict(metadata) if metadata is not None else self._base.metadata,
+                        queue=dict(self.queue_position))
 
     def _sync_directories(self) -> None:
         """fsync every directory that gained an entry in this batch, so that the manifest can never

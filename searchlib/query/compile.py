@@ -131,6 +131,27 @@ def _value_range(ft: FieldType, low: Any, high: Any, include_low: bool, include_
             include_low, include_high)
 
 
+def locate(exc: QuerySyntaxError, text: "str | None") -> QuerySyntaxError:
+    """`exc`, found while compiling the query parsed from `text`, with the column of the value it
+    is about (else of its field) in `text`: the first `field:` followed by that value."""
+    field, value = getattr(exc, "field", None), getattr(exc, "value", None)
+    if not text or field is None:
+        return exc
+    column = None
+    for m in re.finditer(rf"(?<![\w.\\]){re.escape(field)}\s*:", text):
+        at = text.find(str(value), m.end()) if value is not None else -1
+        if at >= 0:
+            column = at + 1
+            break
+        if column is None:
+            column = m.start() + 1
+    if column is None:
+        return exc
+    located = QuerySyntaxError(exc.reason, column, text)
+    located.field, located.value = field, value
+    return located
+
+
 class Compiler:
     """Turns Query objects into nodes for one schema, default fields and default operator."""
 
@@ -186,15 +207,46 @@ class Compiler:
         without building the query object."""
         return self._word(None, " ".join(words), 1.0, True, slop)
 
-    def _error(self, message: str) -> None:
-        """Raise in strict mode; in lenient mode the clause is dropped (the caller returns None)."""
+    def compile_text(self, q: Query, text: "str | None") -> Node | None:
+        """compile(q) for the query parsed from `text`: an error found while compiling (a value
+        the field cannot take) gets the column of that value in `text`."""
+        try:
+            return self.compile(q)
+        except QuerySyntaxError as exc:
+            raise locate(exc, text) from None
+
+    def _error(self, message: str, field: str | None = None, value: Any = None) -> None:
+        """Raise in strict mode; in lenient mode the clause is dropped (the caller returns None).
+        `field` and `value` say what the error is about, for `locate`."""
         if not self.lenient:
-            raise QuerySyntaxError(message, 1)
+            exc = QuerySyntaxError(message, 1)
+            exc.field, exc.value = field, value
+            raise exc
+
+    def _value_error(self, ft: FieldType, fname: str, low: Any, high: Any) -> None:
+        """The error for a NUMERIC or DATETIME value (or range bound) the field cannot take: it
+        names the field, the value and what the field accepts."""
+        bad = low
+        for bound in (low, high):
+            if bound is None:
+                continue
+            try:
+                ft.to_value(str(bound).strip() if isinstance(ft, DATETIME) else bound)
+            except (ValueError, OverflowError):
+                bad = bound
+                break
+        if isinstance(ft, DATETIME):
+            accepts = ("ISO 8601 dates and times, such as 2021-06-30 or 2021-06-30T14:00:00Z, and ranges of them "
+                       "([2020-01-01 TO 2020-12-31], >=2021-06-30)")
+        else:
+            accepts = "numbers, such as 2017 or -3.5, and ranges of them ([2010 TO 2020], >=2010)"
+        return self._error(f"field {fname!r} is {ft.kind.upper()}: {str(bad)!r} is not a valid value; it accepts "
+                           f"{accepts}", fname, bad)
 
     def _field(self, fname: str) -> FieldType | None:
         ft = self.schema.fields.get(fname)
         if ft is None:
-            self._error(f"unknown field {fname!r}")
+            self._error(f"unknown field {fname!r}; the schema has {', '.join(self.schema.fields)}", fname)
         return ft
 
     # -- words and phrases --------------------------------------------------------------------
@@ -234,10 +286,10 @@ class Compiler:
         if isinstance(ft, (NUMERIC, DATETIME)):
             try:
                 low, high, inc_low, inc_high = _value_range(ft, text, text, True, True)
-            except ValueError as exc:
-                return self._error(f"field {fname!r}: {exc}")
+            except (ValueError, OverflowError):
+                return self._value_error(ft, fname, text, None)
             return ColumnLeaf(fname, low, high, inc_low, inc_high, boost)
-        return self._error(f"field {fname!r} is stored only and cannot be searched")
+        return self._error(f"field {fname!r} is stored only and cannot be searched", fname)
 
     def _fields_word(self, text: str, boost: float) -> Node | None:
         """An unfielded word over the default fields: BM25F over the TEXT fields (one leaf per
@@ -270,7 +322,7 @@ class Compiler:
         if isinstance(q, Range):
             return self._range(fname, ft, q, boost)
         if not isinstance(ft, (TEXT, ID, KEYWORD)):
-            return self._error(f"field {fname!r} is {ft.kind}: {type(q).__name__.lower()} queries need a text field")
+            return self._error(f"field {fname!r} is {ft.kind}: {type(q).__name__.lower()} queries need a text field", fname)
         weight = boost * ft.boost if isinstance(ft, TEXT) else boost
         if isinstance(q, Fuzzy):
             return ExpandLeaf(fname, "fuzzy", analyze_word(ft, q.text), weight, int(q.max_dist),
@@ -292,14 +344,14 @@ class Compiler:
         if isinstance(ft, (NUMERIC, DATETIME)):
             try:
                 low, high, inc_low, inc_high = _value_range(ft, q.low, q.high, q.include_low, q.include_high)
-            except ValueError as exc:
-                return self._error(f"field {fname!r}: {exc}")
+            except (ValueError, OverflowError):
+                return self._value_error(ft, fname, q.low, q.high)
             return ColumnLeaf(fname, low, high, inc_low, inc_high, boost)
         if isinstance(ft, (TEXT, ID, KEYWORD)):
             low = None if q.low is None else normalize(ft, q.low)
             high = None if q.high is None else normalize(ft, q.high)
             return TermRangeLeaf(fname, low, high, q.include_low, q.include_high, boost)
-        return self._error(f"field {fname!r} is stored only and cannot be searched")
+        return self._error(f"field {fname!r} is stored only and cannot be searched", fname)
 
 
 def _boolean(must: list, should: list, must_not: list, boost: float, had_must: bool, had_should: bool) -> Node | None:

@@ -435,6 +435,13 @@ class TokenParser:
             self.take()
             if self.fields is not None and tok.text not in self.fields:
                 self.error(f"unknown field {tok.text!r}", tok.col)
+            following = self.peek()
+            if following is not None and following.kind == "FIELD":  # title:foo:bar
+                rest = self.toks[self.i + 1].text if self.i + 1 < len(self.toks) else ""
+                value = f"{following.text}:{rest}"
+                self.error(f"field {tok.text!r}: the value {value!r} holds a ':', which would start another field; "
+                           f"put the value in quotes ({tok.text}:\"{value}\") or escape the colon "
+                           f"({tok.text}:{following.text}\\:{rest})", following.col)
             if self.peek_kind() not in _FIELD_VALUES:
                 self.error(f"field {tok.text!r} needs a word, a phrase, a range or a group after ':'")
             return self.primary(tok.text)  # the next token is not a FIELD: recursion depth 1

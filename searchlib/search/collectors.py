@@ -259,3 +259,99 @@ class Filtered(Collector):
 
     def result(self) -> list:
         return [c.result() for c in self.collectors]
+
+
+class Faceted(Collector):
+    """Counts facets over every matching document and passes the documents a post-filter keeps to
+    `hits`. Each post-filter clause is (field, weighted filter): facet f counts the documents that
+    pass every clause on another field (Lucene's drill-sideways, so the counts of a field the user
+    has drilled into stay visible); a clause without a field (a query) limits hits only, as
+    Elasticsearch's `post_filter`. Facets need every match, so no scorer may prune for it."""
+
+    min_competitive_score = -np.inf
+
+    def __init__(self, facets: dict, post: "list[tuple[str | None, Weighted]]", hits: Collector):
+        self.facets, self.post, self.hits = facets, post, hits
+
+    def collect(self, batch: SegmentMatches) -> None:
+        docs = batch.docs
+        passed = [(field, batch.scorer.passes(w, docs)) for field, w in self.post] if len(docs) else []
+        for name, counter in self.facets.items():
+            keep = [mask for field, mask in passed if field is not None and field != name]
+            counter.add(batch.seg, docs[np.logical_and.reduce(keep)] if keep else docs)
+        if passed:
+            batch.keep(np.logical_and.reduce([mask for _, mask in passed]))
+        self.hits.collect(batch)
+
+    def result(self) -> dict:
+        return {name: counter.result() for name, counter in self.facets.items()}
+
+
+class Collapsed(Count):
+    """The best `k` documents by score with at most one per value of a field (Elasticsearch's
+    `collapse`): per group the best-scoring document (ties to index order) stands for it, and
+    `group_sizes` says how many matching documents each group has. `doc_groups(seg, docs)` gives
+    each document's group id in its segment (-1: no value, a group of its own), and
+    `group_names(seg, ids)` their values, so segments merge by value. Needs every match."""
+
+    min_competitive_score = -np.inf
+
+    def __init__(self, k: int, field_ids: dict[str, int], doc_groups: Callable[[int, np.ndarray], np.ndarray],
+                 group_names: Callable[[int, list[int]], list]):
+        self.k, self.field_ids, self.doc_groups, self.group_names = k, field_ids, doc_groups, group_names
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []  # (scores, docs, group ids, sizes), seg
+
+    def collect(self, batch: SegmentMatches) -> None:
+        self.total += len(batch.docs)
+        if not len(batch.docs):
+            return
+        table = np.concatenate(segment_rows(batch, ALL, True, self.field_ids))
+        scores, docs = table[:, 0], table[:, 2].astype(np.int64)
+        groups = self.doc_groups(batch.seg, docs)
+        order = np.lexsort((docs, -scores, groups))  # per group: best score, then index order
+        groups, scores, docs = groups[order], scores[order], docs[order]
+        first = np.ones(len(groups), dtype=bool)
+        first[1:] = (groups[1:] != groups[:-1]) | (groups[1:] < 0)
+        starts = np.flatnonzero(first)
+        sizes = np.diff(np.append(starts, len(groups)))
+        self.parts.append((scores[starts], docs[starts], groups[starts], sizes, batch.seg))
+
+    values: list = []  # after result(): each hit's group value (None: a document without one)
+    sizes: list[int] = []  # each hit's group size
+    groups = 0  # the groups matched
+
+    def annotate(self, results) -> None:
+        """Set each hit's group value and size, and the results' number of groups."""
+        for hit, value, size in zip(results.hits, self.values, self.sizes):
+            hit.group_value, hit.group_size = value, size
+        results.groups = self.groups
+
+    def result(self, offset: int = 0) -> Ranked:
+        """The hits offset..k, best first; `values`, `sizes` and `groups` describe their groups."""
+        if not self.parts:
+            return _NOTHING
+        scores = np.concatenate([p[0] for p in self.parts])
+        docs = np.concatenate([p[1] for p in self.parts])
+        segs = np.concatenate([np.full(len(p[0]), p[4]) for p in self.parts])
+        sizes = np.concatenate([p[3] for p in self.parts])
+        names: list = []
+        for p in self.parts:
+            named = self.group_names(p[4], p[2].tolist())
+            names += [(None, p[4], int(d)) if n is None else n for n, d in zip(named, p[1].tolist())]
+        if len(self.parts) > 1:  # the same value in several segments: one group
+            index = {}
+            gid = np.fromiter((index.setdefault(n, len(index)) for n in names), dtype=np.int64, count=len(names))
+            order = np.lexsort((docs, segs, -scores, gid))
+            gid, scores, docs, segs = gid[order], scores[order], docs[order], segs[order]
+            names = [names[i] for i in order.tolist()]
+            first = np.ones(len(gid), dtype=bool)
+            first[1:] = gid[1:] != gid[:-1]
+            sizes = np.bincount(gid, weights=sizes[order]).astype(np.int64)[gid[first]]
+            keep = np.flatnonzero(first)
+            scores, docs, segs = scores[keep], docs[keep], segs[keep]
+            names = [names[i] for i in keep.tolist()]
+        order = np.lexsort((docs, segs, -scores))[offset:self.k]
+        ranked = Ranked(segs[order].astype(np.int64), docs[order], scores=scores[order].tolist())
+        self.values = [None if isinstance(names[i], tuple) else names[i] for i in order.tolist()]
+        self.sizes, self.groups = sizes[order].tolist(), len(scores)
+        return ranked

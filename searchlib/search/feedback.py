@@ -209,3 +209,32 @@ def expanded_node(node: Node, weights: dict[str, float], model: FeedbackModel, f
             added.append(FieldsLeaf({f: word for f in fields}, dict(fields), w * word_scale))
     original = node if original_boost == 1.0 else BoolNode(should=[node], boost=original_boost)
     return BoolNode(should=[original, *added]) if added else node
+
+
+def expand_node(readers, stats, node: Node, picked: list[tuple[int, int]], scores: np.ndarray,
+                model: FeedbackModel, text_fields: dict[str, float]) -> tuple[Node, dict[str, float]]:
+    """`node` expanded from the feedback documents `picked` ((segment, document), best first, with
+    their `scores`) over the searched TEXT fields `text_fields` (name: weight), and the words added
+    with their weights. The fields' words are pooled (one analyzer per word, as BM25F assumes); a
+    word's df is its most common field's."""
+    words: list[str] = []
+    tf = np.zeros((len(picked), 0))
+    df = np.zeros(0)
+    for f in text_fields:
+        fwords, ftf, fdf = term_vectors(readers, f, picked)
+        index = {w: i for i, w in enumerate(words)}
+        extra = [w for w in fwords if w not in index]
+        index.update({w: len(words) + i for i, w in enumerate(extra)})
+        words = words + extra
+        tf = np.hstack([tf, np.zeros((len(picked), len(extra)))])
+        df = np.concatenate([df, np.zeros(len(extra))])
+        cols = [index[w] for w in fwords]
+        tf[:, cols] += ftf
+        df[cols] = np.maximum(df[cols], fdf)
+    n_docs = max(stats.doc_count, 1)
+    if model.method == "rm3":
+        chosen = rm3_weights(words, tf, scores, df, n_docs, model.terms)
+    else:
+        cf = sum(collection_freq(readers, f, words) for f in text_fields)
+        chosen = bo1_weights(words, tf, cf, n_docs, model.terms)
+    return expanded_node(node, chosen, model, text_fields), chosen

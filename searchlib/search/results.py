@@ -46,12 +46,14 @@ class Hit:
     them while the searcher is open.
     """
 
-    __slots__ = ("id", "score", "snippet", "rank", "_fields", "_passages", "_source", "_row")
+    __slots__ = ("id", "score", "snippet", "rank", "group_value", "group_size", "_fields", "_passages", "_source",
+                 "_row")
 
     def __init__(self, id: Any, score: float, fields: "dict[str, Any] | None" = None, snippet: str = "",
                  passages: "list[Passage] | None" = None, rank: int = 0, source: "HitSource | None" = None,
                  row: "list | None" = None):
         self.id, self.score, self.snippet, self.rank = id, score, snippet, rank
+        self.group_value = self.group_size = None  # set by a collapsing search: the group and its size
         self._fields, self._passages = fields, passages
         self._source, self._row = source, row  # where lazily read fields and passages come from
 
@@ -71,9 +73,18 @@ class Hit:
             self._passages = self._source.passages(self._row) if self._source is not None else []
         return list(self._passages)
 
+    def more_like_this(self, **options: Any) -> "Results":
+        """Documents like this one (Searcher.more_like_this), from the searcher that found it."""
+        if self._source is None:
+            raise SearchlibError("this hit was not found by a searcher")
+        return self._source.searcher.more_like_this(self.id, **options)
+
     def to_dict(self) -> dict:
-        return {"rank": self.rank, "id": self.id, "score": round(self.score, 6), "fields": self.fields,
-                "snippet": self.snippet, "passages": [p.to_dict() for p in self.passages]}
+        out = {"rank": self.rank, "id": self.id, "score": round(self.score, 6), "fields": self.fields,
+               "snippet": self.snippet, "passages": [p.to_dict() for p in self.passages]}
+        if self.group_size is not None:
+            out.update(group_value=self.group_value, group_size=self.group_size)
+        return out
 
     def __repr__(self) -> str:
         return f"Hit(rank={self.rank}, id={self.id!r}, score={self.score:.4f})"
@@ -84,7 +95,9 @@ class Results:
 
     `query` is the query that ran (for plain words, built when first read). `warnings` lists what
     the search could not do in full (a prefix, wildcard or fuzzy query that hit its expansion
-    cap). `page`, `page_count` and `page_size` are set by `Searcher.search_page`.
+    cap). `page`, `page_count` and `page_size` are set by `Searcher.search_page`. `facets` maps
+    each requested facet to its [(value, count), ...]; `groups` counts the groups of a collapsing
+    search; `suggestion` is a corrected query that finds more (search(suggest=...)), or None.
     """
 
     def __init__(self, query: "Query | Callable[[], Query]", hits: list[Hit], total: int, elapsed_ms: float,
@@ -94,6 +107,9 @@ class Results:
         self.hits, self.total, self.elapsed_ms = hits, total, elapsed_ms
         self.warnings = [] if warnings is None else warnings
         self.page, self.page_count, self.page_size = page, page_count, page_size
+        self.facets: dict[str, list] = {}
+        self.groups: int | None = None
+        self.suggestion: str | None = None
         # with pseudo-relevance feedback (search(expand=...)): the words added, {word: weight}
         self.expanded_query: "dict[str, float] | None" = None
 
@@ -122,7 +138,20 @@ class Results:
             out["warnings"] = list(self.warnings)
         if self.page is not None:
             out.update(page=self.page, page_count=self.page_count, page_size=self.page_size)
+        if self.facets:
+            out["facets"] = {name: [[_json_key(v), c] for v, c in counts] for name, counts in self.facets.items()}
+        if self.groups is not None:
+            out["groups"] = self.groups
+        if self.suggestion is not None:
+            out["suggestion"] = self.suggestion
         return out
+
+
+def _json_key(value: Any) -> Any:
+    """A facet key as JSON has it: a range as a list, a datetime as ISO text."""
+    if isinstance(value, tuple):
+        return [_json_key(v) for v in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def hits(searcher, ranked: Ranked, weight: Weight, matches: dict[int, "Matches | None"], n_passages: int,
@@ -200,7 +229,7 @@ class HitSource:
         return readers[int(row[1])]
 
     def fields(self, row: list) -> dict:
-        return self._reader(row, "fields").stored.get(int(row[2]))
+        return self.searcher.schema.typed(self._reader(row, "fields").stored.get(int(row[2])))
 
     def passages(self, row: list) -> list[Passage]:
         """The hit's passages, best first. A row of one passage (a flat hit) gives that passage; a

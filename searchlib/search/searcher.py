@@ -20,23 +20,27 @@ import numpy as np
 from ..config import Settings
 from ..errors import IndexFileMissingError, InvalidArgumentError, SchemaError, SearchlibError
 from ..highlight import Formatter
-from ..query.ast import Query
+from ..query.ast import Nothing, Query
 from ..query.budget import check_clauses, check_length
-from ..query.compile import BoolNode, Compiler, ExpandLeaf, Node, leaves
+from ..query.compile import AllLeaf, BoolNode, Compiler, ExpandLeaf, Node, leaves
 from ..query.expand import Expansion, ExpansionLimitWarning
 from ..query.filters import filter_query
 from ..query.parser import parse_query, plain_phrase, plain_words
-from ..schema import DATETIME, NUMERIC, Schema
+from ..schema import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
-from .collectors import Filtered, SortedBy, TopScores
+from .collectors import Collapsed, Faceted, Filtered, SortedBy, TopScores
+from .complete import Completion, complete as complete_text
+from .facets import DocTermsCache, counters as facet_counters
+from .feedback import FeedbackModel, expand_node, feedback_model
 from .proximity import with_pairs
-from .feedback import FeedbackModel, bo1_weights, collection_freq, expanded_node, feedback_model, rm3_weights, term_vectors
 from .postings import term_postings
 from .results import Results, hits
+from .similar import DEFAULTS as MLT_DEFAULTS, Compiled, KeyTerm, key_terms, like_query
 from .stats import Stats
+from .suggest import Corrector
 from .weight import Scorers, Weight
 from .weighted import weigh
 
@@ -57,6 +61,7 @@ class Searcher:
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
         self._default_params = BM25(self.settings.k1, self.settings.b, self.settings.scoring, self.settings.delta)
+        self._doc_terms = DocTermsCache(readers)  # per-document values of KEYWORD/ID fields (facets)
 
     @classmethod
     def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
@@ -102,7 +107,7 @@ class Searcher:
         self._check_open()
         for reader in self.readers:
             for doc in reader.live_docs():
-                yield reader.stored.get(int(doc))
+                yield self.schema.typed(reader.stored.get(int(doc)))
 
     def close(self) -> None:
         for reader in self.readers:
@@ -121,13 +126,15 @@ class Searcher:
         self.close()
 
     # -- searching --------------------------------------------------------------------------
-    def search(self, query: "str | Query", limit: int = 10, *, offset: int = 0,
+    def search(self, query: "str | Query | Compiled", limit: int = 10, *, offset: int = 0,
                fields: "Sequence[str] | Mapping[str, float] | None" = None, operator: str | None = None,
                lenient: bool = False, group: bool = True, highlight: bool = True,
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
                passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
                sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
-               scoring: str | None = None, delta: float | None = None,
+               facets: "Sequence[str] | Mapping[str, Any] | None" = None, facet_limit: int = 10,
+               post_filter: "str | Query | Mapping[str, Any] | None" = None, collapse: str | None = None,
+               suggest: "bool | int" = False, scoring: str | None = None, delta: float | None = None,
                expand: "str | FeedbackModel | None" = None, proximity: float | None = None) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
@@ -153,6 +160,15 @@ class Searcher:
         issues an ExpansionLimitWarning and is noted in `Results.warnings`. Ranges, exact
         NUMERIC/DATETIME values and `field:*` are constant-score clauses worth their boost, as in
         Lucene; an unfielded word over several TEXT fields is scored BM25F (see search/leaves.py).
+
+        `facets` counts field values over every match (`Results.facets`, search/facets.py): field
+        names, or a mapping of a field to None, a list of (low, high) ranges or a histogram
+        interval; `facet_limit` caps the values of each. `post_filter` (same forms as `filter`)
+        narrows the hits but not the facets: with a mapping, each field's facet counts as if that
+        field's own clause were absent (drill-sideways), so the other choices stay visible.
+        `collapse` keeps the best hit per value of a KEYWORD or ID field (`hit.group_size` counts
+        the group's matches, `Results.groups` the groups). `suggest=True` (or a number n: fewer
+        than n hits; True is 1) sets `Results.suggestion` to a corrected query that finds more.
         """
         started = time.perf_counter()
         if self._closed:
@@ -165,7 +181,12 @@ class Searcher:
         if node is None or restrict is False:  # nothing can match: the expansions are still reported
             expanded = [self.stats.expand(leaf) for part in (node, restrict) if part
                         for leaf, _ in leaves(part) if isinstance(leaf, ExpandLeaf)]
-            return Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
+            res = Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
+            if facets is not None:
+                res.facets = {name: c.result() for name, c in self._facet_counters(facets, facet_limit).items()}
+            if collapse is not None:
+                res.groups = 0
+            return res
         params = self._params(k1, b, scoring, delta)
         node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
@@ -173,15 +194,15 @@ class Searcher:
         if model is not None:                                                                   # expand (feedback)
             node, added = self._expand(node, restrict, params, model, fields)
         weight = Weight(node, self.stats, params, self.scorers)                                # weight
-        top = TopScores(offset + limit, group, self._field_ids, len(self.readers) == 1) if sort_by is None \
-            else self._sorted_by(sort_by, reverse, offset + limit, group)                       # collectors
-        collector, expanded = top, weight.expansions
+        top = self._top(collapse, sort_by, reverse, offset + limit, group)                      # collectors
+        collector, expanded = top, list(weight.expansions)
+        if facets is not None or post_filter is not None:  # counts every match, then post-filters hits
+            collector = self._faceted(facets, facet_limit, post_filter, top, fields, operator, max_expansions, expanded)
         if restrict is not None:  # the filter is weighed like the query; segments only match it
-            expanded = list(expanded)
-            collector = Filtered(weigh(restrict, self.stats, expanded), [top])
+            collector = Filtered(weigh(restrict, self.stats, expanded), [collector])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
-            batch = weight.scorer(seg).matches(weight.root, top)  # the scorer may ask top for its threshold
+            batch = weight.scorer(seg).matches(weight.root, collector)  # it may ask for the threshold
             matches[seg] = batch.matches
             collector.collect(batch)
         ranked = top.result(offset)                                                             # merge segments
@@ -189,9 +210,15 @@ class Searcher:
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
-        results = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
-        results.expanded_query = added
-        return results
+        res = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
+        if collapse is not None:
+            top.annotate(res)
+        if isinstance(collector, (Faceted, Filtered)):
+            res.facets = _facets_of(collector)
+        if suggest is not False and isinstance(query, str):                                     # did you mean
+            res.suggestion = self._suggestion(query, res.total, 1 if suggest is True else suggest, fields, filter)
+        res.expanded_query = added
+        return res
 
     def _with_pairs(self, node: Node, proximity: float | None) -> Node:
         weight = self.settings.proximity if proximity is None else proximity
@@ -222,27 +249,7 @@ class Searcher:
                        if self.schema.fields[f].kind == "text"}
         if not text_fields:
             return node, {}
-        words: list[str] = []
-        tf = np.zeros((len(picked), 0))
-        df = np.zeros(0)
-        for f in text_fields:  # the fields' words together (one analyzer per word, as BM25F assumes)
-            fwords, ftf, fdf = term_vectors(self.readers, f, picked)
-            index = {w: i for i, w in enumerate(words)}
-            extra = [w for w in fwords if w not in index]
-            index.update({w: len(words) + i for i, w in enumerate(extra)})
-            words = words + extra
-            tf = np.hstack([tf, np.zeros((len(picked), len(extra)))])
-            df = np.concatenate([df, np.zeros(len(extra))])
-            cols = [index[w] for w in fwords]
-            tf[:, cols] += ftf
-            df[cols] = np.maximum(df[cols], fdf)  # documents holding the word: at least its most common field's
-        n_docs = max(self.stats.doc_count, 1)
-        if model.method == "rm3":
-            chosen = rm3_weights(words, tf, scores, df, n_docs, model.terms)
-        else:
-            cf = sum(collection_freq(self.readers, f, words) for f in text_fields)
-            chosen = bo1_weights(words, tf, cf, n_docs, model.terms)
-        return expanded_node(node, chosen, model, text_fields), chosen
+        return expand_node(self.readers, self.stats, node, picked, scores, model, text_fields)
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.
@@ -263,19 +270,7 @@ class Searcher:
         whose `value` is exactly the score `search()` gives the document (0 when it does not
         match). `print(explanation)` shows it as indented lines."""
         self._check_open()
-        key_field = self.schema.unique_field
-        if key_field is None:
-            raise SchemaError("explain needs a unique ID field to name the document")
-        where = None
-        for seg, reader in enumerate(self.readers):
-            found = term_postings(reader, key_field, str(doc_id))
-            if found is not None:
-                docs = np.asarray(found[0])
-                live = docs if reader.live is None else docs[reader.live[docs]]
-                if len(live):
-                    where = (seg, int(live[0]))
-        if where is None:
-            raise SearchlibError(f"no document with {key_field} {doc_id!r} in this snapshot")
+        where = self._locate(doc_id, "explain")
         q, node = self._compile(self.parse(query, lenient=lenient, operator=operator), fields, operator, lenient,
                                 max_expansions)
         if node is None:
@@ -297,6 +292,108 @@ class Searcher:
         variant = "" if params.variant == "bm25" else f" {params.variant}" + (f" delta={params.d:g}" if params.d else "")
         return Explanation(expl.value, f"score of {doc_id!r} ({where_text}), k1={params.k1:g} b={params.b:g}{variant}:",
                            [expl])
+
+    def _locate(self, doc_id: Any, what: str) -> tuple[int, int]:
+        """(segment, document) of the live document whose unique key is `doc_id`."""
+        key_field = self.schema.unique_field
+        if key_field is None:
+            raise SchemaError(f"{what} needs a unique ID field to name the document")
+        where = None
+        for seg, reader in enumerate(self.readers):
+            found = term_postings(reader, key_field, str(doc_id))
+            if found is not None:
+                docs = np.asarray(found[0])
+                live = docs if reader.live is None else docs[reader.live[docs]]
+                if len(live):
+                    where = (seg, int(live[0]))
+        if where is None:
+            raise SearchlibError(f"no document with {key_field} {doc_id!r} in this snapshot")
+        return where
+
+    # -- beyond ranking: suggestions, completion, similar documents ---------------------------
+    def suggest(self, text: str, limit: int = 5, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
+                max_dist: int = 2, prefix_length: int = 1, popular: float = 10.0) -> list[str]:
+        """"Did you mean": corrected versions of query `text`, best first ([] when nothing needs
+        correcting). Misspelled words of terms and phrases are replaced by dictionary terms at
+        most `max_dist` edits away (OSA) sharing the first `prefix_length` characters, fewest edits
+        then most frequent first; a known word only by a term one edit away that is `popular`
+        times as frequent. Fields, phrases and operators stay as typed (search/suggest.py)."""
+        self._check_open()
+        _whole("limit", limit, 1)
+        _whole("max_dist", max_dist, 1)
+        _whole("prefix_length", prefix_length, 0)
+        corrector = Corrector(self.schema, self.readers, self.stats.expander,
+                              self.settings.fields_for(self.schema, fields), max_dist, prefix_length, popular)
+        return corrector.suggest(text, lambda t: self.parse(t, lenient=True), limit)
+
+    def _suggestion(self, text: str, total: int, below: int, fields, filter) -> str | None:
+        """The first correction of `text` that finds more than `total` hits, when `total` < `below`."""
+        _whole("suggest", below, 1)
+        if total >= below:
+            return None
+        for corrected in self.suggest(text, 3, fields=fields):
+            if self.search(corrected, 0, fields=fields, filter=filter, lenient=True, highlight=False).total > total:
+                return corrected
+        return None
+
+    def complete(self, text: str, field: str | None = None, limit: int = 10, *, phrases: bool = True
+                 ) -> list[Completion]:
+        """Completions of the last word of `text` in `field` (default: the first default field),
+        most frequent first: (the text with the word completed, document frequency). With
+        `index_phrases` on the field, the words that follow the previous word come first
+        (search/complete.py)."""
+        self._check_open()
+        _whole("limit", limit, 1)
+        if not isinstance(text, str):
+            raise InvalidArgumentError(f"complete takes text, not {type(text).__name__}")
+        if field is None:
+            field = next(iter(self.settings.fields_for(self.schema)), None)
+            if field is None:
+                raise SchemaError("the index has no default field to complete from: name one")
+        ft = self.schema[field]
+        if not isinstance(ft, (TEXT, KEYWORD, ID)):
+            raise SchemaError(f"cannot complete {field!r} ({ft.kind}): complete a TEXT, KEYWORD or ID field")
+        return complete_text(self.readers, field, ft, text, limit, phrases)
+
+    def key_terms(self, doc_id: Any, fields: "Sequence[str] | None" = None, **options: Any) -> list[KeyTerm]:
+        """The most characteristic terms of the document with unique key `doc_id` in `fields`
+        (default: the default TEXT fields), as (field, term, tf x idf weight), best first. Options
+        (Lucene MoreLikeThis's, with its defaults): min_term_freq=2, min_doc_freq=5,
+        max_doc_freq=None, min_word_len=0, max_word_len=0, max_query_terms=25."""
+        self._check_open()
+        seg, doc = self._locate(doc_id, "key_terms")
+        return key_terms(self.readers[seg], doc, self._like_fields(fields), self.stats, **options)
+
+    def more_like_this(self, doc_id: Any, fields: "Sequence[str] | None" = None, limit: int = 10,
+                       **options: Any) -> Results:
+        """Documents like the one with unique key `doc_id`: its key terms (`key_terms`, same
+        options) run as an OR query boosted by weight, the document itself left out. Takes the
+        options of `search()` (filter, facets, highlight, ...) besides those of `key_terms`."""
+        like = {k: options.pop(k) for k in list(options) if k in MLT_DEFAULTS}
+        terms = self.key_terms(doc_id, fields, **like)
+        _whole("limit", limit, 0)
+        compiled = like_query([KeyTerm(f, t, w * self.schema.fields[f].boost) for f, t, w in terms])
+        if compiled is None:
+            return Results(Nothing(), [], 0, 0.0)
+        res = self.search(compiled, limit + 1, **options)
+        source = str(doc_id)
+        kept = [h for h in res.hits if str(h.id) != source]
+        if len(kept) < len(res.hits):
+            res.total -= 1
+        res.hits = kept[:limit]
+        for rank, hit in enumerate(res.hits, (options.get("offset") or 0) + 1):
+            hit.rank = rank
+        return res
+
+    def _like_fields(self, fields: "Sequence[str] | None") -> list[str]:
+        if fields is None:
+            names = [f for f in self.settings.fields_for(self.schema) if isinstance(self.schema.fields.get(f), TEXT)]
+        else:
+            names = [fields] if isinstance(fields, str) else list(fields)
+            for f in names:
+                if not isinstance(self.schema[f], TEXT):
+                    raise SchemaError(f"more like this reads TEXT fields; {f!r} is {self.schema[f].kind}")
+        return names
 
     # -- query text to a compiled node --------------------------------------------------------
     def parse(self, text: "str | Query", lenient: bool = False, operator: str | None = None) -> Query:
@@ -328,6 +425,10 @@ class Searcher:
                  ) -> "tuple[Query | Callable[[], Query], Node | None]":
         """(the query, or a function that parses it, for Results) and its compiled node. Plain
         words and lone plain phrases, the usual text, compile without building query objects."""
+        if isinstance(query, Compiled):  # more-like-this: compiled already
+            if type(query.node) is BoolNode:
+                check_clauses(query.node, self.settings)
+            return query.query, query.node
         compiler = self._compiler(fields, operator, lenient, max_expansions)
         if isinstance(query, str):
             if len(query) > self.settings.max_query_chars:
@@ -343,7 +444,7 @@ class Searcher:
                     check_clauses(node, self.settings)
                 return (lambda: self.parse(query, lenient=lenient, operator=operator)), node
         q = self.parse(query, lenient=lenient, operator=operator)
-        node = compiler.compile(q)
+        node = compiler.compile_text(q, query if isinstance(query, str) else None)
         if type(node) is BoolNode:
             check_clauses(node, self.settings)
         return q, node
@@ -366,7 +467,8 @@ class Searcher:
         else:
             raise InvalidArgumentError(f"filter must be query text, a Query or a mapping of field to value, "
                                        f"not {type(spec).__name__}")
-        node = self._compiler(fields, operator, False, max_expansions).compile(q)
+        node = self._compiler(fields, operator, False, max_expansions).compile_text(q, spec if isinstance(spec, str)
+                                                                                    else None)
         if type(node) is BoolNode:
             check_clauses(node, self.settings)
         return False if node is None else node
@@ -392,10 +494,65 @@ class Searcher:
         return SortedBy(sort_by, reverse, k, group, self._field_ids, is_id, self._id_ranks,
                         lambda seg, doc: self.readers[seg].fields[sort_by].unit_term(doc))
 
+    def _facet_counters(self, facets, facet_limit: int) -> dict:
+        _whole("facet_limit", facet_limit, 1)
+        return facet_counters(facets, self.schema, facet_limit, self.readers, self._doc_terms)
+
+    def _faceted(self, facets, facet_limit: int, post_filter, hits_collector, fields, operator: str | None,
+                 max_expansions: int | None, expanded: list) -> Faceted:
+        """The collector counting `facets` over every match, with `post_filter` narrowing the hits
+        only: a mapping is split into one clause per field (drill-sideways), anything else is one
+        clause that no facet sees."""
+        counters = self._facet_counters(facets, facet_limit) if facets is not None else {}
+        post: list = []
+        if post_filter is not None:
+            parts = [(name, {name: value}) for name, value in post_filter.items()] \
+                if isinstance(post_filter, Mapping) else [(None, post_filter)]
+            for name, spec in parts:
+                node = self._filter_node(spec, fields, operator, max_expansions)
+                if node is False:  # matches nothing: a clause no document passes
+                    node = BoolNode(must=[AllLeaf()], must_not=[AllLeaf()])
+                post.append((name, weigh(node, self.stats, expanded)))
+        return Faceted(counters, post, hits_collector)
+
+    def _top(self, collapse: str | None, sort_by: str | None, reverse: bool, k: int, group: bool):
+        """The collector of the hits: best k by score, by a field, or best per value of a field."""
+        if collapse is not None:
+            return self._collapsed(collapse, k, group, sort_by)
+        if sort_by is not None:
+            return self._sorted_by(sort_by, reverse, k, group)
+        return TopScores(k, group, self._field_ids, len(self.readers) == 1)
+
+    def _collapsed(self, field: str, k: int, group: bool, sort_by: str | None) -> Collapsed:
+        """The best k hits, one per value of a KEYWORD or ID field."""
+        ft = self.schema[field]
+        if not isinstance(ft, (KEYWORD, ID)):
+            raise SchemaError(f"cannot collapse on {field!r} ({ft.kind}): collapse by a KEYWORD or ID field")
+        if sort_by is not None or not group:
+            raise InvalidArgumentError("collapse keeps the best-scoring document per value: it cannot be "
+                                       "combined with sort_by or group=False")
+
+        def doc_groups(seg: int, docs: np.ndarray) -> np.ndarray:
+            terms = self._doc_terms.get(seg, field)
+            return np.full(len(docs), -1, dtype=np.int64) if terms is None else terms.first(docs)
+
+        def group_names(seg: int, ids: list[int]) -> list:
+            fr = self.readers[seg].fields.get(field)
+            return [None] * len(ids) if fr is None else fr.dictionary.terms_of(ids)
+
+        return Collapsed(k, self._field_ids, doc_groups, group_names)
+
     def _id_ranks(self, seg: int) -> np.ndarray:
         """For each document of a segment, the rank of its unique key among the segment's keys
         in code-point order (-1: none): its term id, which is that rank (built once per segment)."""
         return self.readers[seg].fields[self.schema.unique_field].unit_terms()
+
+
+def _facets_of(collector) -> dict:
+    """The facet counts of a Faceted collector, itself or under a Filtered one ({} without)."""
+    while isinstance(collector, Filtered):
+        collector = collector.collectors[0]
+    return collector.result() if isinstance(collector, Faceted) else {}
 
 
 def parse_index_query(schema: Schema, settings: Settings, text: "str | Query", lenient: bool = False,

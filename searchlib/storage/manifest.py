@@ -136,11 +136,13 @@ class Manifest:
     segments: list[SegmentEntry] = field(default_factory=list)
     counter: int = 0  # last segment number handed out
     metadata: dict[str, Any] = field(default_factory=dict)
+    # how far the write queue (writequeue.py) is applied: {"file": n, "offset": bytes}, {} for none
+    queue: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "generation": self.generation, "schema": self.schema, "settings": self.settings,
                 "segments": [s.to_json() for s in self.segments], "counter": self.counter,
-                "metadata": self.metadata}
+                "metadata": self.metadata, "queue": self.queue}
 
     @classmethod
     def from_json(cls, data: dict) -> "Manifest":
@@ -154,7 +156,16 @@ class Manifest:
             raise ValueError(f"unsupported format {found!r}, expected {FORMAT!r}")
         return cls(generation=int(data["generation"]), schema=data["schema"], settings=data.get("settings", {}),
                    segments=[SegmentEntry.from_json(s) for s in data["segments"]], counter=int(data["counter"]),
-                   metadata=data.get("metadata", {}))
+                   metadata=data.get("metadata", {}), queue=_queue_position(data.get("queue", {})))
+
+
+def _queue_position(data: Any) -> dict[str, int]:
+    """The write queue position of a manifest: {} or {"file": n, "offset": bytes}, whole numbers."""
+    if data == {}:
+        return {}
+    if not isinstance(data, dict) or set(data) != {"file", "offset"} or not all(map(_is_count, data.values())):
+        raise IndexCorruptError("", f"the write queue position is not a file number and offset: {str(data)[:80]}")
+    return {"file": data["file"], "offset": data["offset"]}
 
 
 def _encode(manifest: Manifest) -> bytes:

@@ -232,9 +232,9 @@ def test_second_writer_in_another_process_fails_at_once_or_waits(tmp_path):
     ix = Index.create(path, concurrency_schema())
     proc, _ = holder(tmp_path, path, hold=1.5)
     try:
-        # a writer asks its lock to wait as long as its timeout: by default not at all
+        # a writer asks its lock to wait as long as its timeout: with 0 not at all
         with pytest.raises(IndexLockedError) as info:
-            ix.writer()
+            ix.writer(timeout=0)
         assert "after waiting" not in str(info.value)
         with pytest.raises(IndexLockedError, match="after waiting 0.2 s"):
             ix.writer(timeout=0.2)
@@ -267,10 +267,10 @@ def test_lock_of_a_killed_writer_does_not_block_the_index(tmp_path, fork):
     proc, child = holder(tmp_path, path, hold=60, fork=fork)
     try:
         with pytest.raises(IndexLockedError):
-            ix.writer()
+            ix.writer(timeout=0)
         proc.kill()
         proc.wait()
-        with ix.writer() as w:  # no waiting (timeout 0): the kernel released the lock with the process
+        with ix.writer(timeout=0) as w:  # no waiting: the kernel released the lock with the process
             w.add({"id": "after", "tag": "y"})
         assert ix.doc_count() == 1  # the killed writer's batch never committed
     finally:

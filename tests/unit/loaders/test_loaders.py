@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from searchlib import ID, TEXT, Index, Schema
+from searchlib import ID, NUMERIC, TEXT, Index, Schema
 from searchlib.errors import DocumentError
-from searchlib.loaders import corpus_fingerprint, load_documents
+from searchlib.loaders import corpus_fingerprint, index_documents, load_documents
 
 SAMPLE_CORPUS = REPO / "examples" / "corpus"
 
@@ -112,11 +112,77 @@ def test_jsonl_beir_mapping(tmp_path: Path):
     ]
     path = write(tmp_path / "corpus.jsonl", "\n".join(json.dumps(x) for x in lines[:2]) + "\n\n"
                  + "\n".join(json.dumps(x) for x in lines[2:]) + "\n")
-    docs = list(load_documents(path))
+    docs = list(load_documents(path, ids="content"))
     assert docs[0] == {"id": "d1", "title": "First", "body": "Body one", "metadata": {"year": 2020}}
     assert docs[1] == {"id": "7", "body": "Numeric id"}
     assert docs[2]["id"] == "d3" and docs[2]["body"] == "Both ids"
-    assert docs[3] == {"body": "No id at all"}
+    assert docs[3]["body"] == "No id at all" and docs[3]["id"].startswith("sha256:")
+
+
+# -- issue 14, item 4: records without an id --------------------------------------------------
+
+
+def keyless(tmp_path: Path, suffix: str, texts: list) -> Path:
+    """A JSONL or CSV file whose first record has the id "a" and the others none."""
+    if suffix == "jsonl":
+        lines = [json.dumps({"id": "a", "text": texts[0]})] + [json.dumps({"text": t}) for t in texts[1:]]
+        return write(tmp_path / "c.jsonl", "\n".join(lines) + "\n")
+    return write(tmp_path / "c.csv", "id,text\n" + f"a,{texts[0]}\n" + "".join(f",{t}\n" for t in texts[1:]))
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_record_without_an_id_is_refused_with_its_line(tmp_path: Path, suffix):
+    path = keyless(tmp_path, suffix, ["one", "two"])
+    line = 2 if suffix == "jsonl" else 3  # a CSV's header is its line 1
+    with pytest.raises(DocumentError, match=rf"c.{suffix}, line {line}: no id .*--ids content"):
+        list(load_documents(path))
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_indexing_a_file_again_never_duplicates(tmp_path: Path, suffix):
+    path = keyless(tmp_path, suffix, ["one", "two", "three"])
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), body=TEXT(stored=True)))
+    for _ in range(3):
+        with ix.writer() as w:
+            index_documents(w, load_documents(path, ids="content"))
+        assert ix.doc_count() == 3
+    first = list(load_documents(path, ids="content"))
+    assert [d["id"] for d in first] == [d["id"] for d in load_documents(path, ids="content")]
+
+
+# -- issue 14, item 8: encodings and skipping what cannot be read -------------------------------
+
+
+def test_folder_with_a_file_in_another_encoding(tmp_path: Path):
+    write(tmp_path / "a.txt", "Caf\u00e9 one\n\nbody\n")
+    write(tmp_path / "b.txt", "Caf\u00e9 two\n\nbody\n".encode("latin-1"))
+    with pytest.raises(DocumentError, match=r"b.txt: not valid UTF-8 .*--encoding.*--on-error skip"):
+        list(load_documents(tmp_path))
+    docs = load_documents(tmp_path, on_error="skip")
+    assert [d["id"] for d in docs] == ["a"]
+    assert len(docs.skipped) == 1 and "b.txt: not valid UTF-8" in docs.skipped[0]
+    latin = list(load_documents(tmp_path / "b.txt", encoding="latin-1"))
+    assert latin[0]["title"] == "Caf\u00e9 two"
+    with pytest.raises(DocumentError, match="unknown encoding 'klingon'"):
+        load_documents(tmp_path, encoding="klingon")
+
+
+def test_skip_bad_jsonl_lines_and_csv_rows(tmp_path: Path):
+    path = write(tmp_path / "c.jsonl", b'{"id": "a"}\nnot json\n{"id": "\xff"}\n[1]\n{"text": "no id"}\n{"id": "b"}\n')
+    docs = load_documents(path, on_error="skip")
+    assert [d["id"] for d in docs] == ["a", "b"]
+    assert [m.split(": ", 1)[0].rsplit(", ", 1)[-1] for m in docs.skipped] == ["line 2", "line 3", "line 4", "line 5"]
+    path = write(tmp_path / "c.csv", "id,text\na,one\nb,two,three\n,no id\nc,four\n")
+    docs = load_documents(path, on_error="skip")
+    assert [d["id"] for d in docs] == ["a", "c"] and len(docs.skipped) == 2
+
+
+def test_index_documents_skips_documents_the_writer_refuses(tmp_path):
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), n=NUMERIC()))
+    skipped: list = []
+    with ix.writer() as w:
+        assert index_documents(w, [{"id": "a", "n": 1}, {"id": "b", "n": "many"}, {"id": "c"}], skipped=skipped) == 2
+    assert ix.doc_count() == 2 and len(skipped) == 1 and "'n'" in skipped[0]
 
 
 def test_jsonl_custom_fields(tmp_path: Path):
@@ -268,7 +334,7 @@ def test_fingerprint_of_a_single_file(tmp_path: Path):
 
 
 def test_fingerprint_describes_the_files_the_load_reads(tmp_path):
-    from searchlib.loaders import corpus_fingerprint, load_documents
+    from searchlib.loaders import corpus_fingerprint, index_documents, load_documents
 
     (tmp_path / "a.txt").write_text("alpha", encoding="utf-8")
     documents = load_documents(tmp_path)

@@ -1,21 +1,23 @@
 """Pseudo-relevance feedback: expand a query with words of its best documents (RM3, Bo1).
 
 The feedback documents' term vectors are read from the index's postings (no stored text is
-re-analysed): one vectorised pass over a field's postings picks those of the feedback documents,
-so the cost is one `np.isin` over the field's postings per segment, whatever the query.
+re-analysed): a boolean mask of the feedback units, gathered over a field's postings, picks theirs
+in one vectorised pass per segment, whatever the query.
 
-- ``rm3`` (Lavrenko and Croft's relevance model, interpolated; Anserini's defaults: 10 documents,
-  10 terms, original query weight 0.5): P(w|R) = sum over feedback documents d of score(d) *
-  tf(w, d) / |d|, the best `terms` words kept and normalised to sum 1; the expanded query is
-  0.5 * (the original query, each of its words worth 1 / its word count) + 0.5 * sum_w P(w|R) * w.
-  BM25 is linear in a clause's boost, so this scores exactly Anserini's weighted bag of words for
-  plain queries, and keeps phrases, fields and operators of the original query as they are.
+- ``rm3`` (Lavrenko and Croft's relevance model, interpolated, as Anserini's `Rm3Reranker` computes
+  it; defaults 10 documents, 10 terms, original query weight 0.5): words in more than 10% of the
+  documents are dropped, each feedback document keeps its 10 most frequent words, P(w|R) = sum over
+  feedback documents d of score(d) * tf(w, d) / (sum of d's kept tfs), the best 10 words are kept
+  and normalised to sum 1; the expanded query is 0.5 * (the original query, each of its words worth
+  1 / its word count) + 0.5 * sum_w P(w|R) * w. BM25 is linear in a clause's boost, so this scores
+  Anserini's weighted bag of words for plain queries, and keeps the phrases, fields and operators of
+  any other query as they are.
 - ``bo1`` (Amati's Bose-Einstein model; Terrier's defaults: 3 documents, 10 terms): w(t) = tfx *
   log2((1 + Pn) / Pn) + log2(1 + Pn), with tfx the word's frequency in the feedback documents and
   Pn = F / N its mean frequency in the collection; the expanded query is the original one plus
   sum_t (w(t) / max w) * t.
 
-Words that are numbers only or shorter than 2 characters are not added (Anserini filters them too).
+Only words of 2 to 20 letters or digits, not all digits, are added (Anserini's filter).
 """
 from __future__ import annotations
 

@@ -101,6 +101,7 @@ def test_search_expand(ix):
         assert "electr" in rm3.expanded_query or "panel" in rm3.expanded_query
         assert len(rm3) > len(plain)  # documents without "solar" found through the feedback words
         assert "solar" in rm3.expanded_query
+        assert rm3.to_dict()["expanded_query"] == rm3.expanded_query and "expanded_query" not in plain.to_dict()
         for h in rm3:
             assert s.explain("solar", h.id, expand="rm3").value == pytest.approx(h.score, rel=1e-5)
         bo1 = s.search("solar", limit=30, highlight=False, expand=FeedbackModel("bo1", docs=2, terms=3))

@@ -268,7 +268,9 @@ class Searcher:
         """How the document with unique key `doc_id` scores for `query`: a tree of the BM25
         arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
         whose `value` is exactly the score `search()` gives the document (0 when it does not
-        match). `print(explanation)` shows it as indented lines."""
+        match), for the same `scoring`/`delta` (the BM25 variant's formulas are shown), `expand`
+        (the expanded query) and `proximity` (the word pairs) options. `print(explanation)` shows
+        it as indented lines."""
         self._check_open()
         where = self._locate(doc_id, "explain")
         q, node = self._compile(self.parse(query, lenient=lenient, operator=operator), fields, operator, lenient,

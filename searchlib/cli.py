@@ -3,6 +3,7 @@
     searchlib index INDEX_DIR SOURCE [--config YAML] [--overwrite] [--no-progress] [--exclude GLOB]
                                      [--title-field title] [--body-field body] [--encoding utf-8]
                                      [--on-error stop|skip] [--ids require|content] [--wait SECONDS]
+                                     [--shards N [--scheduler ADDR]]
     searchlib search INDEX_DIR QUERY [-n 10] [--offset 0 | --page 1] [--json] [--strict] [--and]
                                      [--fields title,body] [--flat] [--format ansi|plain|html]
                                      [--sort FIELD[:desc]] [--filter QUERY] [--explain] [--show A,B|all]
@@ -45,6 +46,7 @@ from .config import Settings, load_config
 from .errors import InvalidArgumentError, SearchlibError
 from .evaluation import MEASURES
 from .highlight import FORMATTERS, get_formatter
+from .cluster.layout import is_sharded
 from .index import Index, settings_differences
 from .loaders import IDS, ON_ERROR, Documents, index_documents, load_documents
 from .storage.check import check_index
@@ -143,6 +145,10 @@ def _add_index(commands: Any) -> None:
                    help="a JSONL/CSV record without an id: an error naming its line (require, the default), or "
                         "an id made from its content, the same on every run (content)")
     _add_wait(p)
+    p.add_argument("--shards", type=_whole_number, metavar="N", help="build a sharded index of N shards on Dask "
+                   "(needs searchlib[dask]; replaces the index at INDEX_DIR only with --overwrite)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler to build on (default: a local "
+                   "cluster, one worker per core)")
     p.set_defaults(run=run_index)
 
 
@@ -259,6 +265,8 @@ def run_index(args: argparse.Namespace) -> int:
 
     A run that fails or is interrupted commits nothing; an index it created is removed again, so
     the directory is as it was."""
+    if args.shards is not None or is_sharded(args.index_dir):
+        return run_index_sharded(args)
     existing = Index.open(args.index_dir) if Index.exists(args.index_dir) else None
     schema, settings = _requested_schema(args.config, existing)
     if existing is not None and not args.overwrite:
@@ -307,6 +315,44 @@ def run_index(args: argparse.Namespace) -> int:
         for message in skipped:
             print(f"  {message}")
     return EXIT_OK
+
+
+def run_index_sharded(args: argparse.Namespace) -> int:
+    """`searchlib index --shards N`: build a sharded index on Dask (one task per shard), or add the
+    files to an existing sharded index through its writer (documents routed by key)."""
+    from .cluster import build
+    started = time.perf_counter()
+    if is_sharded(args.index_dir) and not args.overwrite:
+        if args.shards is not None and args.shards != Index.open(args.index_dir).shards:
+            raise SearchlibError(f"{args.index_dir} has {Index.open(args.index_dir).shards} shards; pass --overwrite "
+                                 f"to rebuild it with {args.shards}")
+        ix = Index.open(args.index_dir)
+        documents = load_documents(args.source, id_field=ix.schema.unique_field or "id", text_field=args.body_field,
+                                   title_field=args.title_field, exclude=args.exclude, **_loader_options(args))
+        with ix.writer(timeout=args.wait) as writer:
+            count = index_documents(writer, documents, warn=_warn)
+    else:
+        schema, settings = _requested_schema(args.config, None)
+        client = None
+        if args.scheduler:
+            from distributed import Client
+            client = Client(args.scheduler)
+        try:
+            ix = build(args.source, args.index_dir, schema=schema, settings=settings, shards=args.shards, client=client,
+                       overwrite=args.overwrite, progress=not args.no_progress, text_field=args.body_field,
+                       title_field=args.title_field, exclude=args.exclude, **_loader_options(args))
+        finally:
+            if client is not None:
+                client.close()
+        count = ix.doc_count()
+    seconds = time.perf_counter() - started
+    print(f"Indexed {count} documents from {args.source} in {seconds:.2f} s; {args.index_dir} now holds "
+          f"{ix.doc_count()} documents in {ix.shards} shards.")
+    return EXIT_OK
+
+
+def _loader_options(args: argparse.Namespace) -> dict:
+    return {"encoding": args.encoding, "on_error": args.on_error, "ids": args.ids}
 
 
 def _index_into(ix: Index, documents: Documents, args: argparse.Namespace, replace: bool
@@ -640,6 +686,8 @@ def run_stats(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(stats)
         return EXIT_OK
+    if "shards" in stats:
+        return _print_sharded_stats(stats)
     print(f"Index       {stats['path']}")
     print(f"Generation  {stats['generation']}")
     print(f"Documents   {stats['documents']:,} live, {stats['deleted']:,} deleted")
@@ -656,6 +704,19 @@ def run_stats(args: argparse.Namespace) -> int:
     for row in rows:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(row[2:], widths[2:])]
         print("  " + "  ".join(cells))
+    return EXIT_OK
+
+
+def _print_sharded_stats(stats: dict) -> int:
+    """A sharded index's totals, then one line per shard."""
+    print(f"Index       {stats['path']} (sharded)")
+    print(f"Generation  {stats['generation']}")
+    print(f"Documents   {stats['documents']:,} live, {stats['deleted']:,} deleted")
+    print(f"Size        {_size(stats['size_bytes'])}")
+    print("Shards      shard  dir          generation  documents  deleted  segments  size")
+    for sh in stats["shards"]:
+        print(f"            {sh['shard']:>5}  {sh['dir']:<11}  {sh['generation']:>10}  {sh['documents']:>9,}  "
+              f"{sh['deleted']:>7,}  {sh['segments']:>8}  {_size(sh['size_bytes'])}")
     return EXIT_OK
 
 

@@ -23,6 +23,19 @@ from .storage.manifest import Manifest, generations, read_manifest, write_manife
 from .writequeue import QueueApplier, QueueReport, WriteQueue
 
 
+def checked_settings(schema: Schema, settings: "Settings | Mapping | None") -> Settings:
+    """The settings to create an index of `schema` with (the defaults for None, a mapping read as
+    JSON settings), validated against the schema."""
+    if not isinstance(schema, Schema):
+        raise TypeError(f"schema must be a Schema, not {type(schema).__name__}")
+    if settings is None:
+        settings = Settings()
+    elif not isinstance(settings, Settings):
+        settings = Settings.from_json(settings)
+    settings.validate("settings", schema)
+    return settings
+
+
 class Index:
     """An index directory. Cheap to construct; every call reads the newest commit."""
 
@@ -39,13 +52,7 @@ class Index:
                overwrite: bool = False) -> "Index":
         """Create an empty index at `path` (a new or empty directory, or any index if `overwrite`)."""
         path = Path(path)
-        if not isinstance(schema, Schema):
-            raise TypeError(f"schema must be a Schema, not {type(schema).__name__}")
-        if settings is None:
-            settings = Settings()
-        elif not isinstance(settings, Settings):
-            settings = Settings.from_json(settings)
-        settings.validate("settings", schema)
+        settings = checked_settings(schema, settings)
         made_dir = not path.exists()
         path.mkdir(parents=True, exist_ok=True)
         had_lock = (path / LOCK_NAME).exists()
@@ -77,7 +84,12 @@ class Index:
 
     @classmethod
     def open(cls, path: "str | Path") -> "Index":
-        """Open an existing index; IndexNotFoundError if there is none at `path`."""
+        """Open an existing index; IndexNotFoundError if there is none at `path`. A sharded
+        index's directory gives a searchlib.cluster.ShardedIndex (searched in this process)."""
+        from .cluster.layout import is_sharded  # a later stage, imported only when asked for
+        if is_sharded(path):
+            from .cluster.index import ShardedIndex
+            return ShardedIndex(path)
         return cls(path)
 
     @staticmethod

@@ -220,7 +220,7 @@ class HitSource:
                     terms = self.terms()
                     pool = [f for f in stored_text if f in terms] or stored_text
                     chosen = max(pool, key=lambda f: (schema.fields[f].passages is not None,
-                                                      self.searcher.stats.avg_length(f)))
+                                                      self.weight.stats.avg_length(f)))
             self._snippet_field = chosen or None
         return self._snippet_field
 

@@ -57,6 +57,7 @@ class Searcher:
         self._closed = False
         self.stats = Stats(readers)
         self.scorers = Scorers(self.stats)
+        self._outside: tuple = (None, None)  # (lengths, Scorers) for statistics supplied from outside
         self.field_names = list(self.schema)
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
@@ -64,11 +65,12 @@ class Searcher:
         self._doc_terms = DocTermsCache(readers)  # per-document values of KEYWORD/ID fields (facets)
 
     @classmethod
-    def open(cls, directory: Path, attempts: int = 5) -> "Searcher":
-        """Open the newest commit. If a concurrent writer removes an old commit's files while they
-        are being opened, open the newer commit instead."""
+    def open(cls, directory: Path, attempts: int = 5, generation: int | None = None) -> "Searcher":
+        """Open the newest commit (or exactly commit `generation`, as a sharded index's manifest
+        names it). If a concurrent writer removes an old commit's files while they are being
+        opened, open the newer commit instead (never instead of a named generation)."""
         for attempt in range(attempts):
-            manifest = read_manifest(directory)
+            manifest = read_manifest(directory, generation)
             readers: list[SegmentReader] = []
             try:
                 for entry in manifest.segments:
@@ -78,7 +80,7 @@ class Searcher:
             except BaseException as exc:  # whatever failed, nothing opened so far stays open
                 for r in readers:
                     r.close()
-                if not isinstance(exc, IndexFileMissingError) or attempt == attempts - 1:
+                if not isinstance(exc, IndexFileMissingError) or attempt == attempts - 1 or generation is not None:
                     raise
                 if read_manifest(directory).generation == manifest.generation:
                     raise
@@ -134,8 +136,9 @@ class Searcher:
                sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
                facets: "Sequence[str] | Mapping[str, Any] | None" = None, facet_limit: int = 10,
                post_filter: "str | Query | Mapping[str, Any] | None" = None, collapse: str | None = None,
-               suggest: "bool | int" = False, scoring: str | None = None, delta: float | None = None,
-               expand: "str | FeedbackModel | None" = None, proximity: float | None = None) -> Results:
+               suggest: "bool | int" = False, stats: Stats | None = None, scoring: str | None = None,
+               delta: float | None = None, expand: "str | FeedbackModel | None" = None,
+               proximity: float | None = None) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
@@ -169,6 +172,8 @@ class Searcher:
         `collapse` keeps the best hit per value of a KEYWORD or ID field (`hit.group_size` counts
         the group's matches, `Results.groups` the groups). `suggest=True` (or a number n: fewer
         than n hits; True is 1) sets `Results.suggestion` to a corrected query that finds more.
+        `stats` replaces this snapshot's statistics (a shard scoring with a coordinator's sums of
+        `query_stats` over shards: search/stats.py SuppliedStats).
         """
         started = time.perf_counter()
         if self._closed:
@@ -178,8 +183,9 @@ class Searcher:
             _whole("offset", offset, 0)
         q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
+        stats = self.stats if stats is None else stats
         if node is None or restrict is False:  # nothing can match: the expansions are still reported
-            expanded = [self.stats.expand(leaf) for part in (node, restrict) if part
+            expanded = [stats.expand(leaf) for part in (node, restrict) if part
                         for leaf, _ in leaves(part) if isinstance(leaf, ExpandLeaf)]
             res = Results(q, [], 0, (time.perf_counter() - started) * 1000, self._warn(expanded))
             if facets is not None:
@@ -188,18 +194,22 @@ class Searcher:
                 res.groups = 0
             return res
         params = self._params(k1, b, scoring, delta)
+        scorers = self.scorers if stats is self.stats else self._scorers_for(stats)
         node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
         added = None
         if model is not None:                                                                   # expand (feedback)
+            if stats is not self.stats:
+                raise InvalidArgumentError("expand cannot be combined with supplied stats: the words it adds "
+                                           "have no statistics from the other shards")
             node, added = self._expand(node, restrict, params, model, fields)
-        weight = Weight(node, self.stats, params, self.scorers)                                # weight
+        weight = Weight(node, stats, params, scorers)                                          # weight
         top = self._top(collapse, sort_by, reverse, offset + limit, group)                      # collectors
         collector, expanded = top, list(weight.expansions)
         if facets is not None or post_filter is not None:  # counts every match, then post-filters hits
             collector = self._faceted(facets, facet_limit, post_filter, top, fields, operator, max_expansions, expanded)
         if restrict is not None:  # the filter is weighed like the query; segments only match it
-            collector = Filtered(weigh(restrict, self.stats, expanded), [collector])
+            collector = Filtered(weigh(restrict, stats, expanded), [collector])
         matches = {}
         for seg in range(len(self.readers)):                                                   # score each segment
             batch = weight.scorer(seg).matches(weight.root, collector)  # it may ask for the threshold
@@ -251,6 +261,26 @@ class Searcher:
             return node, {}
         return expand_node(self.readers, self.stats, node, picked, scores, model, text_fields)
 
+    def query_stats(self, query: "str | Query", *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
+                    operator: str | None = None, lenient: bool = False,
+                    filter: "str | Query | Mapping[str, Any] | None" = None, max_expansions: int | None = None
+                    ) -> dict[str, Any]:
+        """This snapshot's part of the statistics `search` with these options scores with
+        (Stats.gather): what a coordinator of shards sums (stats.sum_stats) and hands back to every
+        shard's `search(..., stats=SuppliedStats(...))`."""
+        self._check_open()
+        _, node = self._compile(query, fields, operator, lenient, max_expansions)
+        restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
+        return self.stats.gather([node, restrict if restrict is not False else None])
+
+    def _scorers_for(self, stats: Stats) -> Scorers:
+        """Segment scorers normalising lengths by `stats` (kept for the last lengths seen: a shard
+        is handed the same index-wide lengths query after query)."""
+        key = (stats.doc_count, tuple(sorted(stats.units.items())), tuple(sorted(stats.tokens.items())))
+        if self._outside[0] != key:
+            self._outside = (key, Scorers(stats))
+        return self._outside[1]
+
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         """Page `page` (from 1) of `page_size` hits; `page_count` says how many pages there are.
         A page past the last one has no hits. Takes every option of `search()`."""
@@ -262,15 +292,15 @@ class Searcher:
 
     def explain(self, query: "str | Query", doc_id: Any, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                 operator: str | None = None, lenient: bool = False, k1: float | None = None,
-                b: float | None = None, max_expansions: int | None = None, scoring: str | None = None,
-                delta: float | None = None, expand: "str | FeedbackModel | None" = None,
+                b: float | None = None, max_expansions: int | None = None, stats: Stats | None = None,
+                scoring: str | None = None, delta: float | None = None, expand: "str | FeedbackModel | None" = None,
                 proximity: float | None = None) -> Explanation:
         """How the document with unique key `doc_id` scores for `query`: a tree of the BM25
         arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
         whose `value` is exactly the score `search()` gives the document (0 when it does not
         match), for the same `scoring`/`delta` (the BM25 variant's formulas are shown), `expand`
         (the expanded query) and `proximity` (the word pairs) options. `print(explanation)` shows
-        it as indented lines."""
+        it as indented lines. `stats` as in `search()`."""
         self._check_open()
         where = self._locate(doc_id, "explain")
         q, node = self._compile(self.parse(query, lenient=lenient, operator=operator), fields, operator, lenient,
@@ -283,7 +313,9 @@ class Searcher:
         if model is not None:  # the query search(expand=...) runs, feedback words and all
             node, _ = self._expand(node, None, params, model, fields)
         seg, doc = where
-        explained = Weight(node, self.stats, params, self.scorers).explain(seg, doc, self.schema)
+        stats = self.stats if stats is None else stats
+        scorers = self.scorers if stats is self.stats else self._scorers_for(stats)
+        explained = Weight(node, stats, params, scorers).explain(seg, doc, self.schema)
         if explained is None:
             return Explanation(0.0, f"no match: document {doc_id!r} does not satisfy {str(q)!r}")
         expl, passage = explained

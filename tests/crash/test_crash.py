@@ -202,6 +202,28 @@ class Lines:
                 self.seen.append(line)
 
 
+def kill_writer(script: Path, path: Path, log: Path, target: str, rng: random.Random) -> tuple[list[str], bool]:
+    """Run the writer script and SIGKILL it at a random moment ("any") or right after it announced
+    phase `target` for the 1st to 4th time; (the lines it printed, whether `target` was reached)."""
+    proc = start_python(script, path, log)
+    lines = Lines(proc.stdout)
+    hit = False
+    try:
+        assert lines.wait_for("ready", 60), "the writer script did not start"
+        if target == "any":
+            time.sleep(rng.uniform(0.0, 0.6))
+        elif all(lines.wait_for(target, 15) for _ in range(rng.randint(1, 4))):
+            hit = True
+            time.sleep(rng.choice([0.0, rng.uniform(0.0, 0.004), rng.uniform(0.0, 0.03)]))
+    finally:
+        proc.kill()
+        proc.wait()
+    stderr = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL, f"the writer died by itself:\n{stderr}"
+    return lines.drain(), hit
+
+
 def logged_batches(log: Path) -> list[int]:
     if not log.exists():
         return []
@@ -268,22 +290,8 @@ def test_writer_killed_at_random_moments_loses_and_invents_nothing(tmp_path):
     in_flight_committed = 0
     for iteration in range(ITERATIONS):
         target = PHASES[iteration % len(PHASES)]
-        proc = start_python(script, path, log)
-        lines = Lines(proc.stdout)
-        try:
-            assert lines.wait_for("ready", 60), "the writer script did not start"
-            if target == "any":
-                time.sleep(rng.uniform(0.0, 0.6))
-            elif all(lines.wait_for(target, 15) for _ in range(rng.randint(1, 4))):  # its 1st to 4th time
-                reached[target] += 1
-                time.sleep(rng.choice([0.0, rng.uniform(0.0, 0.004), rng.uniform(0.0, 0.03)]))
-        finally:
-            proc.kill()
-            proc.wait()
-        stderr = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        assert proc.returncode == -signal.SIGKILL, f"the writer died by itself:\n{stderr}"
-        seen = lines.drain()
+        seen, hit = kill_writer(script, path, log, target, rng)
+        reached[target] += hit
         killed_in[seen[-1] if seen else "start"] += 1
 
         logged = logged_batches(log)

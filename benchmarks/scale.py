@@ -272,6 +272,174 @@ def run_huge_document(path: Path, distinct_words: int) -> dict:
             "peak_rss_kb": _status_kb("VmHWM")}
 
 
+# -- searchlib and tantivy side by side: query kinds and opening (issue 12) ------------------------
+
+KIND_NAMES = ("1 word", "3 words (OR)", "10 words (OR)", "2 words (AND)", "2-word phrase")
+
+
+def kind_queries(vocab: np.ndarray, cdf: np.ndarray, count: int) -> dict[str, list[str]]:
+    """The query sets of the comparison: ORs of 1, 3 and 10 words and ANDs of 2 (scale.queries),
+    and two-word phrases of words adjacent in the corpus (neither a function word)."""
+    out = {KIND_NAMES[0]: queries(vocab, cdf, 1, count), KIND_NAMES[1]: queries(vocab, cdf, 3, count),
+           KIND_NAMES[2]: queries(vocab, cdf, 10, count),
+           KIND_NAMES[3]: [" AND ".join(q.split()) for q in queries(vocab, cdf, 2, count)]}
+    rng = np.random.default_rng([SEED, 11])
+    function = set(FUNCTION_WORDS)
+    phrases: list[str] = []
+    for docs in documents(CHUNK_DOCS, vocab, cdf):
+        for doc in docs:
+            words = [w.strip(".").lower() for w in doc["body"].split()]
+            at = int(rng.integers(0, len(words) - 1))
+            if words[at] not in function and words[at + 1] not in function and len(phrases) < count:
+                phrases.append(f'"{words[at]} {words[at + 1]}"')
+    out[KIND_NAMES[4]] = phrases
+    return out
+
+
+def run_tantivy_index(size: int, path: Path) -> dict:
+    """The same corpus in tantivy: title and body as text fields with en_stem, one indexing thread."""
+    import tantivy
+
+    vocab = vocabulary()
+    cdf = zipf_cdf(len(vocab))
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw")
+    sb.add_text_field("title", stored=True, tokenizer_name="en_stem")
+    sb.add_text_field("body", stored=True, tokenizer_name="en_stem")
+    ix = tantivy.Index(sb.build(), path=str(path))
+    started = time.perf_counter()
+    writer = ix.writer(heap_size=512_000_000, num_threads=1)
+    for docs in documents(size, vocab, cdf):
+        for doc in docs:
+            writer.add_document(tantivy.Document(**doc))
+    writer.commit()
+    writer.wait_merging_threads()
+    return {"seconds": time.perf_counter() - started, "index_bytes": _disk_size(path)}
+
+
+def run_compare(path: Path, tantivy_path: Path, query_file: Path, repeat: int) -> dict:
+    """Median ms per query of each kind, top 10 ids, warm searchers, the engines alternating
+    query by query (each query `repeat` times, the fastest kept)."""
+    import tantivy
+    from searchlib import Index
+
+    sets = json.loads(query_file.read_text())
+    searcher = Index.open(path).searcher()
+    tix = tantivy.Index.open(str(tantivy_path))
+    tix.reload()
+    tsearcher = tix.searcher()
+
+    def ours(q: str) -> list[str]:
+        return [h.id for h in searcher.search(q, limit=10, highlight=False)]
+
+    def theirs(q: str) -> list[str]:
+        hits = tsearcher.search(tix.parse_query(q, ["title", "body"]), 10).hits
+        return [tsearcher.doc(addr)["id"][0] for _, addr in hits]
+
+    out = {}
+    for kind, qs in sets.items():
+        for q in qs:  # warm-up: the first touches of the memory-mapped files
+            ours(q), theirs(q)
+        times: dict[str, list[float]] = {"searchlib": [], "tantivy": []}
+        overlap = []
+        for q in qs:
+            for name, run in (("searchlib", ours), ("tantivy", theirs)):
+                best = float("inf")
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    run(q)
+                    best = min(best, time.perf_counter() - t0)
+                times[name].append(best * 1000)
+            a, b = set(ours(q)), set(theirs(q))
+            overlap.append(len(a & b) / max(1, len(a | b)))
+        out[kind] = {name: float(np.median(v)) for name, v in times.items()}
+        out[kind]["jaccard"] = float(np.mean(overlap))
+    searcher.close()
+    return out
+
+
+def _evict(path: Path) -> None:
+    """Drop the index's files from the page cache (posix_fadvise DONTNEED on each)."""
+    for f in path.rglob("*"):
+        if f.is_file():
+            fd = os.open(f, os.O_RDONLY)
+            try:
+                os.fdatasync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def run_open(engine: str, path: Path, query: str, evict: bool) -> dict:
+    """In this fresh process, the library imported: open the index, a searcher, and run the
+    first query (top 10 ids); with `evict`, the index's files are dropped from the page cache first."""
+    if engine == "searchlib":
+        from searchlib import Index
+    else:
+        import tantivy
+    if evict:
+        _evict(path)
+    started = time.perf_counter()
+    if engine == "searchlib":
+        searcher = Index.open(path).searcher()
+        ids = [h.id for h in searcher.search(query, limit=10, highlight=False)]
+    else:
+        tix = tantivy.Index.open(str(path))
+        tsearcher = tix.searcher()
+        hits = tsearcher.search(tix.parse_query(query, ["title", "body"]), 10).hits
+        ids = [tsearcher.doc(addr)["id"][0] for _, addr in hits]
+    return {"ms": (time.perf_counter() - started) * 1000, "hits": len(ids)}
+
+
+def run_cli(path: Path, query: str) -> float:
+    """Wall seconds of `searchlib search PATH QUERY` in a fresh interpreter."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "searchlib", "search", str(path), query], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def compare_with_tantivy(size: int, workdir: Path, count: int, repeat: int, opens: int) -> str:
+    """Build (or reuse) both indexes of `size` documents, then the side-by-side table: query kinds,
+    open + searcher + first query warm and evicted (medians of `opens` fresh processes, the
+    engines alternating), and the command line's wall time."""
+    path, tpath = workdir / f"scale-{size}", workdir / f"tantivy-{size}"
+    if not (path / "segments").exists():
+        print(f"indexing {size:,} documents (searchlib) ...", file=sys.stderr, flush=True)
+        _child(["_index", str(size), str(path), "{}"])
+    if not (tpath / "meta.json").exists():
+        print(f"indexing {size:,} documents (tantivy) ...", file=sys.stderr, flush=True)
+        _child(["_tantivy_index", str(size), str(tpath)])
+    vocab = vocabulary()
+    cdf = zipf_cdf(len(vocab))
+    query_file = workdir / "kind_queries.json"
+    query_file.write_text(json.dumps(kind_queries(vocab, cdf, count)))
+    sets = json.loads(query_file.read_text())
+    kinds = _child(["_compare", str(path), str(tpath), str(query_file), str(repeat)])
+    lines = ["| documents | kind | searchlib ms | tantivy ms | ratio | top-10 Jaccard |", "|---:|---|---:|---:|---:|---:|"]
+    for kind in KIND_NAMES:
+        r = kinds[kind]
+        lines.append(f"| {size:,} | {kind} | {r['searchlib']:.3f} | {r['tantivy']:.3f} | "
+                     f"{r['searchlib'] / r['tantivy']:.2f}x | {r['jaccard']:.2f} |")
+    first = sets[KIND_NAMES[1]][0]  # a 3-word query
+    for evict in (False, True):
+        found: dict[str, list[float]] = {"searchlib": [], "tantivy": []}
+        for _ in range(opens):
+            for engine, where in (("searchlib", path), ("tantivy", tpath)):
+                found[engine].append(_child(["_open", engine, str(where), first, "1" if evict else "0"])["ms"])
+        a, b = (float(np.median(found[e])) for e in ("searchlib", "tantivy"))
+        lines.append(f"| {size:,} | open + searcher + first query, {'files evicted' if evict else 'warm'} "
+                     f"| {a:.1f} | {b:.1f} | {a / b:.1f}x | |")
+    cli = sorted(run_cli(path, first) for _ in range(opens))
+    lines.append(f"| {size:,} | `searchlib search IDX \"{first}\"` wall s | {cli[len(cli) // 2]:.2f} | | | |")
+    return "\n".join(lines)
+
+
 # -- the driver -----------------------------------------------------------------------------------
 
 def _sample(pid: int) -> dict[str, int]:
@@ -419,11 +587,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="save all measurements as JSON")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--report", type=Path, help="instead: print the table of a saved --out file")
+    parser.add_argument("--tantivy", action="store_true",
+                        help="instead: searchlib and tantivy side by side at each size (query kinds, opening); "
+                             "indexes are kept in --workdir and reused")
+    parser.add_argument("--repeat", type=int, default=3, help="with --tantivy: runs of each query (fastest kept)")
+    parser.add_argument("--opens", type=int, default=5, help="with --tantivy: fresh processes per open measurement")
     parser.add_argument("--huge-document", action="store_true",
                         help="instead: index single documents of millions of distinct words (the field size limit)")
     args = parser.parse_args(argv)
     if args.huge_document:
         huge_documents(args.workdir)
+        return
+    if args.tantivy:
+        workdir = args.workdir or Path(tempfile.mkdtemp(prefix="searchlib-scale-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        for size in [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]:
+            print(compare_with_tantivy(size, workdir, args.queries, args.repeat, args.opens))
         return
     if args.report:
         rows = rows_from(args.report)
@@ -481,6 +660,12 @@ if __name__ == "__main__":
         print(json.dumps(run_index(int(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "_huge":
         print(json.dumps(run_huge_document(Path(sys.argv[2]), int(sys.argv[3]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_tantivy_index":
+        print(json.dumps(run_tantivy_index(int(sys.argv[2]), Path(sys.argv[3]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_compare":
+        print(json.dumps(run_compare(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_open":
+        print(json.dumps(run_open(sys.argv[2], Path(sys.argv[3]), sys.argv[4], sys.argv[5] == "1")))
     elif len(sys.argv) > 1 and sys.argv[1] == "_search":
         print(json.dumps(run_search(Path(sys.argv[2]), Path(sys.argv[3]))))
     else:

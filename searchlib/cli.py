@@ -39,8 +39,6 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from tqdm import tqdm
-
 from . import __version__
 from .config import Settings, load_config
 from .errors import InvalidArgumentError, SearchlibError
@@ -365,6 +363,8 @@ def _index_into(ix: Index, documents: Documents, args: argparse.Namespace, repla
     try:
         if replace:
             writer.delete_all()
+        from tqdm import tqdm  # imported when a progress bar is shown: `searchlib search` starts faster
+
         # No tqdm monitor thread: the writer forks analysis workers only from a single-threaded process.
         tqdm.monitor_interval = 0
         progress = tqdm(documents, total=documents.count_hint(), desc="Indexing", unit=" docs", file=sys.stderr,
@@ -602,10 +602,11 @@ def _print_results(results: Any, fmt_name: str, flat: bool, show: "list[str] | N
             for line in str(explanations[i]).splitlines():
                 print(f"       {line}")
         print()
+    total = results.total if results.total_is_exact else f"at least {results.total:,}"
     if flat:
-        summary = f"{len(results)} passages from {results.total} matching documents"
+        summary = f"{len(results)} passages from {total} matching documents"
     else:
-        summary = f"{len(results)} of {results.total} documents"
+        summary = f"{len(results)} of {total} documents"
     print(f"{summary} ({results.elapsed_ms:.1f} ms)")
 
 
@@ -860,6 +861,8 @@ def _tolerate_unencodable_output() -> None:
 
 def _warn(message: str) -> None:
     """A warning on stderr that does not break a running progress bar."""
+    from tqdm import tqdm
+
     tqdm.write(f"{PROG}: warning: {message}", file=sys.stderr)
 
 

@@ -39,8 +39,9 @@ def checked_settings(schema: Schema, settings: "Settings | Mapping | None") -> S
 class Index:
     """An index directory. Cheap to construct; every call reads the newest commit."""
 
-    def __init__(self, path: "str | Path"):
+    def __init__(self, path: "str | Path", verify: bool = False):
         self.path = Path(path)
+        self.verify = verify
         manifest = read_manifest(self.path)
         self.schema = Schema.from_json(manifest.schema)
         self.settings = Settings.from_json(manifest.settings)
@@ -83,14 +84,18 @@ class Index:
         return cls(path)
 
     @classmethod
-    def open(cls, path: "str | Path") -> "Index":
+    def open(cls, path: "str | Path", verify: bool = False) -> "Index":
         """Open an existing index; IndexNotFoundError if there is none at `path`. A sharded
-        index's directory gives a searchlib.cluster.ShardedIndex (searched in this process)."""
+        index's directory gives a searchlib.cluster.ShardedIndex (searched in this process). Its
+        searchers check each file's size, header and last bytes (milliseconds); with
+        `verify=True` they also checksum every byte and check the arrays' contents, as `check`
+        does (an index you do not trust, or damage to find before it is searched: see the
+        README's Guarantees)."""
         from .cluster.layout import is_sharded  # a later stage, imported only when asked for
         if is_sharded(path):
             from .cluster.index import ShardedIndex
             return ShardedIndex(path)
-        return cls(path)
+        return cls(path, verify)
 
     @staticmethod
     def exists(path: "str | Path") -> bool:
@@ -209,7 +214,7 @@ class Index:
 
     def searcher(self) -> Searcher:
         """A searcher on the newest commit."""
-        return Searcher.open(self.path)
+        return Searcher.open(self.path, verify=self.verify)
 
     def search(self, query: "str | Query", limit: int = 10, **options: Any):
         """Open a searcher, run one query, close it (convenient; keep a searcher for many queries).

@@ -174,7 +174,7 @@ PRESETS: dict[str, dict] = {
     # English chosen by measurement (README "Relevance"; benchmarks/relevance_grid.py): nltk's 179
     # stop words and Snowball's English stemmer beat Lucene's 33 words and Porter on both SciFact
     # (claims) and CACM (long questions). "english-classic" is Lucene's EnglishAnalyzer chain, the
-    # `english` preset before searchlib-3 indexes.
+    # `english` preset before searchlib-4 indexes.
     "english": _chain(_regex(), {"type": "possessive"}, {"type": "lowercase"},
                       {"type": "stop", "language": "english-nltk", "words": []},
                       {"type": "length", "min": 1, "max": 255}, {"type": "stem", "stemmer": "snowball-english"}),

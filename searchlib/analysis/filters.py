@@ -15,7 +15,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Iterable, Iterator
 
-from .stemming import get_stemmer
+from .stemming import check_stemmer, get_stemmer
 from .stopwords import stopwords
 from .tokenizers import Token
 
@@ -146,11 +146,15 @@ class StemFilter(TermFilter):
     """Reduces words to their stem with an nltk stemmer (see stemming.STEMMERS)."""
 
     def __init__(self, stemmer: str = "porter"):
+        check_stemmer(stemmer)  # a bad name fails here; the stemmer itself loads at the first word
         self.stemmer = stemmer
-        self._stem = get_stemmer(stemmer)
+        self._stem = None
 
     def map(self, term: str) -> str:
-        return self._stem(term) if self._stem is not None else term
+        stem = self._stem
+        if stem is None:
+            stem = self._stem = get_stemmer(self.stemmer) or str
+        return stem(term)
 
     def spec(self) -> dict:
         return {"type": "stem", "stemmer": self.stemmer}

@@ -437,7 +437,7 @@ class IndexWriter:
         committed = self._committed.get(entry.name)
         deleted = committed.deleted if committed is not None and committed.deletes == entry.deletes else None
         return SegmentReader(self._segment_path(entry.name), entry.files, entry.deletes, fields,
-                             doc_count=entry.doc_count, deleted=deleted)
+                             doc_count=entry.doc_count, deleted=deleted, full=fields is None)  # merges checksum all
 
     def _reader(self, entry: SegmentEntry) -> SegmentReader:
         if entry.name not in self._readers:

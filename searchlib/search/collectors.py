@@ -114,12 +114,21 @@ class Collector:
 
 class Count(Collector):
     """How many documents matched. The top-k collectors count too (as Lucene's count total hits),
-    so a search feeds one collector, not two."""
+    so a search feeds one collector, not two. Where a scorer pruned (a batch's `at_least`), the
+    count is a lower bound: `total_is_exact` is then False."""
 
     total = 0
+    total_is_exact = True
+
+    def count(self, batch: SegmentMatches) -> None:
+        if batch.at_least is None:
+            self.total += len(batch.docs)
+        else:
+            self.total += batch.at_least
+            self.total_is_exact = False
 
     def collect(self, batch: SegmentMatches) -> None:
-        self.total += len(batch.docs)
+        self.count(batch)
 
     def result(self) -> int:
         return self.total
@@ -129,8 +138,13 @@ class TopScores(Count):
     """The best `k` by score: documents (ranked by their best passage) or, with `group=False`,
     passages (and documents that matched outside split fields)."""
 
-    def __init__(self, k: int, group: bool, field_ids: dict[str, int], one_segment: bool):
+    def __init__(self, k: int, group: bool, field_ids: dict[str, int], one_segment: bool,
+                 prune_total: "int | None" = None):
+        """`prune_total`: None, every match is counted and scored; else segments may skip the
+        documents that cannot enter the top k once this many matches are counted (Lucene's
+        total hits threshold), and the total beyond it is a lower bound."""
         self.k, self.group, self.field_ids, self.one_segment = k, group, field_ids, one_segment
+        self.prune_total = prune_total if k else None
         self.ranked: list[tuple[np.ndarray, int, np.ndarray]] = []  # segments without passages: (scores, seg, docs)
         self.rows: list[np.ndarray] = []  # segments with passages: candidate rows
 
@@ -146,7 +160,7 @@ class TopScores(Count):
         return float(np.partition(pool, len(pool) - self.k)[len(pool) - self.k])
 
     def collect(self, batch: SegmentMatches) -> None:
-        self.total += len(batch.docs)
+        self.count(batch)
         if not len(batch.docs) or not self.k:
             return
         if batch.matches is None:

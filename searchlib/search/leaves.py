@@ -31,6 +31,9 @@ from .postings import posting_slots, term_postings
 from .weighted import WeightedExpansion, WeightedFields, WeightedPhrase, WeightedTerm
 
 
+COLD_USES = 8  # uses of a field's norms computed for their units alone before the array over every unit is built
+
+
 class SegmentNorms:
     """One segment's length norms for one set of BM25 parameters: per field, k1 * (1 - b + b *
     len / avglen) per unit (float32), computed on first use and kept (the searcher keeps these
@@ -42,6 +45,22 @@ class SegmentNorms:
         # the BM25 variant's name and delta (scoring.py): how term_scores and saturate score
         self.variant, self.delta = ("bm25", 0.0) if bm25 is None else (bm25.variant, bm25.d)
         self._norms: dict[str, np.ndarray | None] = {}
+        self._uses: dict[str, int] = {}
+
+    def at(self, fname: str, units: np.ndarray) -> np.ndarray | None:
+        """The norms of `units` (None without lengths): read from the kept array or, for a field's
+        first COLD_USES uses with few units, computed for those units alone (the same values:
+        length_norm works value by value), so that a first query on a large index does not pay
+        for every document of every field it touches."""
+        if fname not in self._norms:
+            fr = self.reader.fields.get(fname)
+            uses = self._uses.get(fname, 0)
+            if (self.bm25 is not None and fr is not None and fr.lengths is not None and uses < COLD_USES
+                    and len(units) * 4 < len(fr.lengths)):
+                self._uses[fname] = uses + 1
+                return length_norm(fr.lengths[units], self.avg_length(fname), self.bm25.k1, self.bm25.b)
+        norm = self(fname)
+        return None if norm is None else norm[units]
 
     def __call__(self, fname: str) -> np.ndarray | None:
         if fname not in self._norms:
@@ -65,12 +84,20 @@ class LeafScorer:
         self.n = reader.doc_count
 
     def term_scores(self, fname: str, units: np.ndarray, tf: np.ndarray, weight) -> np.ndarray:
+<<<<<<< HEAD
         """BM25 (the searcher's variant) of postings; `weight` (idf times boosts) is a number or
         one per posting."""
         norm = self.norm(fname)
         if norm is None:  # ID and KEYWORD fields: no length, tf saturates at once
             return np.broadcast_to(np.asarray(weight, dtype=np.float32), (len(units),)).copy()
         return bm25(tf, norm[units], weight, self.k1, self.variant, self.delta)
+=======
+        """BM25 of postings; `weight` (idf times boosts) is a number or one per posting."""
+        norm = self.norm.at(fname, units)
+        if norm is None:  # ID and KEYWORD fields: no length, tf saturates at once
+            return np.broadcast_to(np.asarray(weight, dtype=np.float32), (len(units),)).copy()
+        return bm25(tf, norm, weight, self.k1)
+>>>>>>> main
 
     def scored_term(self, w: WeightedTerm) -> tuple[np.ndarray, np.ndarray] | None:
         """(units, BM25 scores) of a word's postings in this segment; None where it is absent."""
@@ -102,10 +129,10 @@ class LeafScorer:
     def fields_tf(self, fname: str, units: np.ndarray, tf: np.ndarray, weight: float) -> np.ndarray:
         """A field's part of BM25F's tf~: w_f * tf / (1 - b + b * len / avglen), as float32."""
         tf = np.asarray(tf, dtype=np.float32)
-        norm = self.norm(fname)
-        if norm is None or self.k1 == 0:
+        norm = None if self.k1 == 0 else self.norm.at(fname, units)
+        if norm is None:
             return np.float32(weight) * tf
-        return np.float32(weight) * tf * self.k1 / norm[units]
+        return np.float32(weight) * tf * self.k1 / norm
 
     def saturate(self, x: np.ndarray) -> np.ndarray:
         """BM25F's saturation of tf~ for the searcher's variant (scoring.saturate)."""
@@ -176,14 +203,18 @@ class LeafScorer:
 
 class SegmentMatches:
     """One segment's matching live documents, as a scorer found them: what collectors are fed,
-    one whole batch per segment. `docs` ascend; `scores` are the documents' float32 scores where
+    one whole batch per segment (where pruning skipped documents that cannot enter the top k,
+    `at_least` is a lower bound of the matches, else None). `docs` ascend; `scores` are the documents' float32 scores where
     the segment has no passages; `matches` holds the dense result (document and passage scores)
     where it has them (`scores` is then None: the collector chooses grouped or flat ranking)."""
 
-    __slots__ = ("seg", "scorer", "docs", "scores", "matches")
+    __slots__ = ("seg", "scorer", "docs", "scores", "matches", "at_least")
 
-    def __init__(self, scorer: "LeafScorer", docs: np.ndarray, scores: "np.ndarray | None", matches=None):
+    def __init__(self, scorer: "LeafScorer", docs: np.ndarray, scores: "np.ndarray | None", matches=None,
+                 at_least: "int | None" = None):
         self.seg, self.scorer, self.docs, self.scores, self.matches = scorer.seg, scorer, docs, scores, matches
+        # None: `docs` are every match; else pruning skipped some, and at least this many matched
+        self.at_least = at_least
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the documents where `mask` (one bool per document of the batch) is true."""

@@ -91,7 +91,9 @@ class Hit:
 
 
 class Results:
-    """The hits of one search, best first; `total` counts every matching document.
+    """The hits of one search, best first; `total` counts the matching documents: all of them
+    when `total_is_exact`, else at least that many (a search by score counts exactly up to its
+    `total_threshold`, 1,000 by default, then may skip documents that cannot enter its hits).
 
     `query` is the query that ran (for plain words, built when first read). `warnings` lists what
     the search could not do in full (a prefix, wildcard or fuzzy query that hit its expansion
@@ -103,8 +105,9 @@ class Results:
 
     def __init__(self, query: "Query | Callable[[], Query]", hits: list[Hit], total: int, elapsed_ms: float,
                  warnings: list[str] | None = None, page: int | None = None, page_count: int | None = None,
-                 page_size: int | None = None):
+                 page_size: int | None = None, total_is_exact: bool = True):
         self._query = query
+        self.total_is_exact = total_is_exact
         self.hits, self.total, self.elapsed_ms = hits, total, elapsed_ms
         self.warnings = [] if warnings is None else warnings
         self.page, self.page_count, self.page_size = page, page_count, page_size
@@ -132,7 +135,8 @@ class Results:
         return f"Results(query={str(self.query)!r}, total={self.total}, hits={self.hits!r})"
 
     def to_dict(self) -> dict:
-        out = {"query": str(self.query), "total": self.total, "elapsed_ms": round(self.elapsed_ms, 3),
+        out = {"query": str(self.query), "total": self.total, "total_is_exact": self.total_is_exact,
+               "elapsed_ms": round(self.elapsed_ms, 3),
                "hits": [h.to_dict() for h in self.hits]}
         if self.warnings:
             out["warnings"] = list(self.warnings)
@@ -180,12 +184,12 @@ def unique_keys(searcher, segs: np.ndarray | None, docs: np.ndarray) -> list:
     readers = searcher.readers
     if len(readers) == 1:  # one segment (the common case): one gather, no grouping
         fr = readers[0].fields[key_field]
-        return fr.dictionary.terms_of(fr.unit_terms()[docs].tolist())
+        return fr.dictionary.terms_of(fr.unit_term_ids(docs).tolist())
     keys: list = [None] * len(docs)
     for seg in distinct(segs).tolist():
         at = (segs == seg).nonzero()[0]
         fr = readers[seg].fields[key_field]
-        for i, key in zip(at.tolist(), fr.dictionary.terms_of(fr.unit_terms()[docs[at]].tolist())):
+        for i, key in zip(at.tolist(), fr.dictionary.terms_of(fr.unit_term_ids(docs[at]).tolist())):
             keys[i] = key
     return keys
 

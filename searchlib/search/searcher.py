@@ -45,11 +45,15 @@ from .weight import Scorers, Weight
 from .weighted import weigh
 
 
+TOTAL_THRESHOLD = 1_000  # matches counted exactly before a search by score may prune (Lucene's default too)
+
+
 class Searcher:
     """Answers queries against one committed snapshot of an index. Close it (or use `with`)."""
 
-    def __init__(self, directory: Path, manifest: Manifest, readers: list[SegmentReader]):
+    def __init__(self, directory: Path, manifest: Manifest, readers: list[SegmentReader], verify: bool = False):
         self.directory = Path(directory)
+        self.verify = verify
         self.manifest = manifest
         self.schema = Schema.from_json(manifest.schema)
         self.settings = Settings.from_json(manifest.settings)
@@ -65,18 +69,25 @@ class Searcher:
         self._doc_terms = DocTermsCache(readers)  # per-document values of KEYWORD/ID fields (facets)
 
     @classmethod
-    def open(cls, directory: Path, attempts: int = 5, generation: int | None = None) -> "Searcher":
+    def open(cls, directory: Path, attempts: int = 5, generation: int | None = None,
+             verify: bool = False) -> "Searcher":
         """Open the newest commit (or exactly commit `generation`, as a sharded index's manifest
         names it). If a concurrent writer removes an old commit's files while they are being
-        opened, open the newer commit instead (never instead of a named generation)."""
+        opened, open the newer commit instead (never instead of a named generation).
+
+        Opening checks each file's size, the checksum of its last bytes and its header, and reads
+        the small metadata whole (milliseconds, whatever the index's size); `verify` checksums every
+        byte and checks the arrays' contents too (once per process for the same files), as `check`
+        does: for an index you do not trust, or to find a flipped byte before it is searched."""
         for attempt in range(attempts):
             manifest = read_manifest(directory, generation)
             readers: list[SegmentReader] = []
             try:
                 for entry in manifest.segments:
                     readers.append(SegmentReader(Path(directory) / SEGMENTS_DIR / entry.name, entry.files,
-                                                 entry.deletes, doc_count=entry.doc_count, deleted=entry.deleted))
-                return cls(directory, manifest, readers)
+                                                 entry.deletes, doc_count=entry.doc_count, deleted=entry.deleted,
+                                                 full=verify))
+                return cls(directory, manifest, readers, verify)
             except BaseException as exc:  # whatever failed, nothing opened so far stays open
                 for r in readers:
                     r.close()
@@ -102,7 +113,7 @@ class Searcher:
         """A searcher on the newest commit (this one, if nothing newer was committed)."""
         if self.up_to_date():
             return self
-        return Searcher.open(self.directory)
+        return Searcher.open(self.directory, verify=self.verify)
 
     def documents(self) -> Iterator[dict]:
         """The stored fields of every live document in this snapshot."""
@@ -136,9 +147,14 @@ class Searcher:
                sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
                facets: "Sequence[str] | Mapping[str, Any] | None" = None, facet_limit: int = 10,
                post_filter: "str | Query | Mapping[str, Any] | None" = None, collapse: str | None = None,
+<<<<<<< HEAD
                suggest: "bool | int" = False, stats: Stats | None = None, scoring: str | None = None,
                delta: float | None = None, expand: "str | FeedbackModel | None" = None,
                proximity: float | None = None) -> Results:
+=======
+               suggest: "bool | int" = False, stats: Stats | None = None, exact_total: bool = True,
+               total_threshold: int = TOTAL_THRESHOLD) -> Results:
+>>>>>>> main
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
@@ -160,7 +176,13 @@ class Searcher:
         score (`reverse=True`: largest first); documents without a value come last, ties go by
         score, then index order, so pages never overlap. `max_expansions` caps the terms a
         prefix, wildcard or fuzzy query expands to (default 1024, fuzzy 50); hitting the cap
-        issues an ExpansionLimitWarning and is noted in `Results.warnings`. Ranges, exact
+        issues an ExpansionLimitWarning and is noted in `Results.warnings`.
+
+        `Results.total` counts every match. With `exact_total=False` it counts exactly up to
+        `total_threshold` (1,000) only: beyond it a search by score may skip documents that cannot
+        enter the top hits (dynamic pruning, search/prune.py), and the total is then a lower bound
+        (`Results.total_is_exact` says which); sorting and filters always count exactly. Pruning is
+        opt-in because on the benchmark's corpus it does not pay yet (see the README). Ranges, exact
         NUMERIC/DATETIME values and `field:*` are constant-score clauses worth their boost, as in
         Lucene; an unfielded word over several TEXT fields is scored BM25F (see search/leaves.py).
 
@@ -208,6 +230,10 @@ class Searcher:
         collector, expanded = top, list(weight.expansions)
         if facets is not None or post_filter is not None:  # counts every match, then post-filters hits
             collector = self._faceted(facets, facet_limit, post_filter, top, fields, operator, max_expansions, expanded)
+        if type(total_threshold) is not int or total_threshold < 0:
+            _whole("total_threshold", total_threshold, 0)
+        if not exact_total and restrict is None and collector is top and type(top) is TopScores:
+            top.prune_total = total_threshold if top.k else None  # segments may prune (search/prune.py)
         if restrict is not None:  # the filter is weighed like the query; segments only match it
             collector = Filtered(weigh(restrict, stats, expanded), [collector])
         matches = {}
@@ -220,7 +246,8 @@ class Searcher:
         if highlight:                                                                           # snippets
             for hit in found:
                 hit.snippet = hit._source.snippet(hit, formatter)
-        res = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded))
+        res = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded),
+                      total_is_exact=top.total_is_exact)
         if collapse is not None:
             top.annotate(res)
         if isinstance(collector, (Faceted, Filtered)):

@@ -21,6 +21,7 @@ import numpy as np
 from ..query.compile import AllLeaf, ColumnLeaf, TermRangeLeaf
 from .leaves import LeafScorer, SegmentMatches
 from .postings import distinct, intersect, positions_in, run_sums, term_postings
+from .prune import top_candidates
 from .weighted import (ConstantScore, Weighted, WeightedBool, WeightedExpansion, WeightedFields, WeightedPhrase,
                        WeightedTerm)
 
@@ -60,6 +61,11 @@ def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int, positive: b
 class SparseScorer(LeafScorer):
     """Evaluates weighted queries on one segment without passages, as DocScores."""
 
+    def restricted(self, view) -> "SparseScorer":
+        """This scorer over `view`, a reader of part of this segment's postings (prune.py), with
+        the segment's norms."""
+        return SparseScorer(view, self.seg, self.norm)
+
     def evaluate(self, w: Weighted) -> DocScores:
         kind = type(w)
         if kind is WeightedTerm:
@@ -86,10 +92,15 @@ class SparseScorer(LeafScorer):
         raise TypeError(f"cannot evaluate {w!r}")
 
     def matches(self, w: Weighted, collector=None) -> SegmentMatches:
-        """The live documents `w` matches and their scores. `collector` is the collector the
-        batch feeds: a scorer that can skip documents asks it for `min_competitive_score`, the
-        score a document must beat to enter its top k (the seam pruning is built on; every
-        document is scored for now)."""
+        """The live documents `w` matches and their scores. `collector` is the top-k collector
+        the batch feeds: where it allows pruning (its `prune_total`: the matches it must count
+        exactly) and `w` is a disjunction of words, only the documents that can enter its top k
+        are returned (prune.py), with their exact scores and a lower bound of the matches."""
+        if collector is not None and getattr(collector, "prune_total", None) is not None:
+            found = top_candidates(self, w, collector.k, collector.min_competitive_score,
+                                   max(0, collector.prune_total - collector.total))
+            if found is not None:
+                return SegmentMatches(self, found[0], found[1], at_least=found[2])
         docs, scores = self.evaluate(w)
         live = self.reader.live
         if len(docs) and live is not None:

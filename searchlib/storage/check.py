@@ -33,6 +33,7 @@ import numpy as np
 from ..errors import IndexCorruptError, IndexNotFoundError
 from . import pairs as pair_files
 from . import validate
+from .blocks import block_bounds
 from .components import SEGMENTS_DIR, Component, segment_number
 from .files import EXHAUSTED, LINK_REFUSED, missing, read_array, verify
 from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
@@ -411,6 +412,21 @@ class _FieldStructure:
             self.guarded(Component.UDOC, self.passages)
         if "pairs" in info:
             self.guarded(Component.PAIRKEY, lambda: self.pairs(n_terms))
+        if "units" in info and self.file(Component.BLOCKPTR) in self.segment.entry.files:
+            self.guarded(Component.BLOCKMAX, lambda: self.blocks(ptr))
+
+    def blocks(self, ptr: np.ndarray) -> None:
+        """The block bounds against the postings they bound (recomputed: blocks.py)."""
+        if not all(self.segment.usable(self.file(c)) for c in (Component.UNIT, Component.TF, Component.LEN,
+                                                             Component.BLOCKPTR, Component.BLOCKMAX)):
+            return
+        bptr, bmax = block_bounds(ptr, self.array(Component.UNIT), self.array(Component.TF),
+                                  self.array(Component.LEN))
+        if not np.array_equal(bptr, self.array(Component.BLOCKPTR)):
+            self.problem(Component.BLOCKPTR, "block pointers are not those of the postings")
+        elif not np.array_equal(bmax, self.array(Component.BLOCKMAX)):
+            self.problem(Component.BLOCKMAX, "block bounds are not those of the postings (pruning would skip "
+                                             "postings that score higher)")
 
     def dictionary(self) -> None:
         """The term dictionary, opened as a searcher opens it (termdict.TermDictionary: its

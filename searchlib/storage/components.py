@@ -67,6 +67,10 @@ class Component(Enum):
     LEN = "{field}.len.npy", Kind.ARRAY, "uint32[U] tokens per unit (TEXT)"
     UDOC = "{field}.udoc.npy", Kind.ARRAY, "uint32[U] document of each passage (split TEXT)"
     USPAN = "{field}.uspan.npy", Kind.ARRAY, "int64[U,2] character span of each passage in the field (split TEXT)"
+    BLOCKPTR = ("{field}.blockptr.npy", Kind.ARRAY,
+                "int64[T+1] the posting blocks of term t are [blockptr[t], blockptr[t+1]) (TEXT; blocks.py)")
+    BLOCKMAX = ("{field}.blockmax.npy", Kind.ARRAY,
+                "uint32[B,2] each block's largest term frequency and smallest unit length (TEXT; blocks.py)")
     PAIRKEY = "{field}.pairkey.npy", Kind.ARRAY, "uint64[K] the distinct pair keys, ascending"
     PAIRPTR = "{field}.pairptr.npy", Kind.ARRAY, "int64[K+1] postings of pair k are [pairptr[k], pairptr[k+1])"
     PAIRUNIT = "{field}.pairunit.npy", Kind.ARRAY, "uint32[Q] the unit of each pair posting, ascending within a pair"

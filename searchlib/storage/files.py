@@ -1,8 +1,18 @@
 """File primitives of the on-disk format: atomic durable writes, checksums, verified array loading.
 
-Every index file is written once, fsynced, and recorded in a manifest with its size and CRC-32;
-readers check both before trusting a byte, so damage surfaces as IndexCorruptError, never as
-wrong results. Arrays are raw .npy files opened memory-mapped with pickling disabled.
+Every index file is written once, fsynced, and recorded in a manifest with its size, the CRC-32
+of its whole content and the CRC-32 of its last TAIL bytes. Which of them a reader checks is the
+policy Lucene follows (headers, footers and lengths at open; whole checksums at merge and in
+CheckIndex), so that opening costs milliseconds whatever the index's size:
+
+- opening a searcher (check_file with full=False) checks every file's size (a truncated or
+  extended file), the CRC-32 of its tail (a torn write: a file whose last pages never reached the
+  disk, or were overwritten), an array's .npy header, and reads the small metadata files whole
+  (the manifest and meta.json, checksummed);
+- `Index.open(path, verify=True)`, merges and `check` (full=True) checksum every byte, so a
+  flipped byte in the middle of a large array is found there.
+
+Arrays are raw .npy files opened memory-mapped with pickling disabled.
 
 Every file of an index is opened here (open_file), as a descriptor, without following a
 symbolic link at the file or at any directory between the index directory and the file: the
@@ -21,6 +31,7 @@ import re
 import stat
 import struct
 import sys
+import threading
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,11 +40,12 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import IndexCorruptError, IndexFileMissingError, IndexIOError
+from ..errors import IndexCorruptError, IndexFileMissingError, IndexIOError, SearchlibError
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}\Z")
 TEMP_SUFFIX = ".tmp"  # of a file atomic_write has not renamed into place yet
 _CHUNK = 1 << 20
+TAIL = 4096  # bytes at the end of a file whose CRC-32 its manifest entry records as "tail"
 
 
 def check_name(name: str) -> str:
@@ -104,6 +116,18 @@ def open_file(path: Path, below: int = IN_SEGMENT) -> int:
     of its target), a missing file IndexFileMissingError, any other refusal IndexIOError (io_error).
     The caller closes the descriptor."""
     path = Path(path)
+    held = getattr(_held, "directory", None)
+    if held is not None and held[0] == path.parent and below == IN_SEGMENT:
+        return _open_in(held[1], path)
+    fd = _open_parent(path, below)
+    try:
+        return _open_in(fd, path)
+    finally:
+        os.close(fd)
+
+
+def _open_parent(path: Path, below: int) -> int:
+    """A descriptor of the directory holding `path`, walked to as open_file says."""
     parts = path.parts
     if len(parts) < below + 1:
         raise IndexCorruptError(str(path), "is not inside an index directory")
@@ -122,12 +146,40 @@ def open_file(path: Path, below: int = IN_SEGMENT) -> int:
                 raise _refused(current, exc, path) from None
             os.close(fd)
             fd = inner
-        try:
-            found = os.open(parts[-1], os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
-        except OSError as exc:
-            raise _refused(path, exc, path) from None
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return fd
+
+
+_held = threading.local()  # (segment directory, its descriptor) while held_directory runs
+
+
+@contextmanager
+def held_directory(directory: Path) -> Iterator[None]:
+    """Within the block, this thread opens the files of the segment directory `directory` through
+    one descriptor of it (walked to once, as open_file does), not one walk per file: a reader
+    opening a segment's few dozen files saves two directory opens each."""
+    try:
+        fd = _open_parent(Path(directory) / "x", IN_SEGMENT)
+    except (SearchlibError, OSError):  # each file's own open then says what is wrong, naming the file
+        yield
+        return
+    previous = getattr(_held, "directory", None)
+    _held.directory = (Path(directory), fd)
+    try:
+        yield
+    finally:
+        _held.directory = previous
+        os.close(fd)
+
+
+def _open_in(fd: int, path: Path) -> int:
+    """The regular file `path` opened in the directory open as `fd` (see open_file)."""
+    try:
+        found = os.open(path.name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
+    except OSError as exc:
+        raise _refused(path, exc, path) from None
     try:
         if not stat.S_ISREG(os.fstat(found).st_mode):
             raise IndexCorruptError(str(path), "is not a regular file")
@@ -191,22 +243,25 @@ def crc32_file(path: Path) -> int:
 
 
 class _ChecksummingWriter:
-    """A binary file wrapper that keeps the CRC-32 and size of everything written through it."""
+    """A binary file wrapper that keeps the CRC-32, the size and the last TAIL bytes of
+    everything written through it."""
 
     def __init__(self, fh):
         self.fh = fh
         self.crc32 = 0
         self.size = 0
+        self.tail = b""
 
     def write(self, data) -> int:
         view = memoryview(data).cast("B")
         self.crc32 = zlib.crc32(view, self.crc32)
         self.size += len(view)
+        self.tail = (self.tail + view[-TAIL:])[-TAIL:]
         return self.fh.write(view)
 
     def entry(self) -> dict:
-        """The manifest entry {size, crc32} of what was written so far."""
-        return {"size": self.size, "crc32": self.crc32}
+        """The manifest entry {size, crc32, tail} of what was written so far."""
+        return {"size": self.size, "crc32": self.crc32, "tail": zlib.crc32(self.tail)}
 
 
 @contextmanager
@@ -267,6 +322,41 @@ def _mismatch(fd: int, size: int, entry: dict) -> str | None:
     if _crc32_fd(fd) != entry.get("crc32"):
         return "checksum mismatch (the file is damaged)"
     return None
+
+
+def _tail_crc(fd: int, size: int) -> int:
+    """The CRC-32 of the last TAIL bytes of the file open as `fd`, `size` bytes long."""
+    start = max(0, size - TAIL)
+    return zlib.crc32(os.pread(fd, size - start, start))
+
+
+def _check_fd(fd: int, path: Path, entry: dict, full: bool) -> None:
+    """check_file, for the file at `path` open as `fd`."""
+    if full:
+        _verify_fd(fd, path, entry)
+        return
+    size = os.fstat(fd).st_size
+    if size != entry.get("size"):
+        raise IndexCorruptError(str(path), f"size is {size} bytes, the manifest says {entry.get('size')} "
+                                           "(truncated or overwritten)")
+    if "tail" in entry:
+        try:
+            found = _tail_crc(fd, size)
+        except OSError as exc:
+            raise io_error(exc, path, "reading") from None
+        if found != entry["tail"]:
+            raise IndexCorruptError(str(path), "the checksum of its last bytes does not match (a torn or "
+                                               "damaged write)")
+
+
+def check_file(path: Path, entry: dict, full: bool = False, below: int = IN_SEGMENT) -> None:
+    """Raise IndexCorruptError unless the file agrees with its manifest entry: its size and the
+    CRC-32 of its tail, or with `full` the CRC-32 of every byte (verify). See the module's policy."""
+    fd = open_file(path, below)
+    try:
+        _check_fd(fd, path, entry, full)
+    finally:
+        os.close(fd)
 
 
 def _verify_fd(fd: int, path: Path, entry: dict, fresh: bool = False) -> None:
@@ -396,22 +486,22 @@ def read_array(path: Path, size: int, mmap: bool = True, below: int = IN_SEGMENT
         os.close(fd)
 
 
-def load_array(path: Path, entry: dict, mmap: bool = True) -> np.ndarray:
-    """Load a segment's .npy file after verifying it against its manifest entry (see read_array);
-    both from one descriptor."""
-    fd = open_verified(path, entry)
+def load_array(path: Path, entry: dict, mmap: bool = True, full: bool = False) -> np.ndarray:
+    """Load a segment's .npy file after checking it against its manifest entry (check_file; every
+    byte with `full`; see read_array), both from one descriptor."""
+    fd = open_verified(path, entry, full)
     try:
         return _array_from_fd(fd, path, entry["size"], mmap)
     finally:
         os.close(fd)
 
 
-def open_verified(path: Path, entry: dict) -> int:
-    """A descriptor of a segment's file (open_file) after verifying it against its manifest entry
-    through that descriptor. The caller closes it."""
+def open_verified(path: Path, entry: dict, full: bool = False) -> int:
+    """A descriptor of a segment's file (open_file) after checking it against its manifest entry
+    through that descriptor (check_file; every byte with `full`). The caller closes it."""
     fd = open_file(path)
     try:
-        _verify_fd(fd, path, entry)
+        _check_fd(fd, path, entry, full)
     except BaseException:
         os.close(fd)
         raise

@@ -30,11 +30,11 @@ from .components import SEGMENTS_DIR
 from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
-FORMAT = "searchlib-3"  # 3: the `english` preset is nltk stop words + Snowball (2: sorted-array term dictionary)
-# Formats read by renaming what changed meaning: a searchlib-2 schema's `english` is today's
+FORMAT = "searchlib-4"  # 4: the `english` preset is nltk stop words + Snowball; 3: block bounds (blocks.py) and each file's tail checksum; 2: the term dictionary as arrays
+# Formats read by renaming what changed meaning: a searchlib-3 schema's `english` is today's
 # `english-classic` (same files otherwise), so its terms are still analysed the way they were indexed.
-READABLE_FORMATS = {"searchlib-2": {"english": "english-classic"}}
-OLD_FORMATS = {"searchlib-1": "0.1"}  # formats of earlier releases: the release that wrote them
+READABLE_FORMATS = {"searchlib-3": {"english": "english-classic"}}
+OLD_FORMATS = {"searchlib-1": "0.1", "searchlib-2": "0.2 before block bounds"}  # formats of earlier releases: the release that wrote them
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
 _LISTING_ATTEMPTS = 20
@@ -86,7 +86,7 @@ class SegmentEntry:
         for fname, sizes in entry.files.items():
             check_name(fname)
             if not isinstance(sizes, dict) or not _is_count(sizes.get("size")) or not _is_count(sizes.get("crc32")) \
-                    or sizes["crc32"] >= 1 << 32:
+                    or sizes["crc32"] >= 1 << 32 or not _is_crc(sizes.get("tail", 0)):
                 raise IndexCorruptError(name, f"the entry of {fname} is no size and CRC-32: {str(sizes)[:80]}")
         if entry.deletes is not None:
             check_name(entry.deletes)
@@ -117,6 +117,10 @@ def max_documents(entry: SegmentEntry) -> int:
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_crc(value: Any) -> bool:
+    return _is_count(value) and value < 1 << 32
 
 
 def _count(segment: str, key: str, value: Any) -> int:

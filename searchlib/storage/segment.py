@@ -20,9 +20,10 @@ import numpy as np
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from . import validate
+from .blocks import block_bounds
 from .arrays import gather_ranges, run_starts
 from .components import Component, Kind
-from .files import load_array, read_file, verify, write_array, write_bytes
+from .files import check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 from .termdict import TermDictionary, encode as encode_terms
@@ -34,6 +35,7 @@ POSITION_STRIDE = np.int64(1) << np.int64(32)
 _POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader keeps (32 MB)
 _validated: set[tuple] = set()  # fields whose contents passed validate.content_problems (by their files)
 _VALIDATED_LIMIT = 100_000  # beyond it the memory starts over
+_SCAN_UNITS, _SCANS = 64, 8  # unit_term_ids: lookups of at most this many units answered by a scan, this many times
 
 
 def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
@@ -100,10 +102,14 @@ class FieldArrays:
                    **unit_arrays)
 
     def arrays(self) -> dict[Component, np.ndarray]:
-        """The field's arrays by component, those it has (the term dictionary aside)."""
+        """The field's arrays by component, those it has (the term dictionary aside); a field
+        with lengths gets its block bounds (blocks.py), computed here, at flush and at merge."""
         found = {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf,
                  Component.PPTR: self.pptr, Component.POS: self.pos, Component.LEN: self.lengths,
                  Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span}
+        if self.lengths is not None:
+            found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
+                                                                                self.lengths)
         if self.pairs is not None:
             found.update(zip(_pairs.COMPONENTS, self.pairs.arrays().values()))
         return {c: a for c, a in found.items() if a is not None}
@@ -143,7 +149,10 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
 class FieldReader:
     """Memory-mapped postings of one field in one segment, and its term dictionary."""
 
-    def __init__(self, directory: Path, name: str, files: dict[str, dict], info: dict, doc_count: int):
+    def __init__(self, directory: Path, name: str, files: dict[str, dict], info: dict, doc_count: int,
+                 full: bool = False):
+        """Open the field's files, checked as files.check_file does (every byte, and the arrays'
+        contents by validate.content_problems, with `full`)."""
         self.name = name
         self.info = info
         self.units = int(info.get("units", doc_count))  # documents, or passages for split fields
@@ -157,38 +166,41 @@ class FieldReader:
 
         def arr(component: Component, required: bool = False):
             if component.file(name) in files or required:
-                return load_array(directory / component.file(name), listed(component))
+                return load_array(directory / component.file(name), listed(component), full=full)
             return None
 
         self.ptr, self.unit, self.tf = arr(Component.PTR, True), arr(Component.UNIT, True), arr(Component.TF, True)
         self.pptr, self.pos = arr(Component.PPTR), arr(Component.POS)
         self.lengths, self.unit_doc, self.unit_span = arr(Component.LEN), arr(Component.UDOC), arr(Component.USPAN)
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
+        self.block_ptr, self.block_max = arr(Component.BLOCKPTR), arr(Component.BLOCKMAX)
         self._unit_terms: np.ndarray | None = None
+        self._scans = 0  # unit_term_ids answered by scanning, before unit_terms is built
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
         self._pos_cached = 0
         lex_path = directory / Component.LEX.file(name)
-        verify(lex_path, listed(Component.LEX))
+        check_file(lex_path, listed(Component.LEX), full)
         self.dictionary = TermDictionary.open(directory, name, listed(Component.LEX)["size"],
-                                              arr(Component.LEXOFF, True), arr(Component.LEXKEY, True), info["terms"])
+                                              arr(Component.LEXOFF, True), arr(Component.LEXKEY, True), info["terms"],
+                                              full)
         if len(self.ptr) != len(self.dictionary) + 1:
             raise IndexCorruptError(str(directory / Component.PTR.file(name)), "does not match the term dictionary")
-        self._validate(directory, files, doc_count)
+        self._validate(directory, files, doc_count, full)
 
     def field_arrays(self) -> dict[Component, np.ndarray | None]:
         """The field's arrays by component (None for those it does not have), pairs and the term
         dictionary aside."""
         return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
                 Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
-                Component.USPAN: self.unit_span}
+                Component.USPAN: self.unit_span, Component.BLOCKPTR: self.block_ptr, Component.BLOCKMAX: self.block_max}
 
-    def _validate(self, directory: Path, files: dict[str, dict], doc_count: int) -> None:
+    def _validate(self, directory: Path, files: dict[str, dict], doc_count: int, full: bool) -> None:
         """Refuse arrays a search could not rely on (validate.py): their sizes and counts always,
-        their contents the first time this process opens these files."""
+        with `full` their contents, the first time this process opens these files so."""
         problem = validate.field_problem(self.name, self.info, self.field_arrays(), doc_count)
         key = (str(directory), self.name, doc_count,
                tuple(sorted((f, e.get("size"), e.get("crc32")) for f, e in files.items() if f.startswith(self.name))))
-        if problem is None and key not in _validated:
+        if problem is None and full and key not in _validated:
             p = self.pairs
             pairs = [p.keys, p.ptr, p.unit, p.tf] if p is not None else None
             found = validate.content_problems(self.info, self.field_arrays(), pairs, doc_count)
@@ -225,6 +237,27 @@ class FieldReader:
             terms[np.asarray(self.unit)] = np.repeat(np.arange(len(self.dictionary)), np.diff(np.asarray(self.ptr)))
             self._unit_terms = terms
         return self._unit_terms
+
+    def unit_term_ids(self, units: np.ndarray) -> np.ndarray:
+        """The term id of each of `units` in a one-term-per-unit field (an ID; -1 for none). The
+        first few calls for a few units scan the postings once each (O(postings), no allocation per
+        unit) instead of building unit_terms' array over every unit, so that a first query on a
+        large index does not pay for it; later calls build and use that array."""
+        units = np.asarray(units, dtype=np.int64)
+        if self._unit_terms is None and len(units) <= _SCAN_UNITS and self._scans < _SCANS:
+            self._scans += 1
+            unit = np.asarray(self.unit)
+            at = np.flatnonzero(np.isin(unit, units))  # the postings of the wanted units
+            out = np.full(len(units), -1, dtype=np.int64)
+            if len(at):
+                found = unit[at].astype(np.int64)
+                order = np.argsort(found, kind="stable")
+                where = np.minimum(found[order].searchsorted(units), len(found) - 1)
+                hit = found[order][where] == units
+                tids = np.searchsorted(np.asarray(self.ptr), at[order][where], side="right") - 1
+                out[hit] = tids[hit]
+            return out
+        return self.unit_terms()[units]
 
     def unit_term(self, unit: int) -> str | None:
         """The single term of `unit` in a one-term-per-unit field (an ID), or None."""
@@ -369,38 +402,46 @@ def read_meta(directory: Path, files: dict[str, dict], doc_count: int | None = N
 
 
 class SegmentReader:
-    """A read-only view of one segment, its files verified against their checksums."""
+    """A read-only view of one segment, its files checked against the manifest (files.py's policy)."""
 
     def __init__(self, directory: Path, files: dict[str, dict], deletes: str | None = None,
-                 fields: "set[str] | None" = None, *, doc_count: int | None = None, deleted: int | None = None):
+                 fields: "set[str] | None" = None, *, doc_count: int | None = None, deleted: int | None = None,
+                 full: bool = False):
         """Open the segment; with `fields`, only those fields (no columns, no stored documents):
         a writer looking up keys to delete needs nothing more. `doc_count` and `deleted` are the
-        manifest entry's counts: when given, meta.json and the deletions file must agree with them."""
+        manifest entry's counts: when given, meta.json and the deletions file must agree with them.
+        Every file's size and tail are checked; with `full`, every byte's checksum and the
+        arrays' contents (validate.content_problems) too, as merges and Index.open(verify=True) do."""
+        with held_directory(directory):
+            self._open(directory, files, deletes, fields, doc_count, deleted, full)
+
+    def _open(self, directory: Path, files: dict[str, dict], deletes: str | None, fields: "set[str] | None",
+              doc_count: int | None, deleted: int | None, full: bool) -> None:
         self.directory = directory
         self.files = files
         self.meta = read_meta(directory, files, doc_count)
         self.doc_count = self.meta["doc_count"]
-        self.fields = {name: FieldReader(directory, name, files, info, self.doc_count)
+        self.fields = {name: FieldReader(directory, name, files, info, self.doc_count, full)
                        for name, info in self.meta["fields"].items() if fields is None or name in fields}
         self.columns: dict[str, np.ndarray] = {}
         if fields is None:
             for fname, entry in files.items():
                 name = Component.COLUMN.field_of(fname)
                 if name is not None:
-                    col = load_array(directory / fname, entry)
+                    col = load_array(directory / fname, entry, full=full)
                     problem = column_problem(col, self.doc_count)
                     if problem is not None:
                         raise IndexCorruptError(str(directory / fname), problem)
                     self.columns[name] = col
         self.live: np.ndarray | None = None  # None: every document is live
         if deletes is not None:
-            packed = load_array(directory / deletes, files[deletes], mmap=False)
+            packed = load_array(directory / deletes, files[deletes], mmap=False, full=True)
             problem = deletes_problem(packed, self.doc_count, deleted)
             if problem is not None:
                 raise IndexCorruptError(str(directory / deletes), problem)
             self.live = ~np.unpackbits(packed, count=self.doc_count).astype(bool)
         # last: the stored fields hold a file descriptor, which a failed open must not leak
-        self.stored = None if fields is not None else StoredReader(directory, files, self.doc_count)
+        self.stored = None if fields is not None else StoredReader(directory, files, self.doc_count, full)
 
     def is_live(self, doc: int) -> bool:
         return self.live is None or bool(self.live[doc])

@@ -146,16 +146,17 @@ def offsets_problem(offsets: np.ndarray, doc_count: int, size: int) -> str | Non
 class StoredReader:
     """Random access to one segment's stored documents."""
 
-    def __init__(self, directory: Path, files: dict[str, dict], doc_count: int | None = None):
+    def __init__(self, directory: Path, files: dict[str, dict], doc_count: int | None = None, full: bool = False):
         """Open the stored fields; with the segment's `doc_count`, their block offsets are checked
-        against it (offsets_problem)."""
+        against it (offsets_problem). The offsets, read whole, are checksummed whole; the
+        compressed blocks only with `full` (files.check_file)."""
         self.path = directory / DATA
-        self.offsets = load_array(directory / POINTERS, files[POINTERS], mmap=False)
+        self.offsets = load_array(directory / POINTERS, files[POINTERS], mmap=False, full=True)
         if doc_count is not None:
             problem = offsets_problem(self.offsets, doc_count, files[DATA].get("size"))
             if problem is not None:
                 raise IndexCorruptError(str(directory / POINTERS), problem)
-        self._fd = open_verified(self.path, files[DATA])
+        self._fd = open_verified(self.path, files[DATA], full)
         # A reader dropped without close() (as `s = s.refresh()` drops the old searcher) closes its
         # descriptor when it is collected; close() runs the same finalizer, once.
         self._release = weakref.finalize(self, os.close, self._fd)

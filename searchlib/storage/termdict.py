@@ -16,9 +16,10 @@ searchlib 0.1 kept the dictionary in a marisa trie, whose C reader follows the o
 file: a forged trie (with the manifest re-signed, as whoever controls the directory can do) killed
 or hung the interpreter. This reader is numpy arrays and bytes: numpy or an explicit bound checks
 every index, every loop is bounded (by the logarithm of the term count), and nothing it allocates
-is larger than the files it read. Opening checks, vectorised, in O(T) (T = the term count of
-meta.json): the arrays' types and lengths, the offsets increasing from 0 to the end of LEX, a
-newline ending each term, the keys non-decreasing. A forged dictionary that passes these can give
+is larger than the files it read. Opening checks the arrays' types and lengths and the offsets'
+ends; opening with verification (and `check`) also, vectorised in O(T) (T = the term count of
+meta.json), the offsets increasing from 0 to the end of LEX, a newline ending each term, the keys
+non-decreasing. A forged dictionary that passes these can give
 wrong answers but not fail otherwise, except that a term which is not valid UTF-8 is an
 IndexCorruptError when decoded. `check` scans further (`scan_problems`): every term decodes, the
 terms strictly increase, and each key is its term's.
@@ -93,23 +94,26 @@ class TermDictionary:
     """
 
     def __init__(self, data: "bytes | mmap.mmap", offsets: np.ndarray, keys: np.ndarray, count: int,
-                 paths: "dict[Component, str] | None" = None):
+                 paths: "dict[Component, str] | None" = None, full: bool = True):
         """A dictionary over its term text `data`, offsets and keys, checked against each other
-        and meta.json's term `count`; an IndexCorruptError names the file at fault (`paths`)."""
+        and meta.json's term `count`; an IndexCorruptError names the file at fault (`paths`).
+        The checks that read every offset and key (O(T)) run with `full` only: a searcher opened
+        without verification checks the arrays' types, lengths and ends (O(1)); every read is
+        bounds-checked either way."""
         self._paths = paths or {c: c.file("<memory>") for c in COMPONENTS}
         self.path = self._paths[Component.LEX]
         self._refuse(_array_problem(offsets, np.int64, count + 1, "offsets"), Component.LEXOFF)
         self._refuse(_array_problem(keys, np.uint64, count, "keys"), Component.LEXKEY)
         self._bytes = data
         self.data = np.frombuffer(data, dtype=np.uint8)
-        if int(offsets[0]) != 0 or int(offsets[-1]) != len(self.data) or np.any(offsets[1:] <= offsets[:-1]):
+        if int(offsets[0]) != 0 or int(offsets[-1]) != len(self.data) or (full and np.any(offsets[1:] <= offsets[:-1])):
             self._refuse(f"offsets do not run up from 0 to the {len(self.data)} bytes of the term text "
                          "(a term and its newline at least a byte each)", Component.LEXOFF)
-        if count and np.any(self.data[offsets[1:] - 1] != _NEWLINE):
+        if count and full and np.any(self.data[offsets[1:] - 1] != _NEWLINE):
             if np.count_nonzero(self.data == _NEWLINE) == count:  # the text has its newlines: the offsets miss them
                 self._refuse("offsets do not end each term at its newline", Component.LEXOFF)
             self._refuse("a term is not followed by a newline", Component.LEX)
-        if np.any(keys[1:] < keys[:-1]):
+        if full and np.any(keys[1:] < keys[:-1]):
             self._refuse("keys are not in ascending order", Component.LEXKEY)
         self.offsets, self.keys, self.count = offsets, keys, count
         # Python-level views for single lookups: an item is a Python int, with none of the cost of
@@ -122,11 +126,12 @@ class TermDictionary:
 
     @classmethod
     def open(cls, directory: Path, field: str, size: int, offsets: np.ndarray, keys: np.ndarray,
-             count: int) -> "TermDictionary":
-        """The dictionary of `field` in a segment directory: its term text (`size` bytes, verified
-        by the caller) memory-mapped, with the offsets and keys loaded from their files."""
+             count: int, full: bool = True) -> "TermDictionary":
+        """The dictionary of `field` in a segment directory: its term text (`size` bytes, checked
+        by the caller) memory-mapped, with the offsets and keys loaded from their files; `full`:
+        see __init__."""
         paths = {c: str(directory / c.file(field)) for c in COMPONENTS}
-        return cls(_map(Path(paths[Component.LEX]), size), offsets, keys, count, paths)
+        return cls(_map(Path(paths[Component.LEX]), size), offsets, keys, count, paths, full)
 
     @classmethod
     def of(cls, terms: list[str]) -> "TermDictionary":

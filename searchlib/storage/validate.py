@@ -26,6 +26,7 @@ import numpy as np
 
 from . import pairs as _pairs
 from .arrays import chunks
+from .blocks import block_bounds
 from .components import Component
 
 Problem = "tuple[Component | None, str]"
@@ -34,7 +35,9 @@ _CHUNK = 1 << 20  # postings examined at a time: temporaries stay a few megabyte
 # The type of each of a field's arrays (components.py describes them); all one-dimensional but USPAN.
 FIELD_DTYPES = {Component.PTR: np.int64, Component.UNIT: np.uint32, Component.TF: np.uint32,
                 Component.PPTR: np.int64, Component.POS: np.uint32, Component.LEN: np.uint32,
-                Component.UDOC: np.uint32, Component.USPAN: np.int64}
+                Component.UDOC: np.uint32, Component.USPAN: np.int64, Component.BLOCKPTR: np.int64,
+                Component.BLOCKMAX: np.uint32}
+_TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX)
 
 
 def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
@@ -43,7 +46,7 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
     their types, each other and meta.json's counts (`info`); None when they agree. O(1): what
     opening a segment requires before a count from meta.json sizes anything."""
     for component, a in arrays.items():
-        dims = 2 if component is Component.USPAN else 1
+        dims = 2 if component in _TWO_DIMENSIONAL else 1
         if a is not None and (a.dtype != FIELD_DTYPES[component] or a.ndim != dims):
             return component, f"holds {a.dtype} in {a.ndim} dimensions, expected {np.dtype(FIELD_DTYPES[component])}"
     ptr, unit, tf = arrays[Component.PTR], arrays[Component.UNIT], arrays[Component.TF]
@@ -76,6 +79,12 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
         return Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)"
     if info.get("nonempty", 0) > units:
         return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
+    bptr, bmax = arrays.get(Component.BLOCKPTR), arrays.get(Component.BLOCKMAX)
+    if (lengths is None) != (bptr is None) or (bptr is None) != (bmax is None):
+        return Component.BLOCKPTR, "block bounds are missing or present without lengths (the format writes them " \
+                                   "for every field with lengths)"
+    if bptr is not None and (len(bptr) != len(ptr) or bptr[0] != 0 or bptr[-1] != len(bmax) or bmax.shape[1:] != (2,)):
+        return Component.BLOCKPTR, f"block pointers do not run from 0 to the {len(bmax)} block bounds, term by term"
     return None
 
 
@@ -181,4 +190,11 @@ def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", p
         found += passages_problems(arrays[Component.UDOC], arrays[Component.USPAN], doc_count)
     if pairs is not None:
         found += pairs_problems(pairs, len(ptr) - 1, units)
+    if arrays.get(Component.BLOCKPTR) is not None and not found:
+        bptr, bmax = block_bounds(ptr, unit, tf, arrays[Component.LEN])
+        if not np.array_equal(bptr, arrays[Component.BLOCKPTR]):
+            found.append((Component.BLOCKPTR, "block pointers are not those of the postings"))
+        elif not np.array_equal(bmax, arrays[Component.BLOCKMAX]):
+            found.append((Component.BLOCKMAX, "block bounds are not those of the postings (pruning would skip "
+                                              "postings that score higher)"))
     return found

@@ -86,7 +86,7 @@ def test_forged_array_is_refused_on_open_and_reported_by_check(tmp_path, fname, 
     forge(array)
     path = rewrite(ix, 0, fname, array)
     with pytest.raises(IndexCorruptError, match=message) as info:
-        with ix.searcher() as s:
+        with Index.open(ix.path, verify=True).searcher() as s:  # contents are judged with verification
             [h.fields for h in s.search('"quick brown" OR notes:paragraph', limit=20, sort_by="id")]
     assert info.value.path == str(path)
     report = check_index(ix.path)
@@ -98,13 +98,16 @@ def test_contents_are_validated_once_per_process_for_the_same_files(tmp_path, mo
     calls = []
     real = validate.content_problems
     monkeypatch.setattr(validate, "content_problems", lambda *args: calls.append(1) or real(*args))
+    ix.searcher().close()
+    assert not calls  # opening without verification reads no array whole
+    verified = Index.open(ix.path, verify=True)
     for _ in range(3):
-        ix.searcher().close()
+        verified.searcher().close()
     assert len(calls) == 3  # id, body and notes, the first time
     with ix.writer() as w:
         w.add({"id": "new", "body": "text", "notes": "more"})  # a new segment: its fields, once
     for _ in range(3):
-        ix.searcher().close()
+        verified.searcher().close()
     assert len(calls) == 6
 
 

@@ -5,7 +5,9 @@ columns, the pair postings of `index_phrases`) is copied, one of its files mutat
 overwritten or zeroed bytes, truncation, extension, forged .npy headers, extreme or shuffled
 array values, forged JSON counts and stored values), and the manifest re-signed with the file's new size and CRC-32, so
 that the checksums cannot see the forgery: what the readers and validators do with the bytes is
-what is tested. A forked child, with a time limit, then opens a searcher, runs queries of every
+what is tested. A forked child, with a time limit, then opens a searcher with verification (as
+the README tells whoever opens an index they do not trust: `Index.open(path, verify=True)`; a
+searcher opened without it checks sizes, headers and tails only), runs queries of every
 kind (and reads hits' fields, snippets and passages, explain) and checks the index. The only
 outcomes allowed are results or a SearchlibError: no death by a signal, no hang, no other
 exception.
@@ -132,7 +134,7 @@ def _workload(path: Path) -> Counter:
             hit.fields, hit.snippet, hit.passages, hit.to_dict()
 
     try:
-        searcher = Index(path).searcher()
+        searcher = Index(path, verify=True).searcher()  # an untrusted index is opened with verification
     except SearchlibError:
         outcomes["refused at open"] += 1
     else:

@@ -313,7 +313,7 @@ def fuzz_index(tmp_path_factory) -> Path:
 
 def exercise(path: Path) -> None:
     """What a user of a hostile index does: search it every way, read the hits, then check it."""
-    with Index(path).searcher() as s:
+    with Index(path, verify=True).searcher() as s:  # an untrusted index: opened with verification
         for query in FUZZ_QUERIES:
             for hit in s.search(query, limit=5):
                 hit.id, hit.fields

@@ -1,4 +1,4 @@
-"""An index of format searchlib-2 (whose `english` preset was Lucene's 33 stop words and Porter) is
+"""An index of format searchlib-3 (whose `english` preset was Lucene's 33 stop words and Porter) is
 read with that analyzer, now named `english-classic`, and committed again in today's format."""
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from searchlib.storage import manifest as manifest_module
 from searchlib.storage.manifest import FORMAT, read_manifest, write_manifest
 
 
-def test_searchlib_2_english_reads_as_english_classic(tmp_path, monkeypatch):
+def test_searchlib_3_english_reads_as_english_classic(tmp_path, monkeypatch):
     path = tmp_path / "old"
     ix = Index.create(path, Schema(id=ID(unique=True, stored=True), body=TEXT(analyzer="english-classic")))
     with ix.writer() as w:
         w.add({"id": "1", "body": "all about them"})  # stop words for today's english, not for the classic list
     old = read_manifest(path)
     old.schema["body"]["analyzer"] = "english"
-    monkeypatch.setattr(manifest_module, "FORMAT", "searchlib-2")  # write it as the previous release did
+    monkeypatch.setattr(manifest_module, "FORMAT", "searchlib-3")  # write it as the previous format did
     write_manifest(path, dataclasses.replace(old, generation=old.generation + 1))
     monkeypatch.undo()
 

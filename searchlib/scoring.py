@@ -121,6 +121,31 @@ def saturate(x: np.ndarray, k1: float, variant: str = "bm25", delta: float = 0.0
     return np.where(present, out, np.float32(0))
 
 
+def tf_factor_bound(tf: np.ndarray, norm: np.ndarray, k1: float, variant: str = "bm25", delta: float = 0.0
+                    ) -> np.ndarray:
+    """The variant's tf factor in float64, for upper bounds (search/prune.py): at a block's largest
+    tf and smallest length it bounds every posting's, as each factor rises with tf and falls with
+    norm. (BM25L's with k1 = 0 is 1, as bm25() gives it.)"""
+    tf = np.asarray(tf, dtype=np.float64)
+    if variant == "bm25l":
+        if k1 == 0:
+            return np.ones_like(tf)
+        c = tf * k1 / norm + delta
+        return (k1 + 1) * c / (k1 + c)
+    out = (k1 + 1) * tf / (tf + norm)
+    return out + delta if variant == "bm25+" else out
+
+
+def saturate_bound(x: np.ndarray, k1: float, variant: str = "bm25", delta: float = 0.0) -> np.ndarray:
+    """saturate() in float64, for upper bounds (search/prune.py); 0 where x is 0."""
+    x = np.asarray(x, dtype=np.float64)
+    if k1 == 0:
+        return (x > 0) * (1.0 + (delta if variant == "bm25+" else 0.0))
+    shifted = x + delta if variant == "bm25l" else x
+    out = shifted * (k1 + 1) / (k1 + shifted) + (delta if variant == "bm25+" else 0.0)
+    return np.where(x > 0, out, 0.0)
+
+
 # -- explanations -----------------------------------------------------------------------------
 @dataclass
 class Explanation:

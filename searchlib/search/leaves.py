@@ -84,20 +84,12 @@ class LeafScorer:
         self.n = reader.doc_count
 
     def term_scores(self, fname: str, units: np.ndarray, tf: np.ndarray, weight) -> np.ndarray:
-<<<<<<< HEAD
         """BM25 (the searcher's variant) of postings; `weight` (idf times boosts) is a number or
         one per posting."""
-        norm = self.norm(fname)
-        if norm is None:  # ID and KEYWORD fields: no length, tf saturates at once
-            return np.broadcast_to(np.asarray(weight, dtype=np.float32), (len(units),)).copy()
-        return bm25(tf, norm[units], weight, self.k1, self.variant, self.delta)
-=======
-        """BM25 of postings; `weight` (idf times boosts) is a number or one per posting."""
         norm = self.norm.at(fname, units)
         if norm is None:  # ID and KEYWORD fields: no length, tf saturates at once
             return np.broadcast_to(np.asarray(weight, dtype=np.float32), (len(units),)).copy()
-        return bm25(tf, norm, weight, self.k1)
->>>>>>> main
+        return bm25(tf, norm, weight, self.k1, self.variant, self.delta)
 
     def scored_term(self, w: WeightedTerm) -> tuple[np.ndarray, np.ndarray] | None:
         """(units, BM25 scores) of a word's postings in this segment; None where it is absent."""

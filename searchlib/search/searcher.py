@@ -147,14 +147,9 @@ class Searcher:
                sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
                facets: "Sequence[str] | Mapping[str, Any] | None" = None, facet_limit: int = 10,
                post_filter: "str | Query | Mapping[str, Any] | None" = None, collapse: str | None = None,
-<<<<<<< HEAD
-               suggest: "bool | int" = False, stats: Stats | None = None, scoring: str | None = None,
-               delta: float | None = None, expand: "str | FeedbackModel | None" = None,
-               proximity: float | None = None) -> Results:
-=======
                suggest: "bool | int" = False, stats: Stats | None = None, exact_total: bool = True,
-               total_threshold: int = TOTAL_THRESHOLD) -> Results:
->>>>>>> main
+               total_threshold: int = TOTAL_THRESHOLD, scoring: str | None = None, delta: float | None = None,
+               expand: "str | FeedbackModel | None" = None, proximity: float | None = None) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default

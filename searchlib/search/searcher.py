@@ -263,9 +263,9 @@ class Searcher:
         return None if expand is None or expand == "none" else feedback_model(expand)
 
     def _expand(self, node: Node, restrict, params: BM25, model: FeedbackModel, fields
-                ) -> "tuple[Node, dict[str, dict[str, float]]]":
+                ) -> "tuple[Node, dict[str, float]]":
         """The node expanded by pseudo-relevance feedback from its best `model.docs` documents
-        (filtered as the search is), and the words added per field with their weights."""
+        (filtered as the search is), and the words added with their weights."""
         weight = Weight(node, self.stats, params, self.scorers)
         top = TopScores(model.docs, True, self._field_ids, len(self.readers) == 1)
         collector = top if restrict is None else Filtered(weigh(restrict, self.stats, []), [top])

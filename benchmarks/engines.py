@@ -113,6 +113,7 @@ class SearchlibEngine(Engine):
 
 class TantivyEngine(Engine):
     name, module, dist = "tantivy", "tantivy", "tantivy"
+    stored_body = False  # True keeps the text for snippets (benchmarks/snippets.py)
     # Characters with a meaning in tantivy's query grammar; escaped only when parse_query raises.
     _SPECIAL = re.compile(r'([+\-^`:{}"\[\]()<>~!\\*=\'])')
 
@@ -124,8 +125,9 @@ class TantivyEngine(Engine):
         import tantivy
         sb = tantivy.SchemaBuilder()
         sb.add_text_field("id", stored=True, tokenizer_name="raw")
-        sb.add_text_field("body", stored=False, tokenizer_name="en_stem")
-        self.ix = tantivy.Index(sb.build(), path=self.tmpdir)
+        sb.add_text_field("body", stored=self.stored_body, tokenizer_name="en_stem")
+        self.schema = sb.build()
+        self.ix = tantivy.Index(self.schema, path=self.tmpdir)
         writer = self.ix.writer(heap_size=256_000_000)
         for d in corpus:
             writer.add_document(tantivy.Document(id=d["_id"], body=_body(d)))

@@ -163,7 +163,7 @@ def with_topics(documents, id_field: str):
 
 
 def show_results(ix: Index, query: str, limit: int) -> None:
-    """Run `query` and print each hit: rank, score, id, title, and the highlighted snippet.
+    """Run `query` and print each hit: rank, score, id, the highlighted title, and the highlighted snippet.
 
     Document text (the id and title as well as the snippet) goes through the formatter, which on a
     terminal removes control characters, so a document cannot send escape sequences to it."""
@@ -176,9 +176,9 @@ def show_results(ix: Index, query: str, limit: int) -> None:
         for hit in results:
             title = hit.fields.get("title")
             print(f"{hit.rank:>2}. {fmt.text(str(hit.id))}  (score {hit.score:.3f})")
-            if isinstance(title, str) and title.strip():
-                print(f"    {fmt.text(title.strip())}")
-            if hit.snippet:
+            if isinstance(title, str) and title.strip():  # the title, highlighted where the query matched it
+                print(f"    {hit.highlight('title') or fmt.text(title.strip())}")
+            if hit.snippet and hit.snippet != hit.highlights.get("title"):  # a title-only match: shown once
                 print(f"    {hit.snippet}")
             print()
         print(f"{len(results)} of {results.total} matching documents ({results.elapsed_ms:.1f} ms)")

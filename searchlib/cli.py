@@ -588,12 +588,12 @@ def _print_results(results: Any, fmt_name: str, flat: bool, show: "list[str] | N
     for i, hit in enumerate(results):
         title = hit.fields.get("title")
         head = f"{hit.rank:>3}. {hit.score:7.3f}  {fmt.text(str(hit.id))}"
-        if isinstance(title, str) and title.strip():
-            head += f"  {fmt.text(title.strip())}"
+        if isinstance(title, str) and title.strip():  # highlighted where the query matched it
+            head += f"  {hit.highlight('title') or fmt.text(title.strip())}"
         if hit.group_size is not None and hit.group_size > 1:
             head += f"  (+{hit.group_size - 1} more with {fmt.text(str(hit.group_value))})"
         print(head)
-        if hit.snippet:
+        if hit.snippet and hit.snippet != hit.highlights.get("title"):
             print(f"     {hit.snippet}")
         for name, value in _shown(hit.fields, show).items() if show is not None else ():
             shown = value.isoformat() if isinstance(value, _dt.datetime) else value

@@ -15,6 +15,11 @@ one word seen twice. The best fragments that do not overlap are snapped to sente
 boundaries and kept in text order. Everything is linear in the length of the text apart from two
 sorts: of the matched spans (into hits) and of the candidate fragments (by score).
 
+A search knows its marks before it reads the text (search/marks.py: positions from the postings,
+spans from the offsets the index keeps), so it calls `snippets_from_arrays()` for all its hits at
+once: the same ranking of candidate fragments, vectorised over every hit with numpy, and the same
+placement, with edges at ". " or a space nearby (the careful rules below where there is none).
+
 A Formatter decides how document text and marked spans are rendered; it is also the one place
 where document text is made safe for its medium: every formatter removes the document's control
 characters and escape sequences, and HTML escapes it before marking.
@@ -29,6 +34,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import accumulate, chain
 from typing import Container, Iterable, Mapping, NamedTuple, Sequence
+
+import numpy as np
 
 from .analysis import Analyzer, Token
 from .errors import ConfigError
@@ -210,20 +217,42 @@ def _merged(spans: list[_Hit]) -> list[_Hit]:
     return hits
 
 
-def _hits_from_marks(text: str, marks: Iterable[tuple[int, int]], lo: int, hi: int) -> tuple[list[_Hit], dict]:
+class Mark(NamedTuple):
+    """A span of the text a query matched, known before the snippet is made (search/marks.py):
+    `terms` are the query terms it stands for (a phrase match: its words), `bonus` what it adds
+    to a fragment beyond their weights (a phrase match: the phrase's weight)."""
+
+    start: int
+    end: int
+    terms: tuple = ()
+    bonus: float = 0.0
+
+
+def _hits_from_marks(text: str, marks: Iterable, lo: int, hi: int,
+                     weights: Mapping[str, float] | None) -> tuple[list[_Hit], dict]:
     """Hits for spans the caller marked, and their weights: each span clipped to [lo, hi] and
-    stripped of whitespace (dropped when nothing is left), overlapping spans merged. A span's term
-    is its text, case-folded, of weight 1: a fragment with more different marked words wins."""
+    stripped of whitespace (dropped when nothing is left), overlapping spans merged. A Mark with
+    terms stands for them (weighed by `weights`, 1 where missing) plus its bonus; a bare
+    (start, end) pair stands for its text, case-folded, of weight 1: a fragment with more
+    different marked words wins."""
     spans = []
     for mark in marks:
-        start, end = mark
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
-            raise ValueError(f"mark {mark!r} is not a (start, end) span within the text (length {len(text)})")
+        start, end = mark[0], mark[1] if len(mark) > 1 else None
+        if not (len(mark) in (2, 4) and isinstance(start, int) and isinstance(end, int)
+                and 0 <= start <= end <= len(text)) or (len(mark) == 4 and not (
+                isinstance(mark[2], tuple) and all(isinstance(t, str) for t in mark[2])
+                and isinstance(mark[3], (int, float)))):
+            raise ValueError(f"mark {mark!r} is not a (start, end) span within the text (length {len(text)}) "
+                             "nor a Mark(start, end, terms, bonus)")
         start, end = _strip(text, max(start, lo), min(end, hi), keep_base=False)
         if start < end:
-            spans.append(_Hit(start, end, frozenset((_SPACES.sub(" ", text[start:end]).casefold(),)), 0.0))
+            if len(mark) == 4 and mark[2]:
+                spans.append(_Hit(start, end, frozenset(mark[2]), float(mark[3])))
+            else:
+                spans.append(_Hit(start, end, frozenset((_SPACES.sub(" ", text[start:end]).casefold(),)), 0.0))
     hits = _merged(spans)
-    return hits, {term: 1.0 for hit in hits for term in hit.terms}
+    given = weights or {}
+    return hits, {term: given.get(term, 1.0) for hit in hits for term in hit.terms}
 
 
 # -- choosing fragments ------------------------------------------------------------------------
@@ -507,6 +536,38 @@ def _settle(text: str, p: int, low: int, high: int, widen_down: bool, limit: int
 # -- the chosen fragments ----------------------------------------------------------------------
 
 
+def _window(chosen_starts: list[int], chosen_ends: list[int], first: int, last: int, content_start: int,
+            content_end: int, fragment_chars: int) -> "tuple[int, int, int, int, int] | None":
+    """Where a cluster of marks spanning [first, last] would go among the fragments already
+    chosen (kept sorted, as two lists of edges): None when it overlaps one; else (k, lo, hi, ws,
+    we): its place k among them, the room [lo, hi] between its neighbours, and a window of
+    `fragment_chars` (or the cluster's length) centred on it, shifted to stay inside the room."""
+    k = bisect_left(chosen_starts, last)  # chosen fragments before k start before the cluster ends
+    if k and chosen_ends[k - 1] > first:
+        return None
+    lo = chosen_ends[k - 1] if k else content_start
+    hi = chosen_starts[k] if k < len(chosen_starts) else content_end
+    length = max(fragment_chars, last - first)
+    ws = first - (length - (last - first)) // 2
+    we = ws + length
+    if ws < lo:
+        ws, we = lo, we + (lo - ws)
+    if we > hi:
+        ws, we = max(lo, ws - (we - hi)), hi
+    return k, lo, hi, ws, we
+
+
+def _joined(text: str, chosen_starts: list[int], chosen_ends: list[int]) -> list[tuple[int, int]]:
+    """The chosen fragments in text order, two with only whitespace between them made one."""
+    merged = [(chosen_starts[0], chosen_ends[0])]
+    for ws, we in zip(chosen_starts[1:], chosen_ends[1:]):
+        if not text[merged[-1][1]:ws].strip():
+            merged[-1] = (merged[-1][0], we)
+        else:
+            merged.append((ws, we))
+    return merged
+
+
 def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_start: int, content_end: int,
             fragment_chars: int, max_fragments: int) -> list[tuple[int, int]]:
     """The spans of the best fragments of `text[content_start:content_end]` around `hits`, in text
@@ -526,19 +587,10 @@ def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_s
     chosen_ends: list[int] = []
     for i, j in _rank_candidates(hits, weights, fragment_chars):
         first, last = hits[i].start, hits[j - 1].end
-        k = bisect_left(chosen_starts, last)  # chosen fragments before k start before the cluster ends
-        if k and chosen_ends[k - 1] > first:
+        placed = _window(chosen_starts, chosen_ends, first, last, content_start, content_end, fragment_chars)
+        if placed is None:
             continue  # the cluster overlaps a fragment already chosen
-        lo = chosen_ends[k - 1] if k else content_start
-        hi = chosen_starts[k] if k < len(chosen_starts) else content_end
-        # Centre the cluster in a window of fragment_chars, shifted to stay inside [lo, hi].
-        length = max(fragment_chars, last - first)
-        ws = first - (length - (last - first)) // 2
-        we = ws + length
-        if ws < lo:
-            ws, we = lo, we + (lo - ws)
-        if we > hi:
-            ws, we = max(lo, ws - (we - hi)), hi
+        k, lo, hi, ws, we = placed
         snapped = _snap_start(text, ws, first, lo, lo == content_start, near)
         if snapped > ws:  # starting later (at a sentence or word start) frees room at the end
             we = min(hi, we + (snapped - ws))
@@ -559,13 +611,166 @@ def _choose(text: str, hits: list[_Hit], weights: Mapping[str, float], content_s
         if len(chosen_starts) == max_fragments:
             break
 
-    merged = [(chosen_starts[0], chosen_ends[0])]
-    for ws, we in zip(chosen_starts[1:], chosen_ends[1:]):
-        if not text[merged[-1][1]:ws].strip():  # only whitespace between: one fragment
-            merged[-1] = (merged[-1][0], we)
+    return _joined(text, chosen_starts, chosen_ends)
+
+
+# -- the quick path: marks known as arrays (a search's), fragments cut at spaces ------------------
+
+_HIT_STRIDE = 1 << 40  # hit * _HIT_STRIDE + offset orders the marks of many texts at once
+
+
+def _quick_start(text: str, ws: int, first: int, lo: int, near: int) -> int | None:
+    """A fragment start close to `ws`, in [lo, first]: after the ". " nearest to it (within `near`
+    characters), else after a space or newline, moving forward first (the fragment does not
+    grow); None where there is none so near (the caller takes the careful path)."""
+    if ws <= lo:
+        return lo
+    a = text.rfind(". ", max(lo, ws - near), ws)
+    b = text.find(". ", ws, min(first - 1, ws + near))
+    if a >= 0 or b >= 0:
+        return min(first, (a if b < 0 or (a >= 0 and ws - a <= b - ws) else b) + 2)
+    if text[ws - 1] in " \n" or text[ws] in " \n":
+        return ws
+    for space in (" ", "\n"):
+        b = text.find(space, ws, first)
+        if b >= 0:
+            return b + 1
+    a = max(text.rfind(" ", max(lo, ws - near), ws), text.rfind("\n", max(lo, ws - near), ws))
+    if a >= 0:
+        return a + 1
+    return lo if ws - lo <= near else None
+
+
+def _quick_end(text: str, we: int, last: int, hi: int, near: int) -> int | None:
+    """A fragment end close to `we`, in [last, hi]: after the "." of the ". " nearest to it, else
+    before a space or newline, moving backward first; None where there is none so near."""
+    if we >= hi:
+        return hi
+    a = text.rfind(". ", max(last, we - near), we)
+    b = text.find(". ", we, min(hi, we + near))
+    if a >= 0 or b >= 0:
+        return (a if b < 0 or (a >= 0 and we - a <= b - we) else b) + 1
+    if text[we] in " \n" or text[we - 1] in " \n":
+        return we
+    a = max(text.rfind(" ", max(last, we - near), we), text.rfind("\n", max(last, we - near), we))
+    if a >= last:
+        return a
+    for space in (" ", "\n"):
+        b = text.find(space, we, min(hi, we + near))
+        if b >= 0:
+            return b
+    return hi if hi - we <= near else None
+
+
+def _choose_quick(text: str, starts: list, ends: list, order: list, j: list, content_start: int,
+                  content_end: int, fragment_chars: int, max_fragments: int) -> list[tuple[int, int]] | None:
+    """_choose for one text's sorted, merged marks (in `starts`, `ends`), candidates ranked by
+    `order` (clusters i..j[i]): the same placement (the cluster centred in a window of
+    `fragment_chars`, kept off the fragments already chosen), each edge at a sentence end or a
+    space nearby; None when an edge has neither (a long word, text without spaces) or would sit
+    on a combining mark: _choose knows those."""
+    near = max(10, fragment_chars // 5)
+    chosen_starts: list[int] = []
+    chosen_ends: list[int] = []
+    for i in order:
+        placed = _window(chosen_starts, chosen_ends, starts[i], ends[j[i] - 1], content_start, content_end,
+                         fragment_chars)
+        if placed is None:
+            continue
+        k, lo, hi, ws, we = placed
+        first, last = starts[i], ends[j[i] - 1]
+        snapped = _quick_start(text, ws, first, lo, near)
+        if snapped is None:
+            return None
+        if snapped > ws:
+            we = min(hi, we + (snapped - ws))
+        we = _quick_end(text, we, last, hi, near)
+        if we is None:
+            return None
+        ws = snapped
+        while ws < we and text[ws] in " \n":
+            ws += 1
+        while we > ws and text[we - 1] in " \n":
+            we -= 1
+        if ws < we and (text[ws] >= "\u0300" and joins_previous(text, ws)
+                        or we < content_end and text[we] >= "\u0300" and joins_previous(text, we)):
+            return None
+        chosen_starts.insert(k, ws)
+        chosen_ends.insert(k, we)
+        if len(chosen_starts) == max_fragments:
+            break
+    return _joined(text, chosen_starts, chosen_ends)
+
+
+def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                         keys: np.ndarray, bonus: np.ndarray, weights: np.ndarray, *, fragment_chars: int = 200,
+                         max_fragments: int = 3, spans: "Sequence[tuple[int, int]] | None" = None) -> list["Snippet"]:
+    """make_snippet for many texts at once, with marks a search found (search/marks.py) given as
+    arrays: mark m belongs to `texts[hit[m]]` and spans characters `starts[m]:ends[m]` inside that
+    text's span (`spans`, default the whole text; token spans, with no whitespace at their edges);
+    `keys[m]` is a bit set (uint64: bit b stands for a key of weight `weights[b]`, at most 64 keys)
+    and `bonus[m]` what it adds beyond them. Overlapping marks merge and candidate fragments are
+    ranked as make_snippet ranks them, vectorised over every text; fragments are placed the same
+    way, each edge at a sentence end or a space nearby (where there is none, by make_snippet's
+    careful rules)."""
+    hit = np.asarray(hit, dtype=np.int64)
+    snippets: list = [None] * len(texts)
+    if len(hit):
+        # sort by (text, start); merge overlapping marks of a text
+        order = np.lexsort((starts, hit))
+        hit, starts, ends, keys, bonus = hit[order], starts[order], ends[order], keys[order], bonus[order]
+        skey = hit * _HIT_STRIDE + starts
+        ekey = hit * _HIT_STRIDE + ends
+        if len(hit) > 1:
+            reach = np.maximum.accumulate(ekey)
+            new = np.empty(len(hit), dtype=bool)
+            new[0] = True
+            np.greater_equal(skey[1:], reach[:-1], out=new[1:])
+            if not new.all():
+                at = np.flatnonzero(new)
+                hit, skey, starts = hit[at], skey[at], starts[at]
+                ekey = np.maximum.reduceat(ekey, at)
+                ends = ekey - hit * _HIT_STRIDE
+                keys = np.bitwise_or.reduceat(keys, at)
+                bonus = np.add.reduceat(bonus, at)
+        # rank every text's candidate clusters (mark i and those ending within fragment_chars)
+        n = len(hit)
+        arange = np.arange(n)
+        j = np.maximum(np.searchsorted(ekey, skey + fragment_chars, side="right"), arange + 1)
+        bounds2 = np.empty(2 * n, dtype=np.int64)  # [i, j[i]] pairs: reduceat over each cluster
+        bounds2[0::2], bounds2[1::2] = arange, j
+        held = np.bitwise_or.reduceat(np.concatenate([keys, np.zeros(1, np.uint64)]), bounds2)[::2]
+        bits = (held[:, None] >> np.arange(len(weights), dtype=np.uint64)) & np.uint64(1)
+        summed = np.concatenate([[0.0], np.cumsum(bonus)])
+        score = np.round(bits.astype(np.float64) @ weights + (summed[j] - summed[:n]), 9)
+        ranked = np.lexsort((starts, -(j - arange), -score, hit))
+        bounds = np.searchsorted(hit, np.arange(len(texts) + 1)).tolist()
+        s_list, e_list, j_list, r_list = starts.tolist(), ends.tolist(), j.tolist(), ranked.tolist()
+        k_list, b_list = keys.tolist(), bonus.tolist()
+    for t, text in enumerate(texts):
+        lo, hi = (0, len(text)) if spans is None else spans[t]
+        if not len(hit) or bounds[t] == bounds[t + 1]:
+            snippets[t] = make_snippet(text, marks=(), fragment_chars=fragment_chars, max_fragments=max_fragments,
+                                       span=(lo, hi))
+            continue
+        if lo < hi and not (text[lo].isspace() or text[hi - 1].isspace()):
+            content_start, content_end = lo, hi  # nothing to strip (the usual case), without copying the text
         else:
-            merged.append((ws, we))
-    return merged
+            content_start, content_end = _strip(text, lo, hi)
+        a, b = bounds[t], bounds[t + 1]
+        chosen = _choose_quick(text, s_list, e_list, r_list[a:b], j_list, content_start, content_end,
+                               fragment_chars, max_fragments)
+        if chosen is None:  # the careful path, on the same marks
+            keyed = [frozenset(f"#{x}" for x in range(len(weights)) if (k >> x) & 1) for k in k_list[a:b]]
+            hits = [_Hit(s_, e_, ks, x) for s_, e_, ks, x in zip(s_list[a:b], e_list[a:b], keyed, b_list[a:b])]
+            chosen = _choose(text, hits, {f"#{x}": float(w) for x, w in enumerate(weights.tolist())},
+                             content_start, content_end, fragment_chars, max_fragments)
+        fragments = []
+        for ws, we in chosen:
+            k, m = bisect_left(s_list, ws, a, b), bisect_left(s_list, we, a, b)
+            fragments.append(Fragment(ws, we, tuple(zip(s_list[k:m], e_list[k:m]))))
+        snippets[t] = Snippet(text, tuple(fragments), chosen[0][0] > content_start, chosen[-1][1] < content_end)
+    return snippets
 
 
 class Fragment(NamedTuple):
@@ -631,6 +836,43 @@ def _cuts(text: str, fragment: Fragment) -> tuple[str, list[int], bool]:
     return shown, cuts, False
 
 
+def _quick_marked(text: str, fragment: Fragment, collapse: bool) -> str:
+    """The fragment's text (each whitespace run as one space with `collapse`) with each mark
+    between "\\x00" and "\\x01", which a fragment without control characters cannot hold."""
+    out, at = [], fragment.start
+    for a, b in fragment.marks:
+        out += (text[at:a], "\x00", text[a:b], "\x01")
+        at = b
+    out.append(text[at:fragment.end])
+    marked = "".join(out)
+    return _SPACES.sub(" ", marked) if collapse else marked
+
+
+def _quick_all(text: str, fragments: "Sequence[Fragment]") -> str | None:
+    """Every fragment through _quick_marked, joined by "\\x02" (for the separator); None when one
+    holds a control character other than tab and newline (those go piece by piece)."""
+    out = []
+    for fragment in fragments:
+        raw = text[fragment.start:fragment.end]
+        clean = raw.isprintable()
+        if not clean and _UNSAFE.search(raw):
+            return None
+        out.append(_quick_marked(text, fragment, not clean or "  " in raw))
+    return "\x02".join(out)
+
+
+def _quick_html(fmt: "HtmlFormatter", marked: str) -> str:
+    return html.escape(marked, quote=True).replace("\x00", fmt._open).replace("\x01", fmt._close)
+
+
+def _quick_plain(fmt: "PlainFormatter", marked: str) -> str:
+    return marked.replace("\x00", fmt.start).replace("\x01", fmt.end)
+
+
+def _quick_unmarked(fmt: Formatter, marked: str) -> str:
+    return marked.replace("\x00", "").replace("\x01", "")
+
+
 @dataclass(frozen=True)
 class Snippet:
     """A snippet as data: fragments of `text` in text order, not overlapping, with their marks.
@@ -652,6 +894,12 @@ class Snippet:
         inside one), each whitespace run as one space."""
         fmt = get_formatter(formatter)
         text = self.text
+        quick = _QUICK_MARKS.get(type(fmt))
+        if quick is not None and self.fragments:  # a built-in formatter: all fragments in one go
+            marked = _quick_all(text, self.fragments)
+            if marked is not None:
+                return ((ELLIPSIS if self.ellipsis_before else "") + quick(fmt, marked).replace("\x02", separator)
+                        + (ELLIPSIS if self.ellipsis_after else ""))
         rendered = []
         for fragment in self.fragments:
             shown, cuts, collapse = _cuts(text, fragment)
@@ -693,9 +941,10 @@ def make_snippet(
     What to mark is given one of two ways. Either `analyzer` and `terms` (with `phrases`): `terms`
     maps analysed query terms to their weights (idf), and a token matches when its term is a key;
     each phrase is a list of `(relative_position, term)` and is marked as one span from its first
-    word to its last. Or `marks`: `(start, end)` character spans of `text` that matched, already
-    known (from the positions where a query matched, say); the same fragments are chosen around
-    them, each distinct marked text counting as one term of weight 1.
+    word to its last. Or `marks`: the character spans of `text` that matched, already known (a
+    search knows them from the positions where its query matched: search/marks.py), as Marks
+    (weighed by `terms`, when given) or `(start, end)` pairs (each distinct marked text counting
+    as one term of weight 1); the same fragments are chosen around them.
 
     `span` restricts the snippet to `text[span[0]:span[1]]` (a passage). Fragments are about
     `fragment_chars` long, at most `max_fragments` of them; one starts and ends neither inside a
@@ -705,8 +954,9 @@ def make_snippet(
     """
     if marks is None and analyzer is None:
         raise TypeError("make_snippet() needs an analyzer and terms, or marks")
-    if marks is not None and (analyzer is not None or terms or phrases):
-        raise TypeError("make_snippet() takes an analyzer and terms, or marks, not both")
+    if marks is not None and (analyzer is not None or phrases):
+        raise TypeError("make_snippet() takes an analyzer with terms and phrases, or marks (with terms to "
+                        "weigh them), not both")
     if fragment_chars < 1:
         raise ValueError(f"fragment_chars must be at least 1, got {fragment_chars}")
     if max_fragments < 1:
@@ -721,7 +971,7 @@ def make_snippet(
         return Snippet(text, ())
 
     if marks is not None:
-        hits, terms = _hits_from_marks(text, marks, content_start, content_end)
+        hits, terms = _hits_from_marks(text, marks, content_start, content_end, terms)
     else:
         terms = terms or {}
         wanted = set(terms).union(*([term for _, term in phrase] for phrase in phrases))
@@ -760,3 +1010,11 @@ def highlight(
     snippet = make_snippet(text, analyzer, terms, phrases, marks=marks, fragment_chars=fragment_chars,
                            max_fragments=max_fragments, span=span)
     return snippet.render(fmt, separator)
+
+
+# The built-in formatters' renderings of a fragment without control characters (but tab and
+# newline), from _quick_marked: what the piece-by-piece rendering of Snippet.render gives (marks
+# hold no whitespace at their edges, so collapsing whitespace whole or piece by piece is the same);
+# other formatters go piece by piece.
+_QUICK_MARKS = {HtmlFormatter: _quick_html, PlainFormatter: _quick_plain, AnsiFormatter: _quick_plain,
+                Formatter: _quick_unmarked}

@@ -109,7 +109,7 @@ class TEXT(FieldType):
 
     def __init__(self, analyzer: "str | dict | Analyzer" = "standard", stored: bool = False, boost: float = 1.0,
                  passages: "PassageSpec | str | Mapping | None" = None, positions: bool = True,
-                 index_phrases: bool = False):
+                 index_phrases: bool = False, offsets: bool | None = None):
         super().__init__(stored)
         try:
             self.analyzer = get_analyzer(analyzer)
@@ -124,12 +124,20 @@ class TEXT(FieldType):
             raise SchemaError("index_phrases needs positions: a phrase of three or more words is checked "
                               "against them")
         self.index_phrases = bool(index_phrases)
+        # Character offsets of every token position, kept so that snippets never re-analyse text
+        # (Lucene's offsets in the postings): by default for stored fields, the ones with snippets.
+        self._offsets_given = offsets is not None
+        self.offsets = (stored if offsets is None else bool(offsets)) and self.positions
+        if offsets and not self.positions:
+            raise SchemaError("offsets need positions: they are kept per token position")
 
     def to_json(self) -> dict:
         spec = {**super().to_json(), "analyzer": self.analyzer.spec(), "boost": self.boost,
                 "passages": self.passages.to_json() if self.passages else None, "positions": self.positions}
         if self.index_phrases:  # written only when set, so older indexes keep their schema text
             spec["index_phrases"] = True
+        if self._offsets_given:  # likewise: the default follows `stored`
+            spec["offsets"] = self.offsets
         return spec
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import sys
 import threading
 from array import array
@@ -25,11 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..analysis.tokenizers import RegexTokenizer
 from ..passages import split_passages, window_ranges
 from ..schema import TEXT, Schema
 
 
 _UNSEEN = -2
+_START, _END, _GROUP = re.Match.start, re.Match.end, re.Match.group
 # Words plus terms one FieldAnalysis numbers before it starts over (per field and process). An
 # entry costs ~100 bytes (the string and its dict slot; measured), so a full numbering is ~100 MB.
 # Read at every batch, so tests can lower it.
@@ -49,6 +52,7 @@ class TextBatch:
     counts: np.ndarray  # uint32 token positions per unit
     owner: np.ndarray  # uint32 index (into the batch's texts) of each unit's document
     spans: np.ndarray | None  # int64 (units, 2) character spans, for fields split into passages
+    offsets: np.ndarray | None = None  # uint32 (token positions, 2) character span of each, in its field's text
     field: str = ""
     last: bool = False  # the source starts a new numbering after this batch: no batch follows from it
 
@@ -60,6 +64,11 @@ class FieldAnalysis:
     def __init__(self, ft: TEXT):
         self.analyzer = ft.analyzer
         self.passages = ft.passages
+        self.offsets = ft.offsets
+        regex = getattr(ft.analyzer.tokenizer, "_re", None)
+        # the fused analyzer's words come from this regex, and their positions are the match numbers
+        self._finditer = regex.finditer if ft.analyzer.fused and type(ft.analyzer.tokenizer).__call__ is \
+            RegexTokenizer.__call__ else None
         self.vocab: dict[str, int] = {}
         self.word_ids: dict[str, int] = {}
         self._reported = 0  # terms already returned in a batch
@@ -93,6 +102,36 @@ class FieldAnalysis:
             return out
         return self._word_list_ids(self.analyzer.tokenizer.words(text))
 
+    def _ids_offsets(self, text: str, starts: array, ends: array) -> list[int]:
+        """`_ids(text)`, and the character span of each token position appended to `starts` and
+        `ends` (a position whose word was dropped by a non-fused analyzer: the end of the one before)."""
+        if self._finditer is not None:
+            found = list(self._finditer(text))
+            starts.extend(map(_START, found))
+            ends.extend(map(_END, found))
+            return self._word_list_ids(list(map(_GROUP, found)))
+        if self.analyzer.fused:
+            tokens = list(self.analyzer.tokenizer(text))
+            starts.extend(t.start_char for t in tokens)
+            ends.extend(t.end_char for t in tokens)
+            return self._word_list_ids([t.term for t in tokens])
+        vocab = self.vocab
+        out: list[int] = []
+        last = 0
+        for tok in self.analyzer(text):
+            while len(out) < tok.position:
+                out.append(-1)
+                starts.append(last)
+                ends.append(last)
+            if len(out) == tok.position:
+                out.append(vocab.setdefault(tok.term, len(vocab)))
+                starts.append(tok.start_char)
+                ends.append(tok.end_char)
+            else:  # a second token at one position (a synonym): the first one's span stays
+                out[tok.position] = vocab.setdefault(tok.term, len(vocab))
+            last = tok.end_char
+        return out
+
     def _word_list_ids(self, words: list[str]) -> list[int]:
         """The local id of each word (-1: dropped), through the word cache."""
         get = self.word_ids.get
@@ -108,12 +147,17 @@ class FieldAnalysis:
         batch is marked `last`, so the buffer and `Analysis` can forget the numbering with it."""
         ids, counts, owner = array("i"), array("I"), array("I")
         spans = array("q") if self.passages is not None else None
+        # with offsets: the character span of every token position (relative to the field's text;
+        # a passage's tokens are read from its text and moved by its start, `base`)
+        starts, ends, base = (array("I"), array("I"), array("q")) if self.offsets else (None, None, None)
         for i, text in enumerate(texts):
             if self.passages is None:
-                unit = self._ids(text)
+                unit = self._ids(text) if starts is None else self._ids_offsets(text, starts, ends)
                 ids.extend(unit)
                 counts.append(len(unit))
                 owner.append(i)
+                if base is not None:
+                    base.append(0)
                 continue
             if self.passages.mode == "window" and self.analyzer.fused:
                 # one tokenization: windows are slices of the field's words (re-tokenizing each
@@ -125,18 +169,35 @@ class FieldAnalysis:
                     counts.append(b - a)
                     owner.append(i)
                     spans.extend((tokens[a].start_char, tokens[b - 1].end_char))
+                    if starts is not None:
+                        starts.extend(t.start_char for t in tokens[a:b])
+                        ends.extend(t.end_char for t in tokens[a:b])
+                        base.append(0)
                 continue
             for a, b in split_passages(text, self.passages, self.analyzer):
-                unit = self._ids(text[a:b])
+                unit = self._ids(text[a:b]) if starts is None else self._ids_offsets(text[a:b], starts, ends)
                 ids.extend(unit)
                 counts.append(len(unit))
                 owner.append(i)
                 spans.extend((a, b))
+                if base is not None:
+                    base.append(a)
+        offsets = None
+        if starts is not None:
+            offsets = np.stack([np.frombuffer(starts, dtype=np.uint32), np.frombuffer(ends, dtype=np.uint32)], axis=1)
+            shift = np.frombuffer(base, dtype=np.int64)
+            if shift.any():
+                offsets += np.repeat(shift, np.frombuffer(counts, dtype=np.uint32)).astype(np.uint32)[:, None]
+        return self._batch(ids, counts, owner, spans, offsets)
+
+    def _batch(self, ids: array, counts: array, owner: array, spans: "array | None",
+               offsets: "np.ndarray | None") -> TextBatch:
         terms = list(self.vocab)[self._reported:] if len(self.vocab) > self._reported else []
         first, self._reported = self._reported, len(self.vocab)
         batch = TextBatch((os.getpid(), self.epoch), first, terms, np.frombuffer(ids, dtype=np.int32).copy(),
                           np.frombuffer(counts, dtype=np.uint32).copy(), np.frombuffer(owner, dtype=np.uint32).copy(),
-                          np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None)
+                          np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None,
+                          offsets)
         batch.last = self._start_over_if_full()  # free the words now, not at the next batch
         return batch
 

@@ -38,9 +38,11 @@ class _FieldBuffer:
     """One field's tokens: a segment term id per token position (-1 for a dropped word, which keeps
     its position), and the token count of each unit (document, or passage when the field is split)."""
 
-    def __init__(self, split: bool, text: bool, positions: bool, index_phrases: bool = False):
+    def __init__(self, split: bool, text: bool, positions: bool, index_phrases: bool = False,
+                 offsets: bool = False):
         self.vocab: dict[str, int] = {}  # term -> segment term id
         self.tokens = array("i")
+        self.offsets = array("I") if offsets else None  # start, end of each token position (TEXT with offsets)
         self.unit_tokens = array("I")
         self.text, self.positions, self.index_phrases = text, positions, index_phrases
         self.unit_doc = array("I") if split else None
@@ -88,6 +90,8 @@ class _FieldBuffer:
         ids = np.where(batch.ids >= 0, lookup[np.maximum(batch.ids, 0)], -1).astype(np.int32)
         self.tokens.frombytes(ids.tobytes())
         self.unit_tokens.frombytes(batch.counts.astype(np.uint32).tobytes())
+        if self.offsets is not None:
+            self.offsets.frombytes(batch.offsets.astype(np.uint32).tobytes())
         if self.unit_doc is not None:
             self.unit_doc.frombytes((batch.owner.astype(np.int64) + first_doc).astype(np.uint32).tobytes())
             self.spans.frombytes(batch.spans.astype(np.int64).tobytes())
@@ -118,6 +122,10 @@ class _FieldBuffer:
         extra = {}
         if self.text:
             extra["lengths"] = np.bincount(unit_of_token, minlength=n_units).astype(np.uint32)
+        if self.offsets is not None:
+            extra["offsets"] = np.frombuffer(self.offsets, dtype=np.uint32).reshape(-1, 2).copy()
+            extra["offsets_ptr"] = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+            self.offsets = array("I")
         if self.unit_doc is not None:
             extra["unit_doc"] = np.array(self.unit_doc, dtype=np.uint32)
             extra["unit_span"] = np.array(self.spans, dtype=np.int64).reshape(-1, 2)
@@ -191,7 +199,8 @@ class SegmentBuffer:
                 text = isinstance(ft, TEXT)
                 split = text and ft.passages is not None
                 self.fields[name] = _FieldBuffer(split, text, positions=text and ft.positions,
-                                                index_phrases=text and ft.index_phrases)
+                                                index_phrases=text and ft.index_phrases,
+                                                offsets=text and ft.offsets)
         self._queued: dict[str, list[str]] = {n: [] for n, ft in schema.items() if isinstance(ft, TEXT)}
         self._queued_first = 0  # document index of the first queued document
         self._queued_chars = 0

@@ -234,12 +234,29 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
         unit_doc = np.concatenate([s.unit_doc for s in sources]).astype(np.uint32)
         unit_span = np.concatenate([np.asarray(s.f.unit_span)[s.keep_unit] for s in sources]).astype(np.int64)
         unit_span = unit_span.reshape(-1, 2)
+    offsets = offsets_ptr = None
+    if all(f.offsets is not None for f in fields):  # a segment without them cannot lend its offsets
+        offsets, offsets_ptr = _merged_offsets(sources)
     pairs = None
     if all(f.pairs is not None for f in fields):  # a segment without them cannot lend its pairs
         pairs = merge_pairs([(f.pairs, remap, src.keep_unit, src.new_unit)
                              for f, remap, src in zip(fields, remaps, sources)], CHUNK)
     return FieldArrays(terms, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span,
-                       pairs=pairs)
+                       pairs=pairs, offsets=offsets, offsets_ptr=offsets_ptr)
+
+
+def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray]:
+    """The token offsets of the surviving units, unit by unit, and their pointers."""
+    parts, counts = [], []
+    for s in sources:
+        optr = np.asarray(s.f.offsets_ptr)
+        n = np.diff(optr)[s.keep_unit]
+        parts.append(np.asarray(s.f.offsets)[gather_ranges(optr[:-1][s.keep_unit], n)])
+        counts.append(n)
+    n = np.concatenate(counts) if counts else np.zeros(0, np.int64)
+    ptr = np.zeros(len(n) + 1, dtype=np.int64)
+    np.cumsum(n, out=ptr[1:])
+    return np.concatenate(parts).astype(np.uint32).reshape(-1, 2), ptr
 
 
 def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> Iterator[dict]:

@@ -14,11 +14,14 @@ import numpy as np
 
 from ..query.compile import PhraseLeaf
 from ..storage.segment import POSITION_STRIDE, FieldReader
+from ..storage.arrays import run_start_mask
 from .postings import common, intersect, positions_in, run_sums, runs
 
 NO_UNITS = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # (units, frequencies) of a phrase found nowhere
 for _a in NO_UNITS:
     _a.flags.writeable = False
+NO_SPANS = np.zeros((0, 2), np.int64)  # the word positions of a phrase matched nowhere
+NO_SPANS.flags.writeable = False
 WHOLE_KEYS = 16384  # a phrase whose words have at most this many positions in all keys them whole
 _MAX_SLOP = (1 << 30) - 1  # a larger slop means the same (positions stay below 2**31) and would overflow keys
 
@@ -103,14 +106,21 @@ def _exact_in(fr: FieldReader, leaf: PhraseLeaf, tids: list[int], picks: list[np
               ) -> tuple[np.ndarray, np.ndarray]:
     """(units, count) of an exact phrase among candidate units `cand`, each word's postings
     there given by `picks` (indices into its posting list)."""
+    keys = _exact_keys(fr, leaf, tids, picks, cand)
+    return runs(keys // POSITION_STRIDE) if len(keys) else NO_UNITS
+
+def _exact_keys(fr: FieldReader, leaf: PhraseLeaf, tids: list[int], picks: list[np.ndarray], cand: np.ndarray
+                ) -> np.ndarray:
+    """Where an exact phrase occurs among candidate units `cand`: sorted keys unit * 2**32 +
+    (position of the phrase's relative position 0), possibly empty."""
     keys = None
     for (rel, _), tid, pick in zip(leaf.terms, tids, picks):
         pos, owner = fr.positions(tid, pick)
         k = cand[owner] * POSITION_STRIDE + (pos - rel)
         keys = k if keys is None else common(keys, k)
         if not len(keys):
-            return NO_UNITS
-    return runs(keys // POSITION_STRIDE)
+            break
+    return keys
 
 def _sloppy_pair(fr: FieldReader, leaf: PhraseLeaf, tids: list[int], dfs: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """A sloppy phrase of two different words with few positions: what _sloppy computes, from
@@ -131,13 +141,16 @@ def _sloppy_pair(fr: FieldReader, leaf: PhraseLeaf, tids: list[int], dfs: list[i
     return run_sums(keys // POSITION_STRIDE, np.reciprocal(spread[found] + 1.0))
 
 def _sloppy(fr: FieldReader, leaf: PhraseLeaf, tids: list[int], picks: list[np.ndarray], cand: np.ndarray,
-            dfs: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            dfs: list[int], spans: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sloppy phrase frequency per candidate unit. Each occurrence of the anchor word (the
     phrase's rarest word index-wide) stands for at most one match: the tightest choice of
     positions for the other words around it, found by a vectorised join over only the
     nearest occurrences of each word on either side (m of each, for a word that fills m slots
     of the phrase: farther ones can never tighten the window). So the work is linear in the
-    positions whatever the slop, and an exact phrase counts 1 per occurrence, as in Lucene."""
+    positions whatever the slop, and an exact phrase counts 1 per occurrence, as in Lucene.
+
+    With `spans`, the same matches as the positions each of the phrase's words took (a row per
+    anchor occurrence that matched: its tightest choice, in anchor order): what a snippet marks."""
     slop = min(leaf.slop, _MAX_SLOP)
     bias = max(rel for rel, _ in leaf.terms) + slop + 1  # keeps keys of window ends non-negative
     slots = []
@@ -149,6 +162,7 @@ def _sloppy(fr: FieldReader, leaf: PhraseLeaf, tids: list[int], picks: list[np.n
     _, own, center, raw = slots[anchor]
     row_anchor = np.arange(len(own))  # the anchor occurrence each partial match belongs to
     lo, hi = center, center
+    taken = {anchor: raw}  # the position each word took in each partial match (kept for `spans`)
     remember = {anchor: raw}  # positions a repeated word must not take again
     rest = [i for i in range(len(slots)) if i != anchor]
     for step, i in enumerate(rest):
@@ -170,15 +184,48 @@ def _sloppy(fr: FieldReader, leaf: PhraseLeaf, tids: list[int], picks: list[np.n
         rep, pick = rep[ok], pick[ok]
         own, center, row_anchor = own[rep], center[rep], row_anchor[rep]
         lo, hi = new_lo[ok], new_hi[ok]
+        if spans:
+            taken = {k: r[rep] for k, r in taken.items()}
+            taken[i] = raw[pick]
         remember = {k: r[rep] for k, r in remember.items()}
         remember[i] = raw[pick]
         later = {terms[j] for j in rest[step + 1:]}
         remember = {k: r for k, r in remember.items() if terms[k] in later}
         if not len(own):
-            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+            return NO_SPANS if spans else (np.zeros(0, np.int64), np.zeros(0, np.float64))
     spread = np.full(len(slots[anchor][1]), np.iinfo(np.int64).max)
     np.minimum.at(spread, row_anchor, hi - lo)
     found = spread <= slop
+    if spans:  # per matching anchor, its first row of the tightest spread
+        tight = np.flatnonzero((hi - lo == spread[row_anchor]) & found[row_anchor])
+        tight = tight[run_start_mask(row_anchor[tight])]
+        return np.stack([taken[k][tight] for k in range(len(slots))], axis=1)
     freq = np.bincount(slots[anchor][1][found], weights=1.0 / (1.0 + spread[found]), minlength=len(cand))
     units = np.flatnonzero(freq > 0)
     return cand[units], freq[units]
+
+
+def phrase_matches(fr: FieldReader | None, leaf: PhraseLeaf, dfs: list[int], unit: int) -> np.ndarray:
+    """Where the phrase matched in one unit: an int64 row per match holding the position each of
+    its words (in `leaf.terms` order) took; one row per exact occurrence, or per sloppy match
+    that phrase_units counts (the tightest around each occurrence of the anchor word). The same
+    matching as scoring, restricted to the unit, so a snippet marks a phrase exactly where it
+    made the document match."""
+    if fr is None or fr.pos is None:
+        return NO_SPANS
+    tids = [fr.term_id(t) for _, t in leaf.terms]
+    if min(tids) < 0:
+        return NO_SPANS
+    cand = np.array([unit], dtype=np.int64)
+    picks = []
+    for tid in tids:
+        units = fr.postings(tid)[0]
+        at = int(units.searchsorted(unit))
+        if at == len(units) or units[at] != unit:
+            return NO_SPANS
+        picks.append(np.array([at], dtype=np.int64))
+    if leaf.slop > 0:
+        return _sloppy(fr, leaf, tids, picks, cand, dfs, spans=True)
+    keys = _exact_keys(fr, leaf, tids, picks, cand)
+    rels = np.array([rel for rel, _ in leaf.terms], dtype=np.int64)
+    return (keys % POSITION_STRIDE)[:, None] + rels[None, :]

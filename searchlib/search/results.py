@@ -1,26 +1,31 @@
-"""What a search returns: Results, Hit, Passage, and the lazy loading of stored fields and passages.
+"""What a search returns: Results, Hit, Passage, and the lazy loading of stored fields, passages and snippets.
 
 A hit is built from a collector's row (score, segment, document, passage field, unit) and reads
-its stored fields, passages and snippet only when asked (most callers need the key and score), from
-the search's `HitSource`, which the hits of one search share. Snippets mark the terms the query's
-Weight reports for the field (`Weight.terms()`), so highlighting reads the same object as scoring.
+its stored fields, passages and highlights only when asked (most callers need the key and score),
+from the search's `HitSource`, which the hits of one search share with the search's snippet
+options (`snippet_options`: the index's highlight settings and the query's overrides). Snippets
+mark what the query's Weight matched (`Weight.terms()`, positions through search/marks.py), so
+highlighting reads the same object as scoring; the snippets of a search's hits are made together
+(`HitSource.snippets`), the highlights of other fields when `Hit.highlights` is first read.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, fields as dataclass_fields, replace
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import IndexCorruptError, SearchlibError
-from ..highlight import Formatter, get_formatter, highlight
+from ..config import FORMATTER_NAMES, HighlightSettings
+from ..errors import IndexCorruptError, InvalidArgumentError, SearchlibError
+from ..highlight import FORMATTERS, Formatter, get_formatter, make_snippet, snippets_from_arrays
 from ..query.ast import Query
 from ..schema import TEXT
 from ..storage.components import Component
 from .collectors import Ranked
 from .dense import Matches, passage_scores
+from .marks import NO_MARKS, FieldMarks, has_match
 from .postings import distinct
-from .weight import Weight
+from .weight import FieldTerms, Weight
 
 
 @dataclass
@@ -47,7 +52,7 @@ class Hit:
     """
 
     __slots__ = ("id", "score", "snippet", "rank", "group_value", "group_size", "_fields", "_passages", "_source",
-                 "_row")
+                 "_row", "_highlights")
 
     def __init__(self, id: Any, score: float, fields: "dict[str, Any] | None" = None, snippet: str = "",
                  passages: "list[Passage] | None" = None, rank: int = 0, source: "HitSource | None" = None,
@@ -56,6 +61,7 @@ class Hit:
         self.group_value = self.group_size = None  # set by a collapsing search: the group and its size
         self._fields, self._passages = fields, passages
         self._source, self._row = source, row  # where lazily read fields and passages come from
+        self._highlights: "dict[str, str] | None" = None
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -73,6 +79,25 @@ class Hit:
             self._passages = self._source.passages(self._row) if self._source is not None else []
         return list(self._passages)
 
+    @property
+    def highlights(self) -> dict[str, str]:
+        """Field -> highlighted text, for every stored TEXT field the hit matched in (of the
+        search's highlight fields): the best fragments of the field (of its best passage, for a
+        field split into passages) with what the query matched there marked, through the
+        search's formatter. Elasticsearch's `highlight.fields`; a field without a match is absent."""
+        if self._highlights is None:
+            self._highlights = self._source.highlights(self) if self._source is not None else {}
+        return dict(self._highlights)
+
+    def highlight(self, field: str) -> str:
+        """The field highlighted (see `highlights`); for a stored TEXT field the hit did not match
+        in, its leading fragment without marks (through the same formatter, so it is safe to show
+        the same way); "" when the document has no text in it."""
+        found = self.highlights.get(field)
+        if found is not None:
+            return found
+        return self._source.unmarked(self, field) if self._source is not None else ""
+
     def more_like_this(self, **options: Any) -> "Results":
         """Documents like this one (Searcher.more_like_this), from the searcher that found it."""
         if self._source is None:
@@ -84,6 +109,8 @@ class Hit:
                "snippet": self.snippet, "passages": [p.to_dict() for p in self.passages]}
         if self.group_size is not None:
             out.update(group_value=self.group_value, group_size=self.group_size)
+        if self._highlights:
+            out["highlights"] = dict(self._highlights)
         return out
 
     def __repr__(self) -> str:
@@ -161,10 +188,13 @@ def _json_key(value: Any) -> Any:
 
 
 def hits(searcher, ranked: Ranked, weight: Weight, matches: dict[int, "Matches | None"], n_passages: int,
-         first_rank: int) -> list[Hit]:
+         first_rank: int, options: "SnippetOptions | None" = None) -> list[Hit]:
     """Hits for a collector's merged rows, ranked from `first_rank`; stored fields, passages and
-    snippets are read when first used, through one HitSource."""
-    source = HitSource(searcher, weight, matches, n_passages)
+    snippets are read when first used, through one HitSource (`options`: how snippets are made,
+    the index's highlight settings when None)."""
+    if options is None:
+        options = snippet_options(searcher.settings.highlight)
+    source = HitSource(searcher, weight, matches, n_passages, options)
     keys = unique_keys(searcher, ranked.segs, ranked.docs)
     ranks = range(first_rank, first_rank + len(keys))
     if ranked.rows is not None:
@@ -194,32 +224,92 @@ def unique_keys(searcher, segs: np.ndarray | None, docs: np.ndarray) -> list:
     return keys
 
 
+@dataclass(frozen=True)
+class SnippetOptions:
+    """How one search makes its snippets: the index's highlight settings with the query's
+    overrides (`snippet_options`). `fields` limits `Hit.highlights` (None: every stored TEXT field)."""
+
+    formatter: Formatter
+    fragment_chars: int
+    max_fragments: int
+    separator: str
+    field: str | None
+    fields: tuple[str, ...] | None = None
+
+
+_OPTION_KEYS = {f.name for f in dataclass_fields(HighlightSettings)} | {"fields"}
+
+
+def snippet_options(settings: HighlightSettings, overrides: "Mapping[str, Any] | None" = None,
+                    formatter: "str | Formatter | None" = None, schema=None) -> SnippetOptions:
+    """The snippet options of a search: `settings` (the index's), then the query's `overrides`
+    (search(highlight={...}): formatter, fragment_chars, max_fragments, separator, field, fields),
+    then its `formatter` argument. A bad override is an InvalidArgumentError naming it."""
+    chosen = {f.name: getattr(settings, f.name) for f in dataclass_fields(HighlightSettings)}
+    chosen["fields"] = None
+    if overrides:
+        unknown = sorted(set(overrides) - _OPTION_KEYS)
+        if unknown:
+            raise InvalidArgumentError(f"unknown highlight option {unknown[0]!r}; choose from "
+                                       f"{', '.join(sorted(_OPTION_KEYS))}")
+        chosen.update(overrides)
+    if formatter is not None:
+        chosen["formatter"] = formatter
+    for key in ("fragment_chars", "max_fragments"):
+        value = chosen[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidArgumentError(f"highlight {key} must be a whole number >= 1, got {value!r}")
+    if not isinstance(chosen["separator"], str):
+        raise InvalidArgumentError(f"highlight separator must be text, got {chosen['separator']!r}")
+    fmt = chosen["formatter"]
+    if not isinstance(fmt, Formatter) and fmt not in FORMATTER_NAMES:
+        raise InvalidArgumentError(f"formatter must be one of {', '.join(FORMATTER_NAMES)} or a Formatter, "
+                                   f"got {fmt!r}")
+    fields = chosen["fields"]
+    if isinstance(fields, str):
+        fields = (fields,)
+    if fields is not None:
+        fields = tuple(fields)
+    if schema is not None:
+        for name in (chosen["field"], *(fields or ())):
+            if name is not None and not (name in schema.fields and isinstance(schema.fields[name], TEXT)
+                                         and schema.fields[name].stored):
+                raise InvalidArgumentError(f"highlight field {name!r} is not a stored TEXT field")
+    return SnippetOptions(get_formatter(fmt), chosen["fragment_chars"], chosen["max_fragments"],
+                          chosen["separator"], chosen["field"], fields)
+
+
 class HitSource:
     """What the hits of one search share to read their fields, passages and snippets when first
-    asked: the searcher (its open segments), the Weight, and each segment's dense matches."""
+    asked: the searcher (its open segments), the Weight, each segment's dense matches and the
+    snippet options."""
 
-    __slots__ = ("searcher", "weight", "matches", "n_passages", "_terms", "_snippet_field")
+    __slots__ = ("searcher", "weight", "matches", "n_passages", "options", "_terms", "_snippet_field", "_marks",
+                 "_split")
 
-    def __init__(self, searcher, weight: Weight, matches: dict, n_passages: int):
+    def __init__(self, searcher, weight: Weight, matches: dict, n_passages: int, options: SnippetOptions):
         self.searcher, self.weight, self.matches, self.n_passages = searcher, weight, matches, n_passages
+        self.options = options
         self._terms: dict | None = None
         self._snippet_field: "str | None | bool" = False  # not chosen yet
+        self._marks: dict = {}  # (segment, field) -> FieldMarks
+        self._split: list = [None] * len(searcher.readers)  # per segment: has it split fields (when asked)
 
-    def terms(self) -> dict:
+    def terms(self) -> "dict[str, FieldTerms]":
         """The query's terms to mark, per field (Weight.terms), worked out once per search."""
         if self._terms is None:
             self._terms = self.weight.terms()
         return self._terms
 
     def snippet_field(self) -> str | None:
-        """The field whole-field passages and snippets come from, chosen once per search: the
-        configured one, or the longest stored TEXT field the query has terms in (split fields
-        first)."""
+        """The field whole-field passages and snippets come from by preference, chosen once per
+        search: the configured one, or the longest stored TEXT field the query has terms in (split
+        fields first). A hit that did not match in it takes a field it matched in (see passages)."""
         if self._snippet_field is False:
-            schema, settings = self.searcher.schema, self.searcher.settings
-            chosen = settings.highlight.field
+            schema = self.searcher.schema
+            chosen = self.options.field
             if not chosen:
-                stored_text = [f for f, ft in schema.items() if isinstance(ft, TEXT) and ft.stored]
+                stored_text = self._stored_text()
                 if stored_text:
                     terms = self.terms()
                     pool = [f for f in stored_text if f in terms] or stored_text
@@ -227,6 +317,9 @@ class HitSource:
                                                       self.weight.stats.avg_length(f)))
             self._snippet_field = chosen or None
         return self._snippet_field
+
+    def _stored_text(self) -> list[str]:
+        return [f for f, ft in self.searcher.schema.items() if isinstance(ft, TEXT) and ft.stored]
 
     def _reader(self, row: list, what: str):
         readers = self.searcher.readers
@@ -237,12 +330,25 @@ class HitSource:
     def fields(self, row: list) -> dict:
         return self.searcher.schema.typed(self._reader(row, "fields").stored.get(int(row[2])))
 
+    def _whole_field(self, reader, doc: int) -> str | None:
+        """The field a hit of a document without split fields (or without text in them) shows:
+        the snippet field if the document matched there, else the first unsplit stored TEXT field
+        (in schema order) it matched in, else the snippet field."""
+        preferred = self.snippet_field()
+        terms = self.terms()
+        for fname in [preferred, *self._stored_text()]:
+            fr = reader.fields.get(fname)
+            if fname in terms and fr is not None and not fr.split and has_match(fr, doc, terms[fname]):
+                return fname
+        return preferred
+
     def passages(self, row: list) -> list[Passage]:
         """The hit's passages, best first. A row of one passage (a flat hit) gives that passage; a
         whole-document row (every grouped hit, and a flat hit of a document whose matches are
         outside its split fields) gives the document's best `n_passages` over its split fields,
         ties in field-name then text order (only those scoring above 0, or else the first); a
-        document without split fields gives its whole snippet field. Scores follow
+        document without split fields gives the whole stored TEXT field it matched in (_whole_field),
+        none when that is empty (no passage of no text carries the score). Scores follow
         dense.passage_scores, the rule collectors rank by, so the first passage's score is the hit's."""
         reader = self._reader(row, "passages")
         schema = self.searcher.schema
@@ -264,9 +370,9 @@ class HitSource:
             units.append(these)
             scores.append(passage_scores(m, pscore, these, doc))
         if not names:
-            fname = self.snippet_field()
+            fname = self._whole_field(reader, doc)
             text = reader.stored.get(doc).get(fname) if fname else None
-            return [Passage(fname, 0, len(text), row[0], 0, text)] if isinstance(text, str) else []
+            return [Passage(fname, 0, len(text), row[0], 0, text)] if isinstance(text, str) and text.strip() else []
         which = np.concatenate([np.full(len(u), i) for i, u in enumerate(units)])
         all_units, all_scores = np.concatenate(units), np.concatenate(scores)
         best = np.lexsort((all_units, which, -all_scores))[:self.n_passages]  # score, then field name, then text order
@@ -285,20 +391,160 @@ class HitSource:
                                text[start:end] if isinstance(text, str) else None))
         return out
 
-    def snippet(self, hit: Hit, formatter: "str | Formatter | None") -> str:
-        """The hit's best passage highlighted (a span of a split field, or the whole snippet
-        field); "" when the hit has no passage or the passage's field is not stored TEXT."""
+    # -- snippets ------------------------------------------------------------------------------
+    def field_marks(self, seg: int, fname: str) -> "FieldMarks | None":
+        """What marking field `fname` of segment `seg` needs (marks.FieldMarks), built once per
+        search; None when the query has nothing to mark there."""
+        key = (seg, fname)
+        found = self._marks.get(key, False)
+        if found is False:
+            fterms = self.terms().get(fname)
+            ft = self.searcher.schema.fields.get(fname)
+            found = None
+            if fterms is not None and isinstance(ft, TEXT):
+                found = FieldMarks(self.searcher.readers[seg].fields.get(fname), fterms, ft.analyzer)
+            self._marks[key] = found
+        return found
+
+    def _unit_marks(self, seg: int, fname: str, unit: int, text: str, span: tuple[int, int]):
+        """The Marks of one unit of a field (whose text is `text[span[0]:span[1]]`)."""
+        fm = self.field_marks(seg, fname)
+        if fm is None:
+            return NO_MARKS
+        found = fm.of(np.array([unit]))
+        return fm.from_text(unit, text, *span) if found is None else found[1]
+
+    def _render(self, seg: int, text: str, fname: str, marks, span: tuple[int, int]) -> str:
+        o = self.options
+        fm = self.field_marks(seg, fname)
+        if fm is None or not len(marks[0]):
+            snippet = make_snippet(text, marks=(), fragment_chars=o.fragment_chars, max_fragments=o.max_fragments,
+                                   span=span)
+        else:
+            snippet = snippets_from_arrays([text], np.zeros(len(marks[0]), np.int64), *marks, fm.weights,
+                                           fragment_chars=o.fragment_chars, max_fragments=o.max_fragments,
+                                           spans=[span])[0]
+        return snippet.render(o.formatter, o.separator)
+
+    def snippets(self, hits: list[Hit]) -> None:
+        """Set every hit's snippet (`snippet`), the usual case in one go: for the hits of a
+        segment without split fields whose document matched in the snippet field, the marks of all
+        of them come from one pass over the query's postings (FieldMarks.of) and their fragments
+        from one ranking (highlight.snippets_from_arrays)."""
+        fname = self.snippet_field()
+        by_seg: dict[int, list[Hit]] = {}
+        for hit in hits:
+            seg = int(hit._row[1])
+            reader = self._reader(hit._row, "snippets")
+            if self._split[seg] is None:
+                self._split[seg] = any(fr.split for fr in reader.fields.values())
+            if fname is not None and not self._split[seg] and hit._passages is None:
+                by_seg.setdefault(seg, []).append(hit)
+            else:
+                hit.snippet = self.snippet(hit)
+        o = self.options
+        for seg, group in by_seg.items():
+            fm = self.field_marks(seg, fname)
+            found = fm.of(np.array([int(h._row[2]) for h in group])) if fm is not None else None
+            if found is None:  # no offsets: one by one
+                for hit in group:
+                    hit.snippet = self.snippet(hit)
+                continue
+            which, marks = found
+            matched = np.zeros(len(group), dtype=bool)
+            matched[which] = True
+            stored = self.searcher.readers[seg].stored
+            texts, batch = [], []
+            for i, hit in enumerate(group):
+                text = stored.value(int(hit._row[2]), fname) if matched[i] else None
+                if isinstance(text, str):
+                    texts.append(text)
+                    batch.append(i)
+                else:  # matched elsewhere (or nothing stored): one by one
+                    hit.snippet = self.snippet(hit)
+            if not batch:
+                continue
+            if len(batch) < len(group):  # marks of the hits left out go; the others are renumbered
+                renumber = np.full(len(group), -1, dtype=np.int64)
+                renumber[batch] = np.arange(len(batch))
+                which = renumber[which]
+                keep = which >= 0
+                which, marks = which[keep], tuple(m[keep] for m in marks)
+            made = snippets_from_arrays(texts, which, *marks, fm.weights,
+                                        fragment_chars=o.fragment_chars, max_fragments=o.max_fragments)
+            for i, snippet in zip(batch, made):
+                group[i].snippet = snippet.render(o.formatter, o.separator)
+
+    def _passage_unit(self, reader, fname: str, doc: int, index: int) -> int:
+        """The unit of a split field's passage `index` of document `doc`."""
+        return int(np.searchsorted(reader.fields[fname].unit_doc, doc)) + index
+
+    def snippet(self, hit: Hit, formatter: "str | Formatter | None" = None) -> str:
+        """The hit's best passage highlighted (a span of a split field, or the whole field the
+        document matched in) with what the query matched there; when nothing matched in it (a
+        document that matched only in an unsplit field beside its split ones), the first field
+        of `hit.highlights`. "" when the hit has no passage with stored text. `formatter`, when
+        given, replaces the search's from now on (a shard renders hits it searched without)."""
+        if formatter is not None:
+            fmt = self.options.formatter
+            if not (formatter is fmt or isinstance(formatter, str) and type(fmt) is FORMATTERS.get(formatter)):
+                self.options = replace(self.options, formatter=get_formatter(formatter))
         passages = hit.passages
-        if not passages:  # no split field, and the snippet field holds no stored text
+        if not passages:
             return ""
         best = passages[0]
-        schema = self.searcher.schema
-        ft = schema.fields.get(best.field)
+        ft = self.searcher.schema.fields.get(best.field)
         text = hit.fields.get(best.field)
         if not isinstance(text, str) or not isinstance(ft, TEXT):
             return ""
-        hl = self.searcher.settings.highlight
-        weights, phrases = self.terms().get(best.field, ({}, []))
-        return highlight(text, ft.analyzer, weights, phrases,
-                         formatter=get_formatter(formatter or hl.formatter), fragment_chars=hl.fragment_chars,
-                         max_fragments=hl.max_fragments, separator=hl.separator, span=(best.start, best.end))
+        reader = self._reader(hit._row, "snippets")
+        seg, doc = int(hit._row[1]), int(hit._row[2])
+        unit = self._passage_unit(reader, best.field, doc, best.index) if ft.passages is not None else doc
+        span = (best.start, best.end)
+        marks = self._unit_marks(seg, best.field, unit, text, span)
+        if not len(marks[0]):
+            for shown in hit.highlights.values():
+                return shown
+        return self._render(seg, text, best.field, marks, span)
+
+    def highlights(self, hit: Hit) -> dict[str, str]:
+        """Every stored TEXT field the hit matched in (of the options' fields), highlighted: the
+        whole field, or for a split field its best passage there that matched."""
+        reader = self._reader(hit._row, "highlights")
+        seg, doc = int(hit._row[1]), int(hit._row[2])
+        m = self.matches.get(seg)
+        schema = self.searcher.schema
+        wanted = self.options.fields
+        out = {}
+        for fname, fterms in self.terms().items():
+            ft = schema.fields.get(fname)
+            if not (isinstance(ft, TEXT) and ft.stored) or (wanted is not None and fname not in wanted):
+                continue
+            text = hit.fields.get(fname)
+            fr = reader.fields.get(fname)
+            if not isinstance(text, str) or not text.strip() or fr is None:
+                continue
+            if not fr.split:
+                candidates = [(doc, (0, len(text)))]
+            else:
+                lo, hi = (int(x) for x in np.searchsorted(fr.unit_doc, [doc, doc + 1]))
+                order = np.arange(lo, hi)
+                pscore = m.passage_score.get(fname) if m is not None else None
+                if pscore is not None:
+                    order = order[np.argsort(-pscore[order], kind="stable")]
+                candidates = [(u, tuple(int(x) for x in fr.unit_span[u])) for u in order.tolist()]
+            for unit, span in candidates:
+                if not 0 <= span[0] <= span[1] <= len(text) or not has_match(fr, unit, fterms):
+                    continue
+                marks = self._unit_marks(seg, fname, unit, text, span)
+                if len(marks[0]):
+                    out[fname] = self._render(seg, text, fname, marks, span)
+                    break
+        return out
+
+    def unmarked(self, hit: Hit, fname: str) -> str:
+        """A stored TEXT field's leading fragment, unmarked, through the search's formatter."""
+        text = hit.fields.get(fname)
+        if not isinstance(text, str) or not isinstance(self.searcher.schema.fields.get(fname), TEXT):
+            return ""
+        return self._render(int(hit._row[1]), text, fname, NO_MARKS, (0, len(text)))

@@ -37,7 +37,7 @@ from .facets import DocTermsCache, counters as facet_counters
 from .feedback import FeedbackModel, expand_node, feedback_model
 from .proximity import with_pairs
 from .postings import term_postings
-from .results import Results, hits
+from .results import Results, hits, snippet_options
 from .similar import DEFAULTS as MLT_DEFAULTS, Compiled, KeyTerm, key_terms, like_query
 from .stats import Stats
 from .suggest import Corrector
@@ -66,6 +66,7 @@ class Searcher:
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
         self._default_params = BM25(self.settings.k1, self.settings.b, self.settings.scoring, self.settings.delta)
+        self._snippet_options: dict = {}  # formatter name (None: the settings') -> SnippetOptions
         self._doc_terms = DocTermsCache(readers)  # per-document values of KEYWORD/ID fields (facets)
 
     @classmethod
@@ -141,7 +142,7 @@ class Searcher:
     # -- searching --------------------------------------------------------------------------
     def search(self, query: "str | Query | Compiled", limit: int = 10, *, offset: int = 0,
                fields: "Sequence[str] | Mapping[str, float] | None" = None, operator: str | None = None,
-               lenient: bool = False, group: bool = True, highlight: bool = True,
+               lenient: bool = False, group: bool = True, highlight: "bool | Mapping[str, Any]" = True,
                formatter: "str | Formatter | None" = None, k1: float | None = None, b: float | None = None,
                passages: int | None = None, filter: "str | Query | Mapping[str, Any] | None" = None,
                sort_by: str | None = None, reverse: bool = False, max_expansions: int | None = None,
@@ -163,6 +164,9 @@ class Searcher:
         documents, then expanded; `Results.expanded_query` lists the words added and their weights.
         `proximity` (default: the settings') is the weight of adjacent query words searched again as
         sloppy phrases (proximity.py); 0 turns it off.
+        `highlight=False` makes no snippets; a mapping sets this query's snippet options
+        (`formatter`, `fragment_chars`, `max_fragments`, `separator`, `field`: where snippets
+        come from by preference, `fields`: the fields `Hit.highlights` covers).
 
         `filter` restricts the matches without changing their scores: a query (text is parsed
         strictly) or a mapping {field: value} where a value matches exactly, a list matches any of
@@ -237,10 +241,16 @@ class Searcher:
             matches[seg] = batch.matches
             collector.collect(batch)
         ranked = top.result(offset)                                                             # merge segments
-        found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1)
-        if highlight:                                                                           # snippets
-            for hit in found:
-                hit.snippet = hit._source.snippet(hit, formatter)
+        if isinstance(highlight, Mapping) or not isinstance(formatter, (str, type(None))):
+            options = snippet_options(self.settings.highlight, highlight if isinstance(highlight, Mapping) else None,
+                                      formatter, self.schema)
+        else:  # the index's settings, maybe another formatter by name: made once per searcher
+            options = self._snippet_options.get(formatter)
+            if options is None:
+                options = self._snippet_options[formatter] = snippet_options(self.settings.highlight, None, formatter)
+        found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1, options)
+        if found and (highlight or isinstance(highlight, Mapping)):                              # snippets
+            found[0]._source.snippets(found)
         res = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded),
                       total_is_exact=top.total_is_exact)
         if collapse is not None:

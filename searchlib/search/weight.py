@@ -12,6 +12,8 @@ scored as dense arrays (dense.py). Both give every document the same score.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..query.compile import ExpandLeaf, FieldsLeaf, Node, PhraseLeaf, TermLeaf, leaves
@@ -24,6 +26,15 @@ from .leaves import SegmentNorms
 from .sparse import SparseScorer
 from .stats import Stats
 from .weighted import weigh
+
+
+class FieldTerms(NamedTuple):
+    """What a snippet marks in one field (Weight.terms): `words` maps each term marked wherever
+    it occurs to its weight (idf); `phrases` lists (phrase, its words' index-wide document
+    frequencies, its weight: the sum of its words' idfs), each marked only where it matched."""
+
+    words: dict[str, float]
+    phrases: list[tuple[PhraseLeaf, list[int], float]]
 
 
 class Scorers:
@@ -78,15 +89,23 @@ class Weight:
     def scorer(self, seg: int) -> "DenseScorer | SparseScorer":
         return self._segment_scorers[seg]
 
-    def terms(self) -> dict[str, tuple[dict[str, float], list]]:
-        """Per field: {term: idf} and exact phrases [(relative position, term), ...] of the
-        positive clauses, what a snippet marks. Expanded prefix/wildcard/fuzzy terms and the words
-        of sloppy phrases are marked as words; an exact phrase is marked as one span."""
-        out: dict[str, tuple[dict[str, float], list]] = {}
+    def terms(self) -> "dict[str, FieldTerms]":
+        """Per field, what a snippet marks there (FieldTerms): the words of the positive clauses
+        in that field (single words, BM25F words in each of their fields, the terms a prefix,
+        wildcard or fuzzy clause expanded to) with their idf, and its positive phrases. A
+        phrase's words are marked only where the phrase matched (phrases.phrase_matches), never
+        on their own; words under a negation are never marked."""
+        out: dict[str, FieldTerms] = {}
+
+        def field(fname: str) -> FieldTerms:
+            found = out.get(fname)
+            if found is None:
+                found = out[fname] = FieldTerms({}, [])
+            return found
 
         def add(fname: str, term: str, weight: float) -> None:
-            weights = out.setdefault(fname, ({}, []))[0]
-            weights[term] = max(weights.get(term, 0.0), weight)
+            words = field(fname).words
+            words[term] = max(words.get(term, 0.0), weight)
 
         stats = self.stats
         for leaf, negated in leaves(self.node):
@@ -99,10 +118,9 @@ class Weight:
                 for fname, term in leaf.terms.items():
                     add(fname, term, weight)
             elif isinstance(leaf, PhraseLeaf):
-                if not leaf.slop:
-                    out.setdefault(leaf.field, ({}, []))[1].append(list(leaf.terms))
-                for _, t in leaf.terms:
-                    add(leaf.field, t, stats.idf(leaf.field, t))
+                dfs = [stats.doc_freq(leaf.field, t) for _, t in leaf.terms]
+                weight = sum(stats.idf(leaf.field, t) for _, t in leaf.terms)
+                field(leaf.field).phrases.append((leaf, dfs, weight))
             elif isinstance(leaf, ExpandLeaf):
                 exp, idfs = stats.expansion_idf(leaf)
                 for term, weight in zip(exp.terms, idfs.tolist()):

@@ -67,6 +67,9 @@ class Component(Enum):
     LEN = "{field}.len.npy", Kind.ARRAY, "uint32[U] tokens per unit (TEXT)"
     UDOC = "{field}.udoc.npy", Kind.ARRAY, "uint32[U] document of each passage (split TEXT)"
     USPAN = "{field}.uspan.npy", Kind.ARRAY, "int64[U,2] character span of each passage in the field (split TEXT)"
+    OFFS = ("{field}.offs.npy", Kind.ARRAY,
+            "uint32[N,2] character span in the field's stored text of each token position, unit by unit (TEXT with offsets)")
+    OPTR = "{field}.optr.npy", Kind.ARRAY, "int64[U+1] the token positions of unit u are offs[optr[u]:optr[u+1]]"
     BLOCKPTR = ("{field}.blockptr.npy", Kind.ARRAY,
                 "int64[T+1] the posting blocks of term t are [blockptr[t], blockptr[t+1]) (TEXT; blocks.py)")
     BLOCKMAX = ("{field}.blockmax.npy", Kind.ARRAY,

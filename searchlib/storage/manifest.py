@@ -30,7 +30,10 @@ from .components import SEGMENTS_DIR
 from .files import IN_INDEX, TEMP_SUFFIX, atomic_write, check_name, read_file
 from .stored import BLOCK_DOCS, POINTERS
 
-FORMAT = "searchlib-4"  # 4: the `english` preset is nltk stop words + Snowball; 3: block bounds (blocks.py) and each file's tail checksum; 2: the term dictionary as arrays
+# 4: the `english` preset is nltk stop words + Snowball; 3: block bounds (blocks.py) and each file's
+# tail checksum, and TEXT fields may keep token offsets (OFFS, OPTR: an index without them reads as
+# before, snippets re-read the text); 2: the term dictionary as arrays
+FORMAT = "searchlib-4"
 # Formats read by renaming what changed meaning: a searchlib-3 schema's `english` is today's
 # `english-classic` (same files otherwise), so its terms are still analysed the way they were indexed.
 READABLE_FORMATS = {"searchlib-3": {"english": "english-classic"}}

@@ -68,6 +68,8 @@ class FieldArrays:
     unit_doc: np.ndarray | None = None
     unit_span: np.ndarray | None = None
     pairs: PairArrays | None = None
+    offsets: np.ndarray | None = None  # uint32 (positions, 2): each token position's character span
+    offsets_ptr: np.ndarray | None = None  # int64 (units + 1): where each unit's positions start in offsets
 
     @classmethod
     def from_tokens(cls, terms: list[str], term_of_token: np.ndarray, unit_of_token: np.ndarray,
@@ -106,7 +108,8 @@ class FieldArrays:
         with lengths gets its block bounds (blocks.py), computed here, at flush and at merge."""
         found = {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf,
                  Component.PPTR: self.pptr, Component.POS: self.pos, Component.LEN: self.lengths,
-                 Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span}
+                 Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span, Component.OFFS: self.offsets,
+                 Component.OPTR: self.offsets_ptr}
         if self.lengths is not None:
             found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
                                                                                 self.lengths)
@@ -135,6 +138,8 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
                 "split": fa.unit_doc is not None}
         if fa.pairs is not None:
             info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
+        if fa.offsets is not None:
+            info["offsets"] = True
         if fa.lengths is not None:
             info.update(units=int(len(fa.lengths)), tokens=int(fa.lengths.sum(dtype=np.int64)),
                         nonempty=int(np.count_nonzero(fa.lengths)))
@@ -172,6 +177,7 @@ class FieldReader:
         self.ptr, self.unit, self.tf = arr(Component.PTR, True), arr(Component.UNIT, True), arr(Component.TF, True)
         self.pptr, self.pos = arr(Component.PPTR), arr(Component.POS)
         self.lengths, self.unit_doc, self.unit_span = arr(Component.LEN), arr(Component.UDOC), arr(Component.USPAN)
+        self.offsets, self.offsets_ptr = arr(Component.OFFS), arr(Component.OPTR)
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self.block_ptr, self.block_max = arr(Component.BLOCKPTR), arr(Component.BLOCKMAX)
         self._unit_terms: np.ndarray | None = None
@@ -192,7 +198,8 @@ class FieldReader:
         dictionary aside."""
         return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
                 Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
-                Component.USPAN: self.unit_span, Component.BLOCKPTR: self.block_ptr, Component.BLOCKMAX: self.block_max}
+                Component.USPAN: self.unit_span, Component.BLOCKPTR: self.block_ptr, Component.BLOCKMAX: self.block_max,
+                Component.OFFS: self.offsets, Component.OPTR: self.offsets_ptr}
 
     def _validate(self, directory: Path, files: dict[str, dict], doc_count: int, full: bool) -> None:
         """Refuse arrays a search could not rely on (validate.py): their sizes and counts always,
@@ -289,6 +296,14 @@ class FieldReader:
         idx = gather_ranges(self.position_starts(tid)[posting_index], chosen_tf)
         owner = np.repeat(np.arange(len(posting_index)), chosen_tf)
         return np.asarray(self.pos[idx], dtype=np.int64), owner
+
+    def unit_offsets(self, unit: int) -> np.ndarray | None:
+        """The character span (start, end) in the stored text of each token position of `unit`,
+        as a (positions, 2) uint32 array; None when the field keeps no offsets."""
+        if self.offsets is None:
+            return None
+        a, b = self.offsets_ptr[unit:unit + 2].tolist()
+        return self.offsets[a:b]
 
     def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""

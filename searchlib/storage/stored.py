@@ -1,7 +1,8 @@
 """Stored fields: each document's stored values as JSON, compressed in small blocks.
 
 Blocks of BLOCK_DOCS documents keep random access cheap (fetching a hit decompresses one block)
-while compressing well. The format is JSON and zlib: nothing in it can run code.
+while compressing well; a reader keeps recently decoded blocks, so the fields, snippet and
+highlights of a hit, and the hits repeated by the next searches, decode their block once. The format is JSON and zlib: nothing in it can run code.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import weakref
 import zlib
+from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable
 
@@ -19,6 +21,11 @@ from .components import Component
 from .files import io_error, load_array, open_verified, write_array, write_stream
 
 BLOCK_DOCS = 16
+# Decoded blocks a reader keeps (least recently used dropped first), and the most decoded JSON
+# they may hold in all: the hits of a search are read once for their fields and again for
+# their snippet and highlights, and the next searches often return some of the same documents.
+CACHE_BLOCKS = 4096
+CACHE_BYTES = 32 * 1024 * 1024
 DATA, POINTERS = Component.STORED.file(), Component.STORED_PTR.file()
 # The most JSON one document's stored fields may take (stored_size): the writer refuses a larger
 # document, so a block decompresses to at most block_limit() bytes and a reader stops there (a
@@ -160,12 +167,16 @@ class StoredReader:
         # A reader dropped without close() (as `s = s.refresh()` drops the old searcher) closes its
         # descriptor when it is collected; close() runs the same finalizer, once.
         self._release = weakref.finalize(self, os.close, self._fd)
-        self._cache: tuple[int, list] | None = None
+        self._cache: OrderedDict[int, tuple[list, int]] = OrderedDict()  # block -> (documents, JSON bytes)
+        self._cached_bytes = 0
 
     def block(self, b: int) -> list:
-        """The decoded stored block `b`: documents as stored, not copied (see `get`)."""
-        if self._cache is not None and self._cache[0] == b:
-            return self._cache[1]
+        """The decoded stored block `b`: documents as stored, not copied (see `get`). Recently
+        read blocks come from the reader's cache (CACHE_BLOCKS blocks, CACHE_BYTES of JSON)."""
+        found = self._cache.get(b)
+        if found is not None:
+            self._cache.move_to_end(b)
+            return found[0]
         if not 0 <= b < len(self.offsets) - 1:
             raise IndexCorruptError(str(self.path), f"no stored block {b}")
         start, end = int(self.offsets[b]), int(self.offsets[b + 1])
@@ -174,17 +185,25 @@ class StoredReader:
         except OSError as exc:
             raise io_error(exc, self.path, "reading") from None
         try:
-            docs = json.loads(_decompress_block(data))
+            text = _decompress_block(data)
+            docs = json.loads(text)
         except (zlib.error, ValueError) as exc:
             raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: {exc}") from None
         except RecursionError:  # json's decoder stops at Python's recursion limit
             raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: JSON nested too deeply") from None
-        self._cache = (b, docs)
+        self._cache[b] = (docs, len(text))
+        self._cached_bytes += len(text)
+        while len(self._cache) > CACHE_BLOCKS or (self._cached_bytes > CACHE_BYTES and len(self._cache) > 1):
+            self._cached_bytes -= self._cache.popitem(last=False)[1][1]
         return docs
 
     def get(self, doc: int) -> dict:
         """The document's stored values: a copy the caller may change (the decoded block is
         cached for the next read of a neighbouring document and must stay as stored)."""
+        return _copy(self._document(doc))
+
+    def _document(self, doc: int) -> dict:
+        """The document as decoded in its (cached) block, not copied."""
         block = self.block(doc // BLOCK_DOCS)
         try:
             found = block[doc % BLOCK_DOCS]
@@ -192,7 +211,12 @@ class StoredReader:
             raise IndexCorruptError(str(self.path), f"no stored document {doc}") from None
         if not isinstance(found, dict):
             raise IndexCorruptError(str(self.path), f"stored document {doc} is not a JSON object")
-        return _copy(found)
+        return found
+
+    def value(self, doc: int, name: str):
+        """One stored value of a document, as stored (None when absent): what a snippet reads,
+        without copying the document (a value the caller must not change, like get's)."""
+        return self._document(doc).get(name)
 
     def close(self) -> None:
         self._release()

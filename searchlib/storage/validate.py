@@ -36,8 +36,8 @@ _CHUNK = 1 << 20  # postings examined at a time: temporaries stay a few megabyte
 FIELD_DTYPES = {Component.PTR: np.int64, Component.UNIT: np.uint32, Component.TF: np.uint32,
                 Component.PPTR: np.int64, Component.POS: np.uint32, Component.LEN: np.uint32,
                 Component.UDOC: np.uint32, Component.USPAN: np.int64, Component.BLOCKPTR: np.int64,
-                Component.BLOCKMAX: np.uint32}
-_TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX)
+                Component.BLOCKMAX: np.uint32, Component.OFFS: np.uint32, Component.OPTR: np.int64}
+_TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX, Component.OFFS)
 
 
 def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
@@ -77,6 +77,14 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
         return Component.UDOC, f"has {len(udoc)} passages, meta.json says {units} units"
     if span is not None and span.shape != (units, 2):
         return Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)"
+    offs, optr = arrays.get(Component.OFFS), arrays.get(Component.OPTR)
+    if bool(info.get("offsets")) != (offs is not None) or (offs is None) != (optr is None):
+        return None, (f"field {name!r}: offsets are {'' if info.get('offsets') else 'not '}listed, but "
+                      f"{'no' if offs is None else 'an'} offsets file is")
+    if offs is not None and offs.shape[1:] != (2,):
+        return Component.OFFS, f"has shape {offs.shape}, expected (positions, 2)"
+    if optr is not None and (len(optr) != units + 1 or optr[0] != 0 or optr[-1] != len(offs)):
+        return Component.OPTR, f"offset pointers do not run from 0 to the {len(offs)} token positions, unit by unit"
     if info.get("nonempty", 0) > units:
         return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
     bptr, bmax = arrays.get(Component.BLOCKPTR), arrays.get(Component.BLOCKMAX)
@@ -197,4 +205,9 @@ def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", p
         elif not np.array_equal(bmax, arrays[Component.BLOCKMAX]):
             found.append((Component.BLOCKMAX, "block bounds are not those of the postings (pruning would skip "
                                               "postings that score higher)"))
+    optr, offs = arrays.get(Component.OPTR), arrays.get(Component.OFFS)
+    if optr is not None and np.any(optr[1:] < optr[:-1]):
+        found.append((Component.OPTR, "offset pointers decrease"))
+    if offs is not None and len(offs) and np.any(offs[:, 0] > offs[:, 1]):
+        found.append((Component.OFFS, "a token ends before it starts"))
     return found

@@ -145,7 +145,7 @@ def test_search_readable_output(index_dir: Path, capsys):
     lines = out.splitlines()
     rank, score, doc_id = lines[0].split()[:3]
     assert rank == "1." and float(score) > 0 and doc_id == "soap"
-    assert "Soap Star Films Miscarriage Storyline" in lines[0]
+    assert "Soap Star Films [Miscarriage] [Storyline]" in lines[0]  # the title, highlighted where it matched
     assert "[miscarriage] [storyline]" in out  # plain formatter: stdout is not a terminal
     assert "\x1b[" not in out
     assert lines[-1].startswith("2 of 2 documents (") and lines[-1].endswith(" ms)")

@@ -1,0 +1,1 @@
+"""A Django app for the haystack backend tests: two models and their SearchIndexes."""

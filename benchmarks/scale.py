@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py                         # 10,000 / 100,000 / 1,000,000 documents
     python benchmarks/scale.py --sizes 10000,100000 --markdown --out /tmp/scale.json
+    python benchmarks/scale.py --sizes 100000 --engines all --rounds 3   # indexing beside tantivy, bm25s
 
 Corpora are generated deterministically: a vocabulary of pronounceable made-up words (plus the
 commonest English function words at the top ranks, so stop-word removal behaves as on real text),
@@ -162,27 +163,31 @@ def run_index(size: int, path: Path, options: dict) -> dict:
     ix = Index.create(path, schema)
     rss_before = _status_kb("VmRSS")
     rss_trace = []  # (documents added, VmRSS kB): memory must not grow with the corpus
-    seconds = 0.0
+    seconds = cpu = 0.0
     added = 0
     writer = ix.writer(**options)
     try:
         for docs in documents(size, vocab, cdf):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for doc in docs:
                 writer.add(doc)
             seconds += time.perf_counter() - started
+            cpu += time.process_time() - cpu_started
             added += len(docs)
             if added % max(CHUNK_DOCS, size // 20) == 0 or added == size:
                 rss_trace.append((added, _status_kb("VmRSS")))
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         writer.commit()
         commit_seconds = time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
     finally:
         writer.close()
     seconds += commit_seconds
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the analysis workers, ended by close()
+    cpu += workers.ru_utime + workers.ru_stime
     stats = ix.stats()
     return {
-        "docs": size, "seconds": seconds, "commit_seconds": commit_seconds, "docs_per_s": size / seconds,
+        "docs": size, "seconds": seconds, "cpu_seconds": cpu, "commit_seconds": commit_seconds, "docs_per_s": size / seconds,
         "index_bytes": _disk_size(path), "segments": stats["segments"],
         "tokens": sum(f["tokens"] for f in stats["fields"].values() if "tokens" in f),
         "terms_body": max(stats["fields"]["body"]["terms_per_segment"], default=0),
@@ -440,6 +445,141 @@ def compare_with_tantivy(size: int, workdir: Path, count: int, repeat: int, open
     return "\n".join(lines)
 
 
+# -- indexing side by side with other engines ---------------------------------------------------
+ENGINES = ("searchlib", "tantivy-1", "tantivy", "bm25s")  # tantivy-1: one indexing thread
+
+
+def run_engine_index(engine: str, size: int, path: Path) -> dict:
+    """Index `size` documents with `engine` (one of ENGINES) into `path`, in this process; return
+    the wall and CPU time (all threads and worker processes) of adding and committing (not of
+    generating the documents) and the index size.
+
+    The same fields everywhere: searchlib as in run_index (title and body stored, `english`);
+    tantivy title and body stored with positions, `en_stem`, its default 128 MB writer heap;
+    bm25s over title + body (stemmed, English stop words), saved with its corpus ids."""
+    vocab = vocabulary()
+    cdf = zipf_cdf(len(vocab))
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    seconds = cpu = 0.0
+    if engine == "searchlib":
+        return run_index(size, path, {})
+    if engine.startswith("tantivy"):
+        import tantivy
+        sb = tantivy.SchemaBuilder()
+        sb.add_text_field("id", stored=True, tokenizer_name="raw")
+        sb.add_text_field("title", stored=True, tokenizer_name="en_stem")
+        sb.add_text_field("body", stored=True, tokenizer_name="en_stem")
+        ix = tantivy.Index(sb.build(), path=str(path))
+        writer = ix.writer(heap_size=128_000_000, num_threads=1 if engine == "tantivy-1" else 0)
+        for docs in documents(size, vocab, cdf):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            for d in docs:
+                writer.add_document(tantivy.Document(id=d["id"], title=d["title"], body=d["body"]))
+            seconds += time.perf_counter() - started
+            cpu += time.process_time() - cpu_started
+        started, cpu_started = time.perf_counter(), time.process_time()
+        writer.commit()
+        writer.wait_merging_threads()
+        seconds += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
+    elif engine == "bm25s":
+        import bm25s
+        import Stemmer
+        texts, ids = [], []
+        for docs in documents(size, vocab, cdf):  # bm25s indexes a whole corpus at once
+            texts += [d["title"] + "\n" + d["body"] for d in docs]
+            ids += [d["id"] for d in docs]
+        started, cpu_started = time.perf_counter(), time.process_time()
+        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        retriever.save(str(path), corpus=[{"id": i} for i in ids])
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+    else:
+        raise SystemExit(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return {"docs": size, "seconds": seconds, "cpu_seconds": cpu, "index_bytes": _disk_size(path),
+            "peak_rss_kb": _status_kb("VmHWM")}
+
+
+def _tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(Rss, Pss) in kB of a process and all its descendants, now. A forked worker's RSS counts the
+    pages it shares with its parent again; PSS divides shared pages among the processes sharing
+    them, so the tree's PSS is the memory it really holds."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            children = [int(c) for c in fh.read().split()]
+    except OSError:
+        return rss, pss
+    for child in children:
+        r, p = _tree_memory_kb(child)
+        rss, pss = rss + r, pss + p
+    return rss, pss
+
+
+def _tree_child(args: list[str]) -> dict:
+    """Run this script in a fresh process; return its JSON answer, plus the peak resident memory
+    and proportional memory of its whole process tree (forked workers included), sampled from
+    outside every 100 ms."""
+    peaks = [0, 0]
+
+    def sample(pid: int) -> None:
+        peaks[:] = map(max, peaks, _tree_memory_kb(pid))
+
+    answer = _run_child(args, sample, 0.1)  # smaps_rollup walks every mapping: not too often
+    answer["tree_peak_rss_kb"] = max(peaks[0], answer.get("peak_rss_kb", 0))
+    answer["tree_peak_pss_kb"] = peaks[1]
+    return answer
+
+
+def compare_indexing(sizes: list[int], workdir: Path, engines: list[str], repeat: int) -> list[dict]:
+    """Index each size with each engine, each run in its own fresh process, engines alternating
+    within a round; print and return the median over `repeat` rounds of wall seconds, peak RSS of
+    the process tree (RSS and PSS) and size on disk."""
+    rows = []
+    for size in sizes:
+        runs: dict[str, list[dict]] = {e: [] for e in engines}
+        for _ in range(repeat):
+            for engine in engines:
+                path = workdir / f"engine-{engine}-{size}"
+                print(f"indexing {size:,} documents with {engine} ...", file=sys.stderr, flush=True)
+                runs[engine].append(_tree_child(["_engine", engine, str(size), str(path)]))
+                shutil.rmtree(path, ignore_errors=True)
+        for engine in engines:
+            got = runs[engine]
+            rows.append({"docs": size, "engine": engine, "seconds": float(np.median([r["seconds"] for r in got])),
+                         "cpu_seconds": float(np.median([r["cpu_seconds"] for r in got])),
+                         "tree_peak_rss_mb": float(np.median([r["tree_peak_rss_kb"] for r in got])) / 1024,
+                         "tree_peak_pss_mb": float(np.median([r["tree_peak_pss_kb"] for r in got])) / 1024,
+                         "index_mb": float(np.median([r["index_bytes"] for r in got])) / 2**20,
+                         "runs": len(got)})
+    print("| documents | engine | wall s | CPU s | peak RSS (process tree) MB | peak PSS (process tree) MB "
+          "| on disk MB |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['docs']:,} | {r['engine']} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} "
+              f"| {r['tree_peak_rss_mb']:,.0f} | {r['tree_peak_pss_mb']:,.0f} | {r['index_mb']:,.0f} |")
+    by = {(r["docs"], r["engine"]): r for r in rows}
+    for size in sizes:
+        ours, ref = by.get((size, "searchlib")), by.get((size, "tantivy-1"))
+        if ours and ref:
+            print(f"{size:,} documents, searchlib / tantivy-1: wall {ours['seconds'] / ref['seconds']:.2f}x, "
+                  f"CPU {ours['cpu_seconds'] / ref['cpu_seconds']:.2f}x, "
+                  f"RSS {ours['tree_peak_rss_mb'] / ref['tree_peak_rss_mb']:.2f}x, "
+                  f"PSS {ours['tree_peak_pss_mb'] / ref['tree_peak_pss_mb']:.2f}x, "
+                  f"disk {ours['index_mb'] / ref['index_mb']:.2f}x")
+    return rows
+
+
 # -- the driver -----------------------------------------------------------------------------------
 
 def _sample(pid: int) -> dict[str, int]:
@@ -455,25 +595,35 @@ def _sample(pid: int) -> dict[str, int]:
     return out
 
 
-def _child(args: list[str]) -> dict:
-    """Run this script in a fresh process; return its JSON answer, plus the peaks of its anonymous
-    and file-backed resident memory, sampled from outside every 50 ms (a sampling thread inside
-    would stop the writer from forking its analysis workers)."""
+def _run_child(args: list[str], sample, interval: float) -> dict:
+    """Run this script with `args` in a fresh process, calling `sample(pid)` every `interval`
+    seconds while it runs; return the JSON answer on its last line of output."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    peaks = {"RssAnon": 0, "RssFile": 0}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=err, env=env, cwd=ROOT)
         while proc.poll() is None:
-            for key, kb in _sample(proc.pid).items():
-                peaks[key] = max(peaks[key], kb)
-            time.sleep(0.05)
+            sample(proc.pid)
+            time.sleep(interval)
         out.seek(0)
         err.seek(0)
         if proc.returncode != 0:
             sys.stderr.write(err.read())
             raise SystemExit(f"child {' '.join(args)} failed with exit code {proc.returncode}")
-        answer = json.loads(out.read().strip().splitlines()[-1])
+        return json.loads(out.read().strip().splitlines()[-1])
+
+
+def _child(args: list[str]) -> dict:
+    """Run this script in a fresh process; return its JSON answer, plus the peaks of its anonymous
+    and file-backed resident memory, sampled from outside every 50 ms (a sampling thread inside
+    would stop the writer from forking its analysis workers)."""
+    peaks = {"RssAnon": 0, "RssFile": 0}
+
+    def sample(pid: int) -> None:
+        for key, kb in _sample(pid).items():
+            peaks[key] = max(peaks[key], kb)
+
+    answer = _run_child(args, sample, 0.05)
     answer["sampled_peak_anon_kb"] = peaks["RssAnon"]
     answer["sampled_peak_file_kb"] = peaks["RssFile"]
     return answer
@@ -592,11 +742,26 @@ def main(argv: list[str] | None = None) -> None:
                              "indexes are kept in --workdir and reused")
     parser.add_argument("--repeat", type=int, default=3, help="with --tantivy: runs of each query (fastest kept)")
     parser.add_argument("--opens", type=int, default=5, help="with --tantivy: fresh processes per open measurement")
+    parser.add_argument("--engines", help="instead: compare indexing (wall, CPU, process-tree RSS and PSS, disk) "
+                        f"with these engines, comma-separated from {','.join(ENGINES)} ('all' for every one)")
+    parser.add_argument("--rounds", type=int, default=1, help="with --engines: rounds (medians are reported)")
     parser.add_argument("--huge-document", action="store_true",
                         help="instead: index single documents of millions of distinct words (the field size limit)")
     args = parser.parse_args(argv)
     if args.huge_document:
         huge_documents(args.workdir)
+        return
+    if args.engines:
+        engines = list(ENGINES) if args.engines == "all" else args.engines.split(",")
+        workdir = args.workdir or Path(tempfile.mkdtemp(prefix="searchlib-engines-"))
+        try:
+            rows = compare_indexing([int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()],
+                                    workdir, engines, args.rounds)
+        finally:
+            if args.workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+        if args.out:
+            args.out.write_text(json.dumps({"engines": rows}, indent=1))
         return
     if args.tantivy:
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="searchlib-scale-"))
@@ -658,6 +823,8 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_index":
         print(json.dumps(run_index(int(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4]))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_engine":
+        print(json.dumps(run_engine_index(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "_huge":
         print(json.dumps(run_huge_document(Path(sys.argv[2]), int(sys.argv[3]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "_tantivy_index":

@@ -34,6 +34,13 @@ class Analyzer:
         self.phrase_words = tokenizer.phrase_words  # a query word split in several tokens is a phrase
         self._maps = [f.map for f in self.filters] if self.fused else []
         self._cache: dict[str, str | None] = {}
+        # map_word runs the chain in two stages: the filters up to the last normalising one
+        # (cheap: case, accents, possessives), then the rest (stemming: slow) through a cache keyed
+        # by the first stage's output, so "Word" and "word", in any field, are stemmed once.
+        cut = max((i + 1 for i, f in enumerate(self.filters) if f.normalizes), default=0) if self.fused else 0
+        self._head, self._tail = (self._maps[:cut], self._maps[cut:]) if 0 < cut < len(self._maps) else (self._maps, [])
+        self._tail_cache: dict[str, str | None] = {}
+        self._stem_log: list[tuple[str, str | None]] | None = None  # see log_stems
         for f in self.filters:
             if f.normalizes and not isinstance(f, TermFilter):
                 raise TypeError(f"{type(f).__name__} says it normalizes but is not a TermFilter: "
@@ -48,13 +55,53 @@ class Analyzer:
 
     # -- the word-level function behind fused analyzers ------------------------------------
     def map_word(self, word: str) -> str | None:
-        """The term one word becomes (None if the chain drops it), not cached: for callers that
-        keep their own cache, such as the writer's per-word numbering."""
-        for fn in self._maps:
+        """The term one word becomes (None if the chain drops it), not cached by `word`: for
+        callers that keep their own cache, such as the writer's per-word numbering. The slow end of
+        the chain (after the normalising filters) is cached by its input, for every caller."""
+        for fn in self._head:
             word = fn(word)
             if word is None or word == "":
                 return None
+        if not self._tail:
+            return word
+        cache = self._tail_cache
+        try:
+            return cache[word]
+        except KeyError:
+            pass
+        key = word
+        for fn in self._tail:
+            word = fn(word)
+            if word is None or word == "":
+                word = None
+                break
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        cache[key] = word
+        if self._stem_log is not None:
+            self._stem_log.append((key, word))
         return word
+
+    def log_stems(self, on: bool = True) -> None:
+        """Start (or stop) recording the results map_word computes for its slow end, so that
+        processes analysing the same corpus can hand them to each other (learn_stems) instead of
+        each stemming every word: the writer's analysis workers do."""
+        self._stem_log = [] if on else None
+
+    def logged_stems(self) -> list[tuple[str, str | None]]:
+        """The results recorded since the previous call (empty when not recording)."""
+        if not self._stem_log:
+            return []
+        taken, self._stem_log = self._stem_log, []
+        return taken
+
+    def learn_stems(self, stems: list[tuple[str, str | None]]) -> None:
+        """Take results of map_word's slow end computed elsewhere (logged_stems of another process
+        with the same analyzer); they are not recorded again."""
+        cache = self._tail_cache
+        if len(cache) + len(stems) > CACHE_LIMIT:
+            return  # the cache would start over: these are not worth it
+        cache.update(stems)
 
     def term(self, word: str) -> str | None:
         """The term one word becomes (None if the chain drops it); cached."""
@@ -174,7 +221,7 @@ PRESETS: dict[str, dict] = {
     # English chosen by measurement (README "Relevance"; benchmarks/relevance_grid.py): nltk's 179
     # stop words and Snowball's English stemmer beat Lucene's 33 words and Porter on both SciFact
     # (claims) and CACM (long questions). "english-classic" is Lucene's EnglishAnalyzer chain, the
-    # `english` preset before searchlib-4 indexes.
+    # `english` preset before searchlib-5 indexes.
     "english": _chain(_regex(), {"type": "possessive"}, {"type": "lowercase"},
                       {"type": "stop", "language": "english-nltk", "words": []},
                       {"type": "length", "min": 1, "max": 255}, {"type": "stem", "stemmer": "snowball-english"}),

@@ -4,7 +4,9 @@ As distributed Lucene does it: (1) every shard reports its part of the query's s
 (document frequencies, unit and token counts, uncapped expansions) and the coordinator sums them
 (stats.sum_stats); (2) every shard scores with the sums and returns the scores (and sort values)
 of its best offset + limit hits; the coordinator merges them by score (or by the sort field) and
-cuts the page; (3) the shards holding the page's hits read their stored fields, passages and
+cuts the page (the same reply carries each shard's partial facet counts and, collapsing, its best
+hit per group value and every group's size: the coordinator adds them up, `merge_facets`,
+`merge_collapsed`); (3) the shards holding the page's hits read their stored fields, passages and
 snippets (Elasticsearch's query-then-fetch), so snippets cost what they cost in one index.
 Each document gets the score it gets in one index holding every shard's documents; only hits of
 equal score may come in another order.
@@ -20,20 +22,21 @@ from __future__ import annotations
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from ..config import Settings
 from ..errors import InvalidArgumentError, SearchlibError
 from ..query.ast import Query
-from ..query.expand import ExpansionLimitWarning
+from ..query.expand import Expander, ExpansionLimitWarning
 from ..schema import Schema
 from ..search import Results, parse_index_query
+from ..search.searcher import _whole
 from ..search.stats import sum_stats
+from ..search.suggest import Corrector
 from ..storage.manifest import read_manifest
 from .layout import TopManifest, read_top, shard_of
 from .shard import ShardServer
 
-NOT_SHARDED = {"facets", "facet_limit", "post_filter", "collapse", "suggest"}  # search() options not merged yet
 BATCH = 256  # queries per round trip in search_many (each shard holds a batch's hits until they are fetched)
 
 
@@ -146,6 +149,7 @@ class ShardedSearcher:
         self.schema = Schema.from_json(manifest.schema)
         self.settings = Settings.from_json(manifest.settings)
         self.shards, self.statistics = self._serve(self.top)
+        self._corrector: tuple | None = None  # (the servers, their readers, an Expander over them) for suggest
 
     def _serve(self, top: TopManifest) -> "tuple[LocalShards | DaskShards, LocalShards | DaskShards]":
         """The shards' servers, and who answers phase 1: the servers, or (`local_stats`, with a
@@ -223,8 +227,7 @@ class ShardedSearcher:
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         for name, value in (("page", page), ("page_size", page_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(f"{name} must be a whole number >= 1, got {value!r}")
+            _whole(name, value, 1)
         res = self.search(query, limit=page_size, offset=(page - 1) * page_size, **options)
         res.page, res.page_size, res.page_count = page, page_size, -(-res.total // page_size)
         return res
@@ -234,14 +237,14 @@ class ShardedSearcher:
         all of them (the throughput path). Results in the order of `queries`."""
         started = time.perf_counter()
         queries = list(queries)
-        unsupported = sorted(set(options) & NOT_SHARDED)
-        if unsupported:
-            raise InvalidArgumentError(f"{', '.join(unsupported)}: not available on a sharded index yet (each shard "
-                                       "would count only its own documents)")
         offset = options.get("offset", 0)
         for name, value in (("limit", limit), ("offset", offset)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidArgumentError(f"{name} must be a whole number >= 0, got {value!r}")
+            _whole(name, value, 0)
+        if options.get("facets") is not None:
+            _whole("facet_limit", options.get("facet_limit", 10), 1)
+        if options.get("suggest", False) is not False:
+            _whole("suggest", 1 if options["suggest"] is True else options["suggest"], 1)
+            self._local_readers()  # refused up front, not only when a query finds too few hits
         opts = dict(options, limit=limit)
         out = []
         for start in range(0, len(queries), BATCH):
@@ -257,8 +260,12 @@ class ShardedSearcher:
         totals = [sum_stats([parts[s][q] for s in range(n)]) for q in range(len(queries))]
         eager = len(queries) == 1  # one query: fetch with the scores (a round trip less), not after
         answers = self.shards.call("score_many", [(queries, opts, totals, eager)] * n)   # phase 2: query
-        pages = [merge([answers[s][q] for s in range(n)], offset, limit, options.get("sort_by"),
-                       options.get("reverse", False)) for q in range(len(queries))]
+        collapse = options.get("collapse") is not None
+        if collapse:
+            pages = [merge_collapsed([answers[s][q] for s in range(n)], offset, limit) for q in range(len(queries))]
+        else:
+            pages = [merge([answers[s][q] for s in range(n)], offset, limit, options.get("sort_by"),
+                           options.get("reverse", False)) for q in range(len(queries))]
         if eager:
             fetched = [[[answers[s][0]["hits"][i] for shard, i in pages[0] if shard == s]] for s in range(n)]
         else:
@@ -279,8 +286,52 @@ class ShardedSearcher:
                 hit.rank = rank
             parsed = query if isinstance(query, Query) else (
                 lambda text=query: self.parse(text, options.get("lenient", False), options.get("operator")))
-            out.append(Results(parsed, hits, sum(a["total"] for a in found), 0.0, notes))
+            res = Results(parsed, hits, sum(a["total"] for a in found), 0.0, notes)
+            if options.get("facets") is not None:
+                res.facets = merge_facets(options["facets"], [a["facets"] for a in found],
+                                          options.get("facet_limit", 10))
+            if collapse:
+                sizes, res.groups = group_sizes([a["group_sizes"] for a in found])
+                for hit, (shard, i) in zip(hits, pages[q]):
+                    hit.group_value = found[shard]["groups"][i]
+                    hit.group_size = 1 if hit.group_value is None else sizes[hit.group_value]
+            suggest = options.get("suggest", False)
+            if suggest is not False and isinstance(query, str) and res.total < (1 if suggest is True else suggest):
+                res.suggestion = self._suggestion(query, res.total, options.get("fields"), options.get("filter"))
+            out.append(res)
         return out
+
+    # -- did you mean -------------------------------------------------------------------------
+    def suggest(self, text: str, limit: int = 5, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
+                max_dist: int = 2, prefix_length: int = 1, popular: float = 10.0) -> list[str]:
+        """Searcher.suggest over every shard: corrections ranked by document frequencies summed
+        over the shards, as one index holding every shard's documents ranks them. The corrections
+        are read from the shards' dictionaries in this process, so it must reach the shards'
+        files (`local_stats=True`, the default)."""
+        for name, value, least in (("limit", limit, 1), ("max_dist", max_dist, 1), ("prefix_length", prefix_length, 0)):
+            _whole(name, value, least)
+        readers, expander = self._local_readers()
+        corrector = Corrector(self.schema, readers, expander, self.settings.fields_for(self.schema, fields),
+                              max_dist, prefix_length, popular)
+        return corrector.suggest(text, lambda t: self.parse(t, lenient=True), limit)
+
+    def _local_readers(self) -> tuple[list, Expander]:
+        """Every shard's segments as opened in this process, and an Expander over all of them
+        (document frequencies summed over the shards), made once per state served."""
+        if not isinstance(self.statistics, LocalShards):
+            raise InvalidArgumentError("suggest on a sharded index reads the shards' dictionaries in this process: "
+                                       "open the searcher with local_stats=True where the shard files are reachable")
+        if self._corrector is None or self._corrector[0] is not self.statistics:
+            readers = [r for server in self.statistics.servers for r in server.searcher.readers]
+            self._corrector = (self.statistics, readers, Expander(readers))
+        return self._corrector[1:]
+
+    def _suggestion(self, text: str, total: int, fields: Any, filter: Any) -> str | None:
+        """The first correction of `text` that finds more than `total` hits (as Searcher's)."""
+        for corrected in self.suggest(text, 3, fields=fields):
+            if self.search(corrected, 0, fields=fields, filter=filter, lenient=True, highlight=False).total > total:
+                return corrected
+        return None
 
 
 def merge(answers: list[dict], offset: int, limit: int, sort_by: str | None, reverse: bool) -> list[tuple[int, int]]:
@@ -295,3 +346,57 @@ def merge(answers: list[dict], offset: int, limit: int, sort_by: str | None, rev
         present.sort(key=lambda e: e[1], reverse=reverse)
         pool = present + [e for e in pool if e[1] is None]
     return [(s, i) for _, _, s, i in pool[offset:offset + limit]]
+
+
+def merge_collapsed(answers: list[dict], offset: int, limit: int) -> list[tuple[int, int]]:
+    """(shard, position) of the hits offset..offset+limit of a collapsing search: each shard's
+    answer holds its best hit per group value, best first; a value's best over every shard
+    stands for its group (a hit without a value is a group of its own). A group in the first
+    offset + limit over all shards is among the first offset + limit of the shard holding its
+    best hit, so the shards' pages suffice."""
+    pool = [(score, s, i, value) for s, a in enumerate(answers)
+            for i, (score, value) in enumerate(zip(a["scores"], a["groups"]))]
+    pool.sort(key=lambda e: -e[0])  # stable: equal scores keep shard order
+    seen: set = set()
+    kept = []
+    for score, s, i, value in pool:
+        if value is None or value not in seen:
+            seen.add(value)
+            kept.append((s, i))
+    return kept[offset:offset + limit]
+
+
+def group_sizes(parts: list[tuple[dict, int]]) -> tuple[dict, int]:
+    """{group value: matching documents over every shard} and the number of groups (the
+    distinct values, plus one per matching document without a value) from each shard's part."""
+    sizes: dict = {}
+    loners = 0
+    for valued, without in parts:
+        loners += without
+        for value, count in valued.items():
+            sizes[value] = sizes.get(value, 0) + count
+    return sizes, len(sizes) + loners
+
+
+def merge_facets(spec: Any, parts: list[dict], limit: int) -> dict[str, list]:
+    """The facet counts of one index from each shard's uncut counts: counts of the same value
+    (or bucket) added up; values by count, then value, cut at `limit`; ranges in the order
+    asked; histogram buckets in key order (search/facets.py's orders)."""
+    if isinstance(spec, str):
+        spec = [spec]
+    items = spec.items() if isinstance(spec, Mapping) else ((name, None) for name in spec)
+    out: dict[str, list] = {}
+    for name, how in items:
+        if isinstance(how, (list, tuple)):  # ranges: as asked (every shard lists every range, in that order)
+            counted = [part.get(name, []) for part in parts]
+            out[name] = [(pairs[0][0], sum(c for _, c in pairs)) for pairs in zip(*counted)]
+            continue
+        total: dict = {}
+        for part in parts:
+            for key, count in part.get(name, ()):
+                total[key] = total.get(key, 0) + count
+        if how is None:  # values by count, then value
+            out[name] = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        else:  # histogram buckets by key
+            out[name] = sorted(total.items())
+    return out

@@ -4,7 +4,9 @@ coordinator's own process keeps per shard, and the phases it answers.
 Phase 1, `gather`: the shard's part of the query's statistics (Searcher.query_stats). Phase 2,
 `score`: the shard searches with the statistics the coordinator summed over every shard
 (stats.SuppliedStats), so each document scores as it would in one index holding every shard's
-documents, and returns the scores (and sort values) of its best `offset + limit` hits. Phase 3,
+documents, and returns the scores (and sort values) of its best `offset + limit` hits, with its
+partial facet counts (every value, uncut) and, collapsing, its best hit per value and the size of
+every group it holds, for the coordinator to sum. Phase 3,
 `fetch`: the stored fields, passages and snippets of only the hits that made the merged page,
 read here, where the files are (Elasticsearch's query-then-fetch: snippets cost what one index's
 do, not N times that).
@@ -12,6 +14,7 @@ do, not N times that).
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -52,13 +55,20 @@ class ShardServer:
         opts = dict(options)
         limit, offset = opts.pop("limit", 10), opts.pop("offset", 0)
         highlight, formatter = opts.pop("highlight", True), opts.pop("formatter", None)
+        opts.pop("suggest", None)  # the coordinator suggests from the summed frequencies
+        if "facets" in opts:  # every value counted here: the coordinator sums, orders and cuts
+            opts["facet_limit"] = sys.maxsize
         sort_by = opts.get("sort_by")
         stats = SuppliedStats(self.searcher.readers, totals, self.searcher.stats.expander)
         with warnings.catch_warnings():  # the coordinator warns once, not once per shard
             warnings.simplefilter("ignore", ExpansionLimitWarning)
             res = self.searcher.search(query, limit + offset, stats=stats, highlight=False, **opts)
         keys = [self._sort_value(hit, sort_by) for hit in res] if sort_by else [None] * len(res)
-        answer = {"scores": [hit.score for hit in res], "keys": keys, "total": res.total, "warnings": res.warnings}
+        answer = {"scores": [hit.score for hit in res], "keys": keys, "total": res.total, "warnings": res.warnings,
+                  "facets": res.facets}
+        if opts.get("collapse") is not None:
+            answer["groups"] = [hit.group_value for hit in res]
+            answer["group_sizes"] = self._group_sizes(*res.every_group)
         if eager:
             answer["hits"] = self._plain(res.hits, range(len(res.hits)), highlight, formatter)
             return answer
@@ -68,6 +78,13 @@ class ShardServer:
         while len(self._pending) > PENDING_LIMIT:  # a coordinator that never fetched: forget the oldest
             del self._pending[next(iter(self._pending))]
         return answer
+
+    @staticmethod
+    def _group_sizes(names: list, sizes: Any) -> tuple[dict, int]:
+        """{group value: its matching documents here} and the number of matching documents
+        without a value (each a group of its own)."""
+        valued = {n: c for n, c in zip(names, map(int, sizes)) if not isinstance(n, tuple)}
+        return valued, len(names) - len(valued)
 
     def score_many(self, queries: list, options: dict, totals: list[dict], eager: bool = False) -> list[dict]:
         return [self.score(q, options, t, eager) for q, t in zip(queries, totals)]

@@ -2,10 +2,11 @@
 
 Analysis dominates indexing. A FieldAnalysis keeps, for the life of a writer, a cache from each
 raw word to a small local term id, so a token costs one dict lookup; a batch comes back as numpy
-arrays plus the terms first seen in it. Large batches are split: the writer's process analyses
-one share while forked worker processes analyse the others, each with its own FieldAnalysis
-(their local ids are mapped to the segment's ids by the buffer). Worker processes inherit the
-schema through fork; nothing but plain text, lists and numpy arrays crosses the process boundary.
+arrays plus the terms first seen in it. Large batches go to forked worker processes while the
+writer goes on (see Analysis), each worker with its own FieldAnalysis (their local ids are mapped
+to the segment's ids by the buffer); the processes hand each other the stems they compute. Worker
+processes inherit the schema through fork; nothing but plain text, lists and numpy arrays crosses
+the process boundary.
 
 Memory stays bounded however many documents a writer sees: a FieldAnalysis that has numbered more
 than WORD_CACHE_LIMIT words and terms starts a fresh numbering (a new epoch) after the batch that
@@ -22,7 +23,8 @@ import re
 import sys
 import threading
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
+from itertools import islice
 
 import numpy as np
 
@@ -31,7 +33,6 @@ from ..passages import split_passages, window_ranges
 from ..schema import TEXT, Schema
 
 
-_UNSEEN = -2
 _START, _END, _GROUP = re.Match.start, re.Match.end, re.Match.group
 # Words plus terms one FieldAnalysis numbers before it starts over (per field and process). An
 # entry costs ~100 bytes (the string and its dict slot; measured), so a full numbering is ~100 MB.
@@ -55,6 +56,20 @@ class TextBatch:
     offsets: np.ndarray | None = None  # uint32 (token positions, 2) character span of each, in its field's text
     field: str = ""
     last: bool = False  # the source starts a new numbering after this batch: no batch follows from it
+    stems: list = dataclass_field(default_factory=list)  # stems a worker computed for it (Analyzer.logged_stems)
+
+
+class _WordIds(dict):
+    """Word -> local term id (-1: the analyzer drops it); a word not seen yet is numbered by
+    `number` on its first look-up, so a look-up is one C-level dict access (map over words)."""
+
+    def __init__(self, number):
+        super().__init__()
+        self.number = number
+
+    def __missing__(self, word: str) -> int:
+        wid = self[word] = self.number(word)
+        return wid
 
 
 class FieldAnalysis:
@@ -70,7 +85,7 @@ class FieldAnalysis:
         self._finditer = regex.finditer if ft.analyzer.fused and type(ft.analyzer.tokenizer).__call__ is \
             RegexTokenizer.__call__ else None
         self.vocab: dict[str, int] = {}
-        self.word_ids: dict[str, int] = {}
+        self.word_ids: dict[str, int] = _WordIds(self._number)
         self._reported = 0  # terms already returned in a batch
         self.epoch = 0  # how many times the numbering started over
 
@@ -79,18 +94,15 @@ class FieldAnalysis:
         numbering; return whether it did."""
         if len(self.word_ids) + len(self.vocab) <= WORD_CACHE_LIMIT:
             return False
-        self.vocab, self.word_ids = {}, {}
+        self.vocab, self.word_ids = {}, _WordIds(self._number)
         self._reported = 0
         self.epoch += 1
         return True
 
-    def _word_id(self, word: str) -> int:
-        wid = self.word_ids.get(word)
-        if wid is None:
-            term = self.analyzer.map_word(word)  # this cache is the only one needed here
-            wid = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
-            self.word_ids[word] = wid
-        return wid
+    def _number(self, word: str) -> int:
+        """The local id of a word met for the first time (its term's, numbered if new)."""
+        term = self.analyzer.map_word(word)  # shares the analyzer's cache of stems (see map_word)
+        return -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
 
     def _ids(self, text: str) -> list[int]:
         if not self.analyzer.fused:  # a stream filter: no per-word cache, positions from the tokens
@@ -133,18 +145,29 @@ class FieldAnalysis:
         return out
 
     def _word_list_ids(self, words: list[str]) -> list[int]:
-        """The local id of each word (-1: dropped), through the word cache."""
-        get = self.word_ids.get
-        ids = [get(w, _UNSEEN) for w in words]
-        if _UNSEEN in ids:
-            fn = self._word_id
-            ids = [fn(w) if i == _UNSEEN else i for i, w in zip(ids, words)]
-        return ids
+        """The local id of each word (-1: dropped): one C-level pass of dict look-ups; only words
+        never seen before cost Python work (once each)."""
+        return list(map(self.word_ids.__getitem__, words))
+
+    def _whole_texts(self, texts: list[str]) -> tuple[array, array]:
+        """(ids, counts) of texts that are units of their own, analysed by a fused analyzer without
+        offsets: per text, one tokenizer call and one C-level pass of look-ups appended to a typed
+        array (a text at a time: its words are freed while still in the processor's cache)."""
+        words, look_up = self.analyzer.tokenizer.words, self.word_ids.__getitem__
+        ids, counts = array("i"), array("I")
+        for text in texts:
+            found = words(text)
+            ids.extend(map(look_up, found))
+            counts.append(len(found))
+        return ids, counts
 
     def run(self, texts: list[str]) -> TextBatch:
         """Analyse `texts` into one batch. Every id in it belongs to one numbering: resets happen
         only after a batch (one that ended over the limit), never in the middle of one, and that
         batch is marked `last`, so the buffer and `Analysis` can forget the numbering with it."""
+        if self.passages is None and self.analyzer.fused and not self.offsets:  # the common case, fast
+            ids, counts = self._whole_texts(texts)
+            return self._batch(ids, counts, array("I", range(len(texts))), None, None)
         ids, counts, owner = array("i"), array("I"), array("I")
         spans = array("q") if self.passages is not None else None
         # with offsets: the character span of every token position (relative to the field's text;
@@ -192,7 +215,7 @@ class FieldAnalysis:
 
     def _batch(self, ids: array, counts: array, owner: array, spans: "array | None",
                offsets: "np.ndarray | None") -> TextBatch:
-        terms = list(self.vocab)[self._reported:] if len(self.vocab) > self._reported else []
+        terms = list(islice(self.vocab, self._reported, None)) if len(self.vocab) > self._reported else []
         first, self._reported = self._reported, len(self.vocab)
         batch = TextBatch((os.getpid(), self.epoch), first, terms, np.frombuffer(ids, dtype=np.int32).copy(),
                           np.frombuffer(counts, dtype=np.uint32).copy(), np.frombuffer(owner, dtype=np.uint32).copy(),
@@ -207,11 +230,18 @@ _SCHEMAS: dict[int, Schema] = {}  # set in the parent before forking; read by th
 _WORKER_STATE: dict[tuple[int, str], FieldAnalysis] = {}
 
 
-def _analyze_in_worker(token: int, field: str, texts: list[str]) -> TextBatch:
-    key = (token, field)
+def _analyze_in_worker(token: int, name: str, texts: list[str], stems: list) -> TextBatch:
+    """A batch analysed in a worker process, knowing the `stems` the writer's process computed
+    since its previous task, and returning those this process computed."""
+    key = (token, name)
     if key not in _WORKER_STATE:
-        _WORKER_STATE[key] = FieldAnalysis(_SCHEMAS[token].fields[field])
-    return _WORKER_STATE[key].run(texts)
+        _WORKER_STATE[key] = FieldAnalysis(_SCHEMAS[token].fields[name])
+        _WORKER_STATE[key].analyzer.log_stems()
+    analyzer = _WORKER_STATE[key].analyzer
+    analyzer.learn_stems(stems)
+    batch = _WORKER_STATE[key].run(texts)
+    batch.stems = analyzer.logged_stems()
+    return batch
 
 
 def default_workers() -> int:
@@ -223,9 +253,29 @@ def default_workers() -> int:
     return max(1, min(cpus, 4))
 
 
+class _Done:
+    """A batch analysed in this process, behind the interface of a worker's pending result."""
+
+    def __init__(self, batch: TextBatch):
+        self.batch = batch
+
+    def ready(self) -> bool:
+        return True
+
+    def get(self) -> TextBatch:
+        return self.batch
+
+
 class Analysis:
     """The text analysis of one writer: its own FieldAnalysis per field, plus worker processes
-    for large batches when more than one core is available and forking is safe."""
+    for large batches when more than one core is available and forking is safe.
+
+    A pipeline, not batch-then-wait: `submit` hands a large batch to an idle worker process and
+    returns at once, so the writer validates, stores and flushes documents while workers analyse;
+    when every worker is busy the batch is analysed here instead (this process would otherwise
+    wait), so `workers` processes in all, this one included, stay busy. Results are taken back in
+    submission order (`collect`), which keeps each numbering's batches in the order they were made.
+    """
 
     MIN_PARALLEL_CHARS = 2_000_000  # below this a batch is analysed in this process only
 
@@ -236,6 +286,7 @@ class Analysis:
         self._pool = None
         self._token = id(self)
         self._terms: dict[tuple[Source, str], list[str]] = {}  # (source, field) -> its terms by local id
+        self._in_flight: list = []  # results of batches handed to workers, not yet known to be done
 
     def _can_fork(self) -> bool:
         if self._pool is not None:
@@ -249,21 +300,33 @@ class Analysis:
         if self._pool is None:
             _SCHEMAS[self._token] = self.schema
             self._pool = multiprocessing.get_context("fork").Pool(self.workers - 1)
+            for fa in self.local.values():  # from now on, stems are shared with the workers
+                fa.analyzer.log_stems()
         return self._pool
 
-    def run(self, field: str, texts: list[str], chars: int) -> list[TextBatch]:
-        """Batches covering `texts` in order (units of batch i come before those of batch i+1)."""
-        if chars < self.MIN_PARALLEL_CHARS or len(texts) < 2 * self.workers or not self._can_fork():
-            return self._record(field, [self.local[field].run(texts)])
-        shares = np.array_split(np.arange(len(texts)), self.workers)
-        pool = self._get_pool()
-        pending = [pool.apply_async(_analyze_in_worker, (self._token, field, texts[s[0]:s[-1] + 1]))
-                   for s in shares[1:]]
-        first = self.local[field].run(texts[shares[0][0]:shares[0][-1] + 1])
-        batches = [first] + [p.get() for p in pending]
-        for batch, share in zip(batches, shares):
-            batch.owner += np.uint32(share[0])
-        return self._record(field, batches)
+    def _idle_worker(self) -> bool:
+        self._in_flight = [r for r in self._in_flight if not r.ready()]
+        return len(self._in_flight) < self.workers - 1
+
+    def submit(self, field: str, texts: list[str], chars: int):
+        """Start analysing `texts` (one batch); return its pending result for `collect`. The list
+        must not be changed afterwards (a worker process may not have received it yet)."""
+        if chars >= self.MIN_PARALLEL_CHARS and self._can_fork() and self._idle_worker():
+            pool = self._get_pool()
+            stems = self.local[field].analyzer.logged_stems()
+            result = pool.apply_async(_analyze_in_worker, (self._token, field, texts, stems))
+            self._in_flight.append(result)
+            return result
+        return _Done(self.local[field].run(texts))
+
+    def collect(self, field: str, pending) -> TextBatch:
+        """The batch of a pending result of `submit` (waiting for it if need be). Call it once per
+        submitted batch, in submission order."""
+        batch = pending.get()
+        if batch.stems:
+            self.local[field].analyzer.learn_stems(batch.stems)
+            batch.stems = []
+        return self._record(field, [batch])[0]
 
     def _record(self, field: str, batches: list[TextBatch]) -> list[TextBatch]:
         # A numbering's terms are forgotten with its `last` batch (terms_of): every numbering ends
@@ -287,4 +350,7 @@ class Analysis:
             self._pool.terminate()
             self._pool.join()
             self._pool = None
+            for fa in self.local.values():
+                fa.analyzer.log_stems(False)
+        self._in_flight = []
         _SCHEMAS.pop(self._token, None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections import deque
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -188,6 +189,7 @@ class SegmentBuffer:
     """
 
     DRAIN_CHARS = 4_000_000  # queued characters that trigger a batch analysis
+    MAX_PENDING = 8  # batches being analysed (by worker processes) before `drain` waits for one
 
     def __init__(self, schema: Schema, analysis: Analysis):
         self.schema = schema
@@ -204,6 +206,7 @@ class SegmentBuffer:
         self._queued: dict[str, list[str]] = {n: [] for n, ft in schema.items() if isinstance(ft, TEXT)}
         self._queued_first = 0  # document index of the first queued document
         self._queued_chars = 0
+        self._pending: deque[tuple[str, int, Any]] = deque()  # (field, first document, pending batch)
         self.columns: dict[str, list] = {n: [] for n, ft in schema.items() if ft.column}
         self.stored: list[dict] = []
         self._by_key: dict[str, list[int]] = {}
@@ -310,18 +313,30 @@ class SegmentBuffer:
             self.drain()
 
     def drain(self) -> None:
-        """Analyse the queued text of every TEXT field."""
-        n_queued = len(self.stored) - self._queued_first
-        if n_queued == 0:
-            return
-        for name, texts in self._queued.items():
-            chars = sum(map(len, texts))
-            for batch in self.analysis.run(name, texts, chars):
-                self.fields[name].add_batch(batch, self.analysis.terms_of(batch), self._queued_first)
-                self.tokens += int(batch.counts.sum(dtype=np.int64))
-            texts.clear()
-        self._queued_first = len(self.stored)
-        self._queued_chars = 0
+        """Start analysing the queued text of every TEXT field, and take in the batches already
+        analysed (in order); wait for the oldest while more than MAX_PENDING batches are pending,
+        so the text and results in flight stay bounded."""
+        if len(self.stored) > self._queued_first:
+            for name, texts in self._queued.items():
+                pending = self.analysis.submit(name, texts, sum(map(len, texts)))
+                self._pending.append((name, self._queued_first, pending))
+                self._queued[name] = []  # a new list: a worker may not have received `texts` yet
+            self._queued_first = len(self.stored)
+            self._queued_chars = 0
+        while self._pending and (self._pending[0][2].ready() or len(self._pending) > self.MAX_PENDING):
+            self._take_oldest()
+
+    def settle(self) -> None:
+        """Analyse everything queued and take in every batch: the buffer then holds all its tokens."""
+        self.drain()
+        while self._pending:
+            self._take_oldest()
+
+    def _take_oldest(self) -> None:
+        name, first_doc, pending = self._pending.popleft()
+        batch = self.analysis.collect(name, pending)
+        self.fields[name].add_batch(batch, self.analysis.terms_of(batch), first_doc)
+        self.tokens += int(batch.counts.sum(dtype=np.int64))
 
     def delete_key(self, key: str, keep_from: int | None = None) -> int:
         """Mark buffered documents with unique key `key` deleted (those added before `keep_from`
@@ -338,7 +353,10 @@ class SegmentBuffer:
     def write(self, directory: Path) -> tuple[int, dict[str, dict], np.ndarray]:
         """Write the buffer as a segment; return (doc count, files, deleted mask). This consumes the
         buffer's postings (it is discarded after a flush): nothing can be added to it afterwards."""
-        self.drain()
+        self.settle()
+        for name, fb in self.fields.items():
+            if fb.unit_doc is None and len(fb.unit_tokens) != len(self.stored):  # one unit per document
+                raise RuntimeError(f"field {name!r} has {len(fb.unit_tokens)} units for {len(self.stored)} documents")
         columns = {}
         for name, values in self.columns.items():
             dtype = np.float64 if isinstance(self.schema.fields[name], NUMERIC) else np.int64

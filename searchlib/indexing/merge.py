@@ -136,8 +136,8 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
 
     The merged postings of a term are its postings in the first segment, then in the second, and
     so on (documents keep their order), so each (segment, term) block is copied once to a place
-    computed from block sizes: no sort. Beyond the result itself (uint32 units, term frequencies
-    and positions; int64 offsets per term) the temporaries are arrays per term and per unit of the
+    computed from block sizes: no sort. Beyond the result itself (uint32 units; term frequencies
+    and positions in the widest type of the inputs; int64 offsets per term) the temporaries are arrays per term and per unit of the
     inputs and the postings or positions of one step (CHUNK, or one term's when it has more).
     Pair postings are merged the same way (pairs.merge), sorting only the distinct pair keys.
     """
@@ -190,8 +190,9 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     del df, nq
 
     unit = np.empty(int(ptr[-1]), dtype=np.uint32)
-    tf = np.empty(int(ptr[-1]), dtype=np.uint32)
-    pos = np.empty(int(pptr[-1]), dtype=np.uint32) if has_pos else None
+    # frequencies and positions keep the widest type of the inputs (each the narrowest for its own)
+    tf = np.empty(int(ptr[-1]), dtype=np.result_type(*(f.tf.dtype for f in fields)))
+    pos = np.empty(int(pptr[-1]), dtype=np.result_type(*(f.pos.dtype for f in fields))) if has_pos else None
     next_posting = ptr[:-1].copy()  # per merged term: where the next segment's block goes
     next_position = pptr[:-1].copy() if has_pos else None
     for src, remap, kept in zip(sources, remaps, kept_terms):

@@ -183,6 +183,7 @@ class IndexWriter:
         self._check_open()
         for entry in self._segments:
             self._deletion_mask(entry)[:] = True
+        self._buffer.settle()  # batches being analysed still number terms the analysis must record
         self._buffer = SegmentBuffer(self.schema, self._analysis)
 
     def live_segments(self) -> Iterator[tuple[str, SegmentReader, np.ndarray]]:

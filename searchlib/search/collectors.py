@@ -333,12 +333,15 @@ class Collapsed(Count):
     values: list = []  # after result(): each hit's group value (None: a document without one)
     sizes: list[int] = []  # each hit's group size
     groups = 0  # the groups matched
+    every_group: tuple = ([], [])  # after result(): every group's value (a tuple: a document without one), size
 
     def annotate(self, results) -> None:
-        """Set each hit's group value and size, and the results' number of groups."""
+        """Set each hit's group value and size, and the results' number of groups; every group's
+        value and size go to `results.every_group` (what a shard reports for a coordinator to sum)."""
         for hit, value, size in zip(results.hits, self.values, self.sizes):
             hit.group_value, hit.group_size = value, size
         results.groups = self.groups
+        results.every_group = self.every_group
 
     def result(self, offset: int = 0) -> Ranked:
         """The hits offset..k, best first; `values`, `sizes` and `groups` describe their groups."""
@@ -366,6 +369,7 @@ class Collapsed(Count):
             names = [names[i] for i in keep.tolist()]
         order = np.lexsort((docs, segs, -scores))[offset:self.k]
         ranked = Ranked(segs[order].astype(np.int64), docs[order], scores=scores[order].tolist())
+        self.every_group = (names, sizes)
         self.values = [None if isinstance(names[i], tuple) else names[i] for i in order.tolist()]
         self.sizes, self.groups = sizes[order].tolist(), len(scores)
         return ranked

@@ -140,6 +140,7 @@ class Results:
         self.page, self.page_count, self.page_size = page, page_count, page_size
         self.facets: dict[str, list] = {}
         self.groups: int | None = None
+        self.every_group: tuple = ([], [])  # a collapsing search's every group value and size (for shards)
         self.suggestion: str | None = None
         self.expanded_query: "dict[str, float] | None" = None
 

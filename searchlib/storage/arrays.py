@@ -1,5 +1,5 @@
-"""numpy helpers the storage modules share: runs of equal rows, gathered ranges, chunks of
-ranges, releasing the pages of memory-mapped inputs and the memory freed by large temporaries.
+"""numpy helpers the storage modules share: the narrowest types for counts and offsets, runs of
+equal rows, gathered ranges, chunks of ranges, releasing the pages of memory-mapped inputs and the memory freed by large temporaries.
 
 They sit below segment.py, pairs.py and indexing/merge.py (segment.py imports pairs.py, the merge
 both), so a pair merge and a term merge use the same pieces, and a flush and a merge release
@@ -14,6 +14,24 @@ import sys
 from typing import Iterator
 
 import numpy as np
+
+
+def narrowest_uint(top: int) -> np.dtype:
+    """The narrowest unsigned type (8, 16 or 32 bits) that holds every value up to `top`: term
+    frequencies and positions are written in it (most documents are short, so most segments
+    store them in one or two bytes instead of four), as Lucene packs integers to the bits they need."""
+    for dtype in (np.uint8, np.uint16):
+        if top <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.uint32)
+
+
+def narrow_offsets(offsets: np.ndarray) -> np.ndarray:
+    """Non-decreasing offsets (posting and position pointers) as int32 when they stay below 2**31,
+    else as they are (int64): half the bytes for every segment of fewer than two billion postings."""
+    if len(offsets) and int(offsets[-1]) < 2**31:
+        return offsets.astype(np.int32)
+    return offsets
 
 
 def run_start_mask(*columns: np.ndarray) -> np.ndarray:
@@ -51,7 +69,8 @@ def chunks(bounds: np.ndarray, chunk: int) -> Iterator[tuple[int, int]]:
     n_groups = len(bounds) - 1
     g1 = 0
     while g1 < n_groups:
-        g2 = int(np.searchsorted(bounds, int(bounds[g1]) + chunk, side="right")) - 1
+        # never beyond the last bound, so the value has the bounds' type (int32 pointers included)
+        g2 = int(np.searchsorted(bounds, min(int(bounds[g1]) + chunk, int(bounds[-1])), side="right")) - 1
         g2 = min(max(g2, g1 + 1), n_groups)
         yield g1, g2
         g1 = g2

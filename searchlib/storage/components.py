@@ -59,11 +59,14 @@ class Component(Enum):
     LEXOFF = "{field}.lexoff.npy", Kind.ARRAY, "int64[T+1] byte offset of each term in the term list (and of its end)"
     LEXKEY = ("{field}.lexkey.npy", Kind.ARRAY,
               "uint64[T] each term's first 8 bytes (zero-padded) as a big-endian number, non-decreasing")
-    PTR = "{field}.ptr.npy", Kind.ARRAY, "int64[T+1] postings of term t are [ptr[t], ptr[t+1])"
+    PTR = ("{field}.ptr.npy", Kind.ARRAY,
+           "int32 (below 2**31 postings) or int64[T+1] postings of term t are [ptr[t], ptr[t+1])")
     UNIT = "{field}.unit.npy", Kind.ARRAY, "uint32[P] the unit of each posting, ascending within a term"
-    TF = "{field}.tf.npy", Kind.ARRAY, "uint32[P] term frequency in that unit"
-    PPTR = "{field}.pptr.npy", Kind.ARRAY, "int64[T+1] positions of term t start at pptr[t]; in posting order"
-    POS = "{field}.pos.npy", Kind.ARRAY, "uint32[sum tf] the positions"
+    TF = ("{field}.tf.npy", Kind.ARRAY,
+          "uint8, uint16 or uint32[P] term frequency in that unit (the narrowest type that holds them)")
+    PPTR = ("{field}.pptr.npy", Kind.ARRAY,
+            "int32 (below 2**31 positions) or int64[T+1] positions of term t start at pptr[t]; in posting order")
+    POS = "{field}.pos.npy", Kind.ARRAY, "uint8, uint16 or uint32[sum tf] the positions (the narrowest type)"
     LEN = "{field}.len.npy", Kind.ARRAY, "uint32[U] tokens per unit (TEXT)"
     UDOC = "{field}.udoc.npy", Kind.ARRAY, "uint32[U] document of each passage (split TEXT)"
     USPAN = "{field}.uspan.npy", Kind.ARRAY, "int64[U,2] character span of each passage in the field (split TEXT)"

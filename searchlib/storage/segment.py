@@ -20,8 +20,8 @@ import numpy as np
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from . import validate
+from .arrays import gather_ranges, narrow_offsets, narrowest_uint, run_starts
 from .blocks import block_bounds
-from .arrays import gather_ranges, run_starts
 from .components import Component, Kind
 from .files import check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
@@ -93,23 +93,26 @@ class FieldArrays:
         tid, units = tid[order], unit_of_token[order]
         n = len(tid)
         starts = run_starts(tid, units)  # the first token of each (term, unit) posting
-        tf = np.diff(np.append(starts, n)).astype(np.uint32)
+        tf = np.diff(np.append(starts, n))
+        tf = tf.astype(narrowest_uint(int(tf.max()) if len(tf) else 0))
         ptid = tid[starts]
         ptr = np.searchsorted(ptid, np.arange(len(terms) + 1)).astype(np.int64)
         pptr = pos = None
         if pos_of_token is not None:
-            pos = pos_of_token[order].astype(np.uint32)
+            pos = pos_of_token[order]
+            pos = pos.astype(narrowest_uint(int(pos.max()) if len(pos) else 0))
             pptr = np.searchsorted(tid, np.arange(len(terms) + 1)).astype(np.int64)
         return cls([terms[i] for i in by_term], ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs,
                    **unit_arrays)
 
     def arrays(self) -> dict[Component, np.ndarray]:
         """The field's arrays by component, those it has (the term dictionary aside); a field
-        with lengths gets its block bounds (blocks.py), computed here, at flush and at merge."""
-        found = {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf,
-                 Component.PPTR: self.pptr, Component.POS: self.pos, Component.LEN: self.lengths,
-                 Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span, Component.OFFS: self.offsets,
-                 Component.OPTR: self.offsets_ptr}
+        with lengths gets its block bounds (blocks.py), computed here, at flush and at merge.
+        Pointers are written as int32 when they fit (narrow_offsets)."""
+        found = {Component.PTR: narrow_offsets(self.ptr), Component.UNIT: self.unit, Component.TF: self.tf,
+                 Component.PPTR: None if self.pptr is None else narrow_offsets(self.pptr), Component.POS: self.pos,
+                 Component.LEN: self.lengths, Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span,
+                 Component.OFFS: self.offsets, Component.OPTR: self.offsets_ptr}
         if self.lengths is not None:
             found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
                                                                                 self.lengths)

@@ -32,11 +32,16 @@ from .components import Component
 Problem = "tuple[Component | None, str]"
 _CHUNK = 1 << 20  # postings examined at a time: temporaries stay a few megabytes whatever the field's size
 
-# The type of each of a field's arrays (components.py describes them); all one-dimensional but USPAN.
-FIELD_DTYPES = {Component.PTR: np.int64, Component.UNIT: np.uint32, Component.TF: np.uint32,
-                Component.PPTR: np.int64, Component.POS: np.uint32, Component.LEN: np.uint32,
-                Component.UDOC: np.uint32, Component.USPAN: np.int64, Component.BLOCKPTR: np.int64,
-                Component.BLOCKMAX: np.uint32, Component.OFFS: np.uint32, Component.OPTR: np.int64}
+# The types each of a field's arrays may have (components.py describes them); all one-dimensional
+# but USPAN, BLOCKMAX and OFFS. Frequencies and positions are in the narrowest unsigned type that
+# holds them, pointers in int32 when they fit.
+_COUNTS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32))
+_OFFSETS = (np.dtype(np.int32), np.dtype(np.int64))
+_INT64, _UINT32 = (np.dtype(np.int64),), (np.dtype(np.uint32),)
+FIELD_DTYPES = {Component.PTR: _OFFSETS, Component.UNIT: _UINT32, Component.TF: _COUNTS,
+                Component.PPTR: _OFFSETS, Component.POS: _COUNTS, Component.LEN: _UINT32,
+                Component.UDOC: _UINT32, Component.USPAN: _INT64, Component.BLOCKPTR: _INT64,
+                Component.BLOCKMAX: _UINT32, Component.OFFS: _UINT32, Component.OPTR: _INT64}
 _TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX, Component.OFFS)
 
 
@@ -47,8 +52,9 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
     opening a segment requires before a count from meta.json sizes anything."""
     for component, a in arrays.items():
         dims = 2 if component in _TWO_DIMENSIONAL else 1
-        if a is not None and (a.dtype != FIELD_DTYPES[component] or a.ndim != dims):
-            return component, f"holds {a.dtype} in {a.ndim} dimensions, expected {np.dtype(FIELD_DTYPES[component])}"
+        if a is not None and (a.dtype not in FIELD_DTYPES[component] or a.ndim != dims):
+            return component, (f"holds {a.dtype} in {a.ndim} dimensions, expected "
+                               f"{' or '.join(map(str, FIELD_DTYPES[component]))}")
     ptr, unit, tf = arrays[Component.PTR], arrays[Component.UNIT], arrays[Component.TF]
     pptr, pos = arrays[Component.PPTR], arrays[Component.POS]
     lengths, udoc, span = arrays[Component.LEN], arrays[Component.UDOC], arrays[Component.USPAN]

@@ -210,8 +210,9 @@ def test_stemmer_is_called_once_per_word_by_analyzers_sharing_a_spec(monkeypatch
     assert terms(a2, text) == first == ["run", "run", "run", "run", "jump", "run", "jump"]
     a1.index_terms(text)
     a2.index_terms(text + " running")
-    # once per distinct word of the texts (the cache is keyed by the word as written: "Running" too)
-    assert sorted(calls) == ["jumped", "running", "running", "runs"]
+    # once per distinct lower-cased word of the texts: the stemmer's cache is keyed by the output
+    # of the normalising filters, so "Running" reuses the stem of "running"
+    assert sorted(calls) == ["jumped", "running", "runs"]
     for _ in range(3):
         assert a2.term("flying") == "fli"
     assert calls.count("flying") == 1
@@ -490,3 +491,32 @@ def test_indexing_works_without_nltk_data(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().endswith("OK")
     assert "Resource" not in proc.stderr and "download" not in proc.stderr.lower()
+
+
+def test_stems_computed_in_one_analyzer_are_learned_by_another(monkeypatch):
+    # The writer's analysis workers hand each other the stems they compute (logged_stems ->
+    # learn_stems), so a word is stemmed once however many processes meet it.
+    calls: list[str] = []
+
+    class CountingStemFilter(StemFilter):
+        def map(self, term):
+            calls.append(term)
+            return super().map(term)
+
+    def build():
+        return Analyzer(RegexTokenizer(), [LowercaseFilter(), StopFilter("english"), CountingStemFilter("porter")])
+
+    worker, writer = build(), build()
+    assert worker.logged_stems() == []  # not recording
+    worker.log_stems()
+    assert [worker.map_word(w) for w in ("Running", "the", "jumped", "running")] == ["run", None, "jump", "run"]
+    stems = worker.logged_stems()
+    assert sorted(stems) == [("jumped", "jump"), ("running", "run"), ("the", None)]  # once per lower-cased word
+    assert worker.logged_stems() == []  # taken
+    calls.clear()
+    writer.learn_stems(stems)
+    assert [writer.map_word(w) for w in ("RUNNING", "jumped")] == ["run", "jump"]
+    assert calls == []  # learned, not stemmed again
+    writer.log_stems()
+    writer.learn_stems([("flying", "fli")])
+    assert writer.logged_stems() == []  # learned stems are not recorded again

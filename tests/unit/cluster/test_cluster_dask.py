@@ -21,10 +21,11 @@ distributed = pytest.importorskip("distributed", reason="the dask extra is not i
 dask_bag = pytest.importorskip("dask.bag", reason="the dask extra is not installed (pip install searchlib[dask])")
 
 from conftest import subprocess_env  # noqa: E402
-from searchlib import Index  # noqa: E402
+from searchlib import Index, InvalidArgumentError  # noqa: E402
 from searchlib.cluster import ShardUnavailableError, build, is_sharded, open as open_sharded  # noqa: E402
 
-from test_cluster_equality import OPTIONS, assert_same, document, generated_queries, schema  # noqa: E402
+from test_cluster_equality import (MERGED_OPTIONS, OPTIONS, assert_same, assert_same_extras, document,  # noqa: E402
+                                   generated_queries, schema)
 
 pytestmark = pytest.mark.slow
 N = 240
@@ -101,6 +102,15 @@ def test_real_cluster_builds_from_a_loader_path_and_serves_equal_results(real_cl
                 assert_same(single.search(q, **options), s.search(q, **options), options)
             for q, res in zip(queries, s.search_many(queries, limit=5)):
                 assert_same(single.search(q, limit=5), res, {})
+            for i, q in enumerate(queries[:len(MERGED_OPTIONS)]):  # partial results in the workers' replies
+                options = MERGED_OPTIONS[i]
+                if "suggest" in options:  # read in the coordinator, which here does not open the shards
+                    with pytest.raises(InvalidArgumentError, match="local_stats=True"):
+                        s.search(q, **options)
+                    continue
+                one, many = single.search(q, **options), s.search(q, **options)
+                assert_same(one, many, options)
+                assert_same_extras(one, many)
 
 
 def test_a_worker_killed_while_serving_fails_searches_naming_the_shard_and_reopen_recovers(real_cluster, single,
@@ -140,6 +150,10 @@ def test_local_cluster_builds_from_a_dask_bag(local_client, single, tmp_path):
     with open_sharded(ix.path, local_client).searcher() as s:
         for q in generated_queries(2, 17):
             assert_same(single.search(q), s.search(q), {})
+        for q, options in zip(["aple", "lemmon", "zzz", "apple pear"] * 4, MERGED_OPTIONS):
+            one, many = single.search(q, **options), s.search(q, **options)
+            assert_same(one, many, options)
+            assert_same_extras(one, many)
     # the same index searched in this process answers the same
     with Index.open(ix.path).searcher() as s:
         assert_same(single.search("grape honey"), s.search("grape honey"), {})

@@ -141,6 +141,8 @@ def assert_same(one, many, options: dict) -> None:
         assert [h.id for h in many] == [h.id for h in one]
     elif options.get("sort_by") == "year":
         assert [h.fields.get("year") for h in many] == [h.fields.get("year") for h in one]
+    elif options.get("collapse"):  # a group's best hit may be another of equal score: compared by group
+        pass
     elif not options.get("sort_by") and len(one):
         edge = {one[0].score, one[-1].score}  # ties can cross these cuts
         assert {(h.id, h.score) for h in one if h.score not in edge} == \
@@ -208,7 +210,74 @@ def test_explain_on_the_shard_that_holds_the_document_gives_its_score(single, sh
             assert np.float32(explained.value) == np.float32(single.explain(q, hit.id).value)
 
 
-def test_options_not_merged_over_shards_are_refused(sharded):
-    from searchlib import InvalidArgumentError
-    with pytest.raises(InvalidArgumentError, match="facets: not available on a sharded index"):
-        sharded.search("apple", facets=["tags"])
+MERGED_OPTIONS = [
+    {"facets": ["tags", "year"]},
+    {"facets": ["tags", "id"], "facet_limit": 2, "limit": 5},
+    {"facets": {"year": [(None, 2000), (2000, 2010), (2010, None), (2000, 2010)], "when": "month"}},
+    {"facets": {"year": 5, "when": "quarter", "tags": None}, "filter": "year:[1995 TO 2015]"},
+    {"facets": {"when": None, "year": None}, "facet_limit": 3},
+    {"facets": ["tags", "year"], "post_filter": {"tags": "red"}},
+    {"facets": {"tags": None, "year": 10}, "post_filter": {"tags": ["red", "blue"], "year": (1995, 2005)}},
+    {"post_filter": "title:apple OR body:pear", "limit": 8},
+    {"collapse": "tags"},
+    {"collapse": "tags", "offset": 1, "limit": 2, "facets": ["tags"]},
+    {"collapse": "id", "limit": 7},
+    {"collapse": "tags", "filter": {"year": (2000, None)}, "post_filter": {"tags": "green"}},
+    {"suggest": True},
+    {"suggest": 50, "limit": 3},
+]
+
+
+def assert_same_extras(one, many) -> None:
+    """Facets, groups, each hit's group and size, and the suggestion as one index's."""
+    assert many.facets == one.facets
+    assert many.groups == one.groups
+    assert many.suggestion == one.suggestion
+    sizes = {h.group_value: h.group_size for h in one}
+    for h in many:
+        assert (h.group_size is None) == (one.groups is None)
+        if h.group_value is not None and h.group_value in sizes:
+            assert h.group_size == sizes[h.group_value]
+
+
+def test_facets_post_filter_collapse_and_suggest_merge_as_one_index(single, sharded):
+    queries = generated_queries(13, 42) + ["lemmon", "aple pear", "title:banan", "zzzz", "chery~1", "apple"]
+    suggested = grouped = 0
+    for i, q in enumerate(queries):
+        for options in MERGED_OPTIONS[i % 3::3]:
+            one, many = single.search(q, **options), sharded.search(q, **options)
+            assert_same(one, many, options)
+            assert_same_extras(one, many)
+            if options.get("collapse") and len(one):
+                edge = {one[0].score, one[-1].score}  # equal scores may come in another order
+                assert sorted((h.score, str(h.group_value), h.group_size) for h in many if h.score not in edge) \
+                    == sorted((h.score, str(h.group_value), h.group_size) for h in one if h.score not in edge)
+                grouped += 1
+            suggested += one.suggestion is not None
+    assert suggested and grouped  # the checks above compared something
+
+
+def test_search_many_merges_facets_and_groups(single, sharded):
+    queries = generated_queries(17, 20)
+    for options in ({"facets": ["tags"], "collapse": "tags", "limit": 4}, {"facets": {"year": 10}, "suggest": True}):
+        for q, res in zip(queries, sharded.search_many(queries, **options)):
+            one = single.search(q, **options)
+            assert_same(one, res, options)
+            assert_same_extras(one, res)
+
+
+def test_sharded_suggest_ranks_by_summed_frequencies(single, sharded):
+    for text in ("lemmon pie", "aple", "title:banan grapes", "chery"):
+        assert sharded.suggest(text) == single.suggest(text)
+
+
+def test_bad_facet_and_suggest_options_are_refused_as_on_one_index(sharded):
+    from searchlib import InvalidArgumentError, SchemaError
+    with pytest.raises(InvalidArgumentError, match="facet_limit"):
+        sharded.search("apple", facets=["tags"], facet_limit=0)
+    with pytest.raises(InvalidArgumentError, match="suggest"):
+        sharded.search("apple", suggest=0)
+    with pytest.raises(SchemaError, match="cannot collapse on 'title'"):
+        sharded.search("apple", collapse="title")
+    with pytest.raises(SchemaError, match="cannot facet on 'title'"):
+        sharded.search("apple", facets=["title"])

@@ -18,7 +18,8 @@ def _index(path):
     for part in range(2):
         with ix.writer(merge_factor=100) as w:
             for i in range(400):
-                w.add({"id": f"{part}-{i}", "body": " ".join(f"w{(i * j) % 97}" for j in range(40))})
+                # 80 words: positions take one byte each (format 4), the file must still span several tails
+                w.add({"id": f"{part}-{i}", "body": " ".join(f"w{(i * j) % 97}" for j in range(80))})
     return ix
 
 

@@ -1,0 +1,120 @@
+"""Where indexing spends its CPU, per token: a stage-by-stage breakdown on scale.py's corpus.
+
+    python benchmarks/index_profile.py --docs 100000          # one process (workers=1): every stage timed
+    python benchmarks/index_profile.py --docs 30000 --split   # also split analysis: tokenize / look up / stem
+
+Each stage of the writer is wrapped with a CPU timer (time.process_time: this process only, so
+the default is one analysis process, where every stage runs here), and the totals are printed in
+seconds and in microseconds per token (every word of title and body, stop words included). `--split` re-runs
+the analysis of the same texts stage by stage: the regex pass alone, the word look-ups alone (all
+words cached) and the number of distinct words the stemming stage saw.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scale  # noqa: E402  (this folder's corpus generator)
+from searchlib import ID, TEXT, Index, Schema  # noqa: E402
+from searchlib.analysis import get_analyzer  # noqa: E402
+from searchlib.indexing import analyze, buffer  # noqa: E402
+from searchlib.storage import segment, stored  # noqa: E402
+
+# (owner, attribute, label): what each stage is, in the order a document meets them
+STAGES = [
+    (buffer.SegmentBuffer, "add", "add(): validation, queueing (and analysis it triggers)"),
+    (analyze.FieldAnalysis, "run", "analysis: tokenize, look up, stem (in add or at flush)"),
+    (buffer._FieldBuffer, "add_batch", "buffer: local ids -> segment ids, append"),
+    (buffer._FieldBuffer, "take_arrays", "flush: postings, positions, lengths"),
+    (segment, "write_segment", "flush: writing the segment (all files)"),
+    (stored, "write_stored", "  of which stored fields"),
+]
+
+
+def timed(totals: dict[str, float], label: str, fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        started = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[label] = totals.get(label, 0.0) + time.process_time() - started
+    return wrapper
+
+
+def profile(docs: list[dict], workers: int) -> tuple[dict[str, float], float]:
+    """Index `docs` with every stage timed; return (CPU seconds per stage, in all)."""
+    totals: dict[str, float] = {}
+    for owner, name, label in STAGES:
+        setattr(owner, name, timed(totals, label, getattr(owner, name)))
+    buffer.write_segment = segment.write_segment  # the buffer calls it by its own name
+    segment.write_stored = stored.write_stored
+    schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True),
+                    body=TEXT(analyzer="english", stored=True))
+    path = Path(tempfile.mkdtemp(prefix="searchlib-profile-")) / "ix"
+    try:
+        ix = Index.create(path, schema)
+        started = time.process_time()
+        with ix.writer(workers=workers) as w:
+            for doc in docs:
+                w.add(doc)
+        total = time.process_time() - started
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    return totals, total
+
+
+def split_analysis(docs: list[dict]) -> None:
+    """The analysis of the same texts, stage by stage (one field's numbering per field)."""
+    texts = [d[f] for f in ("title", "body") for d in docs]
+    analyzer = get_analyzer("english")
+    started = time.process_time()
+    words = [analyzer.tokenizer.words(t) for t in texts]
+    tokenize = time.process_time() - started
+    tokens = sum(map(len, words))
+    fields = {f: analyze.FieldAnalysis(TEXT(analyzer="english")) for f in ("title", "body")}
+    half = len(docs)
+    for i, ws in enumerate(words):  # number every word first: the timed pass below only looks up
+        fields["title" if i < half else "body"]._word_list_ids(ws)
+    started = time.process_time()
+    for i, ws in enumerate(words):
+        fields["title" if i < half else "body"]._word_list_ids(ws)
+    look_up = time.process_time() - started
+    distinct = len({w.lower() for ws in words for w in ws})
+    print(f"  tokenize (regex pass)       {tokenize:7.2f} s  {1e6 * tokenize / tokens:6.3f} us/token")
+    print(f"  look up (words all cached)  {look_up:7.2f} s  {1e6 * look_up / tokens:6.3f} us/token")
+    print(f"  distinct lower-cased words  {distinct:,} (each stemmed about once; nltk Porter takes ~9 us a word)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=100_000, help="documents of scale.py's corpus")
+    parser.add_argument("--workers", type=int, default=1, help="analysis processes (stages are timed in this one)")
+    parser.add_argument("--split", action="store_true", help="also split the analysis into its stages")
+    args = parser.parse_args()
+    get_analyzer("english").term("imports")  # nltk loaded before anything is timed
+    vocab = scale.vocabulary()
+    cdf = scale.zipf_cdf(len(vocab))
+    docs = [d for chunk in scale.documents(args.docs, vocab, cdf) for d in chunk]
+    words = get_analyzer("english").tokenizer.words
+    tokens = sum(len(words(d[f])) for d in docs for f in ("title", "body"))
+    totals, total = profile(docs, args.workers)
+    print(f"{args.docs:,} documents, {tokens:,} tokens: {total:.2f} s CPU in this process, "
+          f"{1e6 * total / tokens:.3f} us/token")
+    for _, _, label in STAGES:
+        seconds = totals.get(label, 0.0)
+        print(f"  {label:58s} {seconds:7.2f} s  {1e6 * seconds / tokens:6.3f} us/token")
+    if args.split:
+        split_analysis(docs)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,8 @@
     searchlib stats INDEX_DIR [--json]
     searchlib check INDEX_DIR [--json]        (exit 0: clean, 1: damaged)
     searchlib migrate-whoosh WHOOSH_DIR NEW_INDEX [--overwrite] [--no-progress]
+    searchlib eval DATA_DIR [-c CONFIG ...] [--split test] [--topics FILE --qrels FILE] [--measures ...]
+                            [--per-query] [--markdown | --json] [--index-dir DIR]
     searchlib --version;  searchlib (alone) prints this help
 
 The command is a thin layer over the public API and `searchlib.loaders`: it parses arguments,
@@ -40,6 +42,7 @@ from typing import Any, Sequence
 from . import __version__
 from .config import Settings, load_config
 from .errors import InvalidArgumentError, SearchlibError
+from .evaluation import MEASURES
 from .highlight import FORMATTERS, get_formatter
 from .cluster.layout import is_sharded
 from .index import Index, settings_differences
@@ -104,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Index files and search them with BM25 passage ranking.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_index, _add_search, _add_delete, _add_optimize, _add_stats, _add_check, _add_migrate_whoosh):
+    for add in (_add_index, _add_search, _add_delete, _add_optimize, _add_stats, _add_check, _add_migrate_whoosh,
+                _add_eval):
         add(commands)
     return parser
 
@@ -221,6 +225,34 @@ def _add_migrate_whoosh(commands: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing searchlib index at NEW_INDEX")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_migrate_whoosh)
+
+
+def _add_eval(commands: Any) -> None:
+    p = commands.add_parser("eval", help="evaluate and compare index configurations on a judged collection",
+                            description="Index a BEIR-layout collection (corpus.jsonl, queries.jsonl, "
+                                        "qrels/SPLIT.tsv) once per configuration, run its judged queries (top "
+                                        "100) and print nDCG@10, MAP@100, R@100, MRR@10 and P@10. With two or "
+                                        "more configurations the first is the baseline: '+'/'-' marks a "
+                                        "difference with p < 0.05 in a paired randomisation test, and the last "
+                                        "column gives the per-query wins/losses.")
+    p.add_argument("data_dir", metavar="DATA_DIR", type=Path, help="BEIR-layout folder (its corpus.jsonl at least)")
+    p.add_argument("-c", "--config", dest="configs", action="append", metavar="CONFIG",
+                   help="a YAML configuration, or key=value pairs such as 'analyzer=snowball-english,k1=0.9' "
+                        "(keys: name, analyzer, fields=single|title-body, title_boost, config, k1, b, "
+                        "scoring=bm25|robertson|bm25l|bm25+, delta, expand=rm3|bo1, proximity, operator); "
+                        "repeat to compare (default: the english analyzer, one field)")
+    p.add_argument("--split", default="test", help="qrels/SPLIT.tsv to score (default: test)")
+    p.add_argument("--topics", type=Path, help="TREC topics file (or id<TAB>text lines) instead of queries.jsonl")
+    p.add_argument("--qrels", type=Path, help="TREC qrels file instead of qrels/SPLIT.tsv (needs --topics)")
+    p.add_argument("--measures", default=",".join(MEASURES), metavar="M,M",
+                   help=f"measures to report, the first one decides wins/losses (default: {','.join(MEASURES)})")
+    p.add_argument("--depth", type=_whole_number, default=100, help="hits retrieved per query (default: 100)")
+    p.add_argument("--per-query", action="store_true", help="also print the first measure for every query")
+    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--index-dir", type=Path, help="keep the indexes here and reuse them next time "
+                                                   "(default: a temporary folder, deleted afterwards)")
+    p.set_defaults(run=run_eval)
 
 
 # -- index ---------------------------------------------------------------------------------------
@@ -604,6 +636,45 @@ def run_optimize(args: argparse.Namespace) -> int:
     print(f"Optimized {args.index_dir} in {time.perf_counter() - started:.2f} s: {before['segments']} segments "
           f"-> {after['segments']}, {before['deleted']:,} deleted documents dropped, "
           f"{_size(before['size_bytes'])} -> {_size(after['size_bytes'])}.")
+    return EXIT_OK
+
+
+# -- eval ----------------------------------------------------------------------------------------
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """`searchlib eval`: index the collection per configuration, score the runs, compare them."""
+    import tempfile
+
+    from .evaluation import BeirData, load_beir, load_corpus, load_trec, parse_measure
+    from .experiment import Configuration, parse_configuration, run_experiment
+
+    measures = tuple(m.strip().lower() for m in args.measures.split(",") if m.strip())
+    try:
+        for m in measures:
+            parse_measure(m)
+        if args.topics or args.qrels:
+            if not (args.topics and args.qrels):
+                raise ValueError("--topics and --qrels go together")
+            queries, qrels = load_trec(args.topics, args.qrels)
+            data = BeirData(corpus=load_corpus(args.data_dir), queries=queries, qrels=qrels)
+        else:
+            data = load_beir(args.data_dir, args.split)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if not measures:
+        return _fail("--measures names no measure")
+    configs = [parse_configuration(c) for c in args.configs] if args.configs else [Configuration.single_field()]
+    with tempfile.TemporaryDirectory(prefix="searchlib-eval-") as tmp:
+        exp = run_experiment(data, configs, args.index_dir or tmp, measures, args.depth)
+    if args.json:
+        _write_json(exp.to_json(per_query_scores=args.per_query))
+        return EXIT_OK
+    print(f"{args.data_dir.name}: {len(data.qrels)} judged queries, {len(data.corpus)} documents")
+    print(exp.table(markdown=args.markdown))
+    if args.per_query:
+        print()
+        print(exp.per_query_table(markdown=args.markdown))
     return EXIT_OK
 
 

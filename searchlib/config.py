@@ -45,6 +45,10 @@ class Settings:
 
     k1: float = 1.2
     b: float = 0.75
+    scoring: str = "bm25"  # the BM25 variant (scoring.VARIANTS)
+    delta: float | None = None  # BM25L's/BM25+'s delta; None: the variant's default
+    expansion: str | None = None  # pseudo-relevance feedback by default: "rm3", "bo1" or None
+    proximity: float = 0.0  # weight of adjacent query words as sloppy phrases (search/proximity.py); 0: off
     default_fields: dict[str, float] | None = None  # None: every TEXT field, with its boost
     operator: str = "OR"
     passages_per_hit: int = 3
@@ -70,8 +74,8 @@ class Settings:
         if data is not None and not isinstance(data, Mapping):
             raise ConfigError(where, f"settings are a mapping of keys to values, not {type(data).__name__}")
         data = dict(data or {})
-        _check_keys(data, {"k1", "b", "default_fields", "operator", "passages_per_hit", "highlight", "lock_timeout",
-                           *LIMITS}, where)
+        _check_keys(data, {"k1", "b", "scoring", "delta", "expansion", "proximity", "default_fields", "operator",
+                           "passages_per_hit", "highlight", "lock_timeout", *LIMITS}, where)
         hl = _section(data, "highlight", f"{where}.highlight")
         data.pop("highlight", None)
         _check_keys(hl, set(HighlightSettings.__dataclass_fields__), f"{where}.highlight")
@@ -80,11 +84,16 @@ class Settings:
         return settings
 
     def validate(self, where: str = "settings", schema: Schema | None = None) -> None:
-        for key in ("k1", "b"):
+        for key, arg in (("k1", "k1"), ("b", "b"), ("scoring", "variant"), ("delta", "delta")):
             try:
-                BM25(**{key: getattr(self, key)})
+                BM25(**{arg: getattr(self, key)})
             except ValueError as exc:
                 raise ConfigError(f"{where}.{key}", str(exc)) from None
+        if isinstance(self.proximity, bool) or not isinstance(self.proximity, (int, float)) \
+                or not 0 <= self.proximity <= 100:
+            raise ConfigError(f"{where}.proximity", f"must be a number between 0 and 100, got {self.proximity!r}")
+        if self.expansion not in (None, "none", "rm3", "bo1"):
+            raise ConfigError(f"{where}.expansion", f"{self.expansion!r} is not one of rm3, bo1, none")
         if self.operator not in OPERATORS:
             raise ConfigError(f"{where}.operator", f"{self.operator!r} is not one of {', '.join(OPERATORS)}")
         for key in ("passages_per_hit", *LIMITS):
@@ -173,7 +182,8 @@ def _section(data: Mapping, key: str, where: str) -> dict:
 
 
 # Where Settings.validate's checks live in the YAML layout (Settings are flat; YAML nests them).
-_YAML_PATHS = {"k1": "search.bm25.k1", "b": "search.bm25.b", "operator": "search.operator",
+_YAML_PATHS = {"k1": "search.bm25.k1", "b": "search.bm25.b", "scoring": "search.bm25.scoring",
+               "delta": "search.bm25.delta", "expansion": "search.expansion", "proximity": "search.proximity", "operator": "search.operator",
                "passages_per_hit": "search.passages_per_hit", "default_fields": "search.default_fields",
                "highlight": "highlight", "lock_timeout": "writer.lock_timeout", **{key: f"search.{key}" for key in LIMITS}}
 
@@ -262,9 +272,9 @@ def config_from_dict(data: Any, base_dir: Path | None = None) -> Config:
         raise ConfigError("schema", str(exc)) from None
 
     search = _section(data, "search", "search")
-    _check_keys(search, {"default_fields", "operator", "bm25", "passages_per_hit", *LIMITS}, "search")
+    _check_keys(search, {"default_fields", "operator", "bm25", "expansion", "proximity", "passages_per_hit", *LIMITS}, "search")
     bm25 = _section(search, "bm25", "search.bm25")
-    _check_keys(bm25, {"k1", "b"}, "search.bm25")
+    _check_keys(bm25, {"k1", "b", "scoring", "delta"}, "search.bm25")
     if search.get("operator") is not None:
         search["operator"] = str(search["operator"]).upper()
     writer = _section(data, "writer", "writer")
@@ -317,8 +327,9 @@ def dump_config(config: Config) -> str:
     if config.path is not None:
         data["path"] = str(config.path)
     data["schema"] = config.schema.to_json()
-    data["search"] = {"default_fields": s.default_fields, "operator": s.operator,
-                      "bm25": {"k1": s.k1, "b": s.b}, "passages_per_hit": s.passages_per_hit,
+    data["search"] = {"default_fields": s.default_fields, "operator": s.operator, "expansion": s.expansion,
+                      "proximity": s.proximity,
+                      "bm25": {"k1": s.k1, "b": s.b, "scoring": s.scoring, "delta": s.delta}, "passages_per_hit": s.passages_per_hit,
                       **{key: getattr(s, key) for key in LIMITS}}
     data["highlight"] = asdict(s.highlight)
     data["writer"] = {"lock_timeout": s.lock_timeout}

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..query.compile import AllLeaf, ColumnLeaf, TermRangeLeaf
 from ..schema import TEXT, Schema
-from ..scoring import BM25, Explanation, explain_idf, explain_tf
+from ..scoring import BM25, Explanation, explain_idf, explain_tf, saturate
 from .dense import DenseScorer, Matches, passage_scores
 from .phrases import phrase_units
 from .postings import term_postings
@@ -101,7 +101,7 @@ class Explainer:
                                [idf_expl, self._boost(fname, boost)])
         fr = self.reader.fields[fname]
         tf_expl = explain_tf(tf, int(fr.lengths[unit]), self.stats.avg_length(fname), float(self.scorer.k1),
-                             self.bm25.b, what)
+                             self.bm25.b, what, self.bm25.variant, self.bm25.d)
         return Explanation(idf_expl.value * tf_expl.value * boost if value is None else value,
                            f"{label}: BM25 = idf * tf factor * boost", [idf_expl, tf_expl, self._boost(fname, boost)])
 
@@ -122,7 +122,7 @@ class Explainer:
         if not tf:
             return Explanation(0.0 if value is None else value,
                                f"{fname}:{term} is in another passage of the document (adds nothing to this one)")
-        idf_expl = explain_idf(self.stats.field_units(fname), self.stats.doc_freq(fname, term))
+        idf_expl = explain_idf(self.stats.field_units(fname), self.stats.doc_freq(fname, term), "units", self.bm25.variant)
         return self._bm25(f"{fname}:{term} in {self._where(fname, unit)}", fname, idf_expl, tf, unit, boost, "tf",
                           value)
 
@@ -134,9 +134,10 @@ class Explainer:
         i = int(np.searchsorted(units, unit)) if unit is not None else len(units)
         if i >= len(units) or units[i] != unit:
             return Explanation(value, f'{leaf.field}:"{words}" is in another passage of the document')
-        idfs = [explain_idf(self.stats.field_units(leaf.field), self.stats.doc_freq(leaf.field, t)) for _, t in leaf.terms]
+        idfs = [explain_idf(self.stats.field_units(leaf.field), self.stats.doc_freq(leaf.field, t), "units",
+                            self.bm25.variant) for _, t in leaf.terms]
         for (_, t), e in zip(leaf.terms, idfs):
-            e.description = f"idf of {t} = log(1 + (N - df + 0.5) / (df + 0.5)) from:"
+            e.description = f"idf of {t} = {e.description[len('idf = '):]}"
         idf_expl = Explanation(sum(e.value for e in idfs), "idf, the sum of the words' idfs:", idfs)
         what = (f"phrase frequency with slop {leaf.slop}: sum of 1 / (1 + spread) over matches, "
                 "one per occurrence of the rarest word" if leaf.slop
@@ -168,11 +169,16 @@ class Explainer:
                 parts.append(Explanation(fw * tf, f"{fname}:{term}: w * tf (no length)",
                                          [Explanation(float(tf), "tf"), Explanation(fw, "w, field weight")]))
         combined = sum(e.value for e in parts)
-        idf_expl = explain_idf(max(self.stats.doc_count, 1), self.stats.fields_doc_freq(leaf.terms), "documents")
+        idf_expl = explain_idf(max(self.stats.doc_count, 1), self.stats.fields_doc_freq(leaf.terms), "documents",
+                               self.bm25.variant)
         idf_expl.description = "idf over documents with the word in any of the fields, " + idf_expl.description
         tf_expl = Explanation(combined, "tf~, BM25F's combined frequency: sum over fields of", parts)
-        sat = (combined * (k1 + 1) / (k1 + combined) if k1 else 1.0) if combined else 0.0
-        sat_expl = Explanation(sat, "tf~ * (k1 + 1) / (k1 + tf~) from:", [tf_expl, Explanation(k1, "k1")])
+        variant, delta = self.bm25.variant, self.bm25.d
+        sat = float(saturate(np.array([combined], dtype=np.float64), k1, variant, delta)[0])
+        formula = {"bm25l": "(tf~ + delta) * (k1 + 1) / (k1 + tf~ + delta)",
+                   "bm25+": "tf~ * (k1 + 1) / (k1 + tf~) + delta"}.get(variant, "tf~ * (k1 + 1) / (k1 + tf~)")
+        inputs = [tf_expl, Explanation(k1, "k1")] + ([Explanation(delta, "delta")] if delta else [])
+        sat_expl = Explanation(sat, f"{formula} from:", inputs)
         label = " | ".join(f"{f}:{t}" for f, t in leaf.terms.items())
         return Explanation(value, f"BM25F ({label}) = idf * saturated tf~ * boost",
                            [idf_expl, sat_expl, Explanation(leaf.boost, "query boost")])

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..query.compile import ColumnLeaf, TermRangeLeaf
 from ..query.expand import term_range_ids
-from ..scoring import BM25, bm25, length_norm
+from ..scoring import BM25, bm25, length_norm, saturate
 from ..storage.segment import MISSING_TIME, FieldReader, SegmentReader
 from .phrases import phrase_units
 from .postings import posting_slots, term_postings
@@ -42,6 +42,8 @@ class SegmentNorms:
     def __init__(self, reader: SegmentReader, avg_length: Callable[[str], float], bm25: BM25 | None):
         self.reader, self.avg_length, self.bm25 = reader, avg_length, bm25
         self.k1 = np.float32(BM25().k1 if bm25 is None else bm25.k1)
+        # the BM25 variant's name and delta (scoring.py): how term_scores and saturate score
+        self.variant, self.delta = ("bm25", 0.0) if bm25 is None else (bm25.variant, bm25.d)
         self._norms: dict[str, np.ndarray | None] = {}
         self._uses: dict[str, int] = {}
 
@@ -78,14 +80,16 @@ class LeafScorer:
         self.seg = seg  # the reader's position in the snapshot (expansions list term ids per segment)
         self.norm = norms
         self.k1 = norms.k1
+        self.variant, self.delta = norms.variant, norms.delta
         self.n = reader.doc_count
 
     def term_scores(self, fname: str, units: np.ndarray, tf: np.ndarray, weight) -> np.ndarray:
-        """BM25 of postings; `weight` (idf times boosts) is a number or one per posting."""
+        """BM25 (the searcher's variant) of postings; `weight` (idf times boosts) is a number or
+        one per posting."""
         norm = self.norm.at(fname, units)
         if norm is None:  # ID and KEYWORD fields: no length, tf saturates at once
             return np.broadcast_to(np.asarray(weight, dtype=np.float32), (len(units),)).copy()
-        return bm25(tf, norm, weight, self.k1)
+        return bm25(tf, norm, weight, self.k1, self.variant, self.delta)
 
     def scored_term(self, w: WeightedTerm) -> tuple[np.ndarray, np.ndarray] | None:
         """(units, BM25 scores) of a word's postings in this segment; None where it is absent."""
@@ -123,10 +127,8 @@ class LeafScorer:
         return np.float32(weight) * tf * self.k1 / norm
 
     def saturate(self, x: np.ndarray) -> np.ndarray:
-        """x * (k1 + 1) / (k1 + x), and 0 where x is 0."""
-        if self.k1 == 0:
-            return (x > 0).astype(np.float32)
-        return x * (self.k1 + np.float32(1)) / (self.k1 + x)
+        """BM25F's saturation of tf~ for the searcher's variant (scoring.saturate)."""
+        return saturate(x, self.k1, self.variant, self.delta)
 
     # -- ORs of terms of one field --------------------------------------------------------------
     def expansion_terms(self, w: WeightedExpansion) -> tuple[np.ndarray, np.ndarray]:

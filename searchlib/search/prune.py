@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scoring import length_norm
+from ..scoring import length_norm, saturate_bound, tf_factor_bound
 from ..storage.arrays import gather_ranges
 from ..storage.blocks import BLOCK
 from .weighted import WeightedBool, WeightedFields, WeightedTerm
@@ -102,11 +102,12 @@ class _Words(_Clause):
         self.weights = [weight for _, _, weight in words]
 
     def bound(self, windows: int) -> np.ndarray:
-        k1 = float(self.scorer.k1)
+        k1, variant, delta = float(self.scorer.k1), self.scorer.variant, float(self.scorer.delta)
 
         def bm25(f, tf, lengths, weight):
             norm = self.norm(f, lengths)
-            return np.full(len(tf), float(weight)) if norm is None else weight * (k1 + 1) * tf / (tf + norm)
+            return np.full(len(tf), float(weight)) if norm is None else \
+                weight * tf_factor_bound(tf, norm, k1, variant, delta)
 
         return sum(p.bound(windows, lambda f, tf, ln, w=w: bm25(f, tf, ln, w)) for p, w in zip(self.parts, self.weights))
 
@@ -134,8 +135,7 @@ class _Fields(_Clause):
 
         x = sum(p.bound(windows, lambda f, tf, ln, wf=float(self.w.leaf.weights[p.fname]): share(f, tf, ln, wf))
                 for p in self.parts)
-        weight = float(self.w.weight)
-        return weight * (x > 0) if k1 == 0 else weight * x * (k1 + 1) / (k1 + x)
+        return float(self.w.weight) * saturate_bound(x, k1, self.scorer.variant, float(self.scorer.delta))
 
 
 def clauses(scorer, w) -> "list[_Clause] | None":

@@ -126,7 +126,8 @@ class Results:
     the search could not do in full (a prefix, wildcard or fuzzy query that hit its expansion
     cap). `page`, `page_count` and `page_size` are set by `Searcher.search_page`. `facets` maps
     each requested facet to its [(value, count), ...]; `groups` counts the groups of a collapsing
-    search; `suggestion` is a corrected query that finds more (search(suggest=...)), or None.
+    search; `suggestion` is a corrected query that finds more (search(suggest=...)), or None;
+    `expanded_query` the words pseudo-relevance feedback added, {word: weight} (search(expand=...)).
     """
 
     def __init__(self, query: "Query | Callable[[], Query]", hits: list[Hit], total: int, elapsed_ms: float,
@@ -141,6 +142,7 @@ class Results:
         self.groups: int | None = None
         self.every_group: tuple = ([], [])  # a collapsing search's every group value and size (for shards)
         self.suggestion: str | None = None
+        self.expanded_query: "dict[str, float] | None" = None
 
     @property
     def query(self) -> Query:
@@ -174,6 +176,8 @@ class Results:
             out["groups"] = self.groups
         if self.suggestion is not None:
             out["suggestion"] = self.suggestion
+        if self.expanded_query is not None:
+            out["expanded_query"] = dict(self.expanded_query)
         return out
 
 

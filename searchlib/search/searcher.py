@@ -34,6 +34,8 @@ from ..storage.components import SEGMENTS_DIR
 from .collectors import Collapsed, Faceted, Filtered, SortedBy, TopScores
 from .complete import Completion, complete as complete_text
 from .facets import DocTermsCache, counters as facet_counters
+from .feedback import FeedbackModel, expand_node, feedback_model
+from .proximity import with_pairs
 from .postings import term_postings
 from .results import Results, hits, snippet_options
 from .similar import DEFAULTS as MLT_DEFAULTS, Compiled, KeyTerm, key_terms, like_query
@@ -63,7 +65,7 @@ class Searcher:
         self.field_names = list(self.schema)
         self._field_ids = {name: i for i, name in enumerate(self.field_names)}
         self._compilers: dict[tuple, Compiler] = {}
-        self._default_params = BM25(self.settings.k1, self.settings.b)
+        self._default_params = BM25(self.settings.k1, self.settings.b, self.settings.scoring, self.settings.delta)
         self._snippet_options: dict = {}  # formatter name (None: the settings') -> SnippetOptions
         self._doc_terms = DocTermsCache(readers)  # per-document values of KEYWORD/ID fields (facets)
 
@@ -147,13 +149,21 @@ class Searcher:
                facets: "Sequence[str] | Mapping[str, Any] | None" = None, facet_limit: int = 10,
                post_filter: "str | Query | Mapping[str, Any] | None" = None, collapse: str | None = None,
                suggest: "bool | int" = False, stats: Stats | None = None, exact_total: bool = True,
-               total_threshold: int = TOTAL_THRESHOLD) -> Results:
+               total_threshold: int = TOTAL_THRESHOLD, scoring: str | None = None, delta: float | None = None,
+               expand: "str | FeedbackModel | None" = None, proximity: float | None = None) -> Results:
         """Run a query; return the best `limit` hits after `offset`, and the total match count.
 
         `fields` overrides the default fields (names, or name -> boost); `operator` the default
         operator ("OR"/"AND"). `lenient=True` never raises on malformed text. `group=False`
         returns one hit per matching passage instead of per document (a document that matches
-        only outside its split fields stays one whole-document hit). `k1`/`b` override BM25 settings.
+        only outside its split fields stays one whole-document hit). `k1`/`b` override BM25 settings,
+        `scoring` the BM25 variant ("bm25", "robertson", "bm25l", "bm25+"; see scoring.py) and
+        `delta` BM25L's or BM25+'s delta. `expand` ("rm3", "bo1", a FeedbackModel, or the
+        settings' `expansion` when None; "none" turns it off) expands the query with words of its
+        best documents (pseudo-relevance feedback, feedback.py): the query runs once for those
+        documents, then expanded; `Results.expanded_query` lists the words added and their weights.
+        `proximity` (default: the settings') is the weight of adjacent query words searched again as
+        sloppy phrases (proximity.py); 0 turns it off.
         `highlight=False` makes no snippets; a mapping sets this query's snippet options
         (`formatter`, `fragment_chars`, `max_fragments`, `separator`, `field`: where snippets
         come from by preference, `fields`: the fields `Hit.highlights` covers).
@@ -204,8 +214,16 @@ class Searcher:
             if collapse is not None:
                 res.groups = 0
             return res
-        params = self._params(k1, b)
+        params = self._params(k1, b, scoring, delta)
         scorers = self.scorers if stats is self.stats else self._scorers_for(stats)
+        node = self._with_pairs(node, proximity)
+        model = self._feedback_model(expand)
+        added = None
+        if model is not None:                                                                   # expand (feedback)
+            if stats is not self.stats:
+                raise InvalidArgumentError("expand cannot be combined with supplied stats: the words it adds "
+                                           "have no statistics from the other shards")
+            node, added = self._expand(node, restrict, params, model, fields)
         weight = Weight(node, stats, params, scorers)                                          # weight
         top = self._top(collapse, sort_by, reverse, offset + limit, group)                      # collectors
         collector, expanded = top, list(weight.expansions)
@@ -241,7 +259,39 @@ class Searcher:
             res.facets = _facets_of(collector)
         if suggest is not False and isinstance(query, str):                                     # did you mean
             res.suggestion = self._suggestion(query, res.total, 1 if suggest is True else suggest, fields, filter)
+        res.expanded_query = added
         return res
+
+    def _with_pairs(self, node: Node, proximity: float | None) -> Node:
+        weight = self.settings.proximity if proximity is None else proximity
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 100:
+            raise InvalidArgumentError(f"proximity must be a number between 0 and 100, got {weight!r}")
+        return with_pairs(node, float(weight), self.schema) if weight else node
+
+    def _feedback_model(self, expand: "str | FeedbackModel | None") -> "FeedbackModel | None":
+        expand = self.settings.expansion if expand is None else expand
+        return None if expand is None or expand == "none" else feedback_model(expand)
+
+    def _expand(self, node: Node, restrict, params: BM25, model: FeedbackModel, fields
+                ) -> "tuple[Node, dict[str, float]]":
+        """The node expanded by pseudo-relevance feedback from its best `model.docs` documents
+        (filtered as the search is), and the words added with their weights."""
+        weight = Weight(node, self.stats, params, self.scorers)
+        top = TopScores(model.docs, True, self._field_ids, len(self.readers) == 1)
+        collector = top if restrict is None else Filtered(weigh(restrict, self.stats, []), [top])
+        for seg in range(len(self.readers)):
+            collector.collect(weight.scorer(seg).matches(weight.root, top))
+        ranked = top.result(0)
+        if not len(ranked.docs):
+            return node, {}
+        segs = ranked.segs if ranked.segs is not None else np.zeros(len(ranked.docs), dtype=np.int64)
+        picked = list(zip(segs.tolist(), ranked.docs.tolist()))
+        scores = np.array(ranked.scores if ranked.scores is not None else [r[0] for r in ranked.rows])
+        text_fields = {f: w * self.schema.fields[f].boost for f, w in self.settings.fields_for(self.schema, fields).items()
+                       if self.schema.fields[f].kind == "text"}
+        if not text_fields:
+            return node, {}
+        return expand_node(self.readers, self.stats, node, picked, scores, model, text_fields)
 
     def query_stats(self, query: "str | Query", *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                     operator: str | None = None, lenient: bool = False,
@@ -274,19 +324,26 @@ class Searcher:
 
     def explain(self, query: "str | Query", doc_id: Any, *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                 operator: str | None = None, lenient: bool = False, k1: float | None = None,
-                b: float | None = None, max_expansions: int | None = None, stats: Stats | None = None
-                ) -> Explanation:
+                b: float | None = None, max_expansions: int | None = None, stats: Stats | None = None,
+                scoring: str | None = None, delta: float | None = None, expand: "str | FeedbackModel | None" = None,
+                proximity: float | None = None) -> Explanation:
         """How the document with unique key `doc_id` scores for `query`: a tree of the BM25
         arithmetic (idf with N and df, tf, lengths, k1, b, boosts, BM25F sums, phrase frequencies)
         whose `value` is exactly the score `search()` gives the document (0 when it does not
-        match). `print(explanation)` shows it as indented lines. `stats` as in `search()`."""
+        match), for the same `scoring`/`delta` (the BM25 variant's formulas are shown), `expand`
+        (the expanded query) and `proximity` (the word pairs) options. `print(explanation)` shows
+        it as indented lines. `stats` as in `search()`."""
         self._check_open()
         where = self._locate(doc_id, "explain")
         q, node = self._compile(self.parse(query, lenient=lenient, operator=operator), fields, operator, lenient,
                                 max_expansions)
         if node is None:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
-        params = self._params(k1, b)
+        params = self._params(k1, b, scoring, delta)
+        node = self._with_pairs(node, proximity)
+        model = self._feedback_model(expand)
+        if model is not None:  # the query search(expand=...) runs, feedback words and all
+            node, _ = self._expand(node, None, params, model, fields)
         seg, doc = where
         stats = self.stats if stats is None else stats
         scorers = self.scorers if stats is self.stats else self._scorers_for(stats)
@@ -298,7 +355,9 @@ class Searcher:
         if passage is not None:
             first = int(np.searchsorted(np.asarray(self.readers[seg].fields[passage[0]].unit_doc), doc))
             where_text = f"its best passage, {passage[0]} #{passage[1] - first}"
-        return Explanation(expl.value, f"score of {doc_id!r} ({where_text}), k1={params.k1:g} b={params.b:g}:", [expl])
+        variant = "" if params.variant == "bm25" else f" {params.variant}" + (f" delta={params.d:g}" if params.d else "")
+        return Explanation(expl.value, f"score of {doc_id!r} ({where_text}), k1={params.k1:g} b={params.b:g}{variant}:",
+                           [expl])
 
     def _locate(self, doc_id: Any, what: str) -> tuple[int, int]:
         """(segment, document) of the live document whose unique key is `doc_id`."""
@@ -456,10 +515,14 @@ class Searcher:
             check_clauses(node, self.settings)
         return q, node
 
-    def _params(self, k1: float | None, b: float | None) -> BM25:
-        if k1 is None and b is None:
+    def _params(self, k1: float | None, b: float | None, scoring: str | None = None, delta: float | None = None) -> BM25:
+        if k1 is None and b is None and scoring is None and delta is None:
             return self._default_params
-        return BM25(self.settings.k1 if k1 is None else k1, self.settings.b if b is None else b)
+        s = self.settings
+        scoring = s.scoring if scoring is None else scoring
+        if delta is None and scoring == s.scoring:
+            delta = s.delta
+        return BM25(s.k1 if k1 is None else k1, s.b if b is None else b, scoring, delta)
 
     def _filter_node(self, spec, fields, operator: str | None, max_expansions: int | None) -> "Node | bool":
         """The compiled filter, or False when it can match nothing (text is parsed strictly)."""

@@ -45,7 +45,7 @@ class Stats:
                 self.units[name] = self.units.get(name, 0) + fr.info.get("nonempty", r.doc_count)
                 self.tokens[name] = self.tokens.get(name, 0) + fr.info.get("tokens", 0)
         self._df: dict[tuple[str, str], int] = {}
-        self._idf: dict[tuple[str, str], float] = {}
+        self._idf: dict[tuple[str, str, str], float] = {}
         self._fields_df: dict[tuple, int] = {}
         self.expander = Expander(readers)
 
@@ -63,11 +63,12 @@ class Stats:
         """N for a field's idf: the units (documents or passages) holding the field."""
         return max(self.units.get(fname, 0), 1)
 
-    def idf(self, fname: str, term: str) -> float:
-        key = (fname, term)
+    def idf(self, fname: str, term: str, variant: str = "bm25") -> float:
+        """The word's idf in the field for the BM25 variant (scoring.idf), kept for the next query."""
+        key = (fname, term, variant)
         value = self._idf.get(key)
         if value is None:
-            value = self._idf[key] = float(idf(self.field_units(fname), self.doc_freq(fname, term)))
+            value = self._idf[key] = float(idf(self.field_units(fname), self.doc_freq(fname, term), variant))
         return value
 
     def fields_doc_freq(self, terms: Mapping[str, str]) -> int:
@@ -90,18 +91,18 @@ class Stats:
             self._fields_df[key] = total
         return self._fields_df[key]
 
-    def fields_idf(self, terms: Mapping[str, str]) -> float:
+    def fields_idf(self, terms: Mapping[str, str], variant: str = "bm25") -> float:
         """BM25F idf: N = documents in the index, df = documents with the word in any field."""
-        return float(idf(max(self.doc_count, 1), self.fields_doc_freq(terms)))
+        return float(idf(max(self.doc_count, 1), self.fields_doc_freq(terms), variant))
 
     def expand(self, leaf: ExpandLeaf) -> Expansion:
         return self.expander.expand(leaf.field, leaf.kind, leaf.text, leaf.max_expansions, leaf.max_dist,
                                     leaf.prefix_length)
 
-    def expansion_idf(self, leaf: ExpandLeaf) -> tuple[Expansion, np.ndarray]:
+    def expansion_idf(self, leaf: ExpandLeaf, variant: str = "bm25") -> tuple[Expansion, np.ndarray]:
         """The leaf's expansion and the idf of each of its terms."""
         exp = self.expand(leaf)
-        return exp, idf(self.field_units(leaf.field), exp.doc_freq.astype(np.float64))
+        return exp, idf(self.field_units(leaf.field), exp.doc_freq.astype(np.float64), variant)
 
     def gather(self, nodes: "Iterable[Node | None]") -> dict[str, Any]:
         """This snapshot's part of every statistic the compiled `nodes` score with (their

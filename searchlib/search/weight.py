@@ -51,7 +51,7 @@ class Scorers:
 
     def get(self, seg: int, bm25: BM25 | None, dense: bool = False) -> "DenseScorer | SparseScorer":
         """The segment's scorer: sparse unless the segment has passages or `dense` is asked for."""
-        key = (seg, bm25.k1, bm25.b) if bm25 is not None else (seg,)
+        key = (seg, bm25)
         pair = self._cache.get(key)
         if pair is None:
             reader = self.stats.readers[seg]
@@ -64,7 +64,7 @@ class Scorers:
 
     def for_params(self, bm25: BM25 | None) -> list:
         """Every segment's scorer for these BM25 parameters, in segment order."""
-        key = (bm25.k1, bm25.b) if bm25 is not None else None
+        key = bm25
         found = self._lists.get(key)
         if found is None:
             found = [self.get(seg, bm25) for seg in range(len(self._split))]
@@ -83,7 +83,7 @@ class Weight:
         self.node, self.stats, self.bm25 = node, stats, bm25
         self.scorers = Scorers(stats) if scorers is None else scorers
         self.expansions: list[Expansion] = []  # what its prefix, wildcard and fuzzy clauses expanded to
-        self.root = weigh(node, stats, self.expansions)
+        self.root = weigh(node, stats, self.expansions, "bm25" if bm25 is None else bm25.variant)
         self._segment_scorers = self.scorers.for_params(bm25)  # one dict lookup once the first search made them
 
     def scorer(self, seg: int) -> "DenseScorer | SparseScorer":

@@ -83,32 +83,33 @@ class WeightedBool:
 Weighted = WeightedTerm | WeightedPhrase | WeightedFields | WeightedExpansion | ConstantScore | WeightedBool
 
 
-def weigh(node: Node, stats: Stats, expansions: list[Expansion]) -> Weighted:
-    """The weighted form of a compiled node for these statistics; the expansions of its prefix,
-    wildcard and fuzzy clauses are appended to `expansions`, in query order."""
+def weigh(node: Node, stats: Stats, expansions: list[Expansion], variant: str = "bm25") -> Weighted:
+    """The weighted form of a compiled node for these statistics, with the idf of the BM25
+    `variant`; the expansions of its prefix, wildcard and fuzzy clauses are appended to
+    `expansions`, in query order."""
     kind = type(node)
     if kind is TermLeaf:
-        return WeightedTerm(node, stats.idf(node.field, node.term) * node.boost)
+        return WeightedTerm(node, stats.idf(node.field, node.term, variant) * node.boost)
     if kind is BoolNode:
-        must = [weigh(c, stats, expansions) for c in node.must]
+        must = [weigh(c, stats, expansions, variant) for c in node.must]
         words: dict[str, list[WeightedTerm]] = {}
         others = []
         for child in node.should:
             if type(child) is TermLeaf:
-                term = WeightedTerm(child, stats.idf(child.field, child.term) * child.boost)
+                term = WeightedTerm(child, stats.idf(child.field, child.term, variant) * child.boost)
                 words.setdefault(child.field, []).append(term)
             else:
-                others.append(weigh(child, stats, expansions))
-        return WeightedBool(must, list(words.items()), others, [weigh(c, stats, expansions) for c in node.must_not],
+                others.append(weigh(child, stats, expansions, variant))
+        return WeightedBool(must, list(words.items()), others, [weigh(c, stats, expansions, variant) for c in node.must_not],
                             node.boost)
     if kind is PhraseLeaf:
-        weight = sum(stats.idf(node.field, t) for _, t in node.terms) * node.boost
+        weight = sum(stats.idf(node.field, t, variant) for _, t in node.terms) * node.boost
         dfs = [stats.doc_freq(node.field, t) for _, t in node.terms] if node.slop else []
         return WeightedPhrase(node, weight, dfs)
     if kind is FieldsLeaf:
-        return WeightedFields(node, np.float32(stats.fields_idf(node.terms) * node.boost))
+        return WeightedFields(node, np.float32(stats.fields_idf(node.terms, variant) * node.boost))
     if kind is ExpandLeaf:
-        expansion, idfs = stats.expansion_idf(node)
+        expansion, idfs = stats.expansion_idf(node, variant)
         expansions.append(expansion)
         return WeightedExpansion(node, expansion, idfs * node.boost)
     if kind is TermRangeLeaf or kind is ColumnLeaf or kind is AllLeaf:

@@ -13,7 +13,8 @@ A manifest read from disk is someone else's data: each segment's counts must be 
 integers, no more deleted than documents, and no more documents than its declared files can hold
 (see max_documents), so that nothing is ever sized from a forged count. A manifest in the format
 of an earlier release (OLD_FORMATS) is an IndexFormatError: that index must be rebuilt; one of
-READ_FORMATS is read as it is (a writer adds segments of the current format to it).
+READ_FORMATS is read as it is (a writer adds segments of the current format to it), with the
+analyzer presets whose meaning changed since renamed in its schema (PRESET_RENAMES).
 """
 from __future__ import annotations
 
@@ -32,13 +33,29 @@ from .stored import BLOCK_DOCS, POINTERS
 # 2: the term dictionary as arrays; 3: block bounds (blocks.py) and each file's tail checksum, and
 # TEXT fields may keep token offsets (OFFS, OPTR: an index without them reads as before, snippets
 # re-read the text); 4: term frequencies and positions in the narrowest unsigned type that holds
-# them (uint8/16/32), posting and position pointers in int32 when they fit
-FORMAT = "searchlib-4"
-READ_FORMATS = ("searchlib-3",)  # earlier formats read as they are (their uint32/int64 arrays are among format 4's types)
+# them (uint8/16/32), posting and position pointers in int32 when they fit; 5: the `english` preset
+# is nltk's stop words + Snowball (same files as 4)
+FORMAT = "searchlib-5"
+READ_FORMATS = ("searchlib-3", "searchlib-4")  # earlier formats read as they are (their uint32/int64 arrays are among format 4's types)
+# Presets renamed when reading an earlier format's schema: its `english` is today's `english-classic`,
+# so its terms are still analysed the way they were indexed.
+PRESET_RENAMES = {"searchlib-3": {"english": "english-classic"}, "searchlib-4": {"english": "english-classic"}}
 OLD_FORMATS = {"searchlib-1": "0.1", "searchlib-2": "0.2 before block bounds"}  # formats of earlier releases: the release that wrote them
 KEEP_MANIFESTS = 2  # the newest manifests kept (with their files), so a reader that just read one finds its files
 MANIFEST = re.compile(r"manifest-(\d{10})\.json\Z")
 _LISTING_ATTEMPTS = 20
+
+
+def _rename_presets(schema: Any, renamed: dict[str, str]) -> Any:
+    """The schema JSON with each field's analyzer preset name renamed as `renamed` says."""
+    if not isinstance(schema, dict):
+        return schema  # the schema's own validation reports it
+    out = {}
+    for name, spec in schema.items():
+        if isinstance(spec, dict) and isinstance(spec.get("analyzer"), str) and spec["analyzer"] in renamed:
+            spec = dict(spec, analyzer=renamed[spec["analyzer"]])
+        out[name] = spec
+    return out
 
 
 def manifest_name(generation: int) -> str:
@@ -143,6 +160,8 @@ class Manifest:
         if found in OLD_FORMATS:
             raise IndexFormatError("", f"built by searchlib {OLD_FORMATS[found]} (format {found}): rebuild it "
                                        f"(this version reads format {FORMAT})")
+        if found in PRESET_RENAMES:
+            data = dict(data, schema=_rename_presets(data["schema"], PRESET_RENAMES[found]))
         if found != FORMAT and found not in READ_FORMATS:
             raise ValueError(f"unsupported format {found!r}, expected {FORMAT!r}")
         return cls(generation=int(data["generation"]), schema=data["schema"], settings=data.get("settings", {}),

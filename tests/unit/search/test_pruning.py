@@ -61,15 +61,18 @@ FIELDS = st.sampled_from([None, ["body"], ["title"], {"title": 3.0, "body": 0.5}
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(which=st.integers(0, 1), words=QUERY, fields=FIELDS, limit=st.sampled_from([1, 3, 10, 50]),
        offset=st.sampled_from([0, 0, 5]), params=st.sampled_from([(None, None), (0.0, None), (2.0, 0.0), (0.9, 1.0)]),
-       boost=st.sampled_from(["", "^2"]), threshold=st.sampled_from([0, 100, 1000]))
-def test_pruned_search_equals_exhaustive(indexes, words, which, fields, limit, offset, params, boost, threshold):
+       boost=st.sampled_from(["", "^2"]), threshold=st.sampled_from([0, 100, 1000]),
+       scoring=st.sampled_from(["bm25", "bm25", "robertson", "bm25l", "bm25+"]))
+def test_pruned_search_equals_exhaustive(indexes, words, which, fields, limit, offset, params, boost, threshold,
+                                         scoring):
     ix = indexes[which]
     q = f"({words}){boost}" if boost else words
     k1, b = params
     with ix.searcher() as s:
         pruned = s.search(q, limit=limit, offset=offset, fields=fields, k1=k1, b=b, highlight=False,
-                          exact_total=False, total_threshold=threshold)
-        full = s.search(q, limit=limit, offset=offset, fields=fields, k1=k1, b=b, highlight=False, exact_total=True)
+                          exact_total=False, total_threshold=threshold, scoring=scoring)
+        full = s.search(q, limit=limit, offset=offset, fields=fields, k1=k1, b=b, highlight=False, exact_total=True,
+                        scoring=scoring)
     assert [(h.id, h.score) for h in pruned] == [(h.id, h.score) for h in full]
     assert full.total_is_exact
     if pruned.total_is_exact:

@@ -23,7 +23,7 @@ from searchlib.query.ast import Fuzzy, Prefix, Range, Wildcard
 
 from conftest import ids, ranked
 
-ANALYZER = get_analyzer("english")
+ANALYZER = get_analyzer("english-classic")
 
 # id, title, body, tags, year, date. The english analyzer stems: story -> stori, stormy -> stormi,
 # storyteller -> storytel, history -> histori; its stop words here are the, a, of, in, on, is, and.
@@ -42,8 +42,8 @@ ALL = {d[0] for d in DOCS}
 
 
 def schema():
-    return Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True),
-                  body=TEXT(analyzer="english", stored=True), tags=KEYWORD(lowercase=True, stored=True),
+    return Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english-classic", stored=True),
+                  body=TEXT(analyzer="english-classic", stored=True), tags=KEYWORD(lowercase=True, stored=True),
                   year=NUMERIC(), date=DATETIME())
 
 
@@ -484,8 +484,8 @@ PASSAGE_DOCS = {
 @pytest.fixture(scope="module")
 def psearcher(tmp_path_factory):
     ix = Index.create(tmp_path_factory.mktemp("passages") / "ix",
-                      Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True),
-                             body=TEXT(analyzer="english", stored=True, passages="paragraph"),
+                      Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english-classic", stored=True),
+                             body=TEXT(analyzer="english-classic", stored=True, passages="paragraph"),
                              tags=KEYWORD(stored=True), year=NUMERIC()))
     with ix.writer() as w:
         for i, (key, fields) in enumerate(PASSAGE_DOCS.items()):

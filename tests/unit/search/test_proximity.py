@@ -1,0 +1,56 @@
+"""Proximity (search/proximity.py): adjacent query words as optional sloppy phrases."""
+from __future__ import annotations
+
+import pytest
+
+from searchlib import ID, TEXT, Index, Schema
+from searchlib.config import config_from_dict
+from searchlib.errors import ConfigError, InvalidArgumentError
+from searchlib.query.compile import BoolNode, PhraseLeaf, TermLeaf
+from searchlib.search.proximity import PAIR_SLOP, with_pairs
+
+DOCS = {"near": "the time sharing systems for small computers",
+        "apart": "time is spent on every one of our big systems whenever we are sharing a few computers",
+        "one": "sharing of time"}
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory):
+    ix = Index.create(tmp_path_factory.mktemp("p"), Schema(id=ID(unique=True, stored=True), body=TEXT()))
+    with ix.writer() as w:
+        for key, text in DOCS.items():
+            w.add({"id": key, "body": text})
+    return ix
+
+
+def test_pairs_are_added_as_optional_sloppy_phrases(ix):
+    node = BoolNode(should=[TermLeaf("body", "time", 1.0), TermLeaf("body", "sharing", 2.0), TermLeaf("body", "system")])
+    out = with_pairs(node, 0.1, ix.schema)
+    pairs = [c for c in out.should if isinstance(c, PhraseLeaf)]
+    assert [(p.terms, p.slop) for p in pairs] == [([(0, "time"), (1, "sharing")], PAIR_SLOP),
+                                                 ([(0, "sharing"), (1, "system")], PAIR_SLOP)]
+    assert [p.boost for p in pairs] == pytest.approx([0.1, 0.1])
+    assert with_pairs(node, 0.0, ix.schema) is node
+    assert with_pairs(TermLeaf("body", "time"), 0.1, ix.schema) == TermLeaf("body", "time")
+
+
+def test_proximity_reorders_without_changing_matches(ix):
+    with ix.searcher() as s:
+        plain = s.search("time sharing systems", proximity=0, highlight=False)
+        near = s.search("time sharing systems", proximity=0.5, highlight=False)
+        assert {h.id for h in plain} == {h.id for h in near} == set(DOCS)
+        assert near[0].id == "near"
+        gain = {h.id: h.score for h in near}
+        base = {h.id: h.score for h in plain}
+        assert gain["near"] > base["near"] and gain["apart"] == pytest.approx(base["apart"])
+        for h in near:
+            assert s.explain("time sharing systems", h.id, proximity=0.5).value == pytest.approx(h.score, rel=1e-6)
+        with pytest.raises(InvalidArgumentError, match="proximity"):
+            s.search("time", proximity=-1)
+
+
+def test_proximity_setting():
+    config = config_from_dict({"schema": {"body": "text"}, "search": {"proximity": 0.2}})
+    assert config.settings.proximity == 0.2
+    with pytest.raises(ConfigError, match="search.proximity"):
+        config_from_dict({"schema": {"body": "text"}, "search": {"proximity": "high"}})

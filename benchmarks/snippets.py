@@ -3,6 +3,8 @@
     python benchmarks/snippets.py ../shared/data/scifact                 # SciFact and the long-document corpus
     python benchmarks/snippets.py ../shared/data/scifact --long-docs 0   # SciFact only
     python benchmarks/snippets.py --long-docs 500 --repeat 5
+    python benchmarks/snippets.py ../shared/data/scifact --long-docs 0 --baseline ../main \
+        --engines searchlib-baseline,searchlib,tantivy       # before/after a change, in one run
 
 Each engine indexes one stored text field (`title + "\\n" + text` for SciFact, as benchmarks/engines.py
 does) and answers every query with its top 10 and a snippet per hit, the way a user of each calls it:
@@ -103,6 +105,36 @@ class SearchlibOneFragment(Searchlib):
     def run(self, text: str) -> list[tuple[str, str]]:
         return [(h.id, h.snippet) for h in self.searcher.search(
             text, limit=10, lenient=True, highlight={"max_fragments": 1, "fragment_chars": 150})]
+
+
+def baseline_engine(checkout: Path) -> type:
+    """An engine running another checkout's searchlib (say main's) beside this one, for a
+    before/after in one run: its package is loaded under the name `searchlib_baseline` (searchlib
+    imports itself relatively)."""
+    import importlib.util
+    package = checkout.resolve() / "searchlib"
+    if not (package / "__init__.py").is_file():
+        raise SystemExit(f"--baseline {checkout}: no searchlib package there")
+    if "searchlib_baseline" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("searchlib_baseline", package / "__init__.py",
+                                                      submodule_search_locations=[str(package)])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["searchlib_baseline"] = module
+        spec.loader.exec_module(module)
+
+    class Baseline(Searchlib):
+        name = "searchlib-baseline"
+
+        def __init__(self, docs: list[dict], workdir: Path):
+            from searchlib_baseline import ID, TEXT, Index, Schema
+            schema = Schema(id=ID(unique=True, stored=True), body=TEXT(analyzer="english", stored=True))
+            self.ix = Index.create(workdir / self.name, schema)
+            with self.ix.writer() as w:
+                for d in docs:
+                    w.add(d)
+            self.searcher = self.ix.searcher()
+
+    return Baseline
 
 
 class Tantivy:
@@ -207,7 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engines", default="searchlib,tantivy,sqlite-fts5",
                         help=f"comma-separated, from {', '.join(ENGINES)}")
     parser.add_argument("--json", type=Path, help="also save the numbers here")
+    parser.add_argument("--baseline", type=Path, help="another checkout (say main's): adds the engine "
+                        "searchlib-baseline, its searchlib, to compare before and after in one run")
     args = parser.parse_args(argv)
+    if args.baseline is not None:
+        ENGINES["searchlib-baseline"] = baseline_engine(args.baseline)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:

@@ -16,9 +16,11 @@ boundaries and kept in text order. Everything is linear in the length of the tex
 sorts: of the matched spans (into hits) and of the candidate fragments (by score).
 
 A search knows its marks before it reads the text (search/marks.py: positions from the postings,
-spans from the offsets the index keeps), so it calls `snippets_from_arrays()` for all its hits at
+spans from the offsets the index keeps), so it calls `rendered_from_arrays()` for all its hits at
 once: the same ranking of candidate fragments, vectorised over every hit with numpy, and the same
-placement, with edges at ". " or a space nearby (the careful rules below where there is none).
+placement, with edges at ". " or a space nearby (the careful rules below where there is none);
+then every hit's fragments are marked and escaped as one string (`snippets_from_arrays()` gives
+the same as Snippets).
 
 A Formatter decides how document text and marked spans are rendered; it is also the one place
 where document text is made safe for its medium: every formatter removes the document's control
@@ -673,12 +675,13 @@ def _choose_quick(text: str, starts: list, ends: list, order: list, j: list, con
     chosen_starts: list[int] = []
     chosen_ends: list[int] = []
     for i in order:
-        placed = _window(chosen_starts, chosen_ends, starts[i], ends[j[i] - 1], content_start, content_end,
-                         fragment_chars)
-        if placed is None:
-            continue
-        k, lo, hi, ws, we = placed
         first, last = starts[i], ends[j[i] - 1]
+        if chosen_starts:  # most candidates overlap a chosen fragment: _window's first test, inline
+            k = bisect_left(chosen_starts, last)
+            if k and chosen_ends[k - 1] > first:
+                continue
+        k, lo, hi, ws, we = _window(chosen_starts, chosen_ends, first, last, content_start, content_end,
+                                    fragment_chars)
         snapped = _quick_start(text, ws, first, lo, near)
         if snapped is None:
             return None
@@ -713,8 +716,69 @@ def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarr
     ranked as make_snippet ranks them, vectorised over every text; fragments are placed the same
     way, each edge at a sentence end or a space nearby (where there is none, by make_snippet's
     careful rules)."""
+    placed, s_list, e_list = _place_from_arrays(texts, hit, starts, ends, keys, bonus, weights, fragment_chars,
+                                                max_fragments, spans)
+    return [p if isinstance(p, Snippet) else _snippet_placed(text, p, s_list, e_list)
+            for text, p in zip(texts, placed)]
+
+
+def rendered_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                         keys: np.ndarray, bonus: np.ndarray, weights: np.ndarray, *, fragment_chars: int = 200,
+                         max_fragments: int = 3, spans: "Sequence[tuple[int, int]] | None" = None,
+                         formatter: "str | Formatter" = "html", separator: str = " … ") -> list[str]:
+    """`[s.render(formatter, separator) for s in snippets_from_arrays(...)]` (same arguments), the
+    text made in one go for a built-in formatter: each text's fragments are marked straight from
+    the arrays (see _quick_all), all texts joined by "\\x03" (which a fragment on that path
+    cannot hold), escaped and marked as one string and split again. A text without marks, or
+    with control characters in a fragment, is rendered on its own as a Snippet."""
+    fmt = get_formatter(formatter)
+    quick = _QUICK_MARKS.get(type(fmt))
+    in_one_go = quick is not None and "\x03" not in separator
+    placed, s_list, e_list = _place_from_arrays(texts, hit, starts, ends, keys, bonus, weights, fragment_chars,
+                                                max_fragments, spans)
+    marked: list = [None] * len(texts)
+    if in_one_go:
+        for t, p in enumerate(placed):
+            if not isinstance(p, Snippet):
+                marked[t] = _quick_all(texts[t], [(ws, we, zip(s_list[k:m], e_list[k:m]))
+                                                  for ws, we, k, m in _fragment_marks(p[0], s_list, p[1], p[2])])
+        rendered = quick(fmt, "\x03".join(m or "" for m in marked)).replace("\x02", separator).split("\x03")
+    out = []
+    for t, (text, p, m) in enumerate(zip(texts, placed, marked)):
+        if m is not None:
+            out.append((ELLIPSIS if p[3] else "") + rendered[t] + (ELLIPSIS if p[4] else ""))
+        else:
+            snippet = p if isinstance(p, Snippet) else _snippet_placed(text, p, s_list, e_list)
+            out.append(snippet.render(fmt, separator))
+    return out
+
+
+def _fragment_marks(chosen: list[tuple[int, int]], s_list: list, a: int, b: int) -> "list[tuple[int, int, int, int]]":
+    """Each chosen fragment (ws, we) with the range [k, m) of the marks (of a..b) inside it."""
+    out = []
+    for ws, we in chosen:
+        k = bisect_left(s_list, ws, a, b)
+        out.append((ws, we, k, bisect_left(s_list, we, k, b)))
+    return out
+
+
+def _snippet_placed(text: str, placed: tuple, s_list: list, e_list: list) -> "Snippet":
+    """The Snippet of fragments placed by _place_from_arrays."""
+    chosen, a, b, before, after = placed
+    return Snippet(text, tuple(Fragment(ws, we, tuple(zip(s_list[k:m], e_list[k:m])))
+                               for ws, we, k, m in _fragment_marks(chosen, s_list, a, b)), before, after)
+
+
+def _place_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                       keys: np.ndarray, bonus: np.ndarray, weights: np.ndarray, fragment_chars: int,
+                       max_fragments: int, spans: "Sequence[tuple[int, int]] | None") -> tuple[list, list, list]:
+    """snippets_from_arrays up to the fragments: `(placed, s_list, e_list)`, the merged marks'
+    starts and ends (all texts, sorted by text then start) and per text a Snippet (no marks) or
+    `(chosen, a, b, ellipsis_before, ellipsis_after)`: the chosen (start, end) spans in text
+    order, the text's marks being s_list[a:b]."""
     hit = np.asarray(hit, dtype=np.int64)
     snippets: list = [None] * len(texts)
+    s_list = e_list = []
     if len(hit):
         # sort by (text, start); merge overlapping marks of a text
         order = np.lexsort((starts, hit))
@@ -746,7 +810,6 @@ def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarr
         ranked = np.lexsort((starts, -(j - arange), -score, hit))
         bounds = np.searchsorted(hit, np.arange(len(texts) + 1)).tolist()
         s_list, e_list, j_list, r_list = starts.tolist(), ends.tolist(), j.tolist(), ranked.tolist()
-        k_list, b_list = keys.tolist(), bonus.tolist()
     for t, text in enumerate(texts):
         lo, hi = (0, len(text)) if spans is None else spans[t]
         if not len(hit) or bounds[t] == bounds[t + 1]:
@@ -761,16 +824,13 @@ def snippets_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarr
         chosen = _choose_quick(text, s_list, e_list, r_list[a:b], j_list, content_start, content_end,
                                fragment_chars, max_fragments)
         if chosen is None:  # the careful path, on the same marks
-            keyed = [frozenset(f"#{x}" for x in range(len(weights)) if (k >> x) & 1) for k in k_list[a:b]]
-            hits = [_Hit(s_, e_, ks, x) for s_, e_, ks, x in zip(s_list[a:b], e_list[a:b], keyed, b_list[a:b])]
+            keyed = [frozenset(f"#{x}" for x in range(len(weights)) if (k >> x) & 1) for k in keys[a:b].tolist()]
+            hits = [_Hit(s_, e_, ks, x)
+                    for s_, e_, ks, x in zip(s_list[a:b], e_list[a:b], keyed, bonus[a:b].tolist())]
             chosen = _choose(text, hits, {f"#{x}": float(w) for x, w in enumerate(weights.tolist())},
                              content_start, content_end, fragment_chars, max_fragments)
-        fragments = []
-        for ws, we in chosen:
-            k, m = bisect_left(s_list, ws, a, b), bisect_left(s_list, we, a, b)
-            fragments.append(Fragment(ws, we, tuple(zip(s_list[k:m], e_list[k:m]))))
-        snippets[t] = Snippet(text, tuple(fragments), chosen[0][0] > content_start, chosen[-1][1] < content_end)
-    return snippets
+        snippets[t] = (chosen, a, b, chosen[0][0] > content_start, chosen[-1][1] < content_end)
+    return snippets, s_list, e_list
 
 
 class Fragment(NamedTuple):
@@ -836,29 +896,35 @@ def _cuts(text: str, fragment: Fragment) -> tuple[str, list[int], bool]:
     return shown, cuts, False
 
 
-def _quick_marked(text: str, fragment: Fragment, collapse: bool) -> str:
-    """The fragment's text (each whitespace run as one space with `collapse`) with each mark
-    between "\\x00" and "\\x01", which a fragment without control characters cannot hold."""
-    out, at = [], fragment.start
-    for a, b in fragment.marks:
-        out += (text[at:a], "\x00", text[a:b], "\x01")
-        at = b
-    out.append(text[at:fragment.end])
-    marked = "".join(out)
-    return _SPACES.sub(" ", marked) if collapse else marked
+def _quick_all(text: str, fragments: "Iterable[tuple[int, int, Iterable[tuple[int, int]]]]") -> str | None:
+    """The fragments (Fragments, or any (start, end, marks)) as they show, each mark between
+    "\\x00" and "\\x01", joined by "\\x02" (for the separator); None when one holds a control
+    character other than tab and newline (those go piece by piece), so none holds the three.
 
-
-def _quick_all(text: str, fragments: "Sequence[Fragment]") -> str | None:
-    """Every fragment through _quick_marked, joined by "\\x02" (for the separator); None when one
-    holds a control character other than tab and newline (those go piece by piece)."""
+    Each whitespace run shows as one space. That is done to the whole string, as the fragment
+    that needs most asks: nothing (a fragment of single spaces), newlines made spaces (a fragment
+    whose other whitespace is single spaces), or runs collapsed; each changes nothing in a
+    fragment that needs less (marks hold no whitespace at their edges, so the separators split
+    no run)."""
     out = []
-    for fragment in fragments:
-        raw = text[fragment.start:fragment.end]
-        clean = raw.isprintable()
-        if not clean and _UNSAFE.search(raw):
-            return None
-        out.append(_quick_marked(text, fragment, not clean or "  " in raw))
-    return "\x02".join(out)
+    need = 0
+    for start, end, marks in fragments:
+        raw = text[start:end]
+        if not raw.isprintable():
+            if _UNSAFE.search(raw):
+                return None
+            one_line = raw.replace("\n", " ")
+            need = max(need, 1 if one_line.isprintable() and "  " not in one_line else 2)
+        elif "  " in raw:
+            need = 2
+        at = start
+        for a, b in marks:
+            out += (text[at:a], "\x00", text[a:b], "\x01")
+            at = b
+        out += (text[at:end], "\x02")
+    out.pop()
+    marked = "".join(out)
+    return marked if not need else marked.replace("\n", " ") if need == 1 else _SPACES.sub(" ", marked)
 
 
 def _quick_html(fmt: "HtmlFormatter", marked: str) -> str:
@@ -1013,7 +1079,7 @@ def highlight(
 
 
 # The built-in formatters' renderings of a fragment without control characters (but tab and
-# newline), from _quick_marked: what the piece-by-piece rendering of Snippet.render gives (marks
+# newline), from _quick_all: what the piece-by-piece rendering of Snippet.render gives (marks
 # hold no whitespace at their edges, so collapsing whitespace whole or piece by piece is the same);
 # other formatters go piece by piece.
 _QUICK_MARKS = {HtmlFormatter: _quick_html, PlainFormatter: _quick_plain, AnsiFormatter: _quick_plain,

@@ -35,6 +35,10 @@ _EMPTY_I = np.zeros(0, np.int64)
 _EMPTY_U = np.zeros(0, np.uint64)
 _EMPTY_F = np.zeros(0, np.float64)
 NO_MARKS = (_EMPTY_I, _EMPTY_I, _EMPTY_U, _EMPTY_F)
+# Up to this many postings per word on average, a field's postings are gathered and matched
+# against a search's hits at once (a few array operations in all); above, each word's list is
+# binary-searched on its own (a few operations per word, however long its list).
+_GATHERED_POSTINGS = 2048
 
 
 class FieldMarks:
@@ -66,29 +70,11 @@ class FieldMarks:
             return _EMPTY_I, NO_MARKS
         if fr.offsets is None:
             return None
-        hit_parts, start_parts, tf_parts, bit_parts = [], [], [], []
-        # plain ndarray views of the memory-mapped arrays: what is taken from a np.memmap is a
-        # np.memmap, whose every later operation costs a Python-level wrap
-        unit_arr, tf_arr, ptr = np.asarray(fr.unit), np.asarray(fr.tf), fr.ptr
-        for tid, bit in self.words:  # where each word's postings hold the units: a binary search each
-            a, b = int(ptr[tid]), int(ptr[tid + 1])
-            if b == a:
-                continue
-            plist = unit_arr[a:b]
-            at = plist.searchsorted(units)
-            which = np.flatnonzero(plist.take(at, mode="clip") == units)
-            if not len(which):
-                continue
-            picks = at[which]
-            hit_parts.append(which)
-            start_parts.append(fr.position_starts(tid)[picks])
-            tf_parts.append(tf_arr[a + picks])
-            bit_parts.append(bit)
-        if hit_parts:  # then every position of every word in every unit, in one gather
-            tf = np.concatenate(tf_parts).astype(np.int64)
-            hit = np.repeat(np.concatenate(hit_parts), tf)
-            bits = np.repeat(np.repeat(np.array(bit_parts, dtype=np.uint64), [len(w) for w in hit_parts]), tf)
-            pos = np.asarray(fr.pos)[gather_ranges(np.concatenate(start_parts), tf)].astype(np.int64)
+        found = self._postings_in(units)
+        if found is not None:  # then every position of every word in every unit, in one gather
+            hit, bits, starts, tf = found
+            hit, bits = np.repeat(hit, tf), np.repeat(bits, tf)
+            pos = np.asarray(fr.pos)[gather_ranges(starts, tf)].astype(np.int64)
             optr = np.asarray(fr.offsets_ptr)
             first = optr[units[hit]]
             ok = pos < optr[units[hit] + 1] - first  # a forged index cannot reach another unit's offsets
@@ -105,6 +91,55 @@ class FieldMarks:
                     hit = np.concatenate([hit, np.full(len(extra[0]), i, dtype=np.int64)])
                     marks = tuple(np.concatenate([x, y]) for x, y in zip(marks, extra))
         return hit, marks
+
+    def _postings_in(self, units: np.ndarray) -> "tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None":
+        """Every posting of the field's words in `units`, word by word, each in unit order: the
+        index into `units` of its unit, the word's key bit, where its positions start in `pos`,
+        and its frequency (int64); None when there is none. Few postings in all (the usual case)
+        are gathered and looked up in one go; long posting lists are binary-searched word by word."""
+        fr = self.fr
+        if not self.words or not len(units):
+            return None
+        # plain ndarray views of the memory-mapped arrays: what is taken from a np.memmap is a
+        # np.memmap, whose every later operation costs a Python-level wrap
+        unit_arr, tf_arr, ptr = np.asarray(fr.unit), np.asarray(fr.tf), np.asarray(fr.ptr)
+        tids = np.array([tid for tid, _ in self.words], dtype=np.int64)
+        first, last = ptr[tids].astype(np.int64), ptr[tids + 1].astype(np.int64)
+        counts = last - first
+        bit_of_word = np.array([bit for _, bit in self.words], dtype=np.uint64)
+        if int(counts.sum()) <= _GATHERED_POSTINGS * len(tids):
+            bounds = list(zip(first.tolist(), last.tolist()))
+            gathered = np.concatenate([unit_arr[a:b] for a, b in bounds])
+            order = np.argsort(units, kind="stable")
+            ordered = units[order]
+            at = ordered.searchsorted(gathered).clip(max=len(units) - 1)
+            found = np.flatnonzero(ordered[at] == gathered)
+            if not len(found):
+                return None
+            word_start = np.cumsum(counts) - counts  # where each word's postings begin in `gathered`
+            word = np.searchsorted(word_start, found, side="right") - 1
+            tf = np.concatenate([tf_arr[a:b] for a, b in bounds]).astype(np.int64)
+            before = np.concatenate([[0], np.cumsum(tf)])  # positions of the postings before each
+            starts = np.asarray(fr.pptr)[tids].astype(np.int64)[word] + before[found] - before[word_start[word]]
+            return order[at[found]], bit_of_word[word], starts, tf[found]
+        hit_parts, start_parts, tf_parts, bit_parts = [], [], [], []
+        for (tid, bit), a, b in zip(self.words, first.tolist(), last.tolist()):  # a binary search each
+            if b == a:
+                continue
+            plist = unit_arr[a:b]
+            at = plist.searchsorted(units)
+            which = np.flatnonzero(plist.take(at, mode="clip") == units)
+            if not len(which):
+                continue
+            picks = at[which]
+            hit_parts.append(which)
+            start_parts.append(fr.position_starts(tid)[picks])
+            tf_parts.append(tf_arr[a + picks])
+            bit_parts.append(np.full(len(which), bit, dtype=np.uint64))
+        if not hit_parts:
+            return None
+        return (np.concatenate(hit_parts), np.concatenate(bit_parts), np.concatenate(start_parts),
+                np.concatenate(tf_parts).astype(np.int64))
 
     def _phrase_marks(self, unit: int, tokens_at: "dict | None") -> "Marks | None":
         """Marks of the field's phrases in `unit`: spans from the offsets, or from `tokens_at`

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import FORMATTER_NAMES, HighlightSettings
 from ..errors import IndexCorruptError, InvalidArgumentError, SearchlibError
-from ..highlight import FORMATTERS, Formatter, get_formatter, make_snippet, snippets_from_arrays
+from ..highlight import FORMATTERS, Formatter, get_formatter, make_snippet, rendered_from_arrays
 from ..query.ast import Query
 from ..schema import TEXT
 from ..storage.components import Component
@@ -421,11 +421,10 @@ class HitSource:
         if fm is None or not len(marks[0]):
             snippet = make_snippet(text, marks=(), fragment_chars=o.fragment_chars, max_fragments=o.max_fragments,
                                    span=span)
-        else:
-            snippet = snippets_from_arrays([text], np.zeros(len(marks[0]), np.int64), *marks, fm.weights,
-                                           fragment_chars=o.fragment_chars, max_fragments=o.max_fragments,
-                                           spans=[span])[0]
-        return snippet.render(o.formatter, o.separator)
+            return snippet.render(o.formatter, o.separator)
+        return rendered_from_arrays([text], np.zeros(len(marks[0]), np.int64), *marks, fm.weights,
+                                    fragment_chars=o.fragment_chars, max_fragments=o.max_fragments, spans=[span],
+                                    formatter=o.formatter, separator=o.separator)[0]
 
     def snippets(self, hits: list[Hit]) -> None:
         """Set every hit's snippet (`snippet`), the usual case in one go: for the hits of a
@@ -471,10 +470,10 @@ class HitSource:
                 which = renumber[which]
                 keep = which >= 0
                 which, marks = which[keep], tuple(m[keep] for m in marks)
-            made = snippets_from_arrays(texts, which, *marks, fm.weights,
-                                        fragment_chars=o.fragment_chars, max_fragments=o.max_fragments)
-            for i, snippet in zip(batch, made):
-                group[i].snippet = snippet.render(o.formatter, o.separator)
+            made = rendered_from_arrays(texts, which, *marks, fm.weights, fragment_chars=o.fragment_chars,
+                                        max_fragments=o.max_fragments, formatter=o.formatter, separator=o.separator)
+            for i, shown in zip(batch, made):
+                group[i].snippet = shown
 
     def _passage_unit(self, reader, fname: str, doc: int, index: int) -> int:
         """The unit of a split field's passage `index` of document `doc`."""

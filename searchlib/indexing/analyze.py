@@ -28,6 +28,7 @@ from itertools import islice
 
 import numpy as np
 
+from ..analysis.spans import SpanFinder
 from ..analysis.tokenizers import RegexTokenizer
 from ..passages import split_passages, window_ranges
 from ..schema import TEXT, Schema
@@ -84,6 +85,9 @@ class FieldAnalysis:
         # the fused analyzer's words come from this regex, and their positions are the match numbers
         self._finditer = regex.finditer if ft.analyzer.fused and type(ft.analyzer.tokenizer).__call__ is \
             RegexTokenizer.__call__ else None
+        # spans of a whole batch at once, with numpy, for the tokenizer patterns it can prove
+        self._spans = SpanFinder.for_pattern(getattr(ft.analyzer.tokenizer, "pattern", "")) if self._finditer is not None and \
+            type(ft.analyzer.tokenizer).words is RegexTokenizer.words else None
         self.vocab: dict[str, int] = {}
         self.word_ids: dict[str, int] = _WordIds(self._number)
         self._reported = 0  # terms already returned in a batch
@@ -161,6 +165,26 @@ class FieldAnalysis:
             counts.append(len(found))
         return ids, counts
 
+    def _whole_texts_offsets(self, texts: list[str]) -> tuple[array, array, np.ndarray]:
+        """`_whole_texts`, plus the uint32 (tokens, 2) character spans, found for the whole batch
+        with numpy (`SpanFinder`); a text whose runs are not its tokens gets them from the regex."""
+        ids, counts = self._whole_texts(texts)
+        starts, ends, runs = self._spans.spans(texts)
+        spans = np.stack([starts, ends], axis=1).astype(np.uint32)
+        bad = np.flatnonzero(runs != np.frombuffer(counts, dtype=np.uint32))
+        if len(bad):
+            first = np.concatenate(([0], np.cumsum(runs)))  # each text's first run
+            pieces, done = [], 0
+            for i in bad.tolist():
+                pieces.append(spans[first[done]:first[i]])
+                found = list(self._finditer(texts[i]))
+                pieces.append(np.array([list(map(_START, found)), list(map(_END, found))],
+                                       dtype=np.uint32).T.reshape(-1, 2))
+                done = i + 1
+            pieces.append(spans[first[done]:])
+            spans = np.concatenate(pieces)
+        return ids, counts, spans
+
     def run(self, texts: list[str]) -> TextBatch:
         """Analyse `texts` into one batch. Every id in it belongs to one numbering: resets happen
         only after a batch (one that ended over the limit), never in the middle of one, and that
@@ -168,6 +192,9 @@ class FieldAnalysis:
         if self.passages is None and self.analyzer.fused and not self.offsets:  # the common case, fast
             ids, counts = self._whole_texts(texts)
             return self._batch(ids, counts, array("I", range(len(texts))), None, None)
+        if self.passages is None and self._spans is not None:  # the default for stored fields: as fast
+            ids, counts, offsets = self._whole_texts_offsets(texts)
+            return self._batch(ids, counts, array("I", range(len(texts))), None, offsets)
         ids, counts, owner = array("i"), array("I"), array("I")
         spans = array("q") if self.passages is not None else None
         # with offsets: the character span of every token position (relative to the field's text;

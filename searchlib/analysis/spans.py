@@ -47,6 +47,7 @@ class SpanFinder:
         self.pattern = pattern
         self._classify = classify
         self._ascii = np.array([classify(chr(c)) for c in range(128)], dtype=np.uint8)
+        self._table = self._ascii.tobytes() + bytes(128)  # for bytes.translate (ASCII text only)
         self._joins = pattern == WORD_PATTERN
 
     @classmethod
@@ -72,18 +73,24 @@ class SpanFinder:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
         joined = _SEPARATOR.join(texts)
-        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        cls = self._classes(codes)
-        token = (cls & _WORD).astype(bool)
-        if self._joins and len(cls) > 2:
+        if joined.isascii():  # the common case: one C-level pass through a byte table
+            cls = np.frombuffer(joined.encode("ascii").translate(self._table), dtype=np.uint8)
+        else:
+            cls = self._classes(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        size = len(cls)
+        token = np.zeros(size + 2, dtype=np.uint8)  # 1 per token character, padded with a 0 each side
+        np.bitwise_and(cls, _WORD, out=token[1:-1])
+        if self._joins:
             # a joiner counts when flanked: apostrophes by word characters, separators by digits
-            left, mid, right = cls[:-2], cls[1:-1], cls[2:]
-            token[1:-1] |= (((mid & _JOIN_WORDS) != 0) & ((left & _WORD) != 0) & ((right & _WORD) != 0)) | \
-                (((mid & _JOIN_DIGITS) != 0) & ((left & _DIGIT) != 0) & ((right & _DIGIT) != 0))
-        edges = np.flatnonzero(np.diff(np.concatenate(([False], token, [False])).view(np.int8)))
+            at = np.flatnonzero(cls[1:-1] >= _JOIN_WORDS) + 1
+            left, mid, right = cls[at - 1], cls[at], cls[at + 1]
+            flanked = (((mid & _JOIN_WORDS) != 0) & ((left & right & _WORD) != 0)) | \
+                (((mid & _JOIN_DIGITS) != 0) & ((left & right & _DIGIT) != 0))
+            token[at[flanked] + 1] = 1
+        edges = np.flatnonzero(token[1:] != token[:-1])
         starts, ends = edges[0::2], edges[1::2]
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         first = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)  # each text's start
-        runs = np.diff(np.searchsorted(starts, np.append(first, len(codes) + 1)))
+        runs = np.diff(np.searchsorted(starts, np.append(first, size + 1)))
         base = np.repeat(first, runs)
         return starts - base, ends - base, runs

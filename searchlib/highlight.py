@@ -676,12 +676,24 @@ def _choose_quick(text: str, starts: list, ends: list, order: list, j: list, con
     chosen_ends: list[int] = []
     for i in order:
         first, last = starts[i], ends[j[i] - 1]
-        if chosen_starts:  # most candidates overlap a chosen fragment: _window's first test, inline
+        # _window, inline (it runs for every candidate): skip a cluster overlapping a chosen
+        # fragment, else centre a window on it within the room between its neighbours.
+        if chosen_starts:
             k = bisect_left(chosen_starts, last)
             if k and chosen_ends[k - 1] > first:
                 continue
-        k, lo, hi, ws, we = _window(chosen_starts, chosen_ends, first, last, content_start, content_end,
-                                    fragment_chars)
+            lo = chosen_ends[k - 1] if k else content_start
+            hi = chosen_starts[k] if k < len(chosen_starts) else content_end
+        else:
+            k, lo, hi = 0, content_start, content_end
+        span = last - first
+        length = fragment_chars if fragment_chars > span else span
+        ws = first - (length - span) // 2
+        we = ws + length
+        if ws < lo:
+            ws, we = lo, we + (lo - ws)
+        if we > hi:
+            ws, we = max(lo, ws - (we - hi)), hi
         snapped = _quick_start(text, ws, first, lo, near)
         if snapped is None:
             return None

@@ -26,6 +26,8 @@ the figure per engine is the median over queries. The machine may be shared: quo
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import shutil
 import statistics
@@ -72,10 +74,12 @@ def long_documents(count: int, min_words: int = 3000) -> tuple[list[dict], list[
 class Searchlib:
     name = "searchlib"
 
+    package = "searchlib"  # the baseline engine runs another checkout's copy under another name
+
     def __init__(self, docs: list[dict], workdir: Path):
-        from searchlib import ID, TEXT, Index, Schema
-        schema = Schema(id=ID(unique=True, stored=True), body=TEXT(analyzer="english", stored=True))
-        self.ix = Index.create(workdir / self.name, schema)
+        lib = importlib.import_module(self.package)
+        schema = lib.Schema(id=lib.ID(unique=True, stored=True), body=lib.TEXT(analyzer="english", stored=True))
+        self.ix = lib.Index.create(workdir / self.name, schema)
         with self.ix.writer() as w:
             for d in docs:
                 w.add(d)
@@ -111,7 +115,6 @@ def baseline_engine(checkout: Path) -> type:
     """An engine running another checkout's searchlib (say main's) beside this one, for a
     before/after in one run: its package is loaded under the name `searchlib_baseline` (searchlib
     imports itself relatively)."""
-    import importlib.util
     package = checkout.resolve() / "searchlib"
     if not (package / "__init__.py").is_file():
         raise SystemExit(f"--baseline {checkout}: no searchlib package there")
@@ -124,15 +127,7 @@ def baseline_engine(checkout: Path) -> type:
 
     class Baseline(Searchlib):
         name = "searchlib-baseline"
-
-        def __init__(self, docs: list[dict], workdir: Path):
-            from searchlib_baseline import ID, TEXT, Index, Schema
-            schema = Schema(id=ID(unique=True, stored=True), body=TEXT(analyzer="english", stored=True))
-            self.ix = Index.create(workdir / self.name, schema)
-            with self.ix.writer() as w:
-                for d in docs:
-                    w.add(d)
-            self.searcher = self.ix.searcher()
+        package = "searchlib_baseline"
 
     return Baseline
 

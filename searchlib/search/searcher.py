@@ -31,13 +31,13 @@ from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
-from .collectors import Collapsed, Faceted, Filtered, SortedBy, TopScores
+from .collectors import Collapsed, Collector, Faceted, Filtered, SortedBy, TopScores
 from .complete import Completion, complete as complete_text
 from .facets import DocTermsCache, counters as facet_counters
 from .feedback import FeedbackModel, expand_node, feedback_model
 from .proximity import with_pairs
 from .postings import term_postings
-from .results import Results, hits, snippet_options
+from .results import Results, SnippetOptions, hits, snippet_options
 from .similar import DEFAULTS as MLT_DEFAULTS, Compiled, KeyTerm, key_terms, like_query
 from .stats import Stats
 from .suggest import Corrector
@@ -202,6 +202,8 @@ class Searcher:
         if type(limit) is not int or limit < 0 or type(offset) is not int or offset < 0:
             _whole("limit", limit, 0)
             _whole("offset", offset, 0)
+        if type(total_threshold) is not int or total_threshold < 0:
+            _whole("total_threshold", total_threshold, 0)
         q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
         stats = self.stats if stats is None else stats
@@ -229,26 +231,14 @@ class Searcher:
         collector, expanded = top, list(weight.expansions)
         if facets is not None or post_filter is not None:  # counts every match, then post-filters hits
             collector = self._faceted(facets, facet_limit, post_filter, top, fields, operator, max_expansions, expanded)
-        if type(total_threshold) is not int or total_threshold < 0:
-            _whole("total_threshold", total_threshold, 0)
         if not exact_total and restrict is None and collector is top and type(top) is TopScores:
             top.prune_total = total_threshold if top.k else None  # segments may prune (search/prune.py)
         if restrict is not None:  # the filter is weighed like the query; segments only match it
             collector = Filtered(weigh(restrict, stats, expanded), [collector])
-        matches = {}
-        for seg in range(len(self.readers)):                                                   # score each segment
-            batch = weight.scorer(seg).matches(weight.root, collector)  # it may ask for the threshold
-            matches[seg] = batch.matches
-            collector.collect(batch)
+        matches = self._score(weight, collector, collector)                                    # score each segment
         ranked = top.result(offset)                                                             # merge segments
-        if isinstance(highlight, Mapping) or not isinstance(formatter, (str, type(None))):
-            options = snippet_options(self.settings.highlight, highlight if isinstance(highlight, Mapping) else None,
-                                      formatter, self.schema)
-        else:  # the index's settings, maybe another formatter by name: made once per searcher
-            options = self._snippet_options.get(formatter)
-            if options is None:
-                options = self._snippet_options[formatter] = snippet_options(self.settings.highlight, None, formatter)
-        found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1, options)
+        found = hits(self, ranked, weight, matches, passages or self.settings.passages_per_hit, offset + 1,
+                     self._snippet_options_for(highlight, formatter))
         if found and (highlight or isinstance(highlight, Mapping)):                              # snippets
             found[0]._source.snippets(found)
         res = Results(q, found, top.total, (time.perf_counter() - started) * 1000, self._warn(expanded),
@@ -268,6 +258,27 @@ class Searcher:
             raise InvalidArgumentError(f"proximity must be a number between 0 and 100, got {weight!r}")
         return with_pairs(node, float(weight), self.schema) if weight else node
 
+    def _score(self, weight: Weight, collector: Collector, asked: Collector) -> dict:
+        """Score every segment into `collector`; `asked` is the collector a segment's scorer may ask
+        for the score to beat (the pruning seam). Each segment's dense matches, for the hits."""
+        matches = {}
+        for seg in range(len(self.readers)):
+            batch = weight.scorer(seg).matches(weight.root, asked)
+            matches[seg] = batch.matches
+            collector.collect(batch)
+        return matches
+
+    def _snippet_options_for(self, highlight: "bool | Mapping[str, Any]", formatter) -> SnippetOptions:
+        """The snippet settings of one search: the index's, made once per searcher and formatter
+        name, unless the search passes its own (a mapping, or a formatter object)."""
+        if isinstance(highlight, Mapping) or not isinstance(formatter, (str, type(None))):
+            return snippet_options(self.settings.highlight, highlight if isinstance(highlight, Mapping) else None,
+                                   formatter, self.schema)
+        options = self._snippet_options.get(formatter)
+        if options is None:
+            options = self._snippet_options[formatter] = snippet_options(self.settings.highlight, None, formatter)
+        return options
+
     def _feedback_model(self, expand: "str | FeedbackModel | None") -> "FeedbackModel | None":
         expand = self.settings.expansion if expand is None else expand
         return None if expand is None or expand == "none" else feedback_model(expand)
@@ -278,9 +289,7 @@ class Searcher:
         (filtered as the search is), and the words added with their weights."""
         weight = Weight(node, self.stats, params, self.scorers)
         top = TopScores(model.docs, True, self._field_ids, len(self.readers) == 1)
-        collector = top if restrict is None else Filtered(weigh(restrict, self.stats, []), [top])
-        for seg in range(len(self.readers)):
-            collector.collect(weight.scorer(seg).matches(weight.root, top))
+        self._score(weight, top if restrict is None else Filtered(weigh(restrict, self.stats, []), [top]), top)
         ranked = top.result(0)
         if not len(ranked.docs):
             return node, {}

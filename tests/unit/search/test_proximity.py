@@ -54,3 +54,21 @@ def test_proximity_setting():
     assert config.settings.proximity == 0.2
     with pytest.raises(ConfigError, match="search.proximity"):
         config_from_dict({"schema": {"body": "text"}, "search": {"proximity": "high"}})
+
+
+def test_supplied_statistics_cover_the_pairs_of_several_fields(tmp_path):
+    """A shard scores with a coordinator's statistics (query_stats summed): the pairs of words
+    searched over two fields are phrases per field, whose words' statistics must be gathered too."""
+    from searchlib.search.stats import SuppliedStats, sum_stats
+
+    schema = Schema(id=ID(unique=True, stored=True), title=TEXT(stored=True, boost=2.0), body=TEXT(stored=True))
+    ix = Index.create(tmp_path / "two", schema)
+    with ix.writer() as w:
+        for key, text in DOCS.items():
+            w.add({"id": key, "title": text.split()[-1], "body": text})
+    with ix.searcher() as s:
+        for q in ("time sharing systems", "sharing computers"):
+            totals = sum_stats([s.query_stats(q)])
+            supplied = s.search(q, proximity=0.2, stats=SuppliedStats(s.readers, totals), highlight=False)
+            local = s.search(q, proximity=0.2, highlight=False)
+            assert [(h.id, pytest.approx(h.score)) for h in supplied] == [(h.id, h.score) for h in local]

@@ -34,7 +34,7 @@ from ..storage.components import SEGMENTS_DIR
 from .collectors import Collapsed, Collector, Faceted, Filtered, SortedBy, TopScores
 from .complete import Completion, complete as complete_text
 from .facets import DocTermsCache, counters as facet_counters
-from .feedback import FeedbackModel, expand_node, feedback_model
+from .feedback import FeedbackModel, expand_node, feedback_model, original_words
 from .proximity import with_pairs
 from .postings import term_postings
 from .results import Results, SnippetOptions, hits, snippet_options
@@ -218,6 +218,7 @@ class Searcher:
             return res
         params = self._params(k1, b, scoring, delta)
         scorers = self.scorers if stats is self.stats else self._scorers_for(stats)
+        words = original_words(node)  # the query's own words: RM3 divides its weight among them, not the pairs
         node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
         added = None
@@ -225,7 +226,7 @@ class Searcher:
             if stats is not self.stats:
                 raise InvalidArgumentError("expand cannot be combined with supplied stats: the words it adds "
                                            "have no statistics from the other shards")
-            node, added = self._expand(node, restrict, params, model, fields)
+            node, added = self._expand(node, restrict, params, model, fields, words)
         weight = Weight(node, stats, params, scorers)                                          # weight
         top = self._top(collapse, sort_by, reverse, offset + limit, group)                      # collectors
         collector, expanded = top, list(weight.expansions)
@@ -283,10 +284,11 @@ class Searcher:
         expand = self.settings.expansion if expand is None else expand
         return None if expand is None or expand == "none" else feedback_model(expand)
 
-    def _expand(self, node: Node, restrict, params: BM25, model: FeedbackModel, fields
+    def _expand(self, node: Node, restrict, params: BM25, model: FeedbackModel, fields, words: int
                 ) -> "tuple[Node, dict[str, float]]":
         """The node expanded by pseudo-relevance feedback from its best `model.docs` documents
-        (filtered as the search is), and the words added with their weights."""
+        (filtered as the search is), and the words added with their weights; `words`: the
+        original query's word count (feedback.original_words, counted before proximity's pairs)."""
         weight = Weight(node, self.stats, params, self.scorers)
         top = TopScores(model.docs, True, self._field_ids, len(self.readers) == 1)
         self._score(weight, top if restrict is None else Filtered(weigh(restrict, self.stats, []), [top]), top)
@@ -300,7 +302,7 @@ class Searcher:
                        if self.schema.fields[f].kind == "text"}
         if not text_fields:
             return node, {}
-        return expand_node(self.readers, self.stats, node, picked, scores, model, text_fields)
+        return expand_node(self.readers, self.stats, node, picked, scores, model, text_fields, words)
 
     def query_stats(self, query: "str | Query", *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                     operator: str | None = None, lenient: bool = False,
@@ -353,10 +355,11 @@ class Searcher:
         if node is None:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
         params = self._params(k1, b, scoring, delta)
+        words = original_words(node)
         node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
         if model is not None:  # the query search(expand=...) runs, feedback words and all
-            node, _ = self._expand(node, None, params, model, fields)
+            node, _ = self._expand(node, None, params, model, fields, words)
         seg, doc = where
         stats = self.stats if stats is None else stats
         scorers = self.scorers if stats is self.stats else self._scorers_for(stats)

@@ -162,8 +162,9 @@ class Searcher:
         settings' `expansion` when None; "none" turns it off) expands the query with words of its
         best documents (pseudo-relevance feedback, feedback.py): the query runs once for those
         documents, then expanded; `Results.expanded_query` lists the words added and their weights.
-        `proximity` (default: the settings') is the weight of adjacent query words searched again as
-        sloppy phrases (proximity.py); 0 turns it off.
+        `proximity` (default: the settings', 0.1 for a new index) is the weight of adjacent query
+        words searched again as sloppy phrases (proximity.py); 0 turns it off: plain BM25, and
+        block-max pruning (prune.py) for queries of several words, which the pairs' phrases forgo.
         `highlight=False` makes no snippets; a mapping sets this query's snippet options
         (`formatter`, `fragment_chars`, `max_fragments`, `separator`, `field`: where snippets
         come from by preference, `fields`: the fields `Hit.highlights` covers).

@@ -222,8 +222,8 @@ def expand_node(readers, stats, node: Node, picked: list[tuple[int, int]], score
                 ) -> tuple[Node, dict[str, float]]:
     """`node` expanded from the feedback documents `picked` ((segment, document), best first, with
     their `scores`) over the searched TEXT fields `text_fields` (name: weight), and the words added
-    with their weights (`query_words`: as expanded_node's `words`). The fields' words are pooled (one analyzer per word, as BM25F assumes); a
-    word's df is its most common field's."""
+    with their weights (`query_words`: as expanded_node's `words`). The fields' words are pooled
+    (one analyzer per word, as BM25F assumes); a word's df is its most common field's."""
     words: list[str] = []
     tf = np.zeros((len(picked), 0))
     df = np.zeros(0)

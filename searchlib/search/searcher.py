@@ -219,9 +219,9 @@ class Searcher:
             return res
         params = self._params(k1, b, scoring, delta)
         scorers = self.scorers if stats is self.stats else self._scorers_for(stats)
-        words = original_words(node)  # the query's own words: RM3 divides its weight among them, not the pairs
-        node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
+        words = original_words(node) if model is not None else 0  # RM3 divides its weight among them, not the pairs
+        node = self._with_pairs(node, proximity)
         added = None
         if model is not None:                                                                   # expand (feedback)
             if stats is not self.stats:
@@ -356,9 +356,9 @@ class Searcher:
         if node is None:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
         params = self._params(k1, b, scoring, delta)
-        words = original_words(node)
-        node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
+        words = original_words(node) if model is not None else 0
+        node = self._with_pairs(node, proximity)
         if model is not None:  # the query search(expand=...) runs, feedback words and all
             node, _ = self._expand(node, None, params, model, fields, words)
         seg, doc = where

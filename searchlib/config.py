@@ -48,7 +48,9 @@ class Settings:
     scoring: str = "bm25"  # the BM25 variant (scoring.VARIANTS)
     delta: float | None = None  # BM25L's/BM25+'s delta; None: the variant's default
     expansion: str | None = None  # pseudo-relevance feedback by default: "rm3", "bo1" or None
-    proximity: float = 0.0  # weight of adjacent query words as sloppy phrases (search/proximity.py); 0: off
+    # weight of adjacent query words as sloppy phrases (search/proximity.py); 0: off. 0.1 lifts nDCG@10 on
+    # SciFact and CACM alike (+0.53 points over their 352 queries, p 0.04; README "Relevance")
+    proximity: float = 0.1
     default_fields: dict[str, float] | None = None  # None: every TEXT field, with its boost
     operator: str = "OR"
     passages_per_hit: int = 3

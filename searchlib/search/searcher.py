@@ -162,7 +162,7 @@ class Searcher:
         settings' `expansion` when None; "none" turns it off) expands the query with words of its
         best documents (pseudo-relevance feedback, feedback.py): the query runs once for those
         documents, then expanded; `Results.expanded_query` lists the words added and their weights.
-        `proximity` (default: the settings', 0.1 for a new index) is the weight of adjacent query
+        `proximity` (default: the settings', 0: off) is the weight of adjacent query
         words searched again as sloppy phrases (proximity.py); 0 turns it off: plain BM25, and
         block-max pruning (prune.py) for queries of several words, which the pairs' phrases forgo.
         `highlight=False` makes no snippets; a mapping sets this query's snippet options

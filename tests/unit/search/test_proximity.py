@@ -52,12 +52,12 @@ def test_proximity_reorders_without_changing_matches(ix):
 def test_proximity_setting(ix):
     config = config_from_dict({"schema": {"body": "text"}, "search": {"proximity": 0.2}})
     assert config.settings.proximity == 0.2
-    # the default, chosen by measurement (README "Relevance"): a new index searches with pairs at 0.1
-    assert config_from_dict({"schema": {"body": "text"}}).settings.proximity == 0.1
+    # the default (README "Relevance": +0.5 point for 1.5-3x the query time is the user's choice): off
+    assert config_from_dict({"schema": {"body": "text"}}).settings.proximity == 0.0
     with ix.searcher() as s:
         default = [(h.id, h.score) for h in s.search("time sharing systems", highlight=False)]
-        assert default == [(h.id, h.score) for h in s.search("time sharing systems", proximity=0.1, highlight=False)]
-        assert default != [(h.id, h.score) for h in s.search("time sharing systems", proximity=0, highlight=False)]
+        assert default == [(h.id, h.score) for h in s.search("time sharing systems", proximity=0, highlight=False)]
+        assert default != [(h.id, h.score) for h in s.search("time sharing systems", proximity=0.1, highlight=False)]
     with pytest.raises(ConfigError, match="search.proximity"):
         config_from_dict({"schema": {"body": "text"}, "search": {"proximity": "high"}})
 

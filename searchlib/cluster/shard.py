@@ -24,6 +24,7 @@ from ..query.expand import ExpansionLimitWarning
 from ..search import Hit, Searcher
 from ..search.stats import SuppliedStats
 from ..storage.segment import MISSING_TIME
+from .malloc import restore_malloc
 
 # The options of Searcher.search that decide a query's statistics (phase 1).
 STATS_OPTIONS = ("fields", "operator", "lenient", "filter", "max_expansions")
@@ -34,6 +35,7 @@ class ShardServer:
     """A searcher on exactly commit `generation` of the shard at `path`, kept open."""
 
     def __init__(self, path: str, generation: int, shard: int):
+        restore_malloc()  # a Dask nanny's worker would otherwise mmap every array over 128 KiB afresh
         self.path, self.generation, self.shard = str(path), generation, shard
         self.searcher = Searcher.open(Path(path), generation=generation)
         self._pending: dict[int, tuple] = {}  # token -> a scored search's hits, until fetched

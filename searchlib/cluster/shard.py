@@ -52,8 +52,8 @@ class ShardServer:
         """Phase 2 (query): the shard's best offset + limit hits scored with the summed `totals`:
         their scores and sort values, the match count, warnings, and a `token` under which the
         hits wait for `fetch` (their fields, passages and snippets are read only for the hits
-        that make the merged page: on this machine that third round trip costs less than every
-        shard making snippets for its whole top, even for a single query)."""
+        that make the merged page; for a single query too: measured here, that round trip costs
+        about what every shard making snippets for its whole top costs, and saves that CPU)."""
         opts = dict(options)
         limit, offset = opts.pop("limit", 10), opts.pop("offset", 0)
         highlight, formatter = opts.pop("highlight", True), opts.pop("formatter", None)

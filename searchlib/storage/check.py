@@ -414,6 +414,17 @@ class _FieldStructure:
             self.guarded(Component.PAIRKEY, lambda: self.pairs(n_terms))
         if "units" in info and self.file(Component.BLOCKPTR) in self.segment.entry.files:
             self.guarded(Component.BLOCKMAX, lambda: self.blocks(ptr))
+        if info.get("doc_terms"):
+            self.guarded(Component.DOCTERM, lambda: self.doc_terms(ptr))
+
+    def doc_terms(self, ptr: np.ndarray) -> None:
+        """The terms per document against the postings they invert (validate.doc_terms_problems)."""
+        if not all(self.segment.usable(self.file(c)) for c in (Component.UNIT, Component.DOCPTR, Component.DOCTERM)):
+            return
+        dptr, dterm = self.array(Component.DOCPTR), self.array(Component.DOCTERM)
+        if len(dptr) != self.doc_count + 1 or int(dptr[-1]) != len(dterm):  # (reported by counts)
+            return
+        self.report(validate.doc_terms_problems(ptr, self.array(Component.UNIT), dptr, dterm, self.doc_count))
 
     def blocks(self, ptr: np.ndarray) -> None:
         """The block bounds against the postings they bound (recomputed: blocks.py)."""

@@ -3,8 +3,8 @@
 A segment is a directory of files written once (components.py names and describes each): per
 indexed field, its term dictionary (termdict.py: the sorted terms; a term's id is its rank),
 postings (unit and term frequency, by term id) and positions, the token count of each unit
-(TEXT), each passage's document and character span (split TEXT) and optionally the postings of
-adjacent word pairs (pairs.py); per NUMERIC or DATETIME field a column (float64 with NaN for missing, int64 with MISSING_TIME); stored fields (stored.py);
+(TEXT), each passage's document and character span (split TEXT), each document's term ids
+(KEYWORD, ID: the postings inverted) and optionally the postings of adjacent word pairs (pairs.py); per NUMERIC or DATETIME field a column (float64 with NaN for missing, int64 with MISSING_TIME); stored fields (stored.py);
 and `meta.json` with per-field counts. A commit that deletes some of its documents adds a
 deletions bitset named after its generation; the manifest names the segment's current one, and
 older ones go when no kept commit names them.
@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from . import validate
-from .arrays import gather_ranges, narrow_offsets, narrowest_uint, run_starts
+from .arrays import gather_ranges, invert_postings, narrow_offsets, narrowest_uint, run_starts
 from .blocks import block_bounds
 from .components import Component, Kind
 from .files import check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
@@ -105,10 +105,12 @@ class FieldArrays:
         return cls([terms[i] for i in by_term], ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs,
                    **unit_arrays)
 
-    def arrays(self) -> dict[Component, np.ndarray]:
+    def arrays(self, doc_count: int) -> dict[Component, np.ndarray]:
         """The field's arrays by component, those it has (the term dictionary aside); a field
-        with lengths gets its block bounds (blocks.py), computed here, at flush and at merge.
-        Pointers are written as int32 when they fit (narrow_offsets)."""
+        with lengths gets its block bounds (blocks.py), one without (KEYWORD, ID: a unit per
+        document) its terms per document (the postings inverted: facets and collapse read a
+        document's values there), both computed here, at flush and at merge. Pointers are written
+        as int32 when they fit (narrow_offsets)."""
         found = {Component.PTR: narrow_offsets(self.ptr), Component.UNIT: self.unit, Component.TF: self.tf,
                  Component.PPTR: None if self.pptr is None else narrow_offsets(self.pptr), Component.POS: self.pos,
                  Component.LEN: self.lengths, Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span,
@@ -116,6 +118,8 @@ class FieldArrays:
         if self.lengths is not None:
             found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
                                                                                 self.lengths)
+        else:
+            found[Component.DOCPTR], found[Component.DOCTERM] = invert_postings(self.ptr, self.unit, doc_count)
         if self.pairs is not None:
             found.update(zip(_pairs.COMPONENTS, self.pairs.arrays().values()))
         return {c: a for c, a in found.items() if a is not None}
@@ -135,10 +139,13 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
     for name, fa in fields.items():
         for component, data in encode_terms(fa.terms).items():
             write(component, data, name)
-        for component, arr in fa.arrays().items():
+        arrays = fa.arrays(doc_count)
+        for component, arr in arrays.items():
             write(component, arr, name)
         info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
                 "split": fa.unit_doc is not None}
+        if Component.DOCTERM in arrays:
+            info["doc_terms"] = True
         if fa.pairs is not None:
             info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
         if fa.offsets is not None:
@@ -183,6 +190,8 @@ class FieldReader:
         self.offsets, self.offsets_ptr = arr(Component.OFFS), arr(Component.OPTR)
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self.block_ptr, self.block_max = arr(Component.BLOCKPTR), arr(Component.BLOCKMAX)
+        # KEYWORD and ID fields of format 6 on: each document's term ids (None in older segments)
+        self.doc_ptr, self.doc_term = arr(Component.DOCPTR), arr(Component.DOCTERM)
         self._unit_terms: np.ndarray | None = None
         self._scans = 0  # unit_term_ids answered by scanning, before unit_terms is built
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
@@ -202,7 +211,8 @@ class FieldReader:
         return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
                 Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
                 Component.USPAN: self.unit_span, Component.BLOCKPTR: self.block_ptr, Component.BLOCKMAX: self.block_max,
-                Component.OFFS: self.offsets, Component.OPTR: self.offsets_ptr}
+                Component.OFFS: self.offsets, Component.OPTR: self.offsets_ptr, Component.DOCPTR: self.doc_ptr,
+                Component.DOCTERM: self.doc_term}
 
     def _validate(self, directory: Path, files: dict[str, dict], doc_count: int, full: bool) -> None:
         """Refuse arrays a search could not rely on (validate.py): their sizes and counts always,

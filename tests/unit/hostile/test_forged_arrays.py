@@ -76,6 +76,8 @@ FORGERIES = [  # (file, forgery in place, what the error says)
     ("notes.len.npy", _first_to(0), "lengths sum to"),
     ("body.pairkey.npy", _swap_first_two, "pair keys are not ascending"),
     ("body.pairunit.npy", _last_to(99), "a unit number reaches 99"),
+    ("id.docptr.npy", _last_to(3), "document pointers do not run from 0 to the 12 postings"),
+    ("id.docterm.npy", _swap_first_two, "terms per document are not those of the postings"),
 ]
 
 

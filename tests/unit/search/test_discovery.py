@@ -9,6 +9,7 @@ planted near-duplicates first."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from collections import Counter
 
@@ -175,6 +176,92 @@ def test_facets_of_fields_some_segments_lack(tmp_path):
         res = s.search("x", facets={"tags": None, "when": "month", "year": [(None, 5)]})
         assert res.facets == {"tags": [("t", 1)], "when": [("2020-05", 1)], "year": [((None, 5), 1)]}
         assert s.search("x", collapse="tags").groups == 2
+
+
+def _check_doc_terms(s, written: bool) -> None:
+    """Each segment's KEYWORD/ID terms per document: written (or, `written` false, absent) and
+    equal to the stored values."""
+    stored = {}
+    for seg, r in enumerate(s.readers):
+        for field in ("tags", "thread", "id"):
+            fr = r.fields.get(field)
+            if fr is None:
+                continue
+            assert (fr.doc_term is not None) == written
+            terms = s._doc_terms.get(seg, field)
+            for doc in range(r.doc_count):
+                got = fr.dictionary.terms_of(terms.terms[terms.starts[doc]:terms.starts[doc + 1]].tolist())
+                values = stored.setdefault((seg, doc), r.stored.get(doc)).get(field, "")
+                assert got == sorted(set(s.schema[field].split(values) if field == "tags" else [values] * bool(values)))
+
+
+def _check_discovery(s) -> None:
+    for q, filter in (("apple", None), ("*:*", {"tags": "red"}), ("banana fig", "thread:t2 OR thread:t3")):
+        res = s.search(q, 2, facets=["tags", "thread"], facet_limit=100, filter=filter)
+        assert res.facets == _brute_facets(s, _matching(s, q, filter=filter), 100)
+        post = s.search(q, ALL, facets=["tags", "thread"], facet_limit=100, filter=filter,
+                        post_filter={"tags": "green"}, highlight=False)
+        assert post.facets["tags"] == res.facets["tags"]
+        assert post.facets["thread"] == _brute_facets(s, _matching(s, q, filter=filter, post_filter={"tags": "green"}),
+                                                      100)["thread"]
+        full, stored, best = s.search(q, ALL, filter=filter, highlight=False), _stored(s), {}
+        for h in full:
+            best.setdefault(stored[h.id].get("thread") or h.id, h.id)
+        collapsed = s.search(q, ALL, filter=filter, collapse="thread", highlight=False)
+        assert [h.id for h in collapsed] == list(best.values())
+
+
+def test_written_doc_terms_after_flush_merge_and_reopen(tmp_path):
+    """KEYWORD and ID fields keep their terms per document (format 6): after flushes with
+    deletions, after a merge, after reopening, they equal the stored values, and facets, drill-down
+    and collapse read from them equal brute force."""
+    s = _build(tmp_path / "ix", 11, 150, 3, 5)
+    with s:
+        assert len(s.readers) >= 3 and any(r.live is not None for r in s.readers)
+        _check_doc_terms(s, written=True)
+        _check_discovery(s)
+    Index.open(tmp_path / "ix").optimize()
+    with Index.open(tmp_path / "ix").searcher() as s:
+        assert len(s.readers) == 1 and s.readers[0].live is None
+        _check_doc_terms(s, written=True)
+        _check_discovery(s)
+
+
+def _format(path) -> str:
+    """The format name the newest manifest of the index at `path` was written with."""
+    from searchlib.storage.manifest import generations, manifest_name
+    outer = json.loads((path / manifest_name(generations(path)[-1])).read_bytes())
+    return json.loads(outer["manifest"])["format"]
+
+
+def test_segments_of_format_5_derive_doc_terms_from_postings(tmp_path, monkeypatch):
+    """An index written before format 6 has no terms per document: facets and collapse derive them
+    from the postings; a merge with a new segment writes them."""
+    from searchlib.storage import manifest as manifest_module
+    from searchlib.storage.components import Component
+    from searchlib.storage.segment import FieldArrays
+
+    real = FieldArrays.arrays
+    monkeypatch.setattr(FieldArrays, "arrays", lambda self, n: {c: a for c, a in real(self, n).items()
+                                                               if c not in (Component.DOCPTR, Component.DOCTERM)})
+    monkeypatch.setattr(manifest_module, "FORMAT", "searchlib-5")
+    _build(tmp_path / "ix", 3, 120, 2, 6).close()
+    monkeypatch.undo()
+    assert _format(tmp_path / "ix") == "searchlib-5"
+    with Index.open(tmp_path / "ix").searcher() as s:
+        _check_doc_terms(s, written=False)
+        _check_discovery(s)
+    ix = Index.open(tmp_path / "ix")
+    with ix.writer() as w:
+        w.add({"id": "new", "title": "apple", "body": "apple fig", "tags": "red blue", "thread": "t9"})
+    with ix.searcher() as s:
+        assert [r.fields["tags"].doc_term is not None for r in s.readers] == [False] * (len(s.readers) - 1) + [True]
+        _check_discovery(s)
+    ix.optimize()
+    assert _format(tmp_path / "ix") == "searchlib-6"
+    with ix.searcher() as s:
+        _check_doc_terms(s, written=True)
+        _check_discovery(s)
 
 
 def test_facet_errors(searcher):

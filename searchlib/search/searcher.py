@@ -31,7 +31,7 @@ from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
-from .collectors import Collapsed, Collector, Faceted, Filtered, SortedBy, TopScores
+from .collectors import Collapsed, Collector, Faceted, FieldOrder, Filtered, SortedBy, TopScores
 from .complete import Completion, complete as complete_text
 from .facets import DocTermsCache, counters as facet_counters
 from .feedback import FeedbackModel, expand_node, feedback_model
@@ -559,15 +559,15 @@ class Searcher:
         return notes
 
     # -- collectors ---------------------------------------------------------------------------
-    def _sorted_by(self, sort_by: str, reverse: bool, k: int, group: bool) -> SortedBy:
-        """The first k in a field's order (a NUMERIC or DATETIME field, or the unique ID)."""
+    def _field_order(self, sort_by: str, reverse: bool) -> FieldOrder:
+        """The order of a NUMERIC or DATETIME field, or of the unique ID."""
         ft = self.schema[sort_by]
         is_id = sort_by == self.schema.unique_field
         if not (isinstance(ft, (NUMERIC, DATETIME)) or is_id):
             raise SchemaError(f"cannot sort by {sort_by!r} ({ft.kind}): sort by a NUMERIC or DATETIME field "
                               "or the unique ID field")
-        return SortedBy(sort_by, reverse, k, group, self._field_ids, is_id, self._id_ranks,
-                        lambda seg, doc: self.readers[seg].fields[sort_by].unit_term(doc))
+        return FieldOrder(sort_by, reverse, is_id, self._id_ranks,
+                          lambda seg, doc: self.readers[seg].fields[sort_by].unit_term(doc))
 
     def _facet_counters(self, facets, facet_limit: int) -> dict:
         _whole("facet_limit", facet_limit, 1)
@@ -592,20 +592,18 @@ class Searcher:
 
     def _top(self, collapse: str | None, sort_by: str | None, reverse: bool, k: int, group: bool):
         """The collector of the hits: best k by score, by a field, or best per value of a field."""
+        order = self._field_order(sort_by, reverse) if sort_by is not None else None
         if collapse is not None:
-            return self._collapsed(collapse, k, group, sort_by)
-        if sort_by is not None:
-            return self._sorted_by(sort_by, reverse, k, group)
+            return self._collapsed(collapse, k, group, order)
+        if order is not None:
+            return SortedBy(order, k, group, self._field_ids)
         return TopScores(k, group, self._field_ids, len(self.readers) == 1)
 
-    def _collapsed(self, field: str, k: int, group: bool, sort_by: str | None) -> Collapsed:
-        """The best k hits, one per value of a KEYWORD or ID field."""
+    def _collapsed(self, field: str, k: int, group: bool, order: FieldOrder | None) -> Collapsed:
+        """The first k hits (by score, or in a field's `order`), one per value of a KEYWORD or ID field."""
         ft = self.schema[field]
         if not isinstance(ft, (KEYWORD, ID)):
             raise SchemaError(f"cannot collapse on {field!r} ({ft.kind}): collapse by a KEYWORD or ID field")
-        if sort_by is not None or not group:
-            raise InvalidArgumentError("collapse keeps the best-scoring document per value: it cannot be "
-                                       "combined with sort_by or group=False")
 
         def doc_groups(seg: int, docs: np.ndarray) -> np.ndarray:
             terms = self._doc_terms.get(seg, field)
@@ -615,7 +613,7 @@ class Searcher:
             fr = self.readers[seg].fields.get(field)
             return [None] * len(ids) if fr is None else fr.dictionary.terms_of(ids)
 
-        return Collapsed(k, self._field_ids, doc_groups, group_names)
+        return Collapsed(k, group, self._field_ids, doc_groups, group_names, order)
 
     def _id_ranks(self, seg: int) -> np.ndarray:
         """For each document of a segment, the rank of its unique key among the segment's keys

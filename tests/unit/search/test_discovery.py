@@ -302,11 +302,59 @@ def test_collapse_equals_best_per_group(searcher, q, filter, limit, offset):
         assert h.group_size == sizes[group] and h.group_value == stored[h.id].get("thread")
 
 
+def _first_per_group(s, full, field: str) -> tuple[list, Counter]:
+    """The first hit of each group of `field` in the ranked uncollapsed `full`, and each group's
+    number of hits (a document without a value: a group of its own)."""
+    stored, best, sizes = _stored(s), {}, Counter()
+    for h in full:
+        group = stored[h.id].get(field) or ("none", h.id)
+        sizes[group] += 1
+        best.setdefault(group, h)
+    return sorted(best.values(), key=lambda h: h.rank), sizes
+
+
+def _row(h) -> tuple:
+    return (h.id, h.score, int(h._row[3]), int(h._row[4]))  # the passage's field and unit (-1: the document)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.sampled_from(QUERIES[:-1]), filter=st.sampled_from(FILTERS), sort_by=st.sampled_from(["year", "when",
+                                                                                                  "id", None]),
+       reverse=st.booleans(), group=st.booleans(), field=st.sampled_from(["thread", "tags"]),
+       limit=st.sampled_from([1, 4, 50]), offset=st.sampled_from([0, 2]))
+def test_collapse_sorted_or_by_passage_equals_first_per_group(searcher, q, filter, sort_by, reverse, group, field,
+                                                             limit, offset):
+    """With sort_by, a group's hit is its first in the field's order and groups go in that order
+    (Elasticsearch's collapse with sort); with group=False hits are passages, a group's hit is its
+    best passage and its size counts its matching passages."""
+    options = dict(filter=filter, sort_by=sort_by, reverse=reverse, group=group, highlight=False)
+    full = searcher.search(q, ALL, **options)
+    expected, sizes = _first_per_group(searcher, full, field)
+    if field == "tags":  # several values: grouped by the first in code-point order
+        stored = _stored(searcher)
+        first = lambda h: min(searcher.schema["tags"].split(stored[h.id].get("tags", "")), default=None)  # noqa: E731
+        best, sizes = {}, Counter()
+        for h in full:
+            sizes[first(h) or ("none", h.id)] += 1
+            best.setdefault(first(h) or ("none", h.id), h)
+        expected = sorted(best.values(), key=lambda h: h.rank)
+    res = searcher.search(q, limit, offset=offset, collapse=field, **options)
+    assert res.total == full.total and res.groups == len(expected)
+    assert [_row(h) for h in res] == [_row(h) for h in expected[offset:offset + limit]]
+    for h in res:
+        assert h.group_size == sizes[h.group_value if h.group_value is not None else ("none", h.id)]
+    if sort_by in ("year", "when"):
+        stored = _stored(searcher)
+        keys = [stored[h.id].get(sort_by) for h in searcher.search(q, ALL, collapse=field, **options)]
+        present = [float(k) if sort_by == "year" else str(k) for k in keys if k is not None]
+        assert present == sorted(present, reverse=reverse) and keys[len(present):] == [None] * (len(keys) - len(present))
+
+
 def test_collapse_errors(searcher):
     with pytest.raises(SchemaError, match="collapse"):
         searcher.search("apple", collapse="year")
-    with pytest.raises(InvalidArgumentError, match="sort_by"):
-        searcher.search("apple", collapse="thread", sort_by="year")
+    with pytest.raises(SchemaError, match="cannot sort by 'title'"):
+        searcher.search("apple", collapse="thread", sort_by="title")
 
 
 # -- autocomplete ---------------------------------------------------------------------------------

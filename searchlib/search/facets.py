@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, SchemaError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, FieldType, Schema
-from ..storage.arrays import gather_ranges, invert_postings
+from ..storage.arrays import first_in_ranges, gather_ranges, invert_postings
 from ..storage.segment import MISSING_TIME, FieldReader, SegmentReader
 
 CALENDAR_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute")
@@ -55,12 +55,7 @@ class DocTerms:
 
     def first(self, docs: np.ndarray) -> np.ndarray:
         """Each document's first term id in code-point order (-1: none), e.g. to collapse by."""
-        if not len(self.terms):
-            return np.full(len(docs), -1, dtype=np.int64)
-        lo, hi = self.starts[docs], self.starts[docs + 1]
-        found = self.terms[np.minimum(lo, len(self.terms) - 1)].astype(np.int64)
-        found[hi <= lo] = -1
-        return found
+        return first_in_ranges(self.starts, self.terms, docs)
 
 
 class DocTermsCache:

@@ -57,6 +57,18 @@ def invert_postings(ptr: np.ndarray, unit: np.ndarray, units: int) -> tuple[np.n
     return narrow_offsets(pointers), ids
 
 
+def first_in_ranges(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each of `rows`, the first of its values (row r holds values[ptr[r]:ptr[r + 1]]) as int64,
+    -1 for a row without any."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(values):
+        return np.full(len(rows), -1, dtype=np.int64)
+    lo, hi = ptr[rows], ptr[rows + 1]
+    found = values[np.minimum(lo, len(values) - 1)].astype(np.int64)
+    found[hi <= lo] = -1
+    return found
+
+
 def run_start_mask(*columns: np.ndarray) -> np.ndarray:
     """Whether each row starts a run of equal rows, a row being the columns' values at one index
     (the columns sorted so that equal rows are adjacent); row 0 starts the first run."""

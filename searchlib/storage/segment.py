@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from . import validate
-from .arrays import gather_ranges, invert_postings, narrow_offsets, narrowest_uint, run_starts
+from .arrays import first_in_ranges, gather_ranges, invert_postings, narrow_offsets, narrowest_uint, run_starts
 from .blocks import block_bounds
 from .components import Component, Kind
 from .files import check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
@@ -252,6 +252,8 @@ class FieldReader:
 
     def unit_terms(self) -> np.ndarray:
         """For a one-term-per-unit field (an ID): each unit's term id, -1 for none (built once)."""
+        if self._unit_terms is None and self.doc_term is not None:
+            self._unit_terms = first_in_ranges(self.doc_ptr, self.doc_term, np.arange(self.units))
         if self._unit_terms is None:
             terms = np.full(self.units, -1, dtype=np.int64)
             terms[np.asarray(self.unit)] = np.repeat(np.arange(len(self.dictionary)), np.diff(np.asarray(self.ptr)))
@@ -262,8 +264,11 @@ class FieldReader:
         """The term id of each of `units` in a one-term-per-unit field (an ID; -1 for none). The
         first few calls for a few units scan the postings once each (O(postings), no allocation per
         unit) instead of building unit_terms' array over every unit, so that a first query on a
-        large index does not pay for it; later calls build and use that array."""
+        large index does not pay for it; later calls build and use that array. A segment of format
+        6 on reads them from its terms per document."""
         units = np.asarray(units, dtype=np.int64)
+        if self.doc_term is not None:
+            return first_in_ranges(self.doc_ptr, self.doc_term, units)
         if self._unit_terms is None and len(units) <= _SCAN_UNITS and self._scans < _SCANS:
             self._scans += 1
             unit = np.asarray(self.unit)
@@ -281,10 +286,10 @@ class FieldReader:
 
     def unit_term(self, unit: int) -> str | None:
         """The single term of `unit` in a one-term-per-unit field (an ID), or None."""
-        terms = self.unit_terms()
-        if unit >= len(terms) or terms[unit] < 0:
+        if not 0 <= unit < self.units:
             return None
-        return self.dictionary.term(int(terms[unit]))
+        tid = int(self.unit_term_ids(np.array([unit]))[0] if self.doc_term is not None else self.unit_terms()[unit])
+        return None if tid < 0 else self.dictionary.term(tid)
 
     def term_id(self, term: str) -> int:
         """The term's id, or -1 when the segment does not hold it."""

@@ -39,22 +39,33 @@ class DocTerms:
     """One KEYWORD or ID field's terms per document in one segment: document d's term ids are
     terms[starts[d]:starts[d + 1]], ascending. Read from the segment's own arrays (written at
     flush and merge since format 6, memory-mapped), or, in a segment of an earlier format, derived
-    once from the field's postings (arrays.invert_postings: one sort)."""
+    once from the field's postings (arrays.invert_postings: one sort). A field where every document
+    has one term (`dense`) is read by document number alone, with the fewest temporaries."""
 
     def __init__(self, fr: FieldReader, doc_count: int):
         self.count = len(fr.dictionary)
         if fr.doc_term is not None:
             self.starts, self.terms = np.asarray(fr.doc_ptr), np.asarray(fr.doc_term)
+            most = fr.info["doc_terms"]
         else:
             self.starts, self.terms = invert_postings(fr.ptr, fr.unit, doc_count)
+            most = int(np.diff(self.starts).max()) if doc_count else 0
+        self.single = most <= 1
+        self.dense = self.single and len(self.terms) == doc_count
 
     def counts(self, docs: np.ndarray) -> np.ndarray:
         """How many of `docs` hold each term id (an array over the segment's term ids)."""
-        lo, hi = self.starts[docs], self.starts[docs + 1]
-        return np.bincount(self.terms[gather_ranges(lo, hi - lo)], minlength=self.count)
+        if self.dense:
+            return np.bincount(self.terms[docs], minlength=self.count)
+        lo = self.starts[docs]
+        if self.single:
+            return np.bincount(self.terms[lo[self.starts[docs + 1] > lo]], minlength=self.count)
+        return np.bincount(self.terms[gather_ranges(lo, self.starts[docs + 1] - lo)], minlength=self.count)
 
     def first(self, docs: np.ndarray) -> np.ndarray:
         """Each document's first term id in code-point order (-1: none), e.g. to collapse by."""
+        if self.dense:
+            return self.terms[docs].astype(np.int64)
         return first_in_ranges(self.starts, self.terms, docs)
 
 

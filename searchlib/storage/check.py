@@ -414,7 +414,7 @@ class _FieldStructure:
             self.guarded(Component.PAIRKEY, lambda: self.pairs(n_terms))
         if "units" in info and self.file(Component.BLOCKPTR) in self.segment.entry.files:
             self.guarded(Component.BLOCKMAX, lambda: self.blocks(ptr))
-        if info.get("doc_terms"):
+        if "doc_terms" in info:
             self.guarded(Component.DOCTERM, lambda: self.doc_terms(ptr))
 
     def doc_terms(self, ptr: np.ndarray) -> None:
@@ -424,7 +424,8 @@ class _FieldStructure:
         dptr, dterm = self.array(Component.DOCPTR), self.array(Component.DOCTERM)
         if len(dptr) != self.doc_count + 1 or int(dptr[-1]) != len(dterm):  # (reported by counts)
             return
-        self.report(validate.doc_terms_problems(ptr, self.array(Component.UNIT), dptr, dterm, self.doc_count))
+        self.report(validate.doc_terms_problems(ptr, self.array(Component.UNIT), dptr, dterm, self.doc_count,
+                                                self.info["doc_terms"]))
 
     def blocks(self, ptr: np.ndarray) -> None:
         """The block bounds against the postings they bound (recomputed: blocks.py)."""

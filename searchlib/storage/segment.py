@@ -144,8 +144,8 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
             write(component, arr, name)
         info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
                 "split": fa.unit_doc is not None}
-        if Component.DOCTERM in arrays:
-            info["doc_terms"] = True
+        if Component.DOCPTR in arrays:  # the most terms a document has (readers pick their path by it)
+            info["doc_terms"] = int(np.diff(arrays[Component.DOCPTR]).max()) if doc_count else 0
         if fa.pairs is not None:
             info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
         if fa.offsets is not None:
@@ -359,7 +359,7 @@ class FieldReader:
 # Each returns what is wrong (a message for IndexCorruptError or a check report), or None. They
 # cost O(1), or one pass over a deletions bitset; `check` scans contents further.
 
-_META_COUNTS = ("terms", "postings", "units", "tokens", "nonempty", "pairs", "pair_postings")
+_META_COUNTS = ("terms", "postings", "units", "tokens", "nonempty", "pairs", "pair_postings", "doc_terms")
 COLUMN_DTYPES = (np.dtype(np.float64), np.dtype(np.int64))  # NUMERIC, DATETIME
 _BITS_SET = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1)  # per byte value
 

@@ -96,8 +96,8 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
     if info.get("nonempty", 0) > units:
         return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
     dptr, dterm = arrays.get(Component.DOCPTR), arrays.get(Component.DOCTERM)
-    if bool(info.get("doc_terms")) != (dterm is not None) or (dptr is None) != (dterm is None):
-        return None, (f"field {name!r}: terms per document are {'' if info.get('doc_terms') else 'not '}listed, "
+    if ("doc_terms" in info) != (dterm is not None) or (dptr is None) != (dterm is None):
+        return None, (f"field {name!r}: terms per document are {'' if 'doc_terms' in info else 'not '}listed, "
                       f"but {'no' if dterm is None else 'a'} file of them is")
     if dptr is not None and (lengths is not None or len(dptr) != units + 1 or dptr[0] != 0
                              or dptr[-1] != len(dterm) or len(dterm) != len(unit)):
@@ -197,15 +197,18 @@ def pairs_problems(arrays: "list[np.ndarray]", n_terms: int, units: int) -> "lis
                                      "pair")
 
 
-def doc_terms_problems(ptr: np.ndarray, unit: np.ndarray, dptr: np.ndarray, dterm: np.ndarray,
-                       units: int) -> "list[Problem]":
+def doc_terms_problems(ptr: np.ndarray, unit: np.ndarray, dptr: np.ndarray, dterm: np.ndarray, units: int,
+                       most: int) -> "list[Problem]":
     """Terms per document that are exactly the postings inverted (arrays.invert_postings), so a
-    facet count read from them equals one read from the postings. field_problem's sizes hold."""
+    facet count read from them equals one read from the postings, and meta.json's `doc_terms`
+    (`most`) the most terms a document has. field_problem's sizes hold."""
     want_ptr, want_term = invert_postings(ptr, unit, units)
     if not np.array_equal(want_ptr, dptr):
         return [(Component.DOCPTR, "document pointers do not match the postings")]
     if not np.array_equal(want_term, dterm):
         return [(Component.DOCTERM, "terms per document are not those of the postings")]
+    if units and int(np.diff(want_ptr).max()) != most:
+        return [(None, f"says a document has at most {most} terms, one has {int(np.diff(want_ptr).max())}")]
     return []
 
 
@@ -227,7 +230,8 @@ def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", p
     if pairs is not None:
         found += pairs_problems(pairs, len(ptr) - 1, units)
     if arrays.get(Component.DOCTERM) is not None:
-        found += doc_terms_problems(ptr, unit, arrays[Component.DOCPTR], arrays[Component.DOCTERM], units)
+        found += doc_terms_problems(ptr, unit, arrays[Component.DOCPTR], arrays[Component.DOCTERM], units,
+                                    info["doc_terms"])
     if arrays.get(Component.BLOCKPTR) is not None and not found:
         bptr, bmax = block_bounds(ptr, unit, tf, arrays[Component.LEN])
         if not np.array_equal(bptr, arrays[Component.BLOCKPTR]):

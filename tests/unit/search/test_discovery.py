@@ -197,8 +197,9 @@ def _check_doc_terms(s, written: bool) -> None:
 
 def _check_discovery(s) -> None:
     for q, filter in (("apple", None), ("*:*", {"tags": "red"}), ("banana fig", "thread:t2 OR thread:t3")):
-        res = s.search(q, 2, facets=["tags", "thread"], facet_limit=100, filter=filter)
-        assert res.facets == _brute_facets(s, _matching(s, q, filter=filter), 100)
+        res = s.search(q, 2, facets=["tags", "thread", "id"], facet_limit=100, filter=filter)
+        docs = _matching(s, q, filter=filter)
+        assert res.facets == {**_brute_facets(s, docs, 100), "id": sorted((d["id"], 1) for d in docs)[:100]}
         post = s.search(q, ALL, facets=["tags", "thread"], facet_limit=100, filter=filter,
                         post_filter={"tags": "green"}, highlight=False)
         assert post.facets["tags"] == res.facets["tags"]

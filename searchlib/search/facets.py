@@ -35,6 +35,9 @@ _MICROS = {"minute": 60_000_000, "hour": 3_600_000_000, "day": 86_400_000_000}
 _MONDAY_SHIFT = 3  # 1970-01-01 was a Thursday: days + 3 counts from the Monday before it
 
 
+_RANK_PASSES = 8  # DocTerms.counts: up to this many terms per document, counted by one pass per rank
+
+
 class DocTerms:
     """One KEYWORD or ID field's terms per document in one segment: document d's term ids are
     terms[starts[d]:starts[d + 1]], ascending. Read from the segment's own arrays (written at
@@ -50,17 +53,27 @@ class DocTerms:
         else:
             self.starts, self.terms = invert_postings(fr.ptr, fr.unit, doc_count)
             most = int(np.diff(self.starts).max()) if doc_count else 0
-        self.single = most <= 1
-        self.dense = self.single and len(self.terms) == doc_count
+        self.most = most
+        self.dense = most <= 1 and len(self.terms) == doc_count
 
     def counts(self, docs: np.ndarray) -> np.ndarray:
-        """How many of `docs` hold each term id (an array over the segment's term ids)."""
+        """How many of `docs` hold each term id (an array over the segment's term ids). With few
+        terms per document, one pass per rank (each document's first terms, then its second, ...):
+        its temporaries are a few arrays over the documents, where gathering every value's index
+        takes several over the values, and allocating those costs more than the counting (the
+        pages of each large temporary are faulted in anew)."""
         if self.dense:
             return np.bincount(self.terms[docs], minlength=self.count)
         lo = self.starts[docs]
-        if self.single:
-            return np.bincount(self.terms[lo[self.starts[docs + 1] > lo]], minlength=self.count)
-        return np.bincount(self.terms[gather_ranges(lo, self.starts[docs + 1] - lo)], minlength=self.count)
+        n = self.starts[docs + 1] - lo
+        if self.most > _RANK_PASSES:
+            return np.bincount(self.terms[gather_ranges(lo, n)], minlength=self.count)
+        total = np.bincount(self.terms[lo[n > 0]], minlength=self.count)
+        for rank in range(1, self.most):
+            at = lo[n > rank]
+            at += rank
+            total += np.bincount(self.terms[at], minlength=self.count)
+        return total
 
     def first(self, docs: np.ndarray) -> np.ndarray:
         """Each document's first term id in code-point order (-1: none), e.g. to collapse by."""

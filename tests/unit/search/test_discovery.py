@@ -228,6 +228,24 @@ def test_written_doc_terms_after_flush_merge_and_reopen(tmp_path):
         _check_discovery(s)
 
 
+def test_facets_of_documents_with_many_values(tmp_path):
+    """More terms per document than DocTerms counts rank by rank: the values are gathered."""
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), tags=KEYWORD(stored=True)))
+    rng = random.Random(5)
+    docs = [{"id": f"d{i}", "tags": " ".join(rng.sample([f"t{j}" for j in range(30)], rng.choice([0, 1, 3, 12])))}
+            for i in range(60)]
+    with ix.writer() as w:
+        for doc in docs:
+            w.add(doc)
+    with ix.searcher() as s:
+        assert s._doc_terms.get(0, "tags").most == 12
+        for q in ("*:*", "id:d1 OR id:d2 OR id:d7 OR id:d30"):
+            matching = _matching(s, q)
+            expected = Counter(t for d in matching for t in d["tags"].split())
+            assert s.search(q, facets=["tags"], facet_limit=100).facets["tags"] == \
+                sorted(expected.items(), key=lambda vc: (-vc[1], vc[0]))
+
+
 def _format(path) -> str:
     """The format name the newest manifest of the index at `path` was written with."""
     from searchlib.storage.manifest import generations, manifest_name

@@ -343,6 +343,15 @@ class Collapsed(Count):
             return np.zeros(len(docs), dtype=bool), np.zeros(len(docs), dtype=np.int64)
         return self.order.values(batch, docs)
 
+    def _ranking(self, table: np.ndarray, missing: np.ndarray, key: np.ndarray, segments: bool) -> list:
+        """np.lexsort's keys (least significant first) of the hits' order: missing values last, the
+        key, score, then index order (segment, document, passage); those that cannot differ (no
+        key without `order`, no passage with `group`) left out, each costing a sort pass."""
+        keys = [] if self.group else [table[:, 4], table[:, 3]]
+        keys += [table[:, 2], table[:, 1]] if segments else [table[:, 2]]
+        keys.append(-table[:, 0])
+        return keys + [key, missing] if self.order is not None else keys
+
     def collect(self, batch: SegmentMatches) -> None:
         self.total += len(batch.docs)
         if not len(batch.docs):
@@ -353,7 +362,7 @@ class Collapsed(Count):
         groups = np.where(groups < 0, -1 - docs, groups)  # no value: the document is a group of its own
         missing, key = self._keys(batch, docs)
         # per group: its first hit (missing values last, then key, score, index order)
-        order = np.lexsort((table[:, 4], table[:, 3], docs, -table[:, 0], key, missing, groups))
+        order = np.lexsort((*self._ranking(table, missing, key, False), groups))
         groups = groups[order]
         starts = np.flatnonzero(run_start_mask(groups))
         sizes = np.diff(np.append(starts, len(groups)))
@@ -391,12 +400,12 @@ class Collapsed(Count):
                 key = self.order.merged(table[:, 1], table[:, 2], missing, key)
             index: dict = {}
             gid = np.fromiter((index.setdefault(n, len(index)) for n in names), dtype=np.int64, count=len(names))
-            order = np.lexsort((table[:, 4], table[:, 3], table[:, 2], table[:, 1], -table[:, 0], key, missing, gid))
+            order = np.lexsort((*self._ranking(table, missing, key, True), gid))
             starts = order[run_start_mask(gid[order])]
             sizes = np.bincount(gid, weights=sizes).astype(np.int64)[gid[starts]]
             table, missing, key = table[starts], missing[starts], key[starts]
             names = [names[i] for i in starts.tolist()]
-        order = np.lexsort((table[:, 4], table[:, 3], table[:, 2], table[:, 1], -table[:, 0], key, missing))
+        order = np.lexsort(self._ranking(table, missing, key, True))
         self.every_group = (names, sizes)
         self.values = [None if isinstance(names[i], tuple) else names[i] for i in order[offset:self.k].tolist()]
         self.sizes, self.groups = sizes[order[offset:self.k]].tolist(), len(names)

@@ -793,9 +793,10 @@ def _place_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray
     s_list = e_list = []
     if len(hit):
         # sort by (text, start); merge overlapping marks of a text
-        order = np.lexsort((starts, hit))
-        hit, starts, ends, keys, bonus = hit[order], starts[order], ends[order], keys[order], bonus[order]
         skey = hit * _HIT_STRIDE + starts
+        order = np.argsort(skey, kind="stable")
+        hit, skey, starts, ends = hit[order], skey[order], starts[order], ends[order]
+        keys, bonus = keys[order], bonus[order]
         ekey = hit * _HIT_STRIDE + ends
         if len(hit) > 1:
             reach = np.maximum.accumulate(ekey)
@@ -819,7 +820,9 @@ def _place_from_arrays(texts: Sequence[str], hit: np.ndarray, starts: np.ndarray
         bits = (held[:, None] >> np.arange(len(weights), dtype=np.uint64)) & np.uint64(1)
         summed = np.concatenate([[0.0], np.cumsum(bonus)])
         score = np.round(bits.astype(np.float64) @ weights + (summed[j] - summed[:n]), 9)
-        ranked = np.lexsort((starts, -(j - arange), -score, hit))
+        # best score first, then the most marks, then text order (the marks are in text order
+        # and lexsort is stable)
+        ranked = np.lexsort((-(j - arange), -score, hit))
         bounds = np.searchsorted(hit, np.arange(len(texts) + 1)).tolist()
         s_list, e_list, j_list, r_list = starts.tolist(), ends.tolist(), j.tolist(), ranked.tolist()
     for t, text in enumerate(texts):

@@ -524,8 +524,12 @@ class TokenParser:
 
 
 _LENIENT_WORD = re.compile(r"\w+(?:['’.,\-]\w+)*")
-# Text of only letters and digits separated by spaces: no syntax, so the words are the query.
-PLAIN_WORDS = re.compile(r"\s*[^\W_]+(?:\s+[^\W_]+)*\s*\Z")
+# Text of words without syntax, separated by spaces, so the words are the query: no character the
+# lexer stops a word at, no escape or wildcard, none starting with `+` or `-` (a required or
+# excluded clause). Other punctuation ("properties.", "40mg/day", "5%") stays in the word, as in
+# the grammar, for the analyzer to split.
+_PLAIN_WORD = r'[^\s()"^:~\[\]{}\\*?+\-][^\s()"^:~\[\]{}\\*?]*'
+PLAIN_WORDS = re.compile(r"\s*%s(?:\s+%s)*\s*\Z" % (_PLAIN_WORD, _PLAIN_WORD))
 # One range of plain values on a plain field name: `year:[2010 TO 2020]`, `name:{a TO m]`.
 PLAIN_RANGE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*):([\[{])\s*([A-Za-z0-9][A-Za-z0-9.\-]*)\s+TO\s+"
                           r"([A-Za-z0-9][A-Za-z0-9.\-]*)\s*([\]}])\s*\Z")

@@ -557,6 +557,28 @@ def test_plain_words_fast_path_equals_grammar(words, sep, op):
     assert fast == slow
 
 
+@_settings(max_examples=600, deadline=None)
+@_given(words=_st.lists(_st.text(alphabet=_st.sampled_from(list("ab9é.,;%/'!<>=&|#@$-+_*?:()[]{}~^\"\\")),
+                                  min_size=1, max_size=5), min_size=1, max_size=5),
+        sep=_st.sampled_from([" ", "  ", "\t"]), op=_st.sampled_from(["OR", "AND"]))
+def test_punctuated_words_fast_path_equals_grammar(words, sep, op):
+    """Words holding punctuation ("properties.", "40mg/day", "c++"), syntax characters among
+    them: text the fast path takes builds exactly the grammar's query, and text holding syntax
+    is left to the grammar."""
+    text = sep.join(words)
+    fast, slow = _fast_and_grammar(text, op)
+    assert fast == slow
+    if parser_module.plain_words(text) is not None:
+        assert not any(c in text for c in '()"^:~[]{}\\*?') and not any(w[0] in "+-" for w in text.split())
+
+
+def test_sentence_punctuation_takes_the_fast_path():
+    for text in ("0-dimensional biomaterials lack inductive properties.", "40mg/day dosage, 5% of c++"):
+        assert _takes_fast_path(text, "OR")
+    for text in ("a (b)", "a -b", "+a b", "a:b", "a*", "a\\b", '"a" b', "a~ b"):
+        assert not _takes_fast_path(text, "OR")
+
+
 @_settings(max_examples=400, deadline=None)
 @_given(words=_st.lists(_st.one_of(_st.sampled_from(["AND", "OR", "NOT", "TO", "and", "a", "b"]),
                                    _st.text(alphabet=_st.characters(categories=("Lu", "Ll", "Nd")), min_size=1,

@@ -220,10 +220,11 @@ from searchlib.query.parser import QueryParser, plain_phrase, plain_words  # noq
 
 _PLAIN_VOCAB = ["apple", "the", "and", "AND", "OR", "NOT", "TO", "Running", "x²", "naïve", "42", "3d", "ab12cd",
                 "東京", "of", "zzz"]
+_PUNCTUATED = ["properties.", "40mg/day", "5%", "c++", ".", "don't"]  # plain words too, not in a plain phrase
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(words=st.lists(st.sampled_from(_PLAIN_VOCAB), min_size=1, max_size=6),
+@given(words=st.lists(st.sampled_from(_PLAIN_VOCAB + _PUNCTUATED), min_size=1, max_size=6),
        joiner=st.sampled_from([" ", "  ", "\t", " AND ", " OR ", " AND  "]), op=st.sampled_from(["OR", "AND"]),
        fields=st.sampled_from([None, ["body"], {"title": 2.0, "body": 1.0}, ["tags", "body"]]))
 def test_plain_words_compile_like_their_parsed_query(searcher, words, joiner, op, fields):

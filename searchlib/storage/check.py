@@ -421,11 +421,11 @@ class _FieldStructure:
         """The terms per document against the postings they invert (validate.doc_terms_problems)."""
         if not all(self.segment.usable(self.file(c)) for c in (Component.UNIT, Component.DOCPTR, Component.DOCTERM)):
             return
-        dptr, dterm = self.array(Component.DOCPTR), self.array(Component.DOCTERM)
-        if len(dptr) != self.doc_count + 1 or int(dptr[-1]) != len(dterm):  # (reported by counts)
+        dptr, dterm, unit = self.array(Component.DOCPTR), self.array(Component.DOCTERM), self.array(Component.UNIT)
+        if len(dptr) != self.doc_count + 1 or int(dptr[-1]) != len(dterm) or len(unit) != int(ptr[-1]) \
+                or (len(unit) and int(unit.max()) >= self.doc_count):  # (reported by counts and postings)
             return
-        self.report(validate.doc_terms_problems(ptr, self.array(Component.UNIT), dptr, dterm, self.doc_count,
-                                                self.info["doc_terms"]))
+        self.report(validate.doc_terms_problems(ptr, unit, dptr, dterm, self.doc_count, self.info["doc_terms"]))
 
     def blocks(self, ptr: np.ndarray) -> None:
         """The block bounds against the postings they bound (recomputed: blocks.py)."""

@@ -232,8 +232,8 @@ class FieldOrder:
         present = np.flatnonzero(~missing)
         out = np.zeros(len(key), dtype=np.int64)
         if len(present):
-            names = np.array([self.id_text(s, d) for s, d in zip(segs[present].astype(np.int64).tolist(),
-                                                                 docs[present].astype(np.int64).tolist())], dtype=object)
+            where = zip(segs[present].astype(np.int64).tolist(), docs[present].astype(np.int64).tolist())
+            names = np.array([self.id_text(s, d) for s, d in where], dtype=object)
             rank = np.unique(names, return_inverse=True)[1].ravel()
             out[present] = -rank if self.reverse else rank
         return out

@@ -193,8 +193,9 @@ class Searcher:
         `collapse` keeps the first hit per value of a KEYWORD or ID field, by score or with `sort_by`
         in that order; with `group=False` the best passage per value (`hit.group_size` counts the
         group's matching documents, or passages; `Results.groups` the groups). With supplied `stats`
-        (a shard's search) only by score: the coordinator merges the shards' groups by score. `suggest=True` (or a number n: fewer
-        than n hits; True is 1) sets `Results.suggestion` to a corrected query that finds more.
+        (a shard's search) only by score: the coordinator merges the shards' groups by score.
+        `suggest=True` (or a number n: fewer than n hits; True is 1) sets `Results.suggestion` to a
+        corrected query that finds more.
         `stats` replaces this snapshot's statistics (a shard scoring with a coordinator's sums of
         `query_stats` over shards: search/stats.py SuppliedStats).
         """

@@ -1,5 +1,6 @@
 """numpy helpers the storage modules share: the narrowest types for counts and offsets, postings
-inverted by unit, runs of equal rows, gathered ranges, chunks of ranges, releasing the pages of memory-mapped inputs and the memory freed by large temporaries.
+inverted by unit, runs of equal rows, gathered ranges, chunks of ranges, releasing the pages of
+memory-mapped inputs and the memory freed by large temporaries.
 
 They sit below segment.py, pairs.py and indexing/merge.py (segment.py imports pairs.py, the merge
 both), so a pair merge and a term merge use the same pieces, and a flush and a merge release

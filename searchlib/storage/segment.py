@@ -4,8 +4,9 @@ A segment is a directory of files written once (components.py names and describe
 indexed field, its term dictionary (termdict.py: the sorted terms; a term's id is its rank),
 postings (unit and term frequency, by term id) and positions, the token count of each unit
 (TEXT), each passage's document and character span (split TEXT), each document's term ids
-(KEYWORD, ID: the postings inverted) and optionally the postings of adjacent word pairs (pairs.py); per NUMERIC or DATETIME field a column (float64 with NaN for missing, int64 with MISSING_TIME); stored fields (stored.py);
-and `meta.json` with per-field counts. A commit that deletes some of its documents adds a
+(KEYWORD, ID: the postings inverted) and optionally the postings of adjacent word pairs
+(pairs.py); per NUMERIC or DATETIME field a column (float64 with NaN for missing, int64 with
+MISSING_TIME); stored fields (stored.py); and `meta.json` with per-field counts. A commit that deletes some of its documents adds a
 deletions bitset named after its generation; the manifest names the segment's current one, and
 older ones go when no kept commit names them.
 """

@@ -82,7 +82,8 @@ class SearchlibEngine(Engine):
 
     @property
     def settings(self) -> str:
-        return f"english analyzer, k1={self.k1} b={self.b} (per query)"
+        from searchlib.config import Settings
+        return f"english analyzer, k1={self.k1} b={self.b} (per query), proximity {Settings().proximity:g} (the default)"
 
     def prepare(self) -> None:
         from searchlib import get_analyzer

@@ -189,15 +189,19 @@ def original_words(node: Node) -> int:
                       if not negated and isinstance(leaf, (TermLeaf, FieldsLeaf, PhraseLeaf, ExpandLeaf))))
 
 
-def expanded_node(node: Node, weights: dict[str, float], model: FeedbackModel, fields: dict[str, float]) -> Node:
+def expanded_node(node: Node, weights: dict[str, float], model: FeedbackModel, fields: dict[str, float],
+                  words: int | None = None) -> Node:
     """The original node and the weighted feedback words as one OR: RM3 weighs the original by
-    original_weight / its word count and the words by 1 - original_weight; Bo1 adds the words to
-    the original as they are. `fields`: the TEXT fields searched, with their weights (the query's
-    default-field boost times the field's boost)."""
+    original_weight / its word count (`words`, or original_words(node)) and the words by
+    1 - original_weight; Bo1 adds the words to the original as they are. `fields`: the TEXT
+    fields searched, with their weights (the query's default-field boost times the field's boost).
+    A node with proximity's pairs passes the count of its words without them, so the pairs ride
+    along at their own small weight instead of diluting the words' (Anserini's L1 norm counts words)."""
     if not weights:
         return node
     if model.method == "rm3":
-        original_boost, word_scale = model.original_weight / original_words(node), 1.0 - model.original_weight
+        original_boost = model.original_weight / (words or original_words(node))
+        word_scale = 1.0 - model.original_weight
     else:
         original_boost, word_scale = 1.0, 1.0
     added: list[Node] = []
@@ -214,11 +218,12 @@ def expanded_node(node: Node, weights: dict[str, float], model: FeedbackModel, f
 
 
 def expand_node(readers, stats, node: Node, picked: list[tuple[int, int]], scores: np.ndarray,
-                model: FeedbackModel, text_fields: dict[str, float]) -> tuple[Node, dict[str, float]]:
+                model: FeedbackModel, text_fields: dict[str, float], query_words: int | None = None
+                ) -> tuple[Node, dict[str, float]]:
     """`node` expanded from the feedback documents `picked` ((segment, document), best first, with
     their `scores`) over the searched TEXT fields `text_fields` (name: weight), and the words added
-    with their weights. The fields' words are pooled (one analyzer per word, as BM25F assumes); a
-    word's df is its most common field's."""
+    with their weights (`query_words`: as expanded_node's `words`). The fields' words are pooled
+    (one analyzer per word, as BM25F assumes); a word's df is its most common field's."""
     words: list[str] = []
     tf = np.zeros((len(picked), 0))
     df = np.zeros(0)
@@ -239,4 +244,4 @@ def expand_node(readers, stats, node: Node, picked: list[tuple[int, int]], score
     else:
         cf = sum(collection_freq(readers, f, words) for f in text_fields)
         chosen = bo1_weights(words, tf, cf, n_docs, model.terms)
-    return expanded_node(node, chosen, model, text_fields), chosen
+    return expanded_node(node, chosen, model, text_fields, query_words), chosen

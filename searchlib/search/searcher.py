@@ -34,7 +34,7 @@ from ..storage.components import SEGMENTS_DIR
 from .collectors import Collapsed, Collector, Faceted, FieldOrder, Filtered, SortedBy, TopScores
 from .complete import Completion, complete as complete_text
 from .facets import DocTermsCache, counters as facet_counters
-from .feedback import FeedbackModel, expand_node, feedback_model
+from .feedback import FeedbackModel, expand_node, feedback_model, original_words
 from .proximity import with_pairs
 from .postings import term_postings
 from .results import Results, SnippetOptions, hits, snippet_options
@@ -162,8 +162,9 @@ class Searcher:
         settings' `expansion` when None; "none" turns it off) expands the query with words of its
         best documents (pseudo-relevance feedback, feedback.py): the query runs once for those
         documents, then expanded; `Results.expanded_query` lists the words added and their weights.
-        `proximity` (default: the settings') is the weight of adjacent query words searched again as
-        sloppy phrases (proximity.py); 0 turns it off.
+        `proximity` (default: the settings', 0: off) is the weight of adjacent query
+        words searched again as sloppy phrases (proximity.py); 0 turns it off: plain BM25, and
+        block-max pruning (prune.py) for queries of several words, which the pairs' phrases forgo.
         `highlight=False` makes no snippets; a mapping sets this query's snippet options
         (`formatter`, `fragment_chars`, `max_fragments`, `separator`, `field`: where snippets
         come from by preference, `fields`: the fields `Hit.highlights` covers).
@@ -224,14 +225,15 @@ class Searcher:
             return res
         params = self._params(k1, b, scoring, delta)
         scorers = self.scorers if stats is self.stats else self._scorers_for(stats)
-        node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
+        words = original_words(node) if model is not None else 0  # RM3 divides its weight among them, not the pairs
+        node = self._with_pairs(node, proximity)
         added = None
         if model is not None:                                                                   # expand (feedback)
             if stats is not self.stats:
                 raise InvalidArgumentError("expand cannot be combined with supplied stats: the words it adds "
                                            "have no statistics from the other shards")
-            node, added = self._expand(node, restrict, params, model, fields)
+            node, added = self._expand(node, restrict, params, model, fields, words)
         weight = Weight(node, stats, params, scorers)                                          # weight
         top = self._top(collapse, sort_by, reverse, offset + limit, group)                      # collectors
         collector, expanded = top, list(weight.expansions)
@@ -289,10 +291,11 @@ class Searcher:
         expand = self.settings.expansion if expand is None else expand
         return None if expand is None or expand == "none" else feedback_model(expand)
 
-    def _expand(self, node: Node, restrict, params: BM25, model: FeedbackModel, fields
+    def _expand(self, node: Node, restrict, params: BM25, model: FeedbackModel, fields, words: int
                 ) -> "tuple[Node, dict[str, float]]":
         """The node expanded by pseudo-relevance feedback from its best `model.docs` documents
-        (filtered as the search is), and the words added with their weights."""
+        (filtered as the search is), and the words added with their weights; `words`: the
+        original query's word count (feedback.original_words, counted before proximity's pairs)."""
         weight = Weight(node, self.stats, params, self.scorers)
         top = TopScores(model.docs, True, self._field_ids, len(self.readers) == 1)
         self._score(weight, top if restrict is None else Filtered(weigh(restrict, self.stats, []), [top]), top)
@@ -306,7 +309,7 @@ class Searcher:
                        if self.schema.fields[f].kind == "text"}
         if not text_fields:
             return node, {}
-        return expand_node(self.readers, self.stats, node, picked, scores, model, text_fields)
+        return expand_node(self.readers, self.stats, node, picked, scores, model, text_fields, words)
 
     def query_stats(self, query: "str | Query", *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                     operator: str | None = None, lenient: bool = False,
@@ -314,9 +317,13 @@ class Searcher:
                     ) -> dict[str, Any]:
         """This snapshot's part of the statistics `search` with these options scores with
         (Stats.gather): what a coordinator of shards sums (stats.sum_stats) and hands back to every
-        shard's `search(..., stats=SuppliedStats(...))`."""
+        shard's `search(..., stats=SuppliedStats(...))`. The words' per-field statistics are
+        gathered for proximity's pairs whatever the weight: a search with `proximity` on scores
+        phrases per field even where the words are searched over several fields at once."""
         self._check_open()
         _, node = self._compile(query, fields, operator, lenient, max_expansions)
+        if node is not None:
+            node = with_pairs(node, 1.0, self.schema)
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
         return self.stats.gather([node, restrict if restrict is not False else None])
 
@@ -355,10 +362,11 @@ class Searcher:
         if node is None:
             return Explanation(0.0, f"no match: the query {str(q)!r} has no searchable words")
         params = self._params(k1, b, scoring, delta)
-        node = self._with_pairs(node, proximity)
         model = self._feedback_model(expand)
+        words = original_words(node) if model is not None else 0
+        node = self._with_pairs(node, proximity)
         if model is not None:  # the query search(expand=...) runs, feedback words and all
-            node, _ = self._expand(node, None, params, model, fields)
+            node, _ = self._expand(node, None, params, model, fields, words)
         seg, doc = where
         stats = self.stats if stats is None else stats
         scorers = self.scorers if stats is self.stats else self._scorers_for(stats)

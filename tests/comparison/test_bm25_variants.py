@@ -50,7 +50,8 @@ def without_absent_words(theirs, corpus, query, scoring, idf, delta) -> np.ndarr
 
 def ours(searcher, query, scoring, delta=None) -> np.ndarray:
     scores = np.zeros(150)
-    for h in searcher.search(" ".join(query), limit=150, highlight=False, scoring=scoring, delta=delta):
+    for h in searcher.search(" ".join(query), limit=150, highlight=False, scoring=scoring, delta=delta,
+                             proximity=0):
         scores[int(h.id)] = h.score
     return scores
 

@@ -13,7 +13,10 @@ from searchlib.analysis import get_analyzer
 from searchlib.config import Settings
 from searchlib.errors import ConfigError, InvalidArgumentError
 from searchlib.config import config_from_dict
-from searchlib.search.feedback import FeedbackModel, bo1_weights, rm3_weights, term_vectors
+from searchlib.query.compile import BoolNode, TermLeaf
+from searchlib.search.feedback import (FeedbackModel, bo1_weights, expanded_node, original_words, rm3_weights,
+                                      term_vectors)
+from searchlib.search.proximity import with_pairs
 
 TEXTS = [
     "Solar panels convert sunlight into electricity for homes.",
@@ -126,3 +129,19 @@ def test_expansion_setting(tmp_path):
     assert config_from_dict({"schema": {"body": "text"}, "search": {"expansion": "bo1"}}).settings.expansion == "bo1"
     with pytest.raises(ConfigError, match="search.expansion"):
         config_from_dict({"schema": {"body": "text"}, "search": {"expansion": "rocchio"}})
+
+
+def test_rm3_divides_the_original_weight_among_the_words_not_the_proximity_pairs(ix):
+    words = [TermLeaf("body", "solar"), TermLeaf("body", "panel")]
+    plain = BoolNode(should=list(words))
+    paired = with_pairs(plain, 0.2, ix.schema)
+    assert len(paired.should) == 3  # the two words and their pair
+    model = FeedbackModel("rm3")
+    out = expanded_node(paired, {"electr": 1.0}, model, {"body": 1.0}, words=original_words(plain))
+    assert out.should[0].boost == pytest.approx(0.5 / 2) and out.should[0].should == [paired]
+    assert out.should[1] == TermLeaf("body", "electr", 0.5)
+    with ix.searcher() as s:  # search and explain agree with the pairs on
+        res = s.search("solar panel", limit=10, highlight=False, expand="rm3", proximity=0.2)
+        assert res.expanded_query
+        for h in res:
+            assert s.explain("solar panel", h.id, expand="rm3", proximity=0.2).value == pytest.approx(h.score, rel=1e-5)

@@ -49,8 +49,32 @@ def test_proximity_reorders_without_changing_matches(ix):
             s.search("time", proximity=-1)
 
 
-def test_proximity_setting():
+def test_proximity_setting(ix):
     config = config_from_dict({"schema": {"body": "text"}, "search": {"proximity": 0.2}})
     assert config.settings.proximity == 0.2
+    # the default (README "Relevance": +0.5 point for 1.5-3x the query time is the user's choice): off
+    assert config_from_dict({"schema": {"body": "text"}}).settings.proximity == 0.0
+    with ix.searcher() as s:
+        default = [(h.id, h.score) for h in s.search("time sharing systems", highlight=False)]
+        assert default == [(h.id, h.score) for h in s.search("time sharing systems", proximity=0, highlight=False)]
+        assert default != [(h.id, h.score) for h in s.search("time sharing systems", proximity=0.1, highlight=False)]
     with pytest.raises(ConfigError, match="search.proximity"):
         config_from_dict({"schema": {"body": "text"}, "search": {"proximity": "high"}})
+
+
+def test_supplied_statistics_cover_the_pairs_of_several_fields(tmp_path):
+    """A shard scores with a coordinator's statistics (query_stats summed): the pairs of words
+    searched over two fields are phrases per field, whose words' statistics must be gathered too."""
+    from searchlib.search.stats import SuppliedStats, sum_stats
+
+    schema = Schema(id=ID(unique=True, stored=True), title=TEXT(stored=True, boost=2.0), body=TEXT(stored=True))
+    ix = Index.create(tmp_path / "two", schema)
+    with ix.writer() as w:
+        for key, text in DOCS.items():
+            w.add({"id": key, "title": text.split()[-1], "body": text})
+    with ix.searcher() as s:
+        for q in ("time sharing systems", "sharing computers"):
+            totals = sum_stats([s.query_stats(q)])
+            supplied = s.search(q, proximity=0.2, stats=SuppliedStats(s.readers, totals), highlight=False)
+            local = s.search(q, proximity=0.2, highlight=False)
+            assert [(h.id, pytest.approx(h.score)) for h in supplied] == [(h.id, h.score) for h in local]

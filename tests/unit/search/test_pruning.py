@@ -69,10 +69,11 @@ def test_pruned_search_equals_exhaustive(indexes, words, which, fields, limit, o
     q = f"({words}){boost}" if boost else words
     k1, b = params
     with ix.searcher() as s:
+        # proximity off: its pairs are phrases, which are scored in full (search/prune.py)
         pruned = s.search(q, limit=limit, offset=offset, fields=fields, k1=k1, b=b, highlight=False,
-                          exact_total=False, total_threshold=threshold, scoring=scoring)
+                          exact_total=False, total_threshold=threshold, scoring=scoring, proximity=0)
         full = s.search(q, limit=limit, offset=offset, fields=fields, k1=k1, b=b, highlight=False, exact_total=True,
-                        scoring=scoring)
+                        scoring=scoring, proximity=0)
     assert [(h.id, h.score) for h in pruned] == [(h.id, h.score) for h in full]
     assert full.total_is_exact
     if pruned.total_is_exact:
@@ -87,9 +88,11 @@ def test_pruning_happens_and_skips_postings(indexes, monkeypatch):
     pruned = 0
     with ix.searcher() as s:
         for q in ["w0", "w0 w1", "w0 w1 w2 w5", "w1 w30"]:
-            res = s.search(q, limit=5, highlight=False, exact_total=False, total_threshold=10)
+            res = s.search(q, limit=5, highlight=False, exact_total=False, total_threshold=10, proximity=0)
             pruned += not res.total_is_exact
-            assert res.total <= s.search(q, limit=5, highlight=False, exact_total=True).total
+            assert res.total <= s.search(q, limit=5, highlight=False, exact_total=True, proximity=0).total
+        # with proximity's pairs (the default) a query of several words is scored in full
+        assert s.search("w0 w1", limit=5, highlight=False, exact_total=False, total_threshold=10).total_is_exact
     assert pruned >= 3
 
 

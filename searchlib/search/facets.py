@@ -43,18 +43,19 @@ class DocTerms:
     terms[starts[d]:starts[d + 1]], ascending. Read from the segment's own arrays (written at
     flush and merge since format 6, memory-mapped), or, in a segment of an earlier format, derived
     once from the field's postings (arrays.invert_postings: one sort). A field where every document
-    has one term (`dense`) is read by document number alone, with the fewest temporaries."""
+    has one term (`dense`: its segment writes no pointers, `starts` is None) is read by document
+    number alone, with the fewest temporaries."""
 
     def __init__(self, fr: FieldReader, doc_count: int):
         self.count = len(fr.dictionary)
         if fr.doc_term is not None:
-            self.starts, self.terms = np.asarray(fr.doc_ptr), np.asarray(fr.doc_term)
-            most = fr.info["doc_terms"]
+            self.starts = None if fr.doc_ptr is None else np.asarray(fr.doc_ptr)
+            self.terms, most = np.asarray(fr.doc_term), fr.info["doc_terms"]
         else:
             self.starts, self.terms = invert_postings(fr.ptr, fr.unit, doc_count)
             most = int(np.diff(self.starts).max()) if doc_count else 0
         self.most = most
-        self.dense = most <= 1 and len(self.terms) == doc_count
+        self.dense = self.starts is None or (most <= 1 and len(self.terms) == doc_count)
 
     def counts(self, docs: np.ndarray) -> np.ndarray:
         """How many of `docs` hold each term id (an array over the segment's term ids). With few
@@ -77,9 +78,7 @@ class DocTerms:
 
     def first(self, docs: np.ndarray) -> np.ndarray:
         """Each document's first term id in code-point order (-1: none), e.g. to collapse by."""
-        if self.dense:
-            return self.terms[docs].astype(np.int64)
-        return first_in_ranges(self.starts, self.terms, docs)
+        return first_in_ranges(None if self.dense else self.starts, self.terms, docs)
 
 
 class DocTermsCache:

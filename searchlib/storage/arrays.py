@@ -58,10 +58,12 @@ def invert_postings(ptr: np.ndarray, unit: np.ndarray, units: int) -> tuple[np.n
     return narrow_offsets(pointers), ids
 
 
-def first_in_ranges(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """For each of `rows`, the first of its values (row r holds values[ptr[r]:ptr[r + 1]]) as int64,
-    -1 for a row without any."""
+def first_in_ranges(ptr: "np.ndarray | None", values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each of `rows`, the first of its values (row r holds values[ptr[r]:ptr[r + 1]], or just
+    values[r] when `ptr` is None: one value per row) as int64, -1 for a row without any."""
     rows = np.asarray(rows, dtype=np.int64)
+    if ptr is None:
+        return values[rows].astype(np.int64)
     if not len(values):
         return np.full(len(rows), -1, dtype=np.int64)
     lo, hi = ptr[rows], ptr[rows + 1]

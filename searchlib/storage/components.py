@@ -84,7 +84,7 @@ class Component(Enum):
     PAIRTF = "{field}.pairtf.npy", Kind.ARRAY, "uint32[Q] how often the pair occurs in that unit"
     DOCPTR = ("{field}.docptr.npy", Kind.ARRAY,
               "int32 (below 2**31 postings) or int64[D+1] the terms of document d are docterm[docptr[d]:docptr[d+1]] "
-              "(KEYWORD, ID)")
+              "(KEYWORD, ID; absent when every document has exactly one term: document d's is docterm[d])")
     DOCTERM = ("{field}.docterm.npy", Kind.ARRAY,
                "uint8, uint16 or uint32[P] each document's term ids, ascending (the narrowest type that holds them; "
                "KEYWORD, ID)")

@@ -120,7 +120,9 @@ class FieldArrays:
             found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
                                                                                 self.lengths)
         else:
-            found[Component.DOCPTR], found[Component.DOCTERM] = invert_postings(self.ptr, self.unit, doc_count)
+            pointers, found[Component.DOCTERM] = invert_postings(self.ptr, self.unit, doc_count)
+            if len(found[Component.DOCTERM]) != doc_count or np.any(np.diff(pointers) != 1):
+                found[Component.DOCPTR] = pointers  # (one term per document, an ID's: no pointers needed)
         if self.pairs is not None:
             found.update(zip(_pairs.COMPONENTS, self.pairs.arrays().values()))
         return {c: a for c, a in found.items() if a is not None}
@@ -145,8 +147,9 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
             write(component, arr, name)
         info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
                 "split": fa.unit_doc is not None}
-        if Component.DOCPTR in arrays:  # the most terms a document has (readers pick their path by it)
-            info["doc_terms"] = int(np.diff(arrays[Component.DOCPTR]).max()) if doc_count else 0
+        if Component.DOCTERM in arrays:  # the most terms a document has (readers pick their path by it)
+            pointers = arrays.get(Component.DOCPTR)
+            info["doc_terms"] = min(doc_count, 1) if pointers is None else int(np.diff(pointers).max())
         if fa.pairs is not None:
             info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
         if fa.offsets is not None:
@@ -191,7 +194,8 @@ class FieldReader:
         self.offsets, self.offsets_ptr = arr(Component.OFFS), arr(Component.OPTR)
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self.block_ptr, self.block_max = arr(Component.BLOCKPTR), arr(Component.BLOCKMAX)
-        # KEYWORD and ID fields of format 6 on: each document's term ids (None in older segments)
+        # KEYWORD and ID fields of format 6 on: each document's term ids (None in older segments),
+        # and where each document's start (None when every document has one: an ID's)
         self.doc_ptr, self.doc_term = arr(Component.DOCPTR), arr(Component.DOCTERM)
         self._unit_terms: np.ndarray | None = None
         self._scans = 0  # unit_term_ids answered by scanning, before unit_terms is built

@@ -96,9 +96,12 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
     if info.get("nonempty", 0) > units:
         return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
     dptr, dterm = arrays.get(Component.DOCPTR), arrays.get(Component.DOCTERM)
-    if ("doc_terms" in info) != (dterm is not None) or (dptr is None) != (dterm is None):
+    if ("doc_terms" in info) != (dterm is not None) or (dterm is None and dptr is not None):
         return None, (f"field {name!r}: terms per document are {'' if 'doc_terms' in info else 'not '}listed, "
                       f"but {'no' if dterm is None else 'a'} file of them is")
+    if dterm is not None and dptr is None and (lengths is not None or len(dterm) != units or len(unit) != units):
+        return Component.DOCTERM, (f"has {len(dterm)} terms without document pointers, which only a field of one "
+                                   f"term per document ({units}) may")
     if dptr is not None and (lengths is not None or len(dptr) != units + 1 or dptr[0] != 0
                              or dptr[-1] != len(dterm) or len(dterm) != len(unit)):
         return Component.DOCPTR, (f"document pointers do not run from 0 to the {len(unit)} postings, "
@@ -197,13 +200,17 @@ def pairs_problems(arrays: "list[np.ndarray]", n_terms: int, units: int) -> "lis
                                      "pair")
 
 
-def doc_terms_problems(ptr: np.ndarray, unit: np.ndarray, dptr: np.ndarray, dterm: np.ndarray, units: int,
-                       most: int) -> "list[Problem]":
+def doc_terms_problems(ptr: np.ndarray, unit: np.ndarray, dptr: "np.ndarray | None", dterm: np.ndarray,
+                       units: int, most: int) -> "list[Problem]":
     """Terms per document that are exactly the postings inverted (arrays.invert_postings), so a
-    facet count read from them equals one read from the postings, and meta.json's `doc_terms`
-    (`most`) the most terms a document has. field_problem's sizes hold."""
+    facet count read from them equals one read from the postings, without pointers only where
+    every document has one term, and meta.json's `doc_terms` (`most`) the most terms a document
+    has. field_problem's sizes hold."""
     want_ptr, want_term = invert_postings(ptr, unit, units)
-    if not np.array_equal(want_ptr, dptr):
+    if dptr is None:
+        if np.any(np.diff(want_ptr) != 1):
+            return [(Component.DOCTERM, "has no document pointers, but not every document has one term")]
+    elif not np.array_equal(want_ptr, dptr):
         return [(Component.DOCPTR, "document pointers do not match the postings")]
     if not np.array_equal(want_term, dterm):
         return [(Component.DOCTERM, "terms per document are not those of the postings")]
@@ -230,7 +237,7 @@ def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", p
     if pairs is not None:
         found += pairs_problems(pairs, len(ptr) - 1, units)
     if arrays.get(Component.DOCTERM) is not None:
-        found += doc_terms_problems(ptr, unit, arrays[Component.DOCPTR], arrays[Component.DOCTERM], units,
+        found += doc_terms_problems(ptr, unit, arrays.get(Component.DOCPTR), arrays[Component.DOCTERM], units,
                                     info["doc_terms"])
     if arrays.get(Component.BLOCKPTR) is not None and not found:
         bptr, bmax = block_bounds(ptr, unit, tf, arrays[Component.LEN])

@@ -180,7 +180,7 @@ def test_facets_of_fields_some_segments_lack(tmp_path):
 
 def _check_doc_terms(s, written: bool) -> None:
     """Each segment's KEYWORD/ID terms per document: written (or, `written` false, absent) and
-    equal to the stored values."""
+    equal to the stored values; without pointers exactly where every document has one value."""
     stored = {}
     for seg, r in enumerate(s.readers):
         for field in ("tags", "thread", "id"):
@@ -188,11 +188,14 @@ def _check_doc_terms(s, written: bool) -> None:
             if fr is None:
                 continue
             assert (fr.doc_term is not None) == written
-            terms = s._doc_terms.get(seg, field)
+            terms, counts = s._doc_terms.get(seg, field), []
             for doc in range(r.doc_count):
-                got = fr.dictionary.terms_of(terms.terms[terms.starts[doc]:terms.starts[doc + 1]].tolist())
                 values = stored.setdefault((seg, doc), r.stored.get(doc)).get(field, "")
-                assert got == sorted(set(s.schema[field].split(values) if field == "tags" else [values] * bool(values)))
+                expected = sorted(set(s.schema[field].split(values) if field == "tags" else [values] * bool(values)))
+                at = slice(doc, doc + 1) if terms.starts is None else slice(terms.starts[doc], terms.starts[doc + 1])
+                assert fr.dictionary.terms_of(terms.terms[at].tolist()) == expected
+                counts.append(len(expected))
+            assert fr.doc_ptr is None if not written else (fr.doc_ptr is None) == (set(counts) == {1})
 
 
 def _check_discovery(s) -> None:

@@ -3,6 +3,8 @@
     python benchmarks/facets.py                          # 1,000,000 documents (index built once, kept)
     python benchmarks/facets.py --docs 100000 --markdown
     python benchmarks/facets.py --index /tmp/facets-1m   # where the index lives (reused when it exists)
+    python benchmarks/facets.py --fresh 9 --no-warm      # only: open + first search in 9 fresh processes each
+    python benchmarks/facets.py --fresh 9 --searchlib ../main --index /tmp/old  # another checkout's searchlib
 
 The corpus is generated deterministically with a lean schema (the benchmark is about facets and the
 term dictionary, not analysis): `id`; `title`, 4 made-up words (standard analyzer, no positions):
@@ -11,8 +13,10 @@ up to a million, plus three words drawn from a Zipf distribution over the vocabu
 KEYWORD "b0".."b9" (document i: b{i % 10}, so `bucket:b3` matches exactly a tenth of the index);
 `tags`, 1-3 of 1,000 KEYWORD values (Zipf); `year`, NUMERIC 1950-2024; `when`, DATETIME over 2000-2024.
 
-Timings are medians over `--repeat` runs on a warm searcher (the first run, which derives the
-per-document KEYWORD values from the postings, is reported apart as "first"):
+Timings are medians over `--repeat` runs on a warm searcher (the first run, which reads the
+per-document KEYWORD values, or derives them from the postings in an index of format 5 or earlier,
+is reported apart as "first"); with `--fresh N`, also the medians over N fresh processes of
+opening the index and of its first search, with and without the tags facet (page cache warm):
 
 - facets: `search("bucket:b3", 10, facets=...)` minus the same search without facets, so the
   figure is the facet counting alone, over the 100,000 matching documents (at 1,000,000);
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -159,15 +164,49 @@ def run(path: Path, repeat: int) -> dict:
     return {"info": info, "rows": rows}
 
 
+# A child process: open the index, then one search (with the facets given in argv[3] as JSON, or
+# none): what the first facet search of a fresh process costs, opening included.
+FRESH_CHILD = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from searchlib import Index
+t = time.perf_counter()
+s = Index.open(sys.argv[2]).searcher()
+opened = time.perf_counter()
+s.search("bucket:b3", 10, highlight=False, facets=json.loads(sys.argv[3]))
+done = time.perf_counter()
+print(json.dumps({"open_ms": (opened - t) * 1000, "search_ms": (done - opened) * 1000}))
+"""
+
+
+def fresh(path: Path, runs: int, checkout: Path) -> list[dict]:
+    """Medians over `runs` fresh processes (alternating with and without the tags facet) of the
+    time to open the index and of its first search; the index's files are in the page cache."""
+    found: dict[str, list[dict]] = {"none": [], "tags": []}
+    for _ in range(runs):
+        for name, spec in (("none", None), ("tags", {"tags": None})):
+            out = subprocess.run([sys.executable, "-c", FRESH_CHILD, str(checkout), str(path), json.dumps(spec)],
+                                 check=True, capture_output=True, text=True).stdout
+            found[name].append(json.loads(out))
+    rows = []
+    for name, what in (("none", "fresh process: open + first search, no facets"),
+                       ("tags", "fresh process: open + first search with the tags facet")):
+        rows.append({"what": what, "matching": None, "first_ms": None,
+                     "open_ms": round(statistics.median(r["open_ms"] for r in found[name]), 2),
+                     "median_ms": round(statistics.median(r["search_ms"] for r in found[name]), 2)})
+    return rows
+
+
 def markdown(result: dict) -> str:
     info = result["info"]
     lines = [f"{info['docs']:,} documents, {info['segments']} segments, {info['title_terms_over_segments']:,} "
-             "title terms summed over segments", "",
-             "| what | matching docs | median ms | first ms | p95 ms |", "|---|---|---|---|---|"]
+             "title terms summed over segments" if info else "", "",
+             "| what | matching docs | median ms | first ms | p95 ms | open ms |", "|---|---|---|---|---|---|"]
     for r in result["rows"]:
         cells = [r["what"], f"{r['matching']:,}" if r.get("matching") else "",
                  f"{r['median_ms']:.2f}", "" if r.get("first_ms") is None else f"{r['first_ms']:.2f}",
-                 "" if r.get("p95_ms") is None else f"{r['p95_ms']:.2f}"]
+                 "" if r.get("p95_ms") is None else f"{r['p95_ms']:.2f}",
+                 "" if r.get("open_ms") is None else f"{r['open_ms']:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -181,12 +220,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeat", type=int, default=15)
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--json", type=Path)
+    p.add_argument("--fresh", type=int, default=0, metavar="N",
+                   help="also time N fresh processes each: open + first search, with and without the tags facet")
+    p.add_argument("--searchlib", type=Path, default=ROOT,
+                   help="the checkout whose searchlib the fresh processes import (default: this one)")
+    p.add_argument("--no-warm", action="store_true", help="skip the in-process timings (with --fresh)")
     args = p.parse_args(argv)
     path = args.index or Path(f"/tmp/searchlib-facets-{args.docs}")
     if args.rebuild or not Index.exists(path) or Index.open(path).doc_count() != args.docs:
         print(f"building {args.docs:,} documents into {path} ...", flush=True)
         print(f"indexed in {build(path, args.docs, args.commits):.1f} s", flush=True)
-    result = run(path, args.repeat)
+    result = {"info": {}, "rows": []} if args.no_warm else run(path, args.repeat)
+    if args.fresh:
+        result["rows"] += fresh(path, args.fresh, args.searchlib)
     print(json.dumps(result, indent=1))
     if args.markdown:
         print(markdown(result))

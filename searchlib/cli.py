@@ -507,7 +507,8 @@ def add_discovery_flags(p: argparse.ArgumentParser) -> None:
                         "FIELD=month (year, quarter, week, day, hour, minute) for a date histogram, "
                         "FIELD=10 for numeric buckets of that width")
     p.add_argument("--facet-limit", type=_whole_number, default=10, metavar="N", help="values per facet (default: 10)")
-    p.add_argument("--collapse", metavar="FIELD", help="keep the best hit per value of a KEYWORD or ID field")
+    p.add_argument("--collapse", metavar="FIELD", help="keep the first hit per value of a KEYWORD or ID field "
+                   "(by score, or by --sort; passages with --flat)")
     p.add_argument("--suggest", action="store_true",
                    help="say 'did you mean' when the query finds nothing and a correction finds hits")
     p.add_argument("--more-like", metavar="ID", help="documents like the one with this id (instead of QUERY)")

@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..storage.arrays import run_start_mask
 from ..storage.segment import MISSING_TIME
 from .dense import passage_totals
 from .leaves import SegmentMatches
@@ -197,30 +198,17 @@ def _ranked(table: np.ndarray) -> Ranked:
     return Ranked(table[:, 1].astype(np.int64), table[:, 2].astype(np.int64), table.tolist())
 
 
-class SortedBy(Count):
-    """The first `k` in the order of a NUMERIC or DATETIME field or the unique ID (`reverse`:
-    largest first); documents without a value come last, ties go by score, then index order.
-    `id_ranks(seg)` gives, per document of a segment, its key's rank among the segment's keys;
-    `id_text(seg, doc)` the key itself (ranks are per segment, so segments compare keys)."""
+class FieldOrder:
+    """The order of a NUMERIC or DATETIME field or the unique ID (`reverse`: largest first),
+    documents without a value last: what SortedBy and a sorted Collapsed rank by. `id_ranks(seg)`
+    gives, per document of a segment, its key's rank among the segment's keys; `id_text(seg, doc)`
+    the key itself (ranks are per segment, so segments compare keys)."""
 
-    def __init__(self, field: str, reverse: bool, k: int, group: bool, field_ids: dict[str, int], is_id: bool,
-                 id_ranks: Callable[[int], np.ndarray], id_text: Callable[[int, int], str]):
-        self.field, self.reverse, self.k, self.group, self.field_ids = field, reverse, k, group, field_ids
-        self.is_id, self.id_ranks, self.id_text = is_id, id_ranks, id_text
-        self.rows: list[np.ndarray] = []
-        self.keys: list[tuple[np.ndarray, np.ndarray]] = []
+    def __init__(self, field: str, reverse: bool, is_id: bool, id_ranks: Callable[[int], np.ndarray],
+                 id_text: Callable[[int, int], str]):
+        self.field, self.reverse, self.is_id, self.id_ranks, self.id_text = field, reverse, is_id, id_ranks, id_text
 
-    def collect(self, batch: SegmentMatches) -> None:
-        self.total += len(batch.docs)
-        if not len(batch.docs) or not self.k:
-            return
-        table = np.concatenate(segment_rows(batch, ALL, self.group, self.field_ids))
-        missing, key = self._values(batch, table[:, 2].astype(np.int64))
-        order = np.lexsort((table[:, 4], table[:, 3], table[:, 2], -table[:, 0], key, missing))[:self.k]
-        self.rows.append(table[order])
-        self.keys.append((missing[order], key[order]))
-
-    def _values(self, batch: SegmentMatches, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def values(self, batch: SegmentMatches, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(missing, key) for documents of a segment: ascending key order is the wanted order
         within the segment (for the ID field the key is the term's rank in this segment only)."""
         if self.is_id:
@@ -235,22 +223,51 @@ class SortedBy(Count):
         key = np.where(missing, 0, key)
         return missing, -key if self.reverse else key
 
+    def merged(self, segs: np.ndarray, docs: np.ndarray, missing: np.ndarray, key: np.ndarray) -> np.ndarray:
+        """Keys (of `values`) of documents of several segments made comparable across them: a
+        column's values are; the ID's per-segment ranks become ranks of the keys' text among these
+        documents' keys (read only for the documents given: those a collector kept)."""
+        if not self.is_id:
+            return key
+        present = np.flatnonzero(~missing)
+        out = np.zeros(len(key), dtype=np.int64)
+        if len(present):
+            where = zip(segs[present].astype(np.int64).tolist(), docs[present].astype(np.int64).tolist())
+            names = np.array([self.id_text(s, d) for s, d in where], dtype=object)
+            rank = np.unique(names, return_inverse=True)[1].ravel()
+            out[present] = -rank if self.reverse else rank
+        return out
+
+
+class SortedBy(Count):
+    """The first `k` in a field's order (FieldOrder); ties go by score, then index order."""
+
+    def __init__(self, order: FieldOrder, k: int, group: bool, field_ids: dict[str, int]):
+        self.order, self.k, self.group, self.field_ids = order, k, group, field_ids
+        self.rows: list[np.ndarray] = []
+        self.keys: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def collect(self, batch: SegmentMatches) -> None:
+        self.total += len(batch.docs)
+        if not len(batch.docs) or not self.k:
+            return
+        table = np.concatenate(segment_rows(batch, ALL, self.group, self.field_ids))
+        missing, key = self.order.values(batch, table[:, 2].astype(np.int64))
+        order = np.lexsort((table[:, 4], table[:, 3], table[:, 2], -table[:, 0], key, missing))[:self.k]
+        self.rows.append(table[order])
+        self.keys.append((missing[order], key[order]))
+
     def result(self, offset: int = 0) -> Ranked:
         """The segments' pre-cut rows in order: missing values last, then the key, then score,
-        then index order. Keys of the ID field are compared as strings."""
+        then index order."""
         if not self.rows:
             return _NOTHING
         table = np.concatenate(self.rows)
         missing = np.concatenate([m for m, _ in self.keys])
-        tiebreak = (table[:, 4], table[:, 3], table[:, 2], table[:, 1], -table[:, 0])
-        if not self.is_id:
-            order = np.lexsort((*tiebreak, np.concatenate([k for _, k in self.keys]), missing))
-        else:
-            order = np.lexsort((*tiebreak, missing))  # tie-breaks first; the stable sort by key keeps them
-            present = [int(i) for i in order if not missing[i]]
-            names = {i: self.id_text(int(table[i, 1]), int(table[i, 2])) for i in present}
-            present.sort(key=names.__getitem__, reverse=self.reverse)
-            order = np.array(present + [int(i) for i in order if missing[i]], dtype=np.int64)
+        key = np.concatenate([k for _, k in self.keys])
+        if len(self.rows) > 1:
+            key = self.order.merged(table[:, 1], table[:, 2], missing, key)
+        order = np.lexsort((table[:, 4], table[:, 3], table[:, 2], table[:, 1], -table[:, 0], key, missing))
         return _ranked(table[order[offset:self.k]])
 
 
@@ -302,33 +319,55 @@ class Faceted(Collector):
 
 
 class Collapsed(Count):
-    """The best `k` documents by score with at most one per value of a field (Elasticsearch's
-    `collapse`): per group the best-scoring document (ties to index order) stands for it, and
-    `group_sizes` says how many matching documents each group has. `doc_groups(seg, docs)` gives
-    each document's group id in its segment (-1: no value, a group of its own), and
-    `group_names(seg, ids)` their values, so segments merge by value. Needs every match."""
+    """The first `k` hits with at most one per value of a field (Elasticsearch's `collapse`): per
+    group the hit that comes first stands for it, and the groups are ranked by it. Hits come first
+    by score (ties to index order) or, with `order`, by a field (FieldOrder, then score); they are
+    documents, or with `group=False` passages (and documents matched outside split fields), as
+    TopScores ranks them. `group_sizes` says how many hits each group has (matching documents, or
+    with `group=False` matching passages). `doc_groups(seg, docs)` gives each document's group id
+    in its segment (-1: no value, the document a group of its own), and `group_names(seg, ids)`
+    their values, so segments merge by value. Needs every match."""
 
     min_competitive_score = -np.inf
 
-    def __init__(self, k: int, field_ids: dict[str, int], doc_groups: Callable[[int, np.ndarray], np.ndarray],
-                 group_names: Callable[[int, list[int]], list]):
-        self.k, self.field_ids, self.doc_groups, self.group_names = k, field_ids, doc_groups, group_names
-        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []  # (scores, docs, group ids, sizes), seg
+    def __init__(self, k: int, group: bool, field_ids: dict[str, int],
+                 doc_groups: Callable[[int, np.ndarray], np.ndarray], group_names: Callable[[int, list[int]], list],
+                 order: "FieldOrder | None" = None):
+        self.k, self.group, self.field_ids, self.order = k, group, field_ids, order
+        self.doc_groups, self.group_names = doc_groups, group_names
+        # per segment: (rows of each group's first hit, their missing flags and keys, group ids, sizes)
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def _keys(self, batch: SegmentMatches, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.order is None:
+            return np.zeros(len(docs), dtype=bool), np.zeros(len(docs), dtype=np.int64)
+        return self.order.values(batch, docs)
+
+    def _ranking(self, table: np.ndarray, missing: np.ndarray, key: np.ndarray, segments: bool) -> list:
+        """np.lexsort's keys (least significant first) of the hits' order: missing values last, the
+        key, score, then index order (segment, document, passage); those that cannot differ (no
+        key without `order`, no passage with `group`) left out, each costing a sort pass."""
+        keys = [] if self.group else [table[:, 4], table[:, 3]]
+        keys += [table[:, 2], table[:, 1]] if segments else [table[:, 2]]
+        keys.append(-table[:, 0])
+        return keys + [key, missing] if self.order is not None else keys
 
     def collect(self, batch: SegmentMatches) -> None:
         self.total += len(batch.docs)
         if not len(batch.docs):
             return
-        table = np.concatenate(segment_rows(batch, ALL, True, self.field_ids))
-        scores, docs = table[:, 0], table[:, 2].astype(np.int64)
+        table = np.concatenate(segment_rows(batch, ALL, self.group, self.field_ids))
+        docs = table[:, 2].astype(np.int64)
         groups = self.doc_groups(batch.seg, docs)
-        order = np.lexsort((docs, -scores, groups))  # per group: best score, then index order
-        groups, scores, docs = groups[order], scores[order], docs[order]
-        first = np.ones(len(groups), dtype=bool)
-        first[1:] = (groups[1:] != groups[:-1]) | (groups[1:] < 0)
-        starts = np.flatnonzero(first)
+        groups = np.where(groups < 0, -1 - docs, groups)  # no value: the document is a group of its own
+        missing, key = self._keys(batch, docs)
+        # per group: its first hit (missing values last, then key, score, index order)
+        order = np.lexsort((*self._ranking(table, missing, key, False), groups))
+        groups = groups[order]
+        starts = np.flatnonzero(run_start_mask(groups))
         sizes = np.diff(np.append(starts, len(groups)))
-        self.parts.append((scores[starts], docs[starts], groups[starts], sizes, batch.seg))
+        first = order[starts]
+        self.parts.append((table[first], missing[first], key[first], groups[starts], sizes))
 
     values: list = []  # after result(): each hit's group value (None: a document without one)
     sizes: list[int] = []  # each hit's group size
@@ -344,32 +383,30 @@ class Collapsed(Count):
         results.every_group = self.every_group
 
     def result(self, offset: int = 0) -> Ranked:
-        """The hits offset..k, best first; `values`, `sizes` and `groups` describe their groups."""
+        """The hits offset..k in order; `values`, `sizes` and `groups` describe their groups."""
         if not self.parts:
             return _NOTHING
-        scores = np.concatenate([p[0] for p in self.parts])
-        docs = np.concatenate([p[1] for p in self.parts])
-        segs = np.concatenate([np.full(len(p[0]), p[4]) for p in self.parts])
-        sizes = np.concatenate([p[3] for p in self.parts])
+        table = np.concatenate([p[0] for p in self.parts])
+        missing = np.concatenate([p[1] for p in self.parts])
+        key = np.concatenate([p[2] for p in self.parts])
+        sizes = np.concatenate([p[4] for p in self.parts])
         names: list = []
         for p in self.parts:
-            named = self.group_names(p[4], p[2].tolist())
-            names += [(None, p[4], int(d)) if n is None else n for n, d in zip(named, p[1].tolist())]
+            seg = int(p[0][0, 1])
+            named = self.group_names(seg, np.maximum(p[3], -1).tolist())
+            names += [(None, seg, int(d)) if g < 0 else n for n, g, d in zip(named, p[3].tolist(), p[0][:, 2].tolist())]
         if len(self.parts) > 1:  # the same value in several segments: one group
-            index = {}
+            if self.order is not None:
+                key = self.order.merged(table[:, 1], table[:, 2], missing, key)
+            index: dict = {}
             gid = np.fromiter((index.setdefault(n, len(index)) for n in names), dtype=np.int64, count=len(names))
-            order = np.lexsort((docs, segs, -scores, gid))
-            gid, scores, docs, segs = gid[order], scores[order], docs[order], segs[order]
-            names = [names[i] for i in order.tolist()]
-            first = np.ones(len(gid), dtype=bool)
-            first[1:] = gid[1:] != gid[:-1]
-            sizes = np.bincount(gid, weights=sizes[order]).astype(np.int64)[gid[first]]
-            keep = np.flatnonzero(first)
-            scores, docs, segs = scores[keep], docs[keep], segs[keep]
-            names = [names[i] for i in keep.tolist()]
-        order = np.lexsort((docs, segs, -scores))[offset:self.k]
-        ranked = Ranked(segs[order].astype(np.int64), docs[order], scores=scores[order].tolist())
+            order = np.lexsort((*self._ranking(table, missing, key, True), gid))
+            starts = order[run_start_mask(gid[order])]
+            sizes = np.bincount(gid, weights=sizes).astype(np.int64)[gid[starts]]
+            table, missing, key = table[starts], missing[starts], key[starts]
+            names = [names[i] for i in starts.tolist()]
+        order = np.lexsort(self._ranking(table, missing, key, True))
         self.every_group = (names, sizes)
-        self.values = [None if isinstance(names[i], tuple) else names[i] for i in order.tolist()]
-        self.sizes, self.groups = sizes[order].tolist(), len(scores)
-        return ranked
+        self.values = [None if isinstance(names[i], tuple) else names[i] for i in order[offset:self.k].tolist()]
+        self.sizes, self.groups = sizes[order[offset:self.k]].tolist(), len(names)
+        return _ranked(table[order[offset:self.k]])

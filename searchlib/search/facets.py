@@ -11,10 +11,9 @@ per segment (by collectors.Faceted) and merged over segments at the end:
   ("year", "quarter", "month", "week", "day", "hour", "minute") for DATETIME.
 
 Counting is numpy over the matching documents (`bincount`, `unique`, a comparison per range), never
-a Python step per document. NUMERIC and DATETIME fields have a column per document already; for a
-KEYWORD or ID field the per-document values are derived once per segment from the postings (the
-inverse of the field's postings: `DocTerms`) and kept while the searcher is open, so the on-disk
-format is unchanged and nothing is re-read from stored fields; over several segments, counts add up
+a Python step per document. NUMERIC and DATETIME fields have a column per document; KEYWORD and ID
+fields their term ids per document (`DocTerms`: written at flush and merge since format 6, derived
+once from the postings in a segment of an earlier format); over several segments, counts add up
 through the field's ordinals (its distinct terms over all segments, `DocTermsCache.ordinals`).
 """
 from __future__ import annotations
@@ -27,7 +26,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, SchemaError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, FieldType, Schema
-from ..storage.arrays import gather_ranges
+from ..storage.arrays import first_in_ranges, gather_ranges, invert_postings
 from ..storage.segment import MISSING_TIME, FieldReader, SegmentReader
 
 CALENDAR_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute")
@@ -36,48 +35,50 @@ _MICROS = {"minute": 60_000_000, "hour": 3_600_000_000, "day": 86_400_000_000}
 _MONDAY_SHIFT = 3  # 1970-01-01 was a Thursday: days + 3 counts from the Monday before it
 
 
+_RANK_PASSES = 8  # DocTerms.counts: up to this many terms per document, counted by one pass per rank
+
+
 class DocTerms:
-    """One KEYWORD or ID field's terms per document in one segment, built from its postings:
-    `single` (one term id per document, -1 for none) when no document has two values, else
-    `starts`/`terms` (document d's term ids are terms[starts[d]:starts[d + 1]])."""
+    """One KEYWORD or ID field's terms per document in one segment: document d's term ids are
+    terms[starts[d]:starts[d + 1]], ascending. Read from the segment's own arrays (written at
+    flush and merge since format 6, memory-mapped), or, in a segment of an earlier format, derived
+    once from the field's postings (arrays.invert_postings: one sort). A field where every document
+    has one term (`dense`: its segment writes no pointers, `starts` is None) is read by document
+    number alone, with the fewest temporaries."""
 
     def __init__(self, fr: FieldReader, doc_count: int):
-        ptr, unit = np.asarray(fr.ptr), np.asarray(fr.unit)
         self.count = len(fr.dictionary)
-        term_of_posting = np.repeat(np.arange(self.count, dtype=np.int32 if self.count < 1 << 31 else np.int64),
-                                    np.diff(ptr))
-        per_doc = np.bincount(unit, minlength=doc_count) if len(unit) else np.zeros(doc_count, np.int64)
-        self.single: np.ndarray | None = None
-        self.starts = self.terms = None
-        if not len(per_doc) or per_doc.max() <= 1:
-            self.single = np.full(doc_count, -1, dtype=term_of_posting.dtype)
-            self.single[unit] = term_of_posting
+        if fr.doc_term is not None:
+            self.starts = None if fr.doc_ptr is None else np.asarray(fr.doc_ptr)
+            self.terms, most = np.asarray(fr.doc_term), fr.info["doc_terms"]
         else:
-            # (document, term) keys sorted: by document, each document's term ids ascending (a plain
-            # sort of int64 keys runs several times faster than a stable argsort by document)
-            keys = unit.astype(np.int64) * self.count + term_of_posting
-            keys.sort()
-            keys -= np.repeat(np.arange(doc_count, dtype=np.int64) * self.count, per_doc)  # (no slow `%`)
-            self.terms = keys.astype(term_of_posting.dtype)
-            self.starts = np.zeros(doc_count + 1, dtype=np.int64)
-            np.cumsum(per_doc, out=self.starts[1:])
+            self.starts, self.terms = invert_postings(fr.ptr, fr.unit, doc_count)
+            most = int(np.diff(self.starts).max()) if doc_count else 0
+        self.most = most
+        self.dense = self.starts is None or (most <= 1 and len(self.terms) == doc_count)
 
     def counts(self, docs: np.ndarray) -> np.ndarray:
-        """How many of `docs` hold each term id (an array over the segment's term ids)."""
-        if self.single is not None:
-            tids = self.single[docs]
-            tids = tids[tids >= 0]
-        else:
-            tids = self.terms[gather_ranges(self.starts[docs], self.starts[docs + 1] - self.starts[docs])]
-        return np.bincount(tids, minlength=self.count)
+        """How many of `docs` hold each term id (an array over the segment's term ids). With few
+        terms per document, one pass per rank (each document's first terms, then its second, ...):
+        its temporaries are a few arrays over the documents, where gathering every value's index
+        takes several over the values, and allocating those costs more than the counting (the
+        pages of each large temporary are faulted in anew)."""
+        if self.dense:
+            return np.bincount(self.terms[docs], minlength=self.count)
+        lo = self.starts[docs]
+        n = self.starts[docs + 1] - lo
+        if self.most > _RANK_PASSES:
+            return np.bincount(self.terms[gather_ranges(lo, n)], minlength=self.count)
+        total = np.bincount(self.terms[lo[n > 0]], minlength=self.count)
+        for rank in range(1, self.most):
+            at = lo[n > rank]
+            at += rank
+            total += np.bincount(self.terms[at], minlength=self.count)
+        return total
 
     def first(self, docs: np.ndarray) -> np.ndarray:
         """Each document's first term id in code-point order (-1: none), e.g. to collapse by."""
-        if self.single is not None:
-            return self.single[docs]
-        lo, hi = self.starts[docs], self.starts[docs + 1]
-        # a document's term ids ascend (its keys were sorted by document, then term)
-        return np.where(hi > lo, self.terms[np.minimum(lo, max(len(self.terms) - 1, 0))], -1)
+        return first_in_ranges(None if self.dense else self.starts, self.terms, docs)
 
 
 class DocTermsCache:

@@ -31,7 +31,7 @@ from ..scoring import BM25, Explanation
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
-from .collectors import Collapsed, Collector, Faceted, Filtered, SortedBy, TopScores
+from .collectors import Collapsed, Collector, Faceted, FieldOrder, Filtered, SortedBy, TopScores
 from .complete import Completion, complete as complete_text
 from .facets import DocTermsCache, counters as facet_counters
 from .feedback import FeedbackModel, expand_node, feedback_model, original_words
@@ -191,9 +191,12 @@ class Searcher:
         interval; `facet_limit` caps the values of each. `post_filter` (same forms as `filter`)
         narrows the hits but not the facets: with a mapping, each field's facet counts as if that
         field's own clause were absent (drill-sideways), so the other choices stay visible.
-        `collapse` keeps the best hit per value of a KEYWORD or ID field (`hit.group_size` counts
-        the group's matches, `Results.groups` the groups). `suggest=True` (or a number n: fewer
-        than n hits; True is 1) sets `Results.suggestion` to a corrected query that finds more.
+        `collapse` keeps the first hit per value of a KEYWORD or ID field, by score or with `sort_by`
+        in that order; with `group=False` the best passage per value (`hit.group_size` counts the
+        group's matching documents, or passages; `Results.groups` the groups). With supplied `stats`
+        (a shard's search) only by score: the coordinator merges the shards' groups by score.
+        `suggest=True` (or a number n: fewer than n hits; True is 1) sets `Results.suggestion` to a
+        corrected query that finds more.
         `stats` replaces this snapshot's statistics (a shard scoring with a coordinator's sums of
         `query_stats` over shards: search/stats.py SuppliedStats).
         """
@@ -207,6 +210,9 @@ class Searcher:
             _whole("total_threshold", total_threshold, 0)
         q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
+        if stats is not None and collapse is not None and (sort_by is not None or not group):
+            raise InvalidArgumentError("collapse with sort_by or group=False cannot be merged over shards yet (the "
+                                       "coordinator merges collapsed hits by score): not with supplied stats")
         stats = self.stats if stats is None else stats
         if node is None or restrict is False:  # nothing can match: the expansions are still reported
             expanded = [stats.expand(leaf) for part in (node, restrict) if part
@@ -567,15 +573,15 @@ class Searcher:
         return notes
 
     # -- collectors ---------------------------------------------------------------------------
-    def _sorted_by(self, sort_by: str, reverse: bool, k: int, group: bool) -> SortedBy:
-        """The first k in a field's order (a NUMERIC or DATETIME field, or the unique ID)."""
+    def _field_order(self, sort_by: str, reverse: bool) -> FieldOrder:
+        """The order of a NUMERIC or DATETIME field, or of the unique ID."""
         ft = self.schema[sort_by]
         is_id = sort_by == self.schema.unique_field
         if not (isinstance(ft, (NUMERIC, DATETIME)) or is_id):
             raise SchemaError(f"cannot sort by {sort_by!r} ({ft.kind}): sort by a NUMERIC or DATETIME field "
                               "or the unique ID field")
-        return SortedBy(sort_by, reverse, k, group, self._field_ids, is_id, self._id_ranks,
-                        lambda seg, doc: self.readers[seg].fields[sort_by].unit_term(doc))
+        return FieldOrder(sort_by, reverse, is_id, self._id_ranks,
+                          lambda seg, doc: self.readers[seg].fields[sort_by].unit_term(doc))
 
     def _facet_counters(self, facets, facet_limit: int) -> dict:
         _whole("facet_limit", facet_limit, 1)
@@ -600,20 +606,18 @@ class Searcher:
 
     def _top(self, collapse: str | None, sort_by: str | None, reverse: bool, k: int, group: bool):
         """The collector of the hits: best k by score, by a field, or best per value of a field."""
+        order = self._field_order(sort_by, reverse) if sort_by is not None else None
         if collapse is not None:
-            return self._collapsed(collapse, k, group, sort_by)
-        if sort_by is not None:
-            return self._sorted_by(sort_by, reverse, k, group)
+            return self._collapsed(collapse, k, group, order)
+        if order is not None:
+            return SortedBy(order, k, group, self._field_ids)
         return TopScores(k, group, self._field_ids, len(self.readers) == 1)
 
-    def _collapsed(self, field: str, k: int, group: bool, sort_by: str | None) -> Collapsed:
-        """The best k hits, one per value of a KEYWORD or ID field."""
+    def _collapsed(self, field: str, k: int, group: bool, order: FieldOrder | None) -> Collapsed:
+        """The first k hits (by score, or in a field's `order`), one per value of a KEYWORD or ID field."""
         ft = self.schema[field]
         if not isinstance(ft, (KEYWORD, ID)):
             raise SchemaError(f"cannot collapse on {field!r} ({ft.kind}): collapse by a KEYWORD or ID field")
-        if sort_by is not None or not group:
-            raise InvalidArgumentError("collapse keeps the best-scoring document per value: it cannot be "
-                                       "combined with sort_by or group=False")
 
         def doc_groups(seg: int, docs: np.ndarray) -> np.ndarray:
             terms = self._doc_terms.get(seg, field)
@@ -623,7 +627,7 @@ class Searcher:
             fr = self.readers[seg].fields.get(field)
             return [None] * len(ids) if fr is None else fr.dictionary.terms_of(ids)
 
-        return Collapsed(k, self._field_ids, doc_groups, group_names)
+        return Collapsed(k, group, self._field_ids, doc_groups, group_names, order)
 
     def _id_ranks(self, seg: int) -> np.ndarray:
         """For each document of a segment, the rank of its unique key among the segment's keys

@@ -1,5 +1,6 @@
-"""numpy helpers the storage modules share: the narrowest types for counts and offsets, runs of
-equal rows, gathered ranges, chunks of ranges, releasing the pages of memory-mapped inputs and the memory freed by large temporaries.
+"""numpy helpers the storage modules share: the narrowest types for counts and offsets, postings
+inverted by unit, runs of equal rows, gathered ranges, chunks of ranges, releasing the pages of
+memory-mapped inputs and the memory freed by large temporaries.
 
 They sit below segment.py, pairs.py and indexing/merge.py (segment.py imports pairs.py, the merge
 both), so a pair merge and a term merge use the same pieces, and a flush and a merge release
@@ -32,6 +33,43 @@ def narrow_offsets(offsets: np.ndarray) -> np.ndarray:
     if len(offsets) and int(offsets[-1]) < 2**31:
         return offsets.astype(np.int32)
     return offsets
+
+
+def invert_postings(ptr: np.ndarray, unit: np.ndarray, units: int) -> tuple[np.ndarray, np.ndarray]:
+    """A field's postings by unit instead of by term: (pointers, term ids), unit u's term ids being
+    ids[pointers[u]:pointers[u + 1]], ascending; pointers as narrow_offsets, ids in the narrowest
+    unsigned type that holds them. One sort of (unit, term) int64 keys (several times faster than a
+    stable argsort by unit); a field with at most one term per unit is a scatter, no sort."""
+    ptr, unit = np.asarray(ptr), np.asarray(unit)
+    n_terms = len(ptr) - 1
+    dtype = narrowest_uint(max(n_terms - 1, 0))
+    per_unit = np.bincount(unit, minlength=units) if len(unit) else np.zeros(units, dtype=np.int64)
+    pointers = np.zeros(units + 1, dtype=np.int64)
+    np.cumsum(per_unit, out=pointers[1:])
+    term_of_posting = np.repeat(np.arange(n_terms, dtype=dtype), np.diff(ptr))
+    if not len(unit) or int(per_unit.max()) <= 1:
+        ids = np.empty(len(unit), dtype=dtype)
+        ids[pointers[unit]] = term_of_posting
+    else:
+        keys = unit.astype(np.int64) * n_terms + term_of_posting
+        keys.sort()
+        keys -= np.repeat(np.arange(units, dtype=np.int64) * n_terms, per_unit)  # (no slow `%`)
+        ids = keys.astype(dtype)
+    return narrow_offsets(pointers), ids
+
+
+def first_in_ranges(ptr: "np.ndarray | None", values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each of `rows`, the first of its values (row r holds values[ptr[r]:ptr[r + 1]], or just
+    values[r] when `ptr` is None: one value per row) as int64, -1 for a row without any."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if ptr is None:
+        return values[rows].astype(np.int64)
+    if not len(values):
+        return np.full(len(rows), -1, dtype=np.int64)
+    lo, hi = ptr[rows], ptr[rows + 1]
+    found = values[np.minimum(lo, len(values) - 1)].astype(np.int64)
+    found[hi <= lo] = -1
+    return found
 
 
 def run_start_mask(*columns: np.ndarray) -> np.ndarray:

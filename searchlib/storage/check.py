@@ -414,6 +414,22 @@ class _FieldStructure:
             self.guarded(Component.PAIRKEY, lambda: self.pairs(n_terms))
         if "units" in info and self.file(Component.BLOCKPTR) in self.segment.entry.files:
             self.guarded(Component.BLOCKMAX, lambda: self.blocks(ptr))
+        if "doc_terms" in info:
+            self.guarded(Component.DOCTERM, lambda: self.doc_terms(ptr))
+
+    def doc_terms(self, ptr: np.ndarray) -> None:
+        """The terms per document against the postings they invert (validate.doc_terms_problems)."""
+        pointers = self.file(Component.DOCPTR) in self.segment.entry.files  # (absent: one term per document)
+        used = (Component.UNIT, Component.DOCTERM) + ((Component.DOCPTR,) if pointers else ())
+        if not all(self.segment.usable(self.file(c)) for c in used):
+            return
+        dterm, unit = self.array(Component.DOCTERM), self.array(Component.UNIT)
+        dptr = self.array(Component.DOCPTR) if pointers else None
+        sizes = (len(dptr) == self.doc_count + 1 and int(dptr[-1]) == len(dterm)) if pointers \
+            else len(dterm) == self.doc_count
+        if not sizes or len(unit) != int(ptr[-1]) or (len(unit) and int(unit.max()) >= self.doc_count):
+            return  # (reported by counts and postings)
+        self.report(validate.doc_terms_problems(ptr, unit, dptr, dterm, self.doc_count, self.info["doc_terms"]))
 
     def blocks(self, ptr: np.ndarray) -> None:
         """The block bounds against the postings they bound (recomputed: blocks.py)."""

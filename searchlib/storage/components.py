@@ -8,8 +8,9 @@ code that reads or checks it.
 An index directory holds its manifests (manifest.py), the writer lock (lock.py) and SEGMENTS_DIR,
 in which each segment is a directory named segment_name(number). A segment's files are:
   per indexed field `f` (Scope.FIELD): the term dictionary (termdict.py), postings, positions,
-    unit lengths and passages, and the optional pair postings (pairs.py); per NUMERIC or
-    DATETIME field `f`, its column;
+    unit lengths and passages, and the optional pair postings (pairs.py); per KEYWORD or ID
+    field, its terms per document (the postings inverted, for facets and collapse); per NUMERIC
+    or DATETIME field `f`, its column;
   per segment (Scope.SEGMENT): meta.json and the stored fields (stored.py);
   per commit that changed its deletions (Scope.COMMIT): the deletions bitset of that generation.
 """
@@ -81,6 +82,12 @@ class Component(Enum):
     PAIRPTR = "{field}.pairptr.npy", Kind.ARRAY, "int64[K+1] postings of pair k are [pairptr[k], pairptr[k+1])"
     PAIRUNIT = "{field}.pairunit.npy", Kind.ARRAY, "uint32[Q] the unit of each pair posting, ascending within a pair"
     PAIRTF = "{field}.pairtf.npy", Kind.ARRAY, "uint32[Q] how often the pair occurs in that unit"
+    DOCPTR = ("{field}.docptr.npy", Kind.ARRAY,
+              "int32 (below 2**31 postings) or int64[D+1] the terms of document d are docterm[docptr[d]:docptr[d+1]] "
+              "(KEYWORD, ID; absent when every document has exactly one term: document d's is docterm[d])")
+    DOCTERM = ("{field}.docterm.npy", Kind.ARRAY,
+               "uint8, uint16 or uint32[P] each document's term ids, ascending (the narrowest type that holds them; "
+               "KEYWORD, ID)")
     COLUMN = ("{field}.col.npy", Kind.ARRAY,
               "a value per document: NUMERIC float64 (NaN: missing), DATETIME int64 (MISSING_TIME: missing)")
     META = "meta.json", Kind.JSON, "the document count and each field's counts"

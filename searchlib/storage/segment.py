@@ -3,9 +3,10 @@
 A segment is a directory of files written once (components.py names and describes each): per
 indexed field, its term dictionary (termdict.py: the sorted terms; a term's id is its rank),
 postings (unit and term frequency, by term id) and positions, the token count of each unit
-(TEXT), each passage's document and character span (split TEXT) and optionally the postings of
-adjacent word pairs (pairs.py); per NUMERIC or DATETIME field a column (float64 with NaN for missing, int64 with MISSING_TIME); stored fields (stored.py);
-and `meta.json` with per-field counts. A commit that deletes some of its documents adds a
+(TEXT), each passage's document and character span (split TEXT), each document's term ids
+(KEYWORD, ID: the postings inverted) and optionally the postings of adjacent word pairs
+(pairs.py); per NUMERIC or DATETIME field a column (float64 with NaN for missing, int64 with
+MISSING_TIME); stored fields (stored.py); and `meta.json` with per-field counts. A commit that deletes some of its documents adds a
 deletions bitset named after its generation; the manifest names the segment's current one, and
 older ones go when no kept commit names them.
 """
@@ -20,7 +21,7 @@ import numpy as np
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
 from . import validate
-from .arrays import gather_ranges, narrow_offsets, narrowest_uint, run_starts
+from .arrays import first_in_ranges, gather_ranges, invert_postings, narrow_offsets, narrowest_uint, run_starts
 from .blocks import block_bounds
 from .components import Component, Kind
 from .files import check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
@@ -105,10 +106,12 @@ class FieldArrays:
         return cls([terms[i] for i in by_term], ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs,
                    **unit_arrays)
 
-    def arrays(self) -> dict[Component, np.ndarray]:
+    def arrays(self, doc_count: int) -> dict[Component, np.ndarray]:
         """The field's arrays by component, those it has (the term dictionary aside); a field
-        with lengths gets its block bounds (blocks.py), computed here, at flush and at merge.
-        Pointers are written as int32 when they fit (narrow_offsets)."""
+        with lengths gets its block bounds (blocks.py), one without (KEYWORD, ID: a unit per
+        document) its terms per document (the postings inverted: facets and collapse read a
+        document's values there), both computed here, at flush and at merge. Pointers are written
+        as int32 when they fit (narrow_offsets)."""
         found = {Component.PTR: narrow_offsets(self.ptr), Component.UNIT: self.unit, Component.TF: self.tf,
                  Component.PPTR: None if self.pptr is None else narrow_offsets(self.pptr), Component.POS: self.pos,
                  Component.LEN: self.lengths, Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span,
@@ -116,6 +119,10 @@ class FieldArrays:
         if self.lengths is not None:
             found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
                                                                                 self.lengths)
+        else:
+            pointers, found[Component.DOCTERM] = invert_postings(self.ptr, self.unit, doc_count)
+            if len(found[Component.DOCTERM]) != doc_count or np.any(np.diff(pointers) != 1):
+                found[Component.DOCPTR] = pointers  # (one term per document, an ID's: no pointers needed)
         if self.pairs is not None:
             found.update(zip(_pairs.COMPONENTS, self.pairs.arrays().values()))
         return {c: a for c, a in found.items() if a is not None}
@@ -135,10 +142,14 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
     for name, fa in fields.items():
         for component, data in encode_terms(fa.terms).items():
             write(component, data, name)
-        for component, arr in fa.arrays().items():
+        arrays = fa.arrays(doc_count)
+        for component, arr in arrays.items():
             write(component, arr, name)
         info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
                 "split": fa.unit_doc is not None}
+        if Component.DOCTERM in arrays:  # the most terms a document has (readers pick their path by it)
+            pointers = arrays.get(Component.DOCPTR)
+            info["doc_terms"] = min(doc_count, 1) if pointers is None else int(np.diff(pointers).max())
         if fa.pairs is not None:
             info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
         if fa.offsets is not None:
@@ -183,6 +194,9 @@ class FieldReader:
         self.offsets, self.offsets_ptr = arr(Component.OFFS), arr(Component.OPTR)
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self.block_ptr, self.block_max = arr(Component.BLOCKPTR), arr(Component.BLOCKMAX)
+        # KEYWORD and ID fields of format 6 on: each document's term ids (None in older segments),
+        # and where each document's start (None when every document has one: an ID's)
+        self.doc_ptr, self.doc_term = arr(Component.DOCPTR), arr(Component.DOCTERM)
         self._unit_terms: np.ndarray | None = None
         self._scans = 0  # unit_term_ids answered by scanning, before unit_terms is built
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
@@ -202,7 +216,8 @@ class FieldReader:
         return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
                 Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
                 Component.USPAN: self.unit_span, Component.BLOCKPTR: self.block_ptr, Component.BLOCKMAX: self.block_max,
-                Component.OFFS: self.offsets, Component.OPTR: self.offsets_ptr}
+                Component.OFFS: self.offsets, Component.OPTR: self.offsets_ptr, Component.DOCPTR: self.doc_ptr,
+                Component.DOCTERM: self.doc_term}
 
     def _validate(self, directory: Path, files: dict[str, dict], doc_count: int, full: bool) -> None:
         """Refuse arrays a search could not rely on (validate.py): their sizes and counts always,
@@ -242,6 +257,8 @@ class FieldReader:
 
     def unit_terms(self) -> np.ndarray:
         """For a one-term-per-unit field (an ID): each unit's term id, -1 for none (built once)."""
+        if self._unit_terms is None and self.doc_term is not None:
+            self._unit_terms = first_in_ranges(self.doc_ptr, self.doc_term, np.arange(self.units))
         if self._unit_terms is None:
             terms = np.full(self.units, -1, dtype=np.int64)
             terms[np.asarray(self.unit)] = np.repeat(np.arange(len(self.dictionary)), np.diff(np.asarray(self.ptr)))
@@ -252,8 +269,11 @@ class FieldReader:
         """The term id of each of `units` in a one-term-per-unit field (an ID; -1 for none). The
         first few calls for a few units scan the postings once each (O(postings), no allocation per
         unit) instead of building unit_terms' array over every unit, so that a first query on a
-        large index does not pay for it; later calls build and use that array."""
+        large index does not pay for it; later calls build and use that array. A segment of format
+        6 on reads them from its terms per document."""
         units = np.asarray(units, dtype=np.int64)
+        if self.doc_term is not None:
+            return first_in_ranges(self.doc_ptr, self.doc_term, units)
         if self._unit_terms is None and len(units) <= _SCAN_UNITS and self._scans < _SCANS:
             self._scans += 1
             unit = np.asarray(self.unit)
@@ -271,10 +291,10 @@ class FieldReader:
 
     def unit_term(self, unit: int) -> str | None:
         """The single term of `unit` in a one-term-per-unit field (an ID), or None."""
-        terms = self.unit_terms()
-        if unit >= len(terms) or terms[unit] < 0:
+        if not 0 <= unit < self.units:
             return None
-        return self.dictionary.term(int(terms[unit]))
+        tid = int(self.unit_term_ids(np.array([unit]))[0] if self.doc_term is not None else self.unit_terms()[unit])
+        return None if tid < 0 else self.dictionary.term(tid)
 
     def term_id(self, term: str) -> int:
         """The term's id, or -1 when the segment does not hold it."""
@@ -344,7 +364,7 @@ class FieldReader:
 # Each returns what is wrong (a message for IndexCorruptError or a check report), or None. They
 # cost O(1), or one pass over a deletions bitset; `check` scans contents further.
 
-_META_COUNTS = ("terms", "postings", "units", "tokens", "nonempty", "pairs", "pair_postings")
+_META_COUNTS = ("terms", "postings", "units", "tokens", "nonempty", "pairs", "pair_postings", "doc_terms")
 COLUMN_DTYPES = (np.dtype(np.float64), np.dtype(np.int64))  # NUMERIC, DATETIME
 _BITS_SET = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1)  # per byte value
 

@@ -11,9 +11,10 @@ message), the same words in a searcher's IndexCorruptError and in a `check` repo
 - content_problems, one pass over the field's arrays: pointers that never decrease, unit numbers
   in range and strictly ascending within a term, frequencies of at least 1, position pointers
   that are the running sum of the frequencies, lengths and passages that agree with meta.json and
-  the documents, and pair postings alike. A searcher runs it once per process for the same files
-  (FieldReader: remembered by their names, sizes and checksums, as files.verify remembers the
-  files it checksummed), since opening reads every file for its checksum anyway the first time.
+  the documents, pair postings alike; and terms per document that are the postings inverted (a
+  sort). A searcher runs it once per process for the same files (FieldReader: remembered by
+  their names, sizes and checksums, as files.verify remembers the files it checksummed), since
+  opening reads every file for its checksum anyway the first time.
 
 The term dictionary checks its own files (termdict.py). What forged but self-consistent arrays
 can still do is give wrong results, which `check` looks further for.
@@ -25,7 +26,7 @@ from typing import Iterator
 import numpy as np
 
 from . import pairs as _pairs
-from .arrays import chunks
+from .arrays import chunks, invert_postings
 from .blocks import block_bounds
 from .components import Component
 
@@ -41,7 +42,8 @@ _INT64, _UINT32 = (np.dtype(np.int64),), (np.dtype(np.uint32),)
 FIELD_DTYPES = {Component.PTR: _OFFSETS, Component.UNIT: _UINT32, Component.TF: _COUNTS,
                 Component.PPTR: _OFFSETS, Component.POS: _COUNTS, Component.LEN: _UINT32,
                 Component.UDOC: _UINT32, Component.USPAN: _INT64, Component.BLOCKPTR: _INT64,
-                Component.BLOCKMAX: _UINT32, Component.OFFS: _UINT32, Component.OPTR: _INT64}
+                Component.BLOCKMAX: _UINT32, Component.OFFS: _UINT32, Component.OPTR: _INT64,
+                Component.DOCPTR: _OFFSETS, Component.DOCTERM: _COUNTS}
 _TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX, Component.OFFS)
 
 
@@ -93,6 +95,17 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
         return Component.OPTR, f"offset pointers do not run from 0 to the {len(offs)} token positions, unit by unit"
     if info.get("nonempty", 0) > units:
         return None, f"field {name!r}: says {info['nonempty']} non-empty units of {units}"
+    dptr, dterm = arrays.get(Component.DOCPTR), arrays.get(Component.DOCTERM)
+    if ("doc_terms" in info) != (dterm is not None) or (dterm is None and dptr is not None):
+        return None, (f"field {name!r}: terms per document are {'' if 'doc_terms' in info else 'not '}listed, "
+                      f"but {'no' if dterm is None else 'a'} file of them is")
+    if dterm is not None and dptr is None and (lengths is not None or len(dterm) != units or len(unit) != units):
+        return Component.DOCTERM, (f"has {len(dterm)} terms without document pointers, which only a field of one "
+                                   f"term per document ({units}) may")
+    if dptr is not None and (lengths is not None or len(dptr) != units + 1 or dptr[0] != 0
+                             or dptr[-1] != len(dterm) or len(dterm) != len(unit)):
+        return Component.DOCPTR, (f"document pointers do not run from 0 to the {len(unit)} postings, "
+                                  "document by document")
     bptr, bmax = arrays.get(Component.BLOCKPTR), arrays.get(Component.BLOCKMAX)
     if (lengths is None) != (bptr is None) or (bptr is None) != (bmax is None):
         return Component.BLOCKPTR, "block bounds are missing or present without lengths (the format writes them " \
@@ -187,6 +200,25 @@ def pairs_problems(arrays: "list[np.ndarray]", n_terms: int, units: int) -> "lis
                                      "pair")
 
 
+def doc_terms_problems(ptr: np.ndarray, unit: np.ndarray, dptr: "np.ndarray | None", dterm: np.ndarray,
+                       units: int, most: int) -> "list[Problem]":
+    """Terms per document that are exactly the postings inverted (arrays.invert_postings), so a
+    facet count read from them equals one read from the postings, without pointers only where
+    every document has one term, and meta.json's `doc_terms` (`most`) the most terms a document
+    has. field_problem's sizes hold."""
+    want_ptr, want_term = invert_postings(ptr, unit, units)
+    if dptr is None:
+        if np.any(np.diff(want_ptr) != 1):
+            return [(Component.DOCTERM, "has no document pointers, but not every document has one term")]
+    elif not np.array_equal(want_ptr, dptr):
+        return [(Component.DOCPTR, "document pointers do not match the postings")]
+    if not np.array_equal(want_term, dterm):
+        return [(Component.DOCTERM, "terms per document are not those of the postings")]
+    if units and int(np.diff(want_ptr).max()) != most:
+        return [(None, f"says a document has at most {most} terms, one has {int(np.diff(want_ptr).max())}")]
+    return []
+
+
 def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", pairs: "list[np.ndarray] | None",
                      doc_count: int) -> "list[Problem]":
     """Everything above that applies to a field whose arrays passed field_problem (and its pair
@@ -204,6 +236,9 @@ def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", p
         found += passages_problems(arrays[Component.UDOC], arrays[Component.USPAN], doc_count)
     if pairs is not None:
         found += pairs_problems(pairs, len(ptr) - 1, units)
+    if arrays.get(Component.DOCTERM) is not None:
+        found += doc_terms_problems(ptr, unit, arrays.get(Component.DOCPTR), arrays[Component.DOCTERM], units,
+                                    info["doc_terms"])
     if arrays.get(Component.BLOCKPTR) is not None and not found:
         bptr, bmax = block_bounds(ptr, unit, tf, arrays[Component.LEN])
         if not np.array_equal(bptr, arrays[Component.BLOCKPTR]):

@@ -36,6 +36,12 @@ def test_facets_and_collapse(index_dir, capsys):
     assert data["facets"] == {"tags": [["radio", 6]]}
 
 
+def test_collapse_with_sort(index_dir, capsys):
+    assert main(["search", str(index_dir), "storyline", "--collapse", "thread", "--sort", "year:desc", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [h["id"] for h in data["hits"]] == ["d11", "d10", "d9"]  # the newest of each thread, newest first
+
+
 def test_suggest(index_dir, capsys):
     assert main(["search", str(index_dir), "storylne", "--suggest"]) == 0
     assert "did you mean: storyline" in capsys.readouterr().out

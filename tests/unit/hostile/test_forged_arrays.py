@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import edit_manifest, rewrite
-from searchlib import ID, TEXT, Index, IndexCorruptError, Schema, SearchlibError
+from searchlib import ID, KEYWORD, TEXT, Index, IndexCorruptError, Schema, SearchlibError
 from searchlib.storage import validate
 from searchlib.storage.check import check_index
 from searchlib.storage.components import SEGMENTS_DIR
@@ -57,6 +57,10 @@ def _first_to(value):
     return forge
 
 
+def _second_up(a):
+    a[1] += 1  # the first document takes the second's term
+
+
 def _reverse(a):
     a[:] = a[::-1].copy()  # every list of two postings or more now descends
 
@@ -76,6 +80,7 @@ FORGERIES = [  # (file, forgery in place, what the error says)
     ("notes.len.npy", _first_to(0), "lengths sum to"),
     ("body.pairkey.npy", _swap_first_two, "pair keys are not ascending"),
     ("body.pairunit.npy", _last_to(99), "a unit number reaches 99"),
+    ("id.docterm.npy", _swap_first_two, "terms per document are not those of the postings"),
 ]
 
 
@@ -88,6 +93,27 @@ def test_forged_array_is_refused_on_open_and_reported_by_check(tmp_path, fname, 
     with pytest.raises(IndexCorruptError, match=message) as info:
         with Index.open(ix.path, verify=True).searcher() as s:  # contents are judged with verification
             [h.fields for h in s.search('"quick brown" OR notes:paragraph', limit=20, sort_by="id")]
+    assert info.value.path == str(path)
+    report = check_index(ix.path)
+    assert any(p.path == str(path) and message in p.message for p in report.problems), report.format()
+
+
+@pytest.mark.parametrize("fname, forge, message", [
+    ("tags.docptr.npy", _last_to(3), "document pointers do not run from 0 to the 16 postings"),
+    ("tags.docptr.npy", _second_up, "document pointers do not match the postings"),
+    ("tags.docterm.npy", _reverse, "terms per document are not those of the postings"),
+])
+def test_forged_terms_per_document_are_refused(tmp_path, fname, forge, message):
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), tags=KEYWORD()))
+    with ix.writer() as w:
+        for i in range(12):
+            w.add({"id": f"d{i}", "tags": ["a", "b c", "d"][i % 3]})  # 1 or 2 tags: pointers are written
+    array = _array(ix, fname)
+    forge(array)
+    path = rewrite(ix, 0, fname, array)
+    with pytest.raises(IndexCorruptError, match=message) as info:
+        with Index.open(ix.path, verify=True).searcher() as s:
+            s.search("*:*", facets=["tags"])
     assert info.value.path == str(path)
     report = check_index(ix.path)
     assert any(p.path == str(path) and message in p.message for p in report.problems), report.format()

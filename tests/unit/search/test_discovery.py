@@ -9,6 +9,7 @@ planted near-duplicates first."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from collections import Counter
 
@@ -177,6 +178,114 @@ def test_facets_of_fields_some_segments_lack(tmp_path):
         assert s.search("x", collapse="tags").groups == 2
 
 
+def _check_doc_terms(s, written: bool) -> None:
+    """Each segment's KEYWORD/ID terms per document: written (or, `written` false, absent) and
+    equal to the stored values; without pointers exactly where every document has one value."""
+    stored = {}
+    for seg, r in enumerate(s.readers):
+        for field in ("tags", "thread", "id"):
+            fr = r.fields.get(field)
+            if fr is None:
+                continue
+            assert (fr.doc_term is not None) == written
+            terms, counts = s._doc_terms.get(seg, field), []
+            for doc in range(r.doc_count):
+                values = stored.setdefault((seg, doc), r.stored.get(doc)).get(field, "")
+                expected = sorted(set(s.schema[field].split(values) if field == "tags" else [values] * bool(values)))
+                at = slice(doc, doc + 1) if terms.starts is None else slice(terms.starts[doc], terms.starts[doc + 1])
+                assert fr.dictionary.terms_of(terms.terms[at].tolist()) == expected
+                counts.append(len(expected))
+            assert fr.doc_ptr is None if not written else (fr.doc_ptr is None) == (set(counts) == {1})
+
+
+def _check_discovery(s) -> None:
+    for q, filter in (("apple", None), ("*:*", {"tags": "red"}), ("banana fig", "thread:t2 OR thread:t3")):
+        res = s.search(q, 2, facets=["tags", "thread", "id"], facet_limit=100, filter=filter)
+        docs = _matching(s, q, filter=filter)
+        assert res.facets == {**_brute_facets(s, docs, 100), "id": sorted((d["id"], 1) for d in docs)[:100]}
+        post = s.search(q, ALL, facets=["tags", "thread"], facet_limit=100, filter=filter,
+                        post_filter={"tags": "green"}, highlight=False)
+        assert post.facets["tags"] == res.facets["tags"]
+        assert post.facets["thread"] == _brute_facets(s, _matching(s, q, filter=filter, post_filter={"tags": "green"}),
+                                                      100)["thread"]
+        full, stored, best = s.search(q, ALL, filter=filter, highlight=False), _stored(s), {}
+        for h in full:
+            best.setdefault(stored[h.id].get("thread") or h.id, h.id)
+        collapsed = s.search(q, ALL, filter=filter, collapse="thread", highlight=False)
+        assert [h.id for h in collapsed] == list(best.values())
+
+
+def test_written_doc_terms_after_flush_merge_and_reopen(tmp_path):
+    """KEYWORD and ID fields keep their terms per document (format 6): after flushes with
+    deletions, after a merge, after reopening, they equal the stored values, and facets, drill-down
+    and collapse read from them equal brute force."""
+    s = _build(tmp_path / "ix", 11, 150, 3, 5)
+    with s:
+        assert len(s.readers) >= 3 and any(r.live is not None for r in s.readers)
+        _check_doc_terms(s, written=True)
+        _check_discovery(s)
+    Index.open(tmp_path / "ix").optimize()
+    with Index.open(tmp_path / "ix").searcher() as s:
+        assert len(s.readers) == 1 and s.readers[0].live is None
+        _check_doc_terms(s, written=True)
+        _check_discovery(s)
+
+
+def test_facets_of_documents_with_many_values(tmp_path):
+    """More terms per document than DocTerms counts rank by rank: the values are gathered."""
+    ix = Index.create(tmp_path / "ix", Schema(id=ID(unique=True, stored=True), tags=KEYWORD(stored=True)))
+    rng = random.Random(5)
+    docs = [{"id": f"d{i}", "tags": " ".join(rng.sample([f"t{j}" for j in range(30)], rng.choice([0, 1, 3, 12])))}
+            for i in range(60)]
+    with ix.writer() as w:
+        for doc in docs:
+            w.add(doc)
+    with ix.searcher() as s:
+        assert s._doc_terms.get(0, "tags").most == 12
+        for q in ("*:*", "id:d1 OR id:d2 OR id:d7 OR id:d30"):
+            matching = _matching(s, q)
+            expected = Counter(t for d in matching for t in d["tags"].split())
+            assert s.search(q, facets=["tags"], facet_limit=100).facets["tags"] == \
+                sorted(expected.items(), key=lambda vc: (-vc[1], vc[0]))
+
+
+def _format(path) -> str:
+    """The format name the newest manifest of the index at `path` was written with."""
+    from searchlib.storage.manifest import generations, manifest_name
+    outer = json.loads((path / manifest_name(generations(path)[-1])).read_bytes())
+    return json.loads(outer["manifest"])["format"]
+
+
+def test_segments_of_format_5_derive_doc_terms_from_postings(tmp_path, monkeypatch):
+    """An index written before format 6 has no terms per document: facets and collapse derive them
+    from the postings; a merge with a new segment writes them."""
+    from searchlib.storage import manifest as manifest_module
+    from searchlib.storage.components import Component
+    from searchlib.storage.segment import FieldArrays
+
+    real = FieldArrays.arrays
+    monkeypatch.setattr(FieldArrays, "arrays", lambda self, n: {c: a for c, a in real(self, n).items()
+                                                               if c not in (Component.DOCPTR, Component.DOCTERM)})
+    monkeypatch.setattr(manifest_module, "FORMAT", "searchlib-5")
+    _build(tmp_path / "ix", 3, 120, 2, 6).close()
+    monkeypatch.undo()
+    assert _format(tmp_path / "ix") == "searchlib-5"
+    with Index.open(tmp_path / "ix").searcher() as s:
+        _check_doc_terms(s, written=False)
+        _check_discovery(s)
+    ix = Index.open(tmp_path / "ix")
+    with ix.writer() as w:
+        w.add({"id": "new", "title": "apple", "body": "apple fig", "tags": "red blue", "thread": "t9"})
+    with ix.searcher() as s:
+        assert [r.fields["tags"].doc_term is not None for r in s.readers] == [False] * (len(s.readers) - 1) + [True]
+        _check_discovery(s)
+    ix.optimize()
+    assert _format(tmp_path / "ix") == "searchlib-6"
+    with ix.searcher() as s:
+        _check_doc_terms(s, written=True)
+        _check_discovery(s)
+
+
 def test_facet_errors(searcher):
     with pytest.raises(SchemaError, match="cannot facet on 'title'"):
         searcher.search("apple", facets=["title"])
@@ -215,11 +324,63 @@ def test_collapse_equals_best_per_group(searcher, q, filter, limit, offset):
         assert h.group_size == sizes[group] and h.group_value == stored[h.id].get("thread")
 
 
+def _first_per_group(s, full, field: str) -> tuple[list, Counter]:
+    """The first hit of each group of `field` in the ranked uncollapsed `full`, and each group's
+    number of hits (a document without a value: a group of its own)."""
+    stored, best, sizes = _stored(s), {}, Counter()
+    for h in full:
+        group = stored[h.id].get(field) or ("none", h.id)
+        sizes[group] += 1
+        best.setdefault(group, h)
+    return sorted(best.values(), key=lambda h: h.rank), sizes
+
+
+def _row(h) -> tuple:
+    return (h.id, h.score, int(h._row[3]), int(h._row[4]))  # the passage's field and unit (-1: the document)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.sampled_from(QUERIES[:-1]), filter=st.sampled_from(FILTERS), sort_by=st.sampled_from(["year", "when",
+                                                                                                  "id", None]),
+       reverse=st.booleans(), group=st.booleans(), field=st.sampled_from(["thread", "tags"]),
+       limit=st.sampled_from([1, 4, 50]), offset=st.sampled_from([0, 2]))
+def test_collapse_sorted_or_by_passage_equals_first_per_group(searcher, q, filter, sort_by, reverse, group, field,
+                                                             limit, offset):
+    """With sort_by, a group's hit is its first in the field's order and groups go in that order
+    (Elasticsearch's collapse with sort); with group=False hits are passages, a group's hit is its
+    best passage and its size counts its matching passages."""
+    options = dict(filter=filter, sort_by=sort_by, reverse=reverse, group=group, highlight=False)
+    full = searcher.search(q, ALL, **options)
+    expected, sizes = _first_per_group(searcher, full, field)
+    if field == "tags":  # several values: grouped by the first in code-point order
+        stored = _stored(searcher)
+        first = lambda h: min(searcher.schema["tags"].split(stored[h.id].get("tags", "")), default=None)  # noqa: E731
+        best, sizes = {}, Counter()
+        for h in full:
+            sizes[first(h) or ("none", h.id)] += 1
+            best.setdefault(first(h) or ("none", h.id), h)
+        expected = sorted(best.values(), key=lambda h: h.rank)
+    res = searcher.search(q, limit, offset=offset, collapse=field, **options)
+    assert res.total == full.total and res.groups == len(expected)
+    assert [_row(h) for h in res] == [_row(h) for h in expected[offset:offset + limit]]
+    for h in res:
+        assert h.group_size == sizes[h.group_value if h.group_value is not None else ("none", h.id)]
+    if sort_by in ("year", "when"):
+        stored = _stored(searcher)
+        keys = [stored[h.id].get(sort_by) for h in searcher.search(q, ALL, collapse=field, **options)]
+        present = [float(k) if sort_by == "year" else str(k) for k in keys if k is not None]
+        assert present == sorted(present, reverse=reverse)
+        assert keys[len(present):] == [None] * (len(keys) - len(present))
+
+
 def test_collapse_errors(searcher):
     with pytest.raises(SchemaError, match="collapse"):
         searcher.search("apple", collapse="year")
-    with pytest.raises(InvalidArgumentError, match="sort_by"):
-        searcher.search("apple", collapse="thread", sort_by="year")
+    with pytest.raises(SchemaError, match="cannot sort by 'title'"):
+        searcher.search("apple", collapse="thread", sort_by="title")
+    for options in ({"sort_by": "year"}, {"group": False}):  # a shard's search: its coordinator merges by score
+        with pytest.raises(InvalidArgumentError, match="shards"):
+            searcher.search("apple", collapse="thread", stats=searcher.stats, **options)
 
 
 # -- autocomplete ---------------------------------------------------------------------------------

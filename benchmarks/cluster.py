@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         source = work / "corpus.jsonl"
         write_corpus(args.docs, source)
-        out: dict = {"docs": args.docs, "cores": os.cpu_count()}
+        out: dict = {"docs": args.docs, "cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}
 
         out["build_one_process_s"], out["build_one_process_cpu_s"] = build_one(source, work / "one", None)
 
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         out["shard_stats"] = [{k: s[k] for k in ("documents", "segments", "size_bytes")}
                               for s in Index.open(work / "sharded").stats()["shards"]]
         out["one_index_size_bytes"] = Index.open(work / "one").stats()["size_bytes"]
+        out["load_average_at_end"] = os.getloadavg()  # other jobs on the machine: figures shift with it
         one.close()
         sharded.close()
         client.close()

@@ -32,6 +32,7 @@ from ..schema import Schema
 from ..storage.lock import LOCK_NAME, WriteLock
 from .index import ShardedIndex
 from .layout import TopManifest, is_sharded, read_top, require_key, shard_dir_name, shard_of, write_top
+from .malloc import restore_malloc
 
 # How each task's writer runs: one analysis process per task (the task is the unit of parallelism).
 SHARD_WRITER_OPTIONS = {"workers": 1}
@@ -196,6 +197,7 @@ def split_partition(docs: Iterable, key: str, n: int) -> list[list]:
 
 def write_shard(target: str, spec: tuple, documents: Iterable[Mapping]) -> tuple[int, int]:
     """Create the shard at `target` and write `documents` in one commit: (generation, documents)."""
+    restore_malloc()  # a Dask nanny's worker would otherwise mmap every buffer over 128 KiB afresh
     schema, settings = Schema.from_json(spec[0]), Settings.from_json(spec[1])
     ix = Index.create(target, schema, settings, overwrite=True)
     with ix.writer(**SHARD_WRITER_OPTIONS) as w:

@@ -13,31 +13,35 @@ equal score may come in another order.
 
 The shards are served by `ShardServer`s: in this process (`LocalShards`, no Dask needed) or as
 Dask actors on long-lived workers (`DaskShards`), so a query costs round trips, not opening files.
-Phase 1 is answered in this process when it reaches the shards' files (`local_stats`), and a
-single query is scored and fetched in one call: `search()` is one round trip to the workers,
-`search_many()` two per batch of BATCH queries (one more each without `local_stats`).
+Phase 1 is answered in this process when it reaches the shards' files (`local_stats`: one
+Searcher over every shard's segments), phases 2 and 3 by the workers: one round trip each per
+query, or per batch of BATCH queries in `search_many`, whose batches are pipelined (one more
+round trip each without `local_stats`). The calls go straight to the workers holding the actors.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 import warnings
+from collections import deque
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..config import Settings
 from ..errors import InvalidArgumentError, SearchlibError
 from ..query.ast import Query
 from ..query.expand import Expander, ExpansionLimitWarning
 from ..schema import Schema
-from ..search import Results, parse_index_query
+from ..search import Results, Searcher, parse_index_query
 from ..search.searcher import _whole
 from ..search.stats import sum_stats
 from ..search.suggest import Corrector
 from ..storage.manifest import read_manifest
 from .layout import TopManifest, read_top, shard_of
-from .shard import ShardServer
+from .shard import STATS_OPTIONS, ShardServer
 
-BATCH = 256  # queries per round trip in search_many (each shard holds a batch's hits until they are fetched)
+BATCH = 64  # queries per call in search_many (each shard holds a batch's hits until they are fetched)
 
 
 class ShardUnavailableError(SearchlibError):
@@ -65,6 +69,15 @@ class LocalShards:
     def call(self, method: str, args: Sequence[tuple]) -> list:
         """`method(*args[i])` on shard i, for every shard; their answers in shard order."""
         return [getattr(server, method)(*a) for server, a in zip(self.servers, args)]
+
+    start = call  # in this process a call is done when it returns: `wait` has nothing to wait for
+
+    def wait(self, started: list) -> list:
+        return started
+
+    def query_then_fetch(self, args: Sequence[tuple], picks_of: Callable[[list], list]) -> tuple[list, list]:
+        answers = self.call("score_many", args)
+        return answers, self.call("fetch", picks_of(answers))
 
     def call_one(self, shard: int, method: str, args: tuple) -> Any:
         return getattr(self.servers[shard], method)(*args)
@@ -95,6 +108,7 @@ class DaskShards:
                    for i, (path, gen, w) in enumerate(zip(self.paths, top.shard_generations, self.workers))]
         self._futures = futures
         self.actors = [self._result(i, f) for i, f in enumerate(futures)]
+        self.keys = [f.key for f in futures]  # each actor's key on its worker
 
     def _result(self, shard: int, future: Any) -> Any:
         try:
@@ -105,24 +119,58 @@ class DaskShards:
             raise ShardUnavailableError(shard, self.where(shard), exc) from exc
 
     def call(self, method: str, args: Sequence[tuple]) -> list:
-        calls = []
-        for i, (actor, a) in enumerate(zip(self.actors, args)):
-            try:
-                calls.append(getattr(actor, method)(*a))
-            except SearchlibError:
-                raise
-            except Exception as exc:
-                raise ShardUnavailableError(i, self.where(i), exc) from exc
-        return [self._result(i, c) for i, c in enumerate(calls)]
+        """`method(*args[i])` on shard i's actor, for every shard at once; their answers in shard order."""
+        return self.wait(self.start(method, args))
+
+    def start(self, method: str, args: Sequence[tuple]) -> Future:
+        """Send `method(*args[i])` to every shard's actor without waiting (`wait` collects the
+        answers), so the next batch's calls can be sent while the workers answer this one."""
+        return self._on_loop(self._gather(method, args))
+
+    def wait(self, started: Future) -> list:
+        """The answers of calls `start`ed, in shard order. A shard that does not answer within
+        the timeout, or whose worker is gone, is a ShardUnavailableError naming it; a shard's own
+        error (a bad query) is raised as it is."""
+        return started.result()
 
     def call_one(self, shard: int, method: str, args: tuple) -> Any:
+        return self._on_loop(self._answer(shard, method, args)).result()
+
+    def query_then_fetch(self, args: Sequence[tuple], picks_of: Callable[[list], list]) -> tuple[list, list]:
+        """Phases 2 and 3 of one batch in one coroutine on the client's event loop: `score_many(*args[i])`
+        on every shard, then `fetch(*picks_of(answers)[i])` sent as soon as the answers are in,
+        without handing them to the calling thread and back (for one query, two thread switches
+        of the ~8 a query costs)."""
+        async def both() -> tuple[list, list]:
+            answers = await self._gather("score_many", args)
+            return answers, await self._gather("fetch", picks_of(answers))
+        return self._on_loop(both()).result()
+
+    def _on_loop(self, coroutine: Any) -> Future:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.client.loop.asyncio_loop)
+
+    async def _gather(self, method: str, args: Sequence[tuple]) -> list:
+        return list(await asyncio.gather(*(self._answer(i, method, a) for i, a in enumerate(args))))
+
+    async def _answer(self, shard: int, method: str, args: tuple) -> Any:
+        """`method(*args)` on the shard's actor, sent straight to the worker holding it (the
+        worker's `actor_execute`), not relayed by the scheduler as an Actor handle does unless the
+        client was made with direct_to_workers: two network hops, not four. It runs on the worker's
+        event loop (`separate_thread=False`), not handed to its actor thread: a thread switch
+        less, and one searcher's calls run in the order sent."""
+        from distributed.protocol import to_serialize
         try:
-            call = getattr(self.actors[shard], method)(*args)
-        except SearchlibError:
-            raise
-        except Exception as exc:
+            reply = await asyncio.wait_for(self.client.rpc(self.workers[shard]).actor_execute(
+                function=method, actor=self.keys[shard], args=[to_serialize(a) for a in args],
+                kwargs={"separate_thread": False}), self.timeout)
+        except Exception as exc:  # a dead worker, a lost connection, a timeout
             raise ShardUnavailableError(shard, self.where(shard), exc) from exc
-        return self._result(shard, call)
+        if reply["status"] != "OK":
+            error = reply["exception"]
+            if isinstance(error, SearchlibError):
+                raise error
+            raise ShardUnavailableError(shard, self.where(shard), error) from error
+        return reply["result"]
 
     def where(self, shard: int) -> str:
         return f"{self.paths[shard]} on worker {self.workers[shard]}"
@@ -149,7 +197,7 @@ class ShardedSearcher:
         self.schema = Schema.from_json(manifest.schema)
         self.settings = Settings.from_json(manifest.settings)
         self.shards, self.statistics = self._serve(self.top)
-        self._corrector: tuple | None = None  # (the servers, their readers, an Expander over them) for suggest
+        self._merged: tuple | None = None  # (the servers, a Searcher over their segments) for phase 1 and suggest
 
     def _serve(self, top: TopManifest) -> "tuple[LocalShards | DaskShards, LocalShards | DaskShards]":
         """The shards' servers, and who answers phase 1: the servers, or (`local_stats`, with a
@@ -221,9 +269,8 @@ class ShardedSearcher:
         """How the document with unique key `doc_id` scores for `query` (Searcher.explain's
         options): explained on the shard its key routes to, with the statistics summed over
         every shard, so its value is the score a search gives it."""
-        n = self.top.shards
-        parts = self.statistics.call("gather", [(query, options)] * n)
-        return self.shards.call_one(shard_of(doc_id, n), "explain", (query, doc_id, options, sum_stats(parts)))
+        totals = self._totals([query], options)[0]
+        return self.shards.call_one(shard_of(doc_id, self.top.shards), "explain", (query, doc_id, options, totals))
 
     def search_page(self, query: "str | Query", page: int, page_size: int = 10, **options: Any) -> Results:
         for name, value in (("page", page), ("page_size", page_size)):
@@ -233,8 +280,9 @@ class ShardedSearcher:
         return res
 
     def search_many(self, queries: "Sequence[str | Query]", limit: int = 10, **options: Any) -> list[Results]:
-        """Run many queries with the same options: one round trip to the shards per phase for
-        all of them (the throughput path). Results in the order of `queries`."""
+        """Run many queries with the same options (the throughput path): the shards score and
+        fetch them in batches of BATCH queries, one round trip per phase per batch, pipelined so
+        the workers and this process work at the same time. Results in the order of `queries`."""
         started = time.perf_counter()
         queries = list(queries)
         offset = options.get("offset", 0)
@@ -245,41 +293,109 @@ class ShardedSearcher:
         if options.get("suggest", False) is not False:
             _whole("suggest", 1 if options["suggest"] is True else options["suggest"], 1)
             self._local_readers()  # refused up front, not only when a query finds too few hits
-        opts = dict(options, limit=limit)
-        out = []
-        for start in range(0, len(queries), BATCH):
-            out += self._batch(queries[start:start + BATCH], opts, offset, limit, options)
+        out = self._run(queries, dict(options, limit=limit), offset, limit, options)
         elapsed = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
         for res in out:
             res.elapsed_ms = elapsed
+            for note in res.warnings:
+                warnings.warn(note, ExpansionLimitWarning, stacklevel=3)
         return out
 
-    def _batch(self, queries: list, opts: dict, offset: int, limit: int, options: dict) -> list[Results]:
+    def _run(self, queries: list, opts: dict, offset: int, limit: int, options: dict) -> list[Results]:
+        """Phases 2 and 3 of `queries`. One query: scored, merged and fetched in one go on the
+        client's loop (DaskShards.query_then_fetch). Many: in batches, pipelined: batch k's
+        scoring is sent before batch k-1's hits are merged and their fetch sent, and batch k-2's
+        fetched hits are read while the shards work on those, so the shards always have the next
+        call queued and this process's own work (statistics, merging, results) overlaps theirs."""
         n = self.top.shards
-        parts = self.statistics.call("gather_many", [(queries, opts)] * n)              # phase 1: statistics
-        totals = [sum_stats([parts[s][q] for s in range(n)]) for q in range(len(queries))]
-        eager = len(queries) == 1  # one query: fetch with the scores (a round trip less), not after
-        answers = self.shards.call("score_many", [(queries, opts, totals, eager)] * n)   # phase 2: query
-        collapse = options.get("collapse") is not None
-        if collapse:
-            pages = [merge_collapsed([answers[s][q] for s in range(n)], offset, limit) for q in range(len(queries))]
-        else:
-            pages = [merge([answers[s][q] for s in range(n)], offset, limit, options.get("sort_by"),
-                           options.get("reverse", False)) for q in range(len(queries))]
-        if eager:
-            fetched = [[[answers[s][0]["hits"][i] for shard, i in pages[0] if shard == s]] for s in range(n)]
-        else:
-            picks: list[list] = [[] for _ in range(n)]
-            for q, page in enumerate(pages):
-                for s in range(n):
-                    picks[s].append((answers[s][q]["token"], [i for shard, i in page if shard == s]))
-            fetched = self.shards.call("fetch", [(p,) for p in picks])                    # phase 3: fetch
+        if len(queries) == 1:
+            pages: list = []
+
+            def picks_of(answers: list) -> list:
+                pages.extend(self._pages(answers, 1, offset, limit, options))
+                return [(p,) for p in self._picks(answers, pages)]
+
+            answers, fetched = self.shards.query_then_fetch([(queries, opts, self._totals(queries, opts))] * n,
+                                                            picks_of)
+            return self._results(queries, answers, pages, fetched, offset, options)
+        out: list[Results] = []
+        scoring: deque = deque()   # (queries, their score calls), sent
+        fetching: deque = deque()  # (queries, their answers, their pages, their fetch calls), sent
+
+        def send_fetch() -> None:
+            batch, calls = scoring.popleft()
+            answers = self.shards.wait(calls)
+            pages = self._pages(answers, len(batch), offset, limit, options)
+            fetching.append((batch, answers, pages,
+                             self.shards.start("fetch", [(p,) for p in self._picks(answers, pages)])))
+
+        def finish() -> None:
+            batch, answers, pages, calls = fetching.popleft()
+            out.extend(self._results(batch, answers, pages, self.shards.wait(calls), offset, options))
+
+        for start in range(0, len(queries), BATCH):
+            batch = queries[start:start + BATCH]
+            totals = self._totals(batch, opts)                                                   # phase 1
+            scoring.append((batch, self.shards.start("score_many", [(batch, opts, totals)] * n)))  # phase 2
+            if len(scoring) > 1:
+                send_fetch()                                                                     # phase 3
+            if len(fetching) > 1:
+                finish()
+        while scoring:
+            send_fetch()
+        while fetching:
+            finish()
+        return out
+
+    @staticmethod
+    def _picks(answers: list[list[dict]], pages: list[list]) -> list[list]:
+        """Per shard, for each query its (token, positions of its hits on the merged page)."""
+        return [[(answers[s][q]["token"], [i for shard, i in page if shard == s]) for q, page in enumerate(pages)]
+                for s in range(len(answers))]
+
+    def _totals(self, queries: list, options: dict) -> list[dict]:
+        """Phase 1: each query's statistics summed over the shards. With the shards' files at
+        hand (`local_stats`), one Searcher over every shard's segments answers it: the statistics
+        are sums over segments however they are split into shards, so that is what summing the
+        shards' parts gives, with one parse per query, not one per shard, and the document
+        frequencies of words already asked remembered for this state. Else the shards' servers
+        answer it, one round trip."""
+        if isinstance(self.statistics, LocalShards):
+            searcher = self._merged_view()
+            asked = {k: options[k] for k in STATS_OPTIONS if k in options}
+            return [sum_stats([searcher.query_stats(q, **asked)]) for q in queries]
+        n = self.top.shards
+        parts = self.statistics.call("gather_many", [(queries, options)] * n)
+        return [sum_stats([parts[s][q] for s in range(n)]) for q in range(len(queries))]
+
+    def _merged_view(self) -> Searcher:
+        """A Searcher over every shard's segments as opened in this process, for statistics and
+        suggestions only (its readers belong to the shards' servers: it is never closed), made
+        once per state served."""
+        if self._merged is None or self._merged[0] is not self.statistics:
+            servers = self.statistics.servers
+            first = servers[0].searcher
+            readers = [r for server in servers for r in server.searcher.readers]
+            self._merged = (self.statistics, Searcher(first.directory, first.manifest, readers))
+        return self._merged[1]
+
+    @staticmethod
+    def _pages(answers: list[list[dict]], count: int, offset: int, limit: int, options: dict) -> list[list]:
+        """Per query, (shard, position) of the hits of the merged page."""
+        n = len(answers)
+        if options.get("collapse") is not None:
+            return [merge_collapsed([answers[s][q] for s in range(n)], offset, limit) for q in range(count)]
+        return [merge([answers[s][q] for s in range(n)], offset, limit, options.get("sort_by"),
+                      options.get("reverse", False)) for q in range(count)]
+
+    def _results(self, queries: list, answers: list[list[dict]], pages: list[list], fetched: list[list[list]],
+                 offset: int, options: dict) -> list[Results]:
+        """The Results of `queries` from the shards' answers, the merged pages and the fetched hits."""
+        n = self.top.shards
         out = []
         for q, query in enumerate(queries):
             found = [answers[s][q] for s in range(n)]
             notes = list(dict.fromkeys(w for a in found for w in a["warnings"]))
-            for note in notes:
-                warnings.warn(note, ExpansionLimitWarning, stacklevel=4)
             taken = [iter(fetched[s][q]) for s in range(n)]
             hits = [next(taken[shard]) for shard, _ in pages[q]]
             for rank, hit in enumerate(hits, offset + 1):
@@ -290,7 +406,7 @@ class ShardedSearcher:
             if options.get("facets") is not None:
                 res.facets = merge_facets(options["facets"], [a["facets"] for a in found],
                                           options.get("facet_limit", 10))
-            if collapse:
+            if options.get("collapse") is not None:
                 sizes, res.groups = group_sizes([a["group_sizes"] for a in found])
                 for hit, (shard, i) in zip(hits, pages[q]):
                     hit.group_value = found[shard]["groups"][i]
@@ -321,10 +437,8 @@ class ShardedSearcher:
         if not isinstance(self.statistics, LocalShards):
             raise InvalidArgumentError("suggest on a sharded index reads the shards' dictionaries in this process: "
                                        "open the searcher with local_stats=True where the shard files are reachable")
-        if self._corrector is None or self._corrector[0] is not self.statistics:
-            readers = [r for server in self.statistics.servers for r in server.searcher.readers]
-            self._corrector = (self.statistics, readers, Expander(readers))
-        return self._corrector[1:]
+        merged = self._merged_view()
+        return merged.readers, merged.stats.expander
 
     def _suggestion(self, text: str, total: int, fields: Any, filter: Any) -> str | None:
         """The first correction of `text` that finds more than `total` hits (as Searcher's)."""

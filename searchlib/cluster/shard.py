@@ -17,13 +17,14 @@ import math
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import SearchlibError
 from ..query.expand import ExpansionLimitWarning
 from ..search import Hit, Searcher
 from ..search.stats import SuppliedStats
 from ..storage.segment import MISSING_TIME
+from .malloc import restore_malloc
 
 # The options of Searcher.search that decide a query's statistics (phase 1).
 STATS_OPTIONS = ("fields", "operator", "lenient", "filter", "max_expansions")
@@ -34,6 +35,7 @@ class ShardServer:
     """A searcher on exactly commit `generation` of the shard at `path`, kept open."""
 
     def __init__(self, path: str, generation: int, shard: int):
+        restore_malloc()  # a Dask nanny's worker would otherwise mmap every array over 128 KiB afresh
         self.path, self.generation, self.shard = str(path), generation, shard
         self.searcher = Searcher.open(Path(path), generation=generation)
         self._pending: dict[int, tuple] = {}  # token -> a scored search's hits, until fetched
@@ -46,12 +48,12 @@ class ShardServer:
     def gather_many(self, queries: list, options: dict) -> list[dict]:
         return [self.gather(q, options) for q in queries]
 
-    def score(self, query: Any, options: dict, totals: dict, eager: bool = False) -> dict:
+    def score(self, query: Any, options: dict, totals: dict) -> dict:
         """Phase 2 (query): the shard's best offset + limit hits scored with the summed `totals`:
         their scores and sort values, the match count, warnings, and a `token` under which the
         hits wait for `fetch` (their fields, passages and snippets are read only for the hits
-        that make the merged page). `eager`: read them all now and return them as "hits" instead
-        (one round trip less, for one query's latency)."""
+        that make the merged page; for a single query too: measured here, that round trip costs
+        about what every shard making snippets for its whole top costs, and saves that CPU)."""
         opts = dict(options)
         limit, offset = opts.pop("limit", 10), opts.pop("offset", 0)
         highlight, formatter = opts.pop("highlight", True), opts.pop("formatter", None)
@@ -69,9 +71,6 @@ class ShardServer:
         if opts.get("collapse") is not None:
             answer["groups"] = [hit.group_value for hit in res]
             answer["group_sizes"] = self._group_sizes(*res.every_group)
-        if eager:
-            answer["hits"] = self._plain(res.hits, range(len(res.hits)), highlight, formatter)
-            return answer
         token = answer["token"] = self._next_token
         self._next_token += 1
         self._pending[token] = (res.hits, highlight, formatter)
@@ -86,8 +85,8 @@ class ShardServer:
         valued = {n: c for n, c in zip(names, map(int, sizes)) if not isinstance(n, tuple)}
         return valued, len(names) - len(valued)
 
-    def score_many(self, queries: list, options: dict, totals: list[dict], eager: bool = False) -> list[dict]:
-        return [self.score(q, options, t, eager) for q, t in zip(queries, totals)]
+    def score_many(self, queries: list, options: dict, totals: list[dict]) -> list[dict]:
+        return [self.score(q, options, t) for q, t in zip(queries, totals)]
 
     def fetch(self, picks: list[tuple[int, list[int]]]) -> list[list[Hit]]:
         """Phase 3 (fetch): for each (token, hit positions), those hits of that search as plain
@@ -101,15 +100,16 @@ class ShardServer:
             out.append(self._plain(*found[:1], positions, *found[1:]))
         return out
 
-    @staticmethod
-    def _plain(hits: list[Hit], positions, highlight: bool, formatter: Any) -> list[Hit]:
-        """Those hits with their stored fields, passages and snippet read, free of the searcher."""
-        out = []
-        for i in positions:
-            hit = hits[i]
-            snippet = hit._source.snippet(hit, formatter) if highlight else ""
-            out.append(Hit(hit.id, hit.score, hit.fields, snippet, hit.passages))
-        return out
+    def _plain(self, hits: list[Hit], positions, highlight: Any, formatter: Any) -> list[Hit]:
+        """Those hits with their stored fields, passages and snippets read, free of the searcher.
+        The snippets are made as one index makes a page's (HitSource.snippets: one pass over
+        the query's postings for the hits of a segment), with the search's snippet options."""
+        picked = [hits[i] for i in positions]
+        if picked and (highlight or isinstance(highlight, Mapping)):
+            source = picked[0]._source
+            source.options = self.searcher._snippet_options_for(highlight, formatter)
+            source.snippets(picked)
+        return [Hit(hit.id, hit.score, hit.fields, hit.snippet, hit.passages) for hit in picked]
 
     def explain(self, query: Any, doc_id: Any, options: dict, totals: dict) -> Any:
         """How the document `doc_id` (held by this shard) scores with the summed `totals`."""

@@ -125,6 +125,8 @@ OPTIONS = [
     {"k1": 0.9, "b": 0.4},
     {"max_expansions": 3},
     {"passages": 3, "formatter": "plain"},
+    {"highlight": {"fragment_chars": 40, "max_fragments": 2, "separator": " | "}},
+    {"highlight": False, "limit": 12},
 ]
 
 

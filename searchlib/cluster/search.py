@@ -384,7 +384,8 @@ class ShardedSearcher:
         """Per query, (shard, position) of the hits of the merged page."""
         n = len(answers)
         if options.get("collapse") is not None:
-            return [merge_collapsed([answers[s][q] for s in range(n)], offset, limit) for q in range(count)]
+            return [merge_collapsed([answers[s][q] for s in range(n)], offset, limit, options.get("sort_by"),
+                                    options.get("reverse", False)) for q in range(count)]
         return [merge([answers[s][q] for s in range(n)], offset, limit, options.get("sort_by"),
                       options.get("reverse", False)) for q in range(count)]
 
@@ -410,7 +411,9 @@ class ShardedSearcher:
                 sizes, res.groups = group_sizes([a["group_sizes"] for a in found])
                 for hit, (shard, i) in zip(hits, pages[q]):
                     hit.group_value = found[shard]["groups"][i]
-                    hit.group_size = 1 if hit.group_value is None else sizes[hit.group_value]
+                    # a hit without a value is its own group, whole on its shard (group=False: its passages)
+                    hit.group_size = found[shard]["hit_sizes"][i] if hit.group_value is None else \
+                        sizes[hit.group_value]
             suggest = options.get("suggest", False)
             if suggest is not False and isinstance(query, str) and res.total < (1 if suggest is True else suggest):
                 res.suggestion = self._suggestion(query, res.total, options.get("fields"), options.get("filter"))
@@ -448,9 +451,9 @@ class ShardedSearcher:
         return None
 
 
-def merge(answers: list[dict], offset: int, limit: int, sort_by: str | None, reverse: bool) -> list[tuple[int, int]]:
-    """(shard, position in its answer) of the hits offset..offset+limit of the shards' answers
-    (each already in order): by score, or by the sort value (missing values last, ties by score)
+def _ordered(answers: list[dict], sort_by: str | None, reverse: bool) -> list[tuple[int, int]]:
+    """(shard, position in its answer) of every hit of the shards' answers (each already in
+    order), in one order: by score, or by the sort value (missing values last, ties by score)
     when `sort_by` is given."""
     pool = [(score, key, s, i) for s, a in enumerate(answers) for i, (score, key) in enumerate(zip(a["scores"],
                                                                                                    a["keys"]))]
@@ -459,21 +462,27 @@ def merge(answers: list[dict], offset: int, limit: int, sort_by: str | None, rev
         present = [e for e in pool if e[1] is not None]
         present.sort(key=lambda e: e[1], reverse=reverse)
         pool = present + [e for e in pool if e[1] is None]
-    return [(s, i) for _, _, s, i in pool[offset:offset + limit]]
+    return [(s, i) for _, _, s, i in pool]
 
 
-def merge_collapsed(answers: list[dict], offset: int, limit: int) -> list[tuple[int, int]]:
+def merge(answers: list[dict], offset: int, limit: int, sort_by: str | None, reverse: bool) -> list[tuple[int, int]]:
+    """(shard, position in its answer) of the hits offset..offset+limit of the shards' answers,
+    in _ordered's order."""
+    return _ordered(answers, sort_by, reverse)[offset:offset + limit]
+
+
+def merge_collapsed(answers: list[dict], offset: int, limit: int, sort_by: str | None = None,
+                    reverse: bool = False) -> list[tuple[int, int]]:
     """(shard, position) of the hits offset..offset+limit of a collapsing search: each shard's
-    answer holds its best hit per group value, best first; a value's best over every shard
-    stands for its group (a hit without a value is a group of its own). A group in the first
+    answer holds its first hit per group value (by score, or in the order of `sort_by`), first
+    first; a value's first over every shard, in _ordered's order, stands for its group (a hit
+    without a value is a group of its own: one document, so on one shard). A group in the first
     offset + limit over all shards is among the first offset + limit of the shard holding its
-    best hit, so the shards' pages suffice."""
-    pool = [(score, s, i, value) for s, a in enumerate(answers)
-            for i, (score, value) in enumerate(zip(a["scores"], a["groups"]))]
-    pool.sort(key=lambda e: -e[0])  # stable: equal scores keep shard order
+    first hit, so the shards' pages suffice."""
     seen: set = set()
     kept = []
-    for score, s, i, value in pool:
+    for s, i in _ordered(answers, sort_by, reverse):
+        value = answers[s]["groups"][i]
         if value is None or value not in seen:
             seen.add(value)
             kept.append((s, i))

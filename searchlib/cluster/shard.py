@@ -70,6 +70,7 @@ class ShardServer:
                   "facets": res.facets}
         if opts.get("collapse") is not None:
             answer["groups"] = [hit.group_value for hit in res]
+            answer["hit_sizes"] = [hit.group_size for hit in res]
             answer["group_sizes"] = self._group_sizes(*res.every_group)
         token = answer["token"] = self._next_token
         self._next_token += 1

@@ -193,8 +193,7 @@ class Searcher:
         field's own clause were absent (drill-sideways), so the other choices stay visible.
         `collapse` keeps the first hit per value of a KEYWORD or ID field, by score or with `sort_by`
         in that order; with `group=False` the best passage per value (`hit.group_size` counts the
-        group's matching documents, or passages; `Results.groups` the groups). With supplied `stats`
-        (a shard's search) only by score: the coordinator merges the shards' groups by score.
+        group's matching documents, or passages; `Results.groups` the groups).
         `suggest=True` (or a number n: fewer than n hits; True is 1) sets `Results.suggestion` to a
         corrected query that finds more.
         `stats` replaces this snapshot's statistics (a shard scoring with a coordinator's sums of
@@ -210,9 +209,6 @@ class Searcher:
             _whole("total_threshold", total_threshold, 0)
         q, node = self._compile(query, fields, operator, lenient, max_expansions)            # parse, compile
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
-        if stats is not None and collapse is not None and (sort_by is not None or not group):
-            raise InvalidArgumentError("collapse with sort_by or group=False cannot be merged over shards yet (the "
-                                       "coordinator merges collapsed hits by score): not with supplied stats")
         stats = self.stats if stats is None else stats
         if node is None or restrict is False:  # nothing can match: the expansions are still reported
             expanded = [stats.expand(leaf) for part in (node, restrict) if part

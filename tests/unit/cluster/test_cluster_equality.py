@@ -225,6 +225,9 @@ MERGED_OPTIONS = [
     {"collapse": "tags", "offset": 1, "limit": 2, "facets": ["tags"]},
     {"collapse": "id", "limit": 7},
     {"collapse": "tags", "filter": {"year": (2000, None)}, "post_filter": {"tags": "green"}},
+    {"collapse": "tags", "sort_by": "year", "limit": 6},
+    {"collapse": "tags", "sort_by": "year", "reverse": True, "offset": 1, "limit": 4},
+    {"collapse": "tags", "group": False, "limit": 8},
     {"suggest": True},
     {"suggest": 50, "limit": 3},
 ]
@@ -236,10 +239,13 @@ def assert_same_extras(one, many) -> None:
     assert many.groups == one.groups
     assert many.suggestion == one.suggestion
     sizes = {h.group_value: h.group_size for h in one}
+    alone = {h.id: h.group_size for h in one if h.group_value is None}  # a group of one document
     for h in many:
         assert (h.group_size is None) == (one.groups is None)
         if h.group_value is not None and h.group_value in sizes:
             assert h.group_size == sizes[h.group_value]
+        elif h.group_value is None and h.id in alone:
+            assert h.group_size == alone[h.id]
 
 
 def test_facets_post_filter_collapse_and_suggest_merge_as_one_index(single, sharded):

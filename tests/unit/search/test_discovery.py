@@ -378,9 +378,6 @@ def test_collapse_errors(searcher):
         searcher.search("apple", collapse="year")
     with pytest.raises(SchemaError, match="cannot sort by 'title'"):
         searcher.search("apple", collapse="thread", sort_by="title")
-    for options in ({"sort_by": "year"}, {"group": False}):  # a shard's search: its coordinator merges by score
-        with pytest.raises(InvalidArgumentError, match="shards"):
-            searcher.search("apple", collapse="thread", stats=searcher.stats, **options)
 
 
 # -- autocomplete ---------------------------------------------------------------------------------

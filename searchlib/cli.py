@@ -44,13 +44,12 @@ from .config import Settings, load_config
 from .errors import InvalidArgumentError, SearchlibError
 from .evaluation import MEASURES
 from .highlight import FORMATTERS, get_formatter
-from .cluster.layout import is_sharded
 from .index import Index, settings_differences
 from .loaders import IDS, ON_ERROR, Documents, index_documents, load_documents
 from .storage.check import check_index
 from .storage.components import SEGMENTS_DIR
 from .storage.lock import LOCK_NAME
-from .storage.manifest import generations, manifest_name
+from .storage.manifest import generations, is_sharded, manifest_name
 from .schema import ID, TEXT, Schema
 from .writequeue import QUEUE_DIR
 

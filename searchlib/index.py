@@ -19,7 +19,7 @@ from .storage.check import CheckReport, check_index
 from .storage.components import SEGMENTS_DIR
 from .storage.files import fsync_dir
 from .storage.lock import LOCK_NAME, WriteLock
-from .storage.manifest import Manifest, generations, read_manifest, write_manifest
+from .storage.manifest import Manifest, generations, is_sharded, read_manifest, write_manifest
 from .writequeue import QueueApplier, QueueReport, WriteQueue
 
 
@@ -91,9 +91,8 @@ class Index:
         `verify=True` they also checksum every byte and check the arrays' contents, as `check`
         does (an index you do not trust, or damage to find before it is searched: see the
         README's Guarantees)."""
-        from .cluster.layout import is_sharded  # a later stage, imported only when asked for
         if is_sharded(path):
-            from .cluster.index import ShardedIndex
+            from .cluster.index import ShardedIndex  # a later stage, imported only for a sharded index
             return ShardedIndex(path)
         return cls(path, verify)
 

@@ -28,9 +28,8 @@ from typing import Any
 from ..errors import IndexCorruptError, IndexFormatError, IndexNotFoundError, SchemaError
 from ..storage.files import IN_INDEX, atomic_write, fsync_dir, read_file
 from ..storage.lock import WriteLock
-from ..storage.manifest import generations, manifest_name
+from ..storage.manifest import TOP_MANIFEST, generations, is_sharded, manifest_name  # noqa: F401 - re-exported
 
-TOP_MANIFEST = "sharded.json"
 FORMAT = "searchlib-sharded-1"
 ROUTING = "blake2b-64"
 _SHARD_DIR = re.compile(r"b\d{4,9}-s\d{3,6}\Z")
@@ -46,10 +45,6 @@ def shard_dir_name(build: int, shard: int) -> str:
     """The directory of shard `shard` written by build `build` (a rebuild writes new directories,
     so the old shards stay whole until the new manifest replaces the old one)."""
     return f"b{build:04d}-s{shard:03d}"
-
-
-def is_sharded(path: "str | Path") -> bool:
-    return (Path(path) / TOP_MANIFEST).is_file()
 
 
 @dataclass

@@ -27,7 +27,7 @@ from ..storage.segment import MISSING_TIME
 from .malloc import restore_malloc
 
 # The options of Searcher.search that decide a query's statistics (phase 1).
-STATS_OPTIONS = ("fields", "operator", "lenient", "filter", "max_expansions")
+STATS_OPTIONS = ("fields", "operator", "lenient", "filter", "max_expansions", "proximity")
 PENDING_LIMIT = 4096  # scored searches a shard holds for their fetch
 
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from ..config import Settings
 from ..errors import DocumentError, SearchlibError
-from ..indexing.writer import IndexWriter
+from ..indexing.writer import CommitOnExit, IndexWriter
 from ..query.ast import Query
 from ..schema import Schema
 from ..storage.lock import WriteLock
@@ -22,7 +22,7 @@ from ..storage.manifest import read_manifest
 from .layout import TopManifest, read_top, require_key, roll_back_orphans, shard_of, write_top
 
 
-class ShardedWriter:
+class ShardedWriter(CommitOnExit):
     """Writes a sharded index: the IndexWriter API (add, update, delete, delete_by_query,
     delete_all, commit, cancel, close; a context manager that commits on success), routed by
     the unique key. `options` go to each shard's IndexWriter."""
@@ -121,14 +121,3 @@ class ShardedWriter:
         if not self._lock.held:
             raise SearchlibError("this sharded writer is closed")
 
-    def __enter__(self) -> "ShardedWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            try:
-                self.commit()
-            finally:
-                self.cancel()
-        else:
-            self.cancel()

@@ -53,7 +53,24 @@ from .merge import MERGE_FACTOR, merge_segments, plan_merges
 _LOOKUP_RATIO = 8
 
 
-class IndexWriter:
+class CommitOnExit:
+    """A writer as a context manager: `with` commits when the block ends normally and cancels
+    (discarding what was not committed, releasing the lock) when it raises or the commit fails."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            try:
+                self.commit()
+            finally:
+                self.cancel()
+        else:
+            self.cancel()
+
+
+class IndexWriter(CommitOnExit):
     """Adds, updates and deletes documents; `commit()` makes the changes visible atomically.
 
     Use it as a context manager: the block commits when it ends normally and is rolled back if an
@@ -365,18 +382,6 @@ class IndexWriter:
     def close(self) -> None:
         """Release the lock; uncommitted changes are discarded."""
         self.cancel()
-
-    def __enter__(self) -> "IndexWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            try:
-                self.commit()
-            finally:
-                self.cancel()
-        else:
-            self.cancel()
 
     # -- internals ------------------------------------------------------------------------
     def _check_open(self) -> None:

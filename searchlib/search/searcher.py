@@ -309,17 +309,17 @@ class Searcher:
 
     def query_stats(self, query: "str | Query", *, fields: "Sequence[str] | Mapping[str, float] | None" = None,
                     operator: str | None = None, lenient: bool = False,
-                    filter: "str | Query | Mapping[str, Any] | None" = None, max_expansions: int | None = None
-                    ) -> dict[str, Any]:
+                    filter: "str | Query | Mapping[str, Any] | None" = None, max_expansions: int | None = None,
+                    proximity: float | None = None) -> dict[str, Any]:
         """This snapshot's part of the statistics `search` with these options scores with
         (Stats.gather): what a coordinator of shards sums (stats.sum_stats) and hands back to every
-        shard's `search(..., stats=SuppliedStats(...))`. The words' per-field statistics are
-        gathered for proximity's pairs whatever the weight: a search with `proximity` on scores
-        phrases per field even where the words are searched over several fields at once."""
+        shard's `search(..., stats=SuppliedStats(...))`. With `proximity` on (as search takes it),
+        the pairs' phrases are gathered too: they are scored per field even where their words are
+        searched over several fields at once."""
         self._check_open()
         _, node = self._compile(query, fields, operator, lenient, max_expansions)
         if node is not None:
-            node = with_pairs(node, 1.0, self.schema)
+            node = self._with_pairs(node, proximity)
         restrict = self._filter_node(filter, fields, operator, max_expansions) if filter is not None else None
         return self.stats.gather([node, restrict if restrict is not False else None])
 

@@ -61,6 +61,16 @@ def _rename_presets(schema: Any, renamed: dict[str, str]) -> Any:
     return out
 
 
+# A sharded index's directory holds this top-level manifest instead (cluster/layout.py writes and
+# reads it); named here so that opening a plain index need not import the cluster package.
+TOP_MANIFEST = "sharded.json"
+
+
+def is_sharded(path: "str | Path") -> bool:
+    """Whether `path` is the directory of a sharded index (searchlib.cluster)."""
+    return (Path(path) / TOP_MANIFEST).is_file()
+
+
 def manifest_name(generation: int) -> str:
     return f"manifest-{generation:010d}.json"
 

@@ -293,7 +293,7 @@ class FieldReader:
         """The single term of `unit` in a one-term-per-unit field (an ID), or None."""
         if not 0 <= unit < self.units:
             return None
-        tid = int(self.unit_term_ids(np.array([unit]))[0] if self.doc_term is not None else self.unit_terms()[unit])
+        tid = int(self.unit_term_ids(np.array([unit]))[0])
         return None if tid < 0 else self.dictionary.term(tid)
 
     def term_id(self, term: str) -> int:

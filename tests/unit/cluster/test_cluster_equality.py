@@ -127,6 +127,7 @@ OPTIONS = [
     {"passages": 3, "formatter": "plain"},
     {"highlight": {"fragment_chars": 40, "max_fragments": 2, "separator": " | "}},
     {"highlight": False, "limit": 12},
+    {"proximity": 0.2, "fields": {"title": 2.0, "body": 1.0}},
 ]
 
 

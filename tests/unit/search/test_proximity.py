@@ -74,7 +74,7 @@ def test_supplied_statistics_cover_the_pairs_of_several_fields(tmp_path):
             w.add({"id": key, "title": text.split()[-1], "body": text})
     with ix.searcher() as s:
         for q in ("time sharing systems", "sharing computers"):
-            totals = sum_stats([s.query_stats(q)])
+            totals = sum_stats([s.query_stats(q, proximity=0.2)])  # the search's options, as a coordinator passes them
             supplied = s.search(q, proximity=0.2, stats=SuppliedStats(s.readers, totals), highlight=False)
             local = s.search(q, proximity=0.2, highlight=False)
             assert [(h.id, pytest.approx(h.score)) for h in supplied] == [(h.id, h.score) for h in local]

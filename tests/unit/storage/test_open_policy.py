@@ -79,3 +79,17 @@ def test_first_searches_read_keys_without_an_array_of_every_document(tmp_path):
             assert (scanned == fr.unit_terms()[docs]).all() and (scanned >= 0).all()
     with ix.searcher() as s:
         assert [h.id for h in s.search("w1 w2", limit=20, highlight=False)] == ids
+
+
+def test_opening_and_searching_a_plain_index_imports_no_cluster_code(tmp_path):
+    """Index.open asks only whether the directory is sharded (storage.manifest.is_sharded); the
+    cluster package, and Dask's asyncio machinery behind it, stay unimported (they cost more than
+    the open itself)."""
+    from conftest import run_python
+
+    _index(tmp_path / "ix")
+    script = ("import sys; from searchlib import Index; s = Index.open(sys.argv[1]).searcher(); "
+              "s.search('w1 w2'); print(sorted(m for m in sys.modules if m.startswith('searchlib.cluster')))")
+    done = run_python("-c", script, tmp_path / "ix")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

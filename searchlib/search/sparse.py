@@ -150,27 +150,47 @@ class SparseScorer(LeafScorer):
         positive = bool(weights.min() > 1e-20)
         return sum_by_doc(*self.any_term_postings(fname, tids, weights), self.n, positive)
 
-    def _all_words(self, words: list[WeightedTerm]) -> DocScores:
-        """Required single words: their posting lists intersected first, then only the common
-        documents scored, summed in clause order."""
-        lists = []
+    def _all_words(self, words: "list[WeightedTerm | WeightedFields]") -> DocScores:
+        """Required words (each in one field, or over several fields as BM25F): their documents
+        intersected first, then only the common documents scored, summed in clause order. A
+        common document gets exactly the score evaluating the word alone gives it (each field's
+        part of tf~ added in field order), so only the work on the others is saved."""
+        postings, doc_lists = [], []
         for w in words:
-            found = term_postings(self.reader, w.field, w.term)
-            if found is None:
+            terms = [(w.field, w.term)] if type(w) is WeightedTerm else w.leaf.terms.items()
+            found = [(fname, *pl) for fname, term in terms if (pl := term_postings(self.reader, fname, term)) is not None]
+            if not found:
                 return EMPTY
-            lists.append(found)
-        docs, picks = intersect([units for units, _ in lists], self.n)
+            postings.append(found)
+            doc_lists.append(found[0][1] if len(found) == 1 else distinct(np.concatenate([pl[1] for pl in found])))
+        docs, picks = intersect(doc_lists, self.n)
         if not len(docs):
             return EMPTY
         scores = None
-        for w, (_, tf), pick in zip(words, lists, picks):
-            part = self.term_scores(w.field, docs, tf[pick], w.weight)
+        for w, found, pick in zip(words, postings, picks):
+            if type(w) is WeightedTerm:
+                part = self.term_scores(w.field, docs, found[0][2][pick], w.weight)
+            else:
+                part = w.weight * self.saturate(self._fields_tf_at(w, found, docs, pick))
             scores = part if scores is None else scores + part
         return DocScores(docs, scores)
 
+    def _fields_tf_at(self, w: WeightedFields, found: list, docs: np.ndarray, pick: np.ndarray) -> np.ndarray:
+        """BM25F's tf~ of a word for `docs` (each holding it in one of the fields of `found`:
+        (field, units, tf) per field holding it, in field order), as _fields sums it; `pick`:
+        where each of `docs` is among the word's documents (its units, for one field)."""
+        if len(found) == 1:
+            fname, _, tf = found[0]
+            return self.fields_tf(fname, docs, tf[pick], w.leaf.weights[fname])
+        total = np.zeros(len(docs), dtype=np.float32)
+        for fname, units, tf in found:
+            held, at = positions_in(units, docs)
+            total[held] += self.fields_tf(fname, docs[held], tf[at[held]], w.leaf.weights[fname])
+        return total
+
     def _bool(self, w: WeightedBool) -> DocScores:
         result = None
-        if len(w.must) > 1 and all(type(c) is WeightedTerm for c in w.must):
+        if len(w.must) > 1 and all(type(c) in (WeightedTerm, WeightedFields) for c in w.must):
             result = self._all_words(w.must)
         for child in w.must if result is None else ():
             part = self.evaluate(child)

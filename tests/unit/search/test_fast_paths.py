@@ -114,6 +114,24 @@ def test_both_combiners_give_identical_scores_per_segment(searcher, q):
         np.testing.assert_array_equal(scores, expected, err_msg=str(q))
 
 
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.tuples(FIELDS, WORD), min_size=2, max_size=4),
+       should=st.lists(st.tuples(FIELDS, WORD), max_size=2))
+def test_required_words_are_intersected_then_scored_as_alone(searcher, words, should):
+    """Required words, each over the default fields (BM25F) or one field: the sparse combiner
+    intersects their documents before scoring (sparse._all_words); every common document must get
+    the dense combiner's score, bit for bit."""
+    q = Boolean(must=tuple(Term(f, w) for f, w in words), should=tuple(Term(f, w) for f, w in should))
+    weight = _weight(searcher, q)
+    if weight is None:
+        return
+    for seg in range(len(searcher.readers)):
+        m = weight.scorers.get(seg, weight.bm25, dense=True).evaluate(weight.root)
+        docs, scores = weight.scorer(seg).evaluate(weight.root)
+        assert docs.tolist() == np.flatnonzero(m.docs).tolist(), str(q)
+        np.testing.assert_array_equal(scores, m.doc_score[docs], err_msg=str(q))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(q=_queries(), offset=st.sampled_from([0, 0, 3, 40]), limit=st.sampled_from([1, 5, 20]),
        filter=st.sampled_from([None, "year:[1995 TO 2010]", "tags:red", {"tags": ["green", "blue"]}]),

@@ -129,7 +129,8 @@ def test_required_words_are_intersected_then_scored_as_alone(searcher, words, sh
         m = weight.scorers.get(seg, weight.bm25, dense=True).evaluate(weight.root)
         docs, scores = weight.scorer(seg).evaluate(weight.root)
         assert docs.tolist() == np.flatnonzero(m.docs).tolist(), str(q)
-        np.testing.assert_array_equal(scores, m.doc_score[docs], err_msg=str(q))
+        expected = m.doc_score[docs] if m.doc_score is not None else np.zeros(len(docs), np.float32)
+        np.testing.assert_array_equal(scores, expected, err_msg=str(q))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

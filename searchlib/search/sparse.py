@@ -20,7 +20,7 @@ import numpy as np
 
 from ..query.compile import AllLeaf, ColumnLeaf, TermRangeLeaf
 from .leaves import LeafScorer, SegmentMatches
-from .postings import distinct, intersect, positions_in, run_sums, term_postings
+from .postings import distinct, intersect, positions_in, run_sums
 from .prune import top_candidates
 from .weighted import (ConstantScore, Weighted, WeightedBool, WeightedExpansion, WeightedFields, WeightedPhrase,
                        WeightedTerm)
@@ -150,6 +150,10 @@ class SparseScorer(LeafScorer):
         positive = bool(weights.min() > 1e-20)
         return sum_by_doc(*self.any_term_postings(fname, tids, weights), self.n, positive)
 
+    def _words_any(self, fname: str, words: list[WeightedTerm]) -> DocScores:
+        """An OR of single words of field `fname`, summed per document."""
+        return self._any_term(fname, *self.word_terms(fname, words))
+
     def _all_words(self, words: "list[WeightedTerm | WeightedFields]") -> DocScores:
         """Required words (each in one field, or over several fields as BM25F): their documents
         intersected first, then only the common documents scored, summed in clause order. A
@@ -158,7 +162,7 @@ class SparseScorer(LeafScorer):
         postings, doc_lists = [], []
         for w in words:
             terms = [(w.field, w.term)] if type(w) is WeightedTerm else w.leaf.terms.items()
-            found = [(fname, *pl) for fname, term in terms if (pl := term_postings(self.reader, fname, term)) is not None]
+            found = [(fname, *pl) for fname, term in terms if (pl := self.postings_of(fname, term)) is not None]
             if not found:
                 return EMPTY
             postings.append(found)
@@ -225,7 +229,7 @@ class SparseScorer(LeafScorer):
             if len(words) == 1:
                 parts.append(self.evaluate(words[0]))
             elif fname in self.reader.fields:
-                parts.append(self._any_term(fname, *self.word_terms(fname, words)))
+                parts.append(self._words_any(fname, words))
         parts += [self.evaluate(c) for c in w.should]
         parts = [p for p in parts if len(p.docs)]
         if len(parts) <= 1:

@@ -148,6 +148,43 @@ def test_both_combiners_give_identical_searches(searcher, monkeypatch, q, offset
         assert page(searcher) == sparse
 
 
+def _stackable_queries():
+    """Words (one field or the default fields), phrases and their boolean combinations."""
+    words = st.one_of(st.builds(Term, FIELDS, WORD),
+                      st.builds(lambda f, ws, slop: Phrase(f, ws, slop=slop), FIELDS,
+                                st.lists(WORD, min_size=2, max_size=3), st.sampled_from([0, 0, 2])))
+    boosted = st.one_of(words, st.builds(lambda q, b: q.boosted(b), words, st.sampled_from([0.0, 0.5, 3.0])))
+    return st.recursive(boosted, lambda children: st.builds(
+        lambda must, should, must_not: Boolean(must=tuple(must), should=tuple(should), must_not=tuple(must_not)),
+        st.lists(children, max_size=3), st.lists(children, max_size=4), st.lists(children, max_size=1)), max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.one_of(_stackable_queries(), _queries()), offset=st.sampled_from([0, 0, 3, 40]),
+       limit=st.sampled_from([0, 1, 5, 20]), group=st.booleans(), scoring=st.sampled_from([None, None, "bm25l", "bm25+"]),
+       k1=st.sampled_from([None, 0.0, 2.0]))
+def test_stacked_segments_search_as_segment_by_segment(searcher, monkeypatch, q, offset, limit, group, scoring, k1):
+    """Every segment scored at once (search/stacked.py) gives the hits, scores, ranks and totals
+    of scoring the segments one by one."""
+    def page():
+        res = searcher.search(q, limit=limit, offset=offset, group=group, scoring=scoring, k1=k1, highlight=False)
+        return res.total, [(h.id, h.score, h.rank) for h in res]
+
+    stacked = page()
+    with monkeypatch.context() as mp:
+        mp.setattr(Weight, "stacked", lambda self: None)
+        assert page() == stacked, str(q)
+
+
+def test_stacked_scoring_is_used_for_words_and_phrases_only(searcher):
+    def stacked(q):
+        return _weight(searcher, q).stacked() is not None
+
+    assert stacked(Term(None, "apple")) and stacked(Phrase("body", ["apple", "pear"]))
+    assert stacked(Boolean(must=(Term(None, "apple"),), should=(Term("title", "pear"),), must_not=(Term(None, "fig"),)))
+    assert not stacked(Prefix("body", "ap")) and not stacked(Boolean(should=(Term(None, "apple"), Every())))
+
+
 @pytest.fixture(scope="module")
 def passage_searcher(tmp_path_factory):
     """Like `searcher`, with the body split into windows of a few words (dense segments)."""

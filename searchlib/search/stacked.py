@@ -29,12 +29,50 @@ from .weighted import WeightedBool, WeightedFields, WeightedPhrase, WeightedTerm
 _WORDS = (WeightedTerm, WeightedFields, WeightedPhrase)
 
 
-def stackable(w) -> bool:
-    """Whether a weighted query is made only of words, phrases and boolean combinations of them."""
+# Stacking pays where a query's per-segment overhead outweighs its work on postings. With many
+# postings on a large index it loses: arrays over every document of the index (BM25F's and an OR's
+# sums) leave the processor's caches, where a segment's stay in them. Measured on 1,000,000
+# documents in 4 segments (benchmarks/scale.py's corpus, ORs of 1-10 words): 0.6x the time up to
+# ~30,000 matches, even at ~100,000-200,000, 1.5x beyond; on 100,000 documents faster throughout.
+STACK_DOCS = 1 << 19  # an index of at most this many documents is always stacked
+STACK_POSTINGS = 1 << 17  # else a query whose words hold at most this many documents in all
+
+
+def stackable(w, stats) -> bool:
+    """Whether a weighted query is made only of words, phrases and boolean combinations of them,
+    and is small enough for its index to gain from stacking (STACK_DOCS, STACK_POSTINGS)."""
+    if stats.doc_count <= STACK_DOCS:
+        return _words_only(w)
+    found = _postings(w, stats)
+    return found is not None and found <= STACK_POSTINGS
+
+
+def _words_only(w) -> bool:
     if type(w) in _WORDS:
         return True
-    return type(w) is WeightedBool and all(map(stackable, w.must)) and all(map(stackable, w.should)) \
-        and all(map(stackable, w.must_not))
+    return type(w) is WeightedBool and all(map(_words_only, w.must)) and all(map(_words_only, w.should)) \
+        and all(map(_words_only, w.must_not))
+
+
+def _postings(w, stats) -> int | None:
+    """The documents a query's words hold (summed over its words; phrases count none: only their
+    matches are stacked), or None where it is not made of words and phrases only."""
+    kind = type(w)
+    if kind is WeightedTerm:
+        return stats.doc_freq(w.field, w.term)
+    if kind is WeightedFields:
+        return stats.fields_doc_freq(w.leaf.terms)
+    if kind is WeightedPhrase:
+        return 0
+    if kind is not WeightedBool:
+        return None
+    total = sum(stats.doc_freq(fname, word.term) for fname, words in w.should_words for word in words)
+    for child in (*w.must, *w.should, *w.must_not):
+        found = _postings(child, stats)
+        if found is None:
+            return None
+        total += found
+    return total
 
 
 class StackedReader:

@@ -106,7 +106,7 @@ class Weight:
     def stacked(self) -> "StackedScorer | None":
         """The scorer of every segment at once, where the snapshot and this query allow it
         (stacked.py), else None: score segment by segment."""
-        return self.scorers.stacked(self.bm25) if stackable(self.root) else None
+        return self.scorers.stacked(self.bm25) if stackable(self.root, self.stats) else None
 
     def terms(self) -> "dict[str, FieldTerms]":
         """Per field, what a snippet marks there (FieldTerms): the words of the positive clauses

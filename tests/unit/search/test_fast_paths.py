@@ -18,6 +18,7 @@ from searchlib.scoring import BM25
 from searchlib.search import Weight
 from searchlib.search.collectors import top_k
 from searchlib.search.phrases import phrase_units
+from searchlib.search import stacked as stacked_module
 from searchlib.search.postings import intersect
 from searchlib.search.sparse import sum_by_doc
 from searchlib.search.weight import Scorers
@@ -176,13 +177,21 @@ def test_stacked_segments_search_as_segment_by_segment(searcher, monkeypatch, q,
         assert page() == stacked, str(q)
 
 
-def test_stacked_scoring_is_used_for_words_and_phrases_only(searcher):
+def test_stacked_scoring_is_used_for_words_and_phrases_only(searcher, monkeypatch):
     def stacked(q):
         return _weight(searcher, q).stacked() is not None
 
-    assert stacked(Term(None, "apple")) and stacked(Phrase("body", ["apple", "pear"]))
-    assert stacked(Boolean(must=(Term(None, "apple"),), should=(Term("title", "pear"),), must_not=(Term(None, "fig"),)))
+    mixed = Boolean(must=(Term(None, "apple"),), should=(Term("title", "pear"), Term("body", "fig"), Term("body", "kiwi")),
+                    must_not=(Term(None, "fig"),))
+    assert stacked(Term(None, "apple")) and stacked(Phrase("body", ["apple", "pear"])) and stacked(mixed)
     assert not stacked(Prefix("body", "ap")) and not stacked(Boolean(should=(Term(None, "apple"), Every())))
+    # on a large index, only queries whose words hold few documents (stacked.STACK_POSTINGS)
+    monkeypatch.setattr(stacked_module, "STACK_DOCS", 0)
+    words = searcher.stats.fields_doc_freq(_weight(searcher, Term(None, "apple")).root.leaf.terms)
+    monkeypatch.setattr(stacked_module, "STACK_POSTINGS", words)
+    assert stacked(Term(None, "apple")) and not stacked(mixed) and stacked(Phrase("body", ["apple", "pear"]))
+    monkeypatch.setattr(stacked_module, "STACK_POSTINGS", words - 1)
+    assert not stacked(Term(None, "apple")) and not stacked(Prefix("body", "ap"))
 
 
 @pytest.fixture(scope="module")

@@ -58,6 +58,30 @@ def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int, positive: b
     return DocScores(unique, sums[unique].astype(np.float32))
 
 
+def _merged(units_a: np.ndarray, part_a: np.ndarray, units_b: np.ndarray, part_b: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The union of two ascending, duplicate-free unit lists, and per unit the sum of its parts
+    (float32; one part where only one list holds it). The shorter list is looked up in the longer
+    and inserted into it, so the longer is copied, never sorted or scattered. Two float32 numbers
+    add up to the same float32 in either order, so this is the dense sum bit for bit."""
+    if len(units_a) > len(units_b):
+        units_a, part_a, units_b, part_b = units_b, part_b, units_a, part_a
+    found, at = positions_in(units_b, units_a)
+    tf = part_b.copy()
+    tf[at[found]] += part_a[found]
+    if found.all():
+        return units_b, tf
+    missing = ~found
+    extra = units_a[missing]
+    inserted = np.zeros(len(units_b) + len(extra), dtype=bool)  # where the extra units land
+    inserted[units_b.searchsorted(extra) + np.arange(len(extra))] = True
+    units, sums = np.empty(len(inserted), dtype=units_b.dtype), np.empty(len(inserted), dtype=tf.dtype)
+    units[inserted], sums[inserted] = extra, part_a[missing]
+    kept = ~inserted
+    units[kept], sums[kept] = units_b, tf
+    return units, sums
+
+
 class SparseScorer(LeafScorer):
     """Evaluates weighted queries on one segment without passages, as DocScores."""
 
@@ -133,6 +157,8 @@ class SparseScorer(LeafScorer):
             return EMPTY
         if len(parts) == 1:
             _, docs, tf = parts[0]
+        elif len(parts) == 2:  # the usual title and body: the smaller list merged into the larger
+            docs, tf = _merged(*parts[0][1:], *parts[1][1:])
         else:
             total = np.zeros(self.n, dtype=np.float32)
             for _, units, part in parts:

@@ -33,9 +33,11 @@ _WORDS = (WeightedTerm, WeightedFields, WeightedPhrase)
 # postings on a large index it loses: arrays over every document of the index (BM25F's and an OR's
 # sums) leave the processor's caches, where a segment's stay in them. Measured on 1,000,000
 # documents in 4 segments (benchmarks/scale.py's corpus, ORs of 1-10 words): 0.6x the time up to
-# ~30,000 matches, even at ~100,000-200,000, 1.5x beyond; on 100,000 documents faster throughout.
+# ~10,000 matches, 0.8x at 30,000-60,000, 0.93-0.98x at 60,000-200,000, 1.5x beyond; on 100,000
+# documents faster throughout. A search's first arrays over a large index also cost it fresh pages
+# (a first 3-word query with 70,000 matches on 1M documents: +5 ms), so the gain must be clear.
 STACK_DOCS = 1 << 19  # an index of at most this many documents is always stacked
-STACK_POSTINGS = 1 << 17  # else a query whose words hold at most this many documents in all
+STACK_POSTINGS = 1 << 16  # else a query whose words hold at most this many documents in all
 
 
 def stackable(w, stats) -> bool:

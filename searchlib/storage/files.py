@@ -36,7 +36,7 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from tokenize import TokenError
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -172,6 +172,55 @@ def held_directory(directory: Path) -> Iterator[None]:
     finally:
         _held.directory = previous
         os.close(fd)
+
+
+HEAD = 8192  # bytes at the start of a file that opening reads (an array's .npy header and more)
+WHOLE = 256 * 1024  # files up to this size are read ahead whole (opening reads some whole; searches touch the rest)
+
+
+def read_ahead(files: "Iterable[tuple[Path, int]]") -> None:
+    """Ask the kernel (posix_fadvise WILLNEED) to read the first HEAD and last TAIL bytes of each
+    of `files` (segment files, with their sizes from the manifest), or all of a file up to WHOLE
+    bytes, and return without waiting. Opening a searcher then reads those bytes of every file
+    (headers, tail checksums, small metadata): asked for all at once, the device reads them side
+    by side instead of one small read after another, which was most of opening an index whose
+    files are out of the page cache. Advice only: what cannot be opened here is skipped (its own
+    open says what is wrong, naming the file). Each descriptor is closed at once (holding hundreds
+    open grows the process's descriptor table, which in a threaded process costs milliseconds)."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    directories: dict[Path, int] = {}  # each segment directory, walked to once (-1: could not be)
+    try:
+        for path, size in files:
+            path = Path(path)
+            parent = directories.get(path.parent)
+            if parent is None:
+                try:
+                    parent = _open_parent(path, IN_SEGMENT)
+                except (SearchlibError, OSError):
+                    parent = -1
+                directories[path.parent] = parent
+            if parent < 0 or not isinstance(size, int) or size < 0:
+                continue
+            try:
+                fd = os.open(path.name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=parent)
+            except OSError:
+                continue
+            try:
+                if size <= max(WHOLE, HEAD + TAIL):
+                    advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                else:
+                    advise(fd, 0, HEAD, os.POSIX_FADV_WILLNEED)
+                    advise(fd, size - TAIL, TAIL, os.POSIX_FADV_WILLNEED)
+            except OSError:
+                pass  # advice only
+            finally:
+                os.close(fd)
+    finally:
+        for fd in directories.values():
+            if fd >= 0:
+                os.close(fd)
 
 
 def _open_in(fd: int, path: Path) -> int:
@@ -396,6 +445,21 @@ def verify(path: Path, entry: dict, fresh: bool = False, below: int = IN_SEGMENT
 _NPY_MAGIC = b"\x93NUMPY"
 _MAX_NPY_HEADER = 4096  # bytes of .npy header accepted (np.save writes 128 for the arrays of an index)
 _NPY_KINDS = "biuf"  # booleans, integers and floats: the only arrays of the format
+# The header np.save writes for a plain numeric array, e.g. "{'descr': '<u4', 'fortran_order': False,
+# 'shape': (12,), }" padded with spaces to a newline: parsed by this expression (a few microseconds),
+# any other header by numpy's parser of its Python literal (tens of microseconds; an index opens
+# hundreds of arrays).
+_PLAIN_HEADER = re.compile(rb"\{'descr': '([<>|][biuf][1248])', 'fortran_order': (False|True), "
+                           rb"'shape': \(((?:[0-9]{1,19}, )*(?:[0-9]{1,19},?)?)\), \} *\n\Z")
+_DTYPES: dict[bytes, np.dtype] = {}
+
+
+def _dtype(descr: bytes) -> np.dtype:
+    """The dtype of a plain header's descr (b'<u4'), made once per descr."""
+    found = _DTYPES.get(descr)
+    if found is None:
+        found = _DTYPES[descr] = np.dtype(descr.decode("ascii"))
+    return found
 
 
 def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, int]:
@@ -415,13 +479,22 @@ def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, 
         raise IndexCorruptError(str(path), f"not a valid array file: .npy version {version} is not supported")
     if length > _MAX_NPY_HEADER:
         raise IndexCorruptError(str(path), f"not a valid array file: a header of {length:,} bytes")
-    fh = io.BytesIO(head)
-    fh.seek(8)
-    try:
-        shape, fortran, dtype = reader(fh, max_header_size=_MAX_NPY_HEADER)
-    except (ValueError, TypeError, SyntaxError, TokenError, OverflowError, RecursionError, MemoryError,
-            EOFError) as exc:  # what numpy's parser of the header's Python literal may raise
-        raise IndexCorruptError(str(path), f"not a valid array file: {str(exc)[:200]}") from None
+    start = 10 if version == (1, 0) else 12
+    plain = _PLAIN_HEADER.match(head, start, start + length) if start + length <= len(head) else None
+    if plain is not None:  # the header np.save writes for a plain array, read without numpy's literal parser
+        dtype = _dtype(plain[1])
+        fortran = plain[2] == b"True"
+        shape = tuple(int(n) for n in plain[3].split(b",") if n.strip())
+        offset = start + length
+    else:
+        fh = io.BytesIO(head)
+        fh.seek(8)
+        try:
+            shape, fortran, dtype = reader(fh, max_header_size=_MAX_NPY_HEADER)
+        except (ValueError, TypeError, SyntaxError, TokenError, OverflowError, RecursionError, MemoryError,
+                EOFError) as exc:  # what numpy's parser of the header's Python literal may raise
+            raise IndexCorruptError(str(path), f"not a valid array file: {str(exc)[:200]}") from None
+        offset = fh.tell()
     if dtype.hasobject:
         raise IndexCorruptError(str(path), "not a valid array file: it holds Python objects (pickled data "
                                            "is never loaded)")
@@ -429,7 +502,6 @@ def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, 
         raise IndexCorruptError(str(path), f"not a valid array file: it holds {dtype}, not numbers")
     if any(n < 0 for n in shape):
         raise IndexCorruptError(str(path), f"not a valid array file: the impossible shape {shape}")
-    offset = fh.tell()
     count = 1
     for n in shape:
         count *= n

@@ -511,7 +511,7 @@ def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, 
     return shape, fortran, dtype, offset
 
 
-def _array_from_fd(fd: int, path: Path, size: int, mmap: bool) -> np.ndarray:
+def _array_from_fd(fd: int, path: Path, size: int, mmap: bool, random: bool = False) -> np.ndarray:
     """The array of the .npy file open as `fd`, `size` bytes long (see read_array)."""
     shape, fortran, dtype, offset = _npy_layout(fd, path, size)
     order = "F" if fortran else "C"
@@ -532,7 +532,103 @@ def _array_from_fd(fd: int, path: Path, size: int, mmap: bool) -> np.ndarray:
             raise io_error(exc, path, "reading") from None
         return data.reshape(shape, order=order)
     # A plain ndarray over the map (no numpy.memmap: its subclass adds overhead to every slice).
-    return np.frombuffer(_map(fd, path), dtype=dtype, count=count, offset=offset).reshape(shape, order=order)
+    if _LIBC is None:
+        return np.frombuffer(_map(fd, path), dtype=dtype, count=count, offset=offset).reshape(shape, order=order)
+    try:
+        raw = np.asarray(FileMap(fd, size, random))
+    except OSError as exc:
+        raise io_error(exc, path, "mapping") from None
+    return raw[offset:offset + count * dtype.itemsize].view(dtype).reshape(shape, order=order)
+
+
+def _libc() -> "tuple | None":
+    """libc's mmap, munmap and madvise (through ctypes), or None where there is no such libc."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        functions = libc.mmap, libc.munmap, libc.madvise
+    except (ImportError, OSError, AttributeError, TypeError):
+        return None
+    mmap_, munmap, madvise = functions
+    mmap_.restype = ctypes.c_void_p
+    mmap_.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
+    munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+    madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    return mmap_, munmap, madvise, ctypes.get_errno, ctypes.c_void_p(-1).value
+
+
+_LIBC = _libc() if hasattr(_mmap, "MAP_SHARED") else None
+PAGE = _mmap.PAGESIZE
+RANDOM, WILLNEED, DONTNEED = (getattr(_mmap, f"MADV_{name}", None) for name in ("RANDOM", "WILLNEED", "DONTNEED"))
+
+
+class FileMap:
+    """A whole file mapped read-only and shared by libc's mmap, which keeps no descriptor open.
+
+    Python's mmap keeps a duplicate of the descriptor per map (before 3.13), and a searcher holds
+    hundreds of maps: that many descriptors grow the process's descriptor table, and in a
+    threaded process (numpy's BLAS threads) every growth waits for an RCU grace period, 10-15 ms
+    of a 25 ms open at a million documents. numpy reads the map through __array_interface__,
+    read-only (numpy refuses to make an array over it writable); it is unmapped when the last
+    array over it goes. With `random`, the kernel is told the pages are read at random
+    (MADV_RANDOM): a page fault reads that page, not the several megabytes around it that a
+    device's read-ahead setting may ask for (8 MB here), which is what the first searches of an
+    index whose files are out of the page cache touch: a few pages of many files.
+    """
+
+    address = 0
+
+    def __init__(self, fd: int, size: int, random: bool = False):
+        mmap_, _, madvise, get_errno, failed = _LIBC
+        address = mmap_(None, size, _mmap.PROT_READ, _mmap.MAP_SHARED, fd, 0)
+        if address is None or address == failed:
+            code = get_errno() or errno.ENOMEM
+            raise OSError(code, os.strerror(code))
+        self.address, self.size = address, size
+        self.__array_interface__ = {"data": (address, True), "shape": (size,), "typestr": "|u1", "version": 3}
+        if random and RANDOM is not None:
+            madvise(address, size, RANDOM)
+
+    def advise(self, advice: int, start: int = 0, stop: "int | None" = None) -> None:
+        """madvise(`advice`) on bytes start..stop of the map (the pages holding them)."""
+        stop = self.size if stop is None else min(stop, self.size)
+        start = max(0, start) // PAGE * PAGE
+        if stop > start and self.address:
+            _LIBC[2](self.address + start, stop - start, advice)
+
+    def __del__(self) -> None:
+        if self.address:
+            _LIBC[1](self.address, self.size)
+            self.address = 0
+
+
+def file_map(array: np.ndarray) -> "FileMap | _mmap.mmap | None":
+    """The map an array read by read_array or load_array (or a view of one) lies in, None for an
+    array in memory."""
+    found = array
+    while isinstance(found, (np.ndarray, memoryview)):
+        found = found.base if isinstance(found, np.ndarray) else found.obj
+    found = getattr(found, "_mmap", found)  # numpy.memmap keeps its mmap here
+    return found if isinstance(found, (FileMap, _mmap.mmap)) else None
+
+
+class Ahead:
+    """Asks the kernel to read ranges of a memory-mapped array (load_array with `random`) before
+    they are used (MADV_WILLNEED): one request for a whole posting list instead of a page fault
+    per page. Does nothing for an array in memory."""
+
+    __slots__ = ("_map", "_start", "_itemsize")
+
+    def __init__(self, array: "np.ndarray | None"):
+        found = None if array is None else file_map(array)
+        self._map = found if isinstance(found, FileMap) else None
+        self._start = array.__array_interface__["data"][0] - self._map.address if self._map is not None else 0
+        self._itemsize = array.itemsize if array is not None else 0
+
+    def items(self, start: int, stop: int) -> None:
+        """Ask for items start..stop of the array."""
+        if self._map is not None and WILLNEED is not None:
+            self._map.advise(WILLNEED, self._start + start * self._itemsize, self._start + stop * self._itemsize)
 
 
 def _map(fd: int, path: Path) -> _mmap.mmap:
@@ -558,12 +654,13 @@ def read_array(path: Path, size: int, mmap: bool = True, below: int = IN_SEGMENT
         os.close(fd)
 
 
-def load_array(path: Path, entry: dict, mmap: bool = True, full: bool = False) -> np.ndarray:
+def load_array(path: Path, entry: dict, mmap: bool = True, full: bool = False, random: bool = False) -> np.ndarray:
     """Load a segment's .npy file after checking it against its manifest entry (check_file; every
-    byte with `full`; see read_array), both from one descriptor."""
+    byte with `full`; see read_array), both from one descriptor; with `random`, its map is read
+    at random, a page per fault (FileMap)."""
     fd = open_verified(path, entry, full)
     try:
-        return _array_from_fd(fd, path, entry["size"], mmap)
+        return _array_from_fd(fd, path, entry["size"], mmap, random)
     finally:
         os.close(fd)
 
@@ -580,14 +677,20 @@ def open_verified(path: Path, entry: dict, full: bool = False) -> int:
     return fd
 
 
-def map_file(path: Path, size: int) -> "_mmap.mmap | bytes":
+def map_file(path: Path, size: int, random: bool = False) -> "_mmap.mmap | bytes":
     """A segment's file of `size` bytes (already verified), memory-mapped read-only from a
-    descriptor opened by open_file (an empty file, which cannot be mapped, as b"")."""
+    descriptor opened by open_file (an empty file, which cannot be mapped, as b""); with `random`,
+    read at random, a page per fault (see FileMap)."""
     fd = open_file(path)
     try:
         found = os.fstat(fd).st_size
         if found != size:
             raise IndexCorruptError(str(path), f"size is {found} bytes, expected {size}")
-        return _map(fd, path) if size else b""
+        if not size:
+            return b""
+        mapped = _map(fd, path)
+        if random and RANDOM is not None and hasattr(mapped, "madvise"):
+            mapped.madvise(RANDOM)
+        return mapped
     finally:
         os.close(fd)

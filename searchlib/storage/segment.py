@@ -24,7 +24,7 @@ from . import validate
 from .arrays import first_in_ranges, gather_ranges, invert_postings, narrow_offsets, narrowest_uint, run_starts
 from .blocks import block_bounds
 from .components import Component, Kind
-from .files import check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
+from .files import Ahead, check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 from .termdict import TermDictionary, encode as encode_terms
@@ -37,6 +37,11 @@ _POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader
 _validated: set[tuple] = set()  # fields whose contents passed validate.content_problems (by their files)
 _VALIDATED_LIMIT = 100_000  # beyond it the memory starts over
 _SCAN_UNITS, _SCANS = 64, 8  # unit_term_ids: lookups of at most this many units answered by a scan, this many times
+# Maps read around each fault (the kernel's read-ahead): a field's per-unit arrays, which a search
+# reads at its postings' units, spread over the whole array. Every other array is read at random
+# (FileMap), a page per fault, and long ranges of postings are asked for ahead (_AHEAD_POSTINGS).
+_READ_AROUND = frozenset((Component.LEN, Component.UDOC, Component.USPAN))
+_AHEAD_POSTINGS = 8192  # postings (32 KB of units) beyond which a list's pages are asked for in one request
 
 
 def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
@@ -185,7 +190,8 @@ class FieldReader:
 
         def arr(component: Component, required: bool = False):
             if component.file(name) in files or required:
-                return load_array(directory / component.file(name), listed(component), full=full)
+                return load_array(directory / component.file(name), listed(component), full=full,
+                                  random=component not in _READ_AROUND)
             return None
 
         self.ptr, self.unit, self.tf = arr(Component.PTR, True), arr(Component.UNIT, True), arr(Component.TF, True)
@@ -197,6 +203,7 @@ class FieldReader:
         # KEYWORD and ID fields of format 6 on: each document's term ids (None in older segments),
         # and where each document's start (None when every document has one: an ID's)
         self.doc_ptr, self.doc_term = arr(Component.DOCPTR), arr(Component.DOCTERM)
+        self._ahead: tuple[Ahead, Ahead, Ahead] | None = None  # of unit, tf, pos: made at the first long range
         self._unit_terms: np.ndarray | None = None
         self._scans = 0  # unit_term_ids answered by scanning, before unit_terms is built
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
@@ -257,6 +264,8 @@ class FieldReader:
 
     def unit_terms(self) -> np.ndarray:
         """For a one-term-per-unit field (an ID): each unit's term id, -1 for none (built once)."""
+        if self._unit_terms is None:  # read whole: asked for whole (see _read_ahead)
+            _ask_whole(self.doc_term, self.doc_ptr) if self.doc_term is not None else _ask_whole(self.unit)
         if self._unit_terms is None and self.doc_term is not None:
             self._unit_terms = first_in_ranges(self.doc_ptr, self.doc_term, np.arange(self.units))
         if self._unit_terms is None:
@@ -276,6 +285,7 @@ class FieldReader:
             return first_in_ranges(self.doc_ptr, self.doc_term, units)
         if self._unit_terms is None and len(units) <= _SCAN_UNITS and self._scans < _SCANS:
             self._scans += 1
+            _ask_whole(self.unit)
             unit = np.asarray(self.unit)
             at = np.flatnonzero(np.isin(unit, units))  # the postings of the wanted units
             out = np.full(len(units), -1, dtype=np.int64)
@@ -307,7 +317,20 @@ class FieldReader:
     def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """(units, term frequencies) of term id `tid`, units ascending."""
         a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
+        if b - a > _AHEAD_POSTINGS:
+            self._read_ahead(a, b)
         return self.unit[a:b], self.tf[a:b]
+
+    def _read_ahead(self, a: int, b: int, c: int = 0, d: int = 0) -> None:
+        """Ask for postings a..b (and positions c..d) ahead of reading them: their maps are read at
+        random (a page per fault), so a long list is asked for whole, in one request."""
+        if self._ahead is None:
+            self._ahead = (Ahead(self.unit), Ahead(self.tf), Ahead(self.pos))
+        unit, tf, pos = self._ahead
+        unit.items(a, b)
+        tf.items(a, b)
+        if d > c:
+            pos.items(c, d)
 
     def positions(self, tid: int, posting_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the chosen postings of `tid` (indices into its posting list), and for each
@@ -331,11 +354,13 @@ class FieldReader:
     def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""
         a, b = self.ptr[tid:tid + 2].tolist()
+        c, d = self.pptr[tid:tid + 2].tolist()
+        if d - c > _AHEAD_POSTINGS:
+            self._read_ahead(a, b, c, d)
         starts = self.unit[a:b] * POSITION_STRIDE
         if offset:
             starts -= offset
         keys = starts.repeat(self.tf[a:b])
-        c, d = self.pptr[tid:tid + 2].tolist()
         keys += self.pos[c:d]
         return keys
 
@@ -358,6 +383,13 @@ class FieldReader:
             self._pos_start[tid] = starts
             self._pos_cached += len(starts)
         return starts
+
+
+def _ask_whole(*arrays: "np.ndarray | None") -> None:
+    """Ask for the whole of memory-mapped arrays about to be read whole (see FieldReader._read_ahead)."""
+    for array in arrays:
+        if array is not None:
+            Ahead(array).items(0, len(array))
 
 
 # -- validators: what opening a segment and `check` both require of its files -------------------

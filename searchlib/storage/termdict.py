@@ -338,8 +338,9 @@ class TermDictionary:
 
 def _map(path: Path, size: int) -> "bytes | mmap.mmap":
     """The `size` bytes of the file at `path`, memory-mapped (files.map_file: never through a link;
-    an empty file cannot be mapped)."""
-    return map_file(path, size)
+    an empty file cannot be mapped), read at random: a lookup reads a page or two of it, and a
+    fault should read those, not the megabytes around them (files.FileMap)."""
+    return map_file(path, size, random=True)
 
 
 def _array_problem(array: np.ndarray, dtype, length: int, what: str) -> str | None:

@@ -86,8 +86,7 @@ class Searcher:
             readers: list[SegmentReader] = []
             where = [Path(directory) / SEGMENTS_DIR / entry.name for entry in manifest.segments]
             try:
-                read_ahead((d / name, e.get("size")) for d, entry in zip(where, manifest.segments)
-                           for name, e in entry.files.items())
+                read_ahead((d, entry.files) for d, entry in zip(where, manifest.segments))
                 for d, entry in zip(where, manifest.segments):
                     readers.append(SegmentReader(d, entry.files, entry.deletes, doc_count=entry.doc_count,
                                                  deleted=entry.deleted, full=verify))

@@ -36,7 +36,7 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from tokenize import TokenError
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -115,10 +115,12 @@ def open_file(path: Path, below: int = IN_SEGMENT) -> int:
     may be reached through links the user made). A link is IndexCorruptError naming it (and nothing
     of its target), a missing file IndexFileMissingError, any other refusal IndexIOError (io_error).
     The caller closes the descriptor."""
-    path = Path(path)
     held = getattr(_held, "directory", None)
-    if held is not None and held[0] == path.parent and below == IN_SEGMENT:
-        return _open_in(held[1], path)
+    if held is not None and below == IN_SEGMENT:  # (strings, not Path objects: hundreds of files an open)
+        parent, _, name = os.fspath(path).rpartition(os.sep)
+        if parent == held[0]:
+            return _open_in(held[1], path, name)
+    path = Path(path)
     fd = _open_parent(path, below)
     try:
         return _open_in(fd, path)
@@ -166,7 +168,7 @@ def held_directory(directory: Path) -> Iterator[None]:
         yield
         return
     previous = getattr(_held, "directory", None)
-    _held.directory = (Path(directory), fd)
+    _held.directory = (os.fspath(directory).rstrip(os.sep) or os.sep, fd)
     try:
         yield
     finally:
@@ -178,55 +180,51 @@ HEAD = 8192  # bytes at the start of a file that opening reads (an array's .npy 
 WHOLE = 256 * 1024  # files up to this size are read ahead whole (opening reads some whole; searches touch the rest)
 
 
-def read_ahead(files: "Iterable[tuple[Path, int]]") -> None:
+def read_ahead(segments: "Iterable[tuple[Path, Mapping[str, dict]]]") -> None:
     """Ask the kernel (posix_fadvise WILLNEED) to read the first HEAD and last TAIL bytes of each
-    of `files` (segment files, with their sizes from the manifest), or all of a file up to WHOLE
-    bytes, and return without waiting. Opening a searcher then reads those bytes of every file
-    (headers, tail checksums, small metadata): asked for all at once, the device reads them side
-    by side instead of one small read after another, which was most of opening an index whose
-    files are out of the page cache. Advice only: what cannot be opened here is skipped (its own
-    open says what is wrong, naming the file). Each descriptor is closed at once (holding hundreds
-    open grows the process's descriptor table, which in a threaded process costs milliseconds)."""
+    file of `segments` (each a segment directory and its manifest entries {name: {size, ...}}), or
+    all of a file up to WHOLE bytes, and return without waiting. Opening a searcher then reads
+    those bytes of every file (headers, tail checksums, small metadata): asked for all at once,
+    the device reads them side by side instead of one small read after another, which was most of
+    opening an index whose files are out of the page cache. Advice only: what cannot be opened
+    here is skipped (its own open says what is wrong, naming the file). Each descriptor is closed
+    at once (holding hundreds open grows the process's descriptor table, see FileMap)."""
     advise = getattr(os, "posix_fadvise", None)
     if advise is None:
         return
-    directories: dict[Path, int] = {}  # each segment directory, walked to once (-1: could not be)
-    try:
-        for path, size in files:
-            path = Path(path)
-            parent = directories.get(path.parent)
-            if parent is None:
+    for directory, files in segments:
+        try:
+            parent = _open_parent(Path(directory) / "x", IN_SEGMENT)
+        except (SearchlibError, OSError):
+            continue
+        try:
+            for name, entry in files.items():
+                size = entry.get("size") if isinstance(entry, dict) else None
+                if not isinstance(size, int) or size < 0 or not isinstance(name, str):
+                    continue
                 try:
-                    parent = _open_parent(path, IN_SEGMENT)
-                except (SearchlibError, OSError):
-                    parent = -1
-                directories[path.parent] = parent
-            if parent < 0 or not isinstance(size, int) or size < 0:
-                continue
-            try:
-                fd = os.open(path.name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=parent)
-            except OSError:
-                continue
-            try:
-                if size <= max(WHOLE, HEAD + TAIL):
-                    advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-                else:
-                    advise(fd, 0, HEAD, os.POSIX_FADV_WILLNEED)
-                    advise(fd, size - TAIL, TAIL, os.POSIX_FADV_WILLNEED)
-            except OSError:
-                pass  # advice only
-            finally:
-                os.close(fd)
-    finally:
-        for fd in directories.values():
-            if fd >= 0:
-                os.close(fd)
+                    fd = os.open(name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=parent)
+                except (OSError, ValueError):
+                    continue
+                try:
+                    if size <= max(WHOLE, HEAD + TAIL):
+                        advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                    else:
+                        advise(fd, 0, HEAD, os.POSIX_FADV_WILLNEED)
+                        advise(fd, size - TAIL, TAIL, os.POSIX_FADV_WILLNEED)
+                except OSError:
+                    pass  # advice only
+                finally:
+                    os.close(fd)
+        finally:
+            os.close(parent)
 
 
-def _open_in(fd: int, path: Path) -> int:
-    """The regular file `path` opened in the directory open as `fd` (see open_file)."""
+def _open_in(fd: int, path: "Path | str", name: str | None = None) -> int:
+    """The regular file `path` (named `name` in its directory) opened in the directory open as
+    `fd` (see open_file)."""
     try:
-        found = os.open(path.name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
+        found = os.open(Path(path).name if name is None else name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
     except OSError as exc:
         raise _refused(path, exc, path) from None
     try:
@@ -677,6 +675,16 @@ def open_verified(path: Path, entry: dict, full: bool = False) -> int:
     return fd
 
 
+def map_verified(path: Path, entry: dict, full: bool = False, random: bool = False) -> "_mmap.mmap | bytes":
+    """A segment's file mapped as map_file does, after checking it against its manifest entry
+    (check_file; every byte with `full`), both from one descriptor."""
+    fd = open_verified(path, entry, full)
+    try:
+        return _map_fd(fd, path, entry["size"], random)
+    finally:
+        os.close(fd)
+
+
 def map_file(path: Path, size: int, random: bool = False) -> "_mmap.mmap | bytes":
     """A segment's file of `size` bytes (already verified), memory-mapped read-only from a
     descriptor opened by open_file (an empty file, which cannot be mapped, as b""); with `random`,
@@ -686,11 +694,16 @@ def map_file(path: Path, size: int, random: bool = False) -> "_mmap.mmap | bytes
         found = os.fstat(fd).st_size
         if found != size:
             raise IndexCorruptError(str(path), f"size is {found} bytes, expected {size}")
-        if not size:
-            return b""
-        mapped = _map(fd, path)
-        if random and RANDOM is not None and hasattr(mapped, "madvise"):
-            mapped.madvise(RANDOM)
-        return mapped
+        return _map_fd(fd, path, size, random)
     finally:
         os.close(fd)
+
+
+def _map_fd(fd: int, path: Path, size: int, random: bool) -> "_mmap.mmap | bytes":
+    """map_file, for the file open as `fd`."""
+    if not size:
+        return b""
+    mapped = _map(fd, path)
+    if random and RANDOM is not None and hasattr(mapped, "madvise"):
+        mapped.madvise(RANDOM)
+    return mapped

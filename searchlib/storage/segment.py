@@ -13,6 +13,7 @@ older ones go when no kept commit names them.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from . import validate
 from .arrays import first_in_ranges, gather_ranges, invert_postings, narrow_offsets, narrowest_uint, run_starts
 from .blocks import block_bounds
 from .components import Component, Kind
-from .files import Ahead, check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
+from .files import Ahead, held_directory, load_array, map_verified, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 from .termdict import TermDictionary, encode as encode_terms
@@ -188,10 +189,12 @@ class FieldReader:
                                                                 f"lists the field {name!r}")
             return files[fname]
 
+        base = os.fspath(directory) + os.sep  # paths as strings: a searcher opens hundreds of files
+
         def arr(component: Component, required: bool = False):
-            if component.file(name) in files or required:
-                return load_array(directory / component.file(name), listed(component), full=full,
-                                  random=component not in _READ_AROUND)
+            fname = component.file(name)
+            if fname in files or required:
+                return load_array(base + fname, listed(component), full=full, random=component not in _READ_AROUND)
             return None
 
         self.ptr, self.unit, self.tf = arr(Component.PTR, True), arr(Component.UNIT, True), arr(Component.TF, True)
@@ -208,11 +211,10 @@ class FieldReader:
         self._scans = 0  # unit_term_ids answered by scanning, before unit_terms is built
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
         self._pos_cached = 0
-        lex_path = directory / Component.LEX.file(name)
-        check_file(lex_path, listed(Component.LEX), full)
+        text = map_verified(base + Component.LEX.file(name), listed(Component.LEX), full, random=True)
         self.dictionary = TermDictionary.open(directory, name, listed(Component.LEX)["size"],
                                               arr(Component.LEXOFF, True), arr(Component.LEXKEY, True), info["terms"],
-                                              full)
+                                              full, text)
         if len(self.ptr) != len(self.dictionary) + 1:
             raise IndexCorruptError(str(directory / Component.PTR.file(name)), "does not match the term dictionary")
         self._validate(directory, files, doc_count, full)

@@ -126,12 +126,12 @@ class TermDictionary:
 
     @classmethod
     def open(cls, directory: Path, field: str, size: int, offsets: np.ndarray, keys: np.ndarray,
-             count: int, full: bool = True) -> "TermDictionary":
+             count: int, full: bool = True, text: "bytes | mmap.mmap | None" = None) -> "TermDictionary":
         """The dictionary of `field` in a segment directory: its term text (`size` bytes, checked
-        by the caller) memory-mapped, with the offsets and keys loaded from their files; `full`:
-        see __init__."""
+        by the caller) memory-mapped, or `text` when the caller mapped it, with the offsets and
+        keys loaded from their files; `full`: see __init__."""
         paths = {c: str(directory / c.file(field)) for c in COMPONENTS}
-        return cls(_map(Path(paths[Component.LEX]), size), offsets, keys, count, paths, full)
+        return cls(_map(Path(paths[Component.LEX]), size) if text is None else text, offsets, keys, count, paths, full)
 
     @classmethod
     def of(cls, terms: list[str]) -> "TermDictionary":

@@ -9,7 +9,6 @@ memory alike.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import mmap
 import sys
 from typing import Iterator
@@ -137,9 +136,8 @@ def release_pages(*arrays: "np.ndarray | None") -> None:
 def _load_trim():
     if not sys.platform.startswith("linux"):
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
+    try:  # the process's own symbols: no ctypes.util.find_library, which runs ldconfig in a subprocess
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc (e.g. musl has no malloc_trim)
         return None
 

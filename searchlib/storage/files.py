@@ -582,7 +582,7 @@ class FileMap:
         if address is None or address == failed:
             code = get_errno() or errno.ENOMEM
             raise OSError(code, os.strerror(code))
-        self.address, self.size = address, size
+        self.address, self.size, self._munmap = address, size, _LIBC[1]  # (kept: a module's globals go at exit)
         self.__array_interface__ = {"data": (address, True), "shape": (size,), "typestr": "|u1", "version": 3}
         if random and RANDOM is not None:
             madvise(address, size, RANDOM)
@@ -596,7 +596,7 @@ class FileMap:
 
     def __del__(self) -> None:
         if self.address:
-            _LIBC[1](self.address, self.size)
+            self._munmap(self.address, self.size)
             self.address = 0
 
 

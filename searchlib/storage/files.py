@@ -448,7 +448,7 @@ _NPY_KINDS = "biuf"  # booleans, integers and floats: the only arrays of the for
 # any other header by numpy's parser of its Python literal (tens of microseconds; an index opens
 # hundreds of arrays).
 _PLAIN_HEADER = re.compile(rb"\{'descr': '([<>|][biuf][1248])', 'fortran_order': (False|True), "
-                           rb"'shape': \(((?:[0-9]{1,19}, )*(?:[0-9]{1,19},?)?)\), \} *\n\Z")
+                           rb"'shape': \((|[0-9]{1,19},|[0-9]{1,19}(?:, [0-9]{1,19})+,?)\), \} *\n\Z")
 _DTYPES: dict[bytes, np.dtype] = {}
 
 

@@ -43,6 +43,7 @@ _SCAN_UNITS, _SCANS = 64, 8  # unit_term_ids: lookups of at most this many units
 # (FileMap), a page per fault, and long ranges of postings are asked for ahead (_AHEAD_POSTINGS).
 _READ_AROUND = frozenset((Component.LEN, Component.UDOC, Component.USPAN))
 _AHEAD_POSTINGS = 8192  # postings (32 KB of units) beyond which a list's pages are asked for in one request
+_ASKED_LIMIT = 100_000  # terms remembered as asked for ahead; beyond it the memory starts over
 
 
 def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
@@ -207,6 +208,7 @@ class FieldReader:
         # and where each document's start (None when every document has one: an ID's)
         self.doc_ptr, self.doc_term = arr(Component.DOCPTR), arr(Component.DOCTERM)
         self._ahead: tuple[Ahead, Ahead, Ahead] | None = None  # of unit, tf, pos: made at the first long range
+        self._asked: set[int] = set()  # terms whose long postings (and positions) were asked for ahead
         self._unit_terms: np.ndarray | None = None
         self._scans = 0  # unit_term_ids answered by scanning, before unit_terms is built
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
@@ -319,15 +321,20 @@ class FieldReader:
     def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """(units, term frequencies) of term id `tid`, units ascending."""
         a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
-        if b - a > _AHEAD_POSTINGS:
-            self._read_ahead(a, b)
+        if b - a > _AHEAD_POSTINGS and tid not in self._asked:
+            self._read_ahead(tid, a, b)
         return self.unit[a:b], self.tf[a:b]
 
-    def _read_ahead(self, a: int, b: int, c: int = 0, d: int = 0) -> None:
-        """Ask for postings a..b (and positions c..d) ahead of reading them: their maps are read at
-        random (a page per fault), so a long list is asked for whole, in one request."""
+    def _read_ahead(self, key: int, a: int, b: int, c: int = 0, d: int = 0) -> None:
+        """Ask for a term's postings a..b (and positions c..d) ahead of reading them: their maps
+        are read at random (a page per fault), so a long list is asked for whole, in one request,
+        the first time this reader reads it (asking again for pages in memory costs ~15 us a MB);
+        `key` (the term id, or ~id with positions) is remembered in _asked."""
         if self._ahead is None:
             self._ahead = (Ahead(self.unit), Ahead(self.tf), Ahead(self.pos))
+        if len(self._asked) >= _ASKED_LIMIT:
+            self._asked.clear()
+        self._asked.add(key)
         unit, tf, pos = self._ahead
         unit.items(a, b)
         tf.items(a, b)
@@ -357,8 +364,8 @@ class FieldReader:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""
         a, b = self.ptr[tid:tid + 2].tolist()
         c, d = self.pptr[tid:tid + 2].tolist()
-        if d - c > _AHEAD_POSTINGS:
-            self._read_ahead(a, b, c, d)
+        if d - c > _AHEAD_POSTINGS and ~tid not in self._asked:  # (~tid: the term's positions)
+            self._read_ahead(~tid, a, b, c, d)
         starts = self.unit[a:b] * POSITION_STRIDE
         if offset:
             starts -= offset

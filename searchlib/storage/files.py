@@ -12,7 +12,10 @@ CheckIndex), so that opening costs milliseconds whatever the index's size:
 - `Index.open(path, verify=True)`, merges and `check` (full=True) checksum every byte, so a
   flipped byte in the middle of a large array is found there.
 
-Arrays are raw .npy files opened memory-mapped with pickling disabled.
+Arrays are raw .npy files opened memory-mapped with pickling disabled, by libc's mmap (FileMap:
+no descriptor kept per map); a searcher's postings and dictionaries are mapped for random reading
+(a page fault reads its page, not the device's read-ahead around it) and long ranges are asked for
+ahead (Ahead), and opening a searcher asks for every file's header and tail at once (read_ahead).
 
 Every file of an index is opened here (open_file), as a descriptor, without following a
 symbolic link at the file or at any directory between the index directory and the file: the

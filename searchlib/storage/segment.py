@@ -268,8 +268,8 @@ class FieldReader:
 
     def unit_terms(self) -> np.ndarray:
         """For a one-term-per-unit field (an ID): each unit's term id, -1 for none (built once)."""
-        if self._unit_terms is None:  # read whole: asked for whole (see _read_ahead)
-            _ask_whole(self.doc_term, self.doc_ptr) if self.doc_term is not None else _ask_whole(self.unit)
+        if self._unit_terms is None:  # read whole below: asked for whole (see _read_ahead)
+            _ask_whole(self.doc_term, self.doc_ptr, self.unit if self.doc_term is None else None)
         if self._unit_terms is None and self.doc_term is not None:
             self._unit_terms = first_in_ranges(self.doc_ptr, self.doc_term, np.arange(self.units))
         if self._unit_terms is None:

@@ -201,6 +201,8 @@ def read_ahead(segments: "Iterable[tuple[Path, Mapping[str, dict]]]") -> None:
         except (SearchlibError, OSError):
             continue
         try:
+            if _looks_cached(parent, files):
+                continue
             for name, entry in files.items():
                 size = entry.get("size") if isinstance(entry, dict) else None
                 if not isinstance(size, int) or size < 0 or not isinstance(name, str):
@@ -221,6 +223,30 @@ def read_ahead(segments: "Iterable[tuple[Path, Mapping[str, dict]]]") -> None:
                     os.close(fd)
         finally:
             os.close(parent)
+
+
+def _looks_cached(parent: int, files: "Mapping[str, dict]") -> bool:
+    """Whether the last byte of the largest of a segment's `files` (in the directory open as
+    `parent`) is in the page cache, read without waiting for the device (RWF_NOWAIT): then the
+    segment's headers and tails most likely are too, and read_ahead skips it (advising every file
+    costs ~4 us each even when nothing is to be read). False where it cannot tell."""
+    nowait = getattr(os, "RWF_NOWAIT", None)
+    sizes = [(e.get("size"), name) for name, e in files.items() if isinstance(e, dict) and isinstance(e.get("size"), int)]
+    if nowait is None or not hasattr(os, "preadv") or not sizes:
+        return False
+    size, name = max(sizes)
+    if size <= 0 or not isinstance(name, str):
+        return False
+    try:
+        fd = os.open(name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=parent)
+    except (OSError, ValueError):
+        return False
+    try:
+        return os.preadv(fd, [bytearray(1)], size - 1, nowait) == 1
+    except OSError:  # EAGAIN: not in memory; EOPNOTSUPP: the filesystem cannot say
+        return False
+    finally:
+        os.close(fd)
 
 
 def _open_in(fd: int, path: "Path | str", name: str | None = None) -> int:

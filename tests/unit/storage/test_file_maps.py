@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from searchlib import ID, TEXT, Index, Schema
+from conftest import build_in_commits
+from searchlib import ID, TEXT, Schema
 from searchlib.storage import files
 from searchlib.storage.components import SEGMENTS_DIR
 from searchlib.storage.manifest import read_manifest
@@ -59,12 +60,10 @@ def test_a_header_written_otherwise_is_read_by_numpy_s_parser(tmp_path):
 
 
 def _index(path):
-    ix = Index.create(path, Schema(id=ID(unique=True, stored=True), body=TEXT(stored=True)))
-    for part in range(3):
-        with ix.writer(merge_factor=100) as w:
-            for i in range(300):
-                w.add({"id": f"{part}-{i}", "body": " ".join(f"w{(i * j) % 89}" for j in range(60))})
-    return ix
+    """Three segments of 300 documents of 60 words."""
+    docs = [{"id": str(i), "body": " ".join(f"w{(i * j) % 89}" for j in range(60))} for i in range(900)]
+    return build_in_commits(path, Schema(id=ID(unique=True, stored=True), body=TEXT(stored=True)), docs, commits=3,
+                            merge_factor=100)
 
 
 @pytest.mark.skipif(files._LIBC is None or not os.path.isdir("/proc/self/fd"),

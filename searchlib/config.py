@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import yaml
 
 from .analysis import PRESETS, from_spec
 from .errors import ConfigError, SchemaError
@@ -311,6 +310,8 @@ def load_config(source: "str | Path") -> Config:
         raise ConfigError("", "no such configuration file", str(source)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})", str(source)) from None
+    import yaml  # here, not at the top: a search never reads a configuration file
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -336,4 +337,6 @@ def dump_config(config: Config) -> str:
                       **{key: getattr(s, key) for key in LIMITS}}
     data["highlight"] = asdict(s.highlight)
     data["writer"] = {"lock_timeout": s.lock_timeout}
+    import yaml
+
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

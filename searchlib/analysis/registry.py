@@ -19,7 +19,6 @@ when unused.
 from __future__ import annotations
 
 import json
-from importlib.metadata import entry_points
 from typing import Any, Callable
 
 from .cjk import CJKTokenizer
@@ -91,6 +90,8 @@ def unregister(name: str, kind: str) -> None:
 
 
 def _read_entry_points() -> None:
+    from importlib.metadata import entry_points  # here: only an unknown name reads what is installed
+
     global _entry_points_read
     _entry_points_read = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):

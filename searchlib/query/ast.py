@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Sequence
 
 _SPECIAL = re.compile(r'([\\"():+\-^~*?\[\]{}!&|/\s])')
@@ -33,6 +32,8 @@ def quote_word(word: str) -> str:
 def _number_text(x: float) -> str:
     """`x` in plain positional notation with every digit needed to read back the same float
     (the query syntax has no exponents, and `:g` would round to 6 digits)."""
+    from decimal import Decimal  # here: few queries print a number, and decimal takes milliseconds to import
+
     text = format(Decimal(repr(float(x))), "f")
     return text[:-2] if text.endswith(".0") else text
 

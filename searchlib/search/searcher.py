@@ -28,6 +28,7 @@ from ..query.filters import filter_query
 from ..query.parser import parse_query, plain_phrase, plain_words
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 from ..scoring import BM25, Explanation
+from ..storage.files import read_ahead
 from ..storage.manifest import Manifest, read_manifest
 from ..storage.segment import SegmentReader
 from ..storage.components import SEGMENTS_DIR
@@ -83,11 +84,12 @@ class Searcher:
         for attempt in range(attempts):
             manifest = read_manifest(directory, generation)
             readers: list[SegmentReader] = []
+            where = [Path(directory) / SEGMENTS_DIR / entry.name for entry in manifest.segments]
             try:
-                for entry in manifest.segments:
-                    readers.append(SegmentReader(Path(directory) / SEGMENTS_DIR / entry.name, entry.files,
-                                                 entry.deletes, doc_count=entry.doc_count, deleted=entry.deleted,
-                                                 full=verify))
+                read_ahead((d, entry.files) for d, entry in zip(where, manifest.segments))
+                for d, entry in zip(where, manifest.segments):
+                    readers.append(SegmentReader(d, entry.files, entry.deletes, doc_count=entry.doc_count,
+                                                 deleted=entry.deleted, full=verify))
                 return cls(directory, manifest, readers, verify)
             except BaseException as exc:  # whatever failed, nothing opened so far stays open
                 for r in readers:

@@ -9,12 +9,13 @@ memory alike.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import mmap
 import sys
 from typing import Iterator
 
 import numpy as np
+
+from .files import DONTNEED, FileMap, file_map
 
 
 def narrowest_uint(top: int) -> np.dtype:
@@ -122,25 +123,21 @@ def release_pages(*arrays: "np.ndarray | None") -> None:
     kernel it will not need those pages (they stay in the page cache; a later read maps them again).
     """
     for arr in arrays:
-        mm = getattr(arr, "base", None)
-        while isinstance(mm, np.ndarray):  # views over the array read_array made over its map
-            mm = mm.base
-        if isinstance(mm, memoryview):  # np.frombuffer's view of the map
-            mm = mm.obj
-        mm = getattr(mm, "_mmap", mm)  # numpy.memmap keeps its mmap here
-        if isinstance(mm, mmap.mmap) and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-            try:
-                mm.madvise(mmap.MADV_DONTNEED)
-            except (OSError, ValueError):
-                pass
+        found = None if arr is None else file_map(arr)
+        try:
+            if isinstance(found, FileMap) and DONTNEED is not None:
+                found.advise(DONTNEED)
+            elif isinstance(found, mmap.mmap) and hasattr(found, "madvise") and DONTNEED is not None:
+                found.madvise(DONTNEED)
+        except (OSError, ValueError):
+            pass
 
 
 def _load_trim():
     if not sys.platform.startswith("linux"):
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
+    try:  # the process's own symbols: no ctypes.util.find_library, which runs ldconfig in a subprocess
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc (e.g. musl has no malloc_trim)
         return None
 

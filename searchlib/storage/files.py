@@ -12,7 +12,10 @@ CheckIndex), so that opening costs milliseconds whatever the index's size:
 - `Index.open(path, verify=True)`, merges and `check` (full=True) checksum every byte, so a
   flipped byte in the middle of a large array is found there.
 
-Arrays are raw .npy files opened memory-mapped with pickling disabled.
+Arrays are raw .npy files opened memory-mapped with pickling disabled, by libc's mmap (FileMap:
+no descriptor kept per map); a searcher's postings and dictionaries are mapped for random reading
+(a page fault reads its page, not the device's read-ahead around it) and long ranges are asked for
+ahead (Ahead), and opening a searcher asks for every file's header and tail at once (read_ahead).
 
 Every file of an index is opened here (open_file), as a descriptor, without following a
 symbolic link at the file or at any directory between the index directory and the file: the
@@ -36,7 +39,7 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from tokenize import TokenError
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -115,10 +118,12 @@ def open_file(path: Path, below: int = IN_SEGMENT) -> int:
     may be reached through links the user made). A link is IndexCorruptError naming it (and nothing
     of its target), a missing file IndexFileMissingError, any other refusal IndexIOError (io_error).
     The caller closes the descriptor."""
-    path = Path(path)
     held = getattr(_held, "directory", None)
-    if held is not None and held[0] == path.parent and below == IN_SEGMENT:
-        return _open_in(held[1], path)
+    if held is not None and below == IN_SEGMENT:  # (strings, not Path objects: hundreds of files an open)
+        parent, _, name = os.fspath(path).rpartition(os.sep)
+        if parent == held[0]:
+            return _open_in(held[1], path, name)
+    path = Path(path)
     fd = _open_parent(path, below)
     try:
         return _open_in(fd, path)
@@ -166,7 +171,7 @@ def held_directory(directory: Path) -> Iterator[None]:
         yield
         return
     previous = getattr(_held, "directory", None)
-    _held.directory = (Path(directory), fd)
+    _held.directory = (os.fspath(directory).rstrip(os.sep) or os.sep, fd)
     try:
         yield
     finally:
@@ -174,10 +179,81 @@ def held_directory(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _open_in(fd: int, path: Path) -> int:
-    """The regular file `path` opened in the directory open as `fd` (see open_file)."""
+HEAD = 8192  # bytes at the start of a file that opening reads (an array's .npy header and more)
+WHOLE = 256 * 1024  # files up to this size are read ahead whole (opening reads some whole; searches touch the rest)
+
+
+def read_ahead(segments: "Iterable[tuple[Path, Mapping[str, dict]]]") -> None:
+    """Ask the kernel (posix_fadvise WILLNEED) to read the first HEAD and last TAIL bytes of each
+    file of `segments` (each a segment directory and its manifest entries {name: {size, ...}}), or
+    all of a file up to WHOLE bytes, and return without waiting. Opening a searcher then reads
+    those bytes of every file (headers, tail checksums, small metadata): asked for all at once,
+    the device reads them side by side instead of one small read after another, which was most of
+    opening an index whose files are out of the page cache. Advice only: what cannot be opened
+    here is skipped (its own open says what is wrong, naming the file). Each descriptor is closed
+    at once (holding hundreds open grows the process's descriptor table, see FileMap)."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    for directory, files in segments:
+        try:
+            parent = _open_parent(Path(directory) / "x", IN_SEGMENT)
+        except (SearchlibError, OSError):
+            continue
+        try:
+            if _looks_cached(parent, files):
+                continue
+            for name, entry in files.items():
+                size = entry.get("size") if isinstance(entry, dict) else None
+                if not isinstance(size, int) or size < 0 or not isinstance(name, str):
+                    continue
+                try:
+                    fd = os.open(name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=parent)
+                except (OSError, ValueError):
+                    continue
+                try:
+                    if size <= max(WHOLE, HEAD + TAIL):
+                        advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                    else:
+                        advise(fd, 0, HEAD, os.POSIX_FADV_WILLNEED)
+                        advise(fd, size - TAIL, TAIL, os.POSIX_FADV_WILLNEED)
+                except OSError:
+                    pass  # advice only
+                finally:
+                    os.close(fd)
+        finally:
+            os.close(parent)
+
+
+def _looks_cached(parent: int, files: "Mapping[str, dict]") -> bool:
+    """Whether the last byte of the largest of a segment's `files` (in the directory open as
+    `parent`) is in the page cache, read without waiting for the device (RWF_NOWAIT): then the
+    segment's headers and tails most likely are too, and read_ahead skips it (advising every file
+    costs ~4 us each even when nothing is to be read). False where it cannot tell."""
+    nowait = getattr(os, "RWF_NOWAIT", None)
+    sizes = [(e.get("size"), name) for name, e in files.items() if isinstance(e, dict) and isinstance(e.get("size"), int)]
+    if nowait is None or not hasattr(os, "preadv") or not sizes:
+        return False
+    size, name = max(sizes)
+    if size <= 0 or not isinstance(name, str):
+        return False
     try:
-        found = os.open(path.name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
+        fd = os.open(name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=parent)
+    except (OSError, ValueError):
+        return False
+    try:
+        return os.preadv(fd, [bytearray(1)], size - 1, nowait) == 1
+    except OSError:  # EAGAIN: not in memory; EOPNOTSUPP: the filesystem cannot say
+        return False
+    finally:
+        os.close(fd)
+
+
+def _open_in(fd: int, path: "Path | str", name: str | None = None) -> int:
+    """The regular file `path` (named `name` in its directory) opened in the directory open as
+    `fd` (see open_file)."""
+    try:
+        found = os.open(Path(path).name if name is None else name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
     except OSError as exc:
         raise _refused(path, exc, path) from None
     try:
@@ -396,6 +472,21 @@ def verify(path: Path, entry: dict, fresh: bool = False, below: int = IN_SEGMENT
 _NPY_MAGIC = b"\x93NUMPY"
 _MAX_NPY_HEADER = 4096  # bytes of .npy header accepted (np.save writes 128 for the arrays of an index)
 _NPY_KINDS = "biuf"  # booleans, integers and floats: the only arrays of the format
+# The header np.save writes for a plain numeric array, e.g. "{'descr': '<u4', 'fortran_order': False,
+# 'shape': (12,), }" padded with spaces to a newline: parsed by this expression (a few microseconds),
+# any other header by numpy's parser of its Python literal (tens of microseconds; an index opens
+# hundreds of arrays).
+_PLAIN_HEADER = re.compile(rb"\{'descr': '([<>|][biuf][1248])', 'fortran_order': (False|True), "
+                           rb"'shape': \((|[0-9]{1,19},|[0-9]{1,19}(?:, [0-9]{1,19})+,?)\), \} *\n\Z")
+_DTYPES: dict[bytes, np.dtype] = {}
+
+
+def _dtype(descr: bytes) -> np.dtype:
+    """The dtype of a plain header's descr (b'<u4'), made once per descr."""
+    found = _DTYPES.get(descr)
+    if found is None:
+        found = _DTYPES[descr] = np.dtype(descr.decode("ascii"))
+    return found
 
 
 def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, int]:
@@ -415,13 +506,22 @@ def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, 
         raise IndexCorruptError(str(path), f"not a valid array file: .npy version {version} is not supported")
     if length > _MAX_NPY_HEADER:
         raise IndexCorruptError(str(path), f"not a valid array file: a header of {length:,} bytes")
-    fh = io.BytesIO(head)
-    fh.seek(8)
-    try:
-        shape, fortran, dtype = reader(fh, max_header_size=_MAX_NPY_HEADER)
-    except (ValueError, TypeError, SyntaxError, TokenError, OverflowError, RecursionError, MemoryError,
-            EOFError) as exc:  # what numpy's parser of the header's Python literal may raise
-        raise IndexCorruptError(str(path), f"not a valid array file: {str(exc)[:200]}") from None
+    start = 10 if version == (1, 0) else 12
+    plain = _PLAIN_HEADER.match(head, start, start + length) if start + length <= len(head) else None
+    if plain is not None:  # the header np.save writes for a plain array, read without numpy's literal parser
+        dtype = _dtype(plain[1])
+        fortran = plain[2] == b"True"
+        shape = tuple(int(n) for n in plain[3].split(b",") if n.strip())
+        offset = start + length
+    else:
+        fh = io.BytesIO(head)
+        fh.seek(8)
+        try:
+            shape, fortran, dtype = reader(fh, max_header_size=_MAX_NPY_HEADER)
+        except (ValueError, TypeError, SyntaxError, TokenError, OverflowError, RecursionError, MemoryError,
+                EOFError) as exc:  # what numpy's parser of the header's Python literal may raise
+            raise IndexCorruptError(str(path), f"not a valid array file: {str(exc)[:200]}") from None
+        offset = fh.tell()
     if dtype.hasobject:
         raise IndexCorruptError(str(path), "not a valid array file: it holds Python objects (pickled data "
                                            "is never loaded)")
@@ -429,7 +529,6 @@ def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, 
         raise IndexCorruptError(str(path), f"not a valid array file: it holds {dtype}, not numbers")
     if any(n < 0 for n in shape):
         raise IndexCorruptError(str(path), f"not a valid array file: the impossible shape {shape}")
-    offset = fh.tell()
     count = 1
     for n in shape:
         count *= n
@@ -439,7 +538,7 @@ def _npy_layout(fd: int, path: Path, size: int) -> tuple[tuple, bool, np.dtype, 
     return shape, fortran, dtype, offset
 
 
-def _array_from_fd(fd: int, path: Path, size: int, mmap: bool) -> np.ndarray:
+def _array_from_fd(fd: int, path: Path, size: int, mmap: bool, random: bool = False) -> np.ndarray:
     """The array of the .npy file open as `fd`, `size` bytes long (see read_array)."""
     shape, fortran, dtype, offset = _npy_layout(fd, path, size)
     order = "F" if fortran else "C"
@@ -460,7 +559,103 @@ def _array_from_fd(fd: int, path: Path, size: int, mmap: bool) -> np.ndarray:
             raise io_error(exc, path, "reading") from None
         return data.reshape(shape, order=order)
     # A plain ndarray over the map (no numpy.memmap: its subclass adds overhead to every slice).
-    return np.frombuffer(_map(fd, path), dtype=dtype, count=count, offset=offset).reshape(shape, order=order)
+    if _LIBC is None:
+        return np.frombuffer(_map(fd, path), dtype=dtype, count=count, offset=offset).reshape(shape, order=order)
+    try:
+        raw = np.asarray(FileMap(fd, size, random))
+    except OSError as exc:
+        raise io_error(exc, path, "mapping") from None
+    return raw[offset:offset + count * dtype.itemsize].view(dtype).reshape(shape, order=order)
+
+
+def _libc() -> "tuple | None":
+    """libc's mmap, munmap and madvise (through ctypes), or None where there is no such libc."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        functions = libc.mmap, libc.munmap, libc.madvise
+    except (ImportError, OSError, AttributeError, TypeError):
+        return None
+    mmap_, munmap, madvise = functions
+    mmap_.restype = ctypes.c_void_p
+    mmap_.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
+    munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+    madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    return mmap_, munmap, madvise, ctypes.get_errno, ctypes.c_void_p(-1).value
+
+
+_LIBC = _libc() if hasattr(_mmap, "MAP_SHARED") else None
+PAGE = _mmap.PAGESIZE
+RANDOM, WILLNEED, DONTNEED = (getattr(_mmap, f"MADV_{name}", None) for name in ("RANDOM", "WILLNEED", "DONTNEED"))
+
+
+class FileMap:
+    """A whole file mapped read-only and shared by libc's mmap, which keeps no descriptor open.
+
+    Python's mmap keeps a duplicate of the descriptor per map (before 3.13), and a searcher holds
+    hundreds of maps: that many descriptors grow the process's descriptor table, and in a
+    threaded process (numpy's BLAS threads) every growth waits for an RCU grace period, 10-15 ms
+    of a 25 ms open at a million documents. numpy reads the map through __array_interface__,
+    read-only (numpy refuses to make an array over it writable); it is unmapped when the last
+    array over it goes. With `random`, the kernel is told the pages are read at random
+    (MADV_RANDOM): a page fault reads that page, not the several megabytes around it that a
+    device's read-ahead setting may ask for (8 MB here), which is what the first searches of an
+    index whose files are out of the page cache touch: a few pages of many files.
+    """
+
+    address = 0
+
+    def __init__(self, fd: int, size: int, random: bool = False):
+        mmap_, _, madvise, get_errno, failed = _LIBC
+        address = mmap_(None, size, _mmap.PROT_READ, _mmap.MAP_SHARED, fd, 0)
+        if address is None or address == failed:
+            code = get_errno() or errno.ENOMEM
+            raise OSError(code, os.strerror(code))
+        self.address, self.size, self._munmap = address, size, _LIBC[1]  # (kept: a module's globals go at exit)
+        self.__array_interface__ = {"data": (address, True), "shape": (size,), "typestr": "|u1", "version": 3}
+        if random and RANDOM is not None:
+            madvise(address, size, RANDOM)
+
+    def advise(self, advice: int, start: int = 0, stop: "int | None" = None) -> None:
+        """madvise(`advice`) on bytes start..stop of the map (the pages holding them)."""
+        stop = self.size if stop is None else min(stop, self.size)
+        start = max(0, start) // PAGE * PAGE
+        if stop > start and self.address:
+            _LIBC[2](self.address + start, stop - start, advice)
+
+    def __del__(self) -> None:
+        if self.address:
+            self._munmap(self.address, self.size)
+            self.address = 0
+
+
+def file_map(array: np.ndarray) -> "FileMap | _mmap.mmap | None":
+    """The map an array read by read_array or load_array (or a view of one) lies in, None for an
+    array in memory."""
+    found = array
+    while isinstance(found, (np.ndarray, memoryview)):
+        found = found.base if isinstance(found, np.ndarray) else found.obj
+    found = getattr(found, "_mmap", found)  # numpy.memmap keeps its mmap here
+    return found if isinstance(found, (FileMap, _mmap.mmap)) else None
+
+
+class Ahead:
+    """Asks the kernel to read ranges of a memory-mapped array (load_array with `random`) before
+    they are used (MADV_WILLNEED): one request for a whole posting list instead of a page fault
+    per page. Does nothing for an array in memory."""
+
+    __slots__ = ("_map", "_start", "_itemsize")
+
+    def __init__(self, array: "np.ndarray | None"):
+        found = None if array is None else file_map(array)
+        self._map = found if isinstance(found, FileMap) else None
+        self._start = array.__array_interface__["data"][0] - self._map.address if self._map is not None else 0
+        self._itemsize = array.itemsize if array is not None else 0
+
+    def items(self, start: int, stop: int) -> None:
+        """Ask for items start..stop of the array."""
+        if self._map is not None and WILLNEED is not None:
+            self._map.advise(WILLNEED, self._start + start * self._itemsize, self._start + stop * self._itemsize)
 
 
 def _map(fd: int, path: Path) -> _mmap.mmap:
@@ -486,12 +681,13 @@ def read_array(path: Path, size: int, mmap: bool = True, below: int = IN_SEGMENT
         os.close(fd)
 
 
-def load_array(path: Path, entry: dict, mmap: bool = True, full: bool = False) -> np.ndarray:
+def load_array(path: Path, entry: dict, mmap: bool = True, full: bool = False, random: bool = False) -> np.ndarray:
     """Load a segment's .npy file after checking it against its manifest entry (check_file; every
-    byte with `full`; see read_array), both from one descriptor."""
+    byte with `full`; see read_array), both from one descriptor; with `random`, its map is read
+    at random, a page per fault (FileMap)."""
     fd = open_verified(path, entry, full)
     try:
-        return _array_from_fd(fd, path, entry["size"], mmap)
+        return _array_from_fd(fd, path, entry["size"], mmap, random)
     finally:
         os.close(fd)
 
@@ -508,14 +704,35 @@ def open_verified(path: Path, entry: dict, full: bool = False) -> int:
     return fd
 
 
-def map_file(path: Path, size: int) -> "_mmap.mmap | bytes":
+def map_verified(path: Path, entry: dict, full: bool = False, random: bool = False) -> "_mmap.mmap | bytes":
+    """A segment's file mapped as map_file does, after checking it against its manifest entry
+    (check_file; every byte with `full`), both from one descriptor."""
+    fd = open_verified(path, entry, full)
+    try:
+        return _map_fd(fd, path, entry["size"], random)
+    finally:
+        os.close(fd)
+
+
+def map_file(path: Path, size: int, random: bool = False) -> "_mmap.mmap | bytes":
     """A segment's file of `size` bytes (already verified), memory-mapped read-only from a
-    descriptor opened by open_file (an empty file, which cannot be mapped, as b"")."""
+    descriptor opened by open_file (an empty file, which cannot be mapped, as b""); with `random`,
+    read at random, a page per fault (see FileMap)."""
     fd = open_file(path)
     try:
         found = os.fstat(fd).st_size
         if found != size:
             raise IndexCorruptError(str(path), f"size is {found} bytes, expected {size}")
-        return _map(fd, path) if size else b""
+        return _map_fd(fd, path, size, random)
     finally:
         os.close(fd)
+
+
+def _map_fd(fd: int, path: Path, size: int, random: bool) -> "_mmap.mmap | bytes":
+    """map_file, for the file open as `fd`."""
+    if not size:
+        return b""
+    mapped = _map(fd, path)
+    if random and RANDOM is not None and hasattr(mapped, "madvise"):
+        mapped.madvise(RANDOM)
+    return mapped

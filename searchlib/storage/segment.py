@@ -13,6 +13,7 @@ older ones go when no kept commit names them.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from . import validate
 from .arrays import first_in_ranges, gather_ranges, invert_postings, narrow_offsets, narrowest_uint, run_starts
 from .blocks import block_bounds
 from .components import Component, Kind
-from .files import check_file, held_directory, load_array, read_file, verify, write_array, write_bytes
+from .files import Ahead, held_directory, load_array, map_verified, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
 from .termdict import TermDictionary, encode as encode_terms
@@ -37,6 +38,12 @@ _POS_CACHE_POSTINGS = 4_000_000  # postings whose position starts a field reader
 _validated: set[tuple] = set()  # fields whose contents passed validate.content_problems (by their files)
 _VALIDATED_LIMIT = 100_000  # beyond it the memory starts over
 _SCAN_UNITS, _SCANS = 64, 8  # unit_term_ids: lookups of at most this many units answered by a scan, this many times
+# Maps read around each fault (the kernel's read-ahead): a field's per-unit arrays, which a search
+# reads at its postings' units, spread over the whole array. Every other array is read at random
+# (FileMap), a page per fault, and long ranges of postings are asked for ahead (_AHEAD_POSTINGS).
+_READ_AROUND = frozenset((Component.LEN, Component.UDOC, Component.USPAN))
+_AHEAD_POSTINGS = 8192  # postings (32 KB of units) beyond which a list's pages are asked for in one request
+_ASKED_LIMIT = 100_000  # terms remembered as asked for ahead; beyond it the memory starts over
 
 
 def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
@@ -183,9 +190,12 @@ class FieldReader:
                                                                 f"lists the field {name!r}")
             return files[fname]
 
+        base = os.fspath(directory) + os.sep  # paths as strings: a searcher opens hundreds of files
+
         def arr(component: Component, required: bool = False):
-            if component.file(name) in files or required:
-                return load_array(directory / component.file(name), listed(component), full=full)
+            fname = component.file(name)
+            if fname in files or required:
+                return load_array(base + fname, listed(component), full=full, random=component not in _READ_AROUND)
             return None
 
         self.ptr, self.unit, self.tf = arr(Component.PTR, True), arr(Component.UNIT, True), arr(Component.TF, True)
@@ -197,15 +207,16 @@ class FieldReader:
         # KEYWORD and ID fields of format 6 on: each document's term ids (None in older segments),
         # and where each document's start (None when every document has one: an ID's)
         self.doc_ptr, self.doc_term = arr(Component.DOCPTR), arr(Component.DOCTERM)
+        self._ahead: tuple[Ahead, Ahead, Ahead] | None = None  # of unit, tf, pos: made at the first long range
+        self._asked: set[int] = set()  # terms whose long postings (and positions) were asked for ahead
         self._unit_terms: np.ndarray | None = None
         self._scans = 0  # unit_term_ids answered by scanning, before unit_terms is built
         self._pos_start: dict[int, np.ndarray] = {}  # term id -> where its postings' positions start
         self._pos_cached = 0
-        lex_path = directory / Component.LEX.file(name)
-        check_file(lex_path, listed(Component.LEX), full)
+        text = map_verified(base + Component.LEX.file(name), listed(Component.LEX), full, random=True)
         self.dictionary = TermDictionary.open(directory, name, listed(Component.LEX)["size"],
                                               arr(Component.LEXOFF, True), arr(Component.LEXKEY, True), info["terms"],
-                                              full)
+                                              full, text)
         if len(self.ptr) != len(self.dictionary) + 1:
             raise IndexCorruptError(str(directory / Component.PTR.file(name)), "does not match the term dictionary")
         self._validate(directory, files, doc_count, full)
@@ -257,6 +268,8 @@ class FieldReader:
 
     def unit_terms(self) -> np.ndarray:
         """For a one-term-per-unit field (an ID): each unit's term id, -1 for none (built once)."""
+        if self._unit_terms is None:  # read whole below: asked for whole (see _read_ahead)
+            _ask_whole(self.doc_term, self.doc_ptr, self.unit if self.doc_term is None else None)
         if self._unit_terms is None and self.doc_term is not None:
             self._unit_terms = first_in_ranges(self.doc_ptr, self.doc_term, np.arange(self.units))
         if self._unit_terms is None:
@@ -276,6 +289,7 @@ class FieldReader:
             return first_in_ranges(self.doc_ptr, self.doc_term, units)
         if self._unit_terms is None and len(units) <= _SCAN_UNITS and self._scans < _SCANS:
             self._scans += 1
+            _ask_whole(self.unit)
             unit = np.asarray(self.unit)
             at = np.flatnonzero(np.isin(unit, units))  # the postings of the wanted units
             out = np.full(len(units), -1, dtype=np.int64)
@@ -307,7 +321,25 @@ class FieldReader:
     def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """(units, term frequencies) of term id `tid`, units ascending."""
         a, b = int(self.ptr[tid]), int(self.ptr[tid + 1])
+        if b - a > _AHEAD_POSTINGS and tid not in self._asked:
+            self._read_ahead(tid, a, b)
         return self.unit[a:b], self.tf[a:b]
+
+    def _read_ahead(self, key: int, a: int, b: int, c: int = 0, d: int = 0) -> None:
+        """Ask for a term's postings a..b (and positions c..d) ahead of reading them: their maps
+        are read at random (a page per fault), so a long list is asked for whole, in one request,
+        the first time this reader reads it (asking again for pages in memory costs ~15 us a MB);
+        `key` (the term id, or ~id with positions) is remembered in _asked."""
+        if self._ahead is None:
+            self._ahead = (Ahead(self.unit), Ahead(self.tf), Ahead(self.pos))
+        if len(self._asked) >= _ASKED_LIMIT:
+            self._asked.clear()
+        self._asked.add(key)
+        unit, tf, pos = self._ahead
+        unit.items(a, b)
+        tf.items(a, b)
+        if d > c:
+            pos.items(c, d)
 
     def positions(self, tid: int, posting_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the chosen postings of `tid` (indices into its posting list), and for each
@@ -331,11 +363,13 @@ class FieldReader:
     def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""
         a, b = self.ptr[tid:tid + 2].tolist()
+        c, d = self.pptr[tid:tid + 2].tolist()
+        if d - c > _AHEAD_POSTINGS and ~tid not in self._asked:  # (~tid: the term's positions)
+            self._read_ahead(~tid, a, b, c, d)
         starts = self.unit[a:b] * POSITION_STRIDE
         if offset:
             starts -= offset
         keys = starts.repeat(self.tf[a:b])
-        c, d = self.pptr[tid:tid + 2].tolist()
         keys += self.pos[c:d]
         return keys
 
@@ -358,6 +392,13 @@ class FieldReader:
             self._pos_start[tid] = starts
             self._pos_cached += len(starts)
         return starts
+
+
+def _ask_whole(*arrays: "np.ndarray | None") -> None:
+    """Ask for the whole of memory-mapped arrays about to be read whole (see FieldReader._read_ahead)."""
+    for array in arrays:
+        if array is not None:
+            Ahead(array).items(0, len(array))
 
 
 # -- validators: what opening a segment and `check` both require of its files -------------------

@@ -126,12 +126,12 @@ class TermDictionary:
 
     @classmethod
     def open(cls, directory: Path, field: str, size: int, offsets: np.ndarray, keys: np.ndarray,
-             count: int, full: bool = True) -> "TermDictionary":
+             count: int, full: bool = True, text: "bytes | mmap.mmap | None" = None) -> "TermDictionary":
         """The dictionary of `field` in a segment directory: its term text (`size` bytes, checked
-        by the caller) memory-mapped, with the offsets and keys loaded from their files; `full`:
-        see __init__."""
+        by the caller) memory-mapped, or `text` when the caller mapped it, with the offsets and
+        keys loaded from their files; `full`: see __init__."""
         paths = {c: str(directory / c.file(field)) for c in COMPONENTS}
-        return cls(_map(Path(paths[Component.LEX]), size), offsets, keys, count, paths, full)
+        return cls(_map(Path(paths[Component.LEX]), size) if text is None else text, offsets, keys, count, paths, full)
 
     @classmethod
     def of(cls, terms: list[str]) -> "TermDictionary":
@@ -338,8 +338,9 @@ class TermDictionary:
 
 def _map(path: Path, size: int) -> "bytes | mmap.mmap":
     """The `size` bytes of the file at `path`, memory-mapped (files.map_file: never through a link;
-    an empty file cannot be mapped)."""
-    return map_file(path, size)
+    an empty file cannot be mapped), read at random: a lookup reads a page or two of it, and a
+    fault should read those, not the megabytes around them (files.FileMap)."""
+    return map_file(path, size, random=True)
 
 
 def _array_problem(array: np.ndarray, dtype, length: int, what: str) -> str | None:

@@ -376,12 +376,15 @@ def test_out_of_descriptors_while_opening_says_so_not_that_the_index_is_corrupt(
             report = check_index(path)
             assert report.ok, report.format()
 
-        print(len(attempts(lambda: Index(path).searcher().close())), len(attempts(check)))
+        found = attempts(lambda: Index(path).searcher().close())
+        print(len(found), len(attempts(check)), sorted(found))
     """)
     done = run_python("-c", script, timeout=120)
     assert done.returncode == 0, done.stderr
-    searcher, check = map(int, done.stdout.split())
-    assert searcher >= 10 and check >= 1, done.stdout  # files of every kind met the limit
+    searcher, check = map(int, done.stdout.split()[:2])
+    # files of several kinds met the limit (a searcher's arrays are mapped without keeping a
+    # descriptor, files.FileMap, so only its term texts' maps and stored fields hold one)
+    assert searcher >= 4 and check >= 1, done.stdout
 
 
 # -- (4) a searcher dropped without close() releases its files ----------------------------------------------

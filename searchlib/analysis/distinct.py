@@ -1,0 +1,91 @@
+"""The distinct words of a batch's tokens, found with numpy: a Python string per distinct word,
+not per token.
+
+A token's code units (`BatchTokens.units`: one per character, never 0 inside a token), zero-padded
+to whole 64-bit columns, are an exact key for its word within the batch: two tokens with the same
+number of columns have the same key exactly when they have the same characters (no hash, nothing
+can collide). Tokens are grouped by that number (1 to MAX_COLUMNS), each group is sorted once
+(`argsort` of one column, `lexsort` of several) to number its distinct keys, and the words are
+listed in the order of their first occurrence in the batch, so looking them up in that order
+numbers new words exactly as a token-by-token pass would. Longer tokens, and every token of a
+batch without units, are sliced as strings one by one (a dict does their grouping).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .spans import BatchTokens
+
+MAX_COLUMNS = 4  # keys of up to 32 bytes; longer tokens go through a dict as strings
+_MASKS = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)  # low k bytes
+
+
+def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(inverse, first) of the rows of a (n, columns) uint64 array: each row's distinct-row
+    number, and the first row of each distinct row (in the numbers' order)."""
+    order = np.argsort(keys[:, 0]) if keys.shape[1] == 1 else np.lexsort(keys.T[::-1])
+    ordered = keys[order]
+    new = np.ones(len(keys), dtype=bool)
+    np.any(ordered[1:] != ordered[:-1], axis=1, out=new[1:])
+    inverse = np.empty(len(keys), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return inverse, np.minimum.reduceat(order, np.flatnonzero(new))
+
+
+def _keys(windows: np.ndarray, width: int, starts: np.ndarray, lengths: np.ndarray, columns: int) -> np.ndarray:
+    """(tokens, columns) uint64: each token's units (`width` bytes each; `windows` row i holds the
+    8 bytes of the units from byte i) read 8 bytes at a time, zero past its end."""
+    begin, size = starts * width, lengths * width
+    keys = np.empty((len(starts), columns), dtype=np.uint64)
+    for j in range(columns):
+        keys[:, j] = windows[begin + 8 * j].view("<u8")[:, 0] & _MASKS[np.clip(size - 8 * j, 0, 8)]
+    return keys
+
+
+def _string_groups(text: str, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_unique_rows` for tokens compared as strings (one Python object per token)."""
+    words = [text[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+    first: dict[str, int] = {}
+    for i, word in enumerate(words):
+        first.setdefault(word, i)
+    number = {word: k for k, word in enumerate(first)}
+    inverse = np.fromiter(map(number.__getitem__, words), dtype=np.intp, count=len(words))
+    return inverse, np.fromiter(first.values(), dtype=np.intp, count=len(first))
+
+
+def distinct_words(batch: BatchTokens) -> tuple[list[str], np.ndarray]:
+    """(words, which): the distinct words of the batch's tokens, in the order of their first
+    occurrence, and for each token the index of its word in `words` (intp)."""
+    starts, ends = batch.starts, batch.ends
+    lengths = ends - starts
+    if batch.units is None:
+        columns = np.full(len(starts), MAX_COLUMNS + 1)
+    else:
+        width = batch.units.itemsize
+        columns = (lengths * width + 7) // 8
+        padded = np.concatenate([batch.units.view(np.uint8), np.zeros(8 * MAX_COLUMNS, dtype=np.uint8)])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, 8)
+    groups = []  # (member tokens, their distinct-word numbers in the group, each number's first token)
+    for c in range(1, MAX_COLUMNS + 2):
+        members = np.flatnonzero(columns == c) if c <= MAX_COLUMNS else np.flatnonzero(columns > MAX_COLUMNS)
+        if not len(members):
+            continue
+        if c <= MAX_COLUMNS:
+            inverse, first = _unique_rows(_keys(windows, width, starts[members], lengths[members], c))
+        else:
+            inverse, first = _string_groups(batch.text, starts[members], ends[members])
+        groups.append((members, inverse, members[first]))
+    if not groups:
+        return [], np.zeros(0, dtype=np.intp)
+    firsts = np.concatenate([g[2] for g in groups])
+    order = np.argsort(firsts)  # distinct words by first occurrence (each token is the first of at most one)
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    which = np.empty(len(starts), dtype=np.intp)
+    done = 0
+    for members, inverse, first in groups:
+        which[members] = rank[done + inverse]
+        done += len(first)
+    at = firsts[order]
+    text = batch.text
+    return [text[s:e] for s, e in zip(starts[at].tolist(), ends[at].tolist())], which

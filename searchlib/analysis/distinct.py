@@ -32,13 +32,13 @@ def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inverse, np.minimum.reduceat(order, np.flatnonzero(new))
 
 
-def _keys(windows: np.ndarray, width: int, starts: np.ndarray, lengths: np.ndarray, columns: int) -> np.ndarray:
-    """(tokens, columns) uint64: each token's units (`width` bytes each; `windows` row i holds the
-    8 bytes of the units from byte i) read 8 bytes at a time, zero past its end."""
+def _keys(octets: np.ndarray, width: int, starts: np.ndarray, lengths: np.ndarray, columns: int) -> np.ndarray:
+    """(tokens, columns) uint64: each token's units (`width` bytes each) read 8 bytes at a time
+    (`octets[i]`: the 8 bytes of the units from byte i, little-endian), zero past its end."""
     begin, size = starts * width, lengths * width
     keys = np.empty((len(starts), columns), dtype=np.uint64)
     for j in range(columns):
-        keys[:, j] = windows[begin + 8 * j].view("<u8")[:, 0] & _MASKS[np.clip(size - 8 * j, 0, 8)]
+        keys[:, j] = octets[begin + 8 * j] & _MASKS[np.minimum(size - 8 * j, 8)]
     return keys
 
 
@@ -64,14 +64,14 @@ def distinct_words(batch: BatchTokens) -> tuple[list[str], np.ndarray]:
         width = batch.units.itemsize
         columns = (lengths * width + 7) // 8
         padded = np.concatenate([batch.units.view(np.uint8), np.zeros(8 * MAX_COLUMNS, dtype=np.uint8)])
-        windows = np.lib.stride_tricks.sliding_window_view(padded, 8)
+        octets = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))  # unaligned
     groups = []  # (member tokens, their distinct-word numbers in the group, each number's first token)
     for c in range(1, MAX_COLUMNS + 2):
         members = np.flatnonzero(columns == c) if c <= MAX_COLUMNS else np.flatnonzero(columns > MAX_COLUMNS)
         if not len(members):
             continue
         if c <= MAX_COLUMNS:
-            inverse, first = _unique_rows(_keys(windows, width, starts[members], lengths[members], c))
+            inverse, first = _unique_rows(_keys(octets, width, starts[members], lengths[members], c))
         else:
             inverse, first = _string_groups(batch.text, starts[members], ends[members])
         groups.append((members, inverse, members[first]))

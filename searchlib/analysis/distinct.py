@@ -5,7 +5,7 @@ A token's code units (`BatchTokens.units`: one per character, never 0 inside a t
 to whole 64-bit columns, are an exact key for its word within the batch: two tokens with the same
 number of columns have the same key exactly when they have the same characters (no hash, nothing
 can collide). Tokens are grouped by that number (1 to MAX_COLUMNS), each group is sorted once
-(`argsort` of one column, `lexsort` of several) to number its distinct keys, and the words are
+(radix passes of plain integer sorts) to number its distinct keys, and the words are
 listed in the order of their first occurrence in the batch, so looking them up in that order
 numbers new words exactly as a token-by-token pass would. Longer tokens, and every token of a
 batch without units, are sliced as strings one by one (a dict does their grouping).
@@ -17,19 +17,36 @@ import numpy as np
 from .spans import BatchTokens
 
 MAX_COLUMNS = 4  # keys of up to 32 bytes; longer tokens go through a dict as strings
+_LOW = np.uint64(0xFFFF_FFFF)
 _MASKS = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)  # low k bytes
+
+
+def _sorted_order(keys: np.ndarray) -> np.ndarray:
+    """The stable order of the rows of a (n, columns) uint64 array, by their columns in turn.
+    A least-significant-first radix pass per 32-bit half of a column: the half is sorted by value
+    with the row's current place in the low bits (a plain sort of integers, several times faster
+    than an argsort or a lexsort); n is below 2**32 (a batch's tokens)."""
+    place = np.arange(len(keys), dtype=np.uint64)
+    order = None
+    for j in reversed(range(keys.shape[1])):
+        for shift in (0, 32):
+            column = keys[:, j] if order is None else keys[order, j]
+            half = (column >> np.uint64(shift)) & _LOW
+            step = (np.sort((half << np.uint64(32)) | place) & _LOW).astype(np.intp)
+            order = step if order is None else order[step]
+    return order
 
 
 def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(inverse, first) of the rows of a (n, columns) uint64 array: each row's distinct-row
     number, and the first row of each distinct row (in the numbers' order)."""
-    order = np.argsort(keys[:, 0]) if keys.shape[1] == 1 else np.lexsort(keys.T[::-1])
+    order = _sorted_order(keys)
     ordered = keys[order]
     new = np.ones(len(keys), dtype=bool)
     np.any(ordered[1:] != ordered[:-1], axis=1, out=new[1:])
     inverse = np.empty(len(keys), dtype=np.intp)
     inverse[order] = np.cumsum(new) - 1
-    return inverse, np.minimum.reduceat(order, np.flatnonzero(new))
+    return inverse, order[new]  # stable: a distinct row's first place in the order is its first row
 
 
 def _keys(octets: np.ndarray, width: int, starts: np.ndarray, lengths: np.ndarray, columns: int) -> np.ndarray:

@@ -14,48 +14,57 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spans import BatchTokens
+from .spans import PADDING, BatchTokens
 
 MAX_COLUMNS = 4  # keys of up to 32 bytes; longer tokens go through a dict as strings
-_LOW = np.uint64(0xFFFF_FFFF)
+assert 8 * MAX_COLUMNS <= PADDING  # the bytes a key reads past a token's start are in the units
+_LOW, _HIGH = np.uint64(0xFFFF_FFFF), np.uint64(0xFFFF_FFFF_0000_0000)
 _MASKS = np.array([(1 << 8 * k) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)  # low k bytes
 
 
 def _sorted_order(keys: np.ndarray) -> np.ndarray:
-    """The stable order of the rows of a (n, columns) uint64 array, by their columns in turn.
-    A least-significant-first radix pass per 32-bit half of a column: the half is sorted by value
-    with the row's current place in the low bits (a plain sort of integers, several times faster
-    than an argsort or a lexsort); n is below 2**32 (a batch's tokens)."""
+    """The stable order (int64) of the rows of a (n, columns) uint64 array, by their columns in
+    turn. A least-significant-first radix pass per 32-bit half of a column: the half is sorted by
+    value with the row's current place in the low bits (a plain sort of integers, several times
+    faster than an argsort or a lexsort); n is below 2**32 (a batch's tokens)."""
     place = np.arange(len(keys), dtype=np.uint64)
     order = None
     for j in reversed(range(keys.shape[1])):
-        for shift in (0, 32):
-            column = keys[:, j] if order is None else keys[order, j]
-            half = (column >> np.uint64(shift)) & _LOW
-            step = (np.sort((half << np.uint64(32)) | place) & _LOW).astype(np.intp)
+        for low in (True, False):
+            packed = keys[:, j].copy() if order is None else keys[order, j]
+            if low:
+                packed <<= np.uint64(32)  # the low half, moved up
+            else:
+                packed &= _HIGH
+            packed |= place
+            packed.sort()
+            packed &= _LOW
+            step = packed.view(np.int64)
             order = step if order is None else order[step]
     return order
 
 
 def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(inverse, first) of the rows of a (n, columns) uint64 array: each row's distinct-row
-    number, and the first row of each distinct row (in the numbers' order)."""
+    number (int32), and the first row of each distinct row (in the numbers' order)."""
     order = _sorted_order(keys)
     ordered = keys[order]
     new = np.ones(len(keys), dtype=bool)
     np.any(ordered[1:] != ordered[:-1], axis=1, out=new[1:])
-    inverse = np.empty(len(keys), dtype=np.intp)
-    inverse[order] = np.cumsum(new) - 1
+    del ordered
+    number = np.cumsum(new, dtype=np.int32)
+    number -= 1
+    inverse = np.empty(len(keys), dtype=np.int32)
+    inverse[order] = number
     return inverse, order[new]  # stable: a distinct row's first place in the order is its first row
 
 
-def _keys(octets: np.ndarray, width: int, starts: np.ndarray, lengths: np.ndarray, columns: int) -> np.ndarray:
-    """(tokens, columns) uint64: each token's units (`width` bytes each) read 8 bytes at a time
-    (`octets[i]`: the 8 bytes of the units from byte i, little-endian), zero past its end."""
-    begin, size = starts * width, lengths * width
-    keys = np.empty((len(starts), columns), dtype=np.uint64)
+def _keys(octets: np.ndarray, begin: np.ndarray, size: np.ndarray, columns: int) -> np.ndarray:
+    """(tokens, columns) uint64: the `size` bytes of each token's units from byte `begin`, read 8
+    at a time (`octets[i]`: the 8 bytes from byte i, little-endian), zero past its end."""
+    keys = np.empty((len(begin), columns), dtype=np.uint64)
     for j in range(columns):
-        keys[:, j] = octets[begin + 8 * j] & _MASKS[np.minimum(size - 8 * j, 8)]
+        np.bitwise_and(octets[begin + 8 * j if j else begin], _MASKS[np.minimum(size - 8 * j, 8)], out=keys[:, j])
     return keys
 
 
@@ -66,39 +75,43 @@ def _string_groups(text: str, starts: np.ndarray, ends: np.ndarray) -> tuple[np.
     for i, word in enumerate(words):
         first.setdefault(word, i)
     number = {word: k for k, word in enumerate(first)}
-    inverse = np.fromiter(map(number.__getitem__, words), dtype=np.intp, count=len(words))
+    inverse = np.fromiter(map(number.__getitem__, words), dtype=np.int32, count=len(words))
     return inverse, np.fromiter(first.values(), dtype=np.intp, count=len(first))
 
 
 def distinct_words(batch: BatchTokens) -> tuple[list[str], np.ndarray]:
     """(words, which): the distinct words of the batch's tokens, in the order of their first
-    occurrence, and for each token the index of its word in `words` (intp)."""
+    occurrence, and for each token the index of its word in `words` (int32)."""
     starts, ends = batch.starts, batch.ends
     lengths = ends - starts
     if batch.units is None:
-        columns = np.full(len(starts), MAX_COLUMNS + 1)
+        columns = np.full(len(starts), MAX_COLUMNS + 1, dtype=np.uint8)
     else:
         width = batch.units.itemsize
-        columns = (lengths * width + 7) // 8
-        padded = np.concatenate([batch.units.view(np.uint8), np.zeros(8 * MAX_COLUMNS, dtype=np.uint8)])
-        octets = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))  # unaligned
+        columns = np.minimum((lengths * width + 7) >> 3, MAX_COLUMNS + 1).astype(np.uint8)
+        raw = batch.units.view(np.uint8)  # ends with PADDING units: any key's bytes are inside
+        octets = np.ndarray((len(raw) - 7,), dtype="<u8", buffer=raw, strides=(1,))  # unaligned
     groups = []  # (member tokens, their distinct-word numbers in the group, each number's first token)
     for c in range(1, MAX_COLUMNS + 2):
-        members = np.flatnonzero(columns == c) if c <= MAX_COLUMNS else np.flatnonzero(columns > MAX_COLUMNS)
+        members = np.flatnonzero(columns == c)
         if not len(members):
             continue
         if c <= MAX_COLUMNS:
-            inverse, first = _unique_rows(_keys(octets, width, starts[members], lengths[members], c))
+            begin, size = starts[members], lengths[members]
+            if width > 1:
+                begin *= width
+                size *= width
+            inverse, first = _unique_rows(_keys(octets, begin, size, c))
         else:
             inverse, first = _string_groups(batch.text, starts[members], ends[members])
         groups.append((members, inverse, members[first]))
     if not groups:
-        return [], np.zeros(0, dtype=np.intp)
+        return [], np.zeros(0, dtype=np.int32)
     firsts = np.concatenate([g[2] for g in groups])
     order = np.argsort(firsts)  # distinct words by first occurrence (each token is the first of at most one)
-    rank = np.empty(len(order), dtype=np.intp)
-    rank[order] = np.arange(len(order))
-    which = np.empty(len(starts), dtype=np.intp)
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    which = np.empty(len(starts), dtype=np.int32)
     done = 0
     for members, inverse, first in groups:
         which[members] = rank[done + inverse]

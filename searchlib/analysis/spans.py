@@ -29,6 +29,7 @@ from .tokenizers import WORD_PATTERN
 
 _WORD, _DIGIT, _JOIN_WORDS, _JOIN_DIGITS = 1, 2, 4, 8  # character class bits
 _SEPARATOR = "\n"  # between the texts of a batch: in no class, so no run crosses it
+PADDING = 32  # separators after the last text: 32 bytes of units can be read from any token's start
 
 
 def _classifier(pattern: str):
@@ -50,17 +51,20 @@ def _classifier(pattern: str):
 class BatchTokens:
     """Every token of a batch of texts, as character spans in the texts joined by a separator."""
 
-    text: str  # the batch's texts joined by "\n"
+    text: str  # the batch's texts joined by "\n", then PADDING "\n"s
     units: np.ndarray | None  # uint8/uint16 code unit per character of `text`, never 0 in a token; None: too many distinct characters
-    starts: np.ndarray  # int64 start of every token in `text`, in order
-    ends: np.ndarray  # int64 end of every token in `text`
+    starts: np.ndarray  # int32 (int64 past 2**31 characters) start of every token in `text`, in order
+    ends: np.ndarray  # same type: end of every token in `text`
     counts: np.ndarray  # int64 tokens of each text
     bases: np.ndarray  # int64 start of each text in `text`
 
     def offsets(self) -> np.ndarray:
         """uint32 (tokens, 2) spans, each relative to its own text."""
-        base = np.repeat(self.bases, self.counts)
-        return np.stack([self.starts - base, self.ends - base], axis=1).astype(np.uint32)
+        base = np.repeat(self.bases.astype(self.starts.dtype), self.counts)
+        out = np.empty((len(base), 2), dtype=np.uint32)
+        np.subtract(self.starts, base, out=out[:, 0], casting="unsafe")  # 0 <= offset < 2**32
+        np.subtract(self.ends, base, out=out[:, 1], casting="unsafe")
+        return out
 
 
 class SpanFinder:
@@ -100,7 +104,7 @@ class SpanFinder:
 
     def tokens(self, texts: list[str]) -> BatchTokens:
         """The spans of the tokens of every text of the batch, exactly the pattern's matches."""
-        joined = _SEPARATOR.join(texts)
+        joined = _SEPARATOR.join(texts) + _SEPARATOR * PADDING
         cls, units = self._classes(joined)
         if units is not None and self._nul_in_tokens and "\0" in joined:
             units = None
@@ -117,7 +121,10 @@ class SpanFinder:
             token[at[words | digits] + 1] = 1
             separators = at[digits]
         edges = np.flatnonzero(token[1:] != token[:-1])
-        starts, ends = edges[0::2], edges[1::2]
+        del token, cls
+        index = np.int32 if size < 1 << 31 else np.int64  # spans as int32 in any batch the writer makes
+        starts, ends = edges[0::2].astype(index), edges[1::2].astype(index)
+        del edges
         if separators is not None and len(separators):
             starts, ends = self._split_runs(joined, starts, ends, separators)
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
@@ -130,7 +137,7 @@ class SpanFinder:
         """Replace each run holding a number separator by the regex's tokens inside it."""
         runs = np.unique(np.searchsorted(starts, separators, side="right") - 1)
         found = np.array([m.span() for s, e in zip(starts[runs].tolist(), ends[runs].tolist())
-                          for m in self._regex.finditer(joined, s, e)], dtype=np.int64).reshape(-1, 2)
+                          for m in self._regex.finditer(joined, s, e)], dtype=starts.dtype).reshape(-1, 2)
         kept_starts, kept_ends = np.delete(starts, runs), np.delete(ends, runs)
         at = np.searchsorted(kept_starts, found[:, 0])
         return np.insert(kept_starts, at, found[:, 0]), np.insert(kept_ends, at, found[:, 1])

@@ -84,8 +84,8 @@ def distinct_words(batch: BatchTokens) -> tuple[list[str], np.ndarray]:
     occurrence, and for each token the index of its word in `words` (int32)."""
     starts, ends = batch.starts, batch.ends
     lengths = ends - starts
-    if batch.units is None:
-        columns = np.full(len(starts), MAX_COLUMNS + 1, dtype=np.uint8)
+    if batch.units is None:  # every token a string
+        columns, width, octets = np.full(len(starts), MAX_COLUMNS + 1, dtype=np.uint8), 0, None
     else:
         width = batch.units.itemsize
         columns = np.minimum((lengths * width + 7) >> 3, MAX_COLUMNS + 1).astype(np.uint8)

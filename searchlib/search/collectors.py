@@ -173,13 +173,28 @@ class TopScores(Count):
         else:
             self.rows += segment_rows(batch, self.k, self.group, self.field_ids)
 
+    def collect_stacked(self, batch: SegmentMatches, bases: np.ndarray) -> None:
+        """Every segment's matches in one batch (search/stacked.py: documents numbered from their
+        segment's base, `bases`); the same as collecting the segments one by one."""
+        self.count(batch)
+        if not len(batch.docs) or not self.k:
+            return
+        scores, docs = batch.scores, batch.docs
+        if len(docs) > self.k:
+            top = top_k(scores, self.k)
+            scores, docs = scores[top], docs[top]
+        segs = bases.searchsorted(docs, side="right") - 1
+        self.ranked.append((scores, segs, docs - bases[segs]))
+
     def result(self, offset: int = 0) -> Ranked:
         """Hits offset..k, by score, then segment, document and unit."""
         if self.ranked and not self.rows:  # every segment without passages: no rows to build
             if len(self.ranked) == 1:
                 scores, seg, docs = self.ranked[0]
-                order = (-scores).argsort(kind="stable")[offset:self.k]  # docs ascend: ties stay in index order
-                segs = None if self.one_segment else np.full(len(order), seg)
+                # documents ascend in index order (within a segment, or across segments when
+                # stacked, `seg` then an array): the stable sort keeps ties in index order
+                order = (-scores).argsort(kind="stable")[offset:self.k]
+                segs = seg[order] if isinstance(seg, np.ndarray) else None if self.one_segment else np.full(len(order), seg)
             else:
                 scores = np.concatenate([r[0] for r in self.ranked])
                 segs = np.concatenate([np.full(len(r[0]), r[1]) for r in self.ranked])

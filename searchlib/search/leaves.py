@@ -91,9 +91,13 @@ class LeafScorer:
             return np.broadcast_to(np.asarray(weight, dtype=np.float32), (len(units),)).copy()
         return bm25(tf, norm, weight, self.k1, self.variant, self.delta)
 
+    def postings_of(self, fname: str, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(units ascending, term frequencies) of a word of field `fname`; None where it is absent."""
+        return term_postings(self.reader, fname, term)
+
     def scored_term(self, w: WeightedTerm) -> tuple[np.ndarray, np.ndarray] | None:
         """(units, BM25 scores) of a word's postings in this segment; None where it is absent."""
-        found = term_postings(self.reader, w.field, w.term)
+        found = self.postings_of(w.field, w.term)
         if found is None:
             return None
         units, tf = found
@@ -112,7 +116,7 @@ class LeafScorer:
         field's part of tf~ for each unit)."""
         parts = []
         for fname, term in w.leaf.terms.items():
-            found = term_postings(self.reader, fname, term)
+            found = self.postings_of(fname, term)
             if found is not None:
                 units, tf = found
                 parts.append((self.reader.fields[fname], units, self.fields_tf(fname, units, tf, w.leaf.weights[fname])))

@@ -24,7 +24,6 @@ from ..storage.components import Component
 from .collectors import Ranked
 from .dense import Matches, passage_scores
 from .marks import NO_MARKS, FieldMarks, has_match
-from .postings import distinct
 from .weight import FieldTerms, Weight
 
 
@@ -217,10 +216,12 @@ def unique_keys(searcher, segs: np.ndarray | None, docs: np.ndarray) -> list:
         fr = readers[0].fields[key_field]
         return fr.dictionary.terms_of(fr.unit_term_ids(docs).tolist())
     keys: list = [None] * len(docs)
-    for seg in distinct(segs).tolist():
-        at = (segs == seg).nonzero()[0]
+    at_seg: dict[int, list[int]] = {}  # a page of hits: grouped in Python, cheaper than numpy calls per segment
+    for i, seg in enumerate(segs.tolist()):
+        at_seg.setdefault(seg, []).append(i)
+    for seg, at in at_seg.items():
         fr = readers[seg].fields[key_field]
-        for i, key in zip(at.tolist(), fr.dictionary.terms_of(fr.unit_term_ids(docs[at]).tolist())):
+        for i, key in zip(at, fr.dictionary.terms_of(fr.unit_term_ids(docs[at]).tolist())):
             keys[i] = key
     return keys
 

@@ -265,6 +265,11 @@ class Searcher:
     def _score(self, weight: Weight, collector: Collector, asked: Collector) -> dict:
         """Score every segment into `collector`; `asked` is the collector a segment's scorer may ask
         for the score to beat (the pruning seam). Each segment's dense matches, for the hits."""
+        stacked = weight.stacked() if type(collector) is TopScores and asked is collector and collector.prune_total is None \
+            else None
+        if stacked is not None:  # every segment at once: sparse segments hold no dense matches
+            collector.collect_stacked(stacked.matches(weight.root), stacked.reader.bases)
+            return dict.fromkeys(range(len(self.readers)))
         matches = {}
         for seg in range(len(self.readers)):
             batch = weight.scorer(seg).matches(weight.root, asked)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..query.compile import AllLeaf, ColumnLeaf, TermRangeLeaf
 from .leaves import LeafScorer, SegmentMatches
-from .postings import distinct, intersect, positions_in, run_sums, term_postings
+from .postings import distinct, intersect, positions_in, run_sums
 from .prune import top_candidates
 from .weighted import (ConstantScore, Weighted, WeightedBool, WeightedExpansion, WeightedFields, WeightedPhrase,
                        WeightedTerm)
@@ -56,6 +56,30 @@ def sum_by_doc(docs: np.ndarray, scores: np.ndarray, doc_count: int, positive: b
         seen[docs] = True
         unique = seen.nonzero()[0]
     return DocScores(unique, sums[unique].astype(np.float32))
+
+
+def _merged(units_a: np.ndarray, part_a: np.ndarray, units_b: np.ndarray, part_b: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The union of two ascending, duplicate-free unit lists, and per unit the sum of its parts
+    (float32; one part where only one list holds it). The shorter list is looked up in the longer
+    and inserted into it, so the longer is copied, never sorted or scattered. Two float32 numbers
+    add up to the same float32 in either order, so this is the dense sum bit for bit."""
+    if len(units_a) > len(units_b):
+        units_a, part_a, units_b, part_b = units_b, part_b, units_a, part_a
+    found, at = positions_in(units_b, units_a)
+    tf = part_b.copy()
+    tf[at[found]] += part_a[found]
+    if found.all():
+        return units_b, tf
+    missing = ~found
+    extra = units_a[missing]
+    inserted = np.zeros(len(units_b) + len(extra), dtype=bool)  # where the extra units land
+    inserted[units_b.searchsorted(extra) + np.arange(len(extra))] = True
+    units, sums = np.empty(len(inserted), dtype=units_b.dtype), np.empty(len(inserted), dtype=tf.dtype)
+    units[inserted], sums[inserted] = extra, part_a[missing]
+    kept = ~inserted
+    units[kept], sums[kept] = units_b, tf
+    return units, sums
 
 
 class SparseScorer(LeafScorer):
@@ -133,6 +157,8 @@ class SparseScorer(LeafScorer):
             return EMPTY
         if len(parts) == 1:
             _, docs, tf = parts[0]
+        elif len(parts) == 2:  # the usual title and body: the smaller list merged into the larger
+            docs, tf = _merged(*parts[0][1:], *parts[1][1:])
         else:
             total = np.zeros(self.n, dtype=np.float32)
             for _, units, part in parts:
@@ -150,27 +176,51 @@ class SparseScorer(LeafScorer):
         positive = bool(weights.min() > 1e-20)
         return sum_by_doc(*self.any_term_postings(fname, tids, weights), self.n, positive)
 
-    def _all_words(self, words: list[WeightedTerm]) -> DocScores:
-        """Required single words: their posting lists intersected first, then only the common
-        documents scored, summed in clause order."""
-        lists = []
+    def _words_any(self, fname: str, words: list[WeightedTerm]) -> DocScores:
+        """An OR of single words of field `fname`, summed per document."""
+        return self._any_term(fname, *self.word_terms(fname, words))
+
+    def _all_words(self, words: "list[WeightedTerm | WeightedFields]") -> DocScores:
+        """Required words (each in one field, or over several fields as BM25F): their documents
+        intersected first, then only the common documents scored, summed in clause order. A
+        common document gets exactly the score evaluating the word alone gives it (each field's
+        part of tf~ added in field order), so only the work on the others is saved."""
+        postings, doc_lists = [], []
         for w in words:
-            found = term_postings(self.reader, w.field, w.term)
-            if found is None:
+            terms = [(w.field, w.term)] if type(w) is WeightedTerm else w.leaf.terms.items()
+            found = [(fname, *pl) for fname, term in terms if (pl := self.postings_of(fname, term)) is not None]
+            if not found:
                 return EMPTY
-            lists.append(found)
-        docs, picks = intersect([units for units, _ in lists], self.n)
+            postings.append(found)
+            doc_lists.append(found[0][1] if len(found) == 1 else distinct(np.concatenate([pl[1] for pl in found])))
+        docs, picks = intersect(doc_lists, self.n)
         if not len(docs):
             return EMPTY
         scores = None
-        for w, (_, tf), pick in zip(words, lists, picks):
-            part = self.term_scores(w.field, docs, tf[pick], w.weight)
+        for w, found, pick in zip(words, postings, picks):
+            if type(w) is WeightedTerm:
+                part = self.term_scores(w.field, docs, found[0][2][pick], w.weight)
+            else:
+                part = w.weight * self.saturate(self._fields_tf_at(w, found, docs, pick))
             scores = part if scores is None else scores + part
         return DocScores(docs, scores)
 
+    def _fields_tf_at(self, w: WeightedFields, found: list, docs: np.ndarray, pick: np.ndarray) -> np.ndarray:
+        """BM25F's tf~ of a word for `docs` (each holding it in one of the fields of `found`:
+        (field, units, tf) per field holding it, in field order), as _fields sums it; `pick`:
+        where each of `docs` is among the word's documents (its units, for one field)."""
+        if len(found) == 1:
+            fname, _, tf = found[0]
+            return self.fields_tf(fname, docs, tf[pick], w.leaf.weights[fname])
+        total = np.zeros(len(docs), dtype=np.float32)
+        for fname, units, tf in found:
+            held, at = positions_in(units, docs)
+            total[held] += self.fields_tf(fname, docs[held], tf[at[held]], w.leaf.weights[fname])
+        return total
+
     def _bool(self, w: WeightedBool) -> DocScores:
         result = None
-        if len(w.must) > 1 and all(type(c) is WeightedTerm for c in w.must):
+        if len(w.must) > 1 and all(type(c) in (WeightedTerm, WeightedFields) for c in w.must):
             result = self._all_words(w.must)
         for child in w.must if result is None else ():
             part = self.evaluate(child)
@@ -205,7 +255,7 @@ class SparseScorer(LeafScorer):
             if len(words) == 1:
                 parts.append(self.evaluate(words[0]))
             elif fname in self.reader.fields:
-                parts.append(self._any_term(fname, *self.word_terms(fname, words)))
+                parts.append(self._words_any(fname, words))
         parts += [self.evaluate(c) for c in w.should]
         parts = [p for p in parts if len(p.docs)]
         if len(parts) <= 1:

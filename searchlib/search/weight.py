@@ -24,6 +24,7 @@ from .dense import DenseScorer, passage_totals
 from .explain import Explainer
 from .leaves import SegmentNorms
 from .sparse import SparseScorer
+from .stacked import StackedScorer, stackable
 from .stats import Stats
 from .weighted import weigh
 
@@ -62,6 +63,19 @@ class Scorers:
                 self._cache[key] = pair
         return pair[0] if dense or pair[1] is None else pair[1]
 
+    def stacked(self, bm25: BM25 | None) -> "StackedScorer | None":
+        """Every segment's sparse scorer as one (stacked.py), or None where that does not apply:
+        one segment (nothing to stack) or a segment with passages (scored densely)."""
+        if not self.sparse or len(self._split) < 2 or any(self._split):
+            return None
+        key = ("stacked", bm25)
+        found = self._lists.get(key)
+        if found is None:
+            found = StackedScorer(self.for_params(bm25))
+            if len(self._lists) < self.limit:
+                self._lists[key] = found
+        return found
+
     def for_params(self, bm25: BM25 | None) -> list:
         """Every segment's scorer for these BM25 parameters, in segment order."""
         key = bm25
@@ -88,6 +102,11 @@ class Weight:
 
     def scorer(self, seg: int) -> "DenseScorer | SparseScorer":
         return self._segment_scorers[seg]
+
+    def stacked(self) -> "StackedScorer | None":
+        """The scorer of every segment at once, where the snapshot and this query allow it
+        (stacked.py), else None: score segment by segment."""
+        return self.scorers.stacked(self.bm25) if stackable(self.root, self.stats) else None
 
     def terms(self) -> "dict[str, FieldTerms]":
         """Per field, what a snippet marks there (FieldTerms): the words of the positive clauses

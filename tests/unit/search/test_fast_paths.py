@@ -18,6 +18,7 @@ from searchlib.scoring import BM25
 from searchlib.search import Weight
 from searchlib.search.collectors import top_k
 from searchlib.search.phrases import phrase_units
+from searchlib.search import stacked as stacked_module
 from searchlib.search.postings import intersect
 from searchlib.search.sparse import sum_by_doc
 from searchlib.search.weight import Scorers
@@ -114,6 +115,25 @@ def test_both_combiners_give_identical_scores_per_segment(searcher, q):
         np.testing.assert_array_equal(scores, expected, err_msg=str(q))
 
 
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.tuples(FIELDS, WORD), min_size=2, max_size=4),
+       should=st.lists(st.tuples(FIELDS, WORD), max_size=2))
+def test_required_words_are_intersected_then_scored_as_alone(searcher, words, should):
+    """Required words, each over the default fields (BM25F) or one field: the sparse combiner
+    intersects their documents before scoring (sparse._all_words); every common document must get
+    the dense combiner's score, bit for bit."""
+    q = Boolean(must=tuple(Term(f, w) for f, w in words), should=tuple(Term(f, w) for f, w in should))
+    weight = _weight(searcher, q)
+    if weight is None:
+        return
+    for seg in range(len(searcher.readers)):
+        m = weight.scorers.get(seg, weight.bm25, dense=True).evaluate(weight.root)
+        docs, scores = weight.scorer(seg).evaluate(weight.root)
+        assert docs.tolist() == np.flatnonzero(m.docs).tolist(), str(q)
+        expected = m.doc_score[docs] if m.doc_score is not None else np.zeros(len(docs), np.float32)
+        np.testing.assert_array_equal(scores, expected, err_msg=str(q))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(q=_queries(), offset=st.sampled_from([0, 0, 3, 40]), limit=st.sampled_from([1, 5, 20]),
        filter=st.sampled_from([None, "year:[1995 TO 2010]", "tags:red", {"tags": ["green", "blue"]}]),
@@ -127,6 +147,51 @@ def test_both_combiners_give_identical_searches(searcher, monkeypatch, q, offset
     with monkeypatch.context() as mp:
         mp.setattr(searcher, "scorers", Scorers(searcher.stats, sparse=False))
         assert page(searcher) == sparse
+
+
+def _stackable_queries():
+    """Words (one field or the default fields), phrases and their boolean combinations."""
+    words = st.one_of(st.builds(Term, FIELDS, WORD),
+                      st.builds(lambda f, ws, slop: Phrase(f, ws, slop=slop), FIELDS,
+                                st.lists(WORD, min_size=2, max_size=3), st.sampled_from([0, 0, 2])))
+    boosted = st.one_of(words, st.builds(lambda q, b: q.boosted(b), words, st.sampled_from([0.0, 0.5, 3.0])))
+    return st.recursive(boosted, lambda children: st.builds(
+        lambda must, should, must_not: Boolean(must=tuple(must), should=tuple(should), must_not=tuple(must_not)),
+        st.lists(children, max_size=3), st.lists(children, max_size=4), st.lists(children, max_size=1)), max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.one_of(_stackable_queries(), _queries()), offset=st.sampled_from([0, 0, 3, 40]),
+       limit=st.sampled_from([0, 1, 5, 20]), group=st.booleans(), scoring=st.sampled_from([None, None, "bm25l", "bm25+"]),
+       k1=st.sampled_from([None, 0.0, 2.0]))
+def test_stacked_segments_search_as_segment_by_segment(searcher, monkeypatch, q, offset, limit, group, scoring, k1):
+    """Every segment scored at once (search/stacked.py) gives the hits, scores, ranks and totals
+    of scoring the segments one by one."""
+    def page():
+        res = searcher.search(q, limit=limit, offset=offset, group=group, scoring=scoring, k1=k1, highlight=False)
+        return res.total, [(h.id, h.score, h.rank) for h in res]
+
+    stacked = page()
+    with monkeypatch.context() as mp:
+        mp.setattr(Weight, "stacked", lambda self: None)
+        assert page() == stacked, str(q)
+
+
+def test_stacked_scoring_is_used_for_words_and_phrases_only(searcher, monkeypatch):
+    def stacked(q):
+        return _weight(searcher, q).stacked() is not None
+
+    mixed = Boolean(must=(Term(None, "apple"),), should=(Term("title", "pear"), Term("body", "fig"), Term("body", "kiwi")),
+                    must_not=(Term(None, "fig"),))
+    assert stacked(Term(None, "apple")) and stacked(Phrase("body", ["apple", "pear"])) and stacked(mixed)
+    assert not stacked(Prefix("body", "ap")) and not stacked(Boolean(should=(Term(None, "apple"), Every())))
+    # on a large index, only queries whose words hold few documents (stacked.STACK_POSTINGS)
+    monkeypatch.setattr(stacked_module, "STACK_DOCS", 0)
+    words = searcher.stats.fields_doc_freq(_weight(searcher, Term(None, "apple")).root.leaf.terms)
+    monkeypatch.setattr(stacked_module, "STACK_POSTINGS", words)
+    assert stacked(Term(None, "apple")) and not stacked(mixed) and stacked(Phrase("body", ["apple", "pear"]))
+    monkeypatch.setattr(stacked_module, "STACK_POSTINGS", words - 1)
+    assert not stacked(Term(None, "apple")) and not stacked(Prefix("body", "ap"))
 
 
 @pytest.fixture(scope="module")

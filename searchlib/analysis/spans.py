@@ -1,21 +1,27 @@
-"""Character spans of a regex tokenizer's tokens, found with numpy instead of a match object per token.
+"""The tokens of a whole batch of texts, found with numpy instead of a match object per token.
 
-For the tokenizer patterns below, a text's tokens are exactly the maximal runs of "token
-characters" whenever there are as many runs as tokens, so the spans are the run boundaries:
+For the tokenizer patterns below, tokens are runs of "token characters", and a text's tokens can
+be read off the run boundaries of the whole batch at once:
 
 - WORD_PATTERN, `\\d+(?:[.,]\\d+)+|\\w+(?:['’]\\w+)*`: a token character is a `\\w` character, an
-  apostrophe between two `\\w` characters, or a `.`/`,` between two `\\d` characters. Every token
-  lies inside one run (its inner apostrophes and separators are flanked that way) and every `\\w`
-  character is in a token, so the tokens split the runs; with as many tokens as runs, each run is
-  one token. Texts where they differ ("1.5a" is the tokens "1.5" and "a") are left to the regex.
+  apostrophe between two `\\w` characters, or a `.`/`,` between two `\\d` characters. Any string
+  the pattern matches consists of such characters (its inner apostrophes and separators are
+  flanked that way), so every token lies inside one run, and every `\\w` character is in a token,
+  so the tokens split each run. A run without a separator has the form `\\w+(?:['’]\\w+)*` and is
+  exactly one token (the first alternative needs a separator; the second matches it greedily and
+  cannot go past its end). A run with a separator ("1.5", but also "1.5a" = "1.5" + "a") is
+  re-read with the regex, confined to the run (the match attempts are the same inside it).
 - `\\S+` (WhitespaceTokenizer): runs of non-space characters, always.
 
-Characters are classified on the text as a UTF-32 array: ASCII through a lookup table, other code
-points once per distinct code point in the batch with the same regular expressions as the pattern.
+Characters are classified through a lookup table for ASCII and with the pattern's own regular
+expressions once per other distinct code point of the batch. The batch also gets a compact code
+unit per character (`BatchTokens.units`): ASCII as itself, other code points numbered from 128 in
+the batch, so a token's units are an exact key for its word within the batch (analysis.distinct).
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,6 +29,7 @@ from .tokenizers import WORD_PATTERN
 
 _WORD, _DIGIT, _JOIN_WORDS, _JOIN_DIGITS = 1, 2, 4, 8  # character class bits
 _SEPARATOR = "\n"  # between the texts of a batch: in no class, so no run crosses it
+PADDING = 32  # separators after the last text: 32 bytes of units can be read from any token's start
 
 
 def _classifier(pattern: str):
@@ -40,15 +47,37 @@ def _classifier(pattern: str):
     return None
 
 
+@dataclass
+class BatchTokens:
+    """Every token of a batch of texts, as character spans in the texts joined by a separator."""
+
+    text: str  # the batch's texts joined by "\n", then PADDING "\n"s
+    units: np.ndarray | None  # uint8/uint16 code unit per character of `text`, never 0 in a token; None: too many distinct characters
+    starts: np.ndarray  # int32 (int64 past 2**31 characters) start of every token in `text`, in order
+    ends: np.ndarray  # same type: end of every token in `text`
+    counts: np.ndarray  # int64 tokens of each text
+    bases: np.ndarray  # int64 start of each text in `text`
+
+    def offsets(self) -> np.ndarray:
+        """uint32 (tokens, 2) spans, each relative to its own text."""
+        base = np.repeat(self.bases.astype(self.starts.dtype), self.counts)
+        out = np.empty((len(base), 2), dtype=np.uint32)
+        np.subtract(self.starts, base, out=out[:, 0], casting="unsafe")  # 0 <= offset < 2**32
+        np.subtract(self.ends, base, out=out[:, 1], casting="unsafe")
+        return out
+
+
 class SpanFinder:
-    """Token spans of a batch of texts for one supported tokenizer pattern (see `for_pattern`)."""
+    """The tokens of a batch of texts for one supported tokenizer pattern (see `for_pattern`)."""
 
     def __init__(self, pattern: str, classify):
         self.pattern = pattern
+        self._regex = re.compile(pattern)
         self._classify = classify
         self._ascii = np.array([classify(chr(c)) for c in range(128)], dtype=np.uint8)
         self._table = self._ascii.tobytes() + bytes(128)  # for bytes.translate (ASCII text only)
         self._joins = pattern == WORD_PATTERN
+        self._nul_in_tokens = bool(self._ascii[0])  # then a unit of 0 could be in a token
 
     @classmethod
     def for_pattern(cls, pattern: str) -> "SpanFinder | None":
@@ -56,41 +85,59 @@ class SpanFinder:
         classify = _classifier(pattern)
         return None if classify is None else cls(pattern, classify)
 
-    def _classes(self, codes: np.ndarray) -> np.ndarray:
-        """Class bits of each code point: a table for ASCII, the regex once per other code point."""
+    def _classes(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """(class bits, code units) of each character of `text`: a table for ASCII, the regex once
+        per other distinct code point, which is numbered from 128 in the units."""
+        if text.isascii():  # the common case: one C-level pass through a byte table
+            raw = text.encode("ascii")
+            return np.frombuffer(raw.translate(self._table), dtype=np.uint8), np.frombuffer(raw, dtype=np.uint8)
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         wide = codes >= 128
-        out = self._ascii[np.where(wide, 0, codes)]
-        if wide.any():
-            distinct, where = np.unique(codes[wide], return_inverse=True)
-            out[wide] = np.array([self._classify(chr(c)) for c in distinct.tolist()], dtype=np.uint8)[where]
-        return out
+        cls = self._ascii[np.where(wide, 0, codes)]
+        distinct, where = np.unique(codes[wide], return_inverse=True)
+        cls[wide] = np.array([self._classify(chr(c)) for c in distinct.tolist()], dtype=np.uint8)[where]
+        if 128 + len(distinct) > 1 << 16:
+            return cls, None
+        units = codes.astype(np.uint8 if 128 + len(distinct) <= 1 << 8 else np.uint16)
+        units[wide] = 128 + where
+        return cls, units
 
-    def spans(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(starts, ends, runs): int64 character spans of the runs of every text, each relative to
-        its own text, in order, and int64 runs per text. Where a text's run count differs from its
-        tokenizer's token count, its spans are not its tokens' (see the module docstring)."""
-        if not texts:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty
-        joined = _SEPARATOR.join(texts)
-        if joined.isascii():  # the common case: one C-level pass through a byte table
-            cls = np.frombuffer(joined.encode("ascii").translate(self._table), dtype=np.uint8)
-        else:
-            cls = self._classes(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+    def tokens(self, texts: list[str]) -> BatchTokens:
+        """The spans of the tokens of every text of the batch, exactly the pattern's matches."""
+        joined = _SEPARATOR.join(texts) + _SEPARATOR * PADDING
+        cls, units = self._classes(joined)
+        if units is not None and self._nul_in_tokens and "\0" in joined:
+            units = None
         size = len(cls)
         token = np.zeros(size + 2, dtype=np.uint8)  # 1 per token character, padded with a 0 each side
         np.bitwise_and(cls, _WORD, out=token[1:-1])
+        separators = None
         if self._joins:
             # a joiner counts when flanked: apostrophes by word characters, separators by digits
             at = np.flatnonzero(cls[1:-1] >= _JOIN_WORDS) + 1
             left, mid, right = cls[at - 1], cls[at], cls[at + 1]
-            flanked = (((mid & _JOIN_WORDS) != 0) & ((left & right & _WORD) != 0)) | \
-                (((mid & _JOIN_DIGITS) != 0) & ((left & right & _DIGIT) != 0))
-            token[at[flanked] + 1] = 1
+            words = ((mid & _JOIN_WORDS) != 0) & ((left & right & _WORD) != 0)
+            digits = ((mid & _JOIN_DIGITS) != 0) & ((left & right & _DIGIT) != 0)
+            token[at[words | digits] + 1] = 1
+            separators = at[digits]
         edges = np.flatnonzero(token[1:] != token[:-1])
-        starts, ends = edges[0::2], edges[1::2]
+        del token, cls
+        index = np.int32 if size < 1 << 31 else np.int64  # spans as int32 in any batch the writer makes
+        starts, ends = edges[0::2].astype(index), edges[1::2].astype(index)
+        del edges
+        if separators is not None and len(separators):
+            starts, ends = self._split_runs(joined, starts, ends, separators)
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        first = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)  # each text's start
-        runs = np.diff(np.searchsorted(starts, np.append(first, size + 1)))
-        base = np.repeat(first, runs)
-        return starts - base, ends - base, runs
+        bases = np.cumsum(lengths + 1) - (lengths + 1)  # each text's start in `joined`
+        counts = np.diff(np.searchsorted(starts, np.append(bases, size + 1)))
+        return BatchTokens(joined, units, starts, ends, counts, bases)
+
+    def _split_runs(self, joined: str, starts: np.ndarray, ends: np.ndarray,
+                    separators: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replace each run holding a number separator by the regex's tokens inside it."""
+        runs = np.unique(np.searchsorted(starts, separators, side="right") - 1)
+        found = np.array([m.span() for s, e in zip(starts[runs].tolist(), ends[runs].tolist())
+                          for m in self._regex.finditer(joined, s, e)], dtype=starts.dtype).reshape(-1, 2)
+        kept_starts, kept_ends = np.delete(starts, runs), np.delete(ends, runs)
+        at = np.searchsorted(kept_starts, found[:, 0])
+        return np.insert(kept_starts, at, found[:, 0]), np.insert(kept_ends, at, found[:, 1])

@@ -28,6 +28,7 @@ from itertools import islice
 
 import numpy as np
 
+from ..analysis.distinct import distinct_words
 from ..analysis.spans import SpanFinder
 from ..analysis.tokenizers import RegexTokenizer
 from ..passages import split_passages, window_ranges
@@ -39,6 +40,9 @@ _START, _END, _GROUP = re.Match.start, re.Match.end, re.Match.group
 # entry costs ~100 bytes (the string and its dict slot; measured), so a full numbering is ~100 MB.
 # Read at every batch, so tests can lower it.
 WORD_CACHE_LIMIT = 1_000_000
+# Whole batches of the default tokenizer patterns are tokenized with numpy (analysis.spans,
+# analysis.distinct). Off, they take the per-text regex paths: the tests compare the two.
+BATCH_TOKENS = True
 
 Source = tuple[int, int]  # (process id, epoch) of the numbering a batch's local ids belong to
 
@@ -165,36 +169,27 @@ class FieldAnalysis:
             counts.append(len(found))
         return ids, counts
 
-    def _whole_texts_offsets(self, texts: list[str]) -> tuple[array, array, np.ndarray]:
-        """`_whole_texts`, plus the uint32 (tokens, 2) character spans, found for the whole batch
-        with numpy (`SpanFinder`); a text whose runs are not its tokens gets them from the regex."""
-        ids, counts = self._whole_texts(texts)
-        starts, ends, runs = self._spans.spans(texts)
-        spans = np.stack([starts, ends], axis=1).astype(np.uint32)
-        bad = np.flatnonzero(runs != np.frombuffer(counts, dtype=np.uint32))
-        if len(bad):
-            first = np.concatenate(([0], np.cumsum(runs)))  # each text's first run
-            pieces, done = [], 0
-            for i in bad.tolist():
-                pieces.append(spans[first[done]:first[i]])
-                found = list(self._finditer(texts[i]))
-                pieces.append(np.array([list(map(_START, found)), list(map(_END, found))],
-                                       dtype=np.uint32).T.reshape(-1, 2))
-                done = i + 1
-            pieces.append(spans[first[done]:])
-            spans = np.concatenate(pieces)
-        return ids, counts, spans
+    def _whole_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, counts, offsets) of texts that are units of their own, for the tokenizer patterns
+        SpanFinder handles: the tokens of the whole batch with numpy (`SpanFinder.tokens`), a
+        Python string and a look-up per distinct word only (`distinct_words`, in order of first
+        occurrence, so new words are numbered as a token-by-token pass numbers them)."""
+        tokens = self._spans.tokens(texts)
+        words, which = distinct_words(tokens)
+        ids = np.fromiter(map(self.word_ids.__getitem__, words), dtype=np.int32, count=len(words))[which]
+        return ids, tokens.counts.astype(np.uint32), tokens.offsets()
 
     def run(self, texts: list[str]) -> TextBatch:
         """Analyse `texts` into one batch. Every id in it belongs to one numbering: resets happen
         only after a batch (one that ended over the limit), never in the middle of one, and that
         batch is marked `last`, so the buffer and `Analysis` can forget the numbering with it."""
-        if self.passages is None and self.analyzer.fused and not self.offsets:  # the common case, fast
+        if self.passages is None and self._spans is not None and BATCH_TOKENS:  # the default analyzers: fastest
+            ids, counts, offsets = self._whole_batch(texts)
+            return self._batch(ids, counts, np.arange(len(texts), dtype=np.uint32), None,
+                               offsets if self.offsets else None)
+        if self.passages is None and self.analyzer.fused and not self.offsets:  # other fused analyzers, fast
             ids, counts = self._whole_texts(texts)
             return self._batch(ids, counts, array("I", range(len(texts))), None, None)
-        if self.passages is None and self._spans is not None:  # the default for stored fields: as fast
-            ids, counts, offsets = self._whole_texts_offsets(texts)
-            return self._batch(ids, counts, array("I", range(len(texts))), None, offsets)
         ids, counts, owner = array("i"), array("I"), array("I")
         spans = array("q") if self.passages is not None else None
         # with offsets: the character span of every token position (relative to the field's text;
@@ -240,13 +235,13 @@ class FieldAnalysis:
                 offsets += np.repeat(shift, np.frombuffer(counts, dtype=np.uint32)).astype(np.uint32)[:, None]
         return self._batch(ids, counts, owner, spans, offsets)
 
-    def _batch(self, ids: array, counts: array, owner: array, spans: "array | None",
-               offsets: "np.ndarray | None") -> TextBatch:
+    def _batch(self, ids: "array | np.ndarray", counts: "array | np.ndarray", owner: "array | np.ndarray",
+               spans: "array | None", offsets: "np.ndarray | None") -> TextBatch:
         terms = list(islice(self.vocab, self._reported, None)) if len(self.vocab) > self._reported else []
         first, self._reported = self._reported, len(self.vocab)
-        batch = TextBatch((os.getpid(), self.epoch), first, terms, np.frombuffer(ids, dtype=np.int32).copy(),
-                          np.frombuffer(counts, dtype=np.uint32).copy(), np.frombuffer(owner, dtype=np.uint32).copy(),
-                          np.frombuffer(spans, dtype=np.int64).reshape(-1, 2).copy() if spans is not None else None,
+        batch = TextBatch((os.getpid(), self.epoch), first, terms, np.array(ids, dtype=np.int32),
+                          np.array(counts, dtype=np.uint32), np.array(owner, dtype=np.uint32),
+                          np.array(spans, dtype=np.int64).reshape(-1, 2) if spans is not None else None,
                           offsets)
         batch.last = self._start_over_if_full()  # free the words now, not at the next batch
         return batch

@@ -47,11 +47,16 @@ _ASKED_LIMIT = 100_000  # terms remembered as asked for ahead; beyond it the mem
 
 
 def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
-    """A stable argsort of non-negative integer keys, by 16-bit radix passes (numpy sorts 16-bit
-    integers with a linear-time radix sort, far faster than a comparison sort on large arrays)."""
+    """A stable argsort of non-negative integer keys, without a comparison argsort: below 2**16
+    one linear-time radix argsort (numpy's, for 16-bit integers); below 2**32 one plain sort of the
+    keys with each one's place packed in the low 32 bits (numpy's vectorised integer sort, about
+    4x faster than two radix passes); else 16-bit radix passes."""
     keys = np.asarray(keys)
     if max_key < 1 << 16:
         return np.argsort(keys.astype(np.uint16), kind="stable")
+    if max_key < 1 << 32 and len(keys) < 1 << 32:
+        packed = np.sort((keys.astype(np.uint64) << np.uint64(32)) | np.arange(len(keys), dtype=np.uint64))
+        return (packed & np.uint64(0xFFFF_FFFF)).astype(np.intp)
     order = np.arange(len(keys))
     shift = 0
     while max_key >> shift:

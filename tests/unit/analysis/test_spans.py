@@ -1,4 +1,4 @@
-"""The numpy span finder (analysis.spans) against the regex it stands for."""
+"""The numpy tokens of a batch (analysis.spans) against the regex they stand for."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from searchlib import TEXT
 from searchlib.analysis import Analyzer, LowercaseFilter, RegexTokenizer, WhitespaceTokenizer
-from searchlib.analysis.spans import SpanFinder
+from searchlib.analysis.spans import PADDING, SpanFinder
 from searchlib.analysis.tokenizers import WORD_PATTERN
 from searchlib.indexing.analyze import FieldAnalysis
 
@@ -39,16 +39,15 @@ def _finditer_batch(fa: FieldAnalysis, texts: list[str]):
 @pytest.mark.parametrize("pattern", [WORD_PATTERN, r"\S+"])
 @settings(max_examples=300, deadline=None)
 @given(texts=_TEXTS)
-def test_runs_are_the_tokens_whenever_the_counts_agree(pattern, texts):
-    starts, ends, runs = SpanFinder.for_pattern(pattern).spans(texts)
-    first = np.concatenate(([0], np.cumsum(runs)))
-    for i, text in enumerate(texts):
-        expected = _regex_spans(pattern, text)
-        got = list(zip(starts[first[i]:first[i + 1]].tolist(), ends[first[i]:first[i + 1]].tolist()))
-        if len(got) == len(expected):
-            assert got == expected, text
-        else:  # only the joined-number cases may differ, and only by splitting a run further
-            assert pattern == WORD_PATTERN and len(expected) > len(got), text
+def test_batch_tokens_are_the_regex_matches(pattern, texts):
+    found = SpanFinder.for_pattern(pattern).tokens(texts)
+    assert found.text == "\n".join(texts) + "\n" * PADDING
+    assert found.counts.tolist() == [len(_regex_spans(pattern, t)) for t in texts]
+    assert found.offsets().tolist() == [list(span) for t in texts for span in _regex_spans(pattern, t)]
+    base = np.repeat(found.bases, found.counts)
+    assert [found.text[s:e] for s, e in zip(found.starts.tolist(), found.ends.tolist())] == \
+        [w for t in texts for w in re.findall(pattern, t)]
+    assert ((found.starts - base) >= 0).all()
 
 
 @pytest.mark.parametrize("tokenizer", [RegexTokenizer, WhitespaceTokenizer])

@@ -187,6 +187,8 @@ class FieldAnalysis:
             ids, counts, offsets = self._whole_batch(texts)
             return self._batch(ids, counts, np.arange(len(texts), dtype=np.uint32), None,
                                offsets if self.offsets else None)
+        if self.passages is not None and self.passages.mode != "window" and self._spans is not None and BATCH_TOKENS:
+            return self._split_batch(texts)  # paragraphs or sentences: the passages as one batch of texts
         if self.passages is None and self.analyzer.fused and not self.offsets:  # other fused analyzers, fast
             ids, counts = self._whole_texts(texts)
             return self._batch(ids, counts, array("I", range(len(texts))), None, None)
@@ -234,6 +236,22 @@ class FieldAnalysis:
             if shift.any():
                 offsets += np.repeat(shift, np.frombuffer(counts, dtype=np.uint32)).astype(np.uint32)[:, None]
         return self._batch(ids, counts, owner, spans, offsets)
+
+    def _split_batch(self, texts: list[str]) -> TextBatch:
+        """`run` for a field split into paragraphs or sentences: each text's passages (found in
+        Python, a call per text) analysed together as one batch of texts (`_whole_batch`), their
+        offsets moved by where each passage starts in its text."""
+        pieces, owner, spans = [], array("I"), array("q")
+        for i, text in enumerate(texts):
+            for a, b in split_passages(text, self.passages, self.analyzer):
+                pieces.append(text[a:b])
+                owner.append(i)
+                spans.extend((a, b))
+        ids, counts, offsets = self._whole_batch(pieces)
+        if self.offsets:
+            starts = np.frombuffer(spans, dtype=np.int64)[0::2]
+            offsets += np.repeat(starts, counts).astype(np.uint32)[:, None]
+        return self._batch(ids, counts, owner, spans, offsets if self.offsets else None)
 
     def _batch(self, ids: "array | np.ndarray", counts: "array | np.ndarray", owner: "array | np.ndarray",
                spans: "array | None", offsets: "np.ndarray | None") -> TextBatch:

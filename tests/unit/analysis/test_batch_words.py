@@ -88,17 +88,18 @@ _ANALYZERS = {"english": lambda: _build_analyzer(PRESETS["english"]),
               "whitespace": lambda: Analyzer(WhitespaceTokenizer(), [LowercaseFilter()])}
 
 
-def _runs(analyzer: str, stored: bool, batches: list[list[str]], batch_tokens: bool, mp) -> list:
+def _runs(analyzer: str, stored: bool, batches: list[list[str]], batch_tokens: bool, mp, passages=None) -> list:
     """Every field of the TextBatches a new FieldAnalysis makes of `batches`, and the stems it logs."""
     mp.setattr(analyze, "BATCH_TOKENS", batch_tokens)
-    fa = FieldAnalysis(TEXT(analyzer=_ANALYZERS[analyzer](), stored=stored))
+    fa = FieldAnalysis(TEXT(analyzer=_ANALYZERS[analyzer](), stored=stored, passages=passages))
     assert fa._spans is not None
     fa.analyzer.log_stems()
     out = []
     for texts in batches:
         b = fa.run(texts)
         out.append((b.source[1], b.first_term, b.new_terms, b.ids.dtype, b.ids.tolist(), b.counts.dtype,
-                    b.counts.tolist(), b.owner.dtype, b.owner.tolist(), b.spans, b.last,
+                    b.counts.tolist(), b.owner.dtype, b.owner.tolist(),
+                    None if b.spans is None else (b.spans.dtype, b.spans.tolist()), b.last,
                     None if b.offsets is None else (b.offsets.dtype, b.offsets.tolist()), fa.analyzer.logged_stems()))
     return out
 
@@ -112,6 +113,25 @@ def test_batches_equal_the_per_text_paths(analyzer, stored, batches, limit):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(analyze, "WORD_CACHE_LIMIT", limit)
         assert _runs(analyzer, stored, batches, True, mp) == _runs(analyzer, stored, batches, False, mp)
+
+
+# texts of paragraphs and sentences: pieces joined by spaces, sentence ends and blank lines
+_SPLIT_TEXTS = st.lists(st.lists(st.tuples(st.lists(_PIECES, max_size=5).map(" ".join),
+                                           st.sampled_from([" ", ". ", "! ", "\n\n", "\n \n", "\n"])),
+                                 max_size=6).map(lambda parts: "".join(a + b for a, b in parts)), max_size=6)
+
+
+@pytest.mark.parametrize("passages", ["paragraph", "sentences"])
+@pytest.mark.parametrize("analyzer", ["english", "whitespace"])
+@settings(max_examples=100, deadline=None)
+@given(batches=st.lists(_SPLIT_TEXTS, min_size=1, max_size=3), stored=st.booleans(),
+       limit=st.sampled_from([5, 1_000_000]))
+def test_split_fields_batches_equal_the_per_passage_paths(analyzer, passages, batches, stored, limit):
+    """A field split into paragraphs or sentences: its passages analysed as one batch give the
+    per-passage path's ids, counts, owners, spans, offsets, terms and stems."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(analyze, "WORD_CACHE_LIMIT", limit)
+        assert _runs(analyzer, stored, batches, True, mp, passages) == _runs(analyzer, stored, batches, False, mp, passages)
 
 
 def test_other_tokenizers_keep_the_per_text_path():
@@ -129,13 +149,15 @@ def _corpus() -> list[dict]:
     for i in range(400):
         words = rng.choice(pieces, size=int(rng.integers(0, 40)))
         body = " ".join(words) + " " + " ".join(f"w{int(x)}" for x in rng.zipf(1.3, size=int(rng.integers(0, 30))))
-        docs.append({"id": f"d{i}", "title": " ".join(words[:3]), "body": body, "plain": body.upper()})
+        paras = "\n\n".join(" ".join(words[j:j + 5]) for j in range(0, len(words), 5))
+        docs.append({"id": f"d{i}", "title": " ".join(words[:3]), "body": body, "plain": body.upper(), "paras": paras})
     return docs
 
 
 def _index_bytes(path: Path, docs: list[dict]) -> dict[str, bytes]:
     schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True),
-                    body=TEXT(stored=True), plain=TEXT(analyzer="english"))
+                    body=TEXT(stored=True), plain=TEXT(analyzer="english"),
+                    paras=TEXT(analyzer="english", stored=True, passages="paragraph"))
     ix = Index.create(path, schema)
     with ix.writer(workers=1, buffer_tokens=4000) as w:
         for doc in docs:

@@ -146,7 +146,8 @@ class TopScores(Count):
         total hits threshold), and the total beyond it is a lower bound."""
         self.k, self.group, self.field_ids, self.one_segment = k, group, field_ids, one_segment
         self.prune_total = prune_total if k else None
-        self.ranked: list[tuple[np.ndarray, int, np.ndarray]] = []  # segments without passages: (scores, seg, docs)
+        # segments without passages: (scores, seg, docs); seg an array when stacked (one per document)
+        self.ranked: list[tuple[np.ndarray, "int | np.ndarray", np.ndarray]] = []
         self.rows: list[np.ndarray] = []  # segments with passages: candidate rows
 
     @property
@@ -165,10 +166,7 @@ class TopScores(Count):
         if not len(batch.docs) or not self.k:
             return
         if batch.matches is None:
-            scores, docs = batch.scores, batch.docs
-            if len(docs) > self.k:
-                top = top_k(scores, self.k)
-                scores, docs = scores[top], docs[top]
+            scores, docs = self._best(batch)
             self.ranked.append((scores, batch.seg, docs))
         else:
             self.rows += segment_rows(batch, self.k, self.group, self.field_ids)
@@ -179,12 +177,17 @@ class TopScores(Count):
         self.count(batch)
         if not len(batch.docs) or not self.k:
             return
+        scores, docs = self._best(batch)
+        segs = bases.searchsorted(docs, side="right") - 1
+        self.ranked.append((scores, segs, docs - bases[segs]))
+
+    def _best(self, batch: SegmentMatches) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, documents) of a batch's best k, in document order (ties: the earlier wins)."""
         scores, docs = batch.scores, batch.docs
         if len(docs) > self.k:
             top = top_k(scores, self.k)
             scores, docs = scores[top], docs[top]
-        segs = bases.searchsorted(docs, side="right") - 1
-        self.ranked.append((scores, segs, docs - bases[segs]))
+        return scores, docs
 
     def result(self, offset: int = 0) -> Ranked:
         """Hits offset..k, by score, then segment, document and unit."""

@@ -183,12 +183,8 @@ class FieldAnalysis:
         """Analyse `texts` into one batch. Every id in it belongs to one numbering: resets happen
         only after a batch (one that ended over the limit), never in the middle of one, and that
         batch is marked `last`, so the buffer and `Analysis` can forget the numbering with it."""
-        if self.passages is None and self._spans is not None and BATCH_TOKENS:  # the default analyzers: fastest
-            ids, counts, offsets = self._whole_batch(texts)
-            return self._batch(ids, counts, np.arange(len(texts), dtype=np.uint32), None,
-                               offsets if self.offsets else None)
-        if self.passages is not None and self.passages.mode != "window" and self._spans is not None and BATCH_TOKENS:
-            return self._split_batch(texts)  # paragraphs or sentences: the passages as one batch of texts
+        if self._spans is not None and BATCH_TOKENS and (self.passages is None or self.passages.mode != "window"):
+            return self._token_batch(texts)  # the default analyzers, whole texts or paragraphs/sentences: fastest
         if self.passages is None and self.analyzer.fused and not self.offsets:  # other fused analyzers, fast
             ids, counts = self._whole_texts(texts)
             return self._batch(ids, counts, array("I", range(len(texts))), None, None)
@@ -237,10 +233,14 @@ class FieldAnalysis:
                 offsets += np.repeat(shift, np.frombuffer(counts, dtype=np.uint32)).astype(np.uint32)[:, None]
         return self._batch(ids, counts, owner, spans, offsets)
 
-    def _split_batch(self, texts: list[str]) -> TextBatch:
-        """`run` for a field split into paragraphs or sentences: each text's passages (found in
-        Python, a call per text) analysed together as one batch of texts (`_whole_batch`), their
-        offsets moved by where each passage starts in its text."""
+    def _token_batch(self, texts: list[str]) -> TextBatch:
+        """`run` through `_whole_batch`: texts that are units of their own, or the passages of a
+        field split into paragraphs or sentences (found in Python, a call per text) analysed
+        together as one batch of texts, their offsets moved by where each passage starts."""
+        if self.passages is None:
+            ids, counts, offsets = self._whole_batch(texts)
+            return self._batch(ids, counts, np.arange(len(texts), dtype=np.uint32), None,
+                               offsets if self.offsets else None)
         pieces, owner, spans = [], array("I"), array("q")
         for i, text in enumerate(texts):
             for a, b in split_passages(text, self.passages, self.analyzer):

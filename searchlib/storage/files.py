@@ -179,6 +179,7 @@ def held_directory(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
+_FILE_FLAGS = os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK  # a file of an index, opened in its directory
 HEAD = 8192  # bytes at the start of a file that opening reads (an array's .npy header and more)
 WHOLE = 256 * 1024  # files up to this size are read ahead whole (opening reads some whole; searches touch the rest)
 
@@ -208,7 +209,7 @@ def read_ahead(segments: "Iterable[tuple[Path, Mapping[str, dict]]]") -> None:
                 if not isinstance(size, int) or size < 0 or not isinstance(name, str):
                     continue
                 try:
-                    fd = os.open(name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=parent)
+                    fd = os.open(name, _FILE_FLAGS, dir_fd=parent)
                 except (OSError, ValueError):
                     continue
                 try:
@@ -238,7 +239,7 @@ def _looks_cached(parent: int, files: "Mapping[str, dict]") -> bool:
     if size <= 0 or not isinstance(name, str):
         return False
     try:
-        fd = os.open(name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=parent)
+        fd = os.open(name, _FILE_FLAGS, dir_fd=parent)
     except (OSError, ValueError):
         return False
     try:
@@ -253,7 +254,7 @@ def _open_in(fd: int, path: "Path | str", name: str | None = None) -> int:
     """The regular file `path` (named `name` in its directory) opened in the directory open as
     `fd` (see open_file)."""
     try:
-        found = os.open(Path(path).name if name is None else name, os.O_RDONLY | _NO_FOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=fd)
+        found = os.open(Path(path).name if name is None else name, _FILE_FLAGS, dir_fd=fd)
     except OSError as exc:
         raise _refused(path, exc, path) from None
     try:

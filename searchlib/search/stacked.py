@@ -4,8 +4,8 @@ segments (a segment's base plus its document number), for queries of words and p
 A segment costs a search a few dozen numpy calls per query (look the words up, score, combine
 fields and clauses, drop deleted documents, keep the top k), about a microsecond each whatever the
 size of the arrays, so on an index of several segments a small query pays mostly for the number
-of segments: 100,000 documents in four segments took 0.17 ms per word, in one segment 0.09 ms.
-Here a segment contributes only its postings (a dictionary look-up and two slices per word and
+of segments: 100,000 documents in four segments took 0.16-0.18 ms per word, in one segment
+0.07-0.10 ms. Here a segment contributes only its postings (a dictionary look-up and two slices per word and
 field, or its phrase matches); scoring, combining, deletions and the top k run once over the
 concatenation, with the same code (sparse.py) on larger arrays.
 

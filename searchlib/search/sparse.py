@@ -171,10 +171,13 @@ class SparseScorer(LeafScorer):
         """An OR of several terms of one field, summed per document."""
         if not len(tids):
             return EMPTY
+        return self._summed(*self.any_term_postings(fname, tids, weights), weights)
+
+    def _summed(self, units: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> DocScores:
+        """Postings' scores of terms weighted `weights` summed per document (sum_by_doc)."""
         # BM25 of a posting is at least weight * (k1 + 1) / (1 + norm), far above float32's
         # smallest number for any weight above 1e-20: such weights give positive scores
-        positive = bool(weights.min() > 1e-20)
-        return sum_by_doc(*self.any_term_postings(fname, tids, weights), self.n, positive)
+        return sum_by_doc(units, scores, self.n, bool(weights.min() > 1e-20))
 
     def _words_any(self, fname: str, words: list[WeightedTerm]) -> DocScores:
         """An OR of single words of field `fname`, summed per document."""

@@ -23,7 +23,7 @@ import numpy as np
 from .leaves import COLD_USES, SegmentNorms
 from .phrases import phrase_units
 from .postings import distinct, term_postings
-from .sparse import EMPTY, DocScores, SparseScorer, sum_by_doc
+from .sparse import EMPTY, DocScores, SparseScorer
 from .weighted import WeightedBool, WeightedFields, WeightedPhrase, WeightedTerm
 
 _WORDS = (WeightedTerm, WeightedFields, WeightedPhrase)
@@ -175,4 +175,4 @@ class StackedScorer(SparseScorer):
         units = np.concatenate([pl[0] for _, pl in found])
         tf = np.concatenate([pl[1] for _, pl in found])
         scores = self.term_scores(fname, units, tf, np.repeat(weights, [len(pl[0]) for _, pl in found]))
-        return sum_by_doc(units, scores, self.n, bool(weights.min() > 1e-20))
+        return self._summed(units, scores, weights)

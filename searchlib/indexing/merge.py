@@ -26,6 +26,7 @@ import numpy as np
 from ..storage.arrays import chunks, gather_ranges, release_free_memory, release_pages
 from ..storage.pairs import merge as merge_pairs
 from ..storage.segment import FieldArrays, SegmentReader, write_segment
+from ..storage.stored import StoredReader
 
 MERGE_FACTOR = 10
 # The largest segment the policy merges into, in live documents: at ~130 postings per document
@@ -242,6 +243,8 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     if all(f.pairs is not None for f in fields):  # a segment without them cannot lend its pairs
         pairs = merge_pairs([(f.pairs, remap, src.keep_unit, src.new_unit)
                              for f, remap, src in zip(fields, remaps, sources)], CHUNK)
+    for src in sources:  # every input array of the field is read: its pages leave this process
+        release_pages(*src.f.field_arrays().values())
     return FieldArrays(terms, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span,
                        pairs=pairs, offsets=offsets, offsets_ptr=offsets_ptr)
 
@@ -261,10 +264,19 @@ def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray]:
 
 
 def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> Iterator[dict]:
-    """The stored fields of the live documents, in order, read block by block as they are written."""
+    """The stored fields of the live documents, in order, read block by block as they are written.
+
+    Each input is read through a reader of its own, closed (and its cache of decoded blocks, up to
+    stored.CACHE_BYTES of JSON, dropped) once its documents are copied: the merge holds one input's
+    cache, not every input's for as long as the writer keeps their readers."""
     for reader, keep in zip(readers, live):
-        for doc in np.flatnonzero(keep):
-            yield reader.stored.get(int(doc))
+        stored = StoredReader(reader.directory, reader.files, reader.doc_count)  # verified when `reader` opened
+        try:
+            for doc in np.flatnonzero(keep):
+                yield stored.get(int(doc))
+        finally:
+            stored.close()
+        del stored
 
 
 def merge_segments(readers: list[SegmentReader], directory: Path) -> tuple[int, dict[str, dict]]:
@@ -277,10 +289,11 @@ def merge_segments(readers: list[SegmentReader], directory: Path) -> tuple[int, 
     counts = [int(m.sum()) for m in live]
     doc_offsets = list(np.cumsum([0] + counts[:-1]))
     names = sorted(set().union(*(r.fields for r in readers)))
-    fields = {name: _merge_field(name, readers, live, doc_offsets) for name in names}
     col_names = sorted(set().union(*(r.columns for r in readers)))
     columns = {c: np.concatenate([np.asarray(r.columns[c])[m] for r, m in zip(readers, live)]) for c in col_names}
+    # each field merged when it is written, and dropped before the next is merged
+    fields = ((name, _merge_field(name, readers, live, doc_offsets)) for name in names)
     files = write_segment(directory, sum(counts), fields, columns, _stored(readers, live))
-    del fields, columns
+    del columns
     release_free_memory()
     return sum(counts), files

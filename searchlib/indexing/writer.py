@@ -485,6 +485,12 @@ class IndexWriter(CommitOnExit):
         name = self._next_name()
         self._new.add(name)  # before writing, as in flush, so that a failure cleans up a partial directory
         doc_count, files = merge_segments(readers, self._segment_path(name))
+        del readers
+        for entry in entries:  # merged away: their maps and caches go now, not when the commit ends
+            for opened in (self._readers, self._key_readers):
+                reader = opened.pop(entry.name, None)
+                if reader is not None:
+                    reader.close()
         merged = SegmentEntry(name=name, doc_count=doc_count, files=files)
         position = indices[0]
         merged_away = set(indices)

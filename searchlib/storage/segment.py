@@ -16,6 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -140,9 +141,13 @@ class FieldArrays:
         return {c: a for c, a in found.items() if a is not None}
 
 
-def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays],
-                  columns: dict[str, np.ndarray], stored: list[dict]) -> dict[str, dict]:
-    """Write a new segment directory; return {file name: {size, crc32}} for the manifest."""
+def write_segment(directory: Path, doc_count: int, fields: Iterable[tuple[str, FieldArrays]],
+                  columns: dict[str, np.ndarray], stored: Iterable[dict]) -> dict[str, dict]:
+    """Write a new segment directory; return {file name: {size, crc32}} for the manifest.
+
+    `fields` are (name, FieldArrays) pairs, each written and dropped before the next is asked for:
+    given as a generator that builds each field when asked (a flush, a merge), memory holds one
+    field's arrays at a time, and none while the stored documents are written."""
     directory.mkdir(parents=True)
     files: dict[str, dict] = {}
 
@@ -151,30 +156,36 @@ def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays
         files[fname] = (write_array if component.kind is Kind.ARRAY else write_bytes)(directory / fname, data)
 
     meta = {"doc_count": doc_count, "fields": {}}
-    for name, fa in fields.items():
-        for component, data in encode_terms(fa.terms).items():
-            write(component, data, name)
-        arrays = fa.arrays(doc_count)
-        for component, arr in arrays.items():
-            write(component, arr, name)
-        info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
-                "split": fa.unit_doc is not None}
-        if Component.DOCTERM in arrays:  # the most terms a document has (readers pick their path by it)
-            pointers = arrays.get(Component.DOCPTR)
-            info["doc_terms"] = min(doc_count, 1) if pointers is None else int(np.diff(pointers).max())
-        if fa.pairs is not None:
-            info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
-        if fa.offsets is not None:
-            info["offsets"] = True
-        if fa.lengths is not None:
-            info.update(units=int(len(fa.lengths)), tokens=int(fa.lengths.sum(dtype=np.int64)),
-                        nonempty=int(np.count_nonzero(fa.lengths)))
-        meta["fields"][name] = info
+    for name, fa in fields:
+        meta["fields"][name] = _write_field(write, name, fa, doc_count)
+        del fa  # before the next field is built
     for name, col in columns.items():
         write(Component.COLUMN, col, name)
     files.update(write_stored(directory, stored))
     write(Component.META, json.dumps(meta, sort_keys=True).encode())
     return files
+
+
+def _write_field(write, name: str, fa: FieldArrays, doc_count: int) -> dict:
+    """Write one field's files through `write`; return its meta.json entry."""
+    for component, data in encode_terms(fa.terms).items():
+        write(component, data, name)
+    arrays = fa.arrays(doc_count)
+    for component, arr in arrays.items():
+        write(component, arr, name)
+    info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
+            "split": fa.unit_doc is not None}
+    if Component.DOCTERM in arrays:  # the most terms a document has (readers pick their path by it)
+        pointers = arrays.get(Component.DOCPTR)
+        info["doc_terms"] = min(doc_count, 1) if pointers is None else int(np.diff(pointers).max())
+    if fa.pairs is not None:
+        info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
+    if fa.offsets is not None:
+        info["offsets"] = True
+    if fa.lengths is not None:
+        info.update(units=int(len(fa.lengths)), tokens=int(fa.lengths.sum(dtype=np.int64)),
+                    nonempty=int(np.count_nonzero(fa.lengths)))
+    return info
 
 
 class FieldReader:

@@ -17,13 +17,17 @@ bytes per token of the field).
 """
 from __future__ import annotations
 
+from contextlib import ExitStack
 from itertools import compress
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
 from ..storage.arrays import chunks, gather_ranges, release_free_memory, release_pages
+from ..storage.blocks import block_bounds, block_ptr
+from ..storage.components import Component
+from ..storage.files import read_array, write_array_pieces
 from ..storage.pairs import merge as merge_pairs
 from ..storage.segment import FieldArrays, SegmentReader, write_segment
 from ..storage.stored import StoredReader
@@ -132,7 +136,7 @@ class _Source:
 
 
 def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray],
-                 doc_offsets: list[int]) -> FieldArrays:
+                 doc_offsets: list[int], directory: Path) -> FieldArrays:
     """One field of the merged segment.
 
     The merged postings of a term are its postings in the first segment, then in the second, and
@@ -190,45 +194,6 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
         np.cumsum(nq, out=pptr[1:])
     del df, nq
 
-    unit = np.empty(int(ptr[-1]), dtype=np.uint32)
-    # frequencies and positions keep the widest type of the inputs (each the narrowest for its own)
-    tf = np.empty(int(ptr[-1]), dtype=np.result_type(*(f.tf.dtype for f in fields)))
-    pos = np.empty(int(pptr[-1]), dtype=np.result_type(*(f.pos.dtype for f in fields))) if has_pos else None
-    next_posting = ptr[:-1].copy()  # per merged term: where the next segment's block goes
-    next_position = pptr[:-1].copy() if has_pos else None
-    for src, remap, kept in zip(sources, remaps, kept_terms):
-        f = src.f
-        targets = remap[kept]
-        # A dropped term has no surviving postings or positions (src.df and src.nq are 0): its
-        # block is empty and its start never read.
-        block_start = np.zeros(len(remap), dtype=np.int64)
-        block_start[kept] = next_posting[targets]
-        next_posting[targets] += src.df[kept]
-        if has_pos:
-            pblock_start = np.zeros(len(remap), dtype=np.int64)
-            pblock_start[kept] = next_position[targets]
-            next_position[targets] += src.nq[kept]
-        for t1, t2 in src.chunks():
-            a, b = int(src.ptr[t1]), int(src.ptr[t2])
-            units, tfs = f.unit[a:b], f.tf[a:b]
-            keep = None
-            if not src.all_kept:
-                keep = src.keep_unit[units]
-                units, tfs = units[keep], tfs[keep]
-            dest = gather_ranges(block_start[t1:t2], src.df[t1:t2])
-            unit[dest] = src.new_unit[units]
-            tf[dest] = tfs
-            del dest, units
-            if has_pos:
-                positions = f.pos[int(src.pptr[t1]):int(src.pptr[t2])]
-                if keep is not None:
-                    positions = positions[np.repeat(keep, f.tf[a:b])]
-                pos[gather_ranges(pblock_start[t1:t2], src.nq[t1:t2])] = positions
-                del positions
-        del block_start, targets
-        release_pages(f.unit, f.tf, f.pos)
-    del next_posting, next_position
-
     lengths = unit_doc = unit_span = None
     if text:
         lengths = np.concatenate([np.asarray(s.f.lengths)[s.keep_unit] for s in sources]).astype(np.uint32)
@@ -236,6 +201,32 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
         unit_doc = np.concatenate([s.unit_doc for s in sources]).astype(np.uint32)
         unit_span = np.concatenate([np.asarray(s.f.unit_span)[s.keep_unit] for s in sources]).astype(np.int64)
         unit_span = unit_span.reshape(-1, 2)
+
+    # Where each input's block of each term's postings (and positions) goes: the merged term's
+    # postings are the first input's, then the second's, and so on.
+    next_posting = ptr[:-1].copy()
+    next_position = pptr[:-1].copy() if has_pos else None
+    blocks: list[_Blocks] = []
+    for src, remap, kept in zip(sources, remaps, kept_terms):
+        targets = remap[kept]
+        # A dropped term has no surviving postings or positions (src.df and src.nq are 0): its
+        # block is empty and its start never read.
+        start = np.zeros(len(remap), dtype=np.int64)
+        start[kept] = next_posting[targets]
+        next_posting[targets] += src.df[kept]
+        pstart = None
+        if has_pos:
+            pstart = np.zeros(len(remap), dtype=np.int64)
+            pstart[kept] = next_position[targets]
+            next_position[targets] += src.nq[kept]
+        blocks.append(_Blocks(src, start, pstart, np.flatnonzero(kept), targets))
+    del next_posting, next_position, kept_terms
+    # frequencies and positions keep the widest type of the inputs (each the narrowest for its own)
+    tf_type = np.result_type(*(f.tf.dtype for f in fields))
+    pos_type = np.result_type(*(f.pos.dtype for f in fields)) if has_pos else None
+    unit, tf, pos, written, bounds = _stream_postings(directory, name, blocks, ptr, pptr, tf_type, pos_type, lengths)
+    del blocks
+
     offsets = offsets_ptr = None
     if all(f.offsets is not None for f in fields):  # a segment without them cannot lend its offsets
         offsets, offsets_ptr = _merged_offsets(sources)
@@ -246,7 +237,86 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     for src in sources:  # every input array of the field is read: its pages leave this process
         release_pages(*src.f.field_arrays().values())
     return FieldArrays(terms, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span,
-                       pairs=pairs, offsets=offsets, offsets_ptr=offsets_ptr)
+                       pairs=pairs, offsets=offsets, offsets_ptr=offsets_ptr, written=written, blocks=bounds)
+
+
+class _Blocks(NamedTuple):
+    """Where one input's postings of each of its terms go in the merged field."""
+
+    src: _Source
+    start: np.ndarray  # int64 per old term id: its postings' first place among the merged postings
+    pstart: np.ndarray | None  # the same for its positions
+    kept_old: np.ndarray  # the old ids of the terms kept, ascending
+    kept_new: np.ndarray  # their merged ids (ascending too: both are ranks in code-point order)
+
+    def terms_in(self, m1: int, m2: int) -> tuple[int, int]:
+        """The range of old term ids whose kept terms are the merged terms m1..m2 (dropped terms,
+        whose postings are all deleted, may lie inside it); empty if it has none of them."""
+        i1, i2 = np.searchsorted(self.kept_new, (m1, m2)).tolist()
+        return (int(self.kept_old[i1]), int(self.kept_old[i2 - 1]) + 1) if i2 > i1 else (0, 0)
+
+
+def _stream_postings(directory: Path, name: str, blocks: "list[_Blocks]", ptr: np.ndarray, pptr: "np.ndarray | None",
+                     tf_type: np.dtype, pos_type: "np.dtype | None", lengths: "np.ndarray | None"):
+    """Write the merged field's postings (units, term frequencies) and positions to their files,
+    range of merged terms by range (about CHUNK postings, or positions, each; a single term with
+    more is a range of its own): each input's postings of those terms are copied to their places
+    in the range, which is then appended to the files. Memory holds one range, whatever the size
+    of the merged segment, and the inputs' pages read so far are released after each range.
+
+    Returns (unit, tf, pos) memory-mapped from the files written, their manifest entries by
+    component, and the block bounds (blocks.py) computed range by range (None without lengths)."""
+    has_pos = pptr is not None
+    files = {Component.UNIT: (np.uint32, int(ptr[-1])), Component.TF: (tf_type, int(ptr[-1]))}
+    if has_pos:
+        files[Component.POS] = (pos_type, int(pptr[-1]))
+    bounds = []
+    with ExitStack() as stack:
+        out = {c: stack.enter_context(write_array_pieces(directory / c.file(name), dtype, (count,)))
+               for c, (dtype, count) in files.items()}
+        for m1, m2 in chunks(pptr if has_pos else ptr, CHUNK):
+            a0, b0 = int(ptr[m1]), int(ptr[m2])
+            unit, tf = np.empty(b0 - a0, dtype=np.uint32), np.empty(b0 - a0, dtype=tf_type)
+            if has_pos:
+                c0 = int(pptr[m1])
+                pos = np.empty(int(pptr[m2]) - c0, dtype=pos_type)
+            for blk in blocks:
+                t1, t2 = blk.terms_in(m1, m2)
+                if t1 == t2:
+                    continue
+                src, f = blk.src, blk.src.f
+                a, b = int(src.ptr[t1]), int(src.ptr[t2])
+                units, tfs = f.unit[a:b], f.tf[a:b]
+                keep = None
+                if not src.all_kept:
+                    keep = src.keep_unit[units]
+                    units, tfs = units[keep], tfs[keep]
+                dest = gather_ranges(blk.start[t1:t2] - a0, src.df[t1:t2])
+                unit[dest] = src.new_unit[units]
+                tf[dest] = tfs
+                del dest, units, tfs
+                if has_pos:
+                    positions = f.pos[int(src.pptr[t1]):int(src.pptr[t2])]
+                    if keep is not None:
+                        positions = positions[np.repeat(keep, f.tf[a:b])]
+                    pos[gather_ranges(blk.pstart[t1:t2] - c0, src.nq[t1:t2])] = positions
+                    del positions
+            out[Component.UNIT].write(unit)
+            out[Component.TF].write(tf)
+            if has_pos:
+                out[Component.POS].write(pos)
+                del pos
+            if lengths is not None:  # a term's blocks lie within one range: the ranges' bounds concatenate
+                bounds.append(block_bounds(ptr[m1:m2 + 1] - a0, unit, tf, lengths)[1])
+            del unit, tf
+            for blk in blocks:  # what was read of the inputs is not read again
+                release_pages(blk.src.f.unit, blk.src.f.tf, blk.src.f.pos)
+    written = {c: w.entry() for c, w in out.items()}
+    arrays = [read_array(directory / c.file(name), written[c]["size"]) for c in files]
+    block_pair = None
+    if lengths is not None:
+        block_pair = (block_ptr(ptr), np.concatenate(bounds) if bounds else np.zeros((0, 2), dtype=np.uint32))
+    return arrays[0], arrays[1], arrays[2] if has_pos else None, written, block_pair
 
 
 def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +362,7 @@ def merge_segments(readers: list[SegmentReader], directory: Path) -> tuple[int, 
     col_names = sorted(set().union(*(r.columns for r in readers)))
     columns = {c: np.concatenate([np.asarray(r.columns[c])[m] for r, m in zip(readers, live)]) for c in col_names}
     # each field merged when it is written, and dropped before the next is merged
-    fields = ((name, _merge_field(name, readers, live, doc_offsets)) for name in names)
+    fields = ((name, _merge_field(name, readers, live, doc_offsets, directory)) for name in names)
     files = write_segment(directory, sum(counts), fields, columns, _stored(readers, live))
     del columns
     release_free_memory()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
 from typing import Iterable
 
@@ -84,6 +84,10 @@ class FieldArrays:
     pairs: PairArrays | None = None
     offsets: np.ndarray | None = None  # uint32 (positions, 2): each token position's character span
     offsets_ptr: np.ndarray | None = None  # int64 (units + 1): where each unit's positions start in offsets
+    # components a merge already streamed to their files (their manifest entries; the arrays above
+    # are those files memory-mapped), and the block bounds it computed as it went (BLOCKPTR, BLOCKMAX)
+    written: dict[Component, dict] = dataclass_field(default_factory=dict)
+    blocks: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_tokens(cls, terms: list[str], term_of_token: np.ndarray, unit_of_token: np.ndarray,
@@ -130,8 +134,8 @@ class FieldArrays:
                  Component.LEN: self.lengths, Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span,
                  Component.OFFS: self.offsets, Component.OPTR: self.offsets_ptr}
         if self.lengths is not None:
-            found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
-                                                                                self.lengths)
+            found[Component.BLOCKPTR], found[Component.BLOCKMAX] = self.blocks if self.blocks is not None else \
+                block_bounds(self.ptr, self.unit, self.tf, self.lengths)
         else:
             pointers, found[Component.DOCTERM] = invert_postings(self.ptr, self.unit, doc_count)
             if len(found[Component.DOCTERM]) != doc_count or np.any(np.diff(pointers) != 1):
@@ -147,12 +151,17 @@ def write_segment(directory: Path, doc_count: int, fields: Iterable[tuple[str, F
 
     `fields` are (name, FieldArrays) pairs, each written and dropped before the next is asked for:
     given as a generator that builds each field when asked (a flush, a merge), memory holds one
-    field's arrays at a time, and none while the stored documents are written."""
+    field's arrays at a time, and none while the stored documents are written. A merge's field,
+    built once the directory exists, has its postings streamed to their files already
+    (FieldArrays.written): their entries are taken as they are."""
     directory.mkdir(parents=True)
     files: dict[str, dict] = {}
 
-    def write(component: Component, data, field: str | None = None) -> None:
+    def write(component: Component, data, field: str | None = None, entry: dict | None = None) -> None:
         fname = component.file(field)
+        if entry is not None:  # streamed to its file already
+            files[fname] = entry
+            return
         files[fname] = (write_array if component.kind is Kind.ARRAY else write_bytes)(directory / fname, data)
 
     meta = {"doc_count": doc_count, "fields": {}}
@@ -172,7 +181,7 @@ def _write_field(write, name: str, fa: FieldArrays, doc_count: int) -> dict:
         write(component, data, name)
     arrays = fa.arrays(doc_count)
     for component, arr in arrays.items():
-        write(component, arr, name)
+        write(component, arr, name, fa.written.get(component))
     info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
             "split": fa.unit_doc is not None}
     if Component.DOCTERM in arrays:  # the most terms a document has (readers pick their path by it)

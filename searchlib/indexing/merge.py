@@ -320,17 +320,27 @@ def _stream_postings(directory: Path, name: str, blocks: "list[_Blocks]", ptr: n
 
 
 def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray]:
-    """The token offsets of the surviving units, unit by unit, and their pointers."""
-    parts, counts = [], []
-    for s in sources:
-        optr = np.asarray(s.f.offsets_ptr)
-        n = np.diff(optr)[s.keep_unit]
-        parts.append(np.asarray(s.f.offsets)[gather_ranges(optr[:-1][s.keep_unit], n)])
-        counts.append(n)
+    """The token offsets of the surviving units, unit by unit, and their pointers. Copied into the
+    result a range of units (about CHUNK positions) at a time, the inputs' pages released after
+    each input: beyond the result, memory holds one range."""
+    counts = [np.diff(np.asarray(s.f.offsets_ptr))[s.keep_unit] for s in sources]
     n = np.concatenate(counts) if counts else np.zeros(0, np.int64)
     ptr = np.zeros(len(n) + 1, dtype=np.int64)
     np.cumsum(n, out=ptr[1:])
-    return np.concatenate(parts).astype(np.uint32).reshape(-1, 2), ptr
+    out = np.empty((int(ptr[-1]), 2), dtype=np.uint32)
+    at = 0
+    for s in sources:
+        optr, offsets = np.asarray(s.f.offsets_ptr), s.f.offsets
+        for u1, u2 in chunks(optr, CHUNK):
+            if s.all_kept:
+                rows = offsets[int(optr[u1]):int(optr[u2])]
+            else:
+                keep = s.keep_unit[u1:u2]
+                rows = offsets[gather_ranges(optr[u1:u2][keep], np.diff(optr[u1:u2 + 1])[keep])]
+            out[at:at + len(rows)] = rows
+            at += len(rows)
+        release_pages(offsets)
+    return out, ptr
 
 
 def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> Iterator[dict]:
@@ -347,6 +357,17 @@ def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> Iterator[di
         finally:
             stored.close()
         del stored
+
+
+def release_segment_pages(reader: SegmentReader) -> None:
+    """Drop the pages of a segment's memory-mapped arrays from this process's resident memory: a
+    reader opened for a merge has read every one of them (its checks), and the merge reads them
+    again a range at a time (from the page cache), so they need not all stay mapped meanwhile."""
+    for f in reader.fields.values():
+        release_pages(*f.field_arrays().values())
+        if f.pairs is not None:
+            release_pages(f.pairs.keys, f.pairs.ptr, f.pairs.unit, f.pairs.tf)
+    release_pages(*reader.columns.values())
 
 
 def merge_segments(readers: list[SegmentReader], directory: Path) -> tuple[int, dict[str, dict]]:

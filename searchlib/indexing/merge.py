@@ -229,7 +229,7 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
 
     offsets = offsets_ptr = None
     if all(f.offsets is not None for f in fields):  # a segment without them cannot lend its offsets
-        offsets, offsets_ptr = _merged_offsets(sources)
+        offsets, offsets_ptr, written[Component.OFFS] = _merged_offsets(sources, directory, name)
     pairs = None
     if all(f.pairs is not None for f in fields):  # a segment without them cannot lend its pairs
         pairs = merge_pairs([(f.pairs, remap, src.keep_unit, src.new_unit)
@@ -319,28 +319,26 @@ def _stream_postings(directory: Path, name: str, blocks: "list[_Blocks]", ptr: n
     return arrays[0], arrays[1], arrays[2] if has_pos else None, written, block_pair
 
 
-def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray]:
-    """The token offsets of the surviving units, unit by unit, and their pointers. Copied into the
-    result a range of units (about CHUNK positions) at a time, the inputs' pages released after
-    each input: beyond the result, memory holds one range."""
+def _merged_offsets(sources: "list[_Source]", directory: Path, name: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Write the token offsets of the surviving units, unit by unit, to their file, a range of
+    units (about CHUNK positions) at a time, the inputs' pages released after each input; return
+    them memory-mapped from the file, their pointers and the file's manifest entry."""
     counts = [np.diff(np.asarray(s.f.offsets_ptr))[s.keep_unit] for s in sources]
     n = np.concatenate(counts) if counts else np.zeros(0, np.int64)
     ptr = np.zeros(len(n) + 1, dtype=np.int64)
     np.cumsum(n, out=ptr[1:])
-    out = np.empty((int(ptr[-1]), 2), dtype=np.uint32)
-    at = 0
-    for s in sources:
-        optr, offsets = np.asarray(s.f.offsets_ptr), s.f.offsets
-        for u1, u2 in chunks(optr, CHUNK):
-            if s.all_kept:
-                rows = offsets[int(optr[u1]):int(optr[u2])]
-            else:
-                keep = s.keep_unit[u1:u2]
-                rows = offsets[gather_ranges(optr[u1:u2][keep], np.diff(optr[u1:u2 + 1])[keep])]
-            out[at:at + len(rows)] = rows
-            at += len(rows)
-        release_pages(offsets)
-    return out, ptr
+    path = directory / Component.OFFS.file(name)
+    with write_array_pieces(path, np.uint32, (int(ptr[-1]), 2)) as out:
+        for s in sources:
+            optr, offsets = np.asarray(s.f.offsets_ptr), s.f.offsets
+            for u1, u2 in chunks(optr, CHUNK):
+                if s.all_kept:
+                    out.write(offsets[int(optr[u1]):int(optr[u2])])
+                else:
+                    keep = s.keep_unit[u1:u2]
+                    out.write(offsets[gather_ranges(optr[u1:u2][keep], np.diff(optr[u1:u2 + 1])[keep])])
+            release_pages(offsets)
+    return read_array(path, out.entry()["size"]), ptr, out.entry()
 
 
 def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> Iterator[dict]:

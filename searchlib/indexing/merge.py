@@ -1,19 +1,27 @@
 """Merging segments: the merge policy, and combining several segments into one without deleted documents.
 
-A merge builds the merged segment's postings in memory before writing them, so the memory it needs
-grows with the merged segment: 8 bytes per posting and 4 per position of the result, plus some
-tens of MB of temporaries (postings are copied term range by term range, see `_merge_field`;
-arrays are streamed to their files, not copied, and so are stored documents; the inputs'
-memory-mapped pages are released as soon as they are copied). Measured: ~25 bytes per posting,
-0.8 GB for a 235,000-document merge of the scale benchmark's corpus. The policy therefore never
-builds a segment larger than MAX_MERGED_DOCS live documents (or MAX_MERGED_TOKENS tokens, when
-the caller gives token counts), as Lucene caps its merged segment size; `optimize` may exceed the
-cap and then needs memory proportional to the whole index. A field with `index_phrases` also
-merges its pair postings, the same way (pairs.merge: block copies; only the distinct pair keys are
-sorted): 8 bytes per pair posting and 16 per pair of the result, ~48 bytes per pair posting at the
-peak of the pair merge, on top of the field's merged postings (tracemalloc around pairs.merge of
-SciFact's pairs in four segments, an ad-hoc measurement: 0.58 pair postings per token, so ~28
-bytes per token of the field).
+A merge streams whatever grows with its postings. Each field's postings and positions are copied a
+range of merged terms at a time (about CHUNK postings or positions; a single term with more is a
+range of its own) into buffers appended to their files (files.write_array_pieces), the block bounds
+computed range by range; token offsets go the same way a range of units at a time; stored documents
+are re-encoded block by block through a reader per input, dropped once its documents are copied;
+the inputs' memory-mapped pages are released after each range. So a merge holds one range (tens
+of MB) plus what grows with the merged segment's terms and units: the term strings, a few int64 per
+term and input (where each input's block of postings goes), a few numbers per unit (lengths,
+passage spans, offset pointers). The writer closes the readers of merged-away segments after each
+merge, so the merges of one commit do not add up. Measured with `benchmarks/index_memory.py` on the
+scale corpus, 1,000,000 documents (three merges of ~283,000 documents from 10 inputs each): the
+writer's peak during a merge is 650 MB anonymous and ~200 MB of mapped file pages, about its peak
+while flushing (630 MB anonymous); it was 2.0 GB and 0.6 GB when a merge built its postings and
+offsets in memory, and 2.9 GB and 1.7 GB at the third merge when merged-away readers stayed open.
+
+The policy never builds a segment larger than MAX_MERGED_DOCS live documents (or MAX_MERGED_TOKENS
+tokens, when the caller gives token counts), as Lucene caps its merged segment size; `optimize`
+may exceed the cap. A field with `index_phrases` merges its pair postings in memory (pairs.merge:
+block copies; only the distinct pair keys are sorted): 8 bytes per pair posting and 16 per pair of
+the result, ~48 bytes per pair posting at the peak of the pair merge (tracemalloc around
+pairs.merge of SciFact's pairs in four segments, an ad-hoc measurement: 0.58 pair postings per
+token, so ~28 bytes per token of the field): for such fields the cap still bounds a merge's memory.
 """
 from __future__ import annotations
 
@@ -33,18 +41,18 @@ from ..storage.segment import FieldArrays, SegmentReader, write_segment
 from ..storage.stored import StoredReader
 
 MERGE_FACTOR = 10
-# The largest segment the policy merges into, in live documents: at ~130 postings per document
-# (documents of 50-300 words) a merge of this size needs ~1.5 GB (more with index_phrases, see
-# above). Segments of more than half of it are final, so an index of N documents keeps about
-# N / 400,000 such segments plus the logarithmic tail (Lucene does the same with its 5 GB maximum
-# merged segment).
+# The largest segment the policy merges into, in live documents. Segments of more than half of it
+# are final, so an index of N documents keeps about N / 400,000 such segments plus the logarithmic
+# tail (Lucene does the same with its 5 GB maximum merged segment). It bounds how much one merge
+# rewrites, and the pair merge of index_phrases fields (see above); postings, positions and offsets
+# are streamed whatever the size.
 MAX_MERGED_DOCS = 500_000
-# The same cap in tokens (~25 bytes each while merging: ~1.25 GB; a field with index_phrases adds
-# ~28 bytes per token of its own, see above), applied when the caller gives each segment's token
-# count: it also bounds merges of long documents, which a count of documents cannot.
+# The same cap in tokens (a field with index_phrases needs ~28 bytes per token of its own while
+# merging its pairs, see above), applied when the caller gives each segment's token count: it also
+# bounds merges of long documents, which a count of documents cannot.
 MAX_MERGED_TOKENS = 50_000_000
-# Postings or positions (or pair postings) copied per step of a merge: bounds its temporaries
-# (~16 bytes each), except for a single term or pair with more, which is copied in one step.
+# Postings, positions or token offsets (or pair postings) copied per step of a merge: bounds its
+# temporaries (~16 bytes each), except for a single term or pair with more, copied in one step.
 CHUNK = 1 << 21
 
 
@@ -137,14 +145,15 @@ class _Source:
 
 def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray],
                  doc_offsets: list[int], directory: Path) -> FieldArrays:
-    """One field of the merged segment.
+    """One field of the merged segment, its postings, positions and offsets streamed to their
+    files in `directory` (the FieldArrays maps them from there and names them in `written`).
 
     The merged postings of a term are its postings in the first segment, then in the second, and
     so on (documents keep their order), so each (segment, term) block is copied once to a place
-    computed from block sizes: no sort. Beyond the result itself (uint32 units; term frequencies
-    and positions in the widest type of the inputs; int64 offsets per term) the temporaries are arrays per term and per unit of the
-    inputs and the postings or positions of one step (CHUNK, or one term's when it has more).
-    Pair postings are merged the same way (pairs.merge), sorting only the distinct pair keys.
+    computed from block sizes: no sort. Units are uint32; term frequencies and positions keep the
+    widest type of the inputs. Memory holds arrays per term and per unit, and the postings or
+    positions of one step (CHUNK, or one term's when it has more). Pair postings are merged in
+    memory the same way (pairs.merge), sorting only the distinct pair keys.
     """
     fields = [r.fields[name] for r in readers]
     split = any(f.split for f in fields)
@@ -371,8 +380,8 @@ def release_segment_pages(reader: SegmentReader) -> None:
 def merge_segments(readers: list[SegmentReader], directory: Path) -> tuple[int, dict[str, dict]]:
     """Write one segment holding the live documents of `readers`, in order; return (doc count, files).
 
-    Memory grows with the size of the merged segment (see the module docstring); stored documents
-    are streamed, not collected.
+    Postings, positions, offsets and stored documents are streamed to their files; memory grows
+    with the merged segment's terms and units only (see the module docstring).
     """
     live = [r.live if r.live is not None else np.ones(r.doc_count, dtype=bool) for r in readers]
     counts = [int(m.sum()) for m in live]

@@ -334,7 +334,7 @@ class _SegmentStructure:
         size = int(self.entry.files.get(DATA, {}).get("size", -1))
         if FIRSTS in self.entry.files:
             firsts = self.array(FIRSTS)
-            problem = firsts_problem(firsts, len(offsets) - 1, doc_count)
+            problem = firsts_problem(firsts, doc_count)
             if problem is not None:
                 self.problem(FIRSTS, problem)
                 return

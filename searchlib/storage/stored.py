@@ -207,12 +207,13 @@ def offsets_problem(offsets: np.ndarray, doc_count: int, size: int, blocks: int 
     return None
 
 
-def firsts_problem(firsts: np.ndarray, blocks: int, doc_count: int) -> str | None:
-    """What is wrong with the first documents of `blocks` stored blocks (stored.docs.npy) of a
-    segment of `doc_count` documents: one int64 per block and the count, from 0 to the count,
-    each block holding 1 to BLOCK_DOCS documents (so none decodes to more than block_limit())."""
-    if firsts.dtype != np.int64 or firsts.shape != (blocks + 1,) or firsts[0] != 0 or firsts[-1] != doc_count:
-        return f"block documents do not cover {doc_count} documents in {blocks} blocks"
+def firsts_problem(firsts: np.ndarray, doc_count: int) -> str | None:
+    """What is wrong with the first documents of a segment's stored blocks (stored.docs.npy) of
+    `doc_count` documents: one int64 per block and the count, from 0 to the count, each block
+    holding 1 to BLOCK_DOCS documents (so none decodes to more than block_limit()). The block
+    offsets are then checked against the number of blocks it gives."""
+    if firsts.dtype != np.int64 or firsts.ndim != 1 or len(firsts) < 1 or firsts[0] != 0 or firsts[-1] != doc_count:
+        return f"block documents do not cover {doc_count} documents"
     sizes = np.diff(firsts)
     if len(sizes) and (int(sizes.min()) < 1 or int(sizes.max()) > BLOCK_DOCS):
         return f"a stored block holds no document or more than {BLOCK_DOCS}"
@@ -240,8 +241,8 @@ class StoredReader:
         self.firsts = None
         if FIRSTS in files:
             self.firsts = load_array(directory / FIRSTS, files[FIRSTS], mmap=False, full=True)
-            problem = firsts_problem(self.firsts, len(self.offsets) - 1,
-                                     doc_count if doc_count is not None else int(self.firsts[-1]) if len(self.firsts) else 0)
+            problem = firsts_problem(self.firsts, doc_count if doc_count is not None else
+                                     int(self.firsts[-1]) if self.firsts.ndim == 1 and len(self.firsts) else 0)
             if problem is not None:
                 raise IndexCorruptError(str(directory / FIRSTS), problem)
         if doc_count is not None:

@@ -150,8 +150,11 @@ def test_forged_block_documents_are_refused(tmp_path, firsts, problem):
 
 
 def test_block_firsts_problems():
-    assert stored.firsts_problem(np.array([0, 16, 20], np.int64), 2, 20) is None
-    assert "more than" in stored.firsts_problem(np.array([0, 17, 20], np.int64), 2, 20)
-    assert "no document" in stored.firsts_problem(np.array([0, 0, 20], np.int64), 2, 20)
-    assert "do not cover" in stored.firsts_problem(np.array([0, 16, 20], np.int32), 2, 20)
-    assert "do not cover" in stored.firsts_problem(np.array([0, 16], np.int64), 2, 20)
+    assert stored.firsts_problem(np.array([0, 16, 20], np.int64), 20) is None
+    assert stored.firsts_problem(np.array([0], np.int64), 0) is None
+    assert "more than" in stored.firsts_problem(np.array([0, 17, 20], np.int64), 20)
+    assert "no document" in stored.firsts_problem(np.array([0, 0, 20], np.int64), 20)
+    assert "do not cover" in stored.firsts_problem(np.array([0, 16, 20], np.int32), 20)
+    assert "do not cover" in stored.firsts_problem(np.array([0, 16], np.int64), 20)
+    assert "do not cover" in stored.firsts_problem(np.zeros((2, 2), np.int64), 20)
+    assert "do not cover" in stored.offsets_problem(np.array([0, 30], np.int64), 20, 30, blocks=2)

@@ -3,9 +3,10 @@
 A merge streams whatever grows with its postings. Each field's postings and positions are copied a
 range of merged terms at a time (about CHUNK postings or positions; a single term with more is a
 range of its own) into buffers appended to their files (files.write_array_pieces), the block bounds
-computed range by range; token offsets go the same way a range of units at a time; stored documents
-are re-encoded block by block through a reader per input, dropped once its documents are copied;
-the inputs' memory-mapped pages are released after each range. So a merge holds one range (tens
+computed range by range; token offsets go the same way a range of units at a time; stored fields
+are copied block by block (an input that lost no document as its compressed blocks; one that lost
+some re-encoded through a reader of its own, dropped once its documents are copied); the inputs'
+memory-mapped pages are released after each range. So a merge holds one range (tens
 of MB) plus what grows with the merged segment's terms and units: the term strings, a few int64 per
 term and input (where each input's block of postings goes), a few numbers per unit (lengths,
 passage spans, offset pointers). The writer closes the readers of merged-away segments after each
@@ -350,17 +351,21 @@ def _merged_offsets(sources: "list[_Source]", directory: Path, name: str) -> tup
     return read_array(path, out.entry()["size"]), ptr, out.entry()
 
 
-def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> Iterator[dict]:
-    """The stored fields of the live documents, in order, read block by block as they are written.
+def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> "Iterator[dict | StoredReader]":
+    """The stored fields of the live documents, in order, read block by block as they are written;
+    a segment that lost no document is handed over whole, its compressed blocks to be copied.
 
-    Each input is read through a reader of its own, closed (and its cache of decoded blocks, up to
-    stored.CACHE_BYTES of JSON, dropped) once its documents are copied: the merge holds one input's
-    cache, not every input's for as long as the writer keeps their readers."""
+    A segment that lost documents is read through a reader of its own, closed (and its cache of
+    decoded blocks, up to stored.CACHE_BYTES of JSON, dropped) once its documents are copied: the
+    merge holds one input's cache, not every input's for as long as the writer keeps their readers."""
     for reader, keep in zip(readers, live):
+        if keep.all():
+            yield reader.stored
+            continue
         stored = StoredReader(reader.directory, reader.files, reader.doc_count)  # verified when `reader` opened
         try:
             for doc in np.flatnonzero(keep):
-                yield stored.get(int(doc))
+                yield stored.document(int(doc))  # encoded at once: no copy needed
         finally:
             stored.close()
         del stored

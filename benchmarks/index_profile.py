@@ -5,7 +5,9 @@
 
 Each stage of the writer is wrapped with a CPU timer (time.process_time: this process only, so
 the default is one analysis process, where every stage runs here), and the totals are printed in
-seconds and in microseconds per token (every word of title and body, stop words included). `--split` re-runs
+seconds and in microseconds per token (every word of title and body, stop words included); a
+stage's timer costs about a microsecond a call, which the first-seen words' line includes. Merges
+run at the commit, in this process, as the writer's merge policy plans them. `--split` re-runs
 the analysis of the same texts stage by stage, every word already numbered: the writer's batch path
 (numpy tokens, distinct words, their look-ups) beside the per-text regex path (`re.findall`, a
 look-up per token), and the number of distinct words the stemming stage saw.
@@ -28,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scale  # noqa: E402  (this folder's corpus generator)
 from searchlib import ID, TEXT, Index, Schema  # noqa: E402
 from searchlib.analysis import get_analyzer  # noqa: E402
-from searchlib.indexing import analyze, buffer  # noqa: E402
+from searchlib.indexing import analyze, buffer, merge, writer  # noqa: E402
 from searchlib.storage import segment, stored  # noqa: E402
 
 # (owner, attribute, label): what each stage is, in the order a document meets them
@@ -36,10 +38,12 @@ BATCH_DOCS = 5000  # documents per analysed batch in --split (the writer's order
 STAGES = [
     (buffer.SegmentBuffer, "add", "add(): validation, queueing (and analysis it triggers)"),
     (analyze.FieldAnalysis, "run", "analysis: tokenize, look up, stem (in add or at flush)"),
+    (analyze.FieldAnalysis, "_number", "  of which numbering first-seen words (stemming)"),
     (buffer._FieldBuffer, "add_batch", "buffer: local ids -> segment ids, append"),
     (buffer._FieldBuffer, "take_arrays", "flush: postings, positions, lengths"),
     (segment, "write_segment", "flush: writing the segment (all files)"),
     (stored, "write_stored", "  of which stored fields"),
+    (merge, "merge_segments", "merges at commit (segments rewritten into one)"),
 ]
 
 
@@ -61,6 +65,7 @@ def profile(docs: list[dict], workers: int) -> tuple[dict[str, float], float]:
         setattr(owner, name, timed(totals, label, getattr(owner, name)))
     buffer.write_segment = segment.write_segment  # the buffer calls it by its own name
     segment.write_stored = stored.write_stored
+    writer.merge_segments = merge.merge_segments
     schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True),
                     body=TEXT(analyzer="english", stored=True))
     path = Path(tempfile.mkdtemp(prefix="searchlib-profile-")) / "ix"

@@ -42,6 +42,7 @@ class Lexicon:
     def __init__(self):
         self.ids: dict[str, int] = {}  # term -> lexicon id
         self._new: list[str] = []  # terms numbered since the last ranking (ids len(_by_rank) on)
+        self._pending: list[tuple] = []  # their (UTF-8, offsets, keys), batch by batch
         self._utf8 = np.zeros(0, dtype=np.uint8)  # every term's UTF-8 and newline, by id
         self._starts = np.zeros(1, dtype=np.int64)  # where each id's bytes start in _utf8 (and the end)
         self._keys = np.zeros(0, dtype=np.uint64)  # each id's dictionary key (termdict.term_keys)
@@ -82,14 +83,13 @@ class Lexicon:
         return found
 
     def _append(self, terms: list[str]) -> None:
-        """Keep the UTF-8 and key of terms just numbered (ids in order from len(_starts) - 1)."""
+        """Keep the UTF-8 and key of terms just numbered (ids in order from the last numbered on),
+        joined to the arrays at the next ranking (not at every batch)."""
         encoded = [t.encode("utf-8") + b"\n" for t in terms]
         data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-        self._keys = np.concatenate([self._keys, term_keys(data, offsets)])
-        self._starts = np.concatenate([self._starts[:-1], offsets + self._starts[-1]])
-        self._utf8 = np.concatenate([self._utf8, data])
+        self._pending.append((data, offsets, term_keys(data, offsets)))
         self._new.extend(terms)
 
     def _rank_new(self) -> None:
@@ -98,6 +98,15 @@ class Lexicon:
         3x faster than `np.searchsorted` over an object array)."""
         if not self._new:
             return
+        end = self._starts[-1]
+        starts = [self._starts[:-1]]
+        for data, offsets, _ in self._pending:
+            starts.append(offsets[:-1] + end)
+            end += len(data)
+        self._starts = np.concatenate(starts + [np.array([end], dtype=np.int64)])
+        self._utf8 = np.concatenate([self._utf8] + [data for data, _, _ in self._pending])
+        self._keys = np.concatenate([self._keys] + [keys for _, _, keys in self._pending])
+        self._pending = []
         first = len(self._by_rank)
         new = self._new
         order = sorted(range(len(new)), key=new.__getitem__)

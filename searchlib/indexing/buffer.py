@@ -81,9 +81,9 @@ class _FieldBuffer:
         the postings built from them. Temporaries are 32-bit where the values fit (positions and
         units are below 2**32 in any buffer)."""
         counts = np.frombuffer(self.unit_tokens, dtype=np.uint32) if len(self.unit_tokens) else np.zeros(0, np.uint32)
-        ids = np.array(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
+        ids = np.frombuffer(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
         terms = list(self.vocab)
-        # `counts` shares the unit counts' memory: dropping the attribute leaves that to `counts`.
+        # `counts` and `ids` share the buffered arrays' memory: dropping the attributes leaves it to them.
         self.tokens, self.vocab, self.unit_tokens = array("i"), {}, array("I")
         n_units, n_tokens = len(counts), len(ids)
         keep = ids >= 0

@@ -317,6 +317,8 @@ def test_stored_block_of_an_unknown_codec_is_a_format_error(tmp_path):
     with pytest.raises(IndexFormatError, match="'lz9'.*re-index") as info:
         ix.searcher().close()
     assert info.value.path == str(path)
+    report = check_index(ix.path)
+    assert any(p.path == str(path) and "'lz9'" in p.message for p in report.problems), report.format()
 
 
 _BIG = "x" * 10_000  # 16 documents of it: a frame of more than 65,791 bytes declares its size in 4 bytes

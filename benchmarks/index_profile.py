@@ -58,7 +58,7 @@ def timed(totals: dict[str, float], label: str, fn):
     return wrapper
 
 
-def profile(docs: list[dict], workers: int) -> tuple[dict[str, float], float]:
+def profile(docs: list[dict], workers: int, options: dict) -> tuple[dict[str, float], float]:
     """Index `docs` with every stage timed; return (CPU seconds per stage, in all)."""
     totals: dict[str, float] = {}
     for owner, name, label in STAGES:
@@ -72,7 +72,7 @@ def profile(docs: list[dict], workers: int) -> tuple[dict[str, float], float]:
     try:
         ix = Index.create(path, schema)
         started = time.process_time()
-        with ix.writer(workers=workers) as w:
+        with ix.writer(workers=workers, **options) as w:
             for doc in docs:
                 w.add(doc)
         total = time.process_time() - started
@@ -122,6 +122,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100_000, help="documents of scale.py's corpus")
     parser.add_argument("--workers", type=int, default=1, help="analysis processes (stages are timed in this one)")
     parser.add_argument("--split", action="store_true", help="also split the analysis into its stages")
+    parser.add_argument("--buffer-tokens", type=int, default=None,
+                        help="the writer's buffer (default its own): smaller buffers, more segments to merge")
     args = parser.parse_args()
     get_analyzer("english").term("imports")  # nltk loaded before anything is timed
     vocab = scale.vocabulary()
@@ -129,7 +131,8 @@ def main() -> None:
     docs = [d for chunk in scale.documents(args.docs, vocab, cdf) for d in chunk]
     words = get_analyzer("english").tokenizer.words
     tokens = sum(len(words(d[f])) for d in docs for f in ("title", "body"))
-    totals, total = profile(docs, args.workers)
+    options = {} if args.buffer_tokens is None else {"buffer_tokens": args.buffer_tokens}
+    totals, total = profile(docs, args.workers, options)
     print(f"{args.docs:,} documents, {tokens:,} tokens: {total:.2f} s CPU in this process, "
           f"{1e6 * total / tokens:.3f} us/token")
     for _, _, label in STAGES:

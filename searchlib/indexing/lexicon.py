@@ -6,8 +6,9 @@ again to list, rank and encode them) is replaced here by work that is per *new* 
 lexicon numbers each term the first time the writer's analysis hands it over (its lexicon id,
 kept across flushes), and before a flush it ranks the terms that arrived since the last one —
 those few strings sorted, then placed among the ranked terms by a binary search each over the
-terms in order (Python's string comparison: code-point order, exactly the order of `sorted`). A flush then orders its terms with integer array operations only, and its term
-dictionary's bytes and keys are gathered from each term's UTF-8 kept here (termdict.EncodedTerms).
+terms in order (Python's string comparison: code-point order, exactly the order of `sorted`). A
+flush then orders its terms with integer array operations only, and its term dictionary's bytes
+and keys are gathered from each term's UTF-8 kept here (termdict.EncodedTerms).
 
 Memory is bounded like the analysis's numberings (analyze.WORD_CACHE_LIMIT): after a flush, a
 lexicon holding more terms than the limit keeps only those a live numbering has mapped (the

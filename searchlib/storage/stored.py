@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import weakref
 import threading
+import weakref
 import zlib
 from collections import OrderedDict
 from pathlib import Path

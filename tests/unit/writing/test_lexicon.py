@@ -13,9 +13,9 @@ from searchlib.storage.termdict import encode
 # Terms of any valid code points (surrogates excluded: a term is valid Unicode), biased to shared
 # prefixes so that order is decided late in the string, past the 8 bytes of a dictionary key.
 _CHARS = st.characters(blacklist_categories=("Cs",))
-_TERMS = st.one_of(st.text(_CHARS, min_size=1, max_size=12),
-                   st.builds(lambda head, tail: head + tail, st.sampled_from(["", "a", "abcdefgh", "é", "\U0001F600", "\uffff"]),
-                             st.text(st.sampled_from("a\x00\x7f\x80é\u0800\uffff\U00010000z"), min_size=0, max_size=10)))
+_HEADS = st.sampled_from(["", "a", "abcdefgh", "é", "\U0001F600", "\uffff"])
+_TAILS = st.text(st.sampled_from("a\x00\x7f\x80é\u0800\uffff\U00010000z"), min_size=0, max_size=10)
+_TERMS = st.one_of(st.text(_CHARS, min_size=1, max_size=12), st.builds(lambda head, tail: head + tail, _HEADS, _TAILS))
 
 
 def _batch(source, ids: list[int], last: bool = False) -> TextBatch:

@@ -1,0 +1,119 @@
+"""Token spans in one byte per token position: the character start and end of every token
+position of a TEXT field with offsets, as format 7 writes them (OFFS uint8[N], OFFX int64[3, E]).
+
+A position's code holds, in its top GAP_BITS bits, the gap from the end of the position before it
+in the same unit (for a unit's first position: from the unit's base, 0 or its passage's start in a
+split field) and, in its low LENGTH_BITS bits, the token's length. A gap or a length that does
+not fit (or a negative gap: tokens that overlap, as CJK bigrams do) is escaped -- its part of the
+code is all ones -- and the position's exact gap and length are listed in the exceptions, whose
+three rows are the escaped positions (ascending), their gaps and their lengths. Text in words
+separated by one or two characters needs no exception (SciFact: 0.01 % of positions; the scale
+benchmark's corpus: none), so spans take 1 byte per position instead of two uint32 (8 bytes).
+
+A unit's positions are sliced by its offset pointers as before; decoding the first k positions of
+some units is a gather of their codes, a search of the exceptions among them and a running sum
+over those rows alone: nothing else of the array is read or widened. When a field's spans would
+take more bytes this way (escapes cost 24 bytes each: most positions escaped), it is written as
+before, uint32[N, 2] (`packed_pays`), which format 6 wrote and readers still read.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .arrays import chunks, gather_ranges
+
+GAP_BITS, LENGTH_BITS = 3, 5
+GAP_ESCAPE = (1 << GAP_BITS) - 1  # 7: gaps 0..6 fit
+LENGTH_ESCAPE = (1 << LENGTH_BITS) - 1  # 31: lengths 0..30 fit
+MAX_SPAN = 2**32  # spans end below it (format 6 wrote them as uint32)
+CHUNK = 1 << 20  # positions encoded or checked at a time
+
+
+class SpanError(ValueError):
+    """Codes and exceptions that do not decode to spans (a damaged or forged file)."""
+
+
+def encode(starts: np.ndarray, ends: np.ndarray, counts: np.ndarray, base: "np.ndarray | None" = None,
+           row0: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(codes uint8[n], exceptions int64[3, e]) of the spans starts[i]..ends[i] of consecutive
+    units holding `counts` positions each (`base`: each unit's base, None for 0); exception rows
+    are numbered from `row0` (where these positions start in the whole array)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(ends, dtype=np.int64) - starts
+    counts = np.asarray(counts, dtype=np.int64)
+    gaps = starts.copy()
+    gaps[1:] -= starts[:-1] + lengths[:-1]  # from the end of the position before
+    firsts = (np.cumsum(counts) - counts)[counts > 0]
+    gaps[firsts] = starts[firsts] - (0 if base is None else np.asarray(base, dtype=np.int64)[counts > 0])
+    gap_esc = (gaps < 0) | (gaps >= GAP_ESCAPE)
+    length_esc = (lengths < 0) | (lengths >= LENGTH_ESCAPE)
+    codes = (np.where(gap_esc, GAP_ESCAPE, gaps) << LENGTH_BITS) | np.where(length_esc, LENGTH_ESCAPE, lengths)
+    rows = np.flatnonzero(gap_esc | length_esc)
+    exceptions = np.stack([rows + row0, gaps[rows], lengths[rows]]) if len(rows) else np.zeros((3, 0), np.int64)
+    return codes.astype(np.uint8), exceptions
+
+
+def encode_wide(spans: np.ndarray, ptr: np.ndarray, base: "np.ndarray | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """encode() of a whole (N, 2) span array with its unit pointers, CHUNK positions at a time."""
+    ptr = np.asarray(ptr, dtype=np.int64)
+    codes, exceptions = np.empty(int(ptr[-1]), dtype=np.uint8), []
+    for u1, u2 in chunks(ptr, CHUNK):
+        a, b = int(ptr[u1]), int(ptr[u2])
+        part = np.asarray(spans[a:b])
+        codes[a:b], found = encode(part[:, 0], part[:, 1], np.diff(ptr[u1:u2 + 1]),
+                                   None if base is None else base[u1:u2], a)
+        exceptions.append(found)
+    return codes, join_exceptions(exceptions)
+
+
+def join_exceptions(parts: "list[np.ndarray]") -> np.ndarray:
+    return np.concatenate(parts, axis=1) if parts else np.zeros((3, 0), np.int64)
+
+
+def packed_pays(positions: int, exceptions: int) -> bool:
+    """Whether codes and exceptions take fewer bytes than two uint32 per position."""
+    return positions + 24 * exceptions <= 8 * positions
+
+
+def decode(codes: np.ndarray, exceptions: np.ndarray, ptr: np.ndarray, base: "np.ndarray | None",
+           units: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) int64 of the first counts[i] positions of each of `units`, concatenated;
+    counts[i] must not exceed the unit's positions. Raises SpanError for an escaped code without
+    its exception, or a span that does not decode to 0 <= start <= end < MAX_SPAN."""
+    units = np.asarray(units, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.int64)
+    rows = gather_ranges(np.asarray(ptr[units], dtype=np.int64), counts)
+    if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= len(codes)):
+        raise SpanError("offset pointers reach past the token spans")
+    code = np.asarray(codes)[rows].astype(np.int64)
+    gaps, lengths = code >> LENGTH_BITS, code & LENGTH_ESCAPE
+    escaped = np.flatnonzero((gaps == GAP_ESCAPE) | (lengths == LENGTH_ESCAPE))
+    if len(escaped):
+        listed = exceptions[0]
+        at = np.searchsorted(listed, rows[escaped])
+        found = np.minimum(at, max(len(listed) - 1, 0))
+        if not len(listed) or np.any(np.asarray(listed[found]) != rows[escaped]):
+            raise SpanError("an escaped span has no exception")
+        gaps[escaped] = exceptions[1][found]
+        lengths[escaped] = exceptions[2][found]
+        if np.any(np.abs(gaps[escaped]) >= MAX_SPAN) or np.any(lengths[escaped] >= MAX_SPAN):
+            raise SpanError("an exception's gap or length is out of range")  # (no sum can overflow)
+    steps = gaps
+    steps[1:] += lengths[:-1]
+    nonempty = counts > 0
+    firsts = (np.cumsum(counts) - counts)[nonempty]
+    # a unit's first step is its gap from the base, not from the end of another unit's position
+    if len(firsts):
+        before = np.zeros(len(firsts), dtype=np.int64)
+        later = firsts > 0
+        before[later] = lengths[firsts[later] - 1]
+        steps[firsts] -= before
+        if base is not None:
+            steps[firsts] += np.asarray(base, dtype=np.int64)[units[nonempty]]
+    starts = np.cumsum(steps)
+    if len(firsts):
+        starts -= np.repeat(starts[firsts] - steps[firsts], counts[nonempty])
+    ends = starts + lengths
+    if len(starts) and (int(starts.min()) < 0 or int(lengths.min()) < 0 or int(ends.max()) >= MAX_SPAN):
+        raise SpanError("a token span decodes to a negative or out-of-range character offset")
+    return starts, ends

@@ -76,6 +76,8 @@ class Component(Enum):
             "uint32[N,2] its character span in the field's stored text; unit by unit (TEXT with offsets)")
     OFFX = ("{field}.offx.npy", Kind.ARRAY,
             "int64[3,E] the positions whose uint8 code is escaped (ascending), their gaps and lengths (spans.py)")
+    OFFK = ("{field}.offk.npy", Kind.ARRAY,
+            "uint32[ceil(N/32)] the start of every 32nd token position of the uint8 codes (spans.py checkpoints)")
     OPTR = ("{field}.optr.npy", Kind.ARRAY,
             "int32 (below 2**31 positions) or int64[U+1] the token positions of unit u are offs[optr[u]:optr[u+1]]")
     BLOCKPTR = ("{field}.blockptr.npy", Kind.ARRAY,

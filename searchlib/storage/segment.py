@@ -135,6 +135,9 @@ class FieldArrays:
         if self.offsets is not None:
             found.update(zip((Component.OFFS, Component.OFFX), self._spans()))
             found[Component.OPTR] = narrow_offsets(np.asarray(self.offsets_ptr, dtype=np.int64))
+            if found[Component.OFFX] is not None:
+                found[Component.OFFK] = _spans.checkpoints(self.offsets, self.offsets_exc, self.offsets_ptr,
+                                                           None if self.unit_span is None else self.unit_span[:, 0])
         if self.lengths is not None:
             found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
                                                                                 self.lengths)
@@ -230,6 +233,7 @@ class FieldReader:
         # token spans: uint8 codes with their exceptions (format 7), or uint32 pairs (format 6, and
         # format 7 where codes would not pay); offs_path names the file a span that fails to decode is in
         self.offsets, self.offsets_exc, self.offsets_ptr = arr(Component.OFFS), arr(Component.OFFX), arr(Component.OPTR)
+        self.offsets_marks = arr(Component.OFFK)
         self._offs_path = base + Component.OFFS.file(name)
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self.block_ptr, self.block_max = arr(Component.BLOCKPTR), arr(Component.BLOCKMAX)
@@ -256,7 +260,8 @@ class FieldReader:
         return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
                 Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
                 Component.USPAN: self.unit_span, Component.BLOCKPTR: self.block_ptr, Component.BLOCKMAX: self.block_max,
-                Component.OFFS: self.offsets, Component.OFFX: self.offsets_exc, Component.OPTR: self.offsets_ptr,
+                Component.OFFS: self.offsets, Component.OFFX: self.offsets_exc, Component.OFFK: self.offsets_marks,
+                Component.OPTR: self.offsets_ptr,
                 Component.DOCPTR: self.doc_ptr,
                 Component.DOCTERM: self.doc_term}
 
@@ -394,8 +399,8 @@ class FieldReader:
     def position_spans(self, units: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(starts, ends) int64: the character span in the stored text of each position
         positions[i] of unit units[i] (each below its unit's count of positions; the field keeps
-        offsets). Only the rows of those units up to their last wanted position are read: a
-        unit's codes are summed from its first position (spans.decode)."""
+        offsets). Uint8 codes are summed from the nearest checkpoint or unit start (spans.spans_at):
+        at most 31 codes a position are read."""
         units = np.asarray(units, dtype=np.int64)
         positions = np.asarray(positions, dtype=np.int64)
         optr = np.asarray(self.offsets_ptr)
@@ -405,16 +410,11 @@ class FieldReader:
                 raise IndexCorruptError(self._offs_path, "offset pointers reach past the token spans")
             rows = np.asarray(self.offsets)[at].astype(np.int64)
             return rows[:, 0].copy(), rows[:, 1].copy()
-        wanted, which = np.unique(units, return_inverse=True)
-        counts = np.zeros(len(wanted), dtype=np.int64)
-        np.maximum.at(counts, which, positions + 1)
         base = None if self.unit_span is None else np.asarray(self.unit_span)[:, 0]
         try:
-            starts, ends = _spans.decode(self.offsets, self.offsets_exc, optr, base, wanted, counts)
+            return _spans.spans_at(self.offsets, self.offsets_exc, self.offsets_marks, optr, base, units, positions)
         except _spans.SpanError as exc:
             raise IndexCorruptError(self._offs_path, str(exc)) from None
-        at = (np.cumsum(counts) - counts)[which] + positions
-        return starts[at], ends[at]
 
     def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""

@@ -6,13 +6,17 @@ in the same unit (for a unit's first position: from the unit's base, 0 or its pa
 split field) and, in its low LENGTH_BITS bits, the token's length. A gap or a length that does
 not fit (or a negative gap: tokens that overlap, as CJK bigrams do) is escaped -- its part of the
 code is all ones -- and the position's exact gap and length are listed in the exceptions, whose
-three rows are the escaped positions (ascending), their gaps and their lengths. Text in words
+three rows are the escaped positions (ascending), their gaps and their lengths. Every STRIDE-th
+position of the whole array has its absolute start in the checkpoints (OFFK uint32), so any
+position's span is summed from at most STRIDE - 1 codes before it (0.125 bytes per position). Text in words
 separated by one or two characters needs no exception (SciFact: 0.01 % of positions; the scale
 benchmark's corpus: none), so spans take 1 byte per position instead of two uint32 (8 bytes).
 
-A unit's positions are sliced by its offset pointers as before; decoding the first k positions of
-some units is a gather of their codes, a search of the exceptions among them and a running sum
-over those rows alone: nothing else of the array is read or widened. When a field's spans would
+A unit's positions are sliced by its offset pointers as before; the span of a position is a sum
+over the codes between it and its checkpoint (or its unit's start, when nearer), for any number
+of positions at once in a few array operations (spans_at); decoding whole units (decode: a
+merge's fallback, `check`) is a running sum over their rows alone. Nothing else of the array is
+read or widened. When a field's spans would
 take more bytes this way (escapes cost 24 bytes each: most positions escaped), it is written as
 before, uint32[N, 2] (`packed_pays`), which format 6 wrote and readers still read.
 """
@@ -27,6 +31,12 @@ GAP_ESCAPE = (1 << GAP_BITS) - 1  # 7: gaps 0..6 fit
 LENGTH_ESCAPE = (1 << LENGTH_BITS) - 1  # 31: lengths 0..30 fit
 MAX_SPAN = 2**32  # spans end below it (format 6 wrote them as uint32)
 CHUNK = 1 << 20  # positions encoded or checked at a time
+STRIDE = 32  # a checkpoint (the absolute start) every STRIDE positions of the whole array
+# each code's gap, length, gap + length, and whether it is escaped
+_CODES = np.arange(256, dtype=np.int64)
+GAP_OF, LENGTH_OF = _CODES >> LENGTH_BITS, _CODES & LENGTH_ESCAPE
+STEP_OF = GAP_OF + LENGTH_OF
+ESCAPED = (GAP_OF == GAP_ESCAPE) | (LENGTH_OF == LENGTH_ESCAPE)
 
 
 class SpanError(ValueError):
@@ -117,3 +127,88 @@ def decode(codes: np.ndarray, exceptions: np.ndarray, ptr: np.ndarray, base: "np
     if len(starts) and (int(starts.min()) < 0 or int(lengths.min()) < 0 or int(ends.max()) >= MAX_SPAN):
         raise SpanError("a token span decodes to a negative or out-of-range character offset")
     return starts, ends
+
+
+def checkpoints(codes: np.ndarray, exceptions: np.ndarray, ptr: np.ndarray, base: "np.ndarray | None") -> np.ndarray:
+    """uint32 (ceil(N / STRIDE),): the start of every STRIDE-th position of the whole array, so
+    that a position's span is summed from at most STRIDE - 1 codes before it (spans_at);
+    decoded CHUNK positions at a time."""
+    ptr = np.asarray(ptr, dtype=np.int64)
+    out = np.zeros(-(-len(codes) // STRIDE), dtype=np.uint32)
+    for u1, u2 in chunks(ptr, CHUNK):
+        a = int(ptr[u1])
+        starts, _ = decode(codes, exceptions, ptr, base, np.arange(u1, u2), np.diff(ptr[u1:u2 + 1]))
+        first = -a % STRIDE  # the first row of the chunk on the grid
+        out[(a + first) // STRIDE:(a + first) // STRIDE + len(starts[first::STRIDE])] = starts[first::STRIDE]
+    return out
+
+
+def spans_at(codes: np.ndarray, exceptions: np.ndarray, marks: np.ndarray, ptr: np.ndarray,
+             base: "np.ndarray | None", units: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) int64 of position positions[i] of unit units[i] (each below its unit's
+    count), with the checkpoints `marks`: each is summed from the nearest checkpoint at or before
+    it, or from its unit's start when that is nearer -- at most STRIDE - 1 codes each, a fixed
+    number of array operations in all, whatever the units' lengths. Raises SpanError as decode does."""
+    codes = np.asarray(codes)
+    units = np.asarray(units, dtype=np.int64)
+    first = np.asarray(ptr[units], dtype=np.int64)
+    rows = first + positions
+    if not len(rows):
+        return rows, rows.copy()
+    if int(rows.min()) < 0 or int(rows.max()) >= len(codes) or int(first.min()) < 0:
+        raise SpanError("offset pointers reach past the token spans")
+    grid = rows & -STRIDE
+    origin = np.maximum(first, grid)  # the checkpoint, or the unit's start when after it
+    ahead = rows - origin
+    near = origin[:, None] + _AHEAD
+    np.minimum(near, len(codes) - 1, out=near)
+    window = codes[near]  # the STRIDE codes from each origin on
+    step = _STEP[window]  # gap + length of each, _ESCAPED_STEP where escaped
+    step[_AHEAD >= ahead[:, None]] = 0  # only the codes before the position
+    summed = step.sum(axis=1, dtype=np.int64)
+    at_row = codes[rows]
+    at_origin = window[:, 0]
+    gap0, last_gap, last_length = GAP_OF[at_origin], GAP_OF[at_row], LENGTH_OF[at_row]
+    if int(summed.max()) >= _ESCAPED_STEP or ESCAPED[at_row].any():  # escaped codes: those positions exactly
+        which = np.flatnonzero((summed >= _ESCAPED_STEP) | ESCAPED[at_row])
+        gaps, lengths = _exact(codes, exceptions, np.minimum(near[which], rows[which, None]))
+        summed[which] = ((gaps + lengths) * (_AHEAD < ahead[which, None])).sum(axis=1)
+        last = np.minimum(ahead[which], STRIDE - 1)
+        gap0[which] = gaps[:, 0]
+        last_gap[which], last_length[which] = gaps[np.arange(len(which)), last], lengths[np.arange(len(which)), last]
+        if int(last_length.min()) < 0:
+            raise SpanError("a token span decodes to a negative length")
+    # start(origin) is the checkpoint, or the unit's base plus its first gap; each code after adds
+    # its gap and length
+    start0 = np.asarray(marks)[grid // STRIDE].astype(np.int64)
+    in_unit = first > grid
+    if in_unit.any():
+        start0[in_unit] = gap0[in_unit] + (0 if base is None else np.asarray(base, dtype=np.int64)[units[in_unit]])
+    starts = start0 - gap0 + summed + last_gap
+    ends = starts + last_length
+    if int(starts.min()) < 0 or int(ends.max()) >= MAX_SPAN:
+        raise SpanError("a token span decodes to a negative or out-of-range character offset")
+    return starts, ends
+
+
+_ESCAPED_STEP = 1 << 12  # above any sum of STRIDE real steps (31 * 36)
+_STEP = np.where(ESCAPED, _ESCAPED_STEP, STEP_OF).astype(np.uint16)
+_AHEAD = np.arange(STRIDE)
+
+
+def _exact(codes: np.ndarray, exceptions: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(gaps, lengths) int64 of `rows` (any shape), escaped ones from the exceptions."""
+    code = codes[rows]
+    gaps, lengths = GAP_OF[code], LENGTH_OF[code]
+    at = np.flatnonzero(ESCAPED[code].ravel())
+    if len(at):
+        wanted = rows.ravel()[at]
+        listed = exceptions[0]
+        found = np.minimum(np.searchsorted(listed, wanted), max(len(listed) - 1, 0))
+        if not len(listed) or np.any(np.asarray(listed[found]) != wanted):
+            raise SpanError("an escaped span has no exception")
+        xgap, xlength = np.asarray(exceptions[1][found]), np.asarray(exceptions[2][found])
+        if np.any(np.abs(xgap) >= MAX_SPAN) or np.any(xlength >= MAX_SPAN) or np.any(xlength < 0):
+            raise SpanError("an exception's gap or length is out of range")
+        gaps.ravel()[at], lengths.ravel()[at] = xgap, xlength
+    return gaps, lengths

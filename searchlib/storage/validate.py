@@ -45,7 +45,7 @@ FIELD_DTYPES = {Component.PTR: _OFFSETS, Component.UNIT: _UINT32, Component.TF: 
                 Component.PPTR: _OFFSETS, Component.POS: _COUNTS, Component.LEN: _UINT32,
                 Component.UDOC: _UINT32, Component.USPAN: _INT64, Component.BLOCKPTR: _INT64,
                 Component.BLOCKMAX: _UINT32, Component.OFFS: (np.dtype(np.uint8), np.dtype(np.uint32)),
-                Component.OFFX: _INT64, Component.OPTR: _OFFSETS,
+                Component.OFFX: _INT64, Component.OFFK: _UINT32, Component.OPTR: _OFFSETS,
                 Component.DOCPTR: _OFFSETS, Component.DOCTERM: _COUNTS}
 _TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX, Component.OFFX)
 
@@ -101,6 +101,9 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
                                 else "is present without one-byte token spans")
     if offx is not None and offx.shape[0] != 3:
         return Component.OFFX, f"has shape {offx.shape}, expected (3, escaped positions)"
+    offk = arrays.get(Component.OFFK)
+    if (offk is not None) != (offx is not None) or (offk is not None and len(offk) != -(-len(offs) // _spans.STRIDE)):
+        return Component.OFFK, f"does not hold a checkpoint for every {_spans.STRIDE} one-byte token spans"
     if optr is not None and (len(optr) != units + 1 or optr[0] != 0 or optr[-1] != len(offs)):
         return Component.OPTR, f"offset pointers do not run from 0 to the {len(offs)} token positions, unit by unit"
     if info.get("nonempty", 0) > units:
@@ -261,16 +264,17 @@ def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", p
         found.append((Component.OPTR, "offset pointers decrease"))
     elif offs is not None:
         span = arrays.get(Component.USPAN)
-        found += spans_problems(offs, arrays.get(Component.OFFX), optr, None if span is None else span[:, 0])
+        found += spans_problems(offs, arrays.get(Component.OFFX), arrays.get(Component.OFFK), optr,
+                                None if span is None else span[:, 0])
     return found
 
 
-def spans_problems(offs: np.ndarray, offx: "np.ndarray | None", optr: np.ndarray,
+def spans_problems(offs: np.ndarray, offx: "np.ndarray | None", offk: "np.ndarray | None", optr: np.ndarray,
                    base: "np.ndarray | None") -> "list[Problem]":
     """Token spans that decode: uint32 pairs that end no sooner than they start; one-byte codes
-    (spans.py) whose exceptions are exactly their escaped positions, ascending, and which decode
-    to spans within 0..2**32 (decoded CHUNK positions at a time). field_problem's sizes hold and
-    the pointers never decrease."""
+    (spans.py) whose exceptions are exactly their escaped positions, ascending, which decode to
+    spans within 0..2**32 (decoded CHUNK positions at a time), with checkpoints that are their
+    starts. field_problem's sizes hold and the pointers never decrease."""
     if offx is None:
         for a in range(0, len(offs), _CHUNK):
             part = offs[a:a + _CHUNK]
@@ -292,4 +296,6 @@ def spans_problems(offs: np.ndarray, offx: "np.ndarray | None", optr: np.ndarray
             _spans.decode(offs, offx, optr, base, np.arange(u1, u2), np.diff(np.asarray(optr[u1:u2 + 1], np.int64)))
         except _spans.SpanError as exc:
             return [(Component.OFFS, str(exc))]
+    if not np.array_equal(_spans.checkpoints(offs, offx, optr, base), offk):
+        return [(Component.OFFK, "checkpoints are not the starts of the token spans")]
     return []

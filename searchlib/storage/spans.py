@@ -130,69 +130,65 @@ def decode(codes: np.ndarray, exceptions: np.ndarray, ptr: np.ndarray, base: "np
 
 
 def checkpoints(codes: np.ndarray, exceptions: np.ndarray, ptr: np.ndarray, base: "np.ndarray | None") -> np.ndarray:
-    """uint32 (ceil(N / STRIDE),): the start of every STRIDE-th position of the whole array, so
-    that a position's span is summed from at most STRIDE - 1 codes before it (spans_at);
-    decoded CHUNK positions at a time."""
+    """uint32 (ceil(N / STRIDE),): for every STRIDE-th position of the whole array, where its gap
+    counts from (the end of the position before it in its unit, or the unit's base), so that a
+    position's span is summed from at most STRIDE - 1 codes before it (spans_at); decoded CHUNK
+    positions at a time."""
     ptr = np.asarray(ptr, dtype=np.int64)
     out = np.zeros(-(-len(codes) // STRIDE), dtype=np.uint32)
     for u1, u2 in chunks(ptr, CHUNK):
-        a = int(ptr[u1])
-        starts, _ = decode(codes, exceptions, ptr, base, np.arange(u1, u2), np.diff(ptr[u1:u2 + 1]))
-        first = -a % STRIDE  # the first row of the chunk on the grid
-        out[(a + first) // STRIDE:(a + first) // STRIDE + len(starts[first::STRIDE])] = starts[first::STRIDE]
+        a, b = int(ptr[u1]), int(ptr[u2])
+        starts, ends = decode(codes, exceptions, ptr, base, np.arange(u1, u2), np.diff(ptr[u1:u2 + 1]))
+        rows = np.arange(a + -a % STRIDE, b, STRIDE)
+        unit = np.searchsorted(ptr, rows, side="right") - 1
+        opens = ptr[unit] == rows  # the first position of its unit: from the base
+        found = np.where(opens, 0, ends[np.maximum(rows - a - 1, 0)])
+        if base is not None:
+            found[opens] = np.asarray(base, dtype=np.int64)[unit[opens]]
+        out[rows // STRIDE] = found
     return out
 
 
 def spans_at(codes: np.ndarray, exceptions: np.ndarray, marks: np.ndarray, ptr: np.ndarray,
              base: "np.ndarray | None", units: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, ends) int64 of position positions[i] of unit units[i] (each below its unit's
-    count), with the checkpoints `marks`: each is summed from the nearest checkpoint at or before
-    it, or from its unit's start when that is nearer -- at most STRIDE - 1 codes each, a fixed
-    number of array operations in all, whatever the units' lengths. Raises SpanError as decode does."""
+    """(starts, ends) int64 of position positions[i] (>= 0) of unit units[i] (each below its
+    unit's count), with the checkpoints `marks`: each is summed from the nearest checkpoint at or
+    before it, or from its unit's base when its unit starts after that -- at most STRIDE - 1 codes
+    each, in a fixed number of array operations whatever the units' lengths. Raises SpanError as
+    decode does."""
     codes = np.asarray(codes)
-    units = np.asarray(units, dtype=np.int64)
-    first = np.asarray(ptr[units], dtype=np.int64)
+    first = np.asarray(ptr[np.asarray(units, dtype=np.int64)], dtype=np.int64)
     rows = first + positions
     if not len(rows):
         return rows, rows.copy()
-    if int(rows.min()) < 0 or int(rows.max()) >= len(codes) or int(first.min()) < 0:
+    if int(first.min()) < 0 or int(rows.max()) >= len(codes):
         raise SpanError("offset pointers reach past the token spans")
     grid = rows & -STRIDE
     origin = np.maximum(first, grid)  # the checkpoint, or the unit's start when after it
     ahead = rows - origin
     near = origin[:, None] + _AHEAD
-    np.minimum(near, len(codes) - 1, out=near)
-    window = codes[near]  # the STRIDE codes from each origin on
-    step = _STEP[window]  # gap + length of each, _ESCAPED_STEP where escaped
-    step[_AHEAD >= ahead[:, None]] = 0  # only the codes before the position
+    np.minimum(near, rows[:, None], out=near)  # past the position: the position again (subtracted below)
+    step = _STEP[codes[near]]  # gap + length of each code, _ESCAPED_STEP where escaped
     summed = step.sum(axis=1, dtype=np.int64)
     at_row = codes[rows]
-    at_origin = window[:, 0]
-    gap0, last_gap, last_length = GAP_OF[at_origin], GAP_OF[at_row], LENGTH_OF[at_row]
-    if int(summed.max()) >= _ESCAPED_STEP or ESCAPED[at_row].any():  # escaped codes: those positions exactly
-        which = np.flatnonzero((summed >= _ESCAPED_STEP) | ESCAPED[at_row])
-        gaps, lengths = _exact(codes, exceptions, np.minimum(near[which], rows[which, None]))
-        summed[which] = ((gaps + lengths) * (_AHEAD < ahead[which, None])).sum(axis=1)
-        last = np.minimum(ahead[which], STRIDE - 1)
-        gap0[which] = gaps[:, 0]
-        last_gap[which], last_length[which] = gaps[np.arange(len(which)), last], lengths[np.arange(len(which)), last]
-        if int(last_length.min()) < 0:
-            raise SpanError("a token span decodes to a negative length")
-    # start(origin) is the checkpoint, or the unit's base plus its first gap; each code after adds
-    # its gap and length
-    start0 = np.asarray(marks)[grid // STRIDE].astype(np.int64)
-    in_unit = first > grid
-    if in_unit.any():
-        start0[in_unit] = gap0[in_unit] + (0 if base is None else np.asarray(base, dtype=np.int64)[units[in_unit]])
-    starts = start0 - gap0 + summed + last_gap
-    ends = starts + last_length
-    if int(starts.min()) < 0 or int(ends.max()) >= MAX_SPAN:
+    if int(summed.max()) < _ESCAPED_STEP:
+        summed -= (STRIDE - ahead) * _STEP[at_row]
+        gap, length = GAP_OF[at_row], LENGTH_OF[at_row]
+    else:  # escaped codes: their gaps and lengths from the exceptions
+        gaps, lengths = _exact(codes, exceptions, near)
+        gap, length = gaps[:, -1], lengths[:, -1]
+        summed = (gaps + lengths).sum(axis=1) - (STRIDE - ahead) * (gap + length)
+    origin_base = 0 if base is None else np.asarray(base, dtype=np.int64)[units]
+    counted_from = np.where(first > grid, origin_base, np.asarray(marks)[grid // STRIDE])
+    starts = counted_from + summed + gap
+    ends = starts + length
+    if int(starts.min()) < 0 or int(length.min()) < 0 or int(ends.max()) >= MAX_SPAN:
         raise SpanError("a token span decodes to a negative or out-of-range character offset")
     return starts, ends
 
 
-_ESCAPED_STEP = 1 << 12  # above any sum of STRIDE real steps (31 * 36)
-_STEP = np.where(ESCAPED, _ESCAPED_STEP, STEP_OF).astype(np.uint16)
+_ESCAPED_STEP = 1 << 16  # above any sum of STRIDE real steps (31 * 36)
+_STEP = np.where(ESCAPED, _ESCAPED_STEP, STEP_OF).astype(np.int32)
 _AHEAD = np.arange(STRIDE)
 
 

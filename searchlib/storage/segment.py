@@ -234,6 +234,7 @@ class FieldReader:
         # format 7 where codes would not pay); offs_path names the file a span that fails to decode is in
         self.offsets, self.offsets_exc, self.offsets_ptr = arr(Component.OFFS), arr(Component.OFFX), arr(Component.OPTR)
         self.offsets_marks = arr(Component.OFFK)
+        self._span_reader: "_spans.SpanReader | None" = None  # made at the first spans read
         self._offs_path = base + Component.OFFS.file(name)
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self.block_ptr, self.block_max = arr(Component.BLOCKPTR), arr(Component.BLOCKMAX)
@@ -399,8 +400,8 @@ class FieldReader:
     def position_spans(self, units: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(starts, ends) int64: the character span in the stored text of each position
         positions[i] of unit units[i] (each below its unit's count of positions; the field keeps
-        offsets). Uint8 codes are summed from the nearest checkpoint or unit start (spans.spans_at):
-        at most 31 codes a position are read."""
+        offsets). Uint8 codes are summed from the nearest checkpoint or unit start
+        (spans.SpanReader): at most 31 codes a position are read."""
         units = np.asarray(units, dtype=np.int64)
         positions = np.asarray(positions, dtype=np.int64)
         optr = np.asarray(self.offsets_ptr)
@@ -410,9 +411,12 @@ class FieldReader:
                 raise IndexCorruptError(self._offs_path, "offset pointers reach past the token spans")
             rows = np.asarray(self.offsets)[at].astype(np.int64)
             return rows[:, 0].copy(), rows[:, 1].copy()
-        base = None if self.unit_span is None else np.asarray(self.unit_span)[:, 0]
+        if self._span_reader is None:
+            base = None if self.unit_span is None else np.asarray(self.unit_span)[:, 0]
+            self._span_reader = _spans.SpanReader(np.asarray(self.offsets), self.offsets_exc,
+                                                  np.asarray(self.offsets_marks), optr, base)
         try:
-            return _spans.spans_at(self.offsets, self.offsets_exc, self.offsets_marks, optr, base, units, positions)
+            return self._span_reader.at(units, positions)
         except _spans.SpanError as exc:
             raise IndexCorruptError(self._offs_path, str(exc)) from None
 

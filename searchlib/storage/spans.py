@@ -1,28 +1,30 @@
-"""Token spans in one byte per token position: the character start and end of every token
-position of a TEXT field with offsets, as format 7 writes them (OFFS uint8[N], OFFX int64[3, E]).
+"""Token spans in about one byte per token position: the character start and end of every token
+position of a TEXT field with offsets, as format 7 writes them (OFFS uint8[N], OFFX int64[3, E],
+OFFK uint32[ceil(N / STRIDE)]).
 
 A position's code holds, in its top GAP_BITS bits, the gap from the end of the position before it
 in the same unit (for a unit's first position: from the unit's base, 0 or its passage's start in a
 split field) and, in its low LENGTH_BITS bits, the token's length. A gap or a length that does
 not fit (or a negative gap: tokens that overlap, as CJK bigrams do) is escaped -- its part of the
 code is all ones -- and the position's exact gap and length are listed in the exceptions, whose
-three rows are the escaped positions (ascending), their gaps and their lengths. Every STRIDE-th
-position of the whole array has its absolute start in the checkpoints (OFFK uint32), so any
-position's span is summed from at most STRIDE - 1 codes before it (0.125 bytes per position). Text in words
-separated by one or two characters needs no exception (SciFact: 0.01 % of positions; the scale
-benchmark's corpus: none), so spans take 1 byte per position instead of two uint32 (8 bytes).
+three rows are the escaped positions (ascending), their gaps and their lengths. Text in words
+separated by one or two characters needs few exceptions (SciFact: 0.01 % of positions; the scale
+benchmark's corpus: none). Every STRIDE-th position of the whole array has a checkpoint: where
+its gap counts from (the end of the position before it, or its unit's base). So spans take 1.125
+bytes per position instead of two uint32 (8 bytes).
 
-A unit's positions are sliced by its offset pointers as before; the span of a position is a sum
-over the codes between it and its checkpoint (or its unit's start, when nearer), for any number
-of positions at once in a few array operations (spans_at); decoding whole units (decode: a
-merge's fallback, `check`) is a running sum over their rows alone. Nothing else of the array is
-read or widened. When a field's spans would
-take more bytes this way (escapes cost 24 bytes each: most positions escaped), it is written as
-before, uint32[N, 2] (`packed_pays`), which format 6 wrote and readers still read.
+A unit's positions are sliced by its offset pointers as before. The span of a position is the
+sum of the codes between its checkpoint (or its unit's start, when after that) and it: at most
+STRIDE - 1 codes, for any number of positions at once in a fixed number of array operations
+(SpanReader). Decoding whole units (decode: the checkpoints, the fallback below, `check`) is a
+running sum over their rows alone. Nothing else of the array is read or widened. When a field's
+spans would take more bytes this way (escapes cost 24 bytes each: most positions escaped), it is
+written as before, uint32[N, 2] (`packed_pays`), which format 6 wrote and readers still read.
 """
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .arrays import chunks, gather_ranges
 
@@ -31,7 +33,7 @@ GAP_ESCAPE = (1 << GAP_BITS) - 1  # 7: gaps 0..6 fit
 LENGTH_ESCAPE = (1 << LENGTH_BITS) - 1  # 31: lengths 0..30 fit
 MAX_SPAN = 2**32  # spans end below it (format 6 wrote them as uint32)
 CHUNK = 1 << 20  # positions encoded or checked at a time
-STRIDE = 32  # a checkpoint (the absolute start) every STRIDE positions of the whole array
+STRIDE = 32  # a checkpoint every STRIDE positions of the whole array (a power of 2)
 # each code's gap, length, gap + length, and whether it is escaped
 _CODES = np.arange(256, dtype=np.int64)
 GAP_OF, LENGTH_OF = _CODES >> LENGTH_BITS, _CODES & LENGTH_ESCAPE
@@ -132,7 +134,7 @@ def decode(codes: np.ndarray, exceptions: np.ndarray, ptr: np.ndarray, base: "np
 def checkpoints(codes: np.ndarray, exceptions: np.ndarray, ptr: np.ndarray, base: "np.ndarray | None") -> np.ndarray:
     """uint32 (ceil(N / STRIDE),): for every STRIDE-th position of the whole array, where its gap
     counts from (the end of the position before it in its unit, or the unit's base), so that a
-    position's span is summed from at most STRIDE - 1 codes before it (spans_at); decoded CHUNK
+    position's span is summed from at most STRIDE - 1 codes before it (SpanReader); decoded CHUNK
     positions at a time."""
     ptr = np.asarray(ptr, dtype=np.int64)
     out = np.zeros(-(-len(codes) // STRIDE), dtype=np.uint32)
@@ -149,47 +151,82 @@ def checkpoints(codes: np.ndarray, exceptions: np.ndarray, ptr: np.ndarray, base
     return out
 
 
-def spans_at(codes: np.ndarray, exceptions: np.ndarray, marks: np.ndarray, ptr: np.ndarray,
-             base: "np.ndarray | None", units: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, ends) int64 of position positions[i] (>= 0) of unit units[i] (each below its
-    unit's count), with the checkpoints `marks`: each is summed from the nearest checkpoint at or
-    before it, or from its unit's base when its unit starts after that -- at most STRIDE - 1 codes
-    each, in a fixed number of array operations whatever the units' lengths. Raises SpanError as
-    decode does."""
-    codes = np.asarray(codes)
-    first = np.asarray(ptr[np.asarray(units, dtype=np.int64)], dtype=np.int64)
-    rows = first + positions
-    if not len(rows):
-        return rows, rows.copy()
-    if int(first.min()) < 0 or int(rows.max()) >= len(codes):
-        raise SpanError("offset pointers reach past the token spans")
-    grid = rows & -STRIDE
-    origin = np.maximum(first, grid)  # the checkpoint, or the unit's start when after it
-    ahead = rows - origin
-    near = origin[:, None] + _AHEAD
-    np.minimum(near, rows[:, None], out=near)  # past the position: the position again (subtracted below)
-    step = _STEP[codes[near]]  # gap + length of each code, _ESCAPED_STEP where escaped
-    summed = step.sum(axis=1, dtype=np.int64)
-    at_row = codes[rows]
-    if int(summed.max()) < _ESCAPED_STEP:
-        summed -= (STRIDE - ahead) * _STEP[at_row]
-        gap, length = GAP_OF[at_row], LENGTH_OF[at_row]
-    else:  # escaped codes: their gaps and lengths from the exceptions
-        gaps, lengths = _exact(codes, exceptions, near)
-        gap, length = gaps[:, -1], lengths[:, -1]
-        summed = (gaps + lengths).sum(axis=1) - (STRIDE - ahead) * (gap + length)
-    origin_base = 0 if base is None else np.asarray(base, dtype=np.int64)[units]
-    counted_from = np.where(first > grid, origin_base, np.asarray(marks)[grid // STRIDE])
-    starts = counted_from + summed + gap
-    ends = starts + length
-    if int(starts.min()) < 0 or int(length.min()) < 0 or int(ends.max()) >= MAX_SPAN:
-        raise SpanError("a token span decodes to a negative or out-of-range character offset")
-    return starts, ends
+class SpanReader:
+    """The spans of positions of a field's units from its codes, exceptions and checkpoints, for
+    any number of positions at once: each is summed from the nearest checkpoint at or before it,
+    or from its unit's base when its unit starts after that -- at most STRIDE - 1 codes each, read
+    as rows of a sliding view (a copy of STRIDE bytes per position), in a fixed number of array
+    operations whatever the units' lengths. The arrays are numpy arrays (memory-mapped or not):
+    `base` int64, or None."""
+
+    def __init__(self, codes: np.ndarray, exceptions: np.ndarray, marks: np.ndarray, ptr: np.ndarray,
+                 base: "np.ndarray | None"):
+        self.codes, self.exceptions, self.marks, self.ptr, self.base = codes, exceptions, marks, ptr, base
+        n = len(codes)
+        self._windows = sliding_window_view(codes, STRIDE) if n >= STRIDE else np.zeros((0, STRIDE), np.uint8)
+        self._tail0 = max(n - STRIDE, 0)  # windows from here on reach past the end: from a padded copy
+        tail = np.zeros(2 * STRIDE, dtype=np.uint8)
+        tail[:n - self._tail0] = codes[self._tail0:]
+        self._tail = sliding_window_view(tail, STRIDE)
+
+    def at(self, units: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends) int64 of position positions[i] (int64 >= 0) of unit units[i] (int64,
+        each below its unit's count). Raises SpanError for pointers past the codes, an escaped code
+        without its exception, or a negative span. (Checkpoints and escapes being bounded, a span
+        ends below 2**32 + 31 * 36 whatever the files hold.)"""
+        first = np.asarray(self.ptr[units], dtype=np.int64)
+        rows = first + positions
+        if not len(rows):
+            return rows, rows.copy()
+        if int(first.min()) < 0 or int(rows.max()) >= len(self.codes):
+            raise SpanError("offset pointers reach past the token spans")
+        grid = rows & -STRIDE
+        origin = np.maximum(first, grid)  # the checkpoint, or the unit's start when after it
+        ahead = rows - origin
+        if int(origin.max()) <= self._tail0 and len(self._windows):
+            window = self._windows[origin]
+        else:
+            window = np.empty((len(rows), STRIDE), dtype=np.uint8)
+            end = origin > self._tail0 if len(self._windows) else np.ones(len(rows), dtype=bool)
+            window[~end] = self._windows[origin[~end]]
+            window[end] = self._tail[origin[end] - self._tail0]
+        flat = window.ravel()
+        low = flat & LENGTH_ESCAPE
+        step = flat >> LENGTH_BITS
+        step += low  # gap + length of each code (uint8: at most 37)
+        running = np.cumsum(step, dtype=np.int32)  # (at most 37 * STRIDE per position: no overflow below 2**25 of them)
+        row_start = np.arange(0, len(flat), STRIDE)
+        at = row_start + ahead
+        code = flat[at]
+        # the steps before the position, from its origin
+        summed = (running[at] - running[row_start]).astype(np.int64) - step[at] + step[row_start]
+        gap, length = GAP_OF[code], LENGTH_OF[code]
+        escaped = (flat >= GAP_ESCAPE << LENGTH_BITS) | (low == LENGTH_ESCAPE)
+        if escaped.any():  # the positions with an escaped code at or before them: exactly
+            escaped = escaped.reshape(window.shape)
+            which = np.flatnonzero(escaped.any(axis=1) & (escaped.argmax(axis=1) <= ahead))
+            if len(which):
+                near = np.minimum(origin[which, None] + _AHEAD, rows[which, None])
+                gaps, lengths = _exact(np.asarray(self.codes), self.exceptions, near)
+                gap[which], length[which] = gaps[:, -1], lengths[:, -1]
+                summed[which] = ((gaps + lengths).sum(axis=1)
+                                 - (STRIDE - ahead[which]) * (gaps[:, -1] + lengths[:, -1]))
+                if int(length[which].min()) < 0 or int((summed[which] + gap[which]).max()) >= MAX_SPAN:
+                    raise SpanError("a token span decodes to a negative or out-of-range length")
+        from_base = first > grid
+        if self.base is None:
+            counted_from = np.where(from_base, 0, self.marks[grid >> _STRIDE_BITS])
+        else:
+            counted_from = np.where(from_base, self.base[units], self.marks[grid >> _STRIDE_BITS])
+        starts = counted_from + summed
+        starts += gap
+        if int(starts.min()) < 0:  # (escaped gaps may be negative; a forged base)
+            raise SpanError("a token span decodes to a negative character offset")
+        return starts, starts + length
 
 
-_ESCAPED_STEP = 1 << 16  # above any sum of STRIDE real steps (31 * 36)
-_STEP = np.where(ESCAPED, _ESCAPED_STEP, STEP_OF).astype(np.int32)
 _AHEAD = np.arange(STRIDE)
+_STRIDE_BITS = STRIDE.bit_length() - 1
 
 
 def _exact(codes: np.ndarray, exceptions: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -48,6 +48,7 @@ class _FieldBuffer:
         # (storage/spans.py; TEXT with offsets)
         self.offsets = array("B") if offsets else None
         self.offsets_exc = array("q") if offsets else None
+        self.offsets_marks = array("I") if offsets else None  # their checkpoints
         self.unit_tokens = array("I")
         self.text, self.positions, self.index_phrases = text, positions, index_phrases
         self.unit_doc = array("I") if split else None
@@ -97,10 +98,11 @@ class _FieldBuffer:
         self.unit_tokens.frombytes(batch.counts.astype(np.uint32).tobytes())
         if self.offsets is not None:
             base = None if batch.spans is None else batch.spans[:, 0]  # a passage's spans count from its start
-            codes, exceptions = encode_spans(batch.offsets[:, 0], batch.offsets[:, 1], batch.counts, base,
-                                             len(self.offsets))
+            codes, exceptions, marks = encode_spans(batch.offsets[:, 0], batch.offsets[:, 1], batch.counts, base,
+                                                    len(self.offsets))
             self.offsets.frombytes(codes.tobytes())
             self.offsets_exc.frombytes(exceptions.T.tobytes())
+            self.offsets_marks.frombytes(marks.tobytes())
         if self.unit_doc is not None:
             self.unit_doc.frombytes((batch.owner.astype(np.int64) + first_doc).astype(np.uint32).tobytes())
             self.spans.frombytes(batch.spans.astype(np.int64).tobytes())
@@ -134,7 +136,8 @@ class _FieldBuffer:
         if self.offsets is not None:
             extra["offsets"] = np.frombuffer(self.offsets, dtype=np.uint8).copy()
             extra["offsets_exc"] = np.frombuffer(self.offsets_exc, dtype=np.int64).reshape(-1, 3).T.copy()
-            self.offsets_exc = array("q")
+            extra["offsets_marks"] = np.frombuffer(self.offsets_marks, dtype=np.uint32).copy()
+            self.offsets_exc, self.offsets_marks = array("q"), array("I")
             extra["offsets_ptr"] = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
             self.offsets = array("B")
         if self.unit_doc is not None:

@@ -270,7 +270,7 @@ def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray, n
             rows = gather_ranges(optr[units], n[k1:k2])
             if rows_of_exc is None:
                 wide = np.asarray(f.offsets)[rows]
-                codes, exc = encode_spans(wide[:, 0], wide[:, 1], n[k1:k2], None if base is None else base[units],
+                codes, exc, _ = encode_spans(wide[:, 0], wide[:, 1], n[k1:k2], None if base is None else base[units],
                                           int(new_start[units[0]]))
             else:
                 codes = np.asarray(f.offsets)[rows]

@@ -86,6 +86,7 @@ class FieldArrays:
     # uint32 (positions, 2) character spans (offsets_exc None)
     offsets: np.ndarray | None = None
     offsets_exc: np.ndarray | None = None  # int64 (3, escaped positions)
+    offsets_marks: np.ndarray | None = None  # uint32 checkpoints of the codes (None: computed when written)
     offsets_ptr: np.ndarray | None = None  # int64 (units + 1): where each unit's positions start in offsets
 
     @classmethod
@@ -136,8 +137,9 @@ class FieldArrays:
             found.update(zip((Component.OFFS, Component.OFFX), self._spans()))
             found[Component.OPTR] = narrow_offsets(np.asarray(self.offsets_ptr, dtype=np.int64))
             if found[Component.OFFX] is not None:
-                found[Component.OFFK] = _spans.checkpoints(self.offsets, self.offsets_exc, self.offsets_ptr,
-                                                           None if self.unit_span is None else self.unit_span[:, 0])
+                found[Component.OFFK] = self.offsets_marks if self.offsets_marks is not None else \
+                    _spans.checkpoints(self.offsets, self.offsets_exc, self.offsets_ptr,
+                                       None if self.unit_span is None else self.unit_span[:, 0])
         if self.lengths is not None:
             found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
                                                                                 self.lengths)

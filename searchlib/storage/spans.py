@@ -46,10 +46,11 @@ class SpanError(ValueError):
 
 
 def encode(starts: np.ndarray, ends: np.ndarray, counts: np.ndarray, base: "np.ndarray | None" = None,
-           row0: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(codes uint8[n], exceptions int64[3, e]) of the spans starts[i]..ends[i] of consecutive
-    units holding `counts` positions each (`base`: each unit's base, None for 0); exception rows
-    are numbered from `row0` (where these positions start in the whole array)."""
+           row0: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes uint8[n], exceptions int64[3, e], checkpoints uint32) of the spans
+    starts[i]..ends[i] of consecutive units holding `counts` positions each (`base`: each unit's
+    base, None for 0); these positions start at row `row0` of the whole array (exceptions are
+    numbered from it; the checkpoints are those of the rows on the STRIDE grid)."""
     starts = np.asarray(starts, dtype=np.int64)
     lengths = np.asarray(ends, dtype=np.int64) - starts
     counts = np.asarray(counts, dtype=np.int64)
@@ -62,20 +63,8 @@ def encode(starts: np.ndarray, ends: np.ndarray, counts: np.ndarray, base: "np.n
     codes = (np.where(gap_esc, GAP_ESCAPE, gaps) << LENGTH_BITS) | np.where(length_esc, LENGTH_ESCAPE, lengths)
     rows = np.flatnonzero(gap_esc | length_esc)
     exceptions = np.stack([rows + row0, gaps[rows], lengths[rows]]) if len(rows) else np.zeros((3, 0), np.int64)
-    return codes.astype(np.uint8), exceptions
-
-
-def encode_wide(spans: np.ndarray, ptr: np.ndarray, base: "np.ndarray | None" = None) -> tuple[np.ndarray, np.ndarray]:
-    """encode() of a whole (N, 2) span array with its unit pointers, CHUNK positions at a time."""
-    ptr = np.asarray(ptr, dtype=np.int64)
-    codes, exceptions = np.empty(int(ptr[-1]), dtype=np.uint8), []
-    for u1, u2 in chunks(ptr, CHUNK):
-        a, b = int(ptr[u1]), int(ptr[u2])
-        part = np.asarray(spans[a:b])
-        codes[a:b], found = encode(part[:, 0], part[:, 1], np.diff(ptr[u1:u2 + 1]),
-                                   None if base is None else base[u1:u2], a)
-        exceptions.append(found)
-    return codes, join_exceptions(exceptions)
+    on_grid = slice(-row0 % STRIDE, None, STRIDE)
+    return codes.astype(np.uint8), exceptions, (starts[on_grid] - gaps[on_grid]).astype(np.uint32)
 
 
 def join_exceptions(parts: "list[np.ndarray]") -> np.ndarray:

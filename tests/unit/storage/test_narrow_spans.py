@@ -78,10 +78,52 @@ def test_spans_round_trip_exactly(tmp_path, monkeypatch):
     assert check_index(tmp_path / "packed").ok
 
 
+def _random_spans(rng, units: int, split: bool):
+    """Spans of `units` units (gaps and lengths that fit a code or not, overlaps, passages' bases)."""
+    counts = rng.integers(0, 80, units)
+    base = rng.integers(0, 1000, units) if split else None
+    starts, ends = [], []
+    for u, count in enumerate(counts.tolist()):
+        at = 0 if base is None else int(base[u])
+        for _ in range(count):
+            at = max(at + int(rng.choice([0, 1, 1, 2, 5, 6, 7, 300, -1])), 0)
+            length = int(rng.choice([0, 2, 3, 5, 30, 31, 300, 70_000]))
+            starts.append(at)
+            ends.append(at + length)
+            at += length
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64), counts, base
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_random_spans_round_trip_by_unit_and_by_position(split):
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        starts, ends, counts, base = _random_spans(rng, int(rng.integers(1, 30)), split)
+        ptr = np.concatenate([[0], np.cumsum(counts)])
+        codes, exceptions, marks = spans.encode(starts, ends, counts, base)
+        assert np.array_equal(marks, spans.checkpoints(codes, exceptions, ptr, base))
+        half = len(counts) // 2  # encoded in two batches, as a writer's buffer appends them
+        first = spans.encode(starts[:ptr[half]], ends[:ptr[half]], counts[:half], None if base is None else base[:half])
+        second = spans.encode(starts[ptr[half]:], ends[ptr[half]:], counts[half:],
+                              None if base is None else base[half:], int(ptr[half]))
+        assert np.array_equal(np.concatenate([first[0], second[0]]), codes)
+        assert np.array_equal(np.concatenate([first[1], second[1]], axis=1), exceptions)
+        assert np.array_equal(np.concatenate([first[2], second[2]]), marks)
+        units = np.arange(len(counts))
+        got = spans.decode(codes, exceptions, ptr, base, units, counts)
+        assert np.array_equal(got[0], starts) and np.array_equal(got[1], ends)
+        if len(starts):
+            wanted = rng.choice(np.flatnonzero(counts), 50)
+            positions = (rng.random(50) * counts[wanted]).astype(np.int64)
+            got = spans.SpanReader(codes, exceptions, marks, ptr, base).at(wanted, positions)
+            assert np.array_equal(got[0], starts[ptr[wanted] + positions])
+            assert np.array_equal(got[1], ends[ptr[wanted] + positions])
+
+
 def test_escape_heavy_spans_are_written_as_uint32_pairs():
     starts = np.arange(1000, dtype=np.int64)  # overlapping bigrams: every gap is -1, escaped
     ends = starts + 2
-    codes, exceptions = spans.encode(starts, ends, np.array([1000]))
+    codes, exceptions, _ = spans.encode(starts, ends, np.array([1000]))
     assert exceptions.shape == (3, 999) and not spans.packed_pays(1000, 999)  # (the first starts at 0)
     fa = FieldArrays([], np.zeros(1, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.uint8),
                      offsets=codes, offsets_exc=exceptions, offsets_ptr=np.array([0, 1000]))
@@ -97,7 +139,7 @@ def _only(ix, doc_id: str, field: str = "body"):
 
 
 @pytest.mark.parametrize("forgery", ["escape without exception", "exception dropped", "exception gap",
-                                     "pointer past the end"])
+                                     "pointer past the end", "checkpoint"])
 def test_forged_spans_are_refused_naming_the_file(tmp_path, forgery):
     ix = _build(tmp_path / "ix")
     offs, offx, optr = (np.load(segment_file(ix, f"body.{s}.npy")) for s in ("offs", "offx", "optr"))
@@ -112,16 +154,21 @@ def test_forged_spans_are_refused_naming_the_file(tmp_path, forgery):
         offx = offx.copy()
         offx[1, 0] = -(2**40)
         damaged = rewrite(ix, 0, "body.offx.npy", offx)
+    elif forgery == "checkpoint":
+        offk = np.load(segment_file(ix, "body.offk.npy")).copy()
+        offk[-1] += 3
+        damaged = rewrite(ix, 0, "body.offk.npy", offk)
     else:
         optr = optr.copy()
         optr[doc + 1:-1] = len(offs) + 5
         damaged = rewrite(ix, 0, "body.optr.npy", optr)
     with pytest.raises(IndexCorruptError) as info:
         Index.open(tmp_path / "ix", verify=True).searcher().close()
-    assert info.value.path.endswith(("body.offs.npy", "body.offx.npy", "body.optr.npy"))
+    assert info.value.path.endswith(("body.offs.npy", "body.offx.npy", "body.optr.npy", "body.offk.npy"))
     report = check_index(tmp_path / "ix")
     assert not report.ok and any(damaged.name in str(p) or "body.off" in str(p) for p in report.problems)
-    if forgery != "pointer past the end":  # (that one, opening refuses whatever the verification)
+    if forgery not in ("pointer past the end", "checkpoint"):  # (opening refuses the first whatever the
+        # verification; a forged checkpoint is self-consistent: only verification and `check` see it)
         with Index.open(tmp_path / "ix").searcher() as s:  # not verified: the snippet's decoding refuses
             with pytest.raises(IndexCorruptError, match="body.off") as info:
                 [h.highlight("body") for h in s.search("alpha OR beta OR gamma OR needle")]

@@ -163,57 +163,66 @@ class SpanReader:
         each below its unit's count). Raises SpanError for pointers past the codes, an escaped code
         without its exception, or a negative span. (Checkpoints and escapes being bounded, a span
         ends below 2**32 + 31 * 36 whatever the files hold.)"""
-        first = np.asarray(self.ptr[units], dtype=np.int64)
+        first = self.ptr[units]
         rows = first + positions
-        if not len(rows):
+        n = len(rows)
+        if not n:
             return rows, rows.copy()
-        if int(first.min()) < 0 or int(rows.max()) >= len(self.codes):
+        last = int(rows.max())
+        if int(first.min()) < 0 or last >= len(self.codes):
             raise SpanError("offset pointers reach past the token spans")
         grid = rows & -STRIDE
         origin = np.maximum(first, grid)  # the checkpoint, or the unit's start when after it
-        ahead = rows - origin
-        if int(origin.max()) <= self._tail0 and len(self._windows):
+        if last <= self._tail0:
             window = self._windows[origin]
         else:
-            window = np.empty((len(rows), STRIDE), dtype=np.uint8)
-            end = origin > self._tail0 if len(self._windows) else np.ones(len(rows), dtype=bool)
+            window = np.empty((n, STRIDE), dtype=np.uint8)
+            end = origin > self._tail0 if len(self._windows) else np.ones(n, dtype=bool)
             window[~end] = self._windows[origin[~end]]
             window[end] = self._tail[origin[end] - self._tail0]
         flat = window.ravel()
-        low = flat & LENGTH_ESCAPE
-        step = flat >> LENGTH_BITS
-        step += low  # gap + length of each code (uint8: at most 37)
-        running = np.cumsum(step, dtype=np.int32)  # (at most 37 * STRIDE per position: no overflow below 2**25 of them)
-        row_start = np.arange(0, len(flat), STRIDE)
-        at = row_start + ahead
-        code = flat[at]
-        # the steps before the position, from its origin
-        summed = (running[at] - running[row_start]).astype(np.int64) - step[at] + step[row_start]
-        gap, length = GAP_OF[code], LENGTH_OF[code]
-        escaped = (flat >= GAP_ESCAPE << LENGTH_BITS) | (low == LENGTH_ESCAPE)
-        if escaped.any():  # the positions with an escaped code at or before them: exactly
-            escaped = escaped.reshape(window.shape)
-            which = np.flatnonzero(escaped.any(axis=1) & (escaped.argmax(axis=1) <= ahead))
-            if len(which):
-                near = np.minimum(origin[which, None] + _AHEAD, rows[which, None])
-                gaps, lengths = _exact(np.asarray(self.codes), self.exceptions, near)
-                gap[which], length[which] = gaps[:, -1], lengths[:, -1]
-                summed[which] = ((gaps + lengths).sum(axis=1)
-                                 - (STRIDE - ahead[which]) * (gaps[:, -1] + lengths[:, -1]))
-                if int(length[which].min()) < 0 or int((summed[which] + gap[which]).max()) >= MAX_SPAN:
-                    raise SpanError("a token span decodes to a negative or out-of-range length")
-        from_base = first > grid
+        step = _STEP[flat]  # gap + length of each code (at most 37), _ESCAPE_STEP where escaped
+        running = np.empty(len(flat) + 1, dtype=np.int32)  # (at most 37 * STRIDE per position)
+        running[0] = 0
+        np.cumsum(step, out=running[1:])
+        row_start = _ROW_START[:n] if n <= len(_ROW_START) else np.arange(0, len(flat), STRIDE)
+        at = row_start + (rows - origin)
+        summed = running[at] - running[row_start]  # the steps before the position, from its origin
+        gap_length = _GAP_LENGTH[flat[at]]
+        if int(step.max()) == _ESCAPE_STEP:  # the positions with an escaped code at or before them: exactly
+            summed, gap_length = self._escaped(window, origin, rows, summed.astype(np.int64), gap_length)
         if self.base is None:
-            counted_from = np.where(from_base, 0, self.marks[grid >> _STRIDE_BITS])
+            counted_from = np.where(first > grid, 0, self.marks[grid >> _STRIDE_BITS])
         else:
-            counted_from = np.where(from_base, self.base[units], self.marks[grid >> _STRIDE_BITS])
+            counted_from = np.where(first > grid, self.base[units], self.marks[grid >> _STRIDE_BITS])
         starts = counted_from + summed
-        starts += gap
+        starts += gap_length[:, 0]
         if int(starts.min()) < 0:  # (escaped gaps may be negative; a forged base)
             raise SpanError("a token span decodes to a negative character offset")
-        return starts, starts + length
+        return starts, starts + gap_length[:, 1]
+
+    def _escaped(self, window: np.ndarray, origin: np.ndarray, rows: np.ndarray, summed: np.ndarray,
+                 gap_length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`at`'s sums and (gap, length) with the positions that meet an escaped code at or
+        before them recomputed from the exceptions."""
+        escaped = _STEP[window] == _ESCAPE_STEP
+        ahead = rows - origin
+        which = np.flatnonzero(escaped.any(axis=1) & (escaped.argmax(axis=1) <= ahead))
+        if len(which):
+            near = np.minimum(origin[which, None] + _AHEAD, rows[which, None])
+            gaps, lengths = _exact(np.asarray(self.codes), self.exceptions, near)
+            gap, length = gaps[:, -1], lengths[:, -1]
+            gap_length[which, 0], gap_length[which, 1] = gap, length
+            summed[which] = (gaps + lengths).sum(axis=1) - (STRIDE - ahead[which]) * (gap + length)
+            if int(length.min()) < 0 or int((summed[which] + gap).max()) >= MAX_SPAN:
+                raise SpanError("a token span decodes to a negative or out-of-range length")
+        return summed, gap_length
 
 
+_ESCAPE_STEP = 255
+_STEP = np.where(ESCAPED, _ESCAPE_STEP, STEP_OF).astype(np.uint8)
+_GAP_LENGTH = np.stack([GAP_OF, LENGTH_OF], axis=1)  # int64 (256, 2)
+_ROW_START = np.arange(0, 1024 * STRIDE, STRIDE)
 _AHEAD = np.arange(STRIDE)
 _STRIDE_BITS = STRIDE.bit_length() - 1
 

@@ -5,7 +5,9 @@
 
 Each stage of the writer is wrapped with a CPU timer (time.process_time: this process only, so
 the default is one analysis process, where every stage runs here), and the totals are printed in
-seconds and in microseconds per token (every word of title and body, stop words included). `--split` re-runs
+seconds and in microseconds per token (every word of title and body, stop words included); a
+stage's timer costs about a microsecond a call, which the first-seen words' line includes. Merges
+run at the commit, in this process, as the writer's merge policy plans them. `--split` re-runs
 the analysis of the same texts stage by stage, every word already numbered: the writer's batch path
 (numpy tokens, distinct words, their look-ups) beside the per-text regex path (`re.findall`, a
 look-up per token), and the number of distinct words the stemming stage saw.
@@ -28,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scale  # noqa: E402  (this folder's corpus generator)
 from searchlib import ID, TEXT, Index, Schema  # noqa: E402
 from searchlib.analysis import get_analyzer  # noqa: E402
-from searchlib.indexing import analyze, buffer  # noqa: E402
+from searchlib.indexing import analyze, buffer, merge, writer  # noqa: E402
 from searchlib.storage import segment, stored  # noqa: E402
 
 # (owner, attribute, label): what each stage is, in the order a document meets them
@@ -36,10 +38,12 @@ BATCH_DOCS = 5000  # documents per analysed batch in --split (the writer's order
 STAGES = [
     (buffer.SegmentBuffer, "add", "add(): validation, queueing (and analysis it triggers)"),
     (analyze.FieldAnalysis, "run", "analysis: tokenize, look up, stem (in add or at flush)"),
+    (analyze.FieldAnalysis, "_number", "  of which numbering first-seen words (stemming)"),
     (buffer._FieldBuffer, "add_batch", "buffer: local ids -> segment ids, append"),
     (buffer._FieldBuffer, "take_arrays", "flush: postings, positions, lengths"),
     (segment, "write_segment", "flush: writing the segment (all files)"),
     (stored, "write_stored", "  of which stored fields"),
+    (merge, "merge_segments", "merges at commit (segments rewritten into one)"),
 ]
 
 
@@ -54,20 +58,21 @@ def timed(totals: dict[str, float], label: str, fn):
     return wrapper
 
 
-def profile(docs: list[dict], workers: int) -> tuple[dict[str, float], float]:
+def profile(docs: list[dict], workers: int, options: dict) -> tuple[dict[str, float], float]:
     """Index `docs` with every stage timed; return (CPU seconds per stage, in all)."""
     totals: dict[str, float] = {}
     for owner, name, label in STAGES:
         setattr(owner, name, timed(totals, label, getattr(owner, name)))
     buffer.write_segment = segment.write_segment  # the buffer calls it by its own name
     segment.write_stored = stored.write_stored
+    writer.merge_segments = merge.merge_segments
     schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True),
                     body=TEXT(analyzer="english", stored=True))
     path = Path(tempfile.mkdtemp(prefix="searchlib-profile-")) / "ix"
     try:
         ix = Index.create(path, schema)
         started = time.process_time()
-        with ix.writer(workers=workers) as w:
+        with ix.writer(workers=workers, **options) as w:
             for doc in docs:
                 w.add(doc)
         total = time.process_time() - started
@@ -117,6 +122,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100_000, help="documents of scale.py's corpus")
     parser.add_argument("--workers", type=int, default=1, help="analysis processes (stages are timed in this one)")
     parser.add_argument("--split", action="store_true", help="also split the analysis into its stages")
+    parser.add_argument("--buffer-tokens", type=int, default=None,
+                        help="the writer's buffer (default its own): smaller buffers, more segments to merge")
     args = parser.parse_args()
     get_analyzer("english").term("imports")  # nltk loaded before anything is timed
     vocab = scale.vocabulary()
@@ -124,7 +131,8 @@ def main() -> None:
     docs = [d for chunk in scale.documents(args.docs, vocab, cdf) for d in chunk]
     words = get_analyzer("english").tokenizer.words
     tokens = sum(len(words(d[f])) for d in docs for f in ("title", "body"))
-    totals, total = profile(docs, args.workers)
+    options = {} if args.buffer_tokens is None else {"buffer_tokens": args.buffer_tokens}
+    totals, total = profile(docs, args.workers, options)
     print(f"{args.docs:,} documents, {tokens:,} tokens: {total:.2f} s CPU in this process, "
           f"{1e6 * total / tokens:.3f} us/token")
     for _, _, label in STAGES:

@@ -27,6 +27,7 @@ from ..storage.arrays import chunks, gather_ranges, release_free_memory, release
 from ..storage.pairs import merge as merge_pairs
 from ..storage.segment import FieldArrays, SegmentReader, write_segment
 from ..storage.spans import encode as encode_spans, join_exceptions
+from ..storage.stored import StoredReader
 
 MERGE_FACTOR = 10
 # The largest segment the policy merges into, in live documents: at ~130 postings per document
@@ -294,11 +295,15 @@ def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray, n
     return codes, join_exceptions(exc_parts), ptr
 
 
-def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> Iterator[dict]:
-    """The stored fields of the live documents, in order, read block by block as they are written."""
+def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> "Iterator[dict | StoredReader]":
+    """The stored fields of the live documents, in order, read block by block as they are written;
+    a segment that lost no document is handed over whole, its compressed blocks to be copied."""
     for reader, keep in zip(readers, live):
+        if keep.all():
+            yield reader.stored
+            continue
         for doc in np.flatnonzero(keep):
-            yield reader.stored.get(int(doc))
+            yield reader.stored.document(int(doc))  # encoded at once: no copy needed
 
 
 def merge_segments(readers: list[SegmentReader], directory: Path) -> tuple[int, dict[str, dict]]:

@@ -22,7 +22,6 @@ commit references) are not damage; they are listed as notes and the next writer 
 from __future__ import annotations
 
 import json
-import math
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from .files import EXHAUSTED, LINK_REFUSED, missing, read_array, verify
 from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
 from .segment import META, column_problem, deletes_problem, load_meta, meta_problem
 from .spans import STRIDE
-from .stored import BLOCK_DOCS, DATA, POINTERS, StoredReader, offsets_problem
+from .stored import FIRSTS, DATA, POINTERS, StoredReader, firsts_problem, fixed_firsts, offsets_problem
 from .termdict import TermDictionary
 
 
@@ -329,20 +328,31 @@ class _SegmentStructure:
             self.problem(fname, problem)
 
     def stored(self, doc_count: int) -> None:
-        """Block offsets covering stored.bin, then every block decoded by a StoredReader, holding
-        its share of the documents as JSON objects."""
+        """Block offsets covering stored.bin and the blocks' first documents covering the
+        segment's, then every block decoded by a StoredReader, holding its share of the documents
+        as JSON objects."""
         offsets = self.array(POINTERS)
-        blocks = math.ceil(doc_count / BLOCK_DOCS)
-        problem = offsets_problem(offsets, doc_count, int(self.entry.files.get(DATA, {}).get("size", -1)))
+        size = int(self.entry.files.get(DATA, {}).get("size", -1))
+        if FIRSTS in self.entry.files:
+            firsts = self.array(FIRSTS)
+            problem = firsts_problem(firsts, doc_count)
+            if problem is not None:
+                self.problem(FIRSTS, problem)
+                return
+            problem = offsets_problem(offsets, doc_count, size, len(firsts) - 1)
+        else:
+            problem = offsets_problem(offsets, doc_count, size)
+            firsts = fixed_firsts(len(offsets) - 1, doc_count)
         if problem is not None:
             self.problem(POINTERS, problem)
             return
+        blocks = len(offsets) - 1
         if DATA not in self.good:
             return
-        reader = StoredReader(self.directory, self.entry.files)
+        reader = StoredReader(self.directory, {f: e for f, e in self.entry.files.items() if f != FIRSTS})
         try:
             for b in range(blocks):
-                expected = min(BLOCK_DOCS, doc_count - b * BLOCK_DOCS)
+                expected = int(firsts[b + 1] - firsts[b])
                 try:
                     docs = reader.block(b)
                 except IndexCorruptError as exc:

@@ -99,6 +99,9 @@ class Component(Enum):
     META = "meta.json", Kind.JSON, "the document count and each field's counts"
     STORED = "stored.bin", Kind.STORED, "the stored fields, in compressed blocks of documents"
     STORED_PTR = "stored.ptr.npy", Kind.ARRAY, "int64[blocks+1] byte offset of each stored block (and of the end)"
+    STORED_DOCS = ("stored.docs.npy", Kind.ARRAY,
+                   "int64[blocks+1] first document of each stored block (and the document count); before format "
+                   "searchlib-7 absent, every block but the last holding BLOCK_DOCS documents")
     DELETES = ("del-{generation:010d}.npy", Kind.ARRAY,
                "uint8[ceil(doc_count / 8)] packed bits of the deleted documents (np.packbits order)")
 

@@ -1,8 +1,14 @@
 """Stored fields: each document's stored values as JSON, compressed in small blocks.
 
-Blocks of BLOCK_DOCS documents keep random access cheap (fetching a hit decompresses one block)
-while compressing well; a reader keeps recently decoded blocks, so the fields, snippet and
+Blocks of at most BLOCK_DOCS documents keep random access cheap (fetching a hit decompresses one
+block) while compressing well; a reader keeps recently decoded blocks, so the fields, snippet and
 highlights of a hit, and the hits repeated by the next searches, decode their block once. The format is JSON and zlib: nothing in it can run code.
+
+Each block's first document is written beside its byte offset (format searchlib-7), so a block
+may hold fewer than BLOCK_DOCS documents: a merge copies the compressed blocks of a segment that
+lost no document byte for byte, checksum checked, instead of decoding and compressing every
+document again (Lucene's stored fields merge copies its chunks the same way). Before format 7
+every block but the last held BLOCK_DOCS documents, and such segments are read as they are.
 """
 from __future__ import annotations
 
@@ -26,7 +32,8 @@ BLOCK_DOCS = 16
 # their snippet and highlights, and the next searches often return some of the same documents.
 CACHE_BLOCKS = 4096
 CACHE_BYTES = 32 * 1024 * 1024
-DATA, POINTERS = Component.STORED.file(), Component.STORED_PTR.file()
+DATA, POINTERS, FIRSTS = Component.STORED.file(), Component.STORED_PTR.file(), Component.STORED_DOCS.file()
+COPY_BYTES = 8 * 1024 * 1024  # a merge copies compressed blocks in reads of this size
 # The most JSON one document's stored fields may take (stored_size): the writer refuses a larger
 # document, so a block decompresses to at most block_limit() bytes and a reader stops there (a
 # forged block could otherwise decompress a thousandfold, to gigabytes). Twice the largest field
@@ -69,24 +76,72 @@ def _decompress_block(data: bytes) -> bytes:
     return text
 
 
-def write_stored(directory: Path, docs: Iterable[dict]) -> dict[str, dict]:
+def write_stored(directory: Path, docs: "Iterable[dict | StoredReader]") -> dict[str, dict]:
     """Write the documents' stored values; return the files' manifest entries. Each block is
     compressed and written as it fills, so memory holds one block, not the file (a merge passes
-    its documents as a generator)."""
-    offsets = [0]
+    its documents as a generator). A StoredReader among the documents stands for all of its
+    documents: its blocks are copied as they are (a merge's segment that lost none)."""
     with write_stream(directory / DATA) as out:
-        block: list[dict] = []
+        blocks = _BlockWriter(out)
         for doc in docs:
-            block.append(doc)
-            if len(block) == BLOCK_DOCS:
-                out.write(_compress_block(block))
-                offsets.append(out.size)
-                block = []
-        if block:
-            out.write(_compress_block(block))
-            offsets.append(out.size)
-    return {DATA: out.entry(),
-            POINTERS: write_array(directory / POINTERS, np.asarray(offsets, dtype=np.int64))}
+            if isinstance(doc, StoredReader):
+                blocks.copy(doc)
+            else:
+                blocks.add(doc)
+        blocks.end_block()
+    ends, firsts = blocks.pointers()
+    return {DATA: out.entry(), POINTERS: write_array(directory / POINTERS, ends),
+            FIRSTS: write_array(directory / FIRSTS, firsts)}
+
+
+class _BlockWriter:
+    """The blocks of one stored.bin as they are written: documents compressed BLOCK_DOCS at a
+    time, or another segment's blocks copied; each block's end (byte offset) and first document."""
+
+    def __init__(self, out):
+        self.out = out
+        self.block: list[dict] = []
+        self.docs = 0
+        self._ends: list = [np.zeros(1, np.int64)]  # arrays (copied runs) and ints (blocks written here)
+        self._firsts: list = [np.zeros(1, np.int64)]
+
+    def add(self, doc: dict) -> None:
+        self.block.append(doc)
+        if len(self.block) == BLOCK_DOCS:
+            self.end_block()
+
+    def end_block(self) -> None:
+        if self.block:
+            self.out.write(_compress_block(self.block))
+            self.docs += len(self.block)
+            self._ends.append(np.array([self.out.size], np.int64))
+            self._firsts.append(np.array([self.docs], np.int64))
+            self.block = []
+
+    def copy(self, reader: "StoredReader") -> None:
+        """Append every block of `reader` byte for byte, checking the bytes read against the
+        checksum its manifest gives (a damaged block must not be copied under a fresh checksum)."""
+        self.end_block()
+        base, crc, size = self.out.size, 0, int(reader.offsets[-1])
+        for start in range(0, size, COPY_BYTES):
+            try:
+                data = os.pread(reader._fd, min(COPY_BYTES, size - start), start)
+            except OSError as exc:
+                raise io_error(exc, reader.path, "reading") from None
+            if not data:
+                raise IndexCorruptError(str(reader.path), f"shorter than its {size:,} bytes")
+            crc = zlib.crc32(data, crc)
+            self.out.write(data)
+        if crc != reader.entry.get("crc32"):
+            raise IndexCorruptError(str(reader.path), "checksum mismatch: the file was modified or damaged")
+        firsts = reader.block_firsts()
+        self._ends.append(np.asarray(reader.offsets[1:], np.int64) + base)
+        self._firsts.append(firsts[1:] + self.docs)
+        self.docs += int(firsts[-1])
+
+    def pointers(self) -> tuple[np.ndarray, np.ndarray]:
+        """(byte offset of each block and of the end, first document of each block and the count)."""
+        return np.concatenate(self._ends), np.concatenate(self._firsts)
 
 
 # The deepest a stored value may nest (arrays and objects inside each other). json decodes up to
@@ -139,15 +194,36 @@ def _copy(value):
     return root
 
 
-def offsets_problem(offsets: np.ndarray, doc_count: int, size: int) -> str | None:
+def offsets_problem(offsets: np.ndarray, doc_count: int, size: int, blocks: int | None = None) -> str | None:
     """What is wrong with the block offsets (stored.ptr.npy) of `doc_count` documents in a stored.bin
     of `size` bytes: one int64 per block and one for the end, from 0 to the size, never
-    decreasing (so no block is read from outside the file, nor sized from a forged number)."""
-    blocks = -(-doc_count // BLOCK_DOCS)
+    decreasing (so no block is read from outside the file, nor sized from a forged number).
+    `blocks` (as stored.docs.npy counts them) defaults to blocks of BLOCK_DOCS documents."""
+    if blocks is None:
+        blocks = -(-doc_count // BLOCK_DOCS)
     if (offsets.dtype != np.int64 or offsets.shape != (blocks + 1,) or offsets[0] != 0 or offsets[-1] != size
             or np.any(offsets[1:] < offsets[:-1])):
         return f"block offsets do not cover {DATA} ({blocks} blocks of {doc_count} documents, {size} bytes)"
     return None
+
+
+def firsts_problem(firsts: np.ndarray, doc_count: int) -> str | None:
+    """What is wrong with the first documents of a segment's stored blocks (stored.docs.npy) of
+    `doc_count` documents: one int64 per block and the count, from 0 to the count, each block
+    holding 1 to BLOCK_DOCS documents (so none decodes to more than block_limit()). The block
+    offsets are then checked against the number of blocks it gives."""
+    if firsts.dtype != np.int64 or firsts.ndim != 1 or len(firsts) < 1 or firsts[0] != 0 or firsts[-1] != doc_count:
+        return f"block documents do not cover {doc_count} documents"
+    sizes = np.diff(firsts)
+    if len(sizes) and (int(sizes.min()) < 1 or int(sizes.max()) > BLOCK_DOCS):
+        return f"a stored block holds no document or more than {BLOCK_DOCS}"
+    return None
+
+
+def fixed_firsts(blocks: int, doc_count: int) -> np.ndarray:
+    """The first documents of the blocks of a segment written before format searchlib-7: every
+    block but the last holds BLOCK_DOCS documents."""
+    return np.minimum(np.arange(blocks + 1, dtype=np.int64) * BLOCK_DOCS, doc_count)
 
 
 class StoredReader:
@@ -158,9 +234,20 @@ class StoredReader:
         against it (offsets_problem). The offsets, read whole, are checksummed whole; the
         compressed blocks only with `full` (files.check_file)."""
         self.path = directory / DATA
+        self.entry = files[DATA]
         self.offsets = load_array(directory / POINTERS, files[POINTERS], mmap=False, full=True)
+        self.doc_count = doc_count
+        # None: blocks of BLOCK_DOCS documents (before format 7), found by division
+        self.firsts = None
+        if FIRSTS in files:
+            self.firsts = load_array(directory / FIRSTS, files[FIRSTS], mmap=False, full=True)
+            problem = firsts_problem(self.firsts, doc_count if doc_count is not None else
+                                     int(self.firsts[-1]) if self.firsts.ndim == 1 and len(self.firsts) else 0)
+            if problem is not None:
+                raise IndexCorruptError(str(directory / FIRSTS), problem)
         if doc_count is not None:
-            problem = offsets_problem(self.offsets, doc_count, files[DATA].get("size"))
+            problem = offsets_problem(self.offsets, doc_count, files[DATA].get("size"),
+                                      None if self.firsts is None else len(self.firsts) - 1)
             if problem is not None:
                 raise IndexCorruptError(str(directory / POINTERS), problem)
         self._fd = open_verified(self.path, files[DATA], full)
@@ -191,6 +278,9 @@ class StoredReader:
             raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: {exc}") from None
         except RecursionError:  # json's decoder stops at Python's recursion limit
             raise IndexCorruptError(str(self.path), f"stored block {b} is unreadable: JSON nested too deeply") from None
+        if self.firsts is not None and (not isinstance(docs, list) or len(docs) != self.firsts[b + 1] - self.firsts[b]):
+            raise IndexCorruptError(str(self.path), f"stored block {b} does not hold "
+                                                    f"{int(self.firsts[b + 1] - self.firsts[b])} documents")
         self._cache[b] = (docs, len(text))
         self._cached_bytes += len(text)
         while len(self._cache) > CACHE_BLOCKS or (self._cached_bytes > CACHE_BYTES and len(self._cache) > 1):
@@ -200,13 +290,27 @@ class StoredReader:
     def get(self, doc: int) -> dict:
         """The document's stored values: a copy the caller may change (the decoded block is
         cached for the next read of a neighbouring document and must stay as stored)."""
-        return _copy(self._document(doc))
+        return _copy(self.document(doc))
 
-    def _document(self, doc: int) -> dict:
-        """The document as decoded in its (cached) block, not copied."""
-        block = self.block(doc // BLOCK_DOCS)
+    def block_firsts(self) -> np.ndarray:
+        """The first document of each block and the document count (int64[blocks+1])."""
+        if self.firsts is not None:
+            return self.firsts
+        if self.doc_count is None:
+            raise ValueError("a reader of a segment written before format searchlib-7 needs its document count")
+        return fixed_firsts(len(self.offsets) - 1, self.doc_count)
+
+    def document(self, doc: int) -> dict:
+        """The document as decoded in its (cached) block, not copied: to read, never to change (see `get`)."""
+        if self.firsts is None:
+            b, i = divmod(doc, BLOCK_DOCS)
+        else:
+            b = int(np.searchsorted(self.firsts, doc, side="right")) - 1
+            i = doc - int(self.firsts[b]) if 0 <= b < len(self.firsts) - 1 else -1
         try:
-            found = block[doc % BLOCK_DOCS]
+            if i < 0:
+                raise IndexError(doc)
+            found = self.block(b)[i]
         except IndexError:
             raise IndexCorruptError(str(self.path), f"no stored document {doc}") from None
         if not isinstance(found, dict):
@@ -216,7 +320,7 @@ class StoredReader:
     def value(self, doc: int, name: str):
         """One stored value of a document, as stored (None when absent): what a snippet reads,
         without copying the document (a value the caller must not change, like get's)."""
-        return self._document(doc).get(name)
+        return self.document(doc).get(name)
 
     def close(self) -> None:
         self._release()

@@ -240,7 +240,7 @@ def test_index_holding_a_900_deep_stored_value_still_searches(tmp_path):
     with ix.writer() as w:
         w.add({"id": "1", "meta": "shallow"})
     segment = ix.path / SEGMENTS_DIR / read_manifest(ix.path).segments[0].name
-    for name in (stored.DATA, stored.POINTERS):
+    for name in (stored.DATA, stored.POINTERS, stored.FIRSTS):
         (segment / name).unlink()
     deep = _nested_list(900)
     entries = stored.write_stored(segment, [{"id": "1", "meta": deep}])
@@ -277,7 +277,7 @@ def test_cli_search_json_is_strict_json_for_an_index_holding_infinity(tmp_path, 
     with ix.writer() as w:
         w.add({"id": "1", "body": "hello", "n": 1.0})
     segment = ix.path / SEGMENTS_DIR / read_manifest(ix.path).segments[0].name
-    for name in (stored.DATA, stored.POINTERS):
+    for name in (stored.DATA, stored.POINTERS, stored.FIRSTS):
         (segment / name).unlink()
     entries = stored.write_stored(segment, [{"id": "1", "body": "hello", "n": float("inf")}])
     edit_manifest(ix.path, lambda manifest: manifest.segments[0].files.update(entries))

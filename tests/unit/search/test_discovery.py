@@ -280,7 +280,7 @@ def test_segments_of_format_5_derive_doc_terms_from_postings(tmp_path, monkeypat
         assert [r.fields["tags"].doc_term is not None for r in s.readers] == [False] * (len(s.readers) - 1) + [True]
         _check_discovery(s)
     ix.optimize()
-    assert _format(tmp_path / "ix") == "searchlib-7"
+    assert _format(tmp_path / "ix") == manifest_module.FORMAT
     with ix.searcher() as s:
         _check_doc_terms(s, written=True)
         _check_discovery(s)

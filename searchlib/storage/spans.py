@@ -173,7 +173,7 @@ class SpanReader:
             raise SpanError("offset pointers reach past the token spans")
         grid = rows & -STRIDE
         origin = np.maximum(first, grid)  # the checkpoint, or the unit's start when after it
-        if last <= self._tail0:
+        if last <= self._tail0 and len(self._windows):
             window = self._windows[origin]
         else:
             window = np.empty((n, STRIDE), dtype=np.uint8)

@@ -94,6 +94,17 @@ def _random_spans(rng, units: int, split: bool):
     return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64), counts, base
 
 
+def test_spans_of_fewer_positions_than_a_checkpoint_stride(tmp_path):
+    docs = [{"id": "a", "body": "third", "notes": "x"}, {"id": "b", "body": "one  two", "notes": ""}]
+    ix = _build(tmp_path / "ix", docs)
+    assert _spans_of(ix)[("a", "body")] == [[0, 5]] and _spans_of(ix)[("b", "body")] == [[0, 3], [5, 8]]
+    plain = _build(tmp_path / "plain", docs, offsets=False)
+    with ix.searcher() as s, plain.searcher() as p:
+        assert [h.highlight("body") for h in s.search("third OR two")] == \
+               [h.highlight("body") for h in p.search("third OR two")]
+        assert "<mark>third</mark>" in s.search("third")[0].highlight("body")
+
+
 @pytest.mark.parametrize("split", [False, True])
 def test_random_spans_round_trip_by_unit_and_by_position(split):
     rng = np.random.default_rng(7)

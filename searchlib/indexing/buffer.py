@@ -25,6 +25,7 @@ from ..errors import DocumentError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from ..storage.arrays import release_free_memory
 from ..storage.segment import MISSING_TIME, FieldArrays, write_segment
+from ..storage.spans import encode as encode_spans
 from ..storage import stored as _stored
 from ..storage.stored import MAX_NESTING, nested_deeper, stored_size
 from . import analyze
@@ -50,7 +51,11 @@ class _FieldBuffer:
         self.lexicon = lexicon
         self.vocab: dict[str, int] = {}
         self.tokens = array("i")
-        self.offsets = array("I") if offsets else None  # start, end of each token position (TEXT with offsets)
+        # the span of each token position in one byte, and the escaped ones' (position, gap, length)
+        # (storage/spans.py; TEXT with offsets)
+        self.offsets = array("B") if offsets else None
+        self.offsets_exc = array("q") if offsets else None
+        self.offsets_marks = array("I") if offsets else None  # their checkpoints
         self.unit_tokens = array("I")
         self.text, self.positions, self.index_phrases = text, positions, index_phrases
         self.unit_doc = array("I") if split else None
@@ -70,7 +75,12 @@ class _FieldBuffer:
         self.tokens.frombytes(self.lexicon.token_ids(batch, source_terms).tobytes())
         self.unit_tokens.frombytes(batch.counts.astype(np.uint32).tobytes())
         if self.offsets is not None:
-            self.offsets.frombytes(batch.offsets.astype(np.uint32).tobytes())
+            base = None if batch.spans is None else batch.spans[:, 0]  # a passage's spans count from its start
+            codes, exceptions, marks = encode_spans(batch.offsets[:, 0], batch.offsets[:, 1], batch.counts, base,
+                                                    len(self.offsets))
+            self.offsets.frombytes(codes.tobytes())
+            self.offsets_exc.frombytes(exceptions.T.tobytes())
+            self.offsets_marks.frombytes(marks.tobytes())
         if self.unit_doc is not None:
             self.unit_doc.frombytes((batch.owner.astype(np.int64) + first_doc).astype(np.uint32).tobytes())
             self.spans.frombytes(batch.spans.astype(np.int64).tobytes())
@@ -102,9 +112,12 @@ class _FieldBuffer:
         if self.text:
             extra["lengths"] = np.bincount(unit_of_token, minlength=n_units).astype(np.uint32)
         if self.offsets is not None:
-            extra["offsets"] = np.frombuffer(self.offsets, dtype=np.uint32).reshape(-1, 2).copy()
+            extra["offsets"] = np.frombuffer(self.offsets, dtype=np.uint8).copy()
+            extra["offsets_exc"] = np.frombuffer(self.offsets_exc, dtype=np.int64).reshape(-1, 3).T.copy()
+            extra["offsets_marks"] = np.frombuffer(self.offsets_marks, dtype=np.uint32).copy()
+            self.offsets_exc, self.offsets_marks = array("q"), array("I")
             extra["offsets_ptr"] = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-            self.offsets = array("I")
+            self.offsets = array("B")
         if self.unit_doc is not None:
             extra["unit_doc"] = np.array(self.unit_doc, dtype=np.uint32)
             extra["unit_span"] = np.array(self.spans, dtype=np.int64).reshape(-1, 2)

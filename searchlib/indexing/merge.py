@@ -26,6 +26,7 @@ import numpy as np
 from ..storage.arrays import chunks, gather_ranges, release_free_memory, release_pages
 from ..storage.pairs import merge as merge_pairs
 from ..storage.segment import FieldArrays, SegmentReader, write_segment
+from ..storage.spans import encode as encode_spans, join_exceptions
 from ..storage.stored import StoredReader
 
 MERGE_FACTOR = 10
@@ -236,29 +237,62 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
         unit_doc = np.concatenate([s.unit_doc for s in sources]).astype(np.uint32)
         unit_span = np.concatenate([np.asarray(s.f.unit_span)[s.keep_unit] for s in sources]).astype(np.int64)
         unit_span = unit_span.reshape(-1, 2)
-    offsets = offsets_ptr = None
+    offsets = offsets_exc = offsets_ptr = None
     if all(f.offsets is not None for f in fields):  # a segment without them cannot lend its offsets
-        offsets, offsets_ptr = _merged_offsets(sources)
+        offsets, offsets_exc, offsets_ptr = _merged_offsets(sources)
     pairs = None
     if all(f.pairs is not None for f in fields):  # a segment without them cannot lend its pairs
         pairs = merge_pairs([(f.pairs, remap, src.keep_unit, src.new_unit)
                              for f, remap, src in zip(fields, remaps, sources)], CHUNK)
     return FieldArrays(terms, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span,
-                       pairs=pairs, offsets=offsets, offsets_ptr=offsets_ptr)
+                       pairs=pairs, offsets=offsets, offsets_exc=offsets_exc, offsets_ptr=offsets_ptr)
 
 
-def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray]:
-    """The token offsets of the surviving units, unit by unit, and their pointers."""
-    parts, counts = [], []
+def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The token spans of the surviving units, unit by unit, as one-byte codes, their exceptions
+    (storage/spans.py) and their pointers. A unit's codes do not depend on where it sits, so a
+    source's codes are copied and its exceptions renumbered; uint32 pairs (format 6, or codes that
+    did not pay) are encoded. CHUNK positions at a time: temporaries stay a few tens of MB."""
+    code_parts, exc_parts, counts = [], [], []
+    row0 = 0
     for s in sources:
-        optr = np.asarray(s.f.offsets_ptr)
-        n = np.diff(optr)[s.keep_unit]
-        parts.append(np.asarray(s.f.offsets)[gather_ranges(optr[:-1][s.keep_unit], n)])
+        f = s.f
+        optr = np.asarray(f.offsets_ptr, dtype=np.int64)
+        kept = np.flatnonzero(s.keep_unit)
+        n = np.diff(optr)[kept]
+        bounds = np.zeros(len(n) + 1, dtype=np.int64)
+        np.cumsum(n, out=bounds[1:])
+        new_start = np.zeros(len(optr) - 1, dtype=np.int64)  # per source unit: its first position in the result
+        new_start[kept] = bounds[:-1] + row0
+        base = None if f.unit_span is None else np.asarray(f.unit_span)[:, 0]
+        rows_of_exc = None if f.offsets_exc is None else np.asarray(f.offsets_exc[0])
+        for k1, k2 in chunks(bounds, CHUNK):
+            units = kept[k1:k2]
+            rows = gather_ranges(optr[units], n[k1:k2])
+            if rows_of_exc is None:
+                wide = np.asarray(f.offsets)[rows]
+                codes, exc, _ = encode_spans(wide[:, 0], wide[:, 1], n[k1:k2], None if base is None else base[units],
+                                          int(new_start[units[0]]))
+            else:
+                codes = np.asarray(f.offsets)[rows]
+                lo, hi = np.searchsorted(rows_of_exc, [optr[units[0]], optr[units[-1] + 1]])
+                at = rows_of_exc[lo:hi]
+                owner = np.searchsorted(optr, at, side="right") - 1
+                keep = s.keep_unit[owner]
+                owner = owner[keep]
+                exc = np.stack([at[keep] - optr[owner] + new_start[owner], f.offsets_exc[1][lo:hi][keep],
+                                f.offsets_exc[2][lo:hi][keep]])
+            code_parts.append(codes)
+            exc_parts.append(exc)
+            del rows
+        row0 += int(bounds[-1])
         counts.append(n)
+        release_pages(f.offsets, f.offsets_exc)
     n = np.concatenate(counts) if counts else np.zeros(0, np.int64)
     ptr = np.zeros(len(n) + 1, dtype=np.int64)
     np.cumsum(n, out=ptr[1:])
-    return np.concatenate(parts).astype(np.uint32).reshape(-1, 2), ptr
+    codes = np.concatenate(code_parts) if code_parts else np.zeros(0, np.uint8)
+    return codes, join_exceptions(exc_parts), ptr
 
 
 def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> "Iterator[dict | StoredReader]":

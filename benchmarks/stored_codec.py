@@ -31,7 +31,7 @@ from searchlib.analysis import get_analyzer  # noqa: E402
 from searchlib.storage import stored  # noqa: E402
 
 
-def codecs(blocks: list[bytes]) -> dict:
+def codecs() -> dict:
     """name -> (compress, codec name for the reader)."""
     found = {"zlib-1": (lambda b: zlib.compress(b, 1), "zlib")}
     for level in (1, 2, 3):
@@ -55,7 +55,7 @@ def main() -> None:
     raw = sum(map(len, blocks))
     rng = random.Random(7)
     picks = [rng.randrange(len(blocks)) for _ in range(args.fetches)]
-    table = codecs(blocks)
+    table = codecs()
     spent = {name: ([], []) for name in table}
     sizes = {}
     for _ in range(args.rounds):

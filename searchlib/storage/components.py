@@ -38,7 +38,7 @@ class Kind(Enum):
     ARRAY = "array"    # a .npy array: files.write_array, files.load_array (memory-mapped, pickling refused)
     TEXT = "text"      # UTF-8 text, memory-mapped (termdict.TermDictionary)
     JSON = "json"      # a small JSON object, read whole (segment.read_meta)
-    STORED = "stored"  # zlib-compressed blocks of JSON documents (stored.StoredReader)
+    STORED = "stored"  # zstd-compressed blocks of JSON documents (zlib up to format 6; stored.StoredReader)
 
 
 class Scope(Enum):

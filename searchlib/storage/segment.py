@@ -29,7 +29,7 @@ from .components import Component, Kind
 from .files import Ahead, held_directory, load_array, map_verified, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
-from .termdict import TermDictionary, encode as encode_terms
+from .termdict import EncodedTerms, TermDictionary, encode as encode_terms
 
 META = Component.META.file()
 MISSING_TIME = np.iinfo(np.int64).min
@@ -67,12 +67,21 @@ def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
     return order
 
 
+def _pointers(ids: np.ndarray, count: int) -> np.ndarray:
+    """Where each of `count` ids starts in the sorted `ids`, and the end: int64[count + 1], a
+    count per id summed up (linear; a binary search per id costs twice as much)."""
+    pointers = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ids, minlength=count), out=pointers[1:])
+    return pointers
+
+
 @dataclass
 class FieldArrays:
     """One field's postings, sorted by (term id, unit), ready to be written; `terms` are the
-    field's distinct terms in code-point order, a term's id its index there."""
+    field's distinct terms in code-point order, a term's id its index there (as strings, or as
+    the term dictionary's bytes: termdict.EncodedTerms)."""
 
-    terms: list[str]
+    terms: "list[str] | EncodedTerms"
     ptr: np.ndarray
     unit: np.ndarray
     tf: np.ndarray
@@ -104,6 +113,14 @@ class FieldArrays:
         rank = np.empty(len(terms), dtype=np.int64)
         rank[by_term] = np.arange(len(terms))
         tid = rank[term_of_token] if len(terms) else np.zeros(0, dtype=np.int64)
+        return cls.from_ranked([terms[i] for i in by_term], tid, unit_of_token, pos_of_token, index_phrases,
+                               **unit_arrays)
+
+    @classmethod
+    def from_ranked(cls, terms: "list[str] | EncodedTerms", tid: np.ndarray, unit_of_token: np.ndarray,
+                    pos_of_token: np.ndarray | None, index_phrases: bool = False, **unit_arrays) -> "FieldArrays":
+        """`from_tokens` for terms already in code-point order (a list, or encoded as the writer's
+        lexicon gathers them) and each token's term id `tid` already its term's rank there."""
         pairs = None
         if index_phrases and pos_of_token is not None:
             pairs = _pairs.from_tokens(tid, unit_of_token, pos_of_token)
@@ -113,15 +130,13 @@ class FieldArrays:
         starts = run_starts(tid, units)  # the first token of each (term, unit) posting
         tf = np.diff(np.append(starts, n))
         tf = tf.astype(narrowest_uint(int(tf.max()) if len(tf) else 0))
-        ptid = tid[starts]
-        ptr = np.searchsorted(ptid, np.arange(len(terms) + 1)).astype(np.int64)
+        ptr = _pointers(tid[starts], len(terms))
         pptr = pos = None
         if pos_of_token is not None:
             pos = pos_of_token[order]
             pos = pos.astype(narrowest_uint(int(pos.max()) if len(pos) else 0))
-            pptr = np.searchsorted(tid, np.arange(len(terms) + 1)).astype(np.int64)
-        return cls([terms[i] for i in by_term], ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs,
-                   **unit_arrays)
+            pptr = _pointers(tid, len(terms))
+        return cls(terms, ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs, **unit_arrays)
 
     def arrays(self, doc_count: int) -> dict[Component, np.ndarray]:
         """The field's arrays by component, those it has (the term dictionary aside); a field

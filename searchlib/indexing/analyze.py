@@ -33,6 +33,7 @@ from ..analysis.spans import SpanFinder
 from ..analysis.tokenizers import RegexTokenizer
 from ..passages import split_passages, window_ranges
 from ..schema import TEXT, Schema
+from .lexicon import Lexicon
 
 
 _START, _END, _GROUP = re.Match.start, re.Match.end, re.Match.group
@@ -322,6 +323,9 @@ class Analysis:
     def __init__(self, schema: Schema, workers: int | None = None):
         self.schema = schema
         self.local = {n: FieldAnalysis(ft) for n, ft in schema.items() if isinstance(ft, TEXT)}
+        # the writer's terms per field, numbered across numberings and flushes (the buffer maps
+        # each batch's local ids through it, and a flush orders its terms by it)
+        self.lexicons = {n: Lexicon() for n in self.local}
         self.workers = default_workers() if workers is None else max(1, int(workers))
         self._pool = None
         self._token = id(self)

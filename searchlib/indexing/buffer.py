@@ -1,12 +1,14 @@
 """The in-memory buffer of a writer: documents analysed and waiting to be flushed as a segment.
 
-Tokens are kept in compact typed arrays (4 bytes each), terms as small integers of a per-field
-vocabulary. Words are analysed by the writer's Analysis (analyze.py: once per distinct word while
-its numbering lasts); the buffer maps each batch's local term ids to the segment's.
-Flushing turns the arrays into sorted postings with numpy in one pass.
+Tokens are kept in compact typed arrays (4 bytes each), terms as small integers. Words are
+analysed by the writer's Analysis (analyze.py: once per distinct word while its numbering lasts);
+the buffer maps each batch's local term ids to the ids of the writer's lexicon of the field
+(lexicon.py, kept across flushes: a term is numbered and placed in code-point order once, not
+at every flush); ID and KEYWORD values are numbered by the buffer's own vocabulary. Flushing
+turns the arrays into sorted postings with numpy in one pass.
 
-What a buffer holds grows with the documents in it, never with the writer's history: its
-vocabulary has only the terms its own documents use, and a single field value is refused above
+What a buffer holds grows with the documents in it, never with the writer's history (the
+lexicon is bounded as the analysis's numberings are), and a single field value is refused above
 MAX_FIELD_BYTES of UTF-8 (a DocumentError naming document and field) before anything is queued.
 """
 from __future__ import annotations
@@ -23,9 +25,12 @@ from ..errors import DocumentError
 from ..schema import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from ..storage.arrays import release_free_memory
 from ..storage.segment import MISSING_TIME, FieldArrays, write_segment
+from ..storage.spans import encode as encode_spans
 from ..storage import stored as _stored
 from ..storage.stored import MAX_NESTING, nested_deeper, stored_size
-from .analyze import Analysis, Source, TextBatch
+from . import analyze
+from .analyze import Analysis, TextBatch
+from .lexicon import Lexicon
 
 # The largest field value accepted, in bytes of UTF-8 (TEXT, ID, KEYWORD; for STORED, characters
 # of its JSON). Indexing a value costs memory in proportion to it (Python objects per distinct
@@ -40,16 +45,21 @@ class _FieldBuffer:
     its position), and the token count of each unit (document, or passage when the field is split)."""
 
     def __init__(self, split: bool, text: bool, positions: bool, index_phrases: bool = False,
-                 offsets: bool = False):
-        self.vocab: dict[str, int] = {}  # term -> segment term id
+                 offsets: bool = False, lexicon: Lexicon | None = None):
+        # TEXT: tokens hold the writer's lexicon ids (lexicon.py), which also orders them at flush;
+        # ID and KEYWORD: the buffer's own vocabulary, term -> segment term id
+        self.lexicon = lexicon
+        self.vocab: dict[str, int] = {}
         self.tokens = array("i")
-        self.offsets = array("I") if offsets else None  # start, end of each token position (TEXT with offsets)
+        # the span of each token position in one byte, and the escaped ones' (position, gap, length)
+        # (storage/spans.py; TEXT with offsets)
+        self.offsets = array("B") if offsets else None
+        self.offsets_exc = array("q") if offsets else None
+        self.offsets_marks = array("I") if offsets else None  # their checkpoints
         self.unit_tokens = array("I")
         self.text, self.positions, self.index_phrases = text, positions, index_phrases
         self.unit_doc = array("I") if split else None
         self.spans = array("q") if split else None
-        # analysis source -> segment id of each of its local ids (-1: not used in this segment yet)
-        self._remaps: dict[Source, np.ndarray] = {}
 
     def ids_for_terms(self, terms: list[str]) -> list[int]:
         """Segment term ids for exact terms (ID and KEYWORD values)."""
@@ -60,39 +70,17 @@ class _FieldBuffer:
         self.tokens.extend(ids)
         self.unit_tokens.append(len(ids))
 
-    def _remap(self, batch: TextBatch, source_terms: list[str]) -> np.ndarray:
-        """Segment term id of each local id of the batch's source, for the ids the batch uses.
-
-        Only terms the batch uses enter the segment's vocabulary, so a segment's vocabulary is its
-        own documents' terms, not everything the writer has seen. A numbering's remap is dropped
-        with its `last` batch (add_batch), after which no batch refers to it.
-        """
-        remap = self._remaps.get(batch.source)
-        if remap is None or len(remap) < len(source_terms):
-            grown = np.full(max(len(source_terms), 1), -1, dtype=np.int32)
-            if remap is not None:
-                grown[:len(remap)] = remap
-            remap = self._remaps[batch.source] = grown
-        local = batch.ids[batch.ids >= 0]
-        if len(local):
-            used = np.zeros(len(remap), dtype=bool)
-            used[local] = True
-            new = np.flatnonzero(used & (remap < 0))
-            if len(new):
-                vocab = self.vocab
-                remap[new] = [vocab.setdefault(source_terms[i], len(vocab)) for i in new.tolist()]
-        return remap
-
     def add_batch(self, batch: TextBatch, source_terms: list[str], first_doc: int) -> None:
         """Append analysed units; `source_terms` are all the terms of the batch's source, by local id."""
-        lookup = self._remap(batch, source_terms)
-        if batch.last:  # no batch of this numbering follows
-            del self._remaps[batch.source]
-        ids = np.where(batch.ids >= 0, lookup[np.maximum(batch.ids, 0)], -1).astype(np.int32)
-        self.tokens.frombytes(ids.tobytes())
+        self.tokens.frombytes(self.lexicon.token_ids(batch, source_terms).tobytes())
         self.unit_tokens.frombytes(batch.counts.astype(np.uint32).tobytes())
         if self.offsets is not None:
-            self.offsets.frombytes(batch.offsets.astype(np.uint32).tobytes())
+            base = None if batch.spans is None else batch.spans[:, 0]  # a passage's spans count from its start
+            codes, exceptions, marks = encode_spans(batch.offsets[:, 0], batch.offsets[:, 1], batch.counts, base,
+                                                    len(self.offsets))
+            self.offsets.frombytes(codes.tobytes())
+            self.offsets_exc.frombytes(exceptions.T.tobytes())
+            self.offsets_marks.frombytes(marks.tobytes())
         if self.unit_doc is not None:
             self.unit_doc.frombytes((batch.owner.astype(np.int64) + first_doc).astype(np.uint32).tobytes())
             self.spans.frombytes(batch.spans.astype(np.int64).tobytes())
@@ -103,10 +91,10 @@ class _FieldBuffer:
         the postings built from them. Temporaries are 32-bit where the values fit (positions and
         units are below 2**32 in any buffer)."""
         counts = np.frombuffer(self.unit_tokens, dtype=np.uint32) if len(self.unit_tokens) else np.zeros(0, np.uint32)
-        ids = np.array(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
+        ids = np.frombuffer(self.tokens, dtype=np.int32) if len(self.tokens) else np.zeros(0, np.int32)
         terms = list(self.vocab)
-        # `counts` shares the unit counts' memory: dropping the attribute leaves that to `counts`.
-        self.tokens, self.vocab, self._remaps, self.unit_tokens = array("i"), {}, {}, array("I")
+        # `counts` and `ids` share the buffered arrays' memory: dropping the attributes leaves it to them.
+        self.tokens, self.vocab, self.unit_tokens = array("i"), {}, array("I")
         n_units, n_tokens = len(counts), len(ids)
         keep = ids >= 0
         ids = ids[keep]
@@ -124,14 +112,22 @@ class _FieldBuffer:
         if self.text:
             extra["lengths"] = np.bincount(unit_of_token, minlength=n_units).astype(np.uint32)
         if self.offsets is not None:
-            extra["offsets"] = np.frombuffer(self.offsets, dtype=np.uint32).reshape(-1, 2).copy()
+            extra["offsets"] = np.frombuffer(self.offsets, dtype=np.uint8).copy()
+            extra["offsets_exc"] = np.frombuffer(self.offsets_exc, dtype=np.int64).reshape(-1, 3).T.copy()
+            extra["offsets_marks"] = np.frombuffer(self.offsets_marks, dtype=np.uint32).copy()
+            self.offsets_exc, self.offsets_marks = array("q"), array("I")
             extra["offsets_ptr"] = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-            self.offsets = array("I")
+            self.offsets = array("B")
         if self.unit_doc is not None:
             extra["unit_doc"] = np.array(self.unit_doc, dtype=np.uint32)
             extra["unit_span"] = np.array(self.spans, dtype=np.int64).reshape(-1, 2)
             self.unit_doc, self.spans = array("I"), array("q")
-        return FieldArrays.from_tokens(terms, ids, unit_of_token, pos, self.index_phrases, **extra)
+        if self.lexicon is None:
+            return FieldArrays.from_tokens(terms, ids, unit_of_token, pos, self.index_phrases, **extra)
+        ranked, tid = self.lexicon.segment(ids)
+        del ids
+        self.lexicon.shrink(analyze.WORD_CACHE_LIMIT)  # no buffered token holds a lexicon id any more
+        return FieldArrays.from_ranked(ranked, tid, unit_of_token, pos, self.index_phrases, **extra)
 
 
 def _describe(doc: Mapping, key_field: str | None) -> str:
@@ -202,7 +198,8 @@ class SegmentBuffer:
                 split = text and ft.passages is not None
                 self.fields[name] = _FieldBuffer(split, text, positions=text and ft.positions,
                                                 index_phrases=text and ft.index_phrases,
-                                                offsets=text and ft.offsets)
+                                                offsets=text and ft.offsets,
+                                                lexicon=analysis.lexicons[name] if text else None)
         self._queued: dict[str, list[str]] = {n: [] for n, ft in schema.items() if isinstance(ft, TEXT)}
         self._queued_first = 0  # document index of the first queued document
         self._queued_chars = 0

@@ -3,13 +3,14 @@
 A merge streams whatever grows with its postings. Each field's postings and positions are copied a
 range of merged terms at a time (about CHUNK postings or positions; a single term with more is a
 range of its own) into buffers appended to their files (files.write_array_pieces), the block bounds
-computed range by range; token offsets go the same way a range of units at a time; stored fields
-are copied block by block (an input that lost no document as its compressed blocks; one that lost
-some re-encoded through a reader of its own, dropped once its documents are copied); the inputs'
-memory-mapped pages are released after each range. So a merge holds one range (tens
-of MB) plus what grows with the merged segment's terms and units: the term strings, a few int64 per
-term and input (where each input's block of postings goes), a few numbers per unit (lengths,
-passage spans, offset pointers). The writer closes the readers of merged-away segments after each
+computed range by range; token spans (one-byte codes, storage/spans.py) are built in memory a range
+of units at a time, ~1 byte per token position; stored fields are copied block by block (an input
+that lost no document as its compressed blocks; one that lost some re-encoded through a reader of
+its own, dropped once its documents are copied); the inputs' memory-mapped pages are released after
+each range. So a merge holds one range (tens of MB) plus what grows with the merged segment's terms
+and units: the term strings, a few int64 per term and input (where each input's block of postings
+goes), a few numbers per unit (lengths, passage spans, offset pointers) and the spans' codes. The
+writer closes the readers of merged-away segments after each
 merge, so the merges of one commit do not add up. Measured with `benchmarks/index_memory.py` on the
 scale corpus, 1,000,000 documents (three merges of ~283,000 documents from 10 inputs each): the
 writer's peak during a merge is 650 MB anonymous and ~200 MB of mapped file pages, about its peak
@@ -39,6 +40,7 @@ from ..storage.components import Component
 from ..storage.files import read_array, write_array_pieces
 from ..storage.pairs import merge as merge_pairs
 from ..storage.segment import FieldArrays, SegmentReader, write_segment
+from ..storage.spans import encode as encode_spans, join_exceptions
 from ..storage.stored import StoredReader
 
 MERGE_FACTOR = 10
@@ -237,9 +239,9 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     unit, tf, pos, written, bounds = _stream_postings(directory, name, blocks, ptr, pptr, tf_type, pos_type, lengths)
     del blocks
 
-    offsets = offsets_ptr = None
+    offsets = offsets_exc = offsets_ptr = None
     if all(f.offsets is not None for f in fields):  # a segment without them cannot lend its offsets
-        offsets, offsets_ptr, written[Component.OFFS] = _merged_offsets(sources, directory, name)
+        offsets, offsets_exc, offsets_ptr = _merged_offsets(sources)
     pairs = None
     if all(f.pairs is not None for f in fields):  # a segment without them cannot lend its pairs
         pairs = merge_pairs([(f.pairs, remap, src.keep_unit, src.new_unit)
@@ -247,7 +249,8 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     for src in sources:  # every input array of the field is read: its pages leave this process
         release_pages(*src.f.field_arrays().values())
     return FieldArrays(terms, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span,
-                       pairs=pairs, offsets=offsets, offsets_ptr=offsets_ptr, written=written, blocks=bounds)
+                       pairs=pairs, offsets=offsets, offsets_exc=offsets_exc, offsets_ptr=offsets_ptr,
+                       written=written, blocks=bounds)
 
 
 class _Blocks(NamedTuple):
@@ -329,26 +332,51 @@ def _stream_postings(directory: Path, name: str, blocks: "list[_Blocks]", ptr: n
     return arrays[0], arrays[1], arrays[2] if has_pos else None, written, block_pair
 
 
-def _merged_offsets(sources: "list[_Source]", directory: Path, name: str) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Write the token offsets of the surviving units, unit by unit, to their file, a range of
-    units (about CHUNK positions) at a time, the inputs' pages released after each input; return
-    them memory-mapped from the file, their pointers and the file's manifest entry."""
-    counts = [np.diff(np.asarray(s.f.offsets_ptr))[s.keep_unit] for s in sources]
+def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The token spans of the surviving units, unit by unit, as one-byte codes, their exceptions
+    (storage/spans.py) and their pointers. A unit's codes do not depend on where it sits, so a
+    source's codes are copied and its exceptions renumbered; uint32 pairs (format 6, or codes that
+    did not pay) are encoded. CHUNK positions at a time: temporaries stay a few tens of MB."""
+    code_parts, exc_parts, counts = [], [], []
+    row0 = 0
+    for s in sources:
+        f = s.f
+        optr = np.asarray(f.offsets_ptr, dtype=np.int64)
+        kept = np.flatnonzero(s.keep_unit)
+        n = np.diff(optr)[kept]
+        bounds = np.zeros(len(n) + 1, dtype=np.int64)
+        np.cumsum(n, out=bounds[1:])
+        new_start = np.zeros(len(optr) - 1, dtype=np.int64)  # per source unit: its first position in the result
+        new_start[kept] = bounds[:-1] + row0
+        base = None if f.unit_span is None else np.asarray(f.unit_span)[:, 0]
+        rows_of_exc = None if f.offsets_exc is None else np.asarray(f.offsets_exc[0])
+        for k1, k2 in chunks(bounds, CHUNK):
+            units = kept[k1:k2]
+            rows = gather_ranges(optr[units], n[k1:k2])
+            if rows_of_exc is None:
+                wide = np.asarray(f.offsets)[rows]
+                codes, exc, _ = encode_spans(wide[:, 0], wide[:, 1], n[k1:k2], None if base is None else base[units],
+                                          int(new_start[units[0]]))
+            else:
+                codes = np.asarray(f.offsets)[rows]
+                lo, hi = np.searchsorted(rows_of_exc, [optr[units[0]], optr[units[-1] + 1]])
+                at = rows_of_exc[lo:hi]
+                owner = np.searchsorted(optr, at, side="right") - 1
+                keep = s.keep_unit[owner]
+                owner = owner[keep]
+                exc = np.stack([at[keep] - optr[owner] + new_start[owner], f.offsets_exc[1][lo:hi][keep],
+                                f.offsets_exc[2][lo:hi][keep]])
+            code_parts.append(codes)
+            exc_parts.append(exc)
+            del rows
+        row0 += int(bounds[-1])
+        counts.append(n)
+        release_pages(f.offsets, f.offsets_exc)
     n = np.concatenate(counts) if counts else np.zeros(0, np.int64)
     ptr = np.zeros(len(n) + 1, dtype=np.int64)
     np.cumsum(n, out=ptr[1:])
-    path = directory / Component.OFFS.file(name)
-    with write_array_pieces(path, np.uint32, (int(ptr[-1]), 2)) as out:
-        for s in sources:
-            optr, offsets = np.asarray(s.f.offsets_ptr), s.f.offsets
-            for u1, u2 in chunks(optr, CHUNK):
-                if s.all_kept:
-                    out.write(offsets[int(optr[u1]):int(optr[u2])])
-                else:
-                    keep = s.keep_unit[u1:u2]
-                    out.write(offsets[gather_ranges(optr[u1:u2][keep], np.diff(optr[u1:u2 + 1])[keep])])
-            release_pages(offsets)
-    return read_array(path, out.entry()["size"]), ptr, out.entry()
+    codes = np.concatenate(code_parts) if code_parts else np.zeros(0, np.uint8)
+    return codes, join_exceptions(exc_parts), ptr
 
 
 def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> "Iterator[dict | StoredReader]":

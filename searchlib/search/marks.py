@@ -76,12 +76,11 @@ class FieldMarks:
             hit, bits = np.repeat(hit, tf), np.repeat(bits, tf)
             pos = np.asarray(fr.pos)[gather_ranges(starts, tf)].astype(np.int64)
             optr = np.asarray(fr.offsets_ptr)
-            first = optr[units[hit]]
-            ok = pos < optr[units[hit] + 1] - first  # a forged index cannot reach another unit's offsets
+            ok = pos < optr[units[hit] + 1] - optr[units[hit]]  # a forged index cannot reach another unit's offsets
             if not ok.all():
-                hit, pos, bits, first = hit[ok], pos[ok], bits[ok], first[ok]
-            rows = np.asarray(fr.offsets)[first + pos].astype(np.int64)
-            marks = (rows[:, 0].copy(), rows[:, 1].copy(), np.left_shift(np.uint64(1), bits), np.zeros(len(hit)))
+                hit, pos, bits = hit[ok], pos[ok], bits[ok]
+            starts, ends = fr.position_spans(units[hit], pos)
+            marks = (starts, ends, np.left_shift(np.uint64(1), bits), np.zeros(len(hit)))
         else:
             hit, marks = _EMPTY_I, NO_MARKS
         if self.fterms.phrases:
@@ -154,9 +153,10 @@ class FieldMarks:
                 continue
             if tokens_at is None:
                 a, b = fr.offsets_ptr[unit:unit + 2].tolist()
-                if int(matches.max()) >= b - a:
+                if int(matches.max()) >= b - a or int(matches.min()) < 0:
                     continue  # positions past the unit's offsets: a forged index
-                spans = np.asarray(fr.offsets)[a + matches].astype(np.int64)  # (matches, words, 2)
+                spans = np.stack(fr.position_spans(np.full(matches.size, unit), matches.ravel()), axis=-1)
+                spans = spans.reshape(matches.shape + (2,))  # (matches, words, 2)
             else:
                 found = [[tokens_at.get(p) for p in row] for row in matches.tolist()]
                 found = [row for row in found if None not in row]

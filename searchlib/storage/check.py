@@ -37,6 +37,7 @@ from .components import SEGMENTS_DIR, Component, segment_number
 from .files import EXHAUSTED, LINK_REFUSED, missing, read_array, verify
 from .manifest import KEEP_MANIFESTS, Manifest, SegmentEntry, generations, leftovers, manifest_name, read_manifest
 from .segment import META, column_problem, deletes_problem, load_meta, meta_problem
+from .spans import STRIDE
 from .stored import FIRSTS, DATA, POINTERS, StoredReader, firsts_problem, fixed_firsts, offsets_problem
 from .termdict import TermDictionary
 
@@ -426,6 +427,32 @@ class _FieldStructure:
             self.guarded(Component.BLOCKMAX, lambda: self.blocks(ptr))
         if "doc_terms" in info:
             self.guarded(Component.DOCTERM, lambda: self.doc_terms(ptr))
+        if info.get("offsets"):
+            self.guarded(Component.OFFS, self.spans)
+
+    def spans(self) -> None:
+        """The token spans against their pointers, decoded unit by unit (validate.spans_problems:
+        exceptions exactly the escaped positions, every span within its text's range); skipped
+        when their sizes are already reported (counts)."""
+        files = self.segment.entry.files
+        used = [c for c in (Component.OFFS, Component.OFFX, Component.OFFK, Component.OPTR, Component.USPAN)
+                if self.file(c) in files]
+        if not all(self.segment.usable(self.file(c)) for c in used) or Component.OPTR not in used:
+            return
+        offs, optr = self.array(Component.OFFS), self.array(Component.OPTR)
+        offx = self.array(Component.OFFX) if Component.OFFX in used else None
+        offk = self.array(Component.OFFK) if Component.OFFK in used else None
+        span = self.array(Component.USPAN) if Component.USPAN in used else None
+        packed = offs.dtype == np.uint8 and offs.ndim == 1 and offx is not None and offx.ndim == 2 \
+            and offx.shape[0] == 3 and offx.dtype == np.int64 and offk is not None and offk.dtype == np.uint32 \
+            and offk.shape == (-(-len(offs) // STRIDE),)
+        wide = offs.dtype == np.uint32 and offs.shape[1:] == (2,) and offx is None
+        if not (packed or wide) or optr.shape != (self.units + 1,) or optr.dtype.kind != "i" \
+                or (span is not None and span.shape != (self.units, 2)):
+            return  # (reported by counts)
+        if len(optr) and (optr[0] != 0 or optr[-1] != len(offs) or np.any(optr[1:] < optr[:-1])):
+            return
+        self.report(validate.spans_problems(offs, offx, offk, optr, None if span is None else span[:, 0]))
 
     def doc_terms(self, ptr: np.ndarray) -> None:
         """The terms per document against the postings they invert (validate.doc_terms_problems)."""

@@ -38,7 +38,7 @@ class Kind(Enum):
     ARRAY = "array"    # a .npy array: files.write_array, files.load_array (memory-mapped, pickling refused)
     TEXT = "text"      # UTF-8 text, memory-mapped (termdict.TermDictionary)
     JSON = "json"      # a small JSON object, read whole (segment.read_meta)
-    STORED = "stored"  # zlib-compressed blocks of JSON documents (stored.StoredReader)
+    STORED = "stored"  # zstd-compressed blocks of JSON documents (zlib up to format 6; stored.StoredReader)
 
 
 class Scope(Enum):
@@ -72,8 +72,14 @@ class Component(Enum):
     UDOC = "{field}.udoc.npy", Kind.ARRAY, "uint32[U] document of each passage (split TEXT)"
     USPAN = "{field}.uspan.npy", Kind.ARRAY, "int64[U,2] character span of each passage in the field (split TEXT)"
     OFFS = ("{field}.offs.npy", Kind.ARRAY,
-            "uint32[N,2] character span in the field's stored text of each token position, unit by unit (TEXT with offsets)")
-    OPTR = "{field}.optr.npy", Kind.ARRAY, "int64[U+1] the token positions of unit u are offs[optr[u]:optr[u+1]]"
+            "uint8[N] each token position's gap from the position before and length, in one byte (spans.py), or "
+            "uint32[N,2] its character span in the field's stored text; unit by unit (TEXT with offsets)")
+    OFFX = ("{field}.offx.npy", Kind.ARRAY,
+            "int64[3,E] the positions whose uint8 code is escaped (ascending), their gaps and lengths (spans.py)")
+    OFFK = ("{field}.offk.npy", Kind.ARRAY,
+            "uint32[ceil(N/32)] the start of every 32nd token position of the uint8 codes (spans.py checkpoints)")
+    OPTR = ("{field}.optr.npy", Kind.ARRAY,
+            "int32 (below 2**31 positions) or int64[U+1] the token positions of unit u are offs[optr[u]:optr[u+1]]")
     BLOCKPTR = ("{field}.blockptr.npy", Kind.ARRAY,
                 "int64[T+1] the posting blocks of term t are [blockptr[t], blockptr[t+1]) (TEXT; blocks.py)")
     BLOCKMAX = ("{field}.blockmax.npy", Kind.ARRAY,

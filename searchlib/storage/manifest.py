@@ -36,7 +36,12 @@ from .stored import BLOCK_DOCS, POINTERS
 # them (uint8/16/32), posting and position pointers in int32 when they fit; 5: the `english` preset
 # is nltk's stop words + Snowball (same files as 4); 6: KEYWORD and ID fields keep each document's
 # term ids (DOCPTR, DOCTERM: facets and collapse read them; a segment without them, of an earlier
-# format, has them derived from its postings when first needed)
+# format, has them derived from its postings when first needed); 7: each stored block's first
+# document (stored.py: a merge copies whole segments' blocks), and token spans in one byte per
+# position with exceptions and checkpoints (OFFS uint8, OFFX, OFFK; spans.py), offset pointers in
+# int32 when they fit (a field whose spans escape too often keeps format 6's uint32 pairs, which
+# every reader reads), and stored fields compressed with zstd, stored.bin's manifest entry naming
+# the codec (stored.py; an entry naming none is zlib)
 FORMAT = "searchlib-7"
 # earlier formats read as they are (their uint32/int64 arrays are among format 4's types)
 READ_FORMATS = ("searchlib-3", "searchlib-4", "searchlib-5", "searchlib-6")

@@ -22,14 +22,15 @@ import numpy as np
 
 from ..errors import IndexCorruptError
 from . import pairs as _pairs
+from . import spans as _spans
 from . import validate
-from .arrays import first_in_ranges, gather_ranges, invert_postings, narrow_offsets, narrowest_uint, run_starts
+from .arrays import chunks, first_in_ranges, gather_ranges, invert_postings, narrow_offsets, narrowest_uint, run_starts
 from .blocks import block_bounds
 from .components import Component, Kind
 from .files import Ahead, held_directory, load_array, map_verified, read_file, verify, write_array, write_bytes
 from .pairs import PairArrays
 from .stored import StoredReader, write_stored
-from .termdict import TermDictionary, encode as encode_terms
+from .termdict import EncodedTerms, TermDictionary, encode as encode_terms
 
 META = Component.META.file()
 MISSING_TIME = np.iinfo(np.int64).min
@@ -67,12 +68,21 @@ def stable_order(keys: np.ndarray, max_key: int) -> np.ndarray:
     return order
 
 
+def _pointers(ids: np.ndarray, count: int) -> np.ndarray:
+    """Where each of `count` ids starts in the sorted `ids`, and the end: int64[count + 1], a
+    count per id summed up (linear; a binary search per id costs twice as much)."""
+    pointers = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ids, minlength=count), out=pointers[1:])
+    return pointers
+
+
 @dataclass
 class FieldArrays:
     """One field's postings, sorted by (term id, unit), ready to be written; `terms` are the
-    field's distinct terms in code-point order, a term's id its index there."""
+    field's distinct terms in code-point order, a term's id its index there (as strings, or as
+    the term dictionary's bytes: termdict.EncodedTerms)."""
 
-    terms: list[str]
+    terms: "list[str] | EncodedTerms"
     ptr: np.ndarray
     unit: np.ndarray
     tf: np.ndarray
@@ -82,7 +92,11 @@ class FieldArrays:
     unit_doc: np.ndarray | None = None
     unit_span: np.ndarray | None = None
     pairs: PairArrays | None = None
-    offsets: np.ndarray | None = None  # uint32 (positions, 2): each token position's character span
+    # each token position's span: uint8 codes (positions,) with their exceptions (spans.py), or
+    # uint32 (positions, 2) character spans (offsets_exc None)
+    offsets: np.ndarray | None = None
+    offsets_exc: np.ndarray | None = None  # int64 (3, escaped positions)
+    offsets_marks: np.ndarray | None = None  # uint32 checkpoints of the codes (None: computed when written)
     offsets_ptr: np.ndarray | None = None  # int64 (units + 1): where each unit's positions start in offsets
     # components a merge already streamed to their files (their manifest entries; the arrays above
     # are those files memory-mapped), and the block bounds it computed as it went (BLOCKPTR, BLOCKMAX)
@@ -104,6 +118,14 @@ class FieldArrays:
         rank = np.empty(len(terms), dtype=np.int64)
         rank[by_term] = np.arange(len(terms))
         tid = rank[term_of_token] if len(terms) else np.zeros(0, dtype=np.int64)
+        return cls.from_ranked([terms[i] for i in by_term], tid, unit_of_token, pos_of_token, index_phrases,
+                               **unit_arrays)
+
+    @classmethod
+    def from_ranked(cls, terms: "list[str] | EncodedTerms", tid: np.ndarray, unit_of_token: np.ndarray,
+                    pos_of_token: np.ndarray | None, index_phrases: bool = False, **unit_arrays) -> "FieldArrays":
+        """`from_tokens` for terms already in code-point order (a list, or encoded as the writer's
+        lexicon gathers them) and each token's term id `tid` already its term's rank there."""
         pairs = None
         if index_phrases and pos_of_token is not None:
             pairs = _pairs.from_tokens(tid, unit_of_token, pos_of_token)
@@ -113,26 +135,31 @@ class FieldArrays:
         starts = run_starts(tid, units)  # the first token of each (term, unit) posting
         tf = np.diff(np.append(starts, n))
         tf = tf.astype(narrowest_uint(int(tf.max()) if len(tf) else 0))
-        ptid = tid[starts]
-        ptr = np.searchsorted(ptid, np.arange(len(terms) + 1)).astype(np.int64)
+        ptr = _pointers(tid[starts], len(terms))
         pptr = pos = None
         if pos_of_token is not None:
             pos = pos_of_token[order]
             pos = pos.astype(narrowest_uint(int(pos.max()) if len(pos) else 0))
-            pptr = np.searchsorted(tid, np.arange(len(terms) + 1)).astype(np.int64)
-        return cls([terms[i] for i in by_term], ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs,
-                   **unit_arrays)
+            pptr = _pointers(tid, len(terms))
+        return cls(terms, ptr, units[starts].astype(np.uint32), tf, pptr, pos, pairs=pairs, **unit_arrays)
 
     def arrays(self, doc_count: int) -> dict[Component, np.ndarray]:
         """The field's arrays by component, those it has (the term dictionary aside); a field
         with lengths gets its block bounds (blocks.py), one without (KEYWORD, ID: a unit per
         document) its terms per document (the postings inverted: facets and collapse read a
         document's values there), both computed here, at flush and at merge. Pointers are written
-        as int32 when they fit (narrow_offsets)."""
+        as int32 when they fit (narrow_offsets); token spans as one-byte codes unless escapes make
+        them larger than uint32 pairs (spans.packed_pays)."""
         found = {Component.PTR: narrow_offsets(self.ptr), Component.UNIT: self.unit, Component.TF: self.tf,
                  Component.PPTR: None if self.pptr is None else narrow_offsets(self.pptr), Component.POS: self.pos,
-                 Component.LEN: self.lengths, Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span,
-                 Component.OFFS: self.offsets, Component.OPTR: self.offsets_ptr}
+                 Component.LEN: self.lengths, Component.UDOC: self.unit_doc, Component.USPAN: self.unit_span}
+        if self.offsets is not None:
+            found.update(zip((Component.OFFS, Component.OFFX), self._spans()))
+            found[Component.OPTR] = narrow_offsets(np.asarray(self.offsets_ptr, dtype=np.int64))
+            if found[Component.OFFX] is not None:
+                found[Component.OFFK] = self.offsets_marks if self.offsets_marks is not None else \
+                    _spans.checkpoints(self.offsets, self.offsets_exc, self.offsets_ptr,
+                                       None if self.unit_span is None else self.unit_span[:, 0])
         if self.lengths is not None:
             found[Component.BLOCKPTR], found[Component.BLOCKMAX] = self.blocks if self.blocks is not None else \
                 block_bounds(self.ptr, self.unit, self.tf, self.lengths)
@@ -143,6 +170,20 @@ class FieldArrays:
         if self.pairs is not None:
             found.update(zip(_pairs.COMPONENTS, self.pairs.arrays().values()))
         return {c: a for c, a in found.items() if a is not None}
+
+    def _spans(self) -> "tuple[np.ndarray, np.ndarray | None]":
+        """The token spans to write: (codes, exceptions), or (uint32 pairs, None) when they are
+        uint32 pairs already or the codes would take more bytes (many escapes)."""
+        if self.offsets_exc is None or _spans.packed_pays(len(self.offsets), self.offsets_exc.shape[1]):
+            return self.offsets, self.offsets_exc
+        ptr = np.asarray(self.offsets_ptr, dtype=np.int64)
+        base = None if self.unit_span is None else self.unit_span[:, 0]
+        wide = np.empty((len(self.offsets), 2), dtype=np.uint32)
+        for u1, u2 in chunks(ptr, _spans.CHUNK):
+            starts, ends = _spans.decode(self.offsets, self.offsets_exc, ptr, base, np.arange(u1, u2),
+                                         np.diff(ptr[u1:u2 + 1]))
+            wide[ptr[u1]:ptr[u2], 0], wide[ptr[u1]:ptr[u2], 1] = starts, ends
+        return wide, None
 
 
 def write_segment(directory: Path, doc_count: int, fields: Iterable[tuple[str, FieldArrays]],
@@ -226,7 +267,12 @@ class FieldReader:
         self.ptr, self.unit, self.tf = arr(Component.PTR, True), arr(Component.UNIT, True), arr(Component.TF, True)
         self.pptr, self.pos = arr(Component.PPTR), arr(Component.POS)
         self.lengths, self.unit_doc, self.unit_span = arr(Component.LEN), arr(Component.UDOC), arr(Component.USPAN)
-        self.offsets, self.offsets_ptr = arr(Component.OFFS), arr(Component.OPTR)
+        # token spans: uint8 codes with their exceptions (format 7), or uint32 pairs (format 6, and
+        # format 7 where codes would not pay); offs_path names the file a span that fails to decode is in
+        self.offsets, self.offsets_exc, self.offsets_ptr = arr(Component.OFFS), arr(Component.OFFX), arr(Component.OPTR)
+        self.offsets_marks = arr(Component.OFFK)
+        self._span_reader: "_spans.SpanReader | None" = None  # made at the first spans read
+        self._offs_path = base + Component.OFFS.file(name)
         self.pairs = self._pairs(directory, arr) if "pairs" in info else None
         self.block_ptr, self.block_max = arr(Component.BLOCKPTR), arr(Component.BLOCKMAX)
         # KEYWORD and ID fields of format 6 on: each document's term ids (None in older segments),
@@ -252,7 +298,9 @@ class FieldReader:
         return {Component.PTR: self.ptr, Component.UNIT: self.unit, Component.TF: self.tf, Component.PPTR: self.pptr,
                 Component.POS: self.pos, Component.LEN: self.lengths, Component.UDOC: self.unit_doc,
                 Component.USPAN: self.unit_span, Component.BLOCKPTR: self.block_ptr, Component.BLOCKMAX: self.block_max,
-                Component.OFFS: self.offsets, Component.OPTR: self.offsets_ptr, Component.DOCPTR: self.doc_ptr,
+                Component.OFFS: self.offsets, Component.OFFX: self.offsets_exc, Component.OFFK: self.offsets_marks,
+                Component.OPTR: self.offsets_ptr,
+                Component.DOCPTR: self.doc_ptr,
                 Component.DOCTERM: self.doc_term}
 
     def _validate(self, directory: Path, files: dict[str, dict], doc_count: int, full: bool) -> None:
@@ -379,11 +427,35 @@ class FieldReader:
 
     def unit_offsets(self, unit: int) -> np.ndarray | None:
         """The character span (start, end) in the stored text of each token position of `unit`,
-        as a (positions, 2) uint32 array; None when the field keeps no offsets."""
+        as a (positions, 2) int64 array; None when the field keeps no offsets."""
         if self.offsets is None:
             return None
         a, b = self.offsets_ptr[unit:unit + 2].tolist()
-        return self.offsets[a:b]
+        units = np.full(b - a, unit, dtype=np.int64)
+        return np.stack(self.position_spans(units, np.arange(b - a, dtype=np.int64)), axis=1)
+
+    def position_spans(self, units: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends) int64: the character span in the stored text of each position
+        positions[i] of unit units[i] (each below its unit's count of positions; the field keeps
+        offsets). Uint8 codes are summed from the nearest checkpoint or unit start
+        (spans.SpanReader): at most 31 codes a position are read."""
+        units = np.asarray(units, dtype=np.int64)
+        positions = np.asarray(positions, dtype=np.int64)
+        optr = np.asarray(self.offsets_ptr)
+        if self.offsets_exc is None:  # uint32 pairs: the rows themselves
+            at = optr[units] + positions
+            if len(at) and (int(at.min()) < 0 or int(at.max()) >= len(self.offsets)):
+                raise IndexCorruptError(self._offs_path, "offset pointers reach past the token spans")
+            rows = np.asarray(self.offsets)[at].astype(np.int64)
+            return rows[:, 0].copy(), rows[:, 1].copy()
+        if self._span_reader is None:
+            base = None if self.unit_span is None else np.asarray(self.unit_span)[:, 0]
+            self._span_reader = _spans.SpanReader(np.asarray(self.offsets), self.offsets_exc,
+                                                  np.asarray(self.offsets_marks), optr, base)
+        try:
+            return self._span_reader.at(units, positions)
+        except _spans.SpanError as exc:
+            raise IndexCorruptError(self._offs_path, str(exc)) from None
 
     def position_keys(self, tid: int, offset: int = 0) -> np.ndarray:
         """Every position of term `tid` as a sorted int64 key unit * 2**32 + position - offset."""

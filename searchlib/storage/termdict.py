@@ -29,6 +29,7 @@ from __future__ import annotations
 import mmap
 import re
 from bisect import bisect_left
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -45,8 +46,23 @@ _SCAN_CHUNK = 1 << 16  # terms decoded at a time by scan_problems
 _RECENT_LOOKUPS = 512  # id() answers remembered per dictionary (the memory starts over when full)
 
 
-def encode(terms: list[str]) -> dict[Component, "bytes | np.ndarray"]:
+@dataclass
+class EncodedTerms:
+    """A dictionary's terms already encoded (the writer's lexicon gathers them so, indexing/lexicon.py):
+    `data` the LEX text, `offsets` LEXOFF, `keys` LEXKEY, as `encode` makes them."""
+
+    data: bytes
+    offsets: np.ndarray
+    keys: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+def encode(terms: "list[str] | EncodedTerms") -> dict[Component, "bytes | np.ndarray"]:
     """The contents of a dictionary's files, by component, for `terms` (distinct, in code-point order)."""
+    if isinstance(terms, EncodedTerms):
+        return {Component.LEX: terms.data, Component.LEXOFF: terms.offsets, Component.LEXKEY: terms.keys}
     encoded = [term.encode("utf-8") for term in terms]
     offsets = np.zeros(len(terms) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)) + 1, out=offsets[1:])

@@ -26,6 +26,7 @@ from typing import Iterator
 import numpy as np
 
 from . import pairs as _pairs
+from . import spans as _spans
 from .arrays import chunks, invert_postings
 from .blocks import block_bounds
 from .components import Component
@@ -34,17 +35,19 @@ Problem = "tuple[Component | None, str]"
 _CHUNK = 1 << 20  # postings examined at a time: temporaries stay a few megabytes whatever the field's size
 
 # The types each of a field's arrays may have (components.py describes them); all one-dimensional
-# but USPAN, BLOCKMAX and OFFS. Frequencies and positions are in the narrowest unsigned type that
-# holds them, pointers in int32 when they fit.
+# but USPAN, BLOCKMAX, OFFX and format 6's OFFS (uint32 pairs; format 7's is uint8 codes, one
+# dimension). Frequencies and positions are in the narrowest unsigned type that holds them,
+# pointers in int32 when they fit.
 _COUNTS = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32))
 _OFFSETS = (np.dtype(np.int32), np.dtype(np.int64))
 _INT64, _UINT32 = (np.dtype(np.int64),), (np.dtype(np.uint32),)
 FIELD_DTYPES = {Component.PTR: _OFFSETS, Component.UNIT: _UINT32, Component.TF: _COUNTS,
                 Component.PPTR: _OFFSETS, Component.POS: _COUNTS, Component.LEN: _UINT32,
                 Component.UDOC: _UINT32, Component.USPAN: _INT64, Component.BLOCKPTR: _INT64,
-                Component.BLOCKMAX: _UINT32, Component.OFFS: _UINT32, Component.OPTR: _INT64,
+                Component.BLOCKMAX: _UINT32, Component.OFFS: (np.dtype(np.uint8), np.dtype(np.uint32)),
+                Component.OFFX: _INT64, Component.OFFK: _UINT32, Component.OPTR: _OFFSETS,
                 Component.DOCPTR: _OFFSETS, Component.DOCTERM: _COUNTS}
-_TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX, Component.OFFS)
+_TWO_DIMENSIONAL = (Component.USPAN, Component.BLOCKMAX, Component.OFFX)
 
 
 def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | None]",
@@ -53,8 +56,10 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
     their types, each other and meta.json's counts (`info`); None when they agree. O(1): what
     opening a segment requires before a count from meta.json sizes anything."""
     for component, a in arrays.items():
-        dims = 2 if component in _TWO_DIMENSIONAL else 1
-        if a is not None and (a.dtype not in FIELD_DTYPES[component] or a.ndim != dims):
+        if a is None:
+            continue
+        dims = 2 if component in _TWO_DIMENSIONAL or (component is Component.OFFS and a.dtype == np.uint32) else 1
+        if (a.dtype not in FIELD_DTYPES[component] or a.ndim != dims):
             return component, (f"holds {a.dtype} in {a.ndim} dimensions, expected "
                                f"{' or '.join(map(str, FIELD_DTYPES[component]))}")
     ptr, unit, tf = arrays[Component.PTR], arrays[Component.UNIT], arrays[Component.TF]
@@ -85,12 +90,20 @@ def field_problem(name: str, info: dict, arrays: "dict[Component, np.ndarray | N
         return Component.UDOC, f"has {len(udoc)} passages, meta.json says {units} units"
     if span is not None and span.shape != (units, 2):
         return Component.USPAN, f"has shape {span.shape}, expected ({units}, 2)"
-    offs, optr = arrays.get(Component.OFFS), arrays.get(Component.OPTR)
+    offs, optr, offx = arrays.get(Component.OFFS), arrays.get(Component.OPTR), arrays.get(Component.OFFX)
     if bool(info.get("offsets")) != (offs is not None) or (offs is None) != (optr is None):
         return None, (f"field {name!r}: offsets are {'' if info.get('offsets') else 'not '}listed, but "
                       f"{'no' if offs is None else 'an'} offsets file is")
-    if offs is not None and offs.shape[1:] != (2,):
+    if offs is not None and offs.ndim == 2 and offs.shape[1:] != (2,):
         return Component.OFFS, f"has shape {offs.shape}, expected (positions, 2)"
+    if (offx is not None) != (offs is not None and offs.ndim == 1):
+        return Component.OFFX, ("is missing beside one-byte token spans" if offx is None
+                                else "is present without one-byte token spans")
+    if offx is not None and offx.shape[0] != 3:
+        return Component.OFFX, f"has shape {offx.shape}, expected (3, escaped positions)"
+    offk = arrays.get(Component.OFFK)
+    if (offk is not None) != (offx is not None) or (offk is not None and len(offk) != -(-len(offs) // _spans.STRIDE)):
+        return Component.OFFK, f"does not hold a checkpoint for every {_spans.STRIDE} one-byte token spans"
     if optr is not None and (len(optr) != units + 1 or optr[0] != 0 or optr[-1] != len(offs)):
         return Component.OPTR, f"offset pointers do not run from 0 to the {len(offs)} token positions, unit by unit"
     if info.get("nonempty", 0) > units:
@@ -249,6 +262,40 @@ def content_problems(info: dict, arrays: "dict[Component, np.ndarray | None]", p
     optr, offs = arrays.get(Component.OPTR), arrays.get(Component.OFFS)
     if optr is not None and np.any(optr[1:] < optr[:-1]):
         found.append((Component.OPTR, "offset pointers decrease"))
-    if offs is not None and len(offs) and np.any(offs[:, 0] > offs[:, 1]):
-        found.append((Component.OFFS, "a token ends before it starts"))
+    elif offs is not None:
+        span = arrays.get(Component.USPAN)
+        found += spans_problems(offs, arrays.get(Component.OFFX), arrays.get(Component.OFFK), optr,
+                                None if span is None else span[:, 0])
     return found
+
+
+def spans_problems(offs: np.ndarray, offx: "np.ndarray | None", offk: "np.ndarray | None", optr: np.ndarray,
+                   base: "np.ndarray | None") -> "list[Problem]":
+    """Token spans that decode: uint32 pairs that end no sooner than they start; one-byte codes
+    (spans.py) whose exceptions are exactly their escaped positions, ascending, which decode to
+    spans within 0..2**32 (decoded CHUNK positions at a time), with checkpoints that are their
+    starts. field_problem's sizes hold and the pointers never decrease."""
+    if offx is None:
+        for a in range(0, len(offs), _CHUNK):
+            part = offs[a:a + _CHUNK]
+            if np.any(part[:, 0] > part[:, 1]):
+                return [(Component.OFFS, "a token ends before it starts")]
+        return []
+    rows = np.asarray(offx[0])
+    if len(rows) and (int(rows[0]) < 0 or int(rows[-1]) >= len(offs) or np.any(rows[1:] <= rows[:-1])):
+        return [(Component.OFFX, "escaped positions are not ascending positions of the token spans")]
+    escaped = 0
+    for a in range(0, len(offs), _CHUNK):
+        code = np.asarray(offs[a:a + _CHUNK])
+        escaped += int(np.count_nonzero((code >> _spans.LENGTH_BITS == _spans.GAP_ESCAPE)
+                                        | (code & _spans.LENGTH_ESCAPE == _spans.LENGTH_ESCAPE)))
+    if escaped != len(rows):
+        return [(Component.OFFX, f"lists {len(rows)} escaped positions, the token spans escape {escaped}")]
+    for u1, u2 in chunks(optr, _CHUNK):
+        try:
+            _spans.decode(offs, offx, optr, base, np.arange(u1, u2), np.diff(np.asarray(optr[u1:u2 + 1], np.int64)))
+        except _spans.SpanError as exc:
+            return [(Component.OFFS, str(exc))]
+    if not np.array_equal(_spans.checkpoints(offs, offx, optr, base), offk):
+        return [(Component.OFFK, "checkpoints are not the starts of the token spans")]
+    return []

@@ -126,7 +126,7 @@ def test_index_built_across_resets_is_identical(tmp_path, monkeypatch):
             epochs.append(w._analysis.local["body"].epoch)
             # dead numberings are forgotten: at most the live one per field is remembered
             assert len(w._analysis._terms) <= 2
-            assert all(len(fb._remaps) <= 1 for fb in w._buffer.fields.values())
+            assert all(len(lexicon._remaps) <= 1 for lexicon in w._analysis.lexicons.values())
             w.commit()
         finally:
             w.close()
@@ -134,15 +134,27 @@ def test_index_built_across_resets_is_identical(tmp_path, monkeypatch):
     assert results(ix) == reference
 
 
-def test_buffer_vocabulary_holds_only_its_own_terms(tmp_path):
+def test_segment_holds_only_its_own_terms_and_the_lexicon_is_bounded(tmp_path, monkeypatch):
     ix = Index.create(tmp_path / "ix", schema())
     w = ix.writer(workers=1)
+
+    def flushed_terms() -> list[str]:
+        w.flush()
+        return w._reader(w._segments[-1]).fields["body"].dictionary.terms()
+
     try:
         w.add({"id": "a", "body": "alpha beta gamma"})
-        w.flush()
+        assert flushed_terms() == ["alpha", "beta", "gamma"]
         w.add({"id": "b", "body": "delta gamma"})
-        w._buffer.drain()
-        assert sorted(w._buffer.fields["body"].vocab) == ["delta", "gamma"]
+        assert flushed_terms() == ["delta", "gamma"]
+        lexicon = w._analysis.lexicons["body"]
+        assert sorted(lexicon.ids) == ["alpha", "beta", "delta", "gamma"]  # kept across flushes
+        monkeypatch.setattr(analyze, "WORD_CACHE_LIMIT", 3)
+        w.add({"id": "c", "body": "epsilon"})  # the numbering starts over after this batch
+        assert flushed_terms() == ["epsilon"]
+        assert len(lexicon) == 0 and not lexicon._remaps  # over the limit: only live numberings' terms stay
+        w.add({"id": "d", "body": "zeta alpha"})
+        assert flushed_terms() == ["alpha", "zeta"]
     finally:
         w.close()
 
@@ -213,7 +225,7 @@ def test_writer_forgets_numberings_when_the_limit_is_lowered_mid_batch(tmp_path,
             w.add({"id": f"b{i}", "body": f"word{i} other{i}", "notes": f"note{i}"})
             w._buffer.drain()
             assert len(w._analysis._terms) <= 2  # at most the live numbering of each field
-            assert all(len(fb._remaps) <= 1 for fb in w._buffer.fields.values())
+            assert all(len(lexicon._remaps) <= 1 for lexicon in w._analysis.lexicons.values())
         w.commit()
     finally:
         w.close()
@@ -453,6 +465,7 @@ def test_a_merge_holds_a_range_not_the_merged_postings(tmp_path, monkeypatch):
     import tracemalloc
 
     from searchlib.indexing import writer as writer_module
+    from searchlib.storage import spans
 
     lean = Schema(id=ID(unique=True), body=TEXT(offsets=True))
     rng = random.Random(5)
@@ -460,6 +473,7 @@ def test_a_merge_holds_a_range_not_the_merged_postings(tmp_path, monkeypatch):
     docs = [{"id": str(i), "body": " ".join(rng.choices(pool, k=400))} for i in range(3000)]
     ix = build_in_commits(tmp_path / "ix", lean, docs, 4, workers=1)
     monkeypatch.setattr(merge, "CHUNK", 20_000)
+    monkeypatch.setattr(spans, "CHUNK", 20_000)  # the spans' checkpoints are decoded a range at a time too
     real, peaks = writer_module.merge_segments, []
 
     def traced(readers, directory):  # the merge itself (opening its inputs checks them whole)

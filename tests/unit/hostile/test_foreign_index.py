@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import zstandard
 
 from conftest import edit_manifest, run_python
-from searchlib import ID, NUMERIC, TEXT, DocumentError, Index, IndexCorruptError, Schema
+from searchlib import ID, NUMERIC, TEXT, DocumentError, Index, IndexCorruptError, IndexFormatError, Schema
 from searchlib.storage import stored
 from searchlib.storage.check import check_index
 from searchlib.storage.components import SEGMENTS_DIR
@@ -227,9 +228,11 @@ def test_npy_files_that_are_no_array_of_numbers_are_refused(tmp_path, header):
 
 # -- (7) a zlib bomb in stored.bin, forged block offsets, forged meta.json counts ----------------------------
 
-def _replace_stored(ix: Index, blocks: list[bytes], offsets: "list[int] | None" = None) -> Path:
+def _replace_stored(ix: Index, blocks: list[bytes], offsets: "list[int] | None" = None,
+                    codec: "str | None" = None) -> Path:
     """Replace segment 0's stored fields by these compressed blocks (and these offsets, by default
-    the true ones), re-signed in a new commit."""
+    the true ones), re-signed in a new commit; `codec` is named in stored.bin's entry (none: zlib,
+    as format 6 and earlier wrote them)."""
     directory = _segment_dir(ix)
     data = b"".join(blocks)
     if offsets is None:
@@ -241,7 +244,7 @@ def _replace_stored(ix: Index, blocks: list[bytes], offsets: "list[int] | None" 
         for name in (stored.DATA, stored.POINTERS):
             (directory / name).unlink()
         manifest.segments[0].files.update({
-            stored.DATA: write_bytes(directory / stored.DATA, data),
+            stored.DATA: dict(write_bytes(directory / stored.DATA, data), **({"codec": codec} if codec else {})),
             stored.POINTERS: write_array(directory / stored.POINTERS, np.asarray(offsets, dtype=np.int64))})
 
     edit_manifest(ix.path, change)
@@ -281,6 +284,87 @@ def test_stored_block_decompressing_beyond_the_writers_limit_is_refused(tmp_path
         assert s.search("id:d17")[0].fields == {"id": "d17"}  # the next block reads as before
     report = check_index(ix.path)
     assert any(p.path == str(path) and "more than" in p.message for p in report.problems), report.format()
+
+
+def _zstd_block(ids: "range | list[int]", body: str = "") -> bytes:
+    return zstandard.ZstdCompressor(level=1).compress(
+        json.dumps([{"id": f"d{i}", "body": body} for i in ids]).encode())
+
+
+def _forge_content_size(frame: bytes, size: int) -> bytes:
+    """The zstd frame with the decompressed size its header declares replaced by `size` (the frame
+    must declare it in 4 bytes: a frame of 65,792 bytes to 4 GiB)."""
+    descriptor = frame[4]
+    assert descriptor >> 6 == 2, "the frame does not declare its size in 4 bytes"
+    at = 5 + (0 if descriptor & 0x20 else 1) + (0, 1, 2, 4)[descriptor & 3]
+    return frame[:at] + size.to_bytes(4, "little") + frame[at + 4:]
+
+
+def test_stored_blocks_of_format_6_read_as_zlib(tmp_path):
+    ix = _small_index(tmp_path / "ix", commits=1)
+    assert read_manifest(ix.path).segments[0].files[stored.DATA]["codec"] == "zstd"  # what the writer writes
+    blocks = [zlib.compress(json.dumps([{"id": f"d{i}", "body": f"old {i}"} for i in range(b * 16, min(b * 16 + 16, 20))]
+                                       ).encode()) for b in range(2)]
+    _replace_stored(ix, blocks)  # no codec named: zlib
+    with ix.searcher() as s:
+        assert s.search("id:d17")[0].fields == {"id": "d17", "body": "old 17"}
+        assert s.search("id:d2")[0].fields == {"id": "d2", "body": "old 2"}
+
+
+def test_stored_block_of_an_unknown_codec_is_a_format_error(tmp_path):
+    ix = _small_index(tmp_path / "ix", commits=1)
+    path = _replace_stored(ix, [_zstd_block(range(16)), _zstd_block(range(16, 20))], codec="lz9")
+    with pytest.raises(IndexFormatError, match="'lz9'.*re-index") as info:
+        ix.searcher().close()
+    assert info.value.path == str(path)
+    report = check_index(ix.path)
+    assert any(p.path == str(path) and "'lz9'" in p.message for p in report.problems), report.format()
+
+
+_BIG = "x" * 10_000  # 16 documents of it: a frame of more than 65,791 bytes declares its size in 4 bytes
+
+
+@pytest.mark.parametrize("forge, problem", [
+    (lambda f: f[:-3], "truncated"),
+    (lambda f: f[:6], "unreadable"),  # cut inside the frame header
+    (lambda f: f + b"more", "4 bytes follow"),
+    (lambda f: f + f, "bytes follow"),  # a second frame
+    (lambda f: _forge_content_size(f, 100), "unreadable"),  # declares fewer bytes than it holds
+    (lambda f: _forge_content_size(f, 200_000), "unreadable"),  # declares more
+    (lambda f: _forge_content_size(f, 2**32 - 1), "more than"),  # beyond block_limit(): refused before decoding
+    (lambda f: f[:5] + bytes([f[5] ^ 0xFF]) + f[6:], "unreadable"),
+])
+def test_damaged_zstd_stored_block_is_a_clear_error(tmp_path, monkeypatch, forge, problem):
+    monkeypatch.setattr(stored, "MAX_STORED_DOC_BYTES", 1 << 18)  # blocks of at most 4 MiB
+    ix = _small_index(tmp_path / "ix", commits=1)
+    frame = _zstd_block(range(16), _BIG)
+    assert zstandard.frame_content_size(frame) > 65_791
+    path = _replace_stored(ix, [forge(frame), _zstd_block(range(16, 20))], codec="zstd")
+    with ix.searcher() as s:
+        with pytest.raises(IndexCorruptError, match=f"stored block 0 .*{problem}") as info:
+            s.search("id:d2")[0].fields
+        assert info.value.path == str(path)
+        assert s.search("id:d17")[0].fields == {"id": "d17", "body": ""}  # the next block reads as before
+    report = check_index(ix.path)
+    assert any(p.path == str(path) and "stored block 0" in p.message for p in report.problems), report.format()
+
+
+def test_zstd_bomb_is_refused_before_decompressing(tmp_path, monkeypatch):
+    monkeypatch.setattr(stored, "MAX_STORED_DOC_BYTES", 1 << 18)  # blocks of at most 4 MiB
+    ix = _small_index(tmp_path / "ix", commits=1)
+    bomb = zstandard.ZstdCompressor(level=19).compress(
+        b'[{"id":"d0","body":"' + b" " * (64 << 20) + b'"}' + b',{"id":"d","body":""}' * 15 + b"]")
+    assert len(bomb) < 100_000
+    _replace_stored(ix, [bomb, _zstd_block(range(16, 20))], codec="zstd")
+    with ix.searcher() as s:
+        tracemalloc.start()
+        try:
+            with pytest.raises(IndexCorruptError, match=r"stored block 0 .*more than"):
+                s.search("id:d2")[0].fields
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 1 << 20, f"{peak:,} bytes"
 
 
 def test_writer_refuses_a_document_whose_stored_fields_exceed_the_limit(tmp_path, monkeypatch):

@@ -34,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+import zstandard
 
 from conftest import TESTS, run_python
 from searchlib import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Index, Schema, SearchlibError
@@ -377,12 +378,12 @@ def _forge_json(rng: random.Random, data: bytes, kind: str) -> tuple[bytes, str]
 
 
 def _forge_stored(rng: random.Random, data: bytes, offsets: np.ndarray) -> tuple[bytes, str, np.ndarray]:
-    """stored.bin with one block's JSON forged and recompressed (and its offsets moved to match): a
-    document that is no object, a value of another type, a missing field, documents missing or
-    added. Returns the new bytes, what was done and the new offsets."""
+    """stored.bin (zstd, as the writer writes it) with one block's JSON forged and recompressed (and
+    its offsets moved to match): a document that is no object, a value of another type, a missing
+    field, documents missing or added. Returns the new bytes, what was done and the new offsets."""
     b = rng.randrange(len(offsets) - 1)
     start, end = int(offsets[b]), int(offsets[b + 1])
-    docs = json.loads(zlib.decompress(data[start:end]))
+    docs = json.loads(zstandard.ZstdDecompressor().decompress(data[start:end]))
     what = rng.randrange(4)
     d = rng.randrange(len(docs))
     if what == 0:
@@ -399,7 +400,7 @@ def _forge_stored(rng: random.Random, data: bytes, offsets: np.ndarray) -> tuple
     else:
         docs = docs[:-1] if rng.random() < 0.5 else docs + [{"id": "extra"}]
         change = f"block {b} holds {len(docs)} documents"
-    block = zlib.compress(json.dumps(docs).encode())
+    block = zstandard.ZstdCompressor(level=1).compress(json.dumps(docs).encode())
     moved = offsets.copy()
     moved[b + 1:] += len(block) - (end - start)
     return data[:start] + block + data[end:], change, moved

@@ -65,7 +65,7 @@ def test_an_index_of_format_3_is_read_as_it_is(tmp_path):
     with ix.writer(workers=1) as w:
         w.add({"id": "a", "body": "river stone"})
     assert manifest.FORMAT == "searchlib-7"  # 4 wrote the narrow arrays; 5 changed `english`; 6 added doc terms;
-    # 7 the stored blocks' first documents
+    # 7 the stored blocks' first documents, narrow token spans and zstd
     set_manifest_format(tmp_path / "ix", "searchlib-3")
     with Index.open(tmp_path / "ix").searcher() as s:
         assert [h.id for h in s.search("stone")] == ["a"]

@@ -134,7 +134,7 @@ def test_write_stored_streams_its_blocks(tmp_path):
     assert size > 20_000_000  # random text barely compresses
     assert peak < size / 10, f"writing held {peak / size:.2f}x the stored file"
     tail = zlib.crc32((big / DATA).read_bytes()[-files.TAIL:])
-    assert entries[DATA] == {"size": size, "crc32": files.crc32_file(big / DATA), "tail": tail}
+    assert entries[DATA] == {"size": size, "crc32": files.crc32_file(big / DATA), "tail": tail, "codec": "zstd"}
     files.verify(big / POINTERS, entries[POINTERS])
 
 

@@ -3,8 +3,11 @@ searchlib-7 records each block's first document, so blocks may hold fewer than B
 encodes the live documents of the others; every document reads back as it was added."""
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
+import zstandard
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from searchlib import ID, TEXT, Index, Schema
@@ -13,6 +16,7 @@ from searchlib.storage import manifest as manifest_module
 from searchlib.storage import segment as segment_module
 from searchlib.storage import stored
 from searchlib.storage.components import SEGMENTS_DIR
+from searchlib.storage.files import write_array, write_bytes
 from searchlib.storage.manifest import read_manifest
 
 from conftest import rewrite
@@ -116,6 +120,46 @@ def test_segments_of_format_6_are_read_and_merged(tmp_path, monkeypatch):
     ix.optimize()
     [merged] = _segment_dirs(ix)
     assert np.load(merged / stored.FIRSTS).tolist() == [0, 16, 21, 37, 39, 40]
+    assert _stored_docs(ix) == [_doc(f"d{i}") for i in range(40)]
+    assert ix.check().ok
+
+
+def test_zlib_segments_of_format_6_are_compressed_again_when_merged(tmp_path, monkeypatch):
+    """One stored.bin has one codec: a merge copies the blocks of a zstd segment, and decodes and
+    compresses again the documents of a zlib one (format 6 and earlier), however whole it is."""
+    real = segment_module.write_stored
+
+    def format_6(directory, docs):  # zlib blocks of BLOCK_DOCS documents, no codec named, no first documents
+        files = real(directory, docs)
+        offsets = np.load(directory / stored.POINTERS).tolist()
+        data = (directory / stored.DATA).read_bytes()
+        blocks = [zlib.compress(zstandard.ZstdDecompressor().decompress(data[a:b]), 1)
+                  for a, b in zip(offsets[:-1], offsets[1:])]
+        for name in (stored.DATA, stored.POINTERS, stored.FIRSTS):
+            (directory / name).unlink()
+            del files[name]
+        files[stored.DATA] = write_bytes(directory / stored.DATA, b"".join(blocks))
+        ends = np.cumsum([0] + [len(b) for b in blocks]).astype(np.int64)
+        files[stored.POINTERS] = write_array(directory / stored.POINTERS, ends)
+        return files
+
+    monkeypatch.setattr(segment_module, "write_stored", format_6)
+    monkeypatch.setattr(manifest_module, "FORMAT", "searchlib-6")
+    ix = _build(tmp_path / "ix", [21, 18])
+    monkeypatch.undo()
+    assert all("codec" not in s.files[stored.DATA] for s in read_manifest(ix.path).segments)
+    assert _stored_docs(ix) == [_doc(f"d{i}") for i in range(39)]
+    with ix.writer(workers=1, merge_factor=1000) as w:
+        w.add(_doc("d39"))
+    zstd_segment = (_segment_dirs(ix)[-1] / stored.DATA).read_bytes()
+    ix.optimize()
+    [merged] = _segment_dirs(ix)
+    assert read_manifest(ix.path).segments[0].files[stored.DATA]["codec"] == "zstd"
+    data = (merged / stored.DATA).read_bytes()
+    assert data.endswith(zstd_segment)  # copied as it was
+    ends = np.load(merged / stored.POINTERS).tolist()
+    assert all(zstandard.frame_content_size(data[a:b]) > 0 for a, b in zip(ends[:-1], ends[1:]))  # every block zstd
+    assert np.load(merged / stored.FIRSTS).tolist() == [0, 16, 32, 39, 40]
     assert _stored_docs(ix) == [_doc(f"d{i}") for i in range(40)]
     assert ix.check().ok
 

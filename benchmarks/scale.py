@@ -595,13 +595,13 @@ def _sample(pid: int) -> dict[str, int]:
     return out
 
 
-def _run_child(args: list[str], sample, interval: float) -> dict:
-    """Run this script with `args` in a fresh process, calling `sample(pid)` every `interval`
-    seconds while it runs; return the JSON answer on its last line of output."""
+def _run_child(args: list[str], sample, interval: float, script: Path | None = None) -> dict:
+    """Run this script (or `script`) with `args` in a fresh process, calling `sample(pid)` every
+    `interval` seconds while it runs; return the JSON answer on its last line of output."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=out, stderr=err, env=env, cwd=ROOT)
+        proc = subprocess.Popen([sys.executable, str(script or __file__), *args], stdout=out, stderr=err, env=env, cwd=ROOT)
         while proc.poll() is None:
             sample(proc.pid)
             time.sleep(interval)

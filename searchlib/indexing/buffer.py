@@ -358,8 +358,9 @@ class SegmentBuffer:
         for name, values in self.columns.items():
             dtype = np.float64 if isinstance(self.schema.fields[name], NUMERIC) else np.int64
             columns[name] = np.asarray(values, dtype=dtype)
-        fields = {name: fb.take_arrays() for name, fb in self.fields.items()}
+        # each field's postings built when written, and dropped before the next field's are built
+        fields = ((name, fb.take_arrays()) for name, fb in self.fields.items())
         files = write_segment(directory, len(self.stored), fields, columns, self.stored)
-        del fields, columns
+        del columns
         release_free_memory()
         return len(self.stored), files, np.asarray(self.deleted, dtype=bool)

@@ -1,47 +1,61 @@
 """Merging segments: the merge policy, and combining several segments into one without deleted documents.
 
-A merge builds the merged segment's postings in memory before writing them, so the memory it needs
-grows with the merged segment: 8 bytes per posting and 4 per position of the result, plus some
-tens of MB of temporaries (postings are copied term range by term range, see `_merge_field`;
-arrays are streamed to their files, not copied, and so are stored documents; the inputs'
-memory-mapped pages are released as soon as they are copied). Measured: ~25 bytes per posting,
-0.8 GB for a 235,000-document merge of the scale benchmark's corpus. The policy therefore never
-builds a segment larger than MAX_MERGED_DOCS live documents (or MAX_MERGED_TOKENS tokens, when
-the caller gives token counts), as Lucene caps its merged segment size; `optimize` may exceed the
-cap and then needs memory proportional to the whole index. A field with `index_phrases` also
-merges its pair postings, the same way (pairs.merge: block copies; only the distinct pair keys are
-sorted): 8 bytes per pair posting and 16 per pair of the result, ~48 bytes per pair posting at the
-peak of the pair merge, on top of the field's merged postings (tracemalloc around pairs.merge of
-SciFact's pairs in four segments, an ad-hoc measurement: 0.58 pair postings per token, so ~28
-bytes per token of the field).
+A merge streams whatever grows with its postings. Each field's postings and positions are copied a
+range of merged terms at a time (about CHUNK postings or positions; a single term with more is a
+range of its own) into buffers appended to their files (files.write_array_pieces), the block bounds
+computed range by range; token spans (one-byte codes, storage/spans.py) are built in memory a range
+of units at a time, ~1 byte per token position; stored fields are copied block by block (an input
+that lost no document as its compressed blocks; one that lost some re-encoded through a reader of
+its own, dropped once its documents are copied); the inputs' memory-mapped pages are released after
+each range. So a merge holds one range (tens of MB) plus what grows with the merged segment's terms
+and units: the term strings, a few int64 per term and input (where each input's block of postings
+goes), a few numbers per unit (lengths, passage spans, offset pointers) and the spans' codes. The
+writer closes the readers of merged-away segments after each
+merge, so the merges of one commit do not add up. Measured with `benchmarks/index_memory.py` on the
+scale corpus, 1,000,000 documents (three merges of ~283,000 documents from 10 inputs each): the
+writer's peak during a merge is 650 MB anonymous and ~200 MB of mapped file pages, about its peak
+while flushing (630 MB anonymous); it was 2.0 GB and 0.6 GB when a merge built its postings and
+offsets in memory, and 2.9 GB and 1.7 GB at the third merge when merged-away readers stayed open.
+
+The policy never builds a segment larger than MAX_MERGED_DOCS live documents (or MAX_MERGED_TOKENS
+tokens, when the caller gives token counts), as Lucene caps its merged segment size; `optimize`
+may exceed the cap. A field with `index_phrases` merges its pair postings in memory (pairs.merge:
+block copies; only the distinct pair keys are sorted): 8 bytes per pair posting and 16 per pair of
+the result, ~48 bytes per pair posting at the peak of the pair merge (tracemalloc around
+pairs.merge of SciFact's pairs in four segments, an ad-hoc measurement: 0.58 pair postings per
+token, so ~28 bytes per token of the field): for such fields the cap still bounds a merge's memory.
 """
 from __future__ import annotations
 
+from contextlib import ExitStack
 from itertools import compress
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
 from ..storage.arrays import chunks, gather_ranges, release_free_memory, release_pages
+from ..storage.blocks import block_bounds, block_ptr
+from ..storage.components import Component
+from ..storage.files import read_array, write_array_pieces
 from ..storage.pairs import merge as merge_pairs
 from ..storage.segment import FieldArrays, SegmentReader, write_segment
 from ..storage.spans import encode as encode_spans, join_exceptions
 from ..storage.stored import StoredReader
 
 MERGE_FACTOR = 10
-# The largest segment the policy merges into, in live documents: at ~130 postings per document
-# (documents of 50-300 words) a merge of this size needs ~1.5 GB (more with index_phrases, see
-# above). Segments of more than half of it are final, so an index of N documents keeps about
-# N / 400,000 such segments plus the logarithmic tail (Lucene does the same with its 5 GB maximum
-# merged segment).
+# The largest segment the policy merges into, in live documents. Segments of more than half of it
+# are final, so an index of N documents keeps about N / 400,000 such segments plus the logarithmic
+# tail (Lucene does the same with its 5 GB maximum merged segment). It bounds how much one merge
+# rewrites, and the pair merge of index_phrases fields (see above); postings, positions and offsets
+# are streamed whatever the size.
 MAX_MERGED_DOCS = 500_000
-# The same cap in tokens (~25 bytes each while merging: ~1.25 GB; a field with index_phrases adds
-# ~28 bytes per token of its own, see above), applied when the caller gives each segment's token
-# count: it also bounds merges of long documents, which a count of documents cannot.
+# The same cap in tokens (a field with index_phrases needs ~28 bytes per token of its own while
+# merging its pairs, see above), applied when the caller gives each segment's token count: it also
+# bounds merges of long documents, which a count of documents cannot.
 MAX_MERGED_TOKENS = 50_000_000
-# Postings or positions (or pair postings) copied per step of a merge: bounds its temporaries
-# (~16 bytes each), except for a single term or pair with more, which is copied in one step.
+# Postings, positions or token offsets (or pair postings) copied per step of a merge: bounds its
+# temporaries (~16 bytes each), except for a single term or pair with more, copied in one step.
 CHUNK = 1 << 21
 
 
@@ -133,15 +147,16 @@ class _Source:
 
 
 def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray],
-                 doc_offsets: list[int]) -> FieldArrays:
-    """One field of the merged segment.
+                 doc_offsets: list[int], directory: Path) -> FieldArrays:
+    """One field of the merged segment, its postings, positions and offsets streamed to their
+    files in `directory` (the FieldArrays maps them from there and names them in `written`).
 
     The merged postings of a term are its postings in the first segment, then in the second, and
     so on (documents keep their order), so each (segment, term) block is copied once to a place
-    computed from block sizes: no sort. Beyond the result itself (uint32 units; term frequencies
-    and positions in the widest type of the inputs; int64 offsets per term) the temporaries are arrays per term and per unit of the
-    inputs and the postings or positions of one step (CHUNK, or one term's when it has more).
-    Pair postings are merged the same way (pairs.merge), sorting only the distinct pair keys.
+    computed from block sizes: no sort. Units are uint32; term frequencies and positions keep the
+    widest type of the inputs. Memory holds arrays per term and per unit, and the postings or
+    positions of one step (CHUNK, or one term's when it has more). Pair postings are merged in
+    memory the same way (pairs.merge), sorting only the distinct pair keys.
     """
     fields = [r.fields[name] for r in readers]
     split = any(f.split for f in fields)
@@ -191,45 +206,6 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
         np.cumsum(nq, out=pptr[1:])
     del df, nq
 
-    unit = np.empty(int(ptr[-1]), dtype=np.uint32)
-    # frequencies and positions keep the widest type of the inputs (each the narrowest for its own)
-    tf = np.empty(int(ptr[-1]), dtype=np.result_type(*(f.tf.dtype for f in fields)))
-    pos = np.empty(int(pptr[-1]), dtype=np.result_type(*(f.pos.dtype for f in fields))) if has_pos else None
-    next_posting = ptr[:-1].copy()  # per merged term: where the next segment's block goes
-    next_position = pptr[:-1].copy() if has_pos else None
-    for src, remap, kept in zip(sources, remaps, kept_terms):
-        f = src.f
-        targets = remap[kept]
-        # A dropped term has no surviving postings or positions (src.df and src.nq are 0): its
-        # block is empty and its start never read.
-        block_start = np.zeros(len(remap), dtype=np.int64)
-        block_start[kept] = next_posting[targets]
-        next_posting[targets] += src.df[kept]
-        if has_pos:
-            pblock_start = np.zeros(len(remap), dtype=np.int64)
-            pblock_start[kept] = next_position[targets]
-            next_position[targets] += src.nq[kept]
-        for t1, t2 in src.chunks():
-            a, b = int(src.ptr[t1]), int(src.ptr[t2])
-            units, tfs = f.unit[a:b], f.tf[a:b]
-            keep = None
-            if not src.all_kept:
-                keep = src.keep_unit[units]
-                units, tfs = units[keep], tfs[keep]
-            dest = gather_ranges(block_start[t1:t2], src.df[t1:t2])
-            unit[dest] = src.new_unit[units]
-            tf[dest] = tfs
-            del dest, units
-            if has_pos:
-                positions = f.pos[int(src.pptr[t1]):int(src.pptr[t2])]
-                if keep is not None:
-                    positions = positions[np.repeat(keep, f.tf[a:b])]
-                pos[gather_ranges(pblock_start[t1:t2], src.nq[t1:t2])] = positions
-                del positions
-        del block_start, targets
-        release_pages(f.unit, f.tf, f.pos)
-    del next_posting, next_position
-
     lengths = unit_doc = unit_span = None
     if text:
         lengths = np.concatenate([np.asarray(s.f.lengths)[s.keep_unit] for s in sources]).astype(np.uint32)
@@ -237,6 +213,32 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
         unit_doc = np.concatenate([s.unit_doc for s in sources]).astype(np.uint32)
         unit_span = np.concatenate([np.asarray(s.f.unit_span)[s.keep_unit] for s in sources]).astype(np.int64)
         unit_span = unit_span.reshape(-1, 2)
+
+    # Where each input's block of each term's postings (and positions) goes: the merged term's
+    # postings are the first input's, then the second's, and so on.
+    next_posting = ptr[:-1].copy()
+    next_position = pptr[:-1].copy() if has_pos else None
+    blocks: list[_Blocks] = []
+    for src, remap, kept in zip(sources, remaps, kept_terms):
+        targets = remap[kept]
+        # A dropped term has no surviving postings or positions (src.df and src.nq are 0): its
+        # block is empty and its start never read.
+        start = np.zeros(len(remap), dtype=np.int64)
+        start[kept] = next_posting[targets]
+        next_posting[targets] += src.df[kept]
+        pstart = None
+        if has_pos:
+            pstart = np.zeros(len(remap), dtype=np.int64)
+            pstart[kept] = next_position[targets]
+            next_position[targets] += src.nq[kept]
+        blocks.append(_Blocks(src, start, pstart, np.flatnonzero(kept), targets))
+    del next_posting, next_position, kept_terms
+    # frequencies and positions keep the widest type of the inputs (each the narrowest for its own)
+    tf_type = np.result_type(*(f.tf.dtype for f in fields))
+    pos_type = np.result_type(*(f.pos.dtype for f in fields)) if has_pos else None
+    unit, tf, pos, written, bounds = _stream_postings(directory, name, blocks, ptr, pptr, tf_type, pos_type, lengths)
+    del blocks
+
     offsets = offsets_exc = offsets_ptr = None
     if all(f.offsets is not None for f in fields):  # a segment without them cannot lend its offsets
         offsets, offsets_exc, offsets_ptr = _merged_offsets(sources)
@@ -244,8 +246,90 @@ def _merge_field(name: str, readers: list[SegmentReader], live: list[np.ndarray]
     if all(f.pairs is not None for f in fields):  # a segment without them cannot lend its pairs
         pairs = merge_pairs([(f.pairs, remap, src.keep_unit, src.new_unit)
                              for f, remap, src in zip(fields, remaps, sources)], CHUNK)
+    for src in sources:  # every input array of the field is read: its pages leave this process
+        release_pages(*src.f.field_arrays().values())
     return FieldArrays(terms, ptr, unit, tf, pptr, pos, lengths=lengths, unit_doc=unit_doc, unit_span=unit_span,
-                       pairs=pairs, offsets=offsets, offsets_exc=offsets_exc, offsets_ptr=offsets_ptr)
+                       pairs=pairs, offsets=offsets, offsets_exc=offsets_exc, offsets_ptr=offsets_ptr,
+                       written=written, blocks=bounds)
+
+
+class _Blocks(NamedTuple):
+    """Where one input's postings of each of its terms go in the merged field."""
+
+    src: _Source
+    start: np.ndarray  # int64 per old term id: its postings' first place among the merged postings
+    pstart: np.ndarray | None  # the same for its positions
+    kept_old: np.ndarray  # the old ids of the terms kept, ascending
+    kept_new: np.ndarray  # their merged ids (ascending too: both are ranks in code-point order)
+
+    def terms_in(self, m1: int, m2: int) -> tuple[int, int]:
+        """The range of old term ids whose kept terms are the merged terms m1..m2 (dropped terms,
+        whose postings are all deleted, may lie inside it); empty if it has none of them."""
+        i1, i2 = np.searchsorted(self.kept_new, (m1, m2)).tolist()
+        return (int(self.kept_old[i1]), int(self.kept_old[i2 - 1]) + 1) if i2 > i1 else (0, 0)
+
+
+def _stream_postings(directory: Path, name: str, blocks: "list[_Blocks]", ptr: np.ndarray, pptr: "np.ndarray | None",
+                     tf_type: np.dtype, pos_type: "np.dtype | None", lengths: "np.ndarray | None"):
+    """Write the merged field's postings (units, term frequencies) and positions to their files,
+    range of merged terms by range (about CHUNK postings, or positions, each; a single term with
+    more is a range of its own): each input's postings of those terms are copied to their places
+    in the range, which is then appended to the files. Memory holds one range, whatever the size
+    of the merged segment, and the inputs' pages read so far are released after each range.
+
+    Returns (unit, tf, pos) memory-mapped from the files written, their manifest entries by
+    component, and the block bounds (blocks.py) computed range by range (None without lengths)."""
+    has_pos = pptr is not None
+    files = {Component.UNIT: (np.uint32, int(ptr[-1])), Component.TF: (tf_type, int(ptr[-1]))}
+    if has_pos:
+        files[Component.POS] = (pos_type, int(pptr[-1]))
+    bounds = []
+    with ExitStack() as stack:
+        out = {c: stack.enter_context(write_array_pieces(directory / c.file(name), dtype, (count,)))
+               for c, (dtype, count) in files.items()}
+        for m1, m2 in chunks(pptr if has_pos else ptr, CHUNK):
+            a0, b0 = int(ptr[m1]), int(ptr[m2])
+            unit, tf = np.empty(b0 - a0, dtype=np.uint32), np.empty(b0 - a0, dtype=tf_type)
+            if has_pos:
+                c0 = int(pptr[m1])
+                pos = np.empty(int(pptr[m2]) - c0, dtype=pos_type)
+            for blk in blocks:
+                t1, t2 = blk.terms_in(m1, m2)
+                if t1 == t2:
+                    continue
+                src, f = blk.src, blk.src.f
+                a, b = int(src.ptr[t1]), int(src.ptr[t2])
+                units, tfs = f.unit[a:b], f.tf[a:b]
+                keep = None
+                if not src.all_kept:
+                    keep = src.keep_unit[units]
+                    units, tfs = units[keep], tfs[keep]
+                dest = gather_ranges(blk.start[t1:t2] - a0, src.df[t1:t2])
+                unit[dest] = src.new_unit[units]
+                tf[dest] = tfs
+                del dest, units, tfs
+                if has_pos:
+                    positions = f.pos[int(src.pptr[t1]):int(src.pptr[t2])]
+                    if keep is not None:
+                        positions = positions[np.repeat(keep, f.tf[a:b])]
+                    pos[gather_ranges(blk.pstart[t1:t2] - c0, src.nq[t1:t2])] = positions
+                    del positions
+            out[Component.UNIT].write(unit)
+            out[Component.TF].write(tf)
+            if has_pos:
+                out[Component.POS].write(pos)
+                del pos
+            if lengths is not None:  # a term's blocks lie within one range: the ranges' bounds concatenate
+                bounds.append(block_bounds(ptr[m1:m2 + 1] - a0, unit, tf, lengths)[1])
+            del unit, tf
+            for blk in blocks:  # what was read of the inputs is not read again
+                release_pages(blk.src.f.unit, blk.src.f.tf, blk.src.f.pos)
+    written = {c: w.entry() for c, w in out.items()}
+    arrays = [read_array(directory / c.file(name), written[c]["size"]) for c in files]
+    block_pair = None
+    if lengths is not None:
+        block_pair = (block_ptr(ptr), np.concatenate(bounds) if bounds else np.zeros((0, 2), dtype=np.uint32))
+    return arrays[0], arrays[1], arrays[2] if has_pos else None, written, block_pair
 
 
 def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -297,29 +381,50 @@ def _merged_offsets(sources: "list[_Source]") -> tuple[np.ndarray, np.ndarray, n
 
 def _stored(readers: list[SegmentReader], live: list[np.ndarray]) -> "Iterator[dict | StoredReader]":
     """The stored fields of the live documents, in order, read block by block as they are written;
-    a segment that lost no document is handed over whole, its compressed blocks to be copied."""
+    a segment that lost no document is handed over whole, its compressed blocks to be copied.
+
+    A segment that lost documents is read through a reader of its own, closed (and its cache of
+    decoded blocks, up to stored.CACHE_BYTES of JSON, dropped) once its documents are copied: the
+    merge holds one input's cache, not every input's for as long as the writer keeps their readers."""
     for reader, keep in zip(readers, live):
         if keep.all():
             yield reader.stored
             continue
-        for doc in np.flatnonzero(keep):
-            yield reader.stored.document(int(doc))  # encoded at once: no copy needed
+        stored = StoredReader(reader.directory, reader.files, reader.doc_count)  # verified when `reader` opened
+        try:
+            for doc in np.flatnonzero(keep):
+                yield stored.document(int(doc))  # encoded at once: no copy needed
+        finally:
+            stored.close()
+        del stored
+
+
+def release_segment_pages(reader: SegmentReader) -> None:
+    """Drop the pages of a segment's memory-mapped arrays from this process's resident memory: a
+    reader opened for a merge has read every one of them (its checks), and the merge reads them
+    again a range at a time (from the page cache), so they need not all stay mapped meanwhile."""
+    for f in reader.fields.values():
+        release_pages(*f.field_arrays().values())
+        if f.pairs is not None:
+            release_pages(f.pairs.keys, f.pairs.ptr, f.pairs.unit, f.pairs.tf)
+    release_pages(*reader.columns.values())
 
 
 def merge_segments(readers: list[SegmentReader], directory: Path) -> tuple[int, dict[str, dict]]:
     """Write one segment holding the live documents of `readers`, in order; return (doc count, files).
 
-    Memory grows with the size of the merged segment (see the module docstring); stored documents
-    are streamed, not collected.
+    Postings, positions, offsets and stored documents are streamed to their files; memory grows
+    with the merged segment's terms and units only (see the module docstring).
     """
     live = [r.live if r.live is not None else np.ones(r.doc_count, dtype=bool) for r in readers]
     counts = [int(m.sum()) for m in live]
     doc_offsets = list(np.cumsum([0] + counts[:-1]))
     names = sorted(set().union(*(r.fields for r in readers)))
-    fields = {name: _merge_field(name, readers, live, doc_offsets) for name in names}
     col_names = sorted(set().union(*(r.columns for r in readers)))
     columns = {c: np.concatenate([np.asarray(r.columns[c])[m] for r, m in zip(readers, live)]) for c in col_names}
+    # each field merged when it is written, and dropped before the next is merged
+    fields = ((name, _merge_field(name, readers, live, doc_offsets, directory)) for name in names)
     files = write_segment(directory, sum(counts), fields, columns, _stored(readers, live))
-    del fields, columns
+    del columns
     release_free_memory()
     return sum(counts), files

@@ -45,7 +45,7 @@ from ..storage.manifest import (KEEP_MANIFESTS, Manifest, SegmentEntry, generati
 from ..storage.segment import SegmentReader, read_meta, write_deletes
 from .analyze import Analysis
 from .buffer import SegmentBuffer
-from .merge import MERGE_FACTOR, merge_segments, plan_merges
+from .merge import MERGE_FACTOR, merge_segments, plan_merges, release_segment_pages
 
 
 # A segment's key terms are read into an array (once per writer) when the buffer holds at least
@@ -478,6 +478,7 @@ class IndexWriter(CommitOnExit):
         readers = []
         for entry in entries:
             reader = self._reader(entry)
+            release_segment_pages(reader)  # read whole by the open's checks; the merge reads them a range at a time
             mask = self._deleted.get(entry.name)
             if mask is not None:
                 reader.live = ~mask
@@ -485,6 +486,12 @@ class IndexWriter(CommitOnExit):
         name = self._next_name()
         self._new.add(name)  # before writing, as in flush, so that a failure cleans up a partial directory
         doc_count, files = merge_segments(readers, self._segment_path(name))
+        del readers
+        for entry in entries:  # merged away: their maps and caches go now, not when the commit ends
+            for opened in (self._readers, self._key_readers):
+                reader = opened.pop(entry.name, None)
+                if reader is not None:
+                    reader.close()
         merged = SegmentEntry(name=name, doc_count=doc_count, files=files)
         position = indices[0]
         merged_away = set(indices)

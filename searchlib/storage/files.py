@@ -369,6 +369,41 @@ def write_array(path: Path, array: np.ndarray) -> dict:
     return out.entry()
 
 
+class ArrayWriter:
+    """A .npy file written piece by piece (see write_array_pieces)."""
+
+    def __init__(self, out: _ChecksummingWriter, dtype: np.dtype, count: int):
+        self.out, self.dtype, self.count, self.written = out, dtype, count, 0
+
+    def write(self, piece: np.ndarray) -> None:
+        """Append the items of `piece` (converted to the file's type, if need be)."""
+        piece = np.ascontiguousarray(piece, dtype=self.dtype)
+        if self.written + len(piece) > self.count:
+            raise ValueError(f"more than the {self.count} rows declared for the array")
+        self.written += len(piece)
+        if piece.size:
+            self.out.write(piece)
+
+    def entry(self) -> dict:
+        return self.out.entry()
+
+
+@contextmanager
+def write_array_pieces(path: Path, dtype: "np.dtype | type", shape: tuple) -> Iterator[ArrayWriter]:
+    """A new .npy file of `shape` and `dtype` (C order), written by appending pieces of rows in
+    order: the bytes write_array writes for the whole array, which never needs to be in memory
+    (a merge streams its postings so). Checksummed and fsynced as write_stream; the rows written
+    must add up to shape[0]. Take the manifest entry from the writer's `entry()` after the block."""
+    dtype = np.dtype(dtype)
+    with write_stream(path) as out:
+        np.lib.format.write_array_header_1_0(out, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                   "fortran_order": False, "shape": tuple(shape)})
+        writer = ArrayWriter(out, dtype, int(shape[0]))
+        yield writer
+        if writer.written != writer.count:
+            raise ValueError(f"{path}: {writer.written} rows written, {writer.count} declared")
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers see the old or the new file, never a mix. An
     OSError before the rename is IndexIOError naming `path` (the temporary file is removed, and

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -97,6 +98,10 @@ class FieldArrays:
     offsets_exc: np.ndarray | None = None  # int64 (3, escaped positions)
     offsets_marks: np.ndarray | None = None  # uint32 checkpoints of the codes (None: computed when written)
     offsets_ptr: np.ndarray | None = None  # int64 (units + 1): where each unit's positions start in offsets
+    # components a merge already streamed to their files (their manifest entries; the arrays above
+    # are those files memory-mapped), and the block bounds it computed as it went (BLOCKPTR, BLOCKMAX)
+    written: dict[Component, dict] = dataclass_field(default_factory=dict)
+    blocks: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_tokens(cls, terms: list[str], term_of_token: np.ndarray, unit_of_token: np.ndarray,
@@ -156,8 +161,8 @@ class FieldArrays:
                     _spans.checkpoints(self.offsets, self.offsets_exc, self.offsets_ptr,
                                        None if self.unit_span is None else self.unit_span[:, 0])
         if self.lengths is not None:
-            found[Component.BLOCKPTR], found[Component.BLOCKMAX] = block_bounds(self.ptr, self.unit, self.tf,
-                                                                                self.lengths)
+            found[Component.BLOCKPTR], found[Component.BLOCKMAX] = self.blocks if self.blocks is not None else \
+                block_bounds(self.ptr, self.unit, self.tf, self.lengths)
         else:
             pointers, found[Component.DOCTERM] = invert_postings(self.ptr, self.unit, doc_count)
             if len(found[Component.DOCTERM]) != doc_count or np.any(np.diff(pointers) != 1):
@@ -181,41 +186,56 @@ class FieldArrays:
         return wide, None
 
 
-def write_segment(directory: Path, doc_count: int, fields: dict[str, FieldArrays],
-                  columns: dict[str, np.ndarray], stored: list[dict]) -> dict[str, dict]:
-    """Write a new segment directory; return {file name: {size, crc32}} for the manifest."""
+def write_segment(directory: Path, doc_count: int, fields: Iterable[tuple[str, FieldArrays]],
+                  columns: dict[str, np.ndarray], stored: Iterable[dict]) -> dict[str, dict]:
+    """Write a new segment directory; return {file name: {size, crc32}} for the manifest.
+
+    `fields` are (name, FieldArrays) pairs, each written and dropped before the next is asked for:
+    given as a generator that builds each field when asked (a flush, a merge), memory holds one
+    field's arrays at a time, and none while the stored documents are written. A merge's field,
+    built once the directory exists, has its postings streamed to their files already
+    (FieldArrays.written): their entries are taken as they are."""
     directory.mkdir(parents=True)
     files: dict[str, dict] = {}
 
-    def write(component: Component, data, field: str | None = None) -> None:
+    def write(component: Component, data, field: str | None = None, entry: dict | None = None) -> None:
         fname = component.file(field)
+        if entry is not None:  # streamed to its file already
+            files[fname] = entry
+            return
         files[fname] = (write_array if component.kind is Kind.ARRAY else write_bytes)(directory / fname, data)
 
     meta = {"doc_count": doc_count, "fields": {}}
-    for name, fa in fields.items():
-        for component, data in encode_terms(fa.terms).items():
-            write(component, data, name)
-        arrays = fa.arrays(doc_count)
-        for component, arr in arrays.items():
-            write(component, arr, name)
-        info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
-                "split": fa.unit_doc is not None}
-        if Component.DOCTERM in arrays:  # the most terms a document has (readers pick their path by it)
-            pointers = arrays.get(Component.DOCPTR)
-            info["doc_terms"] = min(doc_count, 1) if pointers is None else int(np.diff(pointers).max())
-        if fa.pairs is not None:
-            info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
-        if fa.offsets is not None:
-            info["offsets"] = True
-        if fa.lengths is not None:
-            info.update(units=int(len(fa.lengths)), tokens=int(fa.lengths.sum(dtype=np.int64)),
-                        nonempty=int(np.count_nonzero(fa.lengths)))
-        meta["fields"][name] = info
+    for name, fa in fields:
+        meta["fields"][name] = _write_field(write, name, fa, doc_count)
+        del fa  # before the next field is built
     for name, col in columns.items():
         write(Component.COLUMN, col, name)
     files.update(write_stored(directory, stored))
     write(Component.META, json.dumps(meta, sort_keys=True).encode())
     return files
+
+
+def _write_field(write, name: str, fa: FieldArrays, doc_count: int) -> dict:
+    """Write one field's files through `write`; return its meta.json entry."""
+    for component, data in encode_terms(fa.terms).items():
+        write(component, data, name)
+    arrays = fa.arrays(doc_count)
+    for component, arr in arrays.items():
+        write(component, arr, name, fa.written.get(component))
+    info = {"terms": len(fa.terms), "postings": int(len(fa.unit)), "positions": fa.pos is not None,
+            "split": fa.unit_doc is not None}
+    if Component.DOCTERM in arrays:  # the most terms a document has (readers pick their path by it)
+        pointers = arrays.get(Component.DOCPTR)
+        info["doc_terms"] = min(doc_count, 1) if pointers is None else int(np.diff(pointers).max())
+    if fa.pairs is not None:
+        info.update(pairs=int(len(fa.pairs.keys)), pair_postings=int(len(fa.pairs.unit)))
+    if fa.offsets is not None:
+        info["offsets"] = True
+    if fa.lengths is not None:
+        info.update(units=int(len(fa.lengths)), tokens=int(fa.lengths.sum(dtype=np.int64)),
+                    nonempty=int(np.count_nonzero(fa.lengths)))
+    return info
 
 
 class FieldReader:

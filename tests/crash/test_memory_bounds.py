@@ -10,6 +10,7 @@ import random
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import TESTS, build_in_commits, mixed_schema, run_python, subprocess_env, unique_docs
@@ -407,3 +408,116 @@ def test_writer_applies_the_merge_token_cap(tmp_path, monkeypatch):
     assert sum(tokens) == 800
     assert max(tokens) <= 250  # without the cap, merge_factor=2 would build one 800-token segment
     assert len(tokens) > 1
+
+
+# -- merges stream: memory holds a range of the merged postings, never the whole ----------------
+
+def _segment_bytes(ix: Index) -> dict[str, bytes]:
+    root = ix.path / "segments"
+    return {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+def _merged(path: Path, docs: list[dict], chunk: int, monkeypatch) -> dict[str, bytes]:
+    monkeypatch.setattr(merge, "CHUNK", chunk)
+    phrase_schema = Schema(id=ID(unique=True, stored=True), title=TEXT(analyzer="english", stored=True),
+                           body=TEXT(analyzer="english", stored=True, passages="paragraph", index_phrases=True),
+                           tags=KEYWORD(stored=True), meta=STORED())
+    ix = build_in_commits(path, phrase_schema, docs, 5, workers=1, buffer_chars=2000)
+    with ix.writer(workers=1) as w:
+        for i in range(0, len(docs), 9):
+            w.delete(docs[i]["id"])
+    ix.optimize()
+    return _segment_bytes(ix)
+
+
+def test_a_merge_writes_the_same_bytes_whatever_its_copy_step(tmp_path, monkeypatch):
+    """Postings and positions are streamed to their files a range of merged terms at a time
+    (offsets a range of units at a time): ranges of a few postings, terms larger than a range and
+    one range for everything must all write the bytes an in-memory merge writes."""
+    docs = make_docs(150)
+    whole = _merged(tmp_path / "whole", docs, 1 << 30, monkeypatch)
+    assert any(name.endswith("body.pos.npy") for name in whole)
+    for chunk in (1, 7, 300):
+        assert _merged(tmp_path / f"c{chunk}", docs, chunk, monkeypatch) == whole, chunk
+
+
+def test_write_array_pieces_writes_what_write_array_writes(tmp_path):
+    for i, (dtype, rows) in enumerate([(np.uint32, [np.arange(5), np.arange(0), np.arange(7)]),
+                                       (np.uint8, []), (np.int64, [np.arange(3) * 2**40])]):
+        whole = np.concatenate(rows).astype(dtype) if rows else np.zeros(0, dtype)
+        expected = files.write_array(tmp_path / f"a{i}.npy", whole)
+        with files.write_array_pieces(tmp_path / f"b{i}.npy", dtype, (len(whole),)) as out:
+            for piece in rows:
+                out.write(piece)
+        assert out.entry() == expected
+        assert (tmp_path / f"a{i}.npy").read_bytes() == (tmp_path / f"b{i}.npy").read_bytes()
+    with pytest.raises(ValueError, match="declared"):
+        with files.write_array_pieces(tmp_path / "short.npy", np.uint32, (4,)) as out:
+            out.write(np.arange(3))
+    with pytest.raises(ValueError, match="declared"):
+        with files.write_array_pieces(tmp_path / "long.npy", np.uint32, (2,)) as out:
+            out.write(np.arange(3))
+
+
+def test_a_merge_holds_a_range_not_the_merged_postings(tmp_path, monkeypatch):
+    """tracemalloc sees numpy's allocations: merging segments whose merged postings, positions and
+    offsets take megabytes must allocate a small part of that when ranges are small."""
+    import tracemalloc
+
+    from searchlib.indexing import writer as writer_module
+    from searchlib.storage import spans
+
+    lean = Schema(id=ID(unique=True), body=TEXT(offsets=True))
+    rng = random.Random(5)
+    pool = sorted({word(rng) for _ in range(3000)})  # a small vocabulary: postings outweigh terms
+    docs = [{"id": str(i), "body": " ".join(rng.choices(pool, k=400))} for i in range(3000)]
+    ix = build_in_commits(tmp_path / "ix", lean, docs, 4, workers=1)
+    monkeypatch.setattr(merge, "CHUNK", 20_000)
+    monkeypatch.setattr(spans, "CHUNK", 20_000)  # the spans' checkpoints are decoded a range at a time too
+    real, peaks = writer_module.merge_segments, []
+
+    def traced(readers, directory):  # the merge itself (opening its inputs checks them whole)
+        tracemalloc.start()
+        try:
+            return real(readers, directory)
+        finally:
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+
+    monkeypatch.setattr(writer_module, "merge_segments", traced)
+    ix.optimize()
+    (peak,) = peaks
+    with ix.searcher() as s:
+        (reader,) = s.readers
+        body = reader.fields["body"]
+        merged = body.unit.nbytes + body.tf.nbytes + body.pos.nbytes + body.offsets.nbytes
+    assert merged > 4_000_000
+    assert peak < merged / 2, f"the merge held {peak / merged:.2f}x its merged postings, positions and offsets"
+
+
+def test_merged_away_readers_are_closed_before_the_next_merge(tmp_path, monkeypatch):
+    from searchlib.indexing import writer as writer_module
+
+    ix = Index.create(tmp_path / "ix", schema())
+    open_at_merge = []
+    real = writer_module.merge_segments
+
+    def recording(readers, directory):
+        open_at_merge.append((set(w._readers), [r.directory.name for r in readers]))
+        return real(readers, directory)
+
+    monkeypatch.setattr(writer_module, "merge_segments", recording)
+    docs = make_docs(40)
+    w = ix.writer(workers=1, buffer_chars=300, merge_factor=2)
+    try:
+        for doc in docs:
+            w.add(doc)
+        w.commit()
+    finally:
+        w.close()
+    assert len(open_at_merge) >= 3
+    merged_away: set[str] = set()
+    for opened, inputs in open_at_merge:
+        assert not opened & merged_away  # readers of earlier merges' inputs were closed and dropped
+        merged_away.update(inputs)
+    assert results(ix) == results(build(tmp_path / "ref", docs))

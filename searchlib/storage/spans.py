@@ -86,19 +86,7 @@ def decode(codes: np.ndarray, exceptions: np.ndarray, ptr: np.ndarray, base: "np
     rows = gather_ranges(np.asarray(ptr[units], dtype=np.int64), counts)
     if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= len(codes)):
         raise SpanError("offset pointers reach past the token spans")
-    code = np.asarray(codes)[rows].astype(np.int64)
-    gaps, lengths = code >> LENGTH_BITS, code & LENGTH_ESCAPE
-    escaped = np.flatnonzero((gaps == GAP_ESCAPE) | (lengths == LENGTH_ESCAPE))
-    if len(escaped):
-        listed = exceptions[0]
-        at = np.searchsorted(listed, rows[escaped])
-        found = np.minimum(at, max(len(listed) - 1, 0))
-        if not len(listed) or np.any(np.asarray(listed[found]) != rows[escaped]):
-            raise SpanError("an escaped span has no exception")
-        gaps[escaped] = exceptions[1][found]
-        lengths[escaped] = exceptions[2][found]
-        if np.any(np.abs(gaps[escaped]) >= MAX_SPAN) or np.any(lengths[escaped] >= MAX_SPAN):
-            raise SpanError("an exception's gap or length is out of range")  # (no sum can overflow)
+    gaps, lengths = _exact(np.asarray(codes), exceptions, rows)
     steps = gaps
     steps[1:] += lengths[:-1]
     nonempty = counts > 0

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..storage.arrays import gather_ranges
-from ..storage.termdict import EncodedTerms, term_keys
+from ..storage.components import Component
+from ..storage.termdict import EncodedTerms, encode
 
 if TYPE_CHECKING:  # the analysis (analyze.py) owns a lexicon per field: types only, no import cycle
     from .analyze import Source, TextBatch
@@ -86,11 +87,9 @@ class Lexicon:
     def _append(self, terms: list[str]) -> None:
         """Keep the UTF-8 and key of terms just numbered (ids in order from the last numbered on),
         joined to the arrays at the next ranking (not at every batch)."""
-        encoded = [t.encode("utf-8") + b"\n" for t in terms]
-        data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-        self._pending.append((data, offsets, term_keys(data, offsets)))
+        encoded = encode(terms)  # the dictionary's own encoding of them, as a flush would write it
+        data = np.frombuffer(encoded[Component.LEX], dtype=np.uint8)
+        self._pending.append((data, encoded[Component.LEXOFF], encoded[Component.LEXKEY]))
         self._new.extend(terms)
 
     def _rank_new(self) -> None:

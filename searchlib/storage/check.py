@@ -349,7 +349,7 @@ class _SegmentStructure:
         blocks = len(offsets) - 1
         if DATA not in self.good:
             return
-        reader = StoredReader(self.directory, {f: e for f, e in self.entry.files.items() if f != FIRSTS})
+        reader = StoredReader(self.directory, self.entry.files)
         try:
             for b in range(blocks):
                 expected = int(firsts[b + 1] - firsts[b])
